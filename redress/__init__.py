@@ -1,0 +1,1 @@
+"""The `redress` command line: serve, keys, verify, replay, export."""

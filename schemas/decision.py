@@ -1,0 +1,86 @@
+"""The routing decision: what `rules.evaluate` returns and what the API and ledger carry.
+
+Shapes follow ../shared/spec/POLICIES.md ("Decision outcome") and CONTRACT.md ("Decision").
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Disposition = Literal["accept", "out_of_jurisdiction", "refer", "escalate", "close", "not_eligible"]
+
+
+class Route(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who is to act: a role, and the person in that role when the facts name one."""
+
+    role: str
+    assignee: str | None = None
+
+
+class Deadline(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A named due date (`YYYY-MM-DD`) or, for hour counts, an RFC 3339 UTC date-time."""
+
+    name: str
+    due: str
+    rule: str
+
+
+class Action(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    code: str
+    detail: str | None
+    rule: str
+
+
+class Reason(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A rule whose conclusions stand in the decision, with the seed clause it encodes."""
+
+    rule: str
+    citation: str
+    text: str
+
+
+class Outcome(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    disposition: Disposition
+    stage: str | None
+    route: Route | None
+    notify: list[Route]
+    deadlines: list[Deadline]
+    actions: list[Action]
+    flags: list[str]
+    eligibility: dict[str, bool]
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A decision as the rules take it: the contract's Decision minus the ledger receipt.
+
+    `as_of` is normalised to UTC (`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`) so that the same instant
+    always gives the same bytes.
+    """
+
+    decision_id: str = ""
+    policy: str
+    policy_version: str
+    as_of: str
+    case_id: str | None = None
+    outcome: Outcome
+    reasons: list[Reason]
+
+
+class Receipt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where an entry stands in the ledger: its index and hash, and the tree it was proved in.
+
+    Hashes are lowercase hex.
+    """
+
+    index: int
+    entry_hash: str
+    tree_size: int
+    root_hash: str
+
+
+class RecordedDecision(Decision, frozen=True, kw_only=True):
+    """A decision as answered by the API: durably in the ledger, with its receipt."""
+
+    ledger: Receipt
