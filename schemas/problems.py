@@ -1,0 +1,22 @@
+"""RFC 9457 problem details, and the field errors that bad input produces."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class FieldError(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One offending field: a JSON Pointer (RFC 6901) into the request body, and what is wrong."""
+
+    pointer: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem details object (`application/problem+json`)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    errors: list[FieldError] = msgspec.field(default_factory=list)
