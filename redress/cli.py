@@ -1,5 +1,169 @@
-"""Placeholder: replaced by the real command line."""
+"""`redress`: serve the API, make API keys, and verify, replay or export the ledger.
+
+Each command imports what it needs when it runs, so `redress --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("redress-data")
+ROLES = ("decide", "audit", "admin")
 
 
-def main() -> int:
-    raise SystemExit("redress: not built yet")
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redress",
+        description="Complaint-routing decisions, recorded in a ledger you can verify offline.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = _command(commands, "serve", "Run the HTTP API on an embedded SQLite store.", run_serve)
+    _data_dir_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes sharing one port")
+
+    keys = _command(commands, "keys", "Make API keys: `redress keys create --role ROLE`.", None)
+    key_commands = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND")
+    create = _command(key_commands, "create", "Print a new API key with a role.", run_keys_create)
+    create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
+    _data_dir_option(create)
+
+    verify = _command(
+        commands, "verify", "Check a whole ledger offline: chain, tree, checkpoints.", run_verify
+    )
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-dir", type=Path, help="a data directory (its redress.db)")
+    source.add_argument("--export", type=Path, help="a file written by `redress export`")
+    verify.add_argument(
+        "--public-key", type=Path, help="the verifier key you trust (default: the one stored)"
+    )
+    verify.add_argument(
+        "--checkpoint", type=Path, help="a signed checkpoint you kept: prove the log extends it"
+    )
+
+    replay = _command(
+        commands, "replay", "Re-run every recorded decision; report any that differ.", run_replay
+    )
+    _data_dir_option(replay)
+
+    export = _command(
+        commands, "export", "Write the ledger as JSON Lines for verification elsewhere.", run_export
+    )
+    _data_dir_option(export)
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    run: Callable[[argparse.Namespace], int] | None,
+) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=summary, description=summary)
+    if run is not None:
+        command.set_defaults(run=run)
+    else:
+        command.set_defaults(run=lambda _args: (command.print_help(), 2)[1])
+    return command
+
+
+def _data_dir_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR})",
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.keys import bootstrap_admin
+    from ledger import Ledger
+
+    data_dir: Path = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    Ledger.open(data_dir)  # creates the store and signing key before any worker starts
+    admin_key = bootstrap_admin(data_dir)
+    if admin_key is not None:
+        print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)
+        print(admin_key, file=sys.stderr)
+    os.environ["REDRESS_DATA_DIR"] = str(data_dir)
+    print(f"Redress on http://{args.host}:{args.port} (data: {data_dir})", file=sys.stderr)
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level="warning",
+    )
+    return 0
+
+
+def run_keys_create(args: argparse.Namespace) -> int:
+    from api.keys import create_key
+
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    print(create_key(args.data_dir.resolve(), args.role))
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from ledger.verify import verify
+
+    source = args.export if args.export is not None else args.data_dir / "redress.db"
+    if not source.exists():
+        print(f"redress verify: no ledger at {source}", file=sys.stderr)
+        return 2
+    public_key = _read_text(args.public_key)
+    checkpoint = _read_text(args.checkpoint)
+    report = verify(source, public_key=public_key, checkpoint=checkpoint)
+    print(report.summary)
+    return 0 if report.ok else 1
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from ledger.replay import replay
+
+    database = args.data_dir / "redress.db"
+    if not database.exists():
+        print(f"redress replay: no ledger at {database}", file=sys.stderr)
+        return 2
+    report = replay(database)
+    print(report.summary)
+    return 0 if report.ok else 1
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ledger.export import export
+
+    database = args.data_dir / "redress.db"
+    if not database.exists():
+        print(f"redress export: no ledger at {database}", file=sys.stderr)
+        return 2
+    count = export(database, args.out)
+    print(f"wrote {count} lines to {args.out}")
+    return 0
+
+
+def _read_text(path: Path | None) -> str | None:
+    return None if path is None else path.read_text()

@@ -1,1 +1,3 @@
-"""msgspec Structs: the shapes of facts, decisions, cases, ledger objects and errors that cross a boundary."""
+"""msgspec Structs: the shapes of facts, decisions, cases, ledger objects and errors that cross a
+boundary.
+"""
