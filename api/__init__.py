@@ -1,1 +1,3 @@
-"""The HTTP API: thin Litestar controllers over `rules`, `ledger` and `cases`; API keys, problem details, logging."""
+"""The HTTP API: thin Litestar controllers over `rules`, `ledger` and `cases`; API keys, problem
+details, logging.
+"""
