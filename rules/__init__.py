@@ -1,1 +1,102 @@
-"""The four complaint procedures as versioned durable_rules rulesets, and `evaluate`, the one way to take a decision."""
+"""The four complaint procedures as versioned durable_rules rulesets, and `evaluate`.
+
+`evaluate` is the one way to take a decision.
+
+`evaluate(policy, facts, as_of)` runs a built-in policy; `evaluate_ruleset(document, ...)` runs a
+stored ruleset document (a ledger `policy` entry), so replay takes the same path as the API.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from datetime import datetime
+
+from rules import engine
+from rules.errors import InputError, UnknownPolicy
+from rules.policies import DOCUMENTS
+from rules.ruleset import check_document, document_version, run_document
+from schemas.decision import Decision
+from schemas.policies import PolicyDetail, PolicySummary, RuleSummary
+
+__all__ = [
+    "InputError",
+    "PolicyDetail",
+    "PolicySummary",
+    "RuleSummary",
+    "UnknownPolicy",
+    "evaluate",
+    "evaluate_ruleset",
+    "policy_detail",
+    "policy_ids",
+    "policy_summaries",
+    "ruleset_document",
+]
+
+# Versions of the built-in documents, computed once: the documents are never mutated (callers
+# get deep copies from `ruleset_document`).
+_VERSIONS = {policy_id: document_version(doc) for policy_id, doc in DOCUMENTS.items()}
+
+for _policy_id, _document in DOCUMENTS.items():
+    check_document(_document)
+    engine.register(engine.ruleset_name(_policy_id, _VERSIONS[_policy_id]), _document["rules"])
+
+
+def policy_ids() -> list[str]:
+    """The ids of the built-in policies, in a fixed order."""
+    return list(DOCUMENTS)
+
+
+def _builtin(policy: str) -> Mapping:
+    try:
+        return DOCUMENTS[policy]
+    except (KeyError, TypeError):
+        raise UnknownPolicy(policy) from None
+
+
+def evaluate(policy: str, facts: dict, as_of: str | datetime) -> Decision:
+    """The decision `policy` takes on `facts` at the instant `as_of`.
+
+    Raises UnknownPolicy for a policy id that does not exist and InputError naming every bad
+    field. Same policy version, facts and as_of give the same Decision, byte for byte.
+    """
+    document = _builtin(policy)
+    return run_document(document, _VERSIONS[policy], facts, as_of)
+
+
+def evaluate_ruleset(document: dict, facts: dict, as_of: str | datetime) -> Decision:
+    """The decision a stored ruleset document takes on `facts` at `as_of` (replay)."""
+    check_document(document)
+    return run_document(document, document_version(document), facts, as_of)
+
+
+def ruleset_document(policy: str) -> dict:
+    """The full canonical ruleset of a built-in policy (a copy); its version hashes it."""
+    return copy.deepcopy(dict(_builtin(policy)))
+
+
+def _summary_fields(policy: str) -> dict:
+    document = _builtin(policy)
+    return {
+        "id": document["id"],
+        "title": document["title"],
+        "version": _VERSIONS[policy],
+        "calendar": document["calendar"],
+        "timezone": document["timezone"],
+    }
+
+
+def policy_summaries() -> list[PolicySummary]:
+    """Every built-in policy: id, title, version, calendar, time zone and number of rules."""
+    return [
+        PolicySummary(**_summary_fields(p), rules=len(DOCUMENTS[p]["rules"])) for p in DOCUMENTS
+    ]
+
+
+def policy_detail(policy: str) -> PolicyDetail:
+    """A built-in policy with each rule's id, citation and description."""
+    rules = [
+        RuleSummary(id=r["id"], citation=r["citation"], description=r["description"])
+        for r in _builtin(policy)["rules"]
+    ]
+    return PolicyDetail(**_summary_fields(policy), rules=rules)

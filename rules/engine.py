@@ -1,0 +1,114 @@
+"""The durable_rules engine, used the way FIELD-NOTES found safe.
+
+- One host, a subclass whose `_run` starts no timer threads (they steal queued actions and
+  crash with several calling threads).
+- Every engine call behind one lock (the C code is not thread-safe and never releases the GIL,
+  so the lock costs nothing).
+- Each ruleset registered once under a name that carries its version.
+- Each evaluation in its own throwaway session, deleted in a `finally` (at most 1,024 live
+  sessions per ruleset).
+- Every rule's action only records that it fired (`assert_fact` fires every matching rule);
+  an exception swallowed by the engine is checked for in `state["exception"]`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable, Mapping
+
+from durable import engine as durable_engine
+
+_RECORD_PREFIX = "record:"
+_FIRED_PREFIX = "fired:"
+
+
+class EngineError(RuntimeError):
+    """The engine failed (an action raised, or the engine state was not as expected)."""
+
+
+class QuietHost(durable_engine.Host):
+    """A durable_rules host without background dispatch threads.
+
+    Nothing here uses timers or queued events, so the dispatch loop `_run` would only compete
+    with the calling thread for actions.
+    """
+
+    def _run(self) -> None:
+        return None
+
+    def get_action(self, action_name: str) -> Callable[[object], None]:
+        if not action_name.startswith(_RECORD_PREFIX):
+            raise EngineError(f"unknown action {action_name!r}")
+        return _recorder(action_name[len(_RECORD_PREFIX) :])
+
+
+def _recorder(rule_id: str) -> Callable[[object], None]:
+    key = _FIRED_PREFIX + rule_id
+
+    def record(c: object) -> None:
+        c.s[key] = True  # type: ignore[attr-defined]
+
+    return record
+
+
+_lock = threading.Lock()
+_host: QuietHost | None = None
+_registered: set[str] = set()
+_session_ids = itertools.count(1)
+
+
+def ruleset_name(policy_id: str, version: str) -> str:
+    """The engine name of one version of a policy's ruleset."""
+    return f"{policy_id}@{version.removeprefix('sha256:')}"
+
+
+def engine_definition(rules: list[Mapping]) -> dict:
+    """The durable_rules JSON definition of a document's rules: each rule records its id."""
+    return {
+        rule["id"]: {"all": [copy.deepcopy(rule["when"])], "run": _RECORD_PREFIX + rule["id"]}
+        for rule in rules
+    }
+
+
+def _ensure_registered(host: QuietHost, name: str, rules: list[Mapping]) -> None:
+    if name not in _registered:
+        # The engine deletes "run" from the definition it is given: hand it a copy.
+        host.register_rulesets({name: engine_definition(rules)})
+        _registered.add(name)
+
+
+def _get_host() -> QuietHost:
+    global _host
+    if _host is None:
+        _host = QuietHost()
+    return _host
+
+
+def register(name: str, rules: list[Mapping]) -> None:
+    """Register a ruleset ahead of its first use (start-up), once."""
+    with _lock:
+        _ensure_registered(_get_host(), name, rules)
+
+
+def fired_rules(name: str, rules: list[Mapping], message: Mapping[str, object]) -> frozenset[str]:
+    """The ids of the rules whose conditions match `message` (a flat dict of derived values)."""
+    with _lock:
+        host = _get_host()
+        _ensure_registered(host, name, rules)
+        sid = f"e{next(_session_ids)}"
+        try:
+            try:
+                state = host.assert_fact(name, {**message, "sid": sid})
+            except durable_engine.MessageNotHandledException:
+                return frozenset()
+            if not isinstance(state, dict):
+                raise EngineError(f"engine returned {type(state).__name__}, not a state")
+            if state.get("exception"):
+                raise EngineError(f"a rule action failed: {state['exception']}")
+            return frozenset(
+                key[len(_FIRED_PREFIX) :] for key in state if key.startswith(_FIRED_PREFIX)
+            )
+        finally:
+            host.delete_state(name, sid)

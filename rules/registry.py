@@ -1,0 +1,52 @@
+"""Named, versioned Python parts of rulesets: fact schemas and derivations.
+
+A stored ruleset document refers to these by name (`"wme.derive/1"`), never by code, so a
+document recorded in the ledger keeps running as long as its names stay registered. Change what
+a derivation computes only under a new name (`/2`), and keep the old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from rules.validation import Check, Moment
+
+Derivation = Callable[[Any, Moment, str, str], Mapping[str, Any]]
+CrossCheck = Callable[[dict, Check], None]
+
+_derivations: dict[str, Derivation] = {}
+_fact_schemas: dict[str, tuple[type[msgspec.Struct], CrossCheck | None]] = {}
+
+
+def register_derivation(name: str) -> Callable[[Derivation], Derivation]:
+    """Decorator: `fn(facts, moment, calendar_name, timezone) -> flat dict` under `name`."""
+
+    def add(fn: Derivation) -> Derivation:
+        if name in _derivations:
+            raise ValueError(f"derivation {name} registered twice")
+        _derivations[name] = fn
+        return fn
+
+    return add
+
+
+def register_fact_schema(
+    name: str, cls: type[msgspec.Struct], cross_check: CrossCheck | None = None
+) -> None:
+    """A policy's fact Struct and its cross-field checks, under `name`."""
+    if name in _fact_schemas:
+        raise ValueError(f"fact schema {name} registered twice")
+    _fact_schemas[name] = (cls, cross_check)
+
+
+def derivation(name: str) -> Derivation:
+    """The derivation called `name`; KeyError when unknown."""
+    return _derivations[name]
+
+
+def fact_schema(name: str) -> tuple[type[msgspec.Struct], CrossCheck | None]:
+    """The fact Struct and cross check called `name`; KeyError when unknown."""
+    return _fact_schemas[name]

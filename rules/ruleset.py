@@ -1,0 +1,222 @@
+"""Running a ruleset document: validate, derive, match on the engine, apply the conclusions.
+
+A ruleset document (format `redress.ruleset/1`) is plain JSON data and self-sufficient:
+
+    {"format", "id", "title", "seed", "calendar", "timezone",
+     "facts": "<policy>.facts/N",    # fact Struct + cross-field checks (rules.registry)
+     "derive": "<policy>.derive/N",  # facts -> flat message of booleans/strings/ints
+     "rules": [{"id", "citation", "description",
+                "when": <durable_rules condition on the message>,
+                "exclusive"?: true, "keeps"?: [rule ids],
+                "then": <conclusions>}]}
+
+Conclusions: `disposition`, `stage`, `route` ({role, assignee} or null), `notify`, `deadlines`
+([{name, due, ends_when?}]), `actions` ([{code, detail}]), `flags`, `eligibility`, and `choose`
+({if, then, else}). A value is a literal, `{"$": name}` (a derived value) or
+`{"$map": name, "table": {...}}`; a due is `{"working_days_after"|"days_after"|"hours_after":
+name, "n": N}`. Precedence is POLICIES.md's: rule order, later wins; the last exclusive rule that
+fires discards all other rules but those it keeps.
+
+The version of a document is `sha256:` + hex SHA-256 of its RFC 8785 form, so any change to any
+rule (or to a named derivation's version) gives a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import rfc8785
+
+from rules import calendar, engine
+from rules.errors import UnknownPolicy
+from rules.registry import derivation, fact_schema
+from rules.validation import Moment, validate_facts
+from schemas.decision import Action, Deadline, Decision, Outcome, Reason, Route
+
+FORMAT = "redress.ruleset/1"
+
+
+def document_version(document: Mapping) -> str:
+    """`sha256:` + hex digest of the document's canonical (RFC 8785) bytes."""
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
+def check_document(document: object) -> None:
+    """UnknownPolicy when `document` is not a ruleset this code can run."""
+    if not isinstance(document, Mapping) or document.get("format") != FORMAT:
+        raise UnknownPolicy(f"not a {FORMAT} ruleset document")
+    try:
+        fact_schema(document["facts"])
+        derivation(document["derive"])
+        calendar.get_calendar(document["calendar"])
+    except KeyError as exc:
+        raise UnknownPolicy(f"ruleset needs {exc.args[0]!r}, which this build lacks") from None
+
+
+def run_document(document: Mapping, version: str, facts: object, as_of: object) -> Decision:
+    """The decision `document` (of `version`) takes on `facts` at `as_of`."""
+    timezone = document["timezone"]
+    cls, cross_check = fact_schema(document["facts"])
+    struct, moment = validate_facts(facts, as_of, cls, timezone, cross_check)
+    derived = derivation(document["derive"])(struct, moment, document["calendar"], timezone)
+    # Only what the conditions test goes into the engine (no names, no free text).
+    message = {
+        k: derived[k] for k in condition_names(document["rules"]) if derived.get(k) is not None
+    }
+    name = engine.ruleset_name(document["id"], version)
+    fired = engine.fired_rules(name, document["rules"], message)
+    outcome, reasons = conclude(document, fired, derived)
+    return Decision(
+        policy=document["id"],
+        policy_version=version,
+        as_of=calendar.utc_text(moment.instant),
+        outcome=outcome,
+        reasons=reasons,
+    )
+
+
+def condition_names(rules: list[Mapping]) -> list[str]:
+    """The message fields the rules' conditions test, sorted."""
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                if not key.startswith("$"):
+                    names.add(key)
+                if key == "$m" and isinstance(value, str):
+                    names.add(value)
+                walk(value)
+
+    for rule in rules:
+        for expression in rule["when"].values():
+            walk(expression)
+    return sorted(names)
+
+
+def standing_rules(rules: list[Mapping], fired: frozenset[str]) -> list[Mapping]:
+    """The fired rules whose conclusions stand, in rule order (exclusive rules applied)."""
+    matched = [rule for rule in rules if rule["id"] in fired]
+    exclusive = [rule for rule in matched if rule.get("exclusive")]
+    if not exclusive:
+        return matched
+    winner = exclusive[-1]
+    kept = set(winner.get("keeps", ())) | {winner["id"]}
+    return [rule for rule in matched if rule["id"] in kept]
+
+
+class _Conclusions:
+    """Accumulates the conclusions of standing rules in rule order."""
+
+    def __init__(self, derived: Mapping[str, Any], calendar_name: str, timezone: str) -> None:
+        self.derived = derived
+        self.calendar_name = calendar_name
+        self.timezone = timezone
+        self.disposition = "accept"
+        self.stage: str | None = None
+        self.route: Route | None = None
+        self.notify: list[Route] = []
+        self.deadlines: list[Deadline] = []
+        self.actions: list[Action] = []
+        self.flags: list[str] = []
+        self.eligibility: dict[str, bool] = {}
+
+    def value(self, expression: Any) -> Any:
+        if isinstance(expression, Mapping):
+            if "$" in expression:
+                return self.derived[expression["$"]]
+            if "$map" in expression:
+                return expression["table"][self.derived[expression["$map"]]]
+            raise ValueError(f"unknown value expression {sorted(expression)}")
+        return expression
+
+    def role(self, spec: Mapping | None) -> Route | None:
+        if spec is None:
+            return None
+        return Route(role=self.value(spec["role"]), assignee=self.value(spec.get("assignee")))
+
+    def due(self, spec: Mapping) -> str:
+        n = spec["n"]
+        if "working_days_after" in spec:
+            start = date.fromisoformat(self.derived[spec["working_days_after"]])
+            return calendar.working_days_after(start, n, self.calendar_name).isoformat()
+        if "days_after" in spec:
+            start = date.fromisoformat(self.derived[spec["days_after"]])
+            return calendar.days_after(start, n).isoformat()
+        if "hours_after" in spec:
+            instant = calendar.parse_date_time(self.derived[spec["hours_after"]])
+            return calendar.utc_text(calendar.hours_after(instant, n))
+        raise ValueError(f"unknown due expression {sorted(spec)}")
+
+    def apply(self, then: Mapping, rule_id: str) -> None:
+        if "disposition" in then:
+            self.disposition = self.value(then["disposition"])
+        if "stage" in then:
+            self.stage = self.value(then["stage"])
+        if "route" in then:
+            self.route = self.role(then["route"])
+        self.notify.extend(r for r in map(self.role, then.get("notify", ())) if r)
+        for spec in then.get("deadlines", ()):
+            if spec.get("ends_when") and self.derived[spec["ends_when"]]:
+                continue
+            self.deadlines.append(
+                Deadline(name=spec["name"], due=self.due(spec["due"]), rule=rule_id)
+            )
+        for spec in then.get("actions", ()):
+            detail = self.value(spec.get("detail"))
+            self.actions.append(Action(code=spec["code"], detail=detail, rule=rule_id))
+        self.flags.extend(then.get("flags", ()))
+        for key, expression in then.get("eligibility", {}).items():
+            self.eligibility[key] = bool(self.value(expression))
+        if "choose" in then:
+            branch = then["choose"]
+            self.apply(branch["then"] if self.derived[branch["if"]] else branch["else"], rule_id)
+
+    def deadline_order(self, deadline: Deadline) -> tuple[datetime, str]:
+        # A date counts as the end of its local day when compared with a date-time.
+        if calendar.is_date_only(deadline.due):
+            moment = calendar.end_of_local_day(date.fromisoformat(deadline.due), self.timezone)
+        else:
+            moment = calendar.parse_date_time(deadline.due)
+        return moment, deadline.name
+
+    def outcome(self) -> Outcome:
+        return Outcome(
+            disposition=self.disposition,  # type: ignore[arg-type]
+            stage=self.stage,
+            route=self.route,
+            notify=self.notify,
+            deadlines=sorted(self.deadlines, key=self.deadline_order),
+            actions=self.actions,
+            flags=self.flags,
+            eligibility=self.eligibility,
+        )
+
+
+def conclude(
+    document: Mapping, fired: frozenset[str], derived: Mapping[str, Any]
+) -> tuple[Outcome, list[Reason]]:
+    """The outcome and reasons from the rules that fired, by POLICIES.md's precedence."""
+    conclusions = _Conclusions(derived, document["calendar"], document["timezone"])
+    reasons: list[Reason] = []
+    for rule in standing_rules(document["rules"], fired):
+        conclusions.apply(rule["then"], rule["id"])
+        reasons.append(Reason(rule=rule["id"], citation=rule["citation"], text=rule["description"]))
+    return conclusions.outcome(), reasons
+
+
+__all__ = [
+    "FORMAT",
+    "Moment",
+    "check_document",
+    "conclude",
+    "document_version",
+    "run_document",
+    "standing_rules",
+]
