@@ -1,0 +1,214 @@
+"""The engine used safely and deterministically: sessions cleaned up, threads, byte-identical
+results in any process, versions that follow every rule, and stored documents that replay."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import msgspec
+import pytest
+import rfc8785
+
+import rules
+from rules.ruleset import document_version
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = "2026-06-15T12:00:00+01:00"
+
+EXAMPLES: list[tuple[str, dict]] = [
+    ("wme", {"received_at": "2026-06-01", "kind": "complaint", "complex": True}),
+    ("wme", {"received_at": "2026-06-01", "kind": "suggestion", "anonymous": True}),
+    (
+        "dwp-feedback",
+        {
+            "received_at": "2026-06-01",
+            "escalation_causes": ["failed_to_keep_promises"],
+            "issue_occurred_at": "2026-03-01",
+            "caseworkers": [
+                {"id": "cw7", "last_opportunity_at": "2026-04-01", "team_leader": "tl"}
+            ],
+            "form_received_at": "2026-06-14T09:00:00+01:00",
+        },
+    ),
+    (
+        "cmg-employer-review",
+        {
+            "received_at": "2026-06-01",
+            "complainant_type": "agent",
+            "payment_related": True,
+            "dissatisfied_with_resolution": True,
+        },
+    ),
+    ("serco-es", {"received_at": "2026-06-01", "complainant_type": "sa_partner"}),
+]
+
+
+def encoded(policy: str, facts: dict, as_of: str = AS_OF) -> bytes:
+    return msgspec.json.encode(rules.evaluate(policy, facts, as_of))
+
+
+def test_two_thousand_evaluations_in_a_row_outlive_the_1024_session_limit():
+    policy, facts = EXAMPLES[0]
+    first = encoded(policy, facts)
+    for _ in range(2000):
+        assert encoded(policy, facts) == first
+
+
+def test_an_evaluation_that_matches_no_rule_cleans_up_too():
+    # Every built-in policy always fires some rule, so take a stored WME document cut down to
+    # its "anonymous" rule: a named complaint matches nothing, and the engine says so.
+    document = rules.ruleset_document("wme")
+    document["rules"] = [r for r in document["rules"] if r["id"] == "anonymous"]
+    facts = {"received_at": "2026-06-01", "kind": "complaint"}
+    for _ in range(1100):
+        decision = rules.evaluate_ruleset(document, facts, AS_OF)
+    assert decision.reasons == []
+    assert decision.outcome.disposition == "accept"
+    assert decision.outcome.route is None
+
+
+def test_several_threads_at_once_get_the_same_answers_as_one_thread():
+    expected = {i: encoded(policy, facts) for i, (policy, facts) in enumerate(EXAMPLES)}
+
+    def run(i: int) -> bool:
+        policy, facts = EXAMPLES[i % len(EXAMPLES)]
+        return encoded(policy, facts) == expected[i % len(EXAMPLES)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(run, range(800)))
+    assert all(results)
+
+
+def test_the_same_inputs_give_identical_bytes_in_another_process():
+    script = (
+        "import sys, msgspec, rules, json;"
+        "args = json.loads(sys.argv[1]);"
+        "sys.stdout.buffer.write(msgspec.json.encode(rules.evaluate(*args)))"
+    )
+    for policy, facts in EXAMPLES:
+        here = encoded(policy, facts)
+        args = msgspec.json.encode([policy, facts, AS_OF]).decode()
+        there = subprocess.run(
+            [sys.executable, "-c", script, args], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        assert there == here
+
+
+def test_as_of_is_recorded_in_utc_so_the_same_instant_gives_the_same_bytes():
+    policy, facts = EXAMPLES[0]
+    assert encoded(policy, facts, "2026-06-15T12:00:00+01:00") == encoded(
+        policy, facts, "2026-06-15T11:00:00Z"
+    )
+    assert rules.evaluate(policy, facts, "2026-06-15T11:00:00.250+00:00").as_of == (
+        "2026-06-15T11:00:00.250000Z"
+    )
+
+
+@pytest.mark.parametrize("policy", rules.policy_ids())
+def test_the_version_is_the_sha256_of_the_canonical_document(policy):
+    document = rules.ruleset_document(policy)
+    digest = hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+    assert rules.evaluate(*_any_example(policy), AS_OF).policy_version == f"sha256:{digest}"
+    assert rules.policy_detail(policy).version == f"sha256:{digest}"
+
+
+@pytest.mark.parametrize("policy", rules.policy_ids())
+def test_changing_any_part_of_any_rule_changes_the_version(policy):
+    document = rules.ruleset_document(policy)
+    versions = {document_version(document)}
+    for index in range(len(document["rules"])):
+        for part in ("citation", "description", "when", "then"):
+            changed = copy.deepcopy(document)
+            changed["rules"][index][part] = {"changed": part} if part in ("when", "then") else "x"
+            versions.add(document_version(changed))
+    assert len(versions) == 1 + 4 * len(document["rules"])
+
+
+def test_the_returned_document_is_a_copy():
+    document = rules.ruleset_document("wme")
+    document["rules"].clear()
+    assert len(rules.ruleset_document("wme")["rules"]) == 15
+
+
+@pytest.mark.parametrize(("policy", "facts"), EXAMPLES)
+def test_a_stored_document_replays_to_the_same_decision(policy, facts):
+    stored = msgspec.json.decode(msgspec.json.encode(rules.ruleset_document(policy)))
+    replayed = rules.evaluate_ruleset(stored, facts, AS_OF)
+    assert msgspec.json.encode(replayed) == encoded(policy, facts)
+
+
+def test_a_changed_document_runs_as_its_own_version_and_leaves_the_old_one_alone():
+    facts = {"received_at": "2026-06-01", "kind": "concern"}
+    before = rules.evaluate("wme", facts, AS_OF)
+    changed = rules.ruleset_document("wme")
+    acknowledge = next(r for r in changed["rules"] if r["id"] == "acknowledge")
+    acknowledge["then"]["deadlines"][0]["due"]["n"] = 6
+    later = rules.evaluate_ruleset(changed, facts, AS_OF)
+    # 1 June 2026 is a Monday: 5 working days after is Mon 8 June, 6 is Tue 9 June.
+    assert [d.due for d in before.outcome.deadlines] == ["2026-06-08"]
+    assert [d.due for d in later.outcome.deadlines] == ["2026-06-09"]
+    assert later.policy_version != before.policy_version
+    assert msgspec.json.encode(rules.evaluate("wme", facts, AS_OF)) == msgspec.json.encode(before)
+
+
+def test_a_document_naming_an_unknown_derivation_is_refused():
+    document = rules.ruleset_document("wme")
+    document["derive"] = "wme.derive/999"
+    with pytest.raises(rules.UnknownPolicy):
+        rules.evaluate_ruleset(document, EXAMPLES[0][1], AS_OF)
+
+
+def test_an_unknown_policy_is_a_lookup_error():
+    with pytest.raises(LookupError):
+        rules.evaluate("nhs", {}, AS_OF)
+    with pytest.raises(rules.UnknownPolicy):
+        rules.policy_detail("nhs")
+
+
+def test_policy_summaries_list_the_four_policies_with_their_calendars():
+    summaries = {s.id: s for s in rules.policy_summaries()}
+    assert list(summaries) == ["wme", "dwp-feedback", "cmg-employer-review", "serco-es"]
+    assert summaries["serco-es"].calendar == "ontario"
+    assert summaries["serco-es"].timezone == "America/Toronto"
+    assert summaries["wme"].timezone == "Europe/London"
+    assert {p: s.rules for p, s in summaries.items()} == {
+        "wme": 15,
+        "dwp-feedback": 10,
+        "cmg-employer-review": 12,
+        "serco-es": 13,
+    }
+
+
+def test_policy_detail_lists_every_rule_in_table_order_with_its_citation():
+    detail = rules.policy_detail("dwp-feedback")
+    assert [r.id for r in detail.rules] == [
+        "resolution",
+        "review",
+        "no_cause",
+        "stale",
+        "feedback",
+        "team_leader_agreement",
+        "resolution_recipients",
+        "review_recipients",
+        "team_leader_action",
+        "team_leader_disagrees",
+    ]
+    assert detail.rules[4].citation == "DWP steps 10, 12, 13"
+    assert all(r.description for r in detail.rules)
+
+
+def test_personal_details_of_the_facts_never_reach_the_engine_message():
+    from rules.ruleset import condition_names
+
+    names = condition_names(rules.ruleset_document("dwp-feedback")["rules"])
+    assert "team_leader" not in names
+    assert "caseworker_id" not in names
+
+
+def _any_example(policy: str) -> tuple[str, dict]:
+    return next((p, f) for p, f in EXAMPLES if p == policy)
