@@ -56,17 +56,22 @@ def check_document(document: object) -> None:
         raise UnknownPolicy(f"ruleset needs {exc.args[0]!r}, which this build lacks") from None
 
 
+# Ruleset engine name → the message fields its conditions test (same version, same rules).
+_tested_names: dict[str, list[str]] = {}
+
+
 def run_document(document: Mapping, version: str, facts: object, as_of: object) -> Decision:
     """The decision `document` (of `version`) takes on `facts` at `as_of`."""
     timezone = document["timezone"]
     cls, cross_check = fact_schema(document["facts"])
     struct, moment = validate_facts(facts, as_of, cls, timezone, cross_check)
     derived = derivation(document["derive"])(struct, moment, document["calendar"], timezone)
-    # Only what the conditions test goes into the engine (no names, no free text).
-    message = {
-        k: derived[k] for k in condition_names(document["rules"]) if derived.get(k) is not None
-    }
     name = engine.ruleset_name(document["id"], version)
+    # Only what the conditions test goes into the engine (no names, no free text).
+    tested = _tested_names.get(name)
+    if tested is None:
+        tested = _tested_names[name] = condition_names(document["rules"])
+    message = {k: derived[k] for k in tested if derived.get(k) is not None}
     fired = engine.fired_rules(name, document["rules"], message)
     outcome, reasons = conclude(document, fired, derived)
     return Decision(

@@ -8,6 +8,7 @@ relative to `{"facts": ..., "as_of": ...}`.
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Callable
@@ -155,22 +156,28 @@ def _json_type(value: object) -> str:
     return "object" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
 
 
+@functools.cache
+def _struct_fields(cls: type[msgspec.Struct]) -> dict[str, tuple[Any, bool]]:
+    """Wire name → (type hint with its Annotated extras, required) of each field of `cls`."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return {f.encode_name: (hints[f.name], f.required) for f in msgspec.structs.fields(cls)}
+
+
 def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Check) -> dict | None:
     """The members of `data` that fit `cls` field by field; every misfit goes to `check`."""
-    hints = typing.get_type_hints(cls, include_extras=True)
-    fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
+    fields = _struct_fields(cls)
     before = len(check.errors)
     for name in data:
         if name not in fields:
             check.fail(f"{pointer}/{escape_pointer(name)}", "unknown fact")
     good: dict = {}
-    for name, info in fields.items():
+    for name, (hint, required) in fields.items():
         here = f"{pointer}/{escape_pointer(name)}"
         if name not in data:
-            if info.required:
+            if required:
                 check.fail(here, "required")
             continue
-        value = _check_value(data[name], hints[info.name], here, check)
+        value = _check_value(data[name], hint, here, check)
         if value is not None:
             good[name] = value
     return good if len(check.errors) == before else _partial(good)
