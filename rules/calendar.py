@@ -26,6 +26,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # A due date must be found within this many calendar days; guards against a broken holiday set.
 _SEARCH_LIMIT_DAYS = 3660
+# Dates near year 1 or 9999 overflow local-date and deadline arithmetic; refuse them as input.
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,16 @@ def parse_date(text: str) -> date:
     if not _DATE.match(text):
         raise ValueError("expected a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"not a real date: {exc}") from None
+    _check_year(day.year)
+    return day
+
+
+def _check_year(year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year} is outside the supported range {FIRST_YEAR}–{LAST_YEAR}")
 
 
 def parse_date_time(text: str) -> datetime:
@@ -150,9 +160,11 @@ def parse_date_time(text: str) -> datetime:
     fraction = (fraction or "")[:7]
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        return datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}")
+        moment = datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}")
     except ValueError as exc:
         raise ValueError(f"not a real date-time: {exc}") from None
+    _check_year(moment.year)
+    return moment
 
 
 def is_date_only(text: str) -> bool:

@@ -51,15 +51,17 @@ class Check:
         self.errors.append(FieldError(pointer=pointer, message=message))
 
 
-def escape_pointer(token: str) -> str:
+def escape_pointer(token: object) -> str:
     """One RFC 6901 reference token."""
-    return token.replace("~", "~0").replace("/", "~1")
+    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def parse_as_of(value: object, timezone: str) -> Moment:
     """`as_of` (an RFC 3339 string with offset, or an aware datetime); InputError otherwise."""
     if isinstance(value, datetime) and value.tzinfo is not None:
         instant = value
+        if not calendar.FIRST_YEAR <= instant.year <= calendar.LAST_YEAR:
+            raise InputError([FieldError(pointer="/as_of", message="year out of range")])
     elif isinstance(value, str):
         try:
             instant = calendar.parse_date_time(value)

@@ -135,7 +135,9 @@ def test_a_date_time_without_an_offset_or_in_another_shape_is_refused(value):
     assert set(refusal("wme", with_facts("wme", received_at=value))) == {"/facts/received_at"}
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "2026-04-31", "2026-02-29T10:00:00Z"])
+@pytest.mark.parametrize(
+    "value", ["2026-02-30", "2026-04-31", "2026-02-29T10:00:00Z", "0001-01-01", "1066-10-14"]
+)
 def test_an_impossible_date_is_refused(value):
     assert set(refusal("wme", with_facts("wme", received_at=value))) == {"/facts/received_at"}
 
@@ -164,7 +166,15 @@ def test_a_date_time_later_than_as_of_is_refused_even_on_the_same_day():
 
 @pytest.mark.parametrize(
     "as_of",
-    ["2026-06-15T12:00:00", "2026-06-15", "yesterday", 1750000000, None, "2026-06-31T00:00:00Z"],
+    [
+        "2026-06-15T12:00:00",
+        "2026-06-15",
+        "yesterday",
+        1750000000,
+        None,
+        "2026-06-31T00:00:00Z",
+        "9999-12-31T23:00:00Z",
+    ],
 )
 def test_as_of_must_be_a_date_time_with_offset(as_of):
     assert set(refusal("wme", GOOD["wme"], as_of)) == {"/as_of"}
