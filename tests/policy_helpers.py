@@ -52,6 +52,10 @@ def actions(decision: Decision) -> list[tuple[str, str | None]]:
     return [(a.code, a.detail) for a in decision.outcome.actions]
 
 
+def action_rules(decision: Decision) -> list[tuple[str, str]]:
+    return [(a.code, a.rule) for a in decision.outcome.actions]
+
+
 def action_codes(decision: Decision) -> list[str]:
     return [a.code for a in decision.outcome.actions]
 

@@ -265,6 +265,15 @@ def test_cmg_still_dissatisfied_after_closure_may_go_to_ice():
     assert_cited(d, "ice", "CMG step 17")
 
 
+def test_cmg_ice_stands_even_at_resolution_level():
+    """CMG step 17: the ICE rule asks only whether the employer remains dissatisfied."""
+    d = _complaint(dissatisfied_after_closure=True)
+    assert d.outcome.stage == "resolution"
+    assert d.outcome.eligibility == {"independent_case_examiner": True}
+    assert actions(d) == [("refer_to_ice", None)]
+    assert reason_rules(d) == ["resolution_level", "ice"]
+
+
 def test_cmg_full_review_lists_everything_in_rule_order():
     """CMG intro, step 5 to CMG step 17: actions, flags and reasons follow the table's order."""
     d = _review(

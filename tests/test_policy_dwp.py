@@ -10,6 +10,7 @@ from typing import Any
 
 from policy_helpers import (
     action_codes,
+    action_rules,
     actions,
     assert_cited,
     bad_pointers,
@@ -102,6 +103,11 @@ def test_dwp_feedback_goes_to_team_leader_of_last_caseworker_with_the_chance():
         ("attach_complaint_letter", None),
         ("attach_response_letter", None),
     ]
+    assert action_rules(d) == [
+        ("send_feedback_form", "feedback"),
+        ("attach_complaint_letter", "resolution_recipients"),
+        ("attach_response_letter", "resolution_recipients"),
+    ]
     assert deadlines(d) == []
     assert_cited(d, "feedback", "DWP steps 10, 12, 13")
     assert_cited(d, "resolution_recipients", "DWP steps 14, 16")
@@ -117,6 +123,24 @@ def test_dwp_tie_on_last_opportunity_goes_to_the_first_listed():
         ("workgroup_manager", "wm-ann"),
         ("area_manager", "am-ann"),
         ("head_of_line_of_business", "hlb-ann"),
+    ]
+
+
+def test_dwp_null_managers_inside_a_caseworker_are_absent():
+    """DWP steps 14, 16: a manager given as null is notified as that role with no assignee."""
+    cw = {
+        "id": "cw-cy",
+        "last_opportunity_at": "2026-04-02",
+        "team_leader": None,
+        "workgroup_manager": None,
+        "area_manager": "am-cy",
+    }
+    d = _feedback_case(caseworkers=[cw])
+    assert route(d) == ("team_leader", None)
+    assert notify(d) == [
+        ("workgroup_manager", None),
+        ("area_manager", "am-cy"),
+        ("head_of_line_of_business", None),
     ]
 
 
@@ -361,3 +385,19 @@ def test_dwp_form_from_the_future_is_a_bad_request():
         "2026-05-05T10:00:00Z",
     )
     assert pointers == {"/facts/form_received_at"}
+
+
+def test_dwp_caseworker_opportunity_from_the_future_is_a_bad_request():
+    """DWP step 13: a last opportunity after as_of's London date has not happened yet."""
+    late = {**BOB, "last_opportunity_at": "2026-05-06"}
+    pointers = bad_pointers(
+        POLICY,
+        {
+            "received_at": "2026-05-01",
+            "escalation_causes": ["failed_to_keep_promises"],
+            "issue_occurred_at": "2026-03-10",
+            "caseworkers": [ANN, late],
+        },
+        "2026-05-05T10:00:00+01:00",
+    )
+    assert pointers == {"/facts/caseworkers/1/last_opportunity_at"}

@@ -148,13 +148,24 @@ def test_serco_ministry_option_opens_after_day_twenty_in_toronto():
     assert [name for name, _ in deadlines(after)] == ["respond", "ministry_escalation_available"]
 
 
-def test_serco_sa_partner_dispute_at_senior_level_has_no_open_deadlines():
-    """Serco SP intro, 1–3, 6: at level senior the provider's deadlines have ended."""
-    d = _provider(complainant_type="sa_partner", level="senior")
-    assert d.outcome.stage == "senior"
-    assert route(d) == ("senior_employment_services_manager", None)
+@pytest.mark.parametrize(
+    ("level", "role"),
+    [("senior", "senior_employment_services_manager"), ("ministry", "ministry")],
+)
+def test_serco_sa_partner_dispute_beyond_ssm_has_no_open_deadlines(level: str, role: str):
+    """Serco SP intro, 1–3, 6: at level senior or ministry the provider's deadlines have ended."""
+    d = _provider(complainant_type="sa_partner", level=level)
+    assert d.outcome.stage == level
+    assert route(d) == (role, None)
     assert deadlines(d) == []
     assert d.outcome.flags == ["no_penalty"]
+    assert_cited(d, "provider_dispute", "Serco SP intro, 1\u20133, 6")
+
+
+def test_serco_sa_partner_defaults_to_the_ssm_level():
+    """Serco clients 1–11, SP 1–6: a partner's dispute starts with the ESM."""
+    d = _provider(complainant_type="sa_partner")
+    assert (d.outcome.stage, route(d)) == ("ssm", ("employment_services_manager", None))
 
 
 def test_serco_urgent_provider_dispute_is_told_to_the_ministry_now():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from policy_helpers import (
     action_codes,
+    action_rules,
     actions,
     assert_cited,
     bad_pointers,
@@ -197,9 +198,26 @@ def test_wme_out_of_jurisdiction_keeps_only_acknowledge_anonymous_and_abusive():
     assert deadlines(d) == [("acknowledge", "2026-04-07")]
     # request_written_details and offer_apology are discarded.
     assert actions(d) == [("advise_where_to_complain", "local_authority")]
+    assert action_rules(d) == [("advise_where_to_complain", "out_of_jurisdiction")]
     assert d.outcome.flags == ["anonymous_limited_action", "may_limit_to_acknowledgement"]
     assert d.outcome.eligibility == {}
     assert reason_rules(d) == ["acknowledge", "anonymous", "abusive", "out_of_jurisdiction"]
+
+
+def test_wme_out_of_jurisdiction_after_the_outcome_keeps_nothing_but_its_own_advice():
+    """WME 2.3 (exclusive) with WME 3, 5.1 ended: once the outcome is known, no acknowledge."""
+    d = decide(
+        POLICY,
+        "2026-03-25T12:00:00Z",
+        received_at="2026-03-02",
+        kind="complaint",
+        category="third_party_provider",
+        stage_two_outcome_at="2026-03-20",
+    )
+    assert d.outcome.disposition == "out_of_jurisdiction"
+    # appeal_window would stand for the complaint, but the exclusive rule discards it.
+    assert (deadlines(d), d.outcome.eligibility) == ([], {})
+    assert reason_rules(d) == ["out_of_jurisdiction"]
 
 
 def test_wme_concern_about_government_policy_is_out_of_jurisdiction():
@@ -399,6 +417,9 @@ def test_wme_default_disposition_is_accept_and_as_of_is_recorded_in_utc():
     assert d.as_of == "2026-04-20T09:00:00Z"
     assert d.policy == POLICY
     assert (d.decision_id, d.case_id) == ("", None)
+    # Fractions of a second are written only when there are some.
+    d = decide(POLICY, "2026-04-20T10:00:00.5+01:00", received_at="2026-04-20", kind="complaint")
+    assert d.as_of == "2026-04-20T09:00:00.500000Z"
 
 
 def test_wme_same_facts_give_byte_identical_decisions():
@@ -444,6 +465,16 @@ def test_wme_appeal_before_the_outcome_date_is_a_bad_request():
 def test_wme_appeal_on_the_outcome_date_is_accepted():
     """WME 3 Stage 3: an appeal the same day as the outcome is in time."""
     d = _after_outcome("2026-04-02T18:00:00Z", appeal_requested_at="2026-04-02")
+    assert d.outcome.stage == "stage_3"
+    # Dates are compared, not instants: an hour before the outcome, on the same London day.
+    d = decide(
+        POLICY,
+        "2026-04-02T18:00:00Z",
+        received_at="2026-03-16",
+        kind="complaint",
+        stage_two_outcome_at="2026-04-02T12:00:00+01:00",
+        appeal_requested_at="2026-04-02T11:00:00+01:00",
+    )
     assert d.outcome.stage == "stage_3"
 
 
