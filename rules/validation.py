@@ -165,10 +165,13 @@ def _struct_fields(cls: type[msgspec.Struct]) -> dict[str, tuple[Any, bool]]:
     return {f.encode_name: (hints[f.name], f.required) for f in msgspec.structs.fields(cls)}
 
 
-def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Check) -> dict | None:
-    """The members of `data` that fit `cls` field by field; every misfit goes to `check`."""
+def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Check) -> dict:
+    """The members of `data` that fit `cls` field by field; every misfit goes to `check`.
+
+    When some member did not fit, the result holds only those that did: enough for cross-field
+    checks, never for building the Struct (the caller looks at `check.errors`).
+    """
     fields = _struct_fields(cls)
-    before = len(check.errors)
     for name in data:
         if name not in fields:
             check.fail(f"{pointer}/{escape_pointer(name)}", "unknown fact")
@@ -182,15 +185,7 @@ def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Che
         value = _check_value(data[name], hint, here, check)
         if value is not None:
             good[name] = value
-    return good if len(check.errors) == before else _partial(good)
-
-
-class _Partial(dict):
-    """Members that were valid in an object that was not: usable by cross-field checks only."""
-
-
-def _partial(good: dict) -> dict:
-    return _Partial(good)
+    return good
 
 
 CrossCheck = Callable[[dict, Check], None]
@@ -217,9 +212,9 @@ def validate_facts(
     raw = typing.cast(dict, without_nulls(facts))
     check = Check(timezone=timezone, as_of=moment, errors=errors, raw=raw)
     good = check_struct(raw, cls, "/facts", check)
-    if cross_check is not None and good is not None:
+    if cross_check is not None:
         cross_check(good, check)
     if errors:
         raise InputError(errors)
     assert moment is not None
-    return msgspec.convert(dict(good or {}), type=cls), moment
+    return msgspec.convert(good, type=cls), moment
