@@ -212,3 +212,50 @@ def test_personal_details_of_the_facts_never_reach_the_engine_message():
 
 def _any_example(policy: str) -> tuple[str, dict]:
     return next((p, f) for p, f in EXAMPLES if p == policy)
+
+
+def _deadline_document() -> dict:
+    """A stored document with one date deadline and one hours deadline (no built-in has both)."""
+    document = rules.ruleset_document("dwp-feedback")
+    action = next(r for r in document["rules"] if r["id"] == "team_leader_action")
+    action["then"]["deadlines"].append(
+        {"name": "a_date_deadline", "due": {"days_after": "received_on", "n": 0}}
+    )
+    return document
+
+
+@pytest.mark.parametrize(
+    ("form_received_at", "expected"),
+    [
+        # 1 July 2026 ends at 22:59:59.999999 UTC (BST). 29 June 23:30 UTC + 48 h is
+        # 1 July 23:30 UTC, after that end; 22:00 UTC + 48 h is 1 July 22:00 UTC, before it.
+        ("2026-06-29T23:30:00Z", ["a_date_deadline", "team_leader_action"]),
+        ("2026-06-29T22:00:00Z", ["team_leader_action", "a_date_deadline"]),
+    ],
+)
+def test_a_date_deadline_counts_as_the_end_of_its_local_day(form_received_at, expected):
+    from rules.ruleset import conclude
+
+    document = _deadline_document()
+    derived = {"form_received_at": form_received_at, "received_on": "2026-07-01"}
+    outcome, _ = conclude(document, frozenset({"team_leader_action"}), derived)
+    assert [d.name for d in outcome.deadlines] == expected
+
+
+def test_when_two_exclusive_rules_fire_only_the_one_listed_last_stands():
+    decision = rules.evaluate(
+        "cmg-employer-review",
+        {
+            "received_at": "2026-06-01",
+            "complainant_type": "employer",
+            "payment_related": False,
+            "open_complaint_exists": True,
+            "dissatisfied_with_resolution": True,
+        },
+        AS_OF,
+    )
+    assert [r.rule for r in decision.reasons] == ["not_payment_related"]
+    assert [a.code for a in decision.outcome.actions] == ["use_third_party_procedure"]
+    assert decision.outcome.disposition == "refer"
+    assert decision.outcome.stage is None
+    assert decision.outcome.route is None
