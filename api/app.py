@@ -1,0 +1,84 @@
+"""The Litestar application: `create_app(data_dir)` and the uvicorn factory
+`app_from_environment()` (reads `REDRESS_DATA_DIR`, default `./redress-data`).
+
+Each worker process opens the data directory's stores once, at start-up; the admin key is
+bootstrapped by the CLI before workers start (`api.keys.bootstrap_admin`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.types import Receive, Scope, Send
+
+from api.audit import AUDIT_ROUTES
+from api.logs import configure_logging, logged
+from api.openapi import ContractJson, ContractYaml
+from api.problems import EXCEPTION_HANDLERS
+from api.routes import ROUTES
+from api.services import Services
+
+MAX_BODY_BYTES = 1024 * 1024
+DATA_DIR_ENV = "REDRESS_DATA_DIR"
+DESCRIPTION = """Complaint-routing decisions under published policies, recorded in a
+tamper-evident ledger. Errors are RFC 9457 problem details (`application/problem+json`):
+400 for a request that does not fit this document, 422 for facts the policy rejects, each
+offending field named by a JSON Pointer in `errors`. Nothing is recorded for a rejected request.
+"""
+
+
+class RedressApp(Litestar):
+    """Litestar, with one JSON log line and an `X-Request-ID` header for every HTTP request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await logged(super().__call__, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Redress",
+        version="1.0.0",
+        description=DESCRIPTION,
+        servers=[Server(url="/")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key with the role the operation needs "
+                    "(decide, audit; admin can do everything).",
+                )
+            }
+        ),
+        path="/schema",
+        render_plugins=[ContractJson(path="/openapi.json"), ContractYaml(path="/openapi.yaml")],
+    )
+
+
+def create_app(data_dir: Path) -> Litestar:
+    """The API over the stores in `data_dir` (opened when the app starts)."""
+    configure_logging()
+
+    def open_stores(app: Litestar) -> None:
+        app.state.services = Services.open(Path(data_dir))
+
+    return RedressApp(
+        route_handlers=[*ROUTES, *AUDIT_ROUTES],
+        on_startup=[open_stores],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=openapi_config(),
+        logging_config=None,
+    )
+
+
+def app_from_environment() -> Litestar:
+    """The uvicorn factory (`--factory`), one app per worker process."""
+    return create_app(Path(os.environ.get(DATA_DIR_ENV, "./redress-data")))

@@ -1,0 +1,146 @@
+"""The ledger for auditors: checkpoints, entries, RFC 9162 proofs and the verifier key.
+
+Indices and sizes are bounded in the document (0 ≤ n < 2^53), so a number out of range is a 400
+before it reaches SQLite; a well-formed request for a proof the tree cannot give is a 422, and
+an entry that does not exist (yet) a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from litestar import get
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from api.problems import ApiProblem
+from api.routes import BEARER, READ, problems, services_of
+from api.services import requires
+from ledger.store import BadProofRequest, EntryNotFound
+from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
+
+T = TypeVar("T")
+LARGEST = 2**53 - 1  # the largest integer every JSON reader keeps exact
+PROOFS = problems(400, 401, 403, 404, 422)
+
+
+def ledger_call(call: Callable[..., T], *args: int | None) -> T:
+    """Call the ledger; its "no such entry" is a 404, its "no such proof" a 422."""
+    try:
+        return call(*args)
+    except EntryNotFound as exc:
+        raise ApiProblem(404, str(exc)) from None
+    except BadProofRequest as exc:
+        raise ApiProblem(422, str(exc)) from None
+
+
+@get(
+    "/v1/ledger/checkpoint",
+    guards=[requires("audit")],
+    security=BEARER,
+    sync_to_thread=True,
+    responses=problems(401, 403),
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)",
+    tags=["ledger"],
+)
+def get_checkpoint(state: State) -> CheckpointView:
+    return services_of(state).ledger.checkpoint_view()
+
+
+@get(
+    "/v1/ledger/entries",
+    guards=[requires("audit")],
+    security=BEARER,
+    sync_to_thread=True,
+    responses=READ,
+    summary="Entries in order, from `start`",
+    tags=["ledger"],
+)
+def list_entries(
+    state: State,
+    start: Annotated[int, Parameter(ge=0, le=LARGEST, description="First index.")] = 0,
+    limit: Annotated[int, Parameter(ge=1, le=1000, description="At most this many.")] = 100,
+) -> list[Entry]:
+    return ledger_call(services_of(state).ledger.entries, start, limit)
+
+
+@get(
+    "/v1/ledger/entries/{index:int}",
+    guards=[requires("audit")],
+    security=BEARER,
+    sync_to_thread=True,
+    responses=READ,
+    summary="One entry, with its entry_hash",
+    tags=["ledger"],
+)
+def get_entry(
+    state: State, index: Annotated[int, Parameter(ge=0, le=LARGEST, description="Entry index.")]
+) -> Entry:
+    return ledger_call(services_of(state).ledger.entry, index)
+
+
+@get(
+    "/v1/ledger/proofs/inclusion",
+    guards=[requires("audit")],
+    security=BEARER,
+    sync_to_thread=True,
+    responses=PROOFS,
+    summary="RFC 9162 inclusion proof of entry `index` in the tree of `tree_size` entries",
+    tags=["ledger"],
+)
+def get_inclusion_proof(
+    state: State,
+    index: Annotated[int, Parameter(ge=0, le=LARGEST, description="Entry index.")],
+    tree_size: Annotated[
+        int | None,
+        Parameter(ge=1, le=LARGEST, description="Tree size; the current one when absent."),
+    ] = None,
+) -> InclusionProof:
+    return ledger_call(services_of(state).ledger.inclusion_proof, index, tree_size)
+
+
+@get(
+    "/v1/ledger/proofs/consistency",
+    guards=[requires("audit")],
+    security=BEARER,
+    sync_to_thread=True,
+    responses=PROOFS,
+    summary="RFC 9162 consistency proof between the trees of `first` and `second` entries",
+    tags=["ledger"],
+)
+def get_consistency_proof(
+    state: State,
+    first: Annotated[int, Parameter(ge=1, le=LARGEST, description="The older tree size.")],
+    second: Annotated[
+        int | None,
+        Parameter(
+            ge=1, le=LARGEST, description="The newer tree size; the current one when absent."
+        ),
+    ] = None,
+) -> ConsistencyProof:
+    return ledger_call(services_of(state).ledger.consistency_proof, first, second)
+
+
+@get(
+    "/v1/ledger/public-key",
+    guards=[requires("audit")],
+    security=BEARER,
+    sync_to_thread=False,
+    responses=problems(401, 403),
+    media_type="text/plain",
+    summary="The checkpoint verifier key: <name>+<key hash hex>+<base64(0x01 ‖ public key)>",
+    tags=["ledger"],
+)
+def get_public_key(state: State) -> str:
+    return services_of(state).ledger.verifier_key
+
+
+AUDIT_ROUTES = [
+    get_checkpoint,
+    list_entries,
+    get_entry,
+    get_inclusion_proof,
+    get_consistency_proof,
+    get_public_key,
+]

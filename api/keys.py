@@ -1,0 +1,128 @@
+"""API keys: random 256-bit secrets, stored only as SHA-256 hashes with their role.
+
+A key is checked by hashing it and comparing against every stored hash with
+`hmac.compare_digest`, so the comparison leaks nothing through timing. Keys live in the
+`api_keys` table of `redress.db`, next to the ledger and the cases, so every worker process
+sees a key as soon as `redress keys create` has committed it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, get_args
+
+Role = Literal["decide", "audit", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+DATABASE = "redress.db"
+ADMIN_KEY_FILE = "admin.key"
+ADMIN_KEY_ENV = "REDRESS_ADMIN_KEY"
+
+
+def key_hash(key: str) -> str:
+    """The stored form of a key: SHA-256 hex (keys are random, so no salt or stretching)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh key: 256 random bits, URL-safe base64."""
+    return secrets.token_urlsafe(32)
+
+
+def connect(data_dir: Path) -> sqlite3.Connection:
+    """A connection to the shared store with the key table in place."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(data_dir / DATABASE, timeout=30, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS api_keys ("
+        " key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL)"
+    )
+    return db
+
+
+def _store(db: sqlite3.Connection, key: str, role: str) -> bool:
+    """Store a key's hash; False when that key was already stored."""
+    created = datetime.now(UTC).isoformat()
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at) VALUES (?, ?, ?)",
+        (key_hash(key), role, created),
+    )
+    return cursor.rowcount == 1
+
+
+def create_key(data_dir: Path, role: str) -> str:
+    """Create, store and return a new key with `role` (decide, audit or admin)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    key = new_key()
+    with closing(connect(data_dir)) as db:
+        _store(db, key, role)
+    return key
+
+
+def bootstrap_admin(data_dir: Path) -> str | None:
+    """On first start, create the admin key, write it to DIR/admin.key (0600) and return it.
+
+    `REDRESS_ADMIN_KEY`, when set, is the key used. Returns None when an admin key already
+    existed (an operator-chosen key given later is still stored, so it can replace a lost one).
+    """
+    chosen = os.environ.get(ADMIN_KEY_ENV) or None
+    with closing(connect(data_dir)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            existed = db.execute("SELECT 1 FROM api_keys WHERE role = 'admin' LIMIT 1").fetchone()
+            key = chosen or (None if existed else new_key())
+            if key is not None:
+                _store(db, key, "admin")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    if existed or key is None:
+        return None
+    write_private(data_dir / ADMIN_KEY_FILE, key + "\n")
+    return key
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret readable by its owner only (created 0600, never briefly wider)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.chmod(path, 0o600)
+
+
+class KeyRing:
+    """Looks up the role of a presented key in the shared store.
+
+    A short-lived connection per lookup: keys created by another process are seen at once.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        connect(data_dir).close()
+
+    def role_of(self, key: str) -> str | None:
+        """The role of `key`, or None when no stored key matches."""
+        presented = key_hash(key)
+        with closing(sqlite3.connect(self.data_dir / DATABASE, timeout=30)) as db:
+            rows = db.execute("SELECT key_hash, role FROM api_keys").fetchall()
+        role = None
+        for stored, stored_role in rows:
+            # Compare against every row so the time taken does not depend on which one matches.
+            if hmac.compare_digest(stored, presented):
+                role = stored_role
+        return role
+
+
+def allows(role: str, needed: str) -> bool:
+    """Admin can do everything; otherwise the role must be the one needed."""
+    return role == "admin" or role == needed

@@ -1,0 +1,99 @@
+"""Logs as one JSON object per line on stderr, and one line per request.
+
+Each request gets an id (the client's `X-Request-ID` when it is short and plain, else a random
+one), echoed in the `X-Request-ID` response header and logged with the method, path, status,
+duration and, when the request took a decision, its decision id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request
+from litestar.types import Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+LOG_FIELDS = "redress_log"  # the scope key where handlers leave fields for the request line
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+log = logging.getLogger("redress.api")
+
+
+class JsonLines(logging.Formatter):
+    """A log record as one JSON object: time, level, logger, message, and its `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging() -> None:
+    """Send our logs and uvicorn's to stderr as JSON lines (uvicorn's access log is replaced by
+    our request line, which carries the request and decision ids)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    for name in ("redress", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+        if name == "redress":
+            logger.setLevel(logging.INFO)
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def note(request: Request, **fields: Any) -> None:
+    """Add fields (e.g. `decision_id`) to this request's log line."""
+    request.scope.setdefault(LOG_FIELDS, {}).update(fields)  # type: ignore[typeddict-item]
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER.encode():
+            given = value.decode("latin-1")
+            if _PLAIN_ID.match(given):
+                return given
+    return uuid.uuid4().hex
+
+
+async def logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run one HTTP request through `app`, tagging the response and logging one line."""
+    request_id = request_id_from(scope)
+    fields: dict[str, Any] = {"request_id": request_id}
+    scope[LOG_FIELDS] = fields  # type: ignore[typeddict-unknown-key]
+    status = 500
+    started = time.perf_counter()
+
+    async def tagged_send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = list(message.get("headers", []))
+            headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+            message = {**message, "headers": headers}  # type: ignore[assignment]
+        await send(message)
+
+    try:
+        await app(scope, receive, tagged_send)
+    finally:
+        fields.update(
+            method=scope.get("method"),
+            path=scope.get("path"),
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        log.info("request", extra={"fields": fields})

@@ -1,0 +1,99 @@
+"""Every error as RFC 9457 problem details (`application/problem+json`).
+
+`ApiProblem` is what our handlers raise; Litestar's own exceptions (routing, guards, parameter
+validation, oversized bodies) are turned into the same shape, and anything unexpected becomes a
+logged 500 that says nothing about the internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from schemas.problems import FieldError, Problem
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("redress.api")
+
+
+class ApiProblem(Exception):
+    """A request we answer with an error: status, a short detail, and offending fields."""
+
+    def __init__(
+        self, status: int, detail: str = "", errors: list[FieldError] | None = None
+    ) -> None:
+        super().__init__(detail or HTTPStatus(status).phrase)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors or [])
+
+
+def problem_response(
+    status: int, detail: str = "", errors: list[FieldError] | None = None, headers: Any = None
+) -> Response[bytes]:
+    """A problem details response; `title` is the status phrase, as `about:blank` requires."""
+    problem = Problem(
+        title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors or []
+    )
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def on_api_problem(_: Request, exc: ApiProblem) -> Response[bytes]:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(exc.status, exc.detail, exc.errors, headers)
+
+
+def on_http_exception(_: Request, exc: HTTPException) -> Response[bytes]:
+    """Litestar's exceptions: parameter validation names each parameter; others keep status."""
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    if status >= 500:
+        log.error("server error", exc_info=exc)
+        return problem_response(status, "the server could not answer this request", [], headers)
+    errors = parameter_errors(exc) if isinstance(exc, ValidationException) else []
+    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
+    return problem_response(status, detail, errors, headers)
+
+
+def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
+    log.error("unexpected error", exc_info=exc)
+    return problem_response(500, "the server could not answer this request")
+
+
+def parameter_errors(exc: ValidationException) -> list[FieldError]:
+    """Field errors from Litestar's validation `extra`: `/query/start`, `/path/index`, `/`."""
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        source, key = item.get("source"), item.get("key")
+        if source in ("query", "path", "header", "cookie") and key:
+            pointer = f"/{source}/{escape_pointer(str(key))}"
+        else:
+            pointer = ""  # the request body as a whole
+        errors.append(FieldError(pointer=pointer, message=str(item.get("message", "invalid"))))
+    return errors
+
+
+def escape_pointer(token: str) -> str:
+    """One JSON Pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiProblem: on_api_problem,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

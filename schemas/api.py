@@ -1,0 +1,122 @@
+"""Request and response bodies of the HTTP API (CONTRACT.md, "HTTP API").
+
+Request Structs are closed (`forbid_unknown_fields`): the OpenAPI document says
+`additionalProperties: false` for them. `facts` and `personal` are free-form objects here; the
+facts are checked per policy by `rules`, and personal data is never read at all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from schemas.decision import Deadline, Receipt, RecordedDecision
+
+Identifier = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[0-9a-f]{32}$",
+        description="A random identifier: 32 lowercase hex digits.",
+    ),
+]
+AsOf = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        description=(
+            "The instant the decision is taken for: an RFC 3339 date-time with offset. "
+            "The server clock (UTC) when absent."
+        ),
+        examples=["2026-12-24T09:00:00Z"],
+    ),
+]
+Facts = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        description=(
+            "The complaint's facts, as POLICIES.md names them for the policy; checked by the "
+            "policy (422 naming every offending fact)."
+        ),
+        examples=[{"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"}],
+    ),
+]
+PolicyId = Annotated[str, msgspec.Meta(description="A policy id, as GET /v1/policies lists.")]
+
+
+class DecisionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/decisions: evaluate these facts under a policy, now or at `as_of`."""
+
+    policy: PolicyId
+    facts: Facts
+    as_of: AsOf | None = None
+    case_id: Identifier | None = None
+
+
+class CaseRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/cases: open a case with its first facts and, optionally, personal data."""
+
+    policy: PolicyId
+    facts: Facts
+    personal: (
+        Annotated[
+            dict[str, Any],
+            msgspec.Meta(
+                description=(
+                    "Free-form personal data (names, contact details, narrative): kept "
+                    "encrypted outside the ledger, never given to the rules."
+                )
+            ),
+        ]
+        | None
+    ) = None
+    as_of: AsOf | None = None
+
+
+class CaseEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/cases/{case_id}/events: new or changed facts; a null value removes a fact."""
+
+    facts: Facts
+    as_of: AsOf | None = None
+
+
+PersonalState = Literal["none", "sealed", "erased"]
+
+
+class Case(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A case: its current (merged) facts, every decision taken on it, oldest first, and the
+    deadlines still open after its latest decision."""
+
+    case_id: str
+    policy: str
+    facts: dict[str, Any]
+    personal: PersonalState
+    decisions: list[RecordedDecision]
+    open_deadlines: list[Deadline]
+
+
+class CaseSummary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A case in a listing: enough to find the overdue ones and fetch them."""
+
+    case_id: str
+    policy: str
+    created_at: str
+    updated_at: str
+    latest_decision_id: str
+    open_deadlines: list[Deadline]
+
+
+class Erasure(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """DELETE /v1/cases/{case_id}/personal: the ledger entry that records the erasure."""
+
+    case_id: str
+    ledger: Receipt
+
+
+class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /health: whether the store accepts writes."""
+
+    status: Literal["ok", "unavailable"]
+    store_writable: bool
