@@ -1,0 +1,416 @@
+"""Offline verification of a ledger (SQLite file or JSON Lines export) or of one receipt.
+
+Trust comes from one thing only: the verifier key the officer holds (or, failing that, the one
+published next to the database). Everything else is recomputed: each entry's bytes and hash, the
+chain of `prev_hash`, the Merkle tree, every stored checkpoint's signature and root, the
+consistency between successive checkpoints, and, given a checkpoint the officer kept, a
+consistency proof that today's log extends it. The first failure found is reported with the
+first bad index and a short damage name (see `Damage`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import rfc8785
+
+from ledger.canonical import ZERO_HASH, parse_entry, sha256_hex
+from ledger.checkpoint import parse_checkpoint
+from ledger.export import EXPORT_TYPE
+from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
+from ledger.merkle import ProofError, verify_consistency
+from ledger.note import NoteError, Verifier, open_note
+from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
+from ledger.tree import MemoryTree, consistency_hashes
+
+
+class Damage:
+    """The kinds of damage `verify` names."""
+
+    MODIFIED = "modified"  # an entry's bytes no longer match its hash or its successor's
+    DELETED = "deleted"  # an index is missing from the sequence
+    INSERTED = "inserted"  # an entry that was never appended sits in the sequence
+    REORDERED = "reordered"  # entries are present but out of order
+    TRUNCATED = "truncated"  # the log is shorter than a checkpoint says it was
+    REWRITTEN = "rewritten"  # a self-consistent chain that signed checkpoints contradict
+    FORGED_CHECKPOINT = "forged_checkpoint"  # a checkpoint whose signature does not verify
+    SWAPPED_KEY = "swapped_key"  # the log's key is not the key the verifier trusts
+    UNREADABLE = "unreadable"  # the source is not a ledger at all
+    BAD_RECEIPT = "bad_receipt"  # a receipt that does not prove its entry
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    summary: str
+    first_bad_index: int | None = None
+    damage: str | None = None
+    tree_size: int = 0
+    checkpoints_checked: int = 0
+
+
+class Failure(Exception):
+    def __init__(self, damage: str, summary: str, first_bad_index: int | None = None) -> None:
+        super().__init__(summary)
+        self.damage, self.summary, self.first_bad_index = damage, summary, first_bad_index
+
+
+@dataclass
+class Material:
+    """What a source holds, read without interpretation."""
+
+    entries: list[tuple[str, bytes]]  # (stored entry_hash, entry bytes), in stored order
+    checkpoints: list[tuple[int, str, str]]  # (tree_size, root_hash hex, signed note)
+    published_key: str | None  # public.key next to the database, or the export header's
+    nodes: dict[tuple[int, int], bytes] | None = field(default=None)  # stored tree nodes
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+RECEIPT_MAGIC = "c2sp.org/tlog-proof@v1"
+
+
+def verify(source: Path, public_key: str | None = None, checkpoint: str | None = None) -> Report:
+    """Check the ledger (or receipt) in `source`; see the module docstring."""
+    source = Path(source)
+    try:
+        head = source.read_bytes()[:64]
+    except OSError as e:
+        return Report(ok=False, summary=f"cannot read {source}: {e}", damage=Damage.UNREADABLE)
+    if head.startswith(RECEIPT_MAGIC.encode()):
+        return verify_receipt_file(source, public_key)
+    try:
+        material = read_sqlite(source) if head.startswith(SQLITE_MAGIC) else read_export(source)
+    except (ValueError, KeyError, TypeError, sqlite3.Error) as e:
+        return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
+    return verify_material(material, public_key, checkpoint)
+
+
+def read_sqlite(db_path: Path) -> Material:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        entries = [
+            (h, bytes(raw))
+            for h, raw in conn.execute("SELECT entry_hash, raw FROM entries ORDER BY idx")
+        ]
+        checkpoints = conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        ).fetchall()
+        nodes = {
+            (level, position): bytes(h)
+            for level, position, h in conn.execute("SELECT level, position, hash FROM tree_nodes")
+        }
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    key_path = db_path.parent / PUBLIC_KEY_FILE
+    published = key_path.read_text().strip() if key_path.exists() else None
+    return Material(entries, [tuple(c) for c in checkpoints], published, nodes)
+
+
+def read_export(path: Path) -> Material:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    if header.get("type") != EXPORT_TYPE:
+        raise ValueError("no export header")
+    entries: list[tuple[str, bytes]] = []
+    checkpoints: list[tuple[int, str, str]] = []
+    for line in lines[1:]:
+        item = json.loads(line)
+        if item["type"] == "entry":
+            entries.append((item["entry_hash"], rfc8785.dumps(item["entry"])))
+        elif item["type"] == "checkpoint":
+            checkpoints.append((item["tree_size"], item["root_hash"], item["checkpoint"]))
+    return Material(entries, checkpoints, header.get("public_key"))
+
+
+def verify_material(
+    material: Material, public_key: str | None, kept_checkpoint: str | None
+) -> Report:
+    size = len(material.entries)
+    try:
+        trusted = trusted_key(material, public_key)
+        verifier = _verifier(trusted)
+        tree = check_chain(material.entries)
+        check_stored_nodes(material.nodes, tree)
+        checked = check_checkpoints(material.checkpoints, tree, verifier)
+        if kept_checkpoint is not None:
+            check_kept_checkpoint(kept_checkpoint, tree, verifier, material.checkpoints)
+            checked += 1
+    except Failure as f:
+        return Report(
+            ok=False,
+            summary=f.summary,
+            first_bad_index=f.first_bad_index,
+            damage=f.damage,
+            tree_size=size,
+        )
+    kept = " and extends the kept checkpoint" if kept_checkpoint is not None else ""
+    return Report(
+        ok=True,
+        summary=f"ok: {size} entries, chain and tree recomputed, {checked} signed checkpoint(s) "
+        f"verified and consistent{kept}",
+        tree_size=size,
+        checkpoints_checked=checked,
+    )
+
+
+def trusted_key(material: Material, public_key: str | None) -> str:
+    """The key to trust: the officer's if given; it, the published key and the genesis `key`
+    entry must all agree."""
+    if not material.entries:
+        raise Failure(Damage.TRUNCATED, "the ledger has no entries, not even its genesis", 0)
+    try:
+        genesis = parse_entry(material.entries[0][1])
+        genesis_key = genesis["body"]["verifier_key"] if genesis["kind"] == "key" else None
+    except (ValueError, KeyError, TypeError):
+        genesis_key = None
+    trusted = public_key.strip() if public_key else material.published_key or genesis_key
+    if trusted is None:
+        raise Failure(Damage.SWAPPED_KEY, "no verifier key given, published or in entry 0", 0)
+    if genesis_key is not None and genesis_key != trusted:
+        raise Failure(
+            Damage.SWAPPED_KEY,
+            f"entry 0 names verifier key {genesis_key!r}, not the trusted {trusted!r}",
+            0,
+        )
+    if material.published_key is not None and material.published_key != trusted:
+        raise Failure(
+            Damage.SWAPPED_KEY,
+            f"the published key {material.published_key!r} is not the trusted {trusted!r}",
+            0,
+        )
+    return trusted
+
+
+def _verifier(verifier_key: str) -> Verifier:
+    try:
+        return Verifier.from_verifier_key(verifier_key)
+    except (NoteError, ValueError) as e:
+        raise Failure(Damage.SWAPPED_KEY, f"unusable verifier key: {e}", 0) from None
+
+
+def check_chain(entries: list[tuple[str, bytes]]) -> MemoryTree:
+    """Walk the chain; return the tree recomputed from the entries' bytes."""
+    claimed = []
+    for _, raw in entries:
+        try:
+            claimed.append(parse_entry(raw)["index"])
+        except (ValueError, KeyError, TypeError):
+            claimed.append(None)
+    tree = MemoryTree()
+    prev_hash = ZERO_HASH
+    for position, (stored_hash, raw) in enumerate(entries):
+        index = claimed[position]
+        if index is None:
+            raise Failure(Damage.MODIFIED, f"entry {position} is not a canonical entry", position)
+        if index > position:
+            if position in claimed[position + 1 :]:
+                raise Failure(
+                    Damage.REORDERED,
+                    f"entry {index} stands where entry {position} should, which comes later",
+                    position,
+                )
+            raise Failure(
+                Damage.DELETED,
+                f"entry {position} is missing: entry {index} follows entry {position - 1}",
+                position,
+            )
+        if index < position:
+            raise Failure(
+                Damage.INSERTED,
+                f"entry {index} appears again at position {position}: "
+                f"entries {index}..{position - 1} were inserted",
+                index,
+            )
+        document = parse_entry(raw)
+        if document["prev_hash"] != prev_hash:
+            # The predecessor's bytes changed (its stored hash was made to match them).
+            bad = position - 1 if position else 0
+            raise Failure(
+                Damage.MODIFIED,
+                f"entry {position}'s prev_hash does not match entry {bad}'s bytes",
+                bad,
+            )
+        actual = sha256_hex(raw)
+        if stored_hash != actual:
+            raise Failure(
+                Damage.MODIFIED,
+                f"entry {position}'s bytes hash to {actual[:16]}…, not its recorded "
+                f"{stored_hash[:16]}…",
+                position,
+            )
+        prev_hash = actual
+        tree.append_entry(raw)
+    return tree
+
+
+def check_stored_nodes(nodes: dict[tuple[int, int], bytes] | None, tree: MemoryTree) -> None:
+    """The stored subtree hashes were written as entries arrived: they still show the tree as
+    it was, so an entry rewritten later (with every later hash recomputed) disagrees."""
+    if nodes is None:
+        return
+    beyond = [(lv, p) for (lv, p) in nodes if (p + 1) << lv > tree.size]
+    if beyond:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"the stored tree has nodes past the last entry {tree.size - 1}: "
+            "entries were removed from the end",
+            tree.size,
+        )
+    differing = [p << lv for (lv, p), h in nodes.items() if tree.nodes.get((lv, p), h) != h]
+    missing = [p << lv for (lv, p) in tree.nodes if (lv, p) not in nodes]
+    if differing:
+        first = min(differing)
+        raise Failure(
+            Damage.REWRITTEN,
+            f"entry {first} differs from the tree hash stored when it was appended",
+            first,
+        )
+    if missing:
+        first = min(missing)
+        raise Failure(Damage.REWRITTEN, f"the stored tree lacks nodes from entry {first}", first)
+
+
+def _open_checkpoint(note: str, verifier: Verifier, what: str) -> tuple[int, bytes]:
+    try:
+        text = open_note(note, verifier)
+    except (NoteError, ValueError) as e:
+        raise Failure(
+            Damage.FORGED_CHECKPOINT, f"{what}: signature does not verify ({e})"
+        ) from None
+    try:
+        parsed = parse_checkpoint(text)
+    except ValueError as e:
+        raise Failure(Damage.FORGED_CHECKPOINT, f"{what}: not a checkpoint ({e})") from None
+    if parsed.origin != ORIGIN:
+        raise Failure(Damage.FORGED_CHECKPOINT, f"{what}: origin {parsed.origin!r} is not ours")
+    return parsed.size, bytes(parsed.root_hash)
+
+
+def check_checkpoints(
+    checkpoints: list[tuple[int, str, str]], tree: MemoryTree, verifier: Verifier
+) -> int:
+    """Every stored checkpoint: signed by the trusted key, committing to the recomputed tree,
+    and consistent with the one before it."""
+    previous: tuple[int, bytes] | None = None
+    for column_size, column_root, note in checkpoints:
+        what = f"stored checkpoint of size {column_size}"
+        size, root = _open_checkpoint(note, verifier, what)
+        if size != column_size or root.hex() != column_root:
+            raise Failure(Damage.FORGED_CHECKPOINT, f"{what}: its columns disagree with its text")
+        _check_against_tree(size, root, tree, what, previous)
+        previous = (size, root)
+    return len(checkpoints)
+
+
+def _check_against_tree(
+    size: int, root: bytes, tree: MemoryTree, what: str, vouched: tuple[int, bytes] | None
+) -> None:
+    if size > tree.size:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"{what} covers {size} entries but only {tree.size} remain",
+            tree.size,
+        )
+    if size == 0:
+        return
+    if tree.root(size) != root:
+        first = vouched[0] if vouched else 0
+        raise Failure(
+            Damage.REWRITTEN,
+            f"{what}: the entries no longer hash to its signed root; the change is at or "
+            f"after entry {first}, the first one no earlier checkpoint vouches for",
+            first,
+        )
+    if vouched is not None and vouched[0] > 0:
+        # Redundant once both roots match the recomputed tree; proved anyway, so the check is
+        # the one a verifier holding only the two checkpoints would run.
+        proof = consistency_hashes(vouched[0], size, tree.lookup)
+        try:
+            verify_consistency(vouched[0], size, vouched[1], root, proof)
+        except ProofError as e:
+            raise Failure(Damage.REWRITTEN, f"{what}: {e}", vouched[0]) from None
+
+
+def check_kept_checkpoint(
+    note: str, tree: MemoryTree, verifier: Verifier, stored: list[tuple[int, str, str]]
+) -> None:
+    """Prove with a consistency proof that the log still extends a checkpoint kept offline."""
+    size, root = _open_checkpoint(note, verifier, "kept checkpoint")
+    vouched = max((c for c in stored if c[0] < size), default=None, key=lambda c: c[0])
+    vouched_pair = (vouched[0], bytes.fromhex(vouched[1])) if vouched else None
+    if size > tree.size:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"the kept checkpoint covers {size} entries but only {tree.size} remain",
+            tree.size,
+        )
+    if size == 0:
+        return
+    proof = consistency_hashes(size, tree.size, tree.lookup)
+    try:
+        verify_consistency(size, tree.size, root, tree.root(), proof)
+    except ProofError:
+        first = vouched_pair[0] if vouched_pair else 0
+        raise Failure(
+            Damage.REWRITTEN,
+            f"the log does not extend the kept checkpoint of size {size}: an entry before "
+            f"{size} was rewritten, at or after entry {first}",
+            first,
+        ) from None
+
+
+# -- receipts ---------------------------------------------------------------------------------
+
+
+def verify_receipt(receipt: str, entry: bytes | None, public_key: str) -> Report:
+    """Check a receipt (C2SP tlog-proof) for `entry`, or for the entry the receipt embeds in
+    its `extra` line (base64 of the entry's bytes) when `entry` is None."""
+    try:
+        proof = parse_tlog_proof(receipt)
+        if entry is None:
+            extra = getattr(proof, "extra", None) or getattr(proof, "extra_data", None)
+            if not extra:
+                raise ValueError("the receipt embeds no entry and none was given")
+            entry = extra if isinstance(extra, bytes) else base64.b64decode(extra)
+        verify_tlog_proof(receipt, entry, Verifier.from_verifier_key(public_key.strip()))
+        document = parse_entry(entry)
+    except (ValueError, NoteError) as e:
+        return Report(ok=False, summary=f"receipt does not verify: {e}", damage=Damage.BAD_RECEIPT)
+    index = document["index"]
+    if index != proof.index:
+        return Report(
+            ok=False,
+            summary=f"receipt is for index {proof.index} but the entry says {index}",
+            first_bad_index=proof.index,
+            damage=Damage.BAD_RECEIPT,
+        )
+    return Report(
+        ok=True,
+        summary=f"ok: entry {index} ({document['kind']}, {sha256_hex(entry)[:16]}…) is in the "
+        "signed tree the receipt carries",
+        tree_size=index + 1,
+        checkpoints_checked=1,
+    )
+
+
+def verify_receipt_file(path: Path, public_key: str | None) -> Report:
+    """A receipt file; the entry is the one it embeds, or `<path>.entry` beside it; the key is
+    the one given, or `public.key` beside it."""
+    if public_key is None:
+        key_path = path.parent / PUBLIC_KEY_FILE
+        if not key_path.exists():
+            return Report(
+                ok=False,
+                summary="a receipt is checked against a verifier key: none was given",
+                damage=Damage.BAD_RECEIPT,
+            )
+        public_key = key_path.read_text()
+    entry_path = path.with_name(path.name + ".entry")
+    entry = entry_path.read_bytes() if entry_path.exists() else None
+    return verify_receipt(path.read_text(), entry, public_key)
