@@ -1,0 +1,70 @@
+"""API keys and roles: 401 without a valid key, 403 without the role, keys kept only hashed."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from conftest import COMPLAINT, bearer
+
+from api.keys import bootstrap_admin, create_key
+
+
+def test_no_key_or_an_unknown_key_is_401(client):
+    for headers in ({}, bearer("not-a-key"), {"Authorization": "Basic abc"}):
+        response = client.get("/v1/policies", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_each_role_reaches_only_its_own_endpoints(client, keys):
+    assert client.get("/v1/policies", headers=keys.decide).status_code == 200
+    assert client.get("/v1/policies", headers=keys.audit).status_code == 403
+    assert client.get("/v1/ledger/checkpoint", headers=keys.audit).status_code == 200
+    assert client.get("/v1/ledger/checkpoint", headers=keys.decide).status_code == 403
+    assert client.post("/v1/decisions", json=COMPLAINT, headers=keys.audit).status_code == 403
+
+
+def test_admin_can_do_everything(client, keys):
+    assert client.get("/v1/policies", headers=keys.admin).status_code == 200
+    assert client.get("/v1/ledger/public-key", headers=keys.admin).status_code == 200
+    assert client.post("/v1/decisions", json=COMPLAINT, headers=keys.admin).status_code == 201
+
+
+def test_erasing_personal_data_needs_admin(client, keys):
+    case = client.post(
+        "/v1/cases",
+        json={**COMPLAINT, "personal": {"name": "A. Person"}},
+        headers=keys.decide,
+    ).json()
+    path = f"/v1/cases/{case['case_id']}/personal"
+    assert client.delete(path, headers=keys.decide).status_code == 403
+    assert client.delete(path, headers=keys.admin).status_code == 200
+
+
+def test_health_needs_no_key_and_says_the_store_is_writable(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "store_writable": True}
+
+
+def test_keys_are_stored_only_as_hashes(data_dir, keys):
+    key = create_key(data_dir, "decide")
+    stored = (data_dir / "redress.db").read_bytes()
+    assert key.encode() not in stored
+
+
+def test_first_start_writes_the_admin_key_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("REDRESS_ADMIN_KEY", raising=False)
+    key = bootstrap_admin(tmp_path)
+    assert key is not None and len(key) >= 43  # 256 bits in URL-safe base64
+    written = tmp_path / "admin.key"
+    assert written.read_text().strip() == key
+    assert stat.S_IMODE(os.stat(written).st_mode) == 0o600
+    assert bootstrap_admin(tmp_path) is None
+
+
+def test_the_operator_can_choose_the_admin_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDRESS_ADMIN_KEY", "chosen-admin-key-0123456789abcdef")
+    assert bootstrap_admin(tmp_path) == "chosen-admin-key-0123456789abcdef"

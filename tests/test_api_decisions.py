@@ -1,0 +1,143 @@
+"""POST /v1/decisions and reading decisions back, through the app on a real data directory."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import COMPLAINT
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def tree_size(client, keys) -> int:
+    return client.get("/v1/ledger/checkpoint", headers=keys.audit).json()["tree_size"]
+
+
+def test_a_decision_is_answered_with_its_ledger_receipt(client, keys):
+    response = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide)
+    assert response.status_code == 201, response.text
+    decision = response.json()
+    # Received Wed 23 Dec 2026; 25, 28 Dec and 1 Jan are bank holidays in England: the 5th
+    # working day after is Mon 4 Jan, the 15th is Mon 18 Jan (POLICIES.md, wme).
+    assert decision["policy"] == "wme"
+    assert decision["as_of"] == "2026-12-24T09:00:00Z"
+    assert decision["case_id"] is None
+    assert decision["outcome"]["route"] == {"role": "chief_executive", "assignee": None}
+    assert [(d["name"], d["due"]) for d in decision["outcome"]["deadlines"]] == [
+        ("acknowledge", "2027-01-04"),
+        ("outcome", "2027-01-18"),
+    ]
+    receipt = decision["ledger"]
+    assert receipt["tree_size"] == receipt["index"] + 1
+    entry = client.get(f"/v1/ledger/entries/{receipt['index']}", headers=keys.audit).json()
+    assert entry["kind"] == "decision"
+    assert entry["entry_hash"] == receipt["entry_hash"]
+    assert entry["body"]["facts"] == COMPLAINT["facts"]
+
+
+def test_a_recorded_decision_reads_back_the_same(client, keys):
+    decision = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide).json()
+    again = client.get(f"/v1/decisions/{decision['decision_id']}", headers=keys.decide)
+    assert again.status_code == 200
+    assert again.json()["outcome"] == decision["outcome"]
+    assert again.json()["ledger"]["index"] == decision["ledger"]["index"]
+
+
+def test_a_receipt_is_a_tlog_proof_in_plain_text(client, keys):
+    decision = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide).json()
+    receipt = client.get(f"/v1/decisions/{decision['decision_id']}/receipt", headers=keys.decide)
+    assert receipt.status_code == 200
+    assert receipt.headers["content-type"].startswith("text/plain")
+    assert receipt.text.startswith("c2sp.org/tlog-proof@v1")
+    assert f"index {decision['ledger']['index']}" in receipt.text
+
+
+def test_without_as_of_the_server_clock_decides(client, keys):
+    facts = {"received_at": "2026-01-05", "kind": "concern"}
+    response = client.post(
+        "/v1/decisions", json={"policy": "wme", "facts": facts}, headers=keys.decide
+    )
+    assert response.status_code == 201
+    assert response.json()["as_of"].endswith("Z")
+
+
+def test_bad_input_names_every_offending_field_and_records_nothing(client, keys):
+    before = tree_size(client, keys)
+    body = {
+        "policy": "wme",
+        "facts": {"received_at": "2026-12-23", "kind": "grumble"},
+        "as_of": "2026-12-24T09:00:00",
+        "colour": "red",
+    }
+    response = client.post("/v1/decisions", json=body, headers=keys.decide)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    problem = response.json()
+    assert problem["status"] == 400
+    pointers = {e["pointer"] for e in problem["errors"]}
+    assert {"/colour", "/as_of", "/facts/kind"} <= pointers
+    assert tree_size(client, keys) == before
+
+
+def test_facts_the_policy_rejects_are_422_and_record_nothing(client, keys):
+    before = tree_size(client, keys)
+    body = {**COMPLAINT, "facts": {"received_at": "2027-01-01", "complex": "yes"}}
+    response = client.post("/v1/decisions", json=body, headers=keys.decide)
+    assert response.status_code == 422
+    pointers = {e["pointer"] for e in response.json()["errors"]}
+    # From the future (after as_of), not a boolean, and `kind` missing.
+    assert {"/facts/received_at", "/facts/complex", "/facts/kind"} <= pointers
+    assert tree_size(client, keys) == before
+
+
+def test_an_unknown_policy_is_404(client, keys):
+    response = client.post(
+        "/v1/decisions", json={**COMPLAINT, "policy": "nope"}, headers=keys.decide
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+
+
+def test_a_body_over_one_mebibyte_is_413(client, keys):
+    padding = "x" * (1024 * 1024)
+    body = json.dumps({**COMPLAINT, "facts": {**COMPLAINT["facts"], "note": padding}})
+    response = client.post(
+        "/v1/decisions",
+        content=body,
+        headers={**keys.decide, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+
+
+def test_a_body_that_is_not_json_is_400(client, keys):
+    response = client.post(
+        "/v1/decisions",
+        content=b"{not json",
+        headers={**keys.decide, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    for body in ([], "wme", None):
+        assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 400
+
+
+def test_an_unknown_decision_is_404(client, keys):
+    response = client.get("/v1/decisions/" + "0" * 32, headers=keys.decide)
+    assert response.status_code == 404
+    assert response.json()["title"] == "Not Found"
+
+
+def test_a_decision_for_a_case_must_name_an_existing_case(client, keys):
+    body = {**COMPLAINT, "case_id": "f" * 32}
+    assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 404
+
+
+def test_each_request_is_logged_as_one_json_line_with_its_ids(client, keys, capsys):
+    capsys.readouterr()
+    decision = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    requests = [line for line in lines if line.get("message") == "request"]
+    assert requests[-1]["decision_id"] == decision.json()["decision_id"]
+    assert requests[-1]["request_id"] == decision.headers["x-request-id"]
+    assert requests[-1]["status"] == 201
