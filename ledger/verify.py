@@ -84,7 +84,7 @@ def verify(source: Path, public_key: str | None = None, checkpoint: str | None =
         return verify_receipt_file(source, public_key)
     try:
         material = read_sqlite(source) if head.startswith(SQLITE_MAGIC) else read_export(source)
-    except (ValueError, KeyError, TypeError, sqlite3.Error) as e:
+    except (ValueError, KeyError, TypeError, IndexError, sqlite3.Error) as e:
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
     return verify_material(material, public_key, checkpoint)
 

@@ -1,0 +1,282 @@
+"""`verify` against real damage done to a real SQLite file with sqlite3, one test per kind.
+
+Each test builds an honest ledger, keeps what an officer would keep (the verifier key, sometimes
+a checkpoint), damages the database the way an intruder with file access could, and expects the
+kind of damage and the first bad index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import rfc8785
+
+from ledger.checkpoint import Checkpoint, format_checkpoint
+from ledger.export import export
+from ledger.note import Signer
+from ledger.store import Ledger
+from ledger.tree import MemoryTree
+from ledger.verify import verify
+
+ENTRIES = 12  # genesis + 11 erasure entries
+
+
+def honest_ledger(data_dir: Path, checkpoint_at: tuple[int, ...] = (6, ENTRIES)) -> Ledger:
+    """A ledger of ENTRIES entries with signed checkpoints at the given sizes."""
+    ledger = Ledger.open(data_dir)
+    for n in range(1, ENTRIES):
+        ledger.append("erasure", {"case_id": f"case-{n}", "commitments": []})
+        if n + 1 in checkpoint_at:
+            ledger.checkpoint()
+    return ledger
+
+
+def db(data_dir: Path) -> sqlite3.Connection:
+    return sqlite3.connect(data_dir / "redress.db", isolation_level=None)
+
+
+def raw_of(conn: sqlite3.Connection, index: int) -> bytes:
+    return bytes(conn.execute("SELECT raw FROM entries WHERE idx = ?", (index,)).fetchone()[0])
+
+
+def rewrite_from(conn: sqlite3.Connection, index: int, change: dict) -> None:
+    """An intruder's careful rewrite: change entry `index`'s body, then recompute every later
+    prev_hash, every entry_hash and the whole stored tree, as the store itself would have."""
+    raws = [bytes(r[0]) for r in conn.execute("SELECT raw FROM entries ORDER BY idx")]
+    documents = [json.loads(r) for r in raws]
+    documents[index]["body"].update(change)
+    conn.execute("BEGIN")
+    prev = documents[index]["prev_hash"]
+    for document in documents[index:]:
+        document["prev_hash"] = prev
+        raw = rfc8785.dumps(document)
+        prev = hashlib.sha256(raw).hexdigest()
+        conn.execute(
+            "UPDATE entries SET raw = ?, entry_hash = ? WHERE idx = ?",
+            (raw, prev, document["index"]),
+        )
+        raws[document["index"]] = raw
+    tree = MemoryTree()
+    tree.extend(raws)
+    conn.execute("DELETE FROM tree_nodes")
+    conn.executemany(
+        "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
+        [(lv, p, h) for (lv, p), h in tree.nodes.items()],
+    )
+    conn.execute("COMMIT")
+
+
+def test_an_honest_ledger_verifies(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path)
+    report = verify(tmp_path / "redress.db", public_key=ledger.verifier_key)
+    assert report.ok, report.summary
+    assert report.tree_size == ENTRIES and report.checkpoints_checked == 2
+    assert report.first_bad_index is None and report.damage is None
+
+
+def test_a_changed_byte_in_an_entry(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        raw = raw_of(conn, 4).replace(b"case-4", b"case-X")
+        conn.execute("UPDATE entries SET raw = ? WHERE idx = 4", (raw,))
+    report = verify(tmp_path / "redress.db")
+    assert (report.ok, report.damage, report.first_bad_index) == (False, "modified", 4)
+
+
+def test_a_changed_byte_with_its_own_hash_updated(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        raw = raw_of(conn, 4).replace(b"case-4", b"case-X")
+        new_hash = hashlib.sha256(raw).hexdigest()
+        conn.execute("UPDATE entries SET raw = ?, entry_hash = ? WHERE idx = 4", (raw, new_hash))
+    report = verify(tmp_path / "redress.db")
+    assert (report.damage, report.first_bad_index) == ("modified", 4)
+
+
+def test_a_deleted_entry(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        conn.execute("DELETE FROM entries WHERE idx = 5")
+    report = verify(tmp_path / "redress.db")
+    assert (report.damage, report.first_bad_index) == ("deleted", 5)
+
+
+def test_an_inserted_entry(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        # Make room at 5 and put in an entry that chains correctly from entry 4.
+        conn.execute("UPDATE entries SET idx = -idx - 1 WHERE idx >= 5")
+        conn.execute("UPDATE entries SET idx = -idx WHERE idx < 0")
+        forged = {
+            "index": 5,
+            "kind": "erasure",
+            "recorded_at": "2026-01-01T00:00:00.000000Z",
+            "prev_hash": hashlib.sha256(raw_of(conn, 4)).hexdigest(),
+            "body": {"case_id": "forged", "commitments": []},
+        }
+        raw = rfc8785.dumps(forged)
+        conn.execute(
+            "INSERT INTO entries (idx, kind, ref, entry_hash, raw) VALUES (5, 'erasure', ?, ?, ?)",
+            ("forged", hashlib.sha256(raw).hexdigest(), raw),
+        )
+    report = verify(tmp_path / "redress.db")
+    assert (report.damage, report.first_bad_index) == ("inserted", 5)
+
+
+def test_reordered_entries(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        conn.execute("UPDATE entries SET idx = -1 WHERE idx = 3")
+        conn.execute("UPDATE entries SET idx = 3 WHERE idx = 4")
+        conn.execute("UPDATE entries SET idx = 4 WHERE idx = -1")
+    report = verify(tmp_path / "redress.db")
+    assert (report.damage, report.first_bad_index) == ("reordered", 3)
+
+
+def test_a_truncated_tail(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        conn.execute("DELETE FROM entries WHERE idx >= 9")
+    report = verify(tmp_path / "redress.db")
+    assert (report.damage, report.first_bad_index) == ("truncated", 9)
+
+
+def test_a_truncated_tail_with_its_tree_and_checkpoints_removed(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path)
+    kept = ledger.checkpoint()  # the officer kept the size-12 checkpoint
+    with db(tmp_path) as conn:
+        conn.execute("DELETE FROM entries WHERE idx >= 9")
+        conn.execute("DELETE FROM tree_nodes WHERE ((position + 1) << level) > 9")
+        conn.execute("DELETE FROM checkpoints WHERE tree_size > 9")
+    assert verify(tmp_path / "redress.db").ok  # nothing inside the file betrays it...
+    report = verify(tmp_path / "redress.db", checkpoint=kept)  # ...the kept checkpoint does
+    assert (report.damage, report.first_bad_index) == ("truncated", 9)
+
+
+def test_a_rewrite_with_every_later_hash_recomputed_is_caught_by_signed_checkpoints(
+    tmp_path: Path,
+) -> None:
+    honest_ledger(tmp_path, checkpoint_at=(6, ENTRIES))
+    with db(tmp_path) as conn:
+        rewrite_from(conn, 8, {"case_id": "someone-else"})
+    report = verify(tmp_path / "redress.db")
+    assert report.damage == "rewritten"
+    # The size-6 checkpoint still holds; the change is somewhere from entry 6 on.
+    assert report.first_bad_index == 6
+
+
+def test_a_rewrite_caught_by_a_checkpoint_the_officer_kept(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path, checkpoint_at=())
+    kept = ledger.checkpoint()
+    with db(tmp_path) as conn:
+        rewrite_from(conn, 3, {"case_id": "someone-else"})
+        conn.execute("DELETE FROM checkpoints")
+    assert verify(tmp_path / "redress.db").ok
+    report = verify(tmp_path / "redress.db", checkpoint=kept)
+    assert report.damage == "rewritten" and report.first_bad_index == 0
+
+
+def test_a_later_log_still_extends_a_kept_checkpoint(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path)
+    kept = ledger.checkpoint()
+    ledger.append("erasure", {"case_id": "later", "commitments": []})
+    report = verify(tmp_path / "redress.db", checkpoint=kept)
+    assert report.ok, report.summary
+
+
+def test_a_forged_checkpoint(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        note = conn.execute("SELECT note FROM checkpoints WHERE tree_size = 6").fetchone()[0]
+        lines = note.split("\n")
+        lines[2] = "A" + lines[2][1:]  # another root, same signature
+        conn.execute("UPDATE checkpoints SET note = ? WHERE tree_size = 6", ("\n".join(lines),))
+    report = verify(tmp_path / "redress.db")
+    assert report.damage == "forged_checkpoint"
+
+
+def test_a_checkpoint_re_signed_with_another_key(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    intruder = Signer.generate("redress.local/ledger")
+    with db(tmp_path) as conn:
+        size, root = conn.execute(
+            "SELECT tree_size, root_hash FROM checkpoints WHERE tree_size = 6"
+        ).fetchone()
+        text = format_checkpoint(Checkpoint("redress.local/ledger", size, bytes.fromhex(root)))
+        conn.execute("UPDATE checkpoints SET note = ? WHERE tree_size = 6", (intruder.sign(text),))
+    report = verify(tmp_path / "redress.db")
+    assert report.damage == "forged_checkpoint"
+
+
+def test_a_swapped_key(tmp_path: Path) -> None:
+    """The intruder rewrites the genesis key entry, re-signs every checkpoint and replaces
+    public.key: only the key the officer holds shows it."""
+    ledger = honest_ledger(tmp_path)
+    officer_key = ledger.verifier_key
+    intruder = Signer.generate("redress.local/ledger")
+    with db(tmp_path) as conn:
+        rewrite_from(conn, 0, {"verifier_key": intruder.verifier_key})
+        raws = [bytes(r[0]) for r in conn.execute("SELECT raw FROM entries ORDER BY idx")]
+        tree = MemoryTree()
+        tree.extend(raws)
+        for (size,) in conn.execute("SELECT tree_size FROM checkpoints").fetchall():
+            root = tree.root(size)
+            text = format_checkpoint(Checkpoint("redress.local/ledger", size, root))
+            conn.execute(
+                "UPDATE checkpoints SET note = ?, root_hash = ? WHERE tree_size = ?",
+                (intruder.sign(text), root.hex(), size),
+            )
+    (tmp_path / "public.key").write_text(intruder.verifier_key + "\n")
+    report = verify(tmp_path / "redress.db", public_key=officer_key)
+    assert (report.damage, report.first_bad_index) == ("swapped_key", 0)
+
+
+def test_a_swapped_public_key_file(tmp_path: Path) -> None:
+    honest_ledger(tmp_path)
+    intruder = Signer.generate("redress.local/ledger")
+    (tmp_path / "public.key").write_text(intruder.verifier_key + "\n")
+    report = verify(tmp_path / "redress.db")
+    assert (report.damage, report.first_bad_index) == ("swapped_key", 0)
+
+
+def test_an_export_verifies_and_carries_the_same_damage(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path / "data")
+    out = tmp_path / "ledger.jsonl"
+    assert export(tmp_path / "data" / "redress.db", out) == ENTRIES
+    lines = out.read_text().splitlines()
+    assert json.loads(lines[0])["public_key"] == ledger.verifier_key
+    assert verify(out, public_key=ledger.verifier_key).ok
+    damaged = [line.replace("case-7", "case-X") for line in lines]
+    out.write_text("\n".join(damaged) + "\n")
+    report = verify(out, public_key=ledger.verifier_key)
+    assert (report.damage, report.first_bad_index) == ("modified", 7)
+
+
+def test_a_receipt_verifies_on_its_own(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path / "data")
+    receipt = tmp_path / "entry-4.tlog-proof"
+    receipt.write_text(ledger.receipt(4))
+    assert receipt.read_text().startswith("c2sp.org/tlog-proof@v1\nextra ")
+    report = verify(receipt, public_key=ledger.verifier_key)
+    assert report.ok, report.summary
+
+
+def test_a_receipt_for_a_different_entry_fails(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path / "data")
+    receipt = tmp_path / "entry-4.tlog-proof"
+    receipt.write_text(ledger.receipt(4))
+    (tmp_path / "entry-4.tlog-proof.entry").write_bytes(ledger.entry_bytes(5))
+    report = verify(receipt, public_key=ledger.verifier_key)
+    assert not report.ok and report.damage == "bad_receipt"
+
+
+@pytest.mark.parametrize("content", [b"", b"not a ledger\n", b"SQLite format 3\x00garbage"])
+def test_something_that_is_not_a_ledger(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "thing"
+    path.write_bytes(content)
+    report = verify(path)
+    assert not report.ok and report.damage == "unreadable"
