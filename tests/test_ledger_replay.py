@@ -1,0 +1,112 @@
+"""Replay: every recorded decision is taken again from the ledger's own `policy` entries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import rfc8785
+
+import rules
+from ledger.replay import replay
+from ledger.store import DuplicateDecision, Ledger
+from ledger.verify import verify
+
+COMPLIMENT = {"received_at": "2026-03-02", "kind": "compliment"}
+CONCERN = {"received_at": "2026-12-24", "kind": "concern"}
+
+
+def record(ledger: Ledger, facts: dict, as_of: str, case_id: str | None = None):
+    decision = rules.evaluate("wme", facts, as_of)
+    if case_id is not None:
+        decision = type(decision)(**{**_fields(decision), "case_id": case_id})
+    return ledger.record_decision(rules.ruleset_document("wme"), decision, facts)
+
+
+def _fields(decision) -> dict:
+    return {f: getattr(decision, f) for f in decision.__struct_fields__}
+
+
+def test_the_first_decision_under_a_version_brings_its_ruleset(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    first = record(ledger, COMPLIMENT, "2026-03-02T12:00:00Z")
+    second = record(ledger, CONCERN, "2026-12-24T15:00:00Z")
+    kinds = [e.kind for e in ledger.entries(0, 10)]
+    assert kinds == ["key", "policy", "decision", "decision"]
+    policy = ledger.entry(1).body
+    assert policy["ruleset"] == rules.ruleset_document("wme")
+    version = "sha256:" + hashlib.sha256(rfc8785.dumps(policy["ruleset"])).hexdigest()
+    assert policy["policy_version"] == version
+    assert (first.index, second.index) == (2, 3)
+
+
+def test_a_recorded_decision_reads_back_with_its_receipt(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    decision = rules.evaluate("wme", COMPLIMENT, "2026-03-02T12:00:00Z")
+    receipt = ledger.record_decision(rules.ruleset_document("wme"), decision, COMPLIMENT)
+    decision_id = ledger.entry(receipt.index).body["decision_id"]
+    recorded = ledger.decision(decision_id)
+    assert recorded is not None
+    assert recorded.outcome == decision.outcome and recorded.reasons == decision.reasons
+    assert recorded.ledger.index == receipt.index
+    assert recorded.ledger.entry_hash == receipt.entry_hash
+    assert ledger.decision("no-such-decision") is None
+
+
+def test_the_same_decision_id_cannot_be_recorded_twice(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    decision = rules.evaluate("wme", COMPLIMENT, "2026-03-02T12:00:00Z")
+    decision = type(decision)(**{**_fields(decision), "decision_id": "d-1"})
+    ledger.record_decision(rules.ruleset_document("wme"), decision, COMPLIMENT)
+    with pytest.raises(DuplicateDecision):
+        ledger.record_decision(rules.ruleset_document("wme"), decision, COMPLIMENT)
+    assert ledger.tree_size() == 3
+
+
+def test_an_honest_ledger_replays_clean(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    record(ledger, COMPLIMENT, "2026-03-02T12:00:00Z")
+    record(ledger, CONCERN, "2026-12-24T15:00:00Z", case_id="case-1")
+    report = replay(tmp_path / "redress.db")
+    assert report.ok, report.summary
+    assert report.replayed == 2 and report.mismatches == []
+
+
+def test_an_edited_outcome_with_hashes_recomputed_is_reported(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    record(ledger, COMPLIMENT, "2026-03-02T12:00:00Z")
+    record(ledger, CONCERN, "2026-12-24T15:00:00Z")
+    with sqlite3.connect(tmp_path / "redress.db", isolation_level=None) as conn:
+        raw = conn.execute("SELECT raw FROM entries WHERE idx = 3").fetchone()[0]
+        document = json.loads(raw)
+        document["body"]["outcome"]["disposition"] = "close"
+        raw = rfc8785.dumps(document)
+        conn.execute(
+            "UPDATE entries SET raw = ?, entry_hash = ? WHERE idx = 3",
+            (raw, hashlib.sha256(raw).hexdigest()),
+        )
+    report = replay(tmp_path / "redress.db")
+    assert not report.ok
+    assert [(m.index, m.fields) for m in report.mismatches] == [(3, ["outcome"])]
+    # verify sees it too: the tree hash stored when entry 3 was appended no longer matches.
+    checked = verify(tmp_path / "redress.db")
+    assert (checked.damage, checked.first_bad_index) == ("rewritten", 3)
+
+
+def test_after_erasure_the_ledger_verifies_and_replays(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    commitment = ledger.seal_personal("case-1", {"name": "Ada", "phone": "01632 960000"})
+    decision = rules.evaluate("wme", CONCERN, "2026-12-24T15:00:00Z")
+    decision = type(decision)(**{**_fields(decision), "case_id": "case-1"})
+    receipt = ledger.record_decision(
+        rules.ruleset_document("wme"), decision, CONCERN, personal_commitment=commitment
+    )
+    assert ledger.entry(receipt.index).body["personal_commitment"] == commitment
+    ledger.checkpoint()
+    ledger.erase_personal("case-1")
+    assert ledger.open_personal("case-1") is None
+    assert verify(tmp_path / "redress.db", public_key=ledger.verifier_key).ok
+    assert replay(tmp_path / "redress.db").ok
