@@ -262,10 +262,13 @@ def check_stored_nodes(nodes: dict[tuple[int, int], bytes] | None, tree: MemoryT
             "entries were removed from the end",
             tree.size,
         )
-    differing = [p << lv for (lv, p), h in nodes.items() if tree.nodes.get((lv, p), h) != h]
+    # A changed leaf changes every node above it: name the leaf, not the widest subtree.
+    differing = sorted(
+        ((lv, p << lv) for (lv, p), h in nodes.items() if tree.nodes.get((lv, p), h) != h)
+    )
     missing = [p << lv for (lv, p) in tree.nodes if (lv, p) not in nodes]
     if differing:
-        first = min(differing)
+        first = differing[0][1]
         raise Failure(
             Damage.REWRITTEN,
             f"entry {first} differs from the tree hash stored when it was appended",
