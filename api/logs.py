@@ -42,11 +42,22 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class StderrLines(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time (it may be replaced after start-up)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(JsonLines())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging() -> None:
     """Send our logs and uvicorn's to stderr as JSON lines (uvicorn's access log is replaced by
     our request line, which carries the request and decision ids)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines())
+    handler = StderrLines()
     for name in ("redress", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]

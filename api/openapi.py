@@ -35,6 +35,24 @@ REQUEST_BODIES = {
     ("/v1/cases", "post"): "CaseRequest",
     ("/v1/cases/{case_id}/events", "post"): "CaseEvent",
 }
+# Where a created resource can be used next: OpenAPI links, for clients and for stateful fuzzing.
+CASE_ID = {"case_id": "$response.body#/case_id"}
+DECISION_ID = {"decision_id": "$response.body#/decision_id"}
+LINKS = {
+    ("/v1/decisions", "post"): {
+        "GetDecision": ("/v1/decisions/{decision_id}", "get", DECISION_ID),
+        "GetReceipt": ("/v1/decisions/{decision_id}/receipt", "get", DECISION_ID),
+    },
+    ("/v1/cases", "post"): {
+        "GetCase": ("/v1/cases/{case_id}", "get", CASE_ID),
+        "AddEvent": ("/v1/cases/{case_id}/events", "post", CASE_ID),
+        "ErasePersonal": ("/v1/cases/{case_id}/personal", "delete", CASE_ID),
+    },
+    ("/v1/cases/{case_id}/events", "post"): {
+        "GetDecision": ("/v1/decisions/{decision_id}", "get", DECISION_ID),
+        "GetCase": ("/v1/cases/{case_id}", "get", CASE_ID),
+    },
+}
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_YAML = ROOT / "openapi.yaml"
 
@@ -81,6 +99,7 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"$ref": REF.format(name=body)}}},
                 }
             document_errors(operation, path)
+    add_links(document)
     components["schemas"] = dict(sorted(schemas.items()))
     return document
 
@@ -93,6 +112,23 @@ def document_errors(operation: dict[str, Any], path: str) -> None:
         if int(status) < 400 or (path == "/health" and status == "503"):
             continue
         response["content"] = {PROBLEM_JSON: {"schema": {"$ref": REF.format(name="Problem")}}}
+
+
+def add_links(document: dict[str, Any]) -> None:
+    """Link each created resource to the operations that take its id."""
+    paths = document.get("paths", {})
+    for (path, method), links in LINKS.items():
+        created = paths.get(path, {}).get(method, {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        created["links"] = {
+            name: {
+                "operationId": paths[target][target_method]["operationId"],
+                "parameters": parameters,
+            }
+            for name, (target, target_method, parameters) in links.items()
+            if target_method in paths.get(target, {})
+        }
 
 
 def app_document(app: Litestar) -> dict[str, Any]:

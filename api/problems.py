@@ -67,6 +67,13 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[bytes]:
     return problem_response(status, detail, errors, headers)
 
 
+def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response[bytes]:
+    """A body that is not UTF-8 (Litestar lets this through from its JSON decoding)."""
+    return problem_response(
+        400, "the request body is not UTF-8 JSON", [FieldError(pointer="", message=str(exc))]
+    )
+
+
 def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
     log.error("unexpected error", exc_info=exc)
     return problem_response(500, "the server could not answer this request")
@@ -95,5 +102,6 @@ def escape_pointer(token: str) -> str:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiProblem: on_api_problem,
     HTTPException: on_http_exception,
+    UnicodeDecodeError: on_undecodable,
     Exception: on_unexpected,
 }

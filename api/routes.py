@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, get, post
+from litestar import Request, Response, delete, get, post, route
 from litestar.datastructures import State
+from litestar.enums import HttpMethod
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 
@@ -293,6 +294,12 @@ def erase_personal(request: Request, state: State, case_id: IdPath) -> Erasure:
     return Erasure(case_id=case_id, ledger=receipt)
 
 
+@route("/v1/cases", http_method=[HttpMethod.OPTIONS], include_in_schema=False, sync_to_thread=False)
+def cases_options() -> Response[None]:
+    # Litestar 2.25's automatic OPTIONS names only one handler's method when two share a path.
+    return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
+
 def existing_case(services: Services, case_id: str) -> CaseRecord:
     case = services.cases.get(case_id)
     if case is None:
@@ -359,6 +366,7 @@ def health(state: State) -> Response[Health]:
 
 
 ROUTES = [
+    cases_options,  # first, so that Litestar does not add its own OPTIONS for /v1/cases
     post_decision,
     get_decision,
     get_receipt,
