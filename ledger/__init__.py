@@ -1,3 +1,23 @@
 """The tamper-evident record: hash-chained entries in SQLite, RFC 9162 Merkle proofs, signed
 checkpoints, offline verification and replay.
+
+`ledger.Ledger` is imported lazily, so the pure modules (`ledger.merkle`, `ledger.note`, ...)
+load without the store and its dependencies.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ledger.store import Ledger
+
+__all__ = ["Ledger"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Ledger":
+        from ledger.store import Ledger
+
+        return Ledger
+    raise AttributeError(f"module 'ledger' has no attribute {name!r}")
