@@ -110,3 +110,11 @@ def test_after_erasure_the_ledger_verifies_and_replays(tmp_path: Path) -> None:
     assert ledger.open_personal("case-1") is None
     assert verify(tmp_path / "redress.db", public_key=ledger.verifier_key).ok
     assert replay(tmp_path / "redress.db").ok
+
+
+def test_a_decision_that_cannot_be_hashed_leaves_no_policy_entry_behind(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path)
+    decision = rules.evaluate("wme", COMPLIMENT, "2026-03-02T12:00:00Z")
+    with pytest.raises(ValueError, match="float"):
+        ledger.record_decision(rules.ruleset_document("wme"), decision, {"score": 1.5})
+    assert ledger.tree_size() == 1

@@ -280,3 +280,27 @@ def test_something_that_is_not_a_ledger(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     report = verify(path)
     assert not report.ok and report.damage == "unreadable"
+
+
+def test_a_receipt_checked_against_another_key_fails(tmp_path: Path) -> None:
+    ledger = honest_ledger(tmp_path / "data")
+    receipt = tmp_path / "entry-4.tlog-proof"
+    receipt.write_text(ledger.receipt(4))
+    other = Signer.generate("redress.local/ledger").verifier_key
+    report = verify(receipt, public_key=other)
+    assert not report.ok and report.damage == "bad_receipt"
+
+
+def test_a_receipt_from_before_a_rewrite_still_proves_the_original_entry(tmp_path: Path) -> None:
+    """What a person kept does not change when the server's copy does."""
+    ledger = honest_ledger(tmp_path / "data")
+    kept = ledger.receipt(4)
+    original = ledger.entry_bytes(4)
+    with db(tmp_path / "data") as conn:
+        rewrite_from(conn, 4, {"case_id": "someone-else"})
+    receipt = tmp_path / "entry-4.tlog-proof"
+    receipt.write_text(kept)
+    assert verify(receipt, public_key=ledger.verifier_key).ok
+    (tmp_path / "entry-4.tlog-proof.entry").write_bytes(ledger.entry_bytes(4))
+    assert ledger.entry_bytes(4) != original
+    assert verify(receipt, public_key=ledger.verifier_key).damage == "bad_receipt"
