@@ -18,7 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 
 import rules
-from api.bodies import as_struct, body_errors
+from api.bodies import as_struct, body_errors, unrecordable
 from api.logs import note
 from api.problems import PROBLEM_JSON, ApiProblem
 from api.services import Services, evaluate, new_id, requires, utc_now
@@ -56,6 +56,13 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 READ = problems(400, 401, 403, 404)
 WRITE = problems(400, 401, 403, 404, 413, 422)
+
+
+def refuse_unrecordable(**values: Any) -> None:
+    """422 for values the ledger could not hash (see `api.bodies.unrecordable`)."""
+    errors = [e for name, v in values.items() if v is not None for e in unrecordable(v, f"/{name}")]
+    if errors:
+        raise ApiProblem(422, "these values cannot be recorded", errors)
 
 
 def checked(data: Any, shape: type, policy_field: bool = True) -> Any:
@@ -108,6 +115,7 @@ def post_decision(
     request: Request, state: State, data: Annotated[Any, Body(title="DecisionRequest")]
 ) -> RecordedDecision:
     body: DecisionRequest = checked(data, DecisionRequest)
+    refuse_unrecordable(facts=body.facts)
     services = services_of(state)
     if body.case_id is not None:
         case = services.cases.get(body.case_id)
@@ -179,6 +187,7 @@ def post_case(
     request: Request, state: State, data: Annotated[Any, Body(title="CaseRequest")]
 ) -> Case:
     body: CaseRequest = checked(data, CaseRequest)
+    refuse_unrecordable(facts=body.facts, personal=body.personal)
     services = services_of(state)
     decision = evaluate(body.policy, body.facts, body.as_of)
     case_id = new_id()
@@ -207,6 +216,7 @@ def post_case_event(
     services = services_of(state)
     existing_case(services, case_id)
     body: CaseEvent = checked(data, CaseEvent, policy_field=False)
+    refuse_unrecordable(facts=body.facts)
     with services.cases.locked(case_id):
         case = existing_case(services, case_id)
         facts = merge_facts(case.facts, body.facts)

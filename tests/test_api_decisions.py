@@ -141,3 +141,18 @@ def test_each_request_is_logged_as_one_json_line_with_its_ids(client, keys, caps
     assert requests[-1]["decision_id"] == decision.json()["decision_id"]
     assert requests[-1]["request_id"] == decision.headers["x-request-id"]
     assert requests[-1]["status"] == 201
+
+
+def test_values_the_ledger_cannot_hash_are_422_and_record_nothing(client, keys):
+    before = tree_size(client, keys)
+    facts = {"received_at": "2026-12-01", "previous_complaints_same_issue": 2**60}
+    body = {"policy": "dwp-feedback", "facts": facts, "as_of": "2026-12-24T09:00:00Z"}
+    response = client.post("/v1/decisions", json=body, headers=keys.decide)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/facts/previous_complaints_same_issue"
+    personal = {**COMPLAINT, "personal": {"height_m": 1.75}}
+    response = client.post("/v1/cases", json=personal, headers=keys.decide)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/personal/height_m"
+    assert tree_size(client, keys) == before
+    assert client.get("/v1/cases", headers=keys.decide).json() == []
