@@ -73,6 +73,11 @@ def start_of_local_day(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
+def lock_slot(case_id: str) -> int:
+    """The byte of `cases.lock` that stands for this case (cases may share one)."""
+    return zlib.crc32(case_id.encode()) % LOCK_SLOTS
+
+
 def utc_text(instant: datetime) -> str:
     """Fixed-width UTC text, so instants compare correctly as strings in SQL."""
     return instant.astimezone(UTC).strftime(INSTANT)
@@ -149,7 +154,7 @@ class CaseStore:
         POSIX record locks belong to the process, so a thread lock per slot excludes the other
         threads of this process, and a byte-range lock on the shared file the other processes.
         """
-        slot = zlib.crc32(case_id.encode()) % LOCK_SLOTS
+        slot = lock_slot(case_id)
         with self._slot_locks[slot]:
             fcntl.lockf(self._lock_file, fcntl.LOCK_EX, 1, slot)
             try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 from cases import CaseStore, merge_facts
-from cases.store import deadline_passes_at
+from cases.store import LOCK_FILE, deadline_passes_at, lock_slot
 from schemas.decision import Deadline, Decision, Outcome
 
 TIMEZONES = {"wme": "Europe/London", "serco-es": "America/Toronto"}
@@ -46,9 +48,7 @@ def test_an_event_replaces_facts_and_null_removes_one():
 def test_a_date_deadline_passes_at_the_end_of_its_local_day():
     # London is on GMT in January and on BST (UTC+1) in July; Toronto on EST (UTC-5) in December.
     assert deadline_passes_at("2027-01-04", "Europe/London") == datetime(2027, 1, 5, tzinfo=UTC)
-    assert deadline_passes_at("2026-07-01", "Europe/London") == datetime(
-        2026, 7, 1, 23, tzinfo=UTC
-    )
+    assert deadline_passes_at("2026-07-01", "Europe/London") == datetime(2026, 7, 1, 23, tzinfo=UTC)
     assert deadline_passes_at("2026-12-28", "America/Toronto") == datetime(
         2026, 12, 29, 5, tzinfo=UTC
     )
@@ -102,3 +102,20 @@ def test_a_decision_clears_the_deadlines_that_ended(tmp_path):
     store.create("c1", {}, decision("wme", "d1", due), None)
     store.record_event("c1", {}, decision("wme", "d2"))
     assert store.find("wme", date(2027, 2, 1)) == []
+
+
+def test_a_case_lock_holds_against_other_processes(tmp_path):
+    store = CaseStore(tmp_path, TIMEZONES)
+    # Another process tries the case's byte of the lock file without waiting.
+    probe = (
+        "import fcntl, sys\n"
+        "f = open(sys.argv[1], 'a+b')\n"
+        "try:\n"
+        "    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, int(sys.argv[2]))\n"
+        "except OSError:\n"
+        "    sys.exit(3)\n"
+    )
+    command = [sys.executable, "-c", probe, str(tmp_path / LOCK_FILE), str(lock_slot("c1"))]
+    with store.locked("c1"):
+        assert subprocess.run(command).returncode == 3
+    assert subprocess.run(command).returncode == 0
