@@ -100,6 +100,7 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
                 }
             document_errors(operation, path)
     add_links(document)
+    whole_bounds(document)
     components["schemas"] = dict(sorted(schemas.items()))
     return document
 
@@ -129,6 +130,19 @@ def add_links(document: dict[str, Any]) -> None:
             for name, (target, target_method, parameters) in links.items()
             if target_method in paths.get(target, {})
         }
+
+
+def whole_bounds(node: Any) -> None:
+    """Integer bounds as integers (Litestar writes `minimum: 0.0`)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("minimum", "maximum") and isinstance(value, float) and value.is_integer():
+                node[key] = int(value)
+            else:
+                whole_bounds(value)
+    elif isinstance(node, list):
+        for item in node:
+            whole_bounds(item)
 
 
 def app_document(app: Litestar) -> dict[str, Any]:
