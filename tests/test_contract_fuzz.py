@@ -35,7 +35,7 @@ def schemathesis_command(base_url: str, key: str, report_dir: Path) -> list[str]
         "-H",
         f"Authorization: Bearer {key}",
         "--max-examples",
-        "50",
+        "100",
         "--seed",
         "20261224",
         "--workers",
