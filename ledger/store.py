@@ -9,7 +9,6 @@ its exact canonical bytes (`raw`); `kind` and `ref` are copies kept for look-ups
 
 from __future__ import annotations
 
-import base64
 import sqlite3
 import threading
 import uuid
@@ -53,12 +52,6 @@ class BadProofRequest(ValueError):
 
 class DuplicateDecision(ValueError):
     """A decision with this id is already in the ledger."""
-
-
-def with_extra(proof: str, extra: bytes) -> str:
-    """`proof` with an `extra` line after its header line, where C2SP tlog-proof puts it."""
-    header, _, rest = proof.partition("\n")
-    return f"{header}\nextra {base64.b64encode(extra).decode()}\n{rest}"
 
 
 def utc_now() -> str:
@@ -313,7 +306,7 @@ class Ledger:
         with self._reading() as tx:
             hashes = inclusion_hashes(index, view.tree_size, _lookup(tx))
             raw = tx.execute("SELECT raw FROM entries WHERE idx = ?", (index,)).fetchone()[0]
-        return with_extra(format_tlog_proof(index, hashes, view.checkpoint), bytes(raw))
+        return format_tlog_proof(index, hashes, view.checkpoint, extra=bytes(raw))
 
     def entry_bytes(self, index: int) -> bytes:
         """The exact bytes of entry `index`: what a receipt proves."""

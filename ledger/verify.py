@@ -10,7 +10,6 @@ first bad index and a short damage name (see `Damage`).
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -377,27 +376,27 @@ def verify_receipt(receipt: str, entry: bytes | None, public_key: str) -> Report
     try:
         proof = parse_tlog_proof(receipt)
         if entry is None:
-            extra = getattr(proof, "extra", None) or getattr(proof, "extra_data", None)
-            if not extra:
+            if proof.extra is None:
                 raise ValueError("the receipt embeds no entry and none was given")
-            entry = extra if isinstance(extra, bytes) else base64.b64decode(extra)
-        verify_tlog_proof(receipt, entry, Verifier.from_verifier_key(public_key.strip()))
+            entry = proof.extra
+        verifier = Verifier.from_verifier_key(public_key.strip())
+        checkpoint = verify_tlog_proof(receipt, entry, verifier, origin=ORIGIN)
         document = parse_entry(entry)
-    except (ValueError, NoteError) as e:
+    except ValueError as e:
+        # NoteError, CheckpointError, TlogProofError and ProofError are all ValueErrors.
         return Report(ok=False, summary=f"receipt does not verify: {e}", damage=Damage.BAD_RECEIPT)
-    index = document["index"]
-    if index != proof.index:
+    if document["index"] != proof.index:
         return Report(
             ok=False,
-            summary=f"receipt is for index {proof.index} but the entry says {index}",
+            summary=f"receipt is for index {proof.index} but the entry says {document['index']}",
             first_bad_index=proof.index,
             damage=Damage.BAD_RECEIPT,
         )
     return Report(
         ok=True,
-        summary=f"ok: entry {index} ({document['kind']}, {sha256_hex(entry)[:16]}…) is in the "
-        "signed tree the receipt carries",
-        tree_size=index + 1,
+        summary=f"ok: entry {proof.index} ({document['kind']}, {sha256_hex(entry)[:16]}…) is in "
+        f"the signed tree of size {checkpoint.size} the receipt carries",
+        tree_size=checkpoint.size,
         checkpoints_checked=1,
     )
 
