@@ -53,6 +53,19 @@ LINKS = {
         "GetCase": ("/v1/cases/{case_id}", "get", CASE_ID),
     },
 }
+# One worked example per request body, so that clients (and the fuzzer's example phase) start
+# from a request the policy accepts.
+COMPLAINT_FACTS = {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"}
+BODY_EXAMPLES = {
+    "DecisionRequest": {"policy": "wme", "facts": COMPLAINT_FACTS, "as_of": "2026-12-24T09:00:00Z"},
+    "CaseRequest": {
+        "policy": "wme",
+        "facts": COMPLAINT_FACTS,
+        "personal": {"name": "A. Person", "email": "a.person@example.org"},
+        "as_of": "2026-12-24T09:00:00Z",
+    },
+    "CaseEvent": {"facts": {"upheld": True}, "as_of": "2026-12-28T09:00:00Z"},
+}
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_YAML = ROOT / "openapi.yaml"
 
@@ -94,9 +107,10 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
                 continue
             body = REQUEST_BODIES.get((path, method))
             if body is not None:
+                media = {"schema": {"$ref": REF.format(name=body)}, "example": BODY_EXAMPLES[body]}
                 operation["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": {"$ref": REF.format(name=body)}}},
+                    "content": {"application/json": media},
                 }
             document_errors(operation, path)
     add_links(document)
