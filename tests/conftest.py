@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,9 +78,15 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """uvicorn serving `api.app:app_from_environment` on loopback with a fresh data dir."""
+    with serving(tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@contextmanager
+def serving(root: Path, workers: int = 1) -> Iterator[LiveServer]:
+    """Run uvicorn (with `workers` processes) until the block ends."""
     from api.keys import create_key
 
-    root = tmp_path_factory.mktemp("live")
     data = root / "data"
     admin_key = create_key(data, "admin")
     port = free_port()
@@ -95,6 +102,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     with log.open("w") as out:
         server = subprocess.Popen(command, stdout=out, stderr=out, env=env)
