@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from ledger.note import (
     MAX_SIGNATURES,
@@ -242,3 +244,33 @@ def test_generated_keys_round_trip_through_their_strings():
     verifier = Verifier.from_verifier_key(signer.verifier_key)
     assert Signer.from_skey(signer.skey).verifier_key == verifier.verifier_key
     assert open_note(signer.sign("a\nb\n"), verifier) == "a\nb\n"
+
+
+# --- any well-formed text round trips; any change to it is caught ---
+
+NOTE_TEXT = st.lists(
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40), min_size=1
+).map(lambda lines: "\n".join(lines) + "\n")
+LOG_SIGNER = Signer.from_bytes("redress.example/ledger", bytes(range(32)))
+
+
+@given(text=NOTE_TEXT)
+def test_any_text_round_trips(text: str):
+    assert open_note(LOG_SIGNER.sign(text), LOG_SIGNER.verifier) == text
+
+
+@given(text=NOTE_TEXT, data=st.data())
+def test_any_changed_character_is_caught(text: str, data: st.DataObject):
+    position = data.draw(st.integers(0, len(text) - 1), label="position")
+    replacement = data.draw(st.sampled_from("a\u00e9\u2014 \n"), label="replacement")
+    assume(text[position] != replacement)
+    changed = text[:position] + replacement + text[position + 1 :]
+    note = changed + LOG_SIGNER.sign(text)[len(text) :]
+    # Either the note no longer parses, or the signature no longer matches its text.
+    with pytest.raises(NoteError):
+        open_note(note, LOG_SIGNER.verifier)
+
+
+def test_no_trusted_keys_means_no_trust(reference_signer: Signer):
+    with pytest.raises(UnknownKeyError):
+        open_note(reference_signer.sign(TEXT), [])
