@@ -30,7 +30,7 @@ def export(db_path: Path, out: Path) -> int:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")  # one snapshot for entries and checkpoints
-        entries = conn.execute("SELECT entry_hash, raw FROM entries ORDER BY idx")
+        entries = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx")
         count = 0
         with out.open("w", encoding="utf-8") as f:
             header = {"type": EXPORT_TYPE, "format": 1, "origin": ORIGIN}

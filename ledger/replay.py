@@ -36,7 +36,7 @@ def _entries(db_path: Path) -> list[dict]:
     try:
         return [
             parse_entry(bytes(raw))
-            for (raw,) in conn.execute("SELECT raw FROM entries ORDER BY idx")
+            for (raw,) in conn.execute("SELECT entry FROM entries ORDER BY idx")
         ]
     finally:
         conn.close()

@@ -3,8 +3,8 @@
 Every append runs inside `BEGIN IMMEDIATE` … `COMMIT` on a WAL database with
 `synchronous=FULL`: the write lock serialises appenders across threads and processes, so each
 one reads the true tail, and the entry is on disk before `append` returns. An entry's row holds
-its exact canonical bytes (`raw`); `kind` and `ref` are copies kept for look-ups only, and
-`verify` never trusts them.
+its exact canonical bytes (column `entry`); `kind` and `ref` are copies kept for look-ups only,
+and `verify` never trusts them.
 """
 
 from __future__ import annotations
@@ -71,9 +71,9 @@ def connect(db_path: Path) -> sqlite3.Connection:
 def create_tables(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
     db["entries"].create(
-        {"idx": int, "kind": str, "ref": str, "entry_hash": str, "raw": bytes},
+        {"idx": int, "kind": str, "ref": str, "entry_hash": str, "entry": bytes},
         pk="idx",
-        not_null={"kind", "entry_hash", "raw"},
+        not_null={"kind", "entry_hash", "entry"},
         if_not_exists=True,
     )
     db["entries"].create_index(["kind", "ref"], if_not_exists=True)
@@ -207,7 +207,7 @@ class Ledger:
 
     def entry(self, index: int) -> Entry:
         with self._reading() as tx:
-            row = tx.execute("SELECT raw, entry_hash FROM entries WHERE idx = ?", (index,))
+            row = tx.execute("SELECT entry, entry_hash FROM entries WHERE idx = ?", (index,))
             found = row.fetchone()
         if found is None:
             raise EntryNotFound(f"no entry {index}")
@@ -218,7 +218,7 @@ class Ledger:
             raise BadProofRequest("start and limit must not be negative")
         with self._reading() as tx:
             rows = tx.execute(
-                "SELECT raw, entry_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
+                "SELECT entry, entry_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
                 (start, limit),
             ).fetchall()
         return [_entry_view(raw, h) for raw, h in rows]
@@ -228,7 +228,7 @@ class Ledger:
             index = _find(tx, "decision", decision_id)
             if index is None:
                 return None
-            raw = tx.execute("SELECT raw FROM entries WHERE idx = ?", (index,)).fetchone()[0]
+            raw = tx.execute("SELECT entry FROM entries WHERE idx = ?", (index,)).fetchone()[0]
             receipt = _receipt(tx, index, _size(tx))
         body = parse_entry(raw)["body"]
         fields = {k: body[k] for k in ("decision_id", "policy", "policy_version", "as_of")}
@@ -305,13 +305,13 @@ class Ledger:
             raise EntryNotFound(f"no entry {index}")
         with self._reading() as tx:
             hashes = inclusion_hashes(index, view.tree_size, _lookup(tx))
-            raw = tx.execute("SELECT raw FROM entries WHERE idx = ?", (index,)).fetchone()[0]
+            raw = tx.execute("SELECT entry FROM entries WHERE idx = ?", (index,)).fetchone()[0]
         return format_tlog_proof(index, hashes, view.checkpoint, extra=bytes(raw))
 
     def entry_bytes(self, index: int) -> bytes:
         """The exact bytes of entry `index`: what a receipt proves."""
         with self._reading() as tx:
-            row = tx.execute("SELECT raw FROM entries WHERE idx = ?", (index,)).fetchone()
+            row = tx.execute("SELECT entry FROM entries WHERE idx = ?", (index,)).fetchone()
         if row is None:
             raise EntryNotFound(f"no entry {index}")
         return bytes(row[0])
@@ -416,7 +416,7 @@ def _append(tx: sqlite3.Connection, kind: str, body: dict, ref: str | None) -> i
     index, prev_hash = (0, ZERO_HASH) if tail is None else (tail[0] + 1, tail[1])
     raw = canonical_bytes(entry_document(index, kind, utc_now(), prev_hash, body))
     tx.execute(
-        "INSERT INTO entries (idx, kind, ref, entry_hash, raw) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)",
         (index, kind, ref, sha256_hex(raw), raw),
     )
     tx.executemany(

@@ -94,7 +94,7 @@ def read_sqlite(db_path: Path) -> Material:
         conn.execute("BEGIN")
         entries = [
             (h, bytes(raw))
-            for h, raw in conn.execute("SELECT entry_hash, raw FROM entries ORDER BY idx")
+            for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx")
         ]
         checkpoints = conn.execute(
             "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"

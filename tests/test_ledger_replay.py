@@ -80,12 +80,12 @@ def test_an_edited_outcome_with_hashes_recomputed_is_reported(tmp_path: Path) ->
     record(ledger, COMPLIMENT, "2026-03-02T12:00:00Z")
     record(ledger, CONCERN, "2026-12-24T15:00:00Z")
     with sqlite3.connect(tmp_path / "redress.db", isolation_level=None) as conn:
-        raw = conn.execute("SELECT raw FROM entries WHERE idx = 3").fetchone()[0]
+        raw = conn.execute("SELECT entry FROM entries WHERE idx = 3").fetchone()[0]
         document = json.loads(raw)
         document["body"]["outcome"]["disposition"] = "close"
         raw = rfc8785.dumps(document)
         conn.execute(
-            "UPDATE entries SET raw = ?, entry_hash = ? WHERE idx = 3",
+            "UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = 3",
             (raw, hashlib.sha256(raw).hexdigest()),
         )
     report = replay(tmp_path / "redress.db")

@@ -26,7 +26,7 @@ def erasure_body(n: int) -> dict:
 
 def raw_entries(db: Path) -> list[bytes]:
     with sqlite3.connect(db) as conn:
-        return [bytes(r[0]) for r in conn.execute("SELECT raw FROM entries ORDER BY idx")]
+        return [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
 
 
 def test_first_open_creates_key_files_and_a_genesis_key_entry(tmp_path: Path) -> None:

@@ -40,13 +40,13 @@ def db(data_dir: Path) -> sqlite3.Connection:
 
 
 def raw_of(conn: sqlite3.Connection, index: int) -> bytes:
-    return bytes(conn.execute("SELECT raw FROM entries WHERE idx = ?", (index,)).fetchone()[0])
+    return bytes(conn.execute("SELECT entry FROM entries WHERE idx = ?", (index,)).fetchone()[0])
 
 
 def rewrite_from(conn: sqlite3.Connection, index: int, change: dict) -> None:
     """An intruder's careful rewrite: change entry `index`'s body, then recompute every later
     prev_hash, every entry_hash and the whole stored tree, as the store itself would have."""
-    raws = [bytes(r[0]) for r in conn.execute("SELECT raw FROM entries ORDER BY idx")]
+    raws = [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
     documents = [json.loads(r) for r in raws]
     documents[index]["body"].update(change)
     conn.execute("BEGIN")
@@ -56,7 +56,7 @@ def rewrite_from(conn: sqlite3.Connection, index: int, change: dict) -> None:
         raw = rfc8785.dumps(document)
         prev = hashlib.sha256(raw).hexdigest()
         conn.execute(
-            "UPDATE entries SET raw = ?, entry_hash = ? WHERE idx = ?",
+            "UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?",
             (raw, prev, document["index"]),
         )
         raws[document["index"]] = raw
@@ -82,7 +82,7 @@ def test_a_changed_byte_in_an_entry(tmp_path: Path) -> None:
     honest_ledger(tmp_path)
     with db(tmp_path) as conn:
         raw = raw_of(conn, 4).replace(b"case-4", b"case-X")
-        conn.execute("UPDATE entries SET raw = ? WHERE idx = 4", (raw,))
+        conn.execute("UPDATE entries SET entry = ? WHERE idx = 4", (raw,))
     report = verify(tmp_path / "redress.db")
     assert (report.ok, report.damage, report.first_bad_index) == (False, "modified", 4)
 
@@ -92,7 +92,7 @@ def test_a_changed_byte_with_its_own_hash_updated(tmp_path: Path) -> None:
     with db(tmp_path) as conn:
         raw = raw_of(conn, 4).replace(b"case-4", b"case-X")
         new_hash = hashlib.sha256(raw).hexdigest()
-        conn.execute("UPDATE entries SET raw = ?, entry_hash = ? WHERE idx = 4", (raw, new_hash))
+        conn.execute("UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = 4", (raw, new_hash))
     report = verify(tmp_path / "redress.db")
     assert (report.damage, report.first_bad_index) == ("modified", 4)
 
@@ -120,7 +120,8 @@ def test_an_inserted_entry(tmp_path: Path) -> None:
         }
         raw = rfc8785.dumps(forged)
         conn.execute(
-            "INSERT INTO entries (idx, kind, ref, entry_hash, raw) VALUES (5, 'erasure', ?, ?, ?)",
+            "INSERT INTO entries (idx, kind, ref, entry_hash, entry) "
+            "VALUES (5, 'erasure', ?, ?, ?)",
             ("forged", hashlib.sha256(raw).hexdigest(), raw),
         )
     report = verify(tmp_path / "redress.db")
@@ -220,7 +221,7 @@ def test_a_swapped_key(tmp_path: Path) -> None:
     intruder = Signer.generate("redress.local/ledger")
     with db(tmp_path) as conn:
         rewrite_from(conn, 0, {"verifier_key": intruder.verifier_key})
-        raws = [bytes(r[0]) for r in conn.execute("SELECT raw FROM entries ORDER BY idx")]
+        raws = [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
         tree = MemoryTree()
         tree.extend(raws)
         for (size,) in conn.execute("SELECT tree_size FROM checkpoints").fetchall():
