@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     source = verify.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-dir", type=Path, help="a data directory (its redress.db)")
     source.add_argument("--export", type=Path, help="a file written by `redress export`")
+    source.add_argument(
+        "--receipt", type=Path, help="one decision's receipt (C2SP tlog-proof) on its own"
+    )
     verify.add_argument(
         "--public-key", type=Path, help="the verifier key you trust (default: the one stored)"
     )
@@ -128,8 +131,12 @@ def run_keys_create(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ledger.verify import verify
+    from ledger.verify import verify, verify_receipt_file
 
+    if args.receipt is not None:
+        report = verify_receipt_file(args.receipt, _read_text(args.public_key))
+        print(report.summary)
+        return 0 if report.ok else 1
     source = args.export if args.export is not None else args.data_dir / "redress.db"
     if not source.exists():
         print(f"redress verify: no ledger at {source}", file=sys.stderr)

@@ -1,0 +1,224 @@
+"""The `redress` command line, used as a newcomer and a compliance officer would: real processes,
+a real server on loopback, a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+REDRESS = str(Path(sys.executable).parent / "redress")
+COMMANDS = ("serve", "keys", "verify", "replay", "export")
+COMPLAINT = {
+    "policy": "wme",
+    "as_of": "2026-12-24T09:00:00Z",
+    "facts": {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"},
+}
+
+
+def redress(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [REDRESS, *args], capture_output=True, text=True, timeout=120, env=env or clean_env()
+    )
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "REDRESS_ADMIN_KEY"}
+    return {**env, **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[tuple]:
+    """Run `redress serve` until the block ends; yield (base URL, path of its stderr log)."""
+    port = free_port()
+    log = data_dir.parent / f"serve-{port}.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [REDRESS, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
+            stdout=stderr,
+            stderr=stderr,
+            env=env or clean_env(),
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_health(base, server)
+            yield base, log
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def wait_for_health(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"redress serve exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("redress serve did not become healthy in 60 s")
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_help_explains_every_command_in_one_line():
+    result = redress("--help")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    for command in COMMANDS:
+        described = [line for line in lines if line.strip().startswith(command + " ")]
+        assert len(described) == 1, f"{command} is not described on one line"
+
+
+def test_an_incomplete_command_says_so_and_fails():
+    assert redress("keys").returncode != 0
+    assert redress("verify").returncode != 0  # needs --data-dir or --export
+
+
+def test_verify_without_a_ledger_fails_clearly(tmp_path):
+    result = redress("verify", "--data-dir", str(tmp_path / "nothing-here"))
+    assert result.returncode != 0
+    assert "no ledger" in result.stderr
+
+
+def test_first_start_prints_the_admin_key_once_and_keeps_it_private(tmp_path):
+    data = tmp_path / "data"
+    with serving(data) as (base, log):
+        key = (data / "admin.key").read_text().strip()
+        assert key in log.read_text()
+        assert stat.S_IMODE((data / "admin.key").stat().st_mode) == 0o600
+        assert stat.S_IMODE((data / "signing.key").stat().st_mode) == 0o600
+        assert httpx.get(f"{base}/v1/policies", headers=bearer(key)).status_code == 200
+    with serving(data) as (base, log):
+        assert key not in log.read_text()
+        assert httpx.get(f"{base}/v1/policies", headers=bearer(key)).status_code == 200
+
+
+def test_admin_key_from_the_environment_is_used(tmp_path):
+    chosen = "a-key-the-operator-chose-0123456789abcdef"
+    with serving(tmp_path / "data", env=clean_env(REDRESS_ADMIN_KEY=chosen)) as (base, _):
+        assert httpx.get(f"{base}/v1/policies", headers=bearer(chosen)).status_code == 200
+        assert httpx.get(f"{base}/v1/policies", headers=bearer("wrong")).status_code == 401
+
+
+def test_a_decide_key_can_decide_but_not_audit(tmp_path):
+    data = tmp_path / "data"
+    created = redress("keys", "create", "--role", "decide", "--data-dir", str(data))
+    assert created.returncode == 0
+    key = created.stdout.strip()
+    with serving(data) as (base, _):
+        decided = httpx.post(f"{base}/v1/decisions", json=COMPLAINT, headers=bearer(key))
+        assert decided.status_code == 201
+        denied = httpx.get(f"{base}/v1/ledger/checkpoint", headers=bearer(key))
+        assert denied.status_code == 403
+
+
+def test_decisions_verify_export_and_replay_offline(tmp_path):
+    data = tmp_path / "data"
+    with serving(data) as (base, _):
+        key = (data / "admin.key").read_text().strip()
+        receipts = [
+            httpx.post(f"{base}/v1/decisions", json=COMPLAINT, headers=bearer(key)).json()
+            for _ in range(3)
+        ]
+        kept = httpx.get(f"{base}/v1/ledger/checkpoint", headers=bearer(key)).json()
+    (tmp_path / "kept.txt").write_text(kept["checkpoint"])
+    assert [r["ledger"]["index"] for r in receipts] == sorted(
+        r["ledger"]["index"] for r in receipts
+    )
+
+    verified = redress(
+        "verify", "--data-dir", str(data), "--checkpoint", str(tmp_path / "kept.txt")
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert len(verified.stdout.strip().splitlines()) == 1
+
+    out = tmp_path / "ledger.jsonl"
+    assert redress("export", "--data-dir", str(data), "--out", str(out)).returncode == 0
+    from_export = redress("verify", "--export", str(out), "--public-key", str(data / "public.key"))
+    assert from_export.returncode == 0, from_export.stdout + from_export.stderr
+
+    replayed = redress("replay", "--data-dir", str(data))
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+
+
+def test_verify_names_the_first_damaged_entry(tmp_path):
+    data = tmp_path / "data"
+    with serving(data) as (base, _):
+        key = (data / "admin.key").read_text().strip()
+        for _ in range(3):
+            httpx.post(f"{base}/v1/decisions", json=COMPLAINT, headers=bearer(key))
+        last = httpx.get(f"{base}/v1/ledger/checkpoint", headers=bearer(key)).json()
+    damaged = last["tree_size"] - 2
+    tamper_with_entry(data / "redress.db", damaged)
+    result = redress("verify", "--data-dir", str(data))
+    assert result.returncode != 0
+    assert str(damaged) in result.stdout
+
+
+def tamper_with_entry(database: Path, index: int) -> None:
+    """Change one byte of the stored entry at `index`, as an intruder with the file would."""
+    with sqlite3.connect(database) as db:
+        (entry,) = db.execute("select entry from entries where idx = ?", (index,)).fetchone()
+        changed = entry.replace(b"misconduct", b"misconducT")
+        assert changed != entry
+        db.execute("update entries set entry = ? where idx = ?", (changed, index))
+
+
+def test_several_workers_append_to_one_valid_ledger(tmp_path):
+    data = tmp_path / "data"
+    with serving(data, "--workers", "2") as (base, _):
+        key = (data / "admin.key").read_text().strip()
+
+        def decide(_: int) -> int:
+            response = httpx.post(f"{base}/v1/decisions", json=COMPLAINT, headers=bearer(key))
+            assert response.status_code == 201, response.text
+            return response.json()["ledger"]["index"]
+
+        with ThreadPoolExecutor(8) as pool:
+            indexes = list(pool.map(decide, range(40)))
+    assert len(set(indexes)) == 40
+    verified = redress("verify", "--data-dir", str(data))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_receipt_verifies_on_its_own_and_a_changed_one_does_not(tmp_path):
+    data = tmp_path / "data"
+    with serving(data) as (base, _):
+        key = (data / "admin.key").read_text().strip()
+        decision = httpx.post(f"{base}/v1/decisions", json=COMPLAINT, headers=bearer(key)).json()
+        url = f"{base}/v1/decisions/{decision['decision_id']}/receipt"
+        receipt = httpx.get(url, headers=bearer(key)).text
+    kept = tmp_path / "receipt.txt"
+    kept.write_text(receipt)
+    public_key = str(data / "public.key")
+    verified = redress("verify", "--receipt", str(kept), "--public-key", public_key)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    lines = receipt.splitlines(keepends=True)
+    index_line = next(i for i, line in enumerate(lines) if line.startswith("index "))
+    lines[index_line] = f"index {decision['ledger']['index'] + 1}\n"
+    kept.write_text("".join(lines))
+    forged = redress("verify", "--receipt", str(kept), "--public-key", public_key)
+    assert forged.returncode != 0
