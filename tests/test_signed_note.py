@@ -24,8 +24,10 @@ from ledger.note import (
     sign_note,
 )
 
+# ../shared sits beside the project's root, in development and in CI alike.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE = json.loads(
-    Path("/work/shared/vectors/signed-note/go-sumdb-note-reference.json").read_text()
+    (SHARED / "vectors" / "signed-note" / "go-sumdb-note-reference.json").read_text()
 )
 TEXT = REFERENCE["text"]
 SIGNED = REFERENCE["signed_note"]
