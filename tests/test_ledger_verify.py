@@ -194,7 +194,8 @@ def test_a_forged_checkpoint(tmp_path: Path) -> None:
     with db(tmp_path) as conn:
         note = conn.execute("SELECT note FROM checkpoints WHERE tree_size = 6").fetchone()[0]
         lines = note.split("\n")
-        lines[2] = "A" + lines[2][1:]  # another root, same signature
+        other = "B" if lines[2].startswith("A") else "A"
+        lines[2] = other + lines[2][1:]  # another root, same signature
         conn.execute("UPDATE checkpoints SET note = ? WHERE tree_size = 6", ("\n".join(lines),))
     report = verify(tmp_path / "redress.db")
     assert report.damage == "forged_checkpoint"
