@@ -117,9 +117,29 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         access_log=False,
-        log_level="warning",
+        log_config=JSON_LOG_CONFIG,
     )
     return 0
+
+
+# uvicorn's own processes (the supervisor of --workers N included) log as JSON lines too; the
+# workers' request lines come from api.logs.
+JSON_LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "api.logs.JsonLines"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
 
 
 def run_keys_create(args: argparse.Namespace) -> int:
@@ -143,6 +163,10 @@ def run_verify(args: argparse.Namespace) -> int:
         return 2
     public_key = _read_text(args.public_key)
     checkpoint = _read_text(args.checkpoint)
+    if checkpoint is not None:
+        # A kept file often gains a trailing blank line (an editor, `echo`); the note itself
+        # ends in exactly one newline.
+        checkpoint = checkpoint.rstrip("\n") + "\n"
     report = verify(source, public_key=public_key, checkpoint=checkpoint)
     print(report.summary)
     return 0 if report.ok else 1

@@ -192,7 +192,9 @@ def test_several_workers_append_to_one_valid_ledger(tmp_path):
         key = (data / "admin.key").read_text().strip()
 
         def decide(_: int) -> int:
-            response = httpx.post(f"{base}/v1/decisions", json=COMPLAINT, headers=bearer(key))
+            response = httpx.post(
+                f"{base}/v1/decisions", json=COMPLAINT, headers=bearer(key), timeout=60
+            )
             assert response.status_code == 201, response.text
             return response.json()["ledger"]["index"]
 
