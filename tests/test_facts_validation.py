@@ -297,3 +297,11 @@ def test_the_error_message_says_what_is_wrong():
         "dwp-feedback", with_facts("dwp-feedback", previous_complaints_same_issue=True)
     )
     assert "bool" in messages["/facts/previous_complaints_same_issue"]
+
+
+def test_a_count_beyond_what_json_keeps_exact_is_refused():
+    """The ledger hashes facts as RFC 8785 JSON, whose integers are exact only to 2**53 - 1."""
+    facts = with_facts("dwp-feedback", previous_complaints_same_issue=2**53)
+    assert set(refusal("dwp-feedback", facts)) == {"/facts/previous_complaints_same_issue"}
+    largest = with_facts("dwp-feedback", previous_complaints_same_issue=2**53 - 1)
+    assert rules.evaluate("dwp-feedback", largest, AS_OF).outcome.stage == "complaint_review"
