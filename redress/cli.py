@@ -105,9 +105,15 @@ def run_serve(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     Ledger.open(data_dir)  # creates the store and signing key before any worker starts
     admin_key = bootstrap_admin(data_dir)
-    if admin_key is not None:
+    if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
         print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)
         print(admin_key, file=sys.stderr)
+    elif admin_key is not None:
+        # The operator chose it: no need to echo a secret they already hold into the logs.
+        print(
+            f"Admin API key: the one in REDRESS_ADMIN_KEY (also in {data_dir / 'admin.key'})",
+            file=sys.stderr,
+        )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)
     print(f"Redress on http://{args.host}:{args.port} (data: {data_dir})", file=sys.stderr)
     uvicorn.run(

@@ -117,8 +117,9 @@ def test_first_start_prints_the_admin_key_once_and_keeps_it_private(tmp_path):
 
 def test_admin_key_from_the_environment_is_used(tmp_path):
     chosen = "a-key-the-operator-chose-0123456789abcdef"
-    with serving(tmp_path / "data", env=clean_env(REDRESS_ADMIN_KEY=chosen)) as (base, _):
+    with serving(tmp_path / "data", env=clean_env(REDRESS_ADMIN_KEY=chosen)) as (base, log):
         assert httpx.get(f"{base}/v1/policies", headers=bearer(chosen)).status_code == 200
+        assert chosen not in log.read_text()  # the operator's own secret is not echoed
         assert httpx.get(f"{base}/v1/policies", headers=bearer("wrong")).status_code == 401
 
 
