@@ -4,26 +4,20 @@ a real server on loopback, a real SQLite file."""
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from conftest import COMPLAINT, bearer, free_port, wait_until_healthy
 
 REDRESS = str(Path(sys.executable).parent / "redress")
 COMMANDS = ("serve", "keys", "verify", "replay", "export")
-COMPLAINT = {
-    "policy": "wme",
-    "as_of": "2026-12-24T09:00:00Z",
-    "facts": {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"},
-}
 
 
 def redress(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,12 +29,6 @@ def redress(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "REDRESS_ADMIN_KEY"}
     return {**env, **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -57,29 +45,11 @@ def serving(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> I
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_for_health(base, server)
+            wait_until_healthy(base, server)
             yield base, log
         finally:
             server.terminate()
             server.wait(timeout=30)
-
-
-def wait_for_health(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"redress serve exited with {server.returncode}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("redress serve did not become healthy in 60 s")
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def test_help_explains_every_command_in_one_line():
