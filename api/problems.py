@@ -64,6 +64,8 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[bytes]:
         return problem_response(status, "the server could not answer this request", [], headers)
     errors = parameter_errors(exc) if isinstance(exc, ValidationException) else []
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
+    if status == 413 and not detail:
+        detail = "the request body is over 1 MiB"
     return problem_response(status, detail, errors, headers)
 
 

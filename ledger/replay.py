@@ -88,7 +88,8 @@ def replay(db_path: Path) -> ReplayReport:
             f"{first.index} ({first.decision_id}): {', '.join(first.fields)}"
         )
     else:
-        summary = f"ok: {replayed} decisions replayed, all identical"
+        noun = "decision" if replayed == 1 else "decisions"
+        summary = f"ok: {replayed} {noun} replayed, each identical to what was recorded"
     return ReplayReport(
         ok=not mismatches, summary=summary, replayed=replayed, mismatches=mismatches
     )

@@ -148,11 +148,12 @@ def verify_material(
             damage=f.damage,
             tree_size=size,
         )
-    kept = " and extends the kept checkpoint" if kept_checkpoint is not None else ""
+    kept = "; it extends the kept checkpoint" if kept_checkpoint is not None else ""
+    signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
     return Report(
         ok=True,
-        summary=f"ok: {size} entries, chain and tree recomputed, {checked} signed checkpoint(s) "
-        f"verified and consistent{kept}",
+        summary=f"ok: {size} entries, chain and tree recomputed, {signed} verified and "
+        f"consistent{kept}",
         tree_size=size,
         checkpoints_checked=checked,
     )

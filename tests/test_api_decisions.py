@@ -108,6 +108,8 @@ def test_a_body_over_one_mebibyte_is_413(client, keys):
     )
     assert response.status_code == 413
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    assert "1 MiB" in response.json()["detail"]
+    assert client.get("/v1/ledger/checkpoint", headers=keys.audit).json()["tree_size"] == 1
 
 
 def test_a_body_that_is_not_json_is_400(client, keys):
