@@ -15,8 +15,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from api.problems import ApiProblem
-from api.routes import BEARER, READ, problems, services_of
-from api.services import requires
+from api.routes import READ, keyed, problems, services_of
 from ledger.store import BadProofRequest, EntryNotFound
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 
@@ -37,12 +36,10 @@ def ledger_call(call: Callable[..., T], *args: int | None) -> T:
 
 @get(
     "/v1/ledger/checkpoint",
-    guards=[requires("audit")],
-    security=BEARER,
+    **keyed("audit", "ledger"),
     sync_to_thread=True,
     responses=problems(401, 403),
     summary="The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)",
-    tags=["ledger"],
 )
 def get_checkpoint(state: State) -> CheckpointView:
     return services_of(state).ledger.checkpoint_view()
@@ -50,12 +47,10 @@ def get_checkpoint(state: State) -> CheckpointView:
 
 @get(
     "/v1/ledger/entries",
-    guards=[requires("audit")],
-    security=BEARER,
+    **keyed("audit", "ledger"),
     sync_to_thread=True,
     responses=READ,
     summary="Entries in order, from `start`",
-    tags=["ledger"],
 )
 def list_entries(
     state: State,
@@ -67,12 +62,10 @@ def list_entries(
 
 @get(
     "/v1/ledger/entries/{index:int}",
-    guards=[requires("audit")],
-    security=BEARER,
+    **keyed("audit", "ledger"),
     sync_to_thread=True,
     responses=READ,
     summary="One entry, with its entry_hash",
-    tags=["ledger"],
 )
 def get_entry(
     state: State, index: Annotated[int, Parameter(ge=0, le=LARGEST, description="Entry index.")]
@@ -82,12 +75,10 @@ def get_entry(
 
 @get(
     "/v1/ledger/proofs/inclusion",
-    guards=[requires("audit")],
-    security=BEARER,
+    **keyed("audit", "ledger"),
     sync_to_thread=True,
     responses=PROOFS,
     summary="RFC 9162 inclusion proof of entry `index` in the tree of `tree_size` entries",
-    tags=["ledger"],
 )
 def get_inclusion_proof(
     state: State,
@@ -102,12 +93,10 @@ def get_inclusion_proof(
 
 @get(
     "/v1/ledger/proofs/consistency",
-    guards=[requires("audit")],
-    security=BEARER,
+    **keyed("audit", "ledger"),
     sync_to_thread=True,
     responses=PROOFS,
     summary="RFC 9162 consistency proof between the trees of `first` and `second` entries",
-    tags=["ledger"],
 )
 def get_consistency_proof(
     state: State,
@@ -124,13 +113,11 @@ def get_consistency_proof(
 
 @get(
     "/v1/ledger/public-key",
-    guards=[requires("audit")],
-    security=BEARER,
+    **keyed("audit", "ledger"),
     sync_to_thread=False,
     responses=problems(401, 403),
     media_type="text/plain",
     summary="The checkpoint verifier key: <name>+<key hash hex>+<base64(0x01 ‖ public key)>",
-    tags=["ledger"],
 )
 def get_public_key(state: State) -> str:
     return services_of(state).ledger.verifier_key

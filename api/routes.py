@@ -54,6 +54,11 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def keyed(role: str, tag: str) -> dict[str, Any]:
+    """What every keyed operation shares: the role its API key needs, the bearer scheme, a tag."""
+    return {"guards": [requires(role)], "security": BEARER, "tags": [tag]}
+
+
 READ = problems(400, 401, 403, 404)
 WRITE = problems(400, 401, 403, 404, 413, 422)
 
@@ -104,12 +109,10 @@ def services_of(state: State) -> Services:
 
 @post(
     "/v1/decisions",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "decisions"),
     sync_to_thread=True,
     responses=WRITE,
     summary="Evaluate facts under a policy now, and record the decision",
-    tags=["decisions"],
 )
 def post_decision(
     request: Request, state: State, data: Annotated[Any, Body(title="DecisionRequest")]
@@ -137,12 +140,10 @@ def post_decision(
 
 @get(
     "/v1/decisions/{decision_id:str}",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "decisions"),
     sync_to_thread=True,
     responses=READ,
     summary="A decision as recorded",
-    tags=["decisions"],
 )
 def get_decision(state: State, decision_id: IdPath) -> RecordedDecision:
     return recorded_decision(services_of(state), decision_id)
@@ -157,13 +158,11 @@ def recorded_decision(services: Services, decision_id: str) -> RecordedDecision:
 
 @get(
     "/v1/decisions/{decision_id:str}/receipt",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "decisions"),
     sync_to_thread=True,
     responses=READ,
     media_type="text/plain",
     summary="A self-contained C2SP tlog-proof for the decision's ledger entry",
-    tags=["decisions"],
 )
 def get_receipt(state: State, decision_id: IdPath) -> str:
     services = services_of(state)
@@ -176,12 +175,10 @@ def get_receipt(state: State, decision_id: IdPath) -> str:
 
 @post(
     "/v1/cases",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "cases"),
     sync_to_thread=True,
     responses=WRITE,
     summary="Open a case with its facts (and personal data, kept outside the ledger)",
-    tags=["cases"],
 )
 def post_case(
     request: Request, state: State, data: Annotated[Any, Body(title="CaseRequest")]
@@ -200,12 +197,10 @@ def post_case(
 
 @post(
     "/v1/cases/{case_id:str}/events",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "cases"),
     sync_to_thread=True,
     responses=WRITE,
     summary="New or changed facts: merge them into the case and decide again",
-    tags=["cases"],
 )
 def post_case_event(
     request: Request,
@@ -229,12 +224,10 @@ def post_case_event(
 
 @get(
     "/v1/cases/{case_id:str}",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "cases"),
     sync_to_thread=True,
     responses=READ,
     summary="A case: its facts, decisions and open deadlines",
-    tags=["cases"],
 )
 def get_case(state: State, case_id: IdPath) -> Case:
     services = services_of(state)
@@ -243,12 +236,10 @@ def get_case(state: State, case_id: IdPath) -> Case:
 
 @get(
     "/v1/cases",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "cases"),
     sync_to_thread=True,
     responses=READ,
     summary="Cases, optionally of one policy, optionally only those overdue at a date",
-    tags=["cases"],
 )
 def list_cases(
     state: State,
@@ -283,13 +274,11 @@ def list_cases(
 
 @delete(
     "/v1/cases/{case_id:str}/personal",
-    guards=[requires("admin")],
-    security=BEARER,
+    **keyed("admin", "cases"),
     sync_to_thread=True,
     status_code=200,
     responses=READ,
     summary="Erase the case's personal data (its key is destroyed; the ledger records it)",
-    tags=["cases"],
 )
 def erase_personal(request: Request, state: State, case_id: IdPath) -> Erasure:
     services = services_of(state)
@@ -333,12 +322,10 @@ def case_view(services: Services, case: CaseRecord) -> Case:
 
 @get(
     "/v1/policies",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "policies"),
     sync_to_thread=False,
     responses=problems(401, 403),
     summary="The policies, each with its version (sha256 of the canonical ruleset)",
-    tags=["policies"],
 )
 def list_policies() -> list[PolicySummary]:
     return rules.policy_summaries()
@@ -346,12 +333,10 @@ def list_policies() -> list[PolicySummary]:
 
 @get(
     "/v1/policies/{policy_id:str}",
-    guards=[requires("decide")],
-    security=BEARER,
+    **keyed("decide", "policies"),
     sync_to_thread=False,
     responses=READ,
     summary="A policy with every rule: id, citation, description",
-    tags=["policies"],
 )
 def get_policy(policy_id: IdPath) -> PolicyDetail:
     try:
