@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
+from ledger import DB_FILE
+
 Role = Literal["decide", "audit", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
-DATABASE = "redress.db"
 ADMIN_KEY_FILE = "admin.key"
 ADMIN_KEY_ENV = "REDRESS_ADMIN_KEY"
 
@@ -38,7 +39,7 @@ def new_key() -> str:
 def connect(data_dir: Path) -> sqlite3.Connection:
     """A connection to the shared store with the key table in place."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(data_dir / DATABASE, timeout=30, isolation_level=None)
+    db = sqlite3.connect(data_dir / DB_FILE, timeout=30, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(
@@ -113,7 +114,7 @@ class KeyRing:
     def role_of(self, key: str) -> str | None:
         """The role of `key`, or None when no stored key matches."""
         presented = key_hash(key)
-        with closing(sqlite3.connect(self.data_dir / DATABASE, timeout=30)) as db:
+        with closing(sqlite3.connect(self.data_dir / DB_FILE, timeout=30)) as db:
             rows = db.execute("SELECT key_hash, role FROM api_keys").fetchall()
         role = None
         for stored, stored_role in rows:

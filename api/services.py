@@ -18,9 +18,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 import rules
-from api.keys import DATABASE, KeyRing, allows
+from api.keys import KeyRing, allows
 from api.problems import ApiProblem
 from cases import CaseStore
+from ledger import DB_FILE
 from ledger.store import Ledger
 from schemas.decision import Decision, RecordedDecision
 from schemas.problems import FieldError
@@ -50,7 +51,7 @@ class Services:
     def store_writable(self) -> bool:
         """True when the store takes a write lock now (the disk is writable and not stuck)."""
         try:
-            with closing(sqlite3.connect(self.data_dir / DATABASE, timeout=5)) as db:
+            with closing(sqlite3.connect(self.data_dir / DB_FILE, timeout=5)) as db:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("ROLLBACK")
             return True

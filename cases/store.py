@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from ledger import DB_FILE
 from schemas.decision import Deadline, Decision
 
-DATABASE = "redress.db"
 LOCK_FILE = "cases.lock"
 LOCK_SLOTS = 256
 INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -93,7 +93,7 @@ class CaseStore:
     def __init__(self, data_dir: Path, timezones: Mapping[str, str]) -> None:
         """`timezones` maps each policy id to its IANA time zone (for deadlines' local days)."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / DATABASE
+        self.path = data_dir / DB_FILE
         self.timezones = dict(timezones)
         self._local = threading.local()
         self._lock_file = open(data_dir / LOCK_FILE, "a+b")  # noqa: SIM115 (kept for life)

@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ledger.store import Ledger
 
-__all__ = ["Ledger"]
+__all__ = ["DB_FILE", "Ledger"]
+
+# The one SQLite file of a data directory: the ledger's tables, and the cases and API keys kept
+# beside them. Here rather than in `ledger.store` so that naming it imports nothing heavy.
+DB_FILE = "redress.db"
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ from pathlib import Path
 import msgspec
 import sqlite_utils
 
-from ledger import personal
+from ledger import DB_FILE, personal
 from ledger.canonical import (
     ENTRY_KINDS,
     ZERO_HASH,
@@ -38,7 +38,6 @@ from ledger.tree import consistency_hashes, inclusion_hashes, new_nodes, root_ha
 from schemas.decision import Decision, Receipt, RecordedDecision
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 
-DB_FILE = "redress.db"
 BUSY_TIMEOUT_S = 60.0
 
 

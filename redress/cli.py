@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ledger import DB_FILE
+
 DEFAULT_DATA_DIR = Path("redress-data")
 ROLES = ("decide", "audit", "admin")
 
@@ -163,9 +165,8 @@ def run_verify(args: argparse.Namespace) -> int:
         report = verify_receipt_file(args.receipt, _read_text(args.public_key))
         print(report.summary)
         return 0 if report.ok else 1
-    source = args.export if args.export is not None else args.data_dir / "redress.db"
-    if not source.exists():
-        print(f"redress verify: no ledger at {source}", file=sys.stderr)
+    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
+    if source is None:
         return 2
     public_key = _read_text(args.public_key)
     checkpoint = _read_text(args.checkpoint)
@@ -181,9 +182,8 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_replay(args: argparse.Namespace) -> int:
     from ledger.replay import replay
 
-    database = args.data_dir / "redress.db"
-    if not database.exists():
-        print(f"redress replay: no ledger at {database}", file=sys.stderr)
+    database = _existing_ledger(args.data_dir / DB_FILE, "replay")
+    if database is None:
         return 2
     report = replay(database)
     print(report.summary)
@@ -193,13 +193,20 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ledger.export import export
 
-    database = args.data_dir / "redress.db"
-    if not database.exists():
-        print(f"redress export: no ledger at {database}", file=sys.stderr)
+    database = _existing_ledger(args.data_dir / DB_FILE, "export")
+    if database is None:
         return 2
     count = export(database, args.out)
     print(f"wrote {count} lines to {args.out}")
     return 0
+
+
+def _existing_ledger(path: Path, command: str) -> Path | None:
+    """`path` when it exists; otherwise say so, as `redress COMMAND` would."""
+    if path.exists():
+        return path
+    print(f"redress {command}: no ledger at {path}", file=sys.stderr)
+    return None
 
 
 def _read_text(path: Path | None) -> str | None:
