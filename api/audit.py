@@ -18,9 +18,10 @@ from api.problems import ApiProblem
 from api.routes import READ, keyed, problems, services_of
 from ledger.store import BadProofRequest, EntryNotFound
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
+from schemas.problems import SAFE_INTEGER
 
 T = TypeVar("T")
-LARGEST = 2**53 - 1  # the largest integer every JSON reader keeps exact
+EntryIndex = Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="Entry index.")]
 PROOFS = problems(400, 401, 403, 404, 422)
 
 
@@ -54,7 +55,7 @@ def get_checkpoint(state: State) -> CheckpointView:
 )
 def list_entries(
     state: State,
-    start: Annotated[int, Parameter(ge=0, le=LARGEST, description="First index.")] = 0,
+    start: Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="First index.")] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000, description="At most this many.")] = 100,
 ) -> list[Entry]:
     return ledger_call(services_of(state).ledger.entries, start, limit)
@@ -68,7 +69,8 @@ def list_entries(
     summary="One entry, with its entry_hash",
 )
 def get_entry(
-    state: State, index: Annotated[int, Parameter(ge=0, le=LARGEST, description="Entry index.")]
+    state: State,
+    index: EntryIndex,
 ) -> Entry:
     return ledger_call(services_of(state).ledger.entry, index)
 
@@ -82,10 +84,10 @@ def get_entry(
 )
 def get_inclusion_proof(
     state: State,
-    index: Annotated[int, Parameter(ge=0, le=LARGEST, description="Entry index.")],
+    index: EntryIndex,
     tree_size: Annotated[
         int | None,
-        Parameter(ge=1, le=LARGEST, description="Tree size; the current one when absent."),
+        Parameter(ge=1, le=SAFE_INTEGER, description="Tree size; the current one when absent."),
     ] = None,
 ) -> InclusionProof:
     return ledger_call(services_of(state).ledger.inclusion_proof, index, tree_size)
@@ -100,11 +102,11 @@ def get_inclusion_proof(
 )
 def get_consistency_proof(
     state: State,
-    first: Annotated[int, Parameter(ge=1, le=LARGEST, description="The older tree size.")],
+    first: Annotated[int, Parameter(ge=1, le=SAFE_INTEGER, description="The older tree size.")],
     second: Annotated[
         int | None,
         Parameter(
-            ge=1, le=LARGEST, description="The newer tree size; the current one when absent."
+            ge=1, le=SAFE_INTEGER, description="The newer tree size; the current one when absent."
         ),
     ] = None,
 ) -> ConsistencyProof:

@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from api.problems import escape_pointer
-from schemas.problems import FieldError
+from schemas.problems import SAFE_INTEGER, FieldError, escape_pointer
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -47,7 +46,6 @@ def as_struct(body: dict[str, Any], shape: type[S]) -> S:
     return msgspec.convert(body, type=shape, strict=True)
 
 
-SAFE_INTEGER = 2**53 - 1  # RFC 8785 (I-JSON) numbers: beyond this an integer is not exact
 MAX_DEPTH = 32
 
 

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from schemas.problems import FieldError, Problem
+from schemas.problems import FieldError, Problem, escape_pointer
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("redress.api")
@@ -94,11 +94,6 @@ def parameter_errors(exc: ValidationException) -> list[FieldError]:
             pointer = ""  # the request body as a whole
         errors.append(FieldError(pointer=pointer, message=str(item.get("message", "invalid"))))
     return errors
-
-
-def escape_pointer(token: str) -> str:
-    """One JSON Pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`)."""
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -21,7 +21,7 @@ import msgspec
 from rules import calendar
 from rules.errors import InputError
 from schemas.facts import DateKind
-from schemas.problems import FieldError
+from schemas.problems import FieldError, escape_pointer
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -49,11 +49,6 @@ class Check:
 
     def fail(self, pointer: str, message: str) -> None:
         self.errors.append(FieldError(pointer=pointer, message=message))
-
-
-def escape_pointer(token: object) -> str:
-    """One RFC 6901 reference token."""
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def parse_as_of(value: object, timezone: str) -> Moment:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.facts import DateFact, DateTimeFact
+from schemas.problems import SAFE_INTEGER
 
 EscalationCause = Literal[
     "requested_actions_not_carried_out",
@@ -31,7 +32,7 @@ class DwpFeedbackFacts(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     """A complaint seen by Complaints Resolution/Review: is a feedback form owed, and to whom."""
 
     received_at: DateFact
-    previous_complaints_same_issue: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)] = 0
+    previous_complaints_same_issue: Annotated[int, msgspec.Meta(ge=0, le=SAFE_INTEGER)] = 0
     escalation_causes: list[EscalationCause] = msgspec.field(default_factory=list)
     issue_occurred_at: DateFact | None = None
     caseworkers: list[Caseworker] = msgspec.field(default_factory=list)
