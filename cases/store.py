@@ -19,14 +19,14 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from ledger import DB_FILE
+from rules.calendar import start_of_local_day
 from schemas.decision import Deadline, Decision
 
 LOCK_FILE = "cases.lock"
@@ -61,16 +61,11 @@ def merge_facts(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
 
 
 def deadline_passes_at(due: str, timezone: str) -> datetime:
-    """The UTC instant a deadline passes: a date at the end of its local day, a date-time as is."""
+    """The UTC instant a deadline passes: a date when its local day is over (the next one
+    begins), a date-time as is."""
     if len(due) == 10:
-        next_day = date.fromisoformat(due) + timedelta(days=1)
-        return datetime.combine(next_day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+        return start_of_local_day(date.fromisoformat(due) + timedelta(days=1), timezone)
     return datetime.fromisoformat(due).astimezone(UTC)
-
-
-def start_of_local_day(day: date, timezone: str) -> datetime:
-    """The UTC instant a local date begins in `timezone`."""
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def lock_slot(case_id: str) -> int:
