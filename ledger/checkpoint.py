@@ -22,6 +22,26 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]*")  # ASCII only: no sign, no leading zeros
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
+def strict_decimal(text: str, maximum: int) -> int | None:
+    """`text` as a number when it is ASCII decimal with no sign or leading zeros and at most
+    `maximum`; otherwise None (the caller names what was wrong where)."""
+    if not _DECIMAL.fullmatch(text) or int(text) > maximum:
+        return None
+    return int(text)
+
+
+def strict_base64(text: str) -> bytes | None:
+    """`text` decoded when it is standard base64 in its one canonical spelling (no stray bits
+    in the padding), so that a tampered-but-equivalent encoding never passes; otherwise None."""
+    if not _BASE64.fullmatch(text):
+        return None
+    try:
+        value = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return value if base64.b64encode(value).decode() == text else None
+
+
 class CheckpointError(ValueError):
     """A checkpoint text, or the values given for one, do not follow tlog-checkpoint."""
 
@@ -64,26 +84,18 @@ def format_checkpoint(cp: Checkpoint) -> str:
 
 
 def _parse_size(line: str) -> int:
-    if not _DECIMAL.fullmatch(line):
-        raise CheckpointError(f"tree size {line!r} is not a decimal without leading zeros")
-    size = int(line)
-    if size > MAX_TREE_SIZE:
-        raise CheckpointError(f"tree size {line} is out of range")
+    size = strict_decimal(line, MAX_TREE_SIZE)
+    if size is None:
+        raise CheckpointError(f"tree size {line!r} is not a decimal below 2^64, no leading zeros")
     return size
 
 
 def _parse_root(line: str) -> bytes:
-    if not _BASE64.fullmatch(line):
-        raise CheckpointError(f"root hash {line!r} is not base64")
-    try:
-        root = base64.b64decode(line, validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise CheckpointError(f"root hash {line!r} is not base64") from error
+    root = strict_base64(line)
+    if root is None:
+        raise CheckpointError(f"root hash {line!r} is not canonical base64")
     if len(root) != HASH_SIZE:
         raise CheckpointError(f"root hash is {len(root)} bytes, not {HASH_SIZE}")
-    # One hash, one spelling: reject encodings with stray bits in the padding.
-    if base64.b64encode(root).decode() != line:
-        raise CheckpointError(f"root hash {line!r} is not canonical base64")
     return root
 
 

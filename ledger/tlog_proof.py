@@ -15,19 +15,15 @@ checkpoint, the checkpoint binds size and root, and the RFC 9162 inclusion proof
 from __future__ import annotations
 
 import base64
-import binascii
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.checkpoint import Checkpoint, open_checkpoint, strict_base64, strict_decimal
 from ledger.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from ledger.note import Verifier
 
 HEADER = "c2sp.org/tlog-proof@v1"
 MAX_INDEX = 2**64 - 1
-_DECIMAL = re.compile(r"0|[1-9][0-9]*")
-_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 class TlogProofError(ValueError):
@@ -45,14 +41,8 @@ class TlogProof:
 
 
 def _canonical_b64decode(text: str, what: str) -> bytes:
-    # A single spelling per value keeps tampered-but-equivalent proofs from passing unnoticed.
-    if not _BASE64.fullmatch(text):
-        raise TlogProofError(f"{what} is not base64: {text!r}")
-    try:
-        value = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise TlogProofError(f"{what} is not base64: {text!r}") from error
-    if base64.b64encode(value).decode() != text:
+    value = strict_base64(text)
+    if value is None:
         raise TlogProofError(f"{what} is not canonical base64: {text!r}")
     return value
 
@@ -97,8 +87,9 @@ def parse_tlog_proof(text: str) -> TlogProof:
     if position >= len(lines) or not lines[position].startswith("index "):
         raise TlogProofError("tlog-proof has no 'index N' line")
     index_text = lines[position].removeprefix("index ")
-    if not _DECIMAL.fullmatch(index_text) or int(index_text) > MAX_INDEX:
-        raise TlogProofError(f"index {index_text!r} is not a decimal without leading zeros")
+    index = strict_decimal(index_text, MAX_INDEX)
+    if index is None:
+        raise TlogProofError(f"index {index_text!r} is not a decimal below 2^64, no leading zeros")
     hashes = []
     for number, line in enumerate(lines[position + 1 :]):
         value = _canonical_b64decode(line, f"proof hash {number}")
@@ -107,7 +98,7 @@ def parse_tlog_proof(text: str) -> TlogProof:
         hashes.append(value)
     if not checkpoint:
         raise TlogProofError("tlog-proof has no checkpoint")
-    return TlogProof(int(index_text), tuple(hashes), checkpoint, extra)
+    return TlogProof(index, tuple(hashes), checkpoint, extra)
 
 
 def verify_tlog_proof_leaf_hash(
