@@ -104,24 +104,37 @@ def write_private(path: Path, text: str) -> None:
 class KeyRing:
     """Looks up the role of a presented key in the shared store.
 
-    A short-lived connection per lookup: keys created by another process are seen at once.
+    Keys are only ever added, never changed or removed, so the stored hashes are kept in memory
+    and read again only when a presented key is not among them: a known key costs no I/O on the
+    request path, and a key created by another process is found on its first use.
     """
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         connect(data_dir).close()
+        self._stored = self._read_stored()
 
     def role_of(self, key: str) -> str | None:
         """The role of `key`, or None when no stored key matches."""
         presented = key_hash(key)
-        with closing(sqlite3.connect(self.data_dir / DB_FILE, timeout=30)) as db:
-            rows = db.execute("SELECT key_hash, role FROM api_keys").fetchall()
-        role = None
-        for stored, stored_role in rows:
-            # Compare against every row so the time taken does not depend on which one matches.
-            if hmac.compare_digest(stored, presented):
-                role = stored_role
+        role = _matching_role(self._stored, presented)
+        if role is None:
+            self._stored = self._read_stored()
+            role = _matching_role(self._stored, presented)
         return role
+
+    def _read_stored(self) -> list[tuple[str, str]]:
+        with closing(sqlite3.connect(self.data_dir / DB_FILE, timeout=30)) as db:
+            return db.execute("SELECT key_hash, role FROM api_keys").fetchall()
+
+
+def _matching_role(stored: list[tuple[str, str]], presented: str) -> str | None:
+    role = None
+    for stored_hash, stored_role in stored:
+        # Compare against every row so the time taken does not depend on which one matches.
+        if hmac.compare_digest(stored_hash, presented):
+            role = stored_role
+    return role
 
 
 def allows(role: str, needed: str) -> bool:

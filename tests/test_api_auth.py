@@ -68,3 +68,12 @@ def test_first_start_writes_the_admin_key_once(tmp_path, monkeypatch):
 def test_the_operator_can_choose_the_admin_key(tmp_path, monkeypatch):
     monkeypatch.setenv("REDRESS_ADMIN_KEY", "chosen-admin-key-0123456789abcdef")
     assert bootstrap_admin(tmp_path) == "chosen-admin-key-0123456789abcdef"
+
+
+def test_a_key_made_while_the_server_runs_works_at_once(client, keys, data_dir):
+    """`redress keys create` writes to the store from another process; the server, which keeps
+    the known keys in memory, must still find the new one on its first use."""
+    assert client.get("/v1/policies", headers=keys.decide).status_code == 200  # keys now cached
+    late = bearer(create_key(data_dir, "audit"))
+    assert client.get("/v1/ledger/checkpoint", headers=late).status_code == 200
+    assert client.get("/v1/policies", headers=late).status_code == 403
