@@ -18,11 +18,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 
 import rules
-from api.bodies import as_struct, body_errors, unrecordable
+from api.bodies import as_struct, body_errors
 from api.logs import note
 from api.problems import PROBLEM_JSON, ApiProblem
 from api.services import Services, evaluate, new_id, requires, utc_now
 from cases import CaseRecord, merge_facts
+from ledger.canonical import unhashable_values
 from schemas.api import Case, CaseEvent, CaseRequest, CaseSummary, DecisionRequest, Erasure, Health
 from schemas.decision import RecordedDecision
 from schemas.policies import PolicyDetail, PolicySummary
@@ -64,8 +65,10 @@ WRITE = problems(400, 401, 403, 404, 413, 422)
 
 
 def refuse_unrecordable(**values: Any) -> None:
-    """422 for values the ledger could not hash (see `api.bodies.unrecordable`)."""
-    errors = [e for name, v in values.items() if v is not None for e in unrecordable(v, f"/{name}")]
+    """422 for values the ledger could not hash (`ledger.canonical.unhashable_values`)."""
+    errors = [
+        e for name, v in values.items() if v is not None for e in unhashable_values(v, f"/{name}")
+    ]
     if errors:
         raise ApiProblem(422, "these values cannot be recorded", errors)
 

@@ -106,3 +106,21 @@ def test_an_unknown_case_is_404(client, keys):
         client.post(f"/v1/cases/{missing}/events", json=event, headers=keys.decide).status_code
         == 404
     )
+
+
+def nested(depth: int) -> dict:
+    value: dict = {"leaf": "x"}
+    for _ in range(depth - 1):
+        value = {"inner": value}
+    return value
+
+
+def test_personal_data_as_deep_as_accepted_is_sealed_and_anything_deeper_is_422(client, keys):
+    """The request check and the ledger's own hashing check share one rule; what the first
+    accepts, the second must be able to hash (no 500 after acceptance)."""
+    deepest = {**COMPLAINT, "personal": nested(32)}
+    assert client.post("/v1/cases", json=deepest, headers=keys.decide).status_code == 201
+    too_deep = {**COMPLAINT, "personal": nested(33)}
+    refused = client.post("/v1/cases", json=too_deep, headers=keys.decide)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["pointer"].startswith("/personal/inner")
