@@ -81,11 +81,18 @@ def _command(
     run: Callable[[argparse.Namespace], int] | None,
 ) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=summary, description=summary)
-    if run is not None:
-        command.set_defaults(run=run)
-    else:
-        command.set_defaults(run=lambda _args: (command.print_help(), 2)[1])
+    command.set_defaults(run=run or _shows_help(command))
     return command
+
+
+def _shows_help(command: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """For a command that only groups others (`keys`): show its help and fail."""
+
+    def run(_args: argparse.Namespace) -> int:
+        command.print_help()
+        return 2
+
+    return run
 
 
 def _data_dir_option(command: argparse.ArgumentParser) -> None:
@@ -105,7 +112,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    Ledger.open(data_dir)  # creates the store and signing key before any worker starts
+    Ledger.open(data_dir).close()  # creates the store and signing key before workers start
     admin_key = bootstrap_admin(data_dir)
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
         print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)
