@@ -311,15 +311,18 @@ def check_checkpoints(
     return len(checkpoints)
 
 
+def _refuse_truncation(size: int, tree: MemoryTree, what: str) -> None:
+    """A signed size larger than the log: entries it vouched for are gone from the tail."""
+    if size > tree.size:
+        raise Failure(
+            Damage.TRUNCATED, f"{what} covers {size} entries but only {tree.size} remain", tree.size
+        )
+
+
 def _check_against_tree(
     size: int, root: bytes, tree: MemoryTree, what: str, vouched: tuple[int, bytes] | None
 ) -> None:
-    if size > tree.size:
-        raise Failure(
-            Damage.TRUNCATED,
-            f"{what} covers {size} entries but only {tree.size} remain",
-            tree.size,
-        )
+    _refuse_truncation(size, tree, what)
     if size == 0:
         return
     if tree.root(size) != root:
@@ -347,12 +350,7 @@ def check_kept_checkpoint(
     size, root = _open_checkpoint(note, verifier, "kept checkpoint")
     vouched = max((c for c in stored if c[0] < size), default=None, key=lambda c: c[0])
     vouched_pair = (vouched[0], bytes.fromhex(vouched[1])) if vouched else None
-    if size > tree.size:
-        raise Failure(
-            Damage.TRUNCATED,
-            f"the kept checkpoint covers {size} entries but only {tree.size} remain",
-            tree.size,
-        )
+    _refuse_truncation(size, tree, "the kept checkpoint")
     if size == 0:
         return
     proof = consistency_hashes(size, tree.size, tree.lookup)
