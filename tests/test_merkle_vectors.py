@@ -10,7 +10,7 @@ import pytest
 
 from ledger.merkle import ProofError, verify_consistency, verify_inclusion
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "transparency-dev-merkle"
+VECTORS = Path(__file__).resolve().parents[1] / "vendor" / "vectors" / "transparency-dev-merkle"
 INCLUSION_FILES = sorted((VECTORS / "inclusion").rglob("*.json"))
 CONSISTENCY_FILES = sorted((VECTORS / "consistency").rglob("*.json"))
 

@@ -24,8 +24,8 @@ from ledger.note import (
     sign_note,
 )
 
-# ../shared sits beside the project's root, in development and in CI alike.
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# vendor/ holds copies of the public vectors (see vendor/README.md).
+SHARED = Path(__file__).resolve().parents[1] / "vendor"
 REFERENCE = json.loads(
     (SHARED / "vectors" / "signed-note" / "go-sumdb-note-reference.json").read_text()
 )
