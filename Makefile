@@ -16,8 +16,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+# `make serve PORT=8080 DATA=/srv/redress` to choose the port and the data directory.
+PORT ?= 8000
+DATA ?= redress-data
+
 serve: $(STAMP)
-	$(BIN)/redress serve
+	$(BIN)/redress serve --port $(PORT) --data-dir $(DATA)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,9 +31,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-# Re-pin every dependency to the newest versions that fit pyproject.toml.
+# Re-pin every dependency to the newest versions that fit pyproject.toml, with their hashes and
+# without this machine's index or wheel locations (pip's own configuration says where to look).
 lock: $(STAMP)
-	$(BIN)/pip-compile --quiet --upgrade --extra dev --strip-extras --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --upgrade --extra dev --strip-extras --generate-hashes \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
