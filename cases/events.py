@@ -29,8 +29,13 @@ LEVEL_FACTS = ("unresolved_at_level", "resolved")
 
 
 def merge_acts(current: Any, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The case's `acts` after an event: name by name, an act given as null removed."""
-    merged = dict(current) if isinstance(current, Mapping) else {}
+    """The case's `acts` after an event: name by name, an act given as null removed (a null
+    member already in the case's acts means no act, the same as absent, and goes too)."""
+    merged = (
+        {name: value for name, value in current.items() if value is not None}
+        if isinstance(current, Mapping)
+        else {}
+    )
     for name, value in changes.items():
         if value is None:
             merged.pop(name, None)
