@@ -531,13 +531,19 @@ def test_windows_and_opens_are_not_in_the_register():
 
 def _normalise(outcome: dict, acts: dict, as_of: str, timezone: str) -> None:
     """Version-1 rules (until the rules helper's work lands) give deadlines without kind,
-    status and done_at: fill them here, the way POLICIES.md version 2 defines them."""
+    status and done_at: fill them here, the way POLICIES.md version 2 defines them; check them
+    when the rules give them."""
     kinds = {
         "appeal_window_closes": "window",
         "employer_response": "window",
         "ministry_escalation_available": "opens",
     }
     for d in outcome["deadlines"]:
+        if d.get("kind") == "obligation":
+            # rules that know version 2: "a deadline's status is exactly what its due, done_at
+            # and as_of say" (issue 8), and done_at is "the act's value exactly as given"
+            assert d["done_at"] == acts.get(d["name"])
+            assert d["status"] == expected_status(d["due"], d["done_at"], as_of, timezone)
         if "kind" in d:
             continue
         d["kind"] = kinds.get(d["name"], "obligation")
@@ -767,3 +773,55 @@ def test_overdue_at_a_date_means_the_start_of_that_local_day(at):
     assert overdue_at(rows, at, LONDON) == ["acknowledge"]
     assert overdue_at(rows, "2026-12-08T23:59:59Z", LONDON) == []
     assert overdue_at(rows, date(2026, 12, 9), LONDON) == ["acknowledge"]
+
+
+def rules_know_version_2() -> bool:
+    probe = rules.evaluate(
+        "wme", {"received_at": "2026-12-01", "kind": "complaint"}, "2026-12-01T10:00:00Z"
+    )
+    return all("kind" in msgspec.to_builtins(d) for d in probe.outcome.deadlines)
+
+
+LIVES = {
+    "wme": [
+        # WME 3 Stage 2: "closed after outcome" once the appeal window has passed with no appeal
+        ("2026-12-01T10:00:00Z", {"received_at": "2026-12-01", "kind": "complaint"}),
+        ("2026-12-04T10:00:00Z", {"acts": {"acknowledge": "2026-12-04"}}),
+        ("2026-12-18T10:00:00Z", {"stage_two_outcome_at": "2026-12-18",
+                                  "acts": {"outcome": "2026-12-18"}}),
+        ("2027-01-07T10:00:00Z", {}),
+    ],
+    "dwp-feedback": [
+        # DWP steps 1–6: "feedback given" once the team leader has acted on the form
+        ("2026-12-01T10:00:00Z", {"received_at": "2026-12-01",
+                                  "escalation_causes": ["failed_to_keep_informed"],
+                                  "issue_occurred_at": "2026-11-20", "team_leader_agrees": True,
+                                  "caseworkers": [{"id": "cw1",
+                                                   "last_opportunity_at": "2026-11-20"}]}),
+        ("2026-12-02T10:00:00Z", {"form_received_at": "2026-12-02T09:00:00Z"}),
+        ("2026-12-03T10:00:00Z", {"acts": {"team_leader_action": "2026-12-03T09:00:00Z"}}),
+    ],
+    "serco-es": [
+        # Serco clients 2, 5: respond in 1 business day; resolution in writing closes it
+        ("2026-12-01T15:00:00Z", {"received_at": "2026-12-01", "complainant_type": "client"}),
+        ("2026-12-02T15:00:00Z", {"acts": {"respond": "2026-12-02"}, "resolved": True}),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("policy", sorted(LIVES))
+def test_a_case_lives_until_its_policy_closes_it_and_nothing_is_owed(policy):
+    """POLICIES.md version 2, item 11, "A case's end": "WME and DWP cases can now close"
+    (issue 8). Each case is open until its last decision, which closes it with every
+    obligation met."""
+    if not rules_know_version_2():
+        pytest.skip("the rules still emit POLICIES.md version 1 (no close for WME or DWP)")
+    bodies = walk(policy, LIVES[policy], case_id=f"{policy}-life")
+    rows: list[dict] = []
+    states = []
+    for body in bodies:
+        rows = register_after(rows, body)
+        states.append(case_state(body, rows))
+    assert states == ["open"] * (len(bodies) - 1) + ["closed"]
+    assert {r["status"] for r in rows} == {"met"}
+    assert rows == register_of(bodies)
