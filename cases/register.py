@@ -54,6 +54,7 @@ PENDING = frozenset({"open", "overdue"})
 DONE = frozenset({"met", "late"})
 LAPSED = "lapsed"
 _NO_FACTS = object()
+_FROM_DECISION = object()
 
 
 # -- time ------------------------------------------------------------------------------------
@@ -177,16 +178,20 @@ def register_after(
     rows: Sequence[Row],
     decision: Decision,
     *,
-    acts: Mapping[str, Any] | None = None,
+    acts: Any = _FROM_DECISION,
     timezone: str | None = None,
 ) -> list[Row]:
     """The register once `decision`, the case's newest, is taken (the input is not changed).
 
-    `acts` is the case's `acts` fact when `decision` does not carry its facts (the API's shape);
+    `acts` is the case's `acts` fact (None: the case has none) for a `decision` that does not
+    carry its facts (the API's shape); when not given, the decision's own facts are read.
     `timezone` is the policy's (looked up from the built-in policy when not given).
     """
     tz = _timezone(decision, timezone)
-    known_acts = acts_of(decision) if acts is None else acts
+    if acts is _FROM_DECISION:
+        known_acts = acts_of(decision)
+    else:
+        known_acts = acts if isinstance(acts, Mapping) else {}
     listed = obligations_listed(decision)
     after: list[Row] = []
     for row in rows:

@@ -503,6 +503,23 @@ def test_a_resolved_case_stays_open_while_an_obligation_is_open():
     assert case_summary("case-1", "serco-es", second, rows, "x", "2026-12-03")["overdue"] == []
 
 
+def test_the_live_register_follows_the_cases_acts_beside_the_apis_decisions():
+    """ "`done_at` comes from the `acts` fact": a decision in the API's shape carries no facts,
+    so the case's acts are passed beside it; an act withdrawn (`null`) before the deadline ended
+    leaves it never done, so it lapses."""
+    as_of = "2026-12-02T09:00:00Z"
+    acts = {"holding_letter": "2026-12-02"}
+    first = decision("d1", as_of, [obligation("holding_letter", "2026-12-15", acts, as_of)], acts)
+    second = decision("d2", "2026-12-10T09:00:00Z", [])
+    rows = register_after([], api_shape(first), acts=acts, timezone=LONDON)
+    assert [(r["status"], r["done_at"]) for r in rows] == [("met", "2026-12-02")]
+    kept = register_after(rows, api_shape(second), timezone=LONDON)  # acts unknown: kept
+    assert [(r["status"], r["done_at"]) for r in kept] == [("met", "2026-12-02")]
+    withdrawn = register_after(rows, api_shape(second), acts=None, timezone=LONDON)
+    assert [(r["status"], r["done_at"]) for r in withdrawn] == [("lapsed", None)]
+    assert withdrawn == register_of([first, second], timezone=LONDON)
+
+
 def test_windows_and_opens_are_not_in_the_register():
     """CONTRACT.md: rows are "obligation deadline (POLICIES.md: deadlines of kind `obligation`)";
     a decision recorded under version 1 carries no `kind`, and its windows (WME
