@@ -37,7 +37,13 @@ TITLES = {
 def _refused(refusal: Refusal) -> Response:
     if refusal.status == 409:
         # tlog-witness: the body is the size last cosigned, in decimal, and a newline.
-        return Response(f"{refusal.size}\n", status_code=409, media_type=SIZE_CONTENT_TYPE)
+        # Exactly this type: Litestar would otherwise add "; charset=utf-8" to a text/ type.
+        return Response(
+            f"{refusal.size}\n",
+            status_code=409,
+            media_type=SIZE_CONTENT_TYPE,
+            headers={"Content-Type": SIZE_CONTENT_TYPE},
+        )
     problem = {
         "type": "about:blank",
         "title": TITLES.get(refusal.status, "Refused"),
