@@ -10,6 +10,7 @@ only delays cosigning: nothing here blocks the caller.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import threading
 import time
@@ -146,6 +147,26 @@ def witness_size(
     except WitnessConflict as conflict:
         return conflict.size
     return parse_checkpoint(split_note(checkpoint_note)[0]).size
+
+
+def fetch_cosigned_checkpoint(
+    url: str, origin: str, timeout: float = DEFAULT_TIMEOUT
+) -> str | None:
+    """The latest checkpoint note the witness cosigned for `origin` (tlog-witness §Monitor
+    Retrieval: `GET <prefix>/<sha256(origin) hex>/checkpoint`), or None (404: it cosigned none).
+    Unverified: check it with `ledger.cosignature.witnessed`."""
+    prefix = url.rstrip("/").removesuffix("/add-checkpoint")
+    digest = hashlib.sha256(origin.encode()).hexdigest()
+    try:
+        with urllib.request.urlopen(f"{prefix}/{digest}/checkpoint", timeout=timeout) as response:
+            return response.read(MAX_RESPONSE_BYTES).decode("utf-8")
+    except urllib.error.HTTPError as error:
+        with error:
+            if error.code == 404:
+                return None
+            raise WitnessRefused(error.code, error.read(MAX_RESPONSE_BYTES).decode()) from None
+    except (OSError, TimeoutError, UnicodeDecodeError) as error:
+        raise WitnessUnavailable(f"witness at {url} unreachable: {error}") from error
 
 
 @dataclass

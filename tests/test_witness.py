@@ -36,6 +36,7 @@ from ledger.witnessing import (
     WitnessRefused,
     WitnessUnavailable,
     add_checkpoint_body,
+    fetch_cosigned_checkpoint,
     request_cosignature,
     witness_size,
 )
@@ -353,6 +354,8 @@ def test_monitors_get_the_latest_cosigned_checkpoint(witness, log):
     note = httpx.get(url).text
     checkpoint, _ = witnessed(note, log.signer.verifier_key, [witness.vkey], 1)
     assert checkpoint.size == 5
+    assert fetch_cosigned_checkpoint(witness.url, ORIGIN) == note
+    assert fetch_cosigned_checkpoint(witness.url, "other.example/log") is None
 
 
 # -- the log's client -----------------------------------------------------------------------
