@@ -30,13 +30,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint
+from ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, strict_base64
 from ledger.note import (
     SIGNATURE_PREFIX,
     NoteError,
     SignatureError,
     Verifier,
-    _b64decode,
     add_signatures,
     is_valid_key_name,
     key_id,
@@ -128,8 +127,8 @@ def _parse_vkey(vkey: str, prefix: str = "") -> tuple[str, int, bytes]:
         expected_id = int(id_hex, 16)
     except ValueError as error:
         raise CosignatureError(f"malformed {prefix}witness key {vkey!r}") from error
-    key = _b64decode(key_b64, "witness key")
-    if len(key) != 33 or key[0] != COSIGNATURE_V1:
+    key = strict_base64(key_b64)
+    if key is None or len(key) != 33 or key[0] != COSIGNATURE_V1:
         raise CosignatureError("witness key is not a cosignature/v1 (type 0x04) Ed25519 key")
     return name, expected_id, key[1:]
 

@@ -105,8 +105,12 @@ def run_witness_serve(args: argparse.Namespace) -> int:
     from witness.state import DEFAULT_NAME
 
     data_dir: Path = args.data_dir.resolve()
-    log_keys = [_vkey_argument(value) for value in args.log]
-    app = create_witness_app(data_dir, log_keys, args.name or DEFAULT_NAME)
+    try:
+        log_keys = [_vkey_argument(value) for value in args.log]
+        app = create_witness_app(data_dir, log_keys, args.name or DEFAULT_NAME)
+    except (OSError, ValueError) as error:  # an unreadable file, a malformed key
+        print(f"redress witness serve: {error}", file=sys.stderr)
+        return 2
     print(app.state.witness.signer.verifier_key, flush=True)
     print(
         f"Witness on http://{args.host}:{args.port}/add-checkpoint"

@@ -40,6 +40,7 @@ from ledger.witnessing import (
     request_cosignature,
     witness_size,
 )
+from redress.cli import main
 from witness.state import KEY_FILE, VKEY_FILE
 
 ORIGIN = "example.com/log"
@@ -153,6 +154,15 @@ def body(log: Log, old: int, new: int | None = None, proof: list[bytes] | None =
 def cosigned_size(witness: RunningWitness, log: Log) -> int:
     """What the witness last cosigned, asked as tlog-witness suggests (old size 0 → 409)."""
     return witness_size(witness.url, witness.vkey, log.checkpoint(len(log.leaves)))
+
+
+def test_serve_refuses_a_log_key_that_is_not_a_note_verifier_key(tmp_path, capsys):
+    """`--log` takes the log's note verifier key (type 0x01), inline or in a file."""
+    witness_key = CosignatureSigner.generate("w.example/a").verifier_key
+    for bad in (witness_key, "not-a-key", str(tmp_path / "missing.vkey")):
+        args = ["witness", "serve", "--data-dir", str(tmp_path / "w"), "--log", bad]
+        assert main(args) == 2
+        assert "redress witness serve:" in capsys.readouterr().err
 
 
 # -- add-checkpoint: cosigning -----------------------------------------------------------
