@@ -13,8 +13,9 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 
+from api.logs import client_disconnected
 from schemas.problems import FieldError, Problem, escape_pointer
 
 PROBLEM_JSON = "application/problem+json"
@@ -53,12 +54,15 @@ def on_api_problem(_: Request, exc: ApiProblem) -> Response[bytes]:
     return problem_response(exc.status, exc.detail, exc.errors, headers)
 
 
-def on_http_exception(_: Request, exc: HTTPException) -> Response[bytes]:
+def on_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
     """Litestar's exceptions: parameter validation names each parameter; others keep status."""
     status = exc.status_code
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
+    if is_disconnection(exc):
+        client_disconnected(request.scope)
+        return problem_response(400, "the client disconnected before its request was whole")
     if status >= 500:
         log.error("server error", exc_info=exc)
         return problem_response(status, "the server could not answer this request", [], headers)
@@ -67,6 +71,11 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[bytes]:
     if status == 413 and not detail:
         detail = "the request body is over 1 MiB"
     return problem_response(status, detail, errors, headers)
+
+
+def is_disconnection(exc: HTTPException) -> bool:
+    """Litestar's 500 for a body cut short by its client: a departure, not a server fault."""
+    return isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail)
 
 
 def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response[bytes]:

@@ -115,12 +115,12 @@ def nested(depth: int) -> dict:
     return value
 
 
-def test_personal_data_as_deep_as_accepted_is_sealed_and_anything_deeper_is_422(client, keys):
-    """The request check and the ledger's own hashing check share one rule; what the first
-    accepts, the second must be able to hash (no 500 after acceptance)."""
-    deepest = {**COMPLAINT, "personal": nested(32)}
+def test_personal_data_as_deep_as_accepted_is_sealed_and_anything_deeper_is_400(client, keys):
+    """CONTRACT.md (version 2): "JSON nested deeper than 32 levels (400)". The body itself is
+    the first level; what the edge accepts, the ledger must be able to hash (no 500 after)."""
+    deepest = {**COMPLAINT, "personal": nested(31)}
     assert client.post("/v1/cases", json=deepest, headers=keys.decide).status_code == 201
-    too_deep = {**COMPLAINT, "personal": nested(33)}
+    too_deep = {**COMPLAINT, "personal": nested(32)}
     refused = client.post("/v1/cases", json=too_deep, headers=keys.decide)
-    assert refused.status_code == 422
+    assert refused.status_code == 400
     assert refused.json()["errors"][0]["pointer"].startswith("/personal/inner")
