@@ -55,16 +55,16 @@ LINKS = {
 }
 # One worked example per request body, so that clients (and the fuzzer's example phase) start
 # from a request the policy accepts.
-COMPLAINT_FACTS = {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"}
+COMPLAINT_FACTS = {"received_at": "2025-12-23", "kind": "complaint", "category": "misconduct"}
 BODY_EXAMPLES = {
-    "DecisionRequest": {"policy": "wme", "facts": COMPLAINT_FACTS, "as_of": "2026-12-24T09:00:00Z"},
+    "DecisionRequest": {"policy": "wme", "facts": COMPLAINT_FACTS, "as_of": "2025-12-24T09:00:00Z"},
     "CaseRequest": {
         "policy": "wme",
         "facts": COMPLAINT_FACTS,
         "personal": {"name": "A. Person", "email": "a.person@example.org"},
-        "as_of": "2026-12-24T09:00:00Z",
+        "as_of": "2025-12-24T09:00:00Z",
     },
-    "CaseEvent": {"facts": {"upheld": True}, "as_of": "2026-12-28T09:00:00Z"},
+    "CaseEvent": {"facts": {"upheld": True}, "as_of": "2025-12-29T09:00:00Z"},
 }
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_YAML = ROOT / "openapi.yaml"
