@@ -8,6 +8,7 @@ logged 500 that says nothing about the internals.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +20,7 @@ from api.logs import client_disconnected
 from schemas.problems import FieldError, Problem, escape_pointer
 
 PROBLEM_JSON = "application/problem+json"
+_MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '([^']*)'")
 log = logging.getLogger("redress.api")
 
 
@@ -67,6 +69,9 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
         log.error("server error", exc_info=exc)
         return problem_response(status, "the server could not answer this request", [], headers)
     errors = parameter_errors(exc) if isinstance(exc, ValidationException) else []
+    missing = _MISSING_PARAMETER.search(str(exc.detail or ""))
+    if missing and not errors:
+        errors = [FieldError(pointer=f"/{escape_pointer(missing[1])}", message="required")]
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
     if status == 413 and not detail:
         detail = "the request body is over 1 MiB"
@@ -91,16 +96,14 @@ def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
 
 
 def parameter_errors(exc: ValidationException) -> list[FieldError]:
-    """Field errors from Litestar's validation `extra`: `/query/start`, `/path/index`, `/`."""
+    """Field errors from Litestar's validation `extra`: a parameter is named `/<name>` (query,
+    path, header or cookie alike); a body error without a key points at the body (``)."""
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
-        source, key = item.get("source"), item.get("key")
-        if source in ("query", "path", "header", "cookie") and key:
-            pointer = f"/{source}/{escape_pointer(str(key))}"
-        else:
-            pointer = ""  # the request body as a whole
+        key = item.get("key")
+        pointer = f"/{escape_pointer(str(key))}" if key else ""
         errors.append(FieldError(pointer=pointer, message=str(item.get("message", "invalid"))))
     return errors
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from schemas.decision import Deadline, Receipt, RecordedDecision
+from schemas.ledger import Entry
 
 Identifier = Annotated[
     str,
@@ -126,6 +127,14 @@ class Erasure(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     case_id: str
     ledger: Receipt
+
+
+class EntryPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/ledger/entries: entries in order, at most `limit` of them and at most 4 MiB
+    encoded; `next_cursor` is where the next page starts (null at the end of the ledger)."""
+
+    items: list[Entry]
+    next_cursor: str | None
 
 
 class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
