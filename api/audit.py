@@ -28,8 +28,6 @@ EntryIndex = Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="Entry 
 PROOFS = problems(400, 401, 403, 404, 422)
 MAX_PAGE_ITEMS = 1000
 MAX_PAGE_BYTES = 4 * 1024 * 1024
-READ_AHEAD = 64  # entries read at once while they stay small
-READ_AHEAD_BYTES = 1024 * 1024
 
 
 def ledger_call(call: Callable[..., T], *args: int | None) -> T:
@@ -107,27 +105,23 @@ def cursor_start(cursor: str) -> int:
 def entry_page(ledger: Ledger, start: int, limit: int) -> bytes:
     """One page as JSON bytes: `{items, next_cursor}`, stopped at `limit` entries or 4 MiB.
 
-    Entries are read a few at a time (about `READ_AHEAD_BYTES` of them, judged by the largest
-    seen so far) and kept only encoded, so a page costs about its own size in memory however
-    large the entries are.
+    Entries are read one at a time and kept only encoded, so a page costs about its own size in
+    memory however large the entries are (reading ahead cannot know how large the next ones
+    are: 64 entries of 1 MiB each decode to over 100 MiB).
     """
     encoded: list[bytes] = []
     size = 0
-    largest = READ_AHEAD_BYTES  # until an entry is seen, read one at a time
     position = start
     while len(encoded) < limit:
-        ahead = max(1, min(READ_AHEAD, limit - len(encoded), READ_AHEAD_BYTES // largest))
-        entries = ledger_call(ledger.entries, position, ahead)
+        entries = ledger_call(ledger.entries, position, 1)
         if not entries:
             return page_bytes(encoded, None)
-        for entry in entries:
-            item = msgspec.json.encode(entry)
-            if encoded and size + len(item) > MAX_PAGE_BYTES:
-                return page_bytes(encoded, str(position))
-            encoded.append(item)
-            size += len(item)
-            largest = max(1, len(item)) if len(encoded) == 1 else max(largest, len(item))
-            position = entry.index + 1
+        item = msgspec.json.encode(entries[0])
+        if encoded and size + len(item) > MAX_PAGE_BYTES:
+            return page_bytes(encoded, str(position))
+        encoded.append(item)
+        size += len(item)
+        position = entries[0].index + 1
         del entries
     more = position < ledger.tree_size()
     return page_bytes(encoded, str(position) if more else None)
