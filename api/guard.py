@@ -98,6 +98,13 @@ def carries_body(scope: dict[str, Any]) -> bool:
     return bool(lengths) and lengths[0].strip() not in (b"", b"0")
 
 
+def check_declared_length(scope: dict[str, Any]) -> None:
+    """A body announced as over 1 MiB is refused before a byte of it is read."""
+    lengths = header_values(scope, b"content-length")
+    if lengths and lengths[0].strip().isdigit() and int(lengths[0]) > MAX_BODY_BYTES:
+        raise Refused(413, "the request body is over 1 MiB")
+
+
 def check_content_type(scope: dict[str, Any]) -> None:
     types = header_values(scope, b"content-type")
     if len(types) > 1:
@@ -222,6 +229,7 @@ class RequestGuard:
                 await self.app(scope, receive, send)
                 return
             check_content_type(scope)
+            check_declared_length(scope)
             body, pending = await read_body(receive)
             if pending:  # the client went away before its body was whole: no one to answer
                 client_disconnected(scope)
