@@ -12,6 +12,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 
 from api.logs import client_disconnected
@@ -19,6 +20,7 @@ from schemas.problems import FieldError, Problem, escape_pointer
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+SCAN_IN_THREAD_BYTES = 64 * 1024
 PROBLEM_JSON = b"application/problem+json"
 # Methods whose requests carry a body in this API; any other request that sends one is held to
 # the same rules.
@@ -234,7 +236,11 @@ class RequestGuard:
             if pending:  # the client went away before its body was whole: no one to answer
                 client_disconnected(scope)
                 return
-            scan_json(body)
+            if len(body) > SCAN_IN_THREAD_BYTES:
+                # Up to a second of scanning for a hostile 1 MiB: off the event loop.
+                await anyio.to_thread.run_sync(scan_json, body)
+            else:
+                scan_json(body)
         except Refused as refused:
             await refuse(send, refused)
             return

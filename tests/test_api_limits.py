@@ -4,6 +4,7 @@ that goes away mid-request."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -14,6 +15,7 @@ import httpx
 from conftest import COMPLAINT, LIVE_COMPLAINT, bearer, serving
 
 MiB = 1024 * 1024
+JSON = {"Content-Type": "application/json"}
 
 
 def test_a_live_decision_dated_past_the_clock_plus_5_minutes_is_422(client, keys):
@@ -192,3 +194,26 @@ def test_a_client_that_goes_away_is_logged_as_such_not_as_a_500(tmp_path):
         log = server.log.read_text()
     assert log.count('"event": "client_disconnected"') == 2, log
     assert "Traceback" not in log and '"status": 500' not in log
+
+
+def test_nesting_is_counted_outside_strings_and_32_levels_pass(client, keys):
+    """ "JSON nested deeper than 32 levels (400)": the body is level 1; brackets inside strings
+    and escaped quotes do not count."""
+
+    def with_personal(levels: int) -> str:
+        personal = '{"a":' * levels + '"{[{[\\"{"' + "}" * levels
+        return json.dumps(COMPLAINT)[:-1] + ', "personal": ' + personal + "}"
+
+    made = client.post("/v1/cases", content=with_personal(31), headers={**keys.decide, **JSON})
+    assert made.status_code == 201, made.text
+    refused = client.post("/v1/cases", content=with_personal(32), headers={**keys.decide, **JSON})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["pointer"] == "/personal" + "/a" * 31
+
+
+def test_a_duplicate_key_is_named_by_its_pointer(client, keys):
+    body = json.dumps(COMPLAINT).replace('"facts": {', '"facts": {"kind": "enquiry", ', 1)
+    refused = client.post("/v1/decisions", content=body, headers={**keys.decide, **JSON})
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [{"pointer": "/facts/kind", "message": "duplicate key"}]
+    assert client.get("/v1/ledger/entries", headers=keys.audit).json()["next_cursor"] is None
