@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import Receive, Scope, Send
 
 from api.audit import AUDIT_ROUTES
+from api.guard import RequestGuard
 from api.logs import configure_logging, logged
 from api.openapi import ContractJson, ContractYaml
 from api.problems import EXCEPTION_HANDLERS
@@ -73,6 +74,7 @@ def create_app(data_dir: Path) -> Litestar:
         route_handlers=[*ROUTES, *AUDIT_ROUTES],
         on_startup=[open_stores],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RequestGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,

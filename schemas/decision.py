@@ -66,6 +66,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     case_id: str | None = None
     outcome: Outcome
     reasons: list[Reason]
+    purpose: str = "live"
 
 
 class Receipt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
