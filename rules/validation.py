@@ -73,12 +73,20 @@ def parse_as_of(value: object, timezone: str) -> Moment:
         try:
             instant = calendar.parse_date_time(value)
         except ValueError as exc:
-            message = f"{exc}; as_of must be {DATE_TIME_FORM}"
+            message = _date_message(exc, DATE_TIME_FORM)
             raise InputError([FieldError(pointer="/as_of", message=message)]) from None
     else:
         message = f"expected {DATE_TIME_FORM}, got {_a(_json_type(value))}"
         raise InputError([FieldError(pointer="/as_of", message=message)])
     return Moment(instant=instant, local_date=calendar.local_date(instant, timezone))
+
+
+def _date_message(error: ValueError, forms: str) -> str:
+    """What was wrong with a date, and the forms that are accepted."""
+    problem = str(error)
+    if problem.startswith("expected"):
+        return f"expected {forms}"
+    return f"{problem}; expected {forms}"
 
 
 def without_nulls(value: object) -> object:
@@ -175,7 +183,7 @@ def _check_date(value: object, kind: DateKind, pointer: str, check: Check) -> ob
     try:
         parsed = calendar.parse_date_fact(value)
     except ValueError as exc:
-        check.fail(pointer, f"{exc}: expected {forms}")
+        check.fail(pointer, _date_message(exc, forms))
         return None
     if check.as_of is not None and not kind.may_be_later:
         if isinstance(parsed, datetime):
@@ -268,8 +276,19 @@ def _check_value(value: object, hint: Any, pointer: str, check: Check) -> object
     try:
         return msgspec.convert(value, type=hint, strict=True)
     except msgspec.ValidationError as exc:
-        check.fail(pointer, str(exc))
+        check.fail(pointer, _plain_message(str(exc)))
         return None
+
+
+_MSGSPEC_TYPES = {"`int`": "an integer", "`str`": "a string", "`bool`": "a boolean"}
+
+
+def _plain_message(message: str) -> str:
+    """msgspec's message in the words of the others ("Expected `int` >= 0" → "expected an
+    integer >= 0")."""
+    for name, words in _MSGSPEC_TYPES.items():
+        message = message.replace(name, words)
+    return message[:1].lower() + message[1:]
 
 
 @functools.cache
