@@ -13,7 +13,7 @@ from rules import calendar
 from rules.policies.conditions import ref, test, when
 from rules.registry import register_derivation, register_fact_schema
 from rules.validation import Moment
-from schemas.facts.cmg_employer_review import CmgEmployerReviewFacts
+from schemas.facts.cmg_employer_review import CmgEmployerReviewFacts, PreviousComplaint
 
 REVIEW = test("review_eligible", True)
 
@@ -226,7 +226,13 @@ NOTES_PREVIOUS: dict[str, str] = {
     "resolved_at": "When the earlier complaint was resolved.",
 }
 
-register_fact_schema("cmg-employer-review.facts/2", CmgEmployerReviewFacts, None, NOTES)
+register_fact_schema(
+    "cmg-employer-review.facts/2",
+    CmgEmployerReviewFacts,
+    None,
+    NOTES,
+    {PreviousComplaint: NOTES_PREVIOUS},
+)
 
 
 @register_derivation("cmg-employer-review.derive/2")

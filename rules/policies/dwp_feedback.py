@@ -219,7 +219,9 @@ def cross_check_2(values: dict, check: Check) -> None:
     issue_not_after_receipt(values, check)
 
 
-register_fact_schema("dwp-feedback.facts/2", DwpFeedbackFacts, cross_check_2, NOTES)
+register_fact_schema(
+    "dwp-feedback.facts/2", DwpFeedbackFacts, cross_check_2, NOTES, {Caseworker: NOTES_CASEWORKER}
+)
 
 
 def last_opportunity(caseworkers: list[Caseworker], timezone: str) -> Caseworker | None:
