@@ -12,7 +12,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -86,6 +86,9 @@ def is_working_day(day: date, calendar_name: str) -> bool:
     return day.weekday() < 5 and not is_holiday(day, calendar_name)
 
 
+# Pure functions of small, repeating arguments, on every evaluation's path (issue 10): cached.
+# Bounded, since a client can name any date.
+@lru_cache(maxsize=8192)
 def working_days_after(start: date, n: int, calendar_name: str) -> date:
     """The n-th working day strictly after `start` (n ≥ 1)."""
     if n < 1:
@@ -188,11 +191,13 @@ def local_date(value: date | datetime | str, timezone: str) -> date:
     return value
 
 
+@lru_cache(maxsize=8192)
 def start_of_local_day(day: date, timezone: str) -> datetime:
     """The first instant of a local day, in UTC: how a date compares with a date-time."""
     return datetime(day.year, day.month, day.day, tzinfo=_zone(timezone)).astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
 def end_of_local_day(day: date, timezone: str) -> datetime:
     """The last instant (to the microsecond) of a local day, in UTC."""
     following = start_of_local_day(day + timedelta(days=1), timezone)
