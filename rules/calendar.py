@@ -175,15 +175,26 @@ def is_date_only(text: str) -> bool:
     return bool(_DATE.match(text))
 
 
+@lru_cache(maxsize=8192)
 def parse_date_fact(text: str) -> date | datetime:
-    """A date fact: a bare date, or a date-time with offset."""
+    """A date fact: a bare date, or a date-time with offset (parsed once per text: one
+    evaluation reads the same fact in validation, cross checks and derivation)."""
     return parse_date(text) if is_date_only(text) else parse_date_time(text)
 
 
 def local_date(value: date | datetime | str, timezone: str) -> date:
     """The local date of a date fact in the policy's time zone (a bare date is itself)."""
     if isinstance(value, str):
-        value = parse_date_fact(value)
+        return _local_date_of_text(value, timezone)
+    return _local_date(value, timezone)
+
+
+@lru_cache(maxsize=8192)
+def _local_date_of_text(text: str, timezone: str) -> date:
+    return _local_date(parse_date_fact(text), timezone)
+
+
+def _local_date(value: date | datetime, timezone: str) -> date:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a date-time needs an offset")
