@@ -84,7 +84,6 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     purpose: Literal["live", "test", "preview"] = "live"
     outcome: Outcome
     reasons: list[Reason]
-    purpose: str = "live"
 
 
 class Receipt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
