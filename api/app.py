@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import Receive, Scope, Send
@@ -18,9 +18,10 @@ from litestar.types import Receive, Scope, Send
 from api.audit import AUDIT_ROUTES
 from api.logs import configure_logging, logged
 from api.openapi import ContractJson, ContractYaml
-from api.problems import EXCEPTION_HANDLERS
+from api.problems import EXCEPTION_HANDLERS, problem_response
 from api.routes import ROUTES
 from api.services import Services
+from store import StoreBusy
 
 MAX_BODY_BYTES = 1024 * 1024
 DATA_DIR_ENV = "REDRESS_DATA_DIR"
@@ -29,6 +30,14 @@ tamper-evident ledger. Errors are RFC 9457 problem details (`application/problem
 400 for a request that does not fit this document, 422 for facts the policy rejects, each
 offending field named by a JSON Pointer in `errors`. Nothing is recorded for a rejected request.
 """
+
+
+RETRY_AFTER_S = 1
+
+
+def on_store_busy(_: Request, exc: StoreBusy) -> Response[bytes]:
+    """503 with `Retry-After`: the store stayed busy (another process held its write lock)."""
+    return problem_response(503, str(exc), [], {"Retry-After": str(RETRY_AFTER_S)})
 
 
 class RedressApp(Litestar):
@@ -69,10 +78,16 @@ def create_app(data_dir: Path) -> Litestar:
     def open_stores(app: Litestar) -> None:
         app.state.services = Services.open(Path(data_dir))
 
+    def close_stores(app: Litestar) -> None:
+        services = getattr(app.state, "services", None)
+        if services is not None:
+            services.close()  # the writer finishes its batch and stops
+
     return RedressApp(
         route_handlers=[*ROUTES, *AUDIT_ROUTES],
         on_startup=[open_stores],
-        exception_handlers=EXCEPTION_HANDLERS,
+        on_shutdown=[close_stores],
+        exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,

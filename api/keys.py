@@ -1,8 +1,8 @@
 """API keys: random 256-bit secrets, stored only as SHA-256 hashes with their role.
 
 A key is checked by hashing it and comparing against every stored hash with
-`hmac.compare_digest`, so the comparison leaks nothing through timing. Keys live in the
-`api_keys` table of `redress.db`, next to the ledger and the cases, so every worker process
+`hmac.compare_digest`, so the comparison leaks nothing through timing. Keys are kept by the
+store (`store.WriteTx.add_api_key`), next to the ledger and the cases, so every worker process
 sees a key as soon as `redress keys create` has committed it.
 """
 
@@ -12,13 +12,11 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
-from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from ledger import DB_FILE
+if TYPE_CHECKING:
+    from store import Store
 
 Role = Literal["decide", "audit", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -36,27 +34,15 @@ def new_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def connect(data_dir: Path) -> sqlite3.Connection:
-    """A connection to the shared store with the key table in place."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(data_dir / DB_FILE, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS api_keys ("
-        " key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL)"
-    )
-    return db
+def _in_store(data_dir: Path, job: Any) -> Any:
+    """Run one write job on the data directory's store, opened for this call only."""
+    from store import open_store
 
-
-def _store(db: sqlite3.Connection, key: str, role: str) -> bool:
-    """Store a key's hash; False when that key was already stored."""
-    created = datetime.now(UTC).isoformat()
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at) VALUES (?, ?, ?)",
-        (key_hash(key), role, created),
-    )
-    return cursor.rowcount == 1
+    store = open_store(data_dir)
+    try:
+        return store.write(job)
+    finally:
+        store.close()
 
 
 def create_key(data_dir: Path, role: str) -> str:
@@ -64,8 +50,7 @@ def create_key(data_dir: Path, role: str) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
     key = new_key()
-    with closing(connect(data_dir)) as db:
-        _store(db, key, role)
+    _in_store(data_dir, lambda tx: tx.add_api_key(key_hash(key), role))
     return key
 
 
@@ -76,17 +61,15 @@ def bootstrap_admin(data_dir: Path) -> str | None:
     existed (an operator-chosen key given later is still stored, so it can replace a lost one).
     """
     chosen = os.environ.get(ADMIN_KEY_ENV) or None
-    with closing(connect(data_dir)) as db:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            existed = db.execute("SELECT 1 FROM api_keys WHERE role = 'admin' LIMIT 1").fetchone()
-            key = chosen or (None if existed else new_key())
-            if key is not None:
-                _store(db, key, "admin")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+
+    def job(tx: Any) -> tuple[bool, str | None]:
+        existed = tx.has_api_key_with_role("admin")
+        key = chosen or (None if existed else new_key())
+        if key is not None:
+            tx.add_api_key(key_hash(key), "admin")
+        return existed, key
+
+    existed, key = _in_store(data_dir, job)
     if existed or key is None:
         return None
     write_private(data_dir / ADMIN_KEY_FILE, key + "\n")
@@ -109,9 +92,8 @@ class KeyRing:
     request path, and a key created by another process is found on its first use.
     """
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        connect(data_dir).close()
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._stored = self._read_stored()
 
     def role_of(self, key: str) -> str | None:
@@ -124,8 +106,8 @@ class KeyRing:
         return role
 
     def _read_stored(self) -> list[tuple[str, str]]:
-        with closing(sqlite3.connect(self.data_dir / DB_FILE, timeout=30)) as db:
-            return db.execute("SELECT key_hash, role FROM api_keys").fetchall()
+        with self.store.read() as tx:
+            return tx.api_keys()
 
 
 def _matching_role(stored: list[tuple[str, str]], presented: str) -> str | None:

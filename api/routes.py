@@ -21,13 +21,14 @@ import rules
 from api.bodies import as_struct, body_errors
 from api.logs import note
 from api.problems import PROBLEM_JSON, ApiProblem
-from api.services import Services, evaluate, new_id, requires, utc_now
-from cases import CaseRecord, merge_facts
+from api.services import Services, evaluate, requires, utc_now
+from cases import CaseRecord
 from ledger.canonical import unhashable_values
 from schemas.api import Case, CaseEvent, CaseRequest, CaseSummary, DecisionRequest, Erasure, Health
 from schemas.decision import RecordedDecision
 from schemas.policies import PolicyDetail, PolicySummary
 from schemas.problems import FieldError, Problem
+from service import CaseNotFound, NothingToErase
 
 BEARER = [{"bearer": []}]
 ERROR_TEXT = {
@@ -190,10 +191,13 @@ def post_case(
     refuse_unrecordable(facts=body.facts, personal=body.personal)
     services = services_of(state)
     decision = evaluate(body.policy, body.facts, body.as_of)
-    case_id = new_id()
-    commitment = services.ledger.seal_personal(case_id, body.personal) if body.personal else None
-    recorded = services.record(decision, body.facts, case_id, commitment)
-    services.cases.create(case_id, body.facts, recorded, commitment)
+    case_id, recorded = services.workflows.open_case(
+        decision,
+        body.facts,
+        body.personal,
+        getattr(body, "reference", None),
+        getattr(body, "complainant", None),
+    )
     note(request, decision_id=recorded.decision_id, case_id=case_id)
     return case_view(services, existing_case(services, case_id))
 
@@ -215,12 +219,10 @@ def post_case_event(
     existing_case(services, case_id)
     body: CaseEvent = checked(data, CaseEvent, policy_field=False)
     refuse_unrecordable(facts=body.facts)
-    with services.cases.locked(case_id):
-        case = existing_case(services, case_id)
-        facts = merge_facts(case.facts, body.facts)
-        decision = evaluate(case.policy, facts, body.as_of)
-        recorded = services.record(decision, facts, case_id, case.personal_commitment)
-        services.cases.record_event(case_id, facts, recorded)
+    try:
+        recorded = services.workflows.apply_event(case_id, body.facts, body.as_of, evaluate)
+    except CaseNotFound:
+        raise ApiProblem(404, f"no case {case_id}") from None
     note(request, decision_id=recorded.decision_id, case_id=case_id)
     return recorded
 
@@ -286,12 +288,10 @@ def list_cases(
 def erase_personal(request: Request, state: State, case_id: IdPath) -> Erasure:
     services = services_of(state)
     existing_case(services, case_id)
-    with services.cases.locked(case_id):
-        case = existing_case(services, case_id)
-        if case.personal != "sealed":
-            raise ApiProblem(404, f"case {case_id} holds no personal data ({case.personal})")
-        receipt = services.ledger.erase_personal(case_id)
-        services.cases.mark_erased(case_id)
+    try:
+        receipt = services.workflows.erase_personal(case_id)
+    except (CaseNotFound, NothingToErase) as exc:
+        raise ApiProblem(404, str(exc)) from None
     note(request, case_id=case_id)
     return Erasure(case_id=case_id, ledger=receipt)
 

@@ -26,12 +26,13 @@ ENTRIES = 12  # genesis + 11 erasure entries
 
 
 def honest_ledger(data_dir: Path, checkpoint_at: tuple[int, ...] = (6, ENTRIES)) -> Ledger:
-    """A ledger of ENTRIES entries with signed checkpoints at the given sizes."""
-    ledger = Ledger.open(data_dir)
+    """A ledger of ENTRIES entries with signed checkpoints at the given sizes (signed on demand
+    here; a server signs one after every batch of appends)."""
+    ledger = Ledger.open(data_dir, auto_checkpoint=False)
     for n in range(1, ENTRIES):
         ledger.append("erasure", {"case_id": f"case-{n}", "commitments": []})
         if n + 1 in checkpoint_at:
-            ledger.checkpoint()
+            ledger.sign_checkpoint()
     return ledger
 
 
@@ -172,7 +173,7 @@ def test_a_rewrite_with_every_later_hash_recomputed_is_caught_by_signed_checkpoi
 
 def test_a_rewrite_caught_by_a_checkpoint_the_officer_kept(tmp_path: Path) -> None:
     ledger = honest_ledger(tmp_path, checkpoint_at=())
-    kept = ledger.checkpoint()
+    kept = ledger.sign_checkpoint().checkpoint
     with db(tmp_path) as conn:
         rewrite_from(conn, 3, {"case_id": "someone-else"})
         conn.execute("DELETE FROM checkpoints")

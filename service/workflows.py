@@ -1,0 +1,236 @@
+"""`Workflows`: each write the API makes, as one job for the store's writer.
+
+The expensive parts (rules, canonical encoding, sealing) run in the caller's thread before the
+job is submitted; the job itself only checks the case version and writes rows, so the writer's
+transaction stays short.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from cases.store import CaseRecord, CaseStore, case_rows, merge_facts, now_text
+from ledger import personal
+from ledger.canonical import canonical_bytes
+from ledger.store import (
+    Ledger,
+    append_decision,
+    append_erasure,
+    as_receipt,
+    decision_body,
+    policy_body,
+)
+from schemas.decision import Decision, Receipt, RecordedDecision
+from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
+
+MAX_ATTEMPTS = 25
+Evaluate = Callable[[str, dict[str, Any], str | None], Decision]
+CaseRows = Callable[[Decision, str, list[dict[str, Any]]], tuple[str, list[dict[str, Any]]]]
+
+
+class CaseNotFound(LookupError):
+    """No case has that id."""
+
+
+class NothingToErase(LookupError):
+    """The case holds no personal data (none was given, or it was erased already)."""
+
+    def __init__(self, case: CaseRecord) -> None:
+        super().__init__(f"case {case.case_id} holds no personal data ({case.personal})")
+        self.case = case
+
+
+def new_id() -> str:
+    """A random identifier for decisions and cases: 128 bits, lowercase hex."""
+    return uuid.uuid4().hex
+
+
+def stage_and_route(decision: Decision) -> dict[str, str | None]:
+    """The case row's copies of the latest stage and route (a structured route as JSON text)."""
+    found = {}
+    for name in ("stage", "route"):
+        value = getattr(decision.outcome, name, None)
+        if value is not None and not isinstance(value, str):
+            value = msgspec.json.encode(value).decode()
+        found[name] = value
+    return found
+
+
+def case_write(
+    row: dict[str, Any],
+    version: int | None,
+    decision: Decision,
+    body: bytes,
+    policy: bytes,
+    obligations: list[dict[str, Any]],
+    sealed: tuple[bytes, str, bytes] | None = None,
+) -> Callable[[WriteTx], AppendReceipt]:
+    """The job that writes a case after a decision: its row (new when `version` is None, else
+    only if still at `version`), the decision entry, the decision's place in the case, the
+    obligations and any sealed personal data (key, commitment, ciphertext)."""
+    case_id = row["case_id"]
+
+    def job(tx: WriteTx) -> AppendReceipt:
+        tx.put_case(row, version)
+        if sealed is not None:
+            tx.put_personal(case_id, *sealed)
+        receipt = append_decision(tx, decision, body, policy)
+        tx.add_case_decision(case_id, decision.decision_id)
+        tx.replace_obligations(case_id, obligations)
+        return receipt
+
+    return job
+
+
+class Workflows:
+    """The writes of one data directory. `case_rows` computes a case's state and obligation
+    rows after a decision (replaceable by the obligation register)."""
+
+    def __init__(
+        self,
+        store: Store,
+        ledger: Ledger,
+        cases: CaseStore,
+        rulesets: Mapping[str, dict],
+        timezones: Mapping[str, str],
+        rows: CaseRows = case_rows,
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.cases = cases
+        self.timezones = dict(timezones)
+        self.case_rows = rows
+        # A policy's canonical body, encoded once per process.
+        self._policy_bodies: dict[str, bytes] = {}
+        self._rulesets = dict(rulesets)
+
+    def _policy(self, decision: Decision) -> bytes:
+        body = self._policy_bodies.get(decision.policy_version)
+        if body is None:
+            body = policy_body(decision, self._rulesets[decision.policy])
+            self._policy_bodies[decision.policy_version] = body
+        return body
+
+    def _prepare(
+        self, decision: Decision, facts: dict, case_id: str | None, commitment: str | None
+    ) -> tuple[Decision, bytes, bytes]:
+        decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
+        body = canonical_bytes(decision_body(decision, facts, commitment))
+        return decision, body, self._policy(decision)
+
+    @staticmethod
+    def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
+        return RecordedDecision(**msgspec.structs.asdict(decision), ledger=as_receipt(receipt))
+
+    # -- the workflows -----------------------------------------------------------------------
+
+    def decide(
+        self, decision: Decision, facts: dict[str, Any], case_id: str | None = None
+    ) -> RecordedDecision:
+        """Give the decision its id and append it; returns once it is durable."""
+        decision, body, policy = self._prepare(decision, facts, case_id, None)
+        receipt = self.store.write(lambda tx: append_decision(tx, decision, body, policy))
+        return self._recorded(decision, receipt)
+
+    def open_case(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        personal_data: dict | None = None,
+        reference: str | None = None,
+        complainant: str | None = None,
+    ) -> tuple[str, RecordedDecision]:
+        """A new case with its first decision, its obligations and its sealed personal data,
+        committed together."""
+        case_id = new_id()
+        sealed: tuple[bytes, str, bytes] | None = None
+        if personal_data:
+            key = personal.new_case_key()
+            salt, commitment = personal.commit(personal_data)
+            sealed = (key, commitment, personal.seal_with(key, case_id, salt, personal_data))
+        decision, body, policy = self._prepare(
+            decision, facts, case_id, sealed[1] if sealed else None
+        )
+        state, rows = self.case_rows(decision, self.timezones[decision.policy], [])
+        stamp = now_text()
+        row = {
+            "case_id": case_id,
+            "policy": decision.policy,
+            "state": state,
+            "facts": msgspec.json.encode(facts).decode(),
+            "reference": reference,
+            "complainant": complainant,
+            "opened_at": stamp,
+            "updated_at": stamp,
+            **stage_and_route(decision),
+            "latest_decision_id": decision.decision_id,
+            "personal": "sealed" if sealed else "none",
+            "personal_commitment": sealed[1] if sealed else None,
+        }
+
+        job = case_write(row, None, decision, body, policy, rows, sealed)
+        return case_id, self._recorded(decision, self.store.write(job))
+
+    def apply_event(
+        self, case_id: str, changes: dict[str, Any], as_of: str | None, evaluate: Evaluate
+    ) -> RecordedDecision:
+        """Merge `changes` into the case's facts, decide again, and record the decision with
+        the case's new facts and obligations, provided the case did not change meanwhile
+        (otherwise read it again and retry)."""
+        for attempt in range(MAX_ATTEMPTS):
+            case = self.cases.get(case_id)
+            if case is None:
+                raise CaseNotFound(case_id)
+            facts = merge_facts(case.facts, changes)
+            decision, body, policy = self._prepare(
+                evaluate(case.policy, facts, as_of), facts, case_id, case.personal_commitment
+            )
+            state, rows = self.case_rows(decision, self.timezones[case.policy], case.obligations)
+            row = {
+                "case_id": case_id,
+                "state": state,
+                "facts": msgspec.json.encode(facts).decode(),
+                "updated_at": now_text(),
+                **stage_and_route(decision),
+                "latest_decision_id": decision.decision_id,
+            }
+
+            job = case_write(row, case.version, decision, body, policy, rows)
+            try:
+                return self._recorded(decision, self.store.write(job))
+            except VersionConflict:
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise StoreBusy(f"case {case_id} kept changing: try again")
+
+    def erase_personal(self, case_id: str) -> Receipt:
+        """Destroy the case's key, sealed records and complainant reference, record the
+        erasure, and scrub the store's files of them; one transaction."""
+        for _ in range(MAX_ATTEMPTS):
+            case = self.cases.get(case_id)
+            if case is None:
+                raise CaseNotFound(case_id)
+            if case.personal != "sealed":
+                raise NothingToErase(case)
+            row = {
+                "case_id": case_id,
+                "personal": "erased",
+                "personal_commitment": None,
+                "complainant": None,
+                "updated_at": now_text(),
+            }
+
+            def job(tx: WriteTx, row: dict = row, version: int = case.version) -> AppendReceipt:
+                tx.put_case(row, version)
+                return append_erasure(tx, case_id)
+
+            try:
+                return as_receipt(self.store.write(job, scrub=True))
+            except VersionConflict:
+                time.sleep(random.uniform(0, 0.002))
+        raise StoreBusy(f"case {case_id} kept changing: try again")

@@ -1,0 +1,109 @@
+"""The storage interface: what the ledger, cases, keys and personal data ask of a store.
+
+No SQL crosses this seam: a PostgreSQL store implements the same three protocols. A read runs in
+one snapshot (`Store.read()`); a write is a job, a function of a `WriteTx`, that the store's
+writer runs inside a transaction shared with other waiting jobs (`Store.write(job)`), under its
+own savepoint: a job that raises fails alone, and its caller gets the exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+BUSY_WAIT_S = 5.0  # the longest a write waits for another process's write lock
+
+
+class StoreBusy(RuntimeError):
+    """Another process held the write lock for longer than `BUSY_WAIT_S` (the API answers 503)."""
+
+
+class VersionConflict(RuntimeError):
+    """A case changed between reading it and writing it (the service retries)."""
+
+
+class SchemaTooNew(RuntimeError):
+    """The store was written by a newer Redress: its schema is newer than this code knows."""
+
+
+@dataclass(frozen=True)
+class AppendReceipt:
+    """Where an appended entry landed: its index and hash, and the tree right after it."""
+
+    index: int
+    entry_hash: str
+    tree_size: int
+    root_hash: str
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: str
+    note: str
+
+
+class ReadTx(Protocol):
+    """Reads within one consistent snapshot."""
+
+    # ledger
+    def tree_size(self) -> int: ...
+    def entry(self, index: int) -> tuple[bytes, str] | None: ...
+    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]: ...
+    def find_entry(self, kind: str, ref: str) -> int | None: ...
+    def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+    def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+    # cases: rows are plain dicts with the column names of the case tables
+    def case(self, case_id: str) -> dict[str, Any] | None: ...
+    def case_decision_ids(self, case_id: str) -> list[str]: ...
+    def case_obligations(self, case_id: str) -> list[dict[str, Any]]: ...
+    def find_cases(self, policy: str, overdue_cutoff: str | None) -> list[dict[str, Any]]: ...
+
+    # personal data and keys
+    def personal_key(self, case_id: str) -> bytes | None: ...
+    def latest_sealed(self, case_id: str) -> bytes | None: ...
+    def api_keys(self) -> list[tuple[str, str]]: ...
+
+
+class WriteTx(ReadTx, Protocol):
+    """Writes inside the writer's transaction (reads here see the true tail)."""
+
+    def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
+        """Append an entry whose body is already in canonical form (`canonical_bytes`)."""
+        ...
+
+    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
+        """Insert (expected_version None) or update the case row; the new version. Raises
+        `VersionConflict` when the stored version is not `expected_version`."""
+        ...
+
+    def add_case_decision(self, case_id: str, decision_id: str) -> None: ...
+    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None: ...
+    def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None: ...
+    def erase_personal(self, case_id: str) -> list[str]:
+        """Destroy the case's key, records and complainant; the erased commitments, in order."""
+        ...
+
+    def add_api_key(self, key_hash: str, role: str) -> bool: ...
+    def has_api_key_with_role(self, role: str) -> bool: ...
+
+
+class Store(Protocol):
+    def read(self) -> AbstractContextManager[ReadTx]: ...
+    def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
+        """Run `job` in the writer's next transaction; return its result once committed.
+        `scrub`: afterwards, leave no trace of deleted rows in any of the store's files."""
+        ...
+
+    async def write_async(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T: ...
+    def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
+        """Every entry from `start` in order, streamed (never the whole ledger in memory)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,138 @@
+"""Versioned schema migrations, keyed by SQLite's `PRAGMA user_version`.
+
+`MIGRATIONS[n]` takes a store from version n to n + 1. They run at open, in one `BEGIN IMMEDIATE`
+transaction (so two processes opening one store at once migrate it once), and a store whose
+version is newer than this list is refused rather than misread. Version 1 is the schema written
+before versioning (every statement is `IF NOT EXISTS`, so such a store, at version 0, adopts it
+unchanged); version 2 replaces the first case tables with the case row, its decisions and its
+obligations.
+
+(sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
+schema, and its transaction handling does not serialise concurrent openers: hence this list.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from store.base import SchemaTooNew
+
+
+def schema_1(conn: sqlite3.Connection) -> None:
+    """The tables as the pre-versioning code created them."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS entries (
+            idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT,
+            entry_hash TEXT NOT NULL, entry BLOB NOT NULL);
+        CREATE INDEX IF NOT EXISTS idx_entries_kind_ref ON entries (kind, ref);
+        CREATE TABLE IF NOT EXISTS tree_nodes (
+            level INTEGER, position INTEGER, hash BLOB NOT NULL,
+            PRIMARY KEY (level, position)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS checkpoints (
+            tree_size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, note TEXT NOT NULL,
+            signed_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS personal_keys (case_id TEXT PRIMARY KEY, key BLOB);
+        CREATE TABLE IF NOT EXISTS personal_records (
+            commitment TEXT PRIMARY KEY, case_id TEXT NOT NULL, sealed BLOB NOT NULL,
+            sealed_at TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS idx_personal_records_case_id ON personal_records (case_id);
+        CREATE TABLE IF NOT EXISTS api_keys (
+            key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS case_cases (
+            case_id TEXT PRIMARY KEY, policy TEXT, facts TEXT, personal TEXT,
+            personal_commitment TEXT, created_at TEXT, updated_at TEXT);
+        CREATE TABLE IF NOT EXISTS case_decisions (
+            case_id TEXT, seq INTEGER, decision_id TEXT, PRIMARY KEY (case_id, seq));
+        CREATE TABLE IF NOT EXISTS case_deadlines (
+            case_id TEXT, name TEXT, due TEXT, rule TEXT, passes_at TEXT);
+        """,
+    )
+
+
+def schema_2(conn: sqlite3.Connection) -> None:
+    """Cases as one row with a version (optimistic concurrency), and their obligations."""
+    _run(
+        conn,
+        """
+        CREATE TABLE cases (
+            case_id TEXT PRIMARY KEY,
+            policy TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+            facts TEXT NOT NULL,
+            reference TEXT,
+            complainant TEXT,
+            opened_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            stage TEXT,
+            route TEXT,
+            latest_decision_id TEXT,
+            version INTEGER NOT NULL DEFAULT 1,
+            personal TEXT NOT NULL DEFAULT 'none'
+                CHECK (personal IN ('none', 'sealed', 'erased')),
+            personal_commitment TEXT);
+        CREATE INDEX cases_reference ON cases (reference);
+        CREATE INDEX cases_policy_opened ON cases (policy, opened_at);
+        CREATE INDEX cases_complainant ON cases (complainant);
+        CREATE TABLE case_obligations (
+            case_id TEXT NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT, done_at TEXT,
+            status TEXT NOT NULL, first_decision_id TEXT, last_decision_id TEXT, passes_at TEXT,
+            PRIMARY KEY (case_id, name)) WITHOUT ROWID;
+        CREATE INDEX case_obligations_passes_at ON case_obligations (passes_at);
+        INSERT INTO cases (case_id, policy, state, facts, opened_at, updated_at, stage, route,
+                           latest_decision_id, version, personal, personal_commitment)
+        SELECT c.case_id, c.policy, 'open', c.facts, c.created_at, c.updated_at,
+               json_extract(CAST(e.entry AS TEXT), '$.body.outcome.stage'),
+               json_extract(CAST(e.entry AS TEXT), '$.body.outcome.route'),
+               d.decision_id, 1, COALESCE(c.personal, 'none'), c.personal_commitment
+        FROM case_cases AS c
+        LEFT JOIN case_decisions AS d ON d.case_id = c.case_id
+             AND d.seq = (SELECT MAX(seq) FROM case_decisions WHERE case_id = c.case_id)
+        LEFT JOIN entries AS e ON e.kind = 'decision' AND e.ref = d.decision_id;
+        INSERT OR IGNORE INTO case_obligations
+            (case_id, name, rule, due, status, first_decision_id, last_decision_id, passes_at)
+        SELECT k.case_id, k.name, k.rule, k.due, 'open', c.latest_decision_id,
+               c.latest_decision_id, k.passes_at
+        FROM case_deadlines AS k JOIN cases AS c ON c.case_id = k.case_id;
+        DROP TABLE case_cases;
+        DROP TABLE case_deadlines;
+        """,
+    )
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    # Statement by statement: `executescript` would commit the migration's transaction first.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [schema_1, schema_2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the store to `SCHEMA_VERSION`; refuse one that is newer (`SchemaTooNew`)."""
+    if schema_version(conn) == SCHEMA_VERSION:
+        return  # the common case takes no write lock
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the store's schema is version {version}; this Redress knows up to "
+                f"{SCHEMA_VERSION}: upgrade Redress"
+            )
+        for step in MIGRATIONS[version:]:
+            step(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,551 @@
+"""The store on one SQLite file (WAL, `synchronous=FULL`, `secure_delete`), with one
+group-committing writer thread per process and a read connection per thread.
+
+The writer takes whatever jobs are waiting (a lone job is never held back), runs them in order in
+one `BEGIN IMMEDIATE` transaction, each under its own savepoint, signs a checkpoint of the tree it
+reached, commits once, and only then answers each waiter. Across processes SQLite's write lock
+serialises the writers, and each batch reads the true tail inside its transaction. Reads run on
+their own connections, so a writer waiting for the lock never blocks them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ledger.canonical import ZERO_HASH, entry_bytes
+from ledger.merkle import leaf_hash
+from ledger.tree import Frontier, frontier_keys
+from store.base import BUSY_WAIT_S, AppendReceipt, StoreBusy, StoredCheckpoint, VersionConflict
+from store.migrations import migrate
+
+T = TypeVar("T")
+DB_FILE = "redress.db"
+MAX_BATCH = 1024
+SCRUB_WAIT_S = 10.0
+Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The one place a connection is made: WAL, full sync, deleted content overwritten."""
+    conn = sqlite3.connect(path, timeout=BUSY_WAIT_S, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA secure_delete=ON")
+    return conn
+
+
+class BatchHead:
+    """The tree a batch reached: filled in when the batch commits, read by its receipts."""
+
+    __slots__ = ("tree_size", "root_hash")
+
+    def __init__(self) -> None:
+        self.tree_size = 0
+        self.root_hash = ""
+
+
+class Receipt(AppendReceipt):
+    """An `AppendReceipt` whose tree is the one its batch committed (and signed)."""
+
+    def __init__(self, index: int, entry_hash: str, head: BatchHead) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "entry_hash", entry_hash)
+        object.__setattr__(self, "_head", head)
+
+    @property  # type: ignore[override]
+    def tree_size(self) -> int:
+        return self._head.tree_size
+
+    @property  # type: ignore[override]
+    def root_hash(self) -> str:
+        return self._head.root_hash
+
+
+class _Job:
+    __slots__ = ("fn", "future", "scrub", "checkpoint", "enqueued")
+
+    def __init__(self, fn: Callable[[Any], Any], scrub: bool, checkpoint: bool) -> None:
+        self.fn = fn
+        self.future: Future = Future()
+        self.scrub = scrub
+        self.checkpoint = checkpoint
+        self.enqueued = time.monotonic()
+
+
+class SqliteTx:
+    """`ReadTx` and (inside the writer) `WriteTx` on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection, writer: _Writer | None = None) -> None:
+        self.conn = conn
+        self._w = writer
+
+    # -- ledger reads ------------------------------------------------------------------------
+
+    def tree_size(self) -> int:
+        if self._w is not None:
+            return self._w.frontier.size
+        row = self.conn.execute("SELECT MAX(idx) FROM entries").fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def entry(self, index: int) -> tuple[bytes, str] | None:
+        row = self.conn.execute(
+            "SELECT entry, entry_hash FROM entries WHERE idx = ?", (index,)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), row[1])
+
+    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]:
+        rows = self.conn.execute(
+            "SELECT idx, entry, entry_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
+            (start, limit),
+        )
+        return [(i, bytes(raw), h) for i, raw, h in rows]
+
+    def find_entry(self, kind: str, ref: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT idx FROM entries WHERE kind = ? AND ref = ? ORDER BY idx LIMIT 1", (kind, ref)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        keys = list(dict.fromkeys(keys))
+        found: dict[tuple[int, int], bytes] = {}
+        for chunk in range(0, len(keys), 200):
+            part = keys[chunk : chunk + 200]
+            where = " OR ".join(["(level = ? AND position = ?)"] * len(part))
+            params = [v for key in part for v in key]
+            for level, position, value in self.conn.execute(
+                f"SELECT level, position, hash FROM tree_nodes WHERE {where}", params
+            ):
+                found[(level, position)] = bytes(value)
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise LookupError(f"tree nodes {missing[:3]} are missing")
+        return found
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else StoredCheckpoint(*row)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+        return [StoredCheckpoint(*row) for row in rows]
+
+    # -- case reads --------------------------------------------------------------------------
+
+    def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, tuple(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        rows = self._dicts("SELECT * FROM cases WHERE case_id = ?", (case_id,))
+        return rows[0] if rows else None
+
+    def case_decision_ids(self, case_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT decision_id FROM case_decisions WHERE case_id = ? ORDER BY seq", (case_id,)
+        )
+        return [r[0] for r in rows]
+
+    def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT * FROM case_obligations WHERE case_id = ? ORDER BY passes_at, name",
+            (case_id,),
+        )
+
+    def find_cases(self, policy: str, overdue_cutoff: str | None) -> list[dict[str, Any]]:
+        if overdue_cutoff is None:
+            return self._dicts("SELECT * FROM cases WHERE policy = ?", (policy,))
+        return self._dicts(
+            "SELECT * FROM cases WHERE policy = ? AND case_id IN (SELECT case_id FROM "
+            "case_obligations WHERE passes_at <= ? AND status IN ('open', 'overdue'))",
+            (policy, overdue_cutoff),
+        )
+
+    # -- personal data and keys --------------------------------------------------------------
+
+    def personal_key(self, case_id: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT key FROM personal_keys WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def latest_sealed(self, case_id: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT sealed FROM personal_records WHERE case_id = ? "
+            "ORDER BY sealed_at DESC, rowid DESC LIMIT 1",
+            (case_id,),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def api_keys(self) -> list[tuple[str, str]]:
+        return self.conn.execute("SELECT key_hash, role FROM api_keys").fetchall()
+
+    # -- writes (writer only) ----------------------------------------------------------------
+
+    def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
+        w = self._writer()
+        index = w.frontier.size
+        raw = entry_bytes(index, kind, utc_now(), w.tail_hash, body)
+        digest = hashlib.sha256(raw).hexdigest()
+        self.conn.execute(
+            "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)",
+            (index, kind, ref, digest, raw),
+        )
+        self.conn.executemany(
+            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
+            w.frontier.append(leaf_hash(raw)),
+        )
+        w.tail_hash = digest
+        return Receipt(index, digest, w.head)
+
+    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
+        if expected_version is None:
+            columns = [*row, "version"]
+            self.conn.execute(
+                f"INSERT INTO cases ({', '.join(columns)}) VALUES "
+                f"({', '.join('?' * len(columns))})",
+                (*row.values(), 1),
+            )
+            return 1
+        fields = {k: v for k, v in row.items() if k != "case_id"}
+        cursor = self.conn.execute(
+            f"UPDATE cases SET {', '.join(f'{k} = ?' for k in fields)}, version = version + 1 "
+            "WHERE case_id = ? AND version = ?",
+            (*fields.values(), row["case_id"], expected_version),
+        )
+        if cursor.rowcount != 1:
+            raise VersionConflict(f"case {row['case_id']} changed since version {expected_version}")
+        return expected_version + 1
+
+    def add_case_decision(self, case_id: str, decision_id: str) -> None:
+        self.conn.execute(
+            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, "
+            "(SELECT COUNT(*) FROM case_decisions WHERE case_id = ?), ?)",
+            (case_id, case_id, decision_id),
+        )
+
+    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute("DELETE FROM case_obligations WHERE case_id = ?", (case_id,))
+        self.conn.executemany(
+            "INSERT INTO case_obligations (case_id, name, rule, due, done_at, status, "
+            "first_decision_id, last_decision_id, passes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    case_id,
+                    r["name"],
+                    r.get("rule"),
+                    r.get("due"),
+                    r.get("done_at"),
+                    r.get("status", "open"),
+                    r.get("first_decision_id"),
+                    r.get("last_decision_id"),
+                    r.get("passes_at"),
+                )
+                for r in rows
+            ],
+        )
+
+    def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO personal_keys (case_id, key) VALUES (?, ?)", (case_id, key)
+        )
+        self.conn.execute(
+            "INSERT INTO personal_records (commitment, case_id, sealed, sealed_at) "
+            "VALUES (?, ?, ?, ?)",
+            (commitment, case_id, sealed, utc_now()),
+        )
+
+    def erase_personal(self, case_id: str) -> list[str]:
+        commitments = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT commitment FROM personal_records WHERE case_id = ? ORDER BY rowid",
+                (case_id,),
+            )
+        ]
+        self.conn.execute("DELETE FROM personal_keys WHERE case_id = ?", (case_id,))
+        self.conn.execute("DELETE FROM personal_records WHERE case_id = ?", (case_id,))
+        self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = ?", (case_id,))
+        return commitments
+
+    def add_api_key(self, key_hash: str, role: str) -> bool:
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at) VALUES (?, ?, ?)",
+            (key_hash, role, datetime.now(UTC).isoformat()),
+        )
+        return cursor.rowcount == 1
+
+    def has_api_key_with_role(self, role: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,))
+        return row.fetchone() is not None
+
+    def _writer(self) -> _Writer:
+        if self._w is None:
+            raise RuntimeError("a write outside the writer's transaction")
+        return self._w
+
+
+class _Writer:
+    """The writer's view of the tree: the frontier and tail hash of the last batch."""
+
+    def __init__(self) -> None:
+        self.frontier = Frontier()
+        self.tail_hash = ZERO_HASH
+        self.head = BatchHead()
+        self.valid = False
+
+
+class SqliteStore:
+    """`Store` on `DIR/redress.db`. `sign`, when given, signs a checkpoint after each batch
+    that grew the tree (the ledger passes its signer)."""
+
+    def __init__(self, path: Path, sign: Sign | None = None, auto_checkpoint: bool = True) -> None:
+        self.path = Path(path)
+        self._sign = sign
+        self.auto_checkpoint = auto_checkpoint
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._state = _Writer()
+        self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
+        conn = connect(self.path)
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+
+    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
+        self._sign = sign
+        self.auto_checkpoint = auto_checkpoint
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+            conn.execute("PRAGMA query_only=ON")
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[SqliteTx]:
+        """One snapshot on this thread's read connection (nested reads share it)."""
+        conn = self._reader()
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        if depth == 0:
+            conn.execute("BEGIN")
+        try:
+            yield SqliteTx(conn)
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                conn.execute("COMMIT")
+
+    def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
+        conn = connect(self.path)
+        try:
+            conn.execute("BEGIN")
+            rows = conn.execute(
+                "SELECT idx, entry, entry_hash FROM entries WHERE idx >= ? ORDER BY idx", (start,)
+            )
+            yield from rows
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _submit(self, fn: Callable[[Any], T], scrub: bool, checkpoint: bool = False) -> Future:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="redress-writer", daemon=True
+                    )
+                    self._thread.start()
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a write job cannot wait for another write")
+        job = _Job(fn, scrub, checkpoint)
+        self._queue.put(job)
+        return job.future
+
+    def write(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
+        return self._submit(job, scrub).result()
+
+    async def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
+        return await asyncio.wrap_future(self._submit(job, scrub))
+
+    def _run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch, stop = [first], False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stop = True
+                        break
+                    batch.append(job)
+                self._run_batch(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        now = time.monotonic()
+        waited = now - min(job.enqueued for job in batch)
+        conn.execute(f"PRAGMA busy_timeout = {int(max(0.05, BUSY_WAIT_S - waited) * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            error: BaseException = exc
+            if "locked" in str(exc) or "busy" in str(exc):
+                error = StoreBusy("the store stayed busy: another process holds its write lock")
+            for job in batch:
+                job.future.set_exception(error)
+            return
+        state = self._state
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            self._load_tail(conn, state)
+            state.head = BatchHead()
+            tx = SqliteTx(conn, state)
+            for job in batch:
+                saved = (state.frontier.copy(), state.tail_hash)
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(tx)
+                except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    state.frontier, state.tail_hash = saved
+                    outcomes.append((job, None, exc))
+                    continue
+                conn.execute("RELEASE job")
+                outcomes.append((job, result, None))
+            root = state.frontier.root()
+            state.head.tree_size, state.head.root_hash = state.frontier.size, root.hex()
+            if self.auto_checkpoint or any(job.checkpoint for job in batch):
+                self._sign_checkpoint(conn, state.frontier.size, root)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            state.valid = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
+        if any(job.scrub for job in batch):
+            self._scrub(conn)
+        for job, result, exc in outcomes:
+            if exc is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(exc)
+
+    def _load_tail(self, conn: sqlite3.Connection, state: _Writer) -> None:
+        """Read the true tail; reload the frontier when another process appended."""
+        row = conn.execute("SELECT idx, entry_hash FROM entries ORDER BY idx DESC LIMIT 1")
+        tail = row.fetchone()
+        size, tail_hash = (0, ZERO_HASH) if tail is None else (tail[0] + 1, tail[1])
+        if state.valid and state.frontier.size == size and state.tail_hash == tail_hash:
+            return
+        keys = frontier_keys(size)
+        nodes = SqliteTx(conn).nodes(keys)
+        state.frontier = Frontier(size, [nodes[k] for k in keys])
+        state.tail_hash = tail_hash
+        state.valid = True
+
+    def _sign_checkpoint(self, conn: sqlite3.Connection, size: int, root: bytes) -> None:
+        if self._sign is None or size == 0:
+            return
+        latest = conn.execute("SELECT MAX(tree_size) FROM checkpoints").fetchone()[0]
+        if latest is not None and latest >= size:
+            return
+        conn.execute(
+            "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)",
+            (size, root.hex(), self._sign(size, root), utc_now()),
+        )
+
+    def _scrub(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database and truncate it to nothing, so that deleted rows
+        (overwritten in the database by `secure_delete`) leave no old page image behind."""
+        deadline = time.monotonic() + SCRUB_WAIT_S
+        while True:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy == 0 or time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+
+    def writable(self) -> bool:
+        """True when the write lock can be taken within a second (the disk is not stuck)."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def checkpoint_now(self) -> None:
+        """Sign a checkpoint of the whole tree unless the latest one covers it already."""
+        self._submit(lambda tx: None, False, True).result()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._local = threading.local()
+
+
+def open_store(
+    data_dir: Path, sign: Sign | None = None, auto_checkpoint: bool = True
+) -> SqliteStore:
+    """The store of a data directory (created, and migrated to the current schema, on open).
+    `sign` signs a checkpoint after every batch that grew the tree (only when asked,
+    `checkpoint_now`, if `auto_checkpoint` is False)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(data_dir / DB_FILE, sign, auto_checkpoint)
