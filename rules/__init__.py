@@ -12,14 +12,15 @@ import copy
 from collections.abc import Mapping
 from datetime import datetime
 
-from rules import engine
+from rules import describe, engine
 from rules.errors import InputError, UnknownPolicy
 from rules.policies import DOCUMENTS
 from rules.ruleset import check_document, document_version, run_document
 from schemas.decision import Decision
-from schemas.policies import PolicyDetail, PolicySummary, RuleSummary
+from schemas.policies import FactSummary, PolicyDetail, PolicySummary, RuleSummary, Vocabulary
 
 __all__ = [
+    "FactSummary",
     "InputError",
     "PolicyDetail",
     "PolicySummary",
@@ -31,6 +32,8 @@ __all__ = [
     "policy_ids",
     "policy_summaries",
     "ruleset_document",
+    "vocabulary",
+    "Vocabulary",
 ]
 
 # Versions of the built-in documents, computed once: the documents are never mutated (callers
@@ -94,9 +97,18 @@ def policy_summaries() -> list[PolicySummary]:
 
 
 def policy_detail(policy: str) -> PolicyDetail:
-    """A built-in policy with each rule's id, citation and description."""
+    """A built-in policy with each rule's id, citation and description, and every fact it takes
+    (`{name, type, required, values?, description, citation, items?}`)."""
+    document = _builtin(policy)
     rules = [
         RuleSummary(id=r["id"], citation=r["citation"], description=r["description"])
-        for r in _builtin(policy)["rules"]
+        for r in document["rules"]
     ]
-    return PolicyDetail(**_summary_fields(policy), rules=rules)
+    return PolicyDetail(**_summary_fields(policy), rules=rules, facts=describe.facts(document))
+
+
+def vocabulary(policy: str) -> Vocabulary:
+    """The roles, stages, dispositions, action codes, deadline names (with kinds), flags and
+    eligibility keys a built-in policy's decisions can carry (for enums in the OpenAPI
+    document), read from its ruleset document."""
+    return describe.vocabulary(_builtin(policy))

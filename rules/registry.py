@@ -19,6 +19,10 @@ CrossCheck = Callable[[dict, Check], None]
 
 _derivations: dict[str, Derivation] = {}
 _fact_schemas: dict[str, tuple[type[msgspec.Struct], CrossCheck | None]] = {}
+# Fact schema name → {fact name: (description, citation)}: what clients are told of each fact.
+_fact_notes: dict[str, Mapping[str, tuple[str, str]]] = {}
+# Struct of a structured fact's items → {field: description}.
+_item_notes: dict[type, Mapping[str, str]] = {}
 
 
 def register_derivation(name: str) -> Callable[[Derivation], Derivation]:
@@ -34,12 +38,29 @@ def register_derivation(name: str) -> Callable[[Derivation], Derivation]:
 
 
 def register_fact_schema(
-    name: str, cls: type[msgspec.Struct], cross_check: CrossCheck | None = None
+    name: str,
+    cls: type[msgspec.Struct],
+    cross_check: CrossCheck | None = None,
+    notes: Mapping[str, tuple[str, str]] | None = None,
+    items: Mapping[type, Mapping[str, str]] | None = None,
 ) -> None:
-    """A policy's fact Struct and its cross-field checks, under `name`."""
+    """A policy's fact Struct, its cross-field checks, per fact (description, citation), and
+    per item Struct (a caseworker...) a description of each of its fields."""
     if name in _fact_schemas:
         raise ValueError(f"fact schema {name} registered twice")
+    if notes is not None:
+        fields = {f.encode_name for f in msgspec.structs.fields(cls)}
+        if set(notes) != fields:
+            raise ValueError(f"fact notes of {name} do not match its fields: {set(notes) ^ fields}")
+        _fact_notes[name] = notes
+    for item_cls, described in (items or {}).items():
+        _item_notes[item_cls] = described
     _fact_schemas[name] = (cls, cross_check)
+
+
+def fact_notes(name: str) -> Mapping[str, tuple[str, str]]:
+    """(description, citation) of each fact of the schema `name` (empty for a /1 schema)."""
+    return _fact_notes.get(name, {})
 
 
 def derivation(name: str) -> Derivation:
@@ -50,3 +71,8 @@ def derivation(name: str) -> Derivation:
 def fact_schema(name: str) -> tuple[type[msgspec.Struct], CrossCheck | None]:
     """The fact Struct and cross check called `name`; KeyError when unknown."""
     return _fact_schemas[name]
+
+
+def item_notes(cls: type) -> Mapping[str, str]:
+    """The description of each field of an item Struct (empty when none was registered)."""
+    return _item_notes.get(cls, {})

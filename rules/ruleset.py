@@ -1,6 +1,7 @@
 """Running a ruleset document: validate, derive, match on the engine, apply the conclusions.
 
-A ruleset document (format `redress.ruleset/1`) is plain JSON data and self-sufficient:
+A ruleset document (format `redress.ruleset/2`; `/1` documents still run, see below) is plain
+JSON data and self-sufficient:
 
     {"format", "id", "title", "seed", "calendar", "timezone",
      "facts": "<policy>.facts/N",    # fact Struct + cross-field checks (rules.registry)
@@ -9,6 +10,12 @@ A ruleset document (format `redress.ruleset/1`) is plain JSON data and self-suff
                 "when": <durable_rules condition on the message>,
                 "exclusive"?: true, "keeps"?: [rule ids],
                 "then": <conclusions>}]}
+
+Format 2 adds `"deadlines": {name: kind}` (kind `obligation`, `window` or `opens`, fixed per
+name), the `acts` fact (keys: the obligation names; checked generically here) and the conclusion
+`"closes": true` (turns `accept` into `close`, POLICIES.md item 11). A format-2 decision's
+deadlines carry `kind`, `status` and `done_at` (POLICIES.md, "Deadlines, obligations and acts");
+a format-1 decision's do not, so a decision recorded under a `/1` document replays byte for byte.
 
 Conclusions: `disposition`, `stage`, `route` ({role, assignee} or null), `notify`, `deadlines`
 ([{name, due, ends_when?}]), `actions` ([{code, detail}]), `flags`, `eligibility`, and `choose`
@@ -28,6 +35,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
 import rfc8785
 
 from rules import calendar, engine
@@ -36,7 +44,9 @@ from rules.registry import derivation, fact_schema
 from rules.validation import Moment, validate_facts
 from schemas.decision import Action, Deadline, Decision, Outcome, Reason, Route
 
-FORMAT = "redress.ruleset/1"
+FORMAT = "redress.ruleset/2"
+FORMAT_1 = "redress.ruleset/1"
+FORMATS = (FORMAT_1, FORMAT)
 
 
 def document_version(document: Mapping) -> str:
@@ -46,34 +56,74 @@ def document_version(document: Mapping) -> str:
 
 def check_document(document: object) -> None:
     """UnknownPolicy when `document` is not a ruleset this code can run."""
-    if not isinstance(document, Mapping) or document.get("format") != FORMAT:
-        raise UnknownPolicy(f"not a {FORMAT} ruleset document")
+    if not isinstance(document, Mapping) or document.get("format") not in FORMATS:
+        raise UnknownPolicy(f"not a ruleset document of format {' or '.join(FORMATS)}")
     try:
         fact_schema(document["facts"])
         derivation(document["derive"])
         calendar.get_calendar(document["calendar"])
     except KeyError as exc:
         raise UnknownPolicy(f"ruleset needs {exc.args[0]!r}, which this build lacks") from None
+    if document["format"] != FORMAT_1:
+        kinds = document.get("deadlines")
+        named = {
+            spec["name"] for rule in document["rules"] for spec in _deadline_specs(rule["then"])
+        }
+        if not isinstance(kinds, Mapping) or not named <= set(kinds):
+            raise UnknownPolicy("a format-2 ruleset gives every deadline name a kind")
 
 
-# Ruleset engine name → the message fields its conditions test (same version, same rules).
-_tested_names: dict[str, list[str]] = {}
+def _deadline_specs(then: Mapping) -> list[Mapping]:
+    specs = list(then.get("deadlines", ()))
+    if "choose" in then:
+        specs += _deadline_specs(then["choose"]["then"]) + _deadline_specs(then["choose"]["else"])
+    return specs
+
+
+class _Prepared:
+    """Per-document work done once per version: schema, derivation, tested names, obligations."""
+
+    def __init__(self, document: Mapping, version: str) -> None:
+        self.cls, self.cross_check = fact_schema(document["facts"])
+        self.derive = derivation(document["derive"])
+        self.engine_name = engine.ruleset_name(document["id"], version)
+        # Only what the conditions test goes into the engine (no names, no free text).
+        self.tested = condition_names(document["rules"])
+        kinds = document.get("deadlines") if document["format"] != FORMAT_1 else None
+        self.kinds: Mapping[str, str] | None = kinds
+        self.obligations = (
+            frozenset(n for n, k in kinds.items() if k == "obligation")
+            if kinds is not None
+            else None
+        )
+
+
+_prepared: dict[str, _Prepared] = {}
+
+
+def prepared(document: Mapping, version: str) -> _Prepared:
+    """The per-version preparation of `document`, made on first use."""
+    found = _prepared.get(version)
+    if found is None:
+        found = _prepared[version] = _Prepared(document, version)
+    return found
 
 
 def run_document(document: Mapping, version: str, facts: object, as_of: object) -> Decision:
     """The decision `document` (of `version`) takes on `facts` at `as_of`."""
     timezone = document["timezone"]
-    cls, cross_check = fact_schema(document["facts"])
-    struct, moment = validate_facts(facts, as_of, cls, timezone, cross_check)
-    derived = derivation(document["derive"])(struct, moment, document["calendar"], timezone)
-    name = engine.ruleset_name(document["id"], version)
-    # Only what the conditions test goes into the engine (no names, no free text).
-    tested = _tested_names.get(name)
-    if tested is None:
-        tested = _tested_names[name] = condition_names(document["rules"])
-    message = {k: derived[k] for k in tested if derived.get(k) is not None}
-    fired = engine.fired_rules(name, document["rules"], message)
+    ready = prepared(document, version)
+    struct, moment = validate_facts(
+        facts, as_of, ready.cls, timezone, ready.cross_check, ready.obligations
+    )
+    derived = ready.derive(struct, moment, document["calendar"], timezone)
+    message = {k: derived[k] for k in ready.tested if derived.get(k) is not None}
+    fired = engine.fired_rules(ready.engine_name, document["rules"], message)
     outcome, reasons = conclude(document, fired, derived)
+    if ready.kinds is not None:
+        outcome = with_obligations(
+            outcome, ready.kinds, getattr(struct, "acts", {}), moment, timezone
+        )
     return Decision(
         policy=document["id"],
         policy_version=version,
@@ -81,6 +131,48 @@ def run_document(document: Mapping, version: str, facts: object, as_of: object) 
         outcome=outcome,
         reasons=reasons,
     )
+
+
+def deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:
+    """`met`, `late`, `open` or `overdue` (POLICIES.md, "Deadlines, obligations and acts").
+
+    A date deadline compares local dates; an hours deadline compares instants, a date act
+    standing for the start of its local day. Exactly at `due` is on time.
+    """
+    if calendar.is_date_only(due):
+        limit = date.fromisoformat(due)
+        if done_at is None:
+            return "open" if moment.local_date <= limit else "overdue"
+        return "met" if calendar.local_date(done_at, timezone) <= limit else "late"
+    deadline = calendar.parse_date_time(due)
+    if done_at is None:
+        return "open" if moment.instant <= deadline else "overdue"
+    act = calendar.parse_date_fact(done_at)
+    if not isinstance(act, datetime):
+        act = calendar.start_of_local_day(act, timezone)
+    return "met" if act <= deadline else "late"
+
+
+def with_obligations(
+    outcome: Outcome,
+    kinds: Mapping[str, str],
+    acts: Mapping[str, str],
+    moment: Moment,
+    timezone: str,
+) -> Outcome:
+    """The outcome with each deadline's kind, and each obligation's status and done_at."""
+    deadlines = []
+    for d in outcome.deadlines:
+        kind = kinds[d.name]
+        if kind == "obligation":
+            done_at = acts.get(d.name)
+            status = deadline_status(d.due, done_at, moment, timezone)
+        else:
+            done_at = status = None
+        deadlines.append(
+            Deadline(name=d.name, kind=kind, due=d.due, status=status, done_at=done_at, rule=d.rule)
+        )
+    return msgspec.structs.replace(outcome, deadlines=deadlines)
 
 
 def condition_names(rules: list[Mapping]) -> list[str]:
@@ -147,6 +239,9 @@ class _Conclusions:
         return Route(role=self.value(spec["role"]), assignee=self.value(spec.get("assignee")))
 
     def due(self, spec: Mapping) -> str:
+        # `or_date`: a derived date (`YYYY-MM-DD`) that, when there is one, is the due instead.
+        if spec.get("or_date") and self.derived[spec["or_date"]] is not None:
+            return self.derived[spec["or_date"]]
         n = spec["n"]
         if "working_days_after" in spec:
             start = date.fromisoformat(self.derived[spec["working_days_after"]])
@@ -179,6 +274,8 @@ class _Conclusions:
         self.flags.extend(then.get("flags", ()))
         for key, expression in then.get("eligibility", {}).items():
             self.eligibility[key] = bool(self.value(expression))
+        if then.get("closes") and self.disposition == "accept":
+            self.disposition = "close"
         if "choose" in then:
             branch = then["choose"]
             self.apply(branch["then"] if self.derived[branch["if"]] else branch["else"], rule_id)
@@ -218,10 +315,13 @@ def conclude(
 
 __all__ = [
     "FORMAT",
+    "FORMATS",
+    "FORMAT_1",
     "Moment",
     "check_document",
     "conclude",
     "document_version",
+    "deadline_status",
     "run_document",
     "standing_rules",
 ]

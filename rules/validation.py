@@ -8,6 +8,7 @@ relative to `{"facts": ..., "as_of": ...}`.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import types
 import typing
@@ -24,6 +25,14 @@ from schemas.facts import DateKind
 from schemas.problems import FieldError, escape_pointer
 
 S = TypeVar("S", bound=msgspec.Struct)
+
+# Issue 9: a fact string or list past these sizes is refused before any other work is done.
+MAX_STRING_CHARS = 1000
+MAX_ITEMS = 1000
+
+DATE_FORMS = "a date YYYY-MM-DD or an RFC 3339 date-time with offset, e.g. 2026-11-27T09:00:00Z"
+DATE_TIME_FORM = "an RFC 3339 date-time with offset, e.g. 2026-11-27T09:00:00Z"
+DATE_ONLY_FORM = "a date YYYY-MM-DD, e.g. 2026-11-27"
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,9 @@ class Check:
     as_of: Moment | None
     errors: list[FieldError]
     raw: dict
+    # The policy's obligation deadline names, which alone may be keys of `acts` (None: the
+    # document predates `acts`).
+    obligations: frozenset[str] | None = None
 
     def given(self, name: str) -> bool:
         """True when the client sent the fact (valid or not)."""
@@ -61,12 +73,20 @@ def parse_as_of(value: object, timezone: str) -> Moment:
         try:
             instant = calendar.parse_date_time(value)
         except ValueError as exc:
-            raise InputError([FieldError(pointer="/as_of", message=str(exc))]) from None
+            message = _date_message(exc, DATE_TIME_FORM)
+            raise InputError([FieldError(pointer="/as_of", message=message)]) from None
     else:
-        raise InputError(
-            [FieldError(pointer="/as_of", message="expected an RFC 3339 date-time with offset")]
-        )
+        message = f"expected {DATE_TIME_FORM}, got {_a(_json_type(value))}"
+        raise InputError([FieldError(pointer="/as_of", message=message)])
     return Moment(instant=instant, local_date=calendar.local_date(instant, timezone))
+
+
+def _date_message(error: ValueError, forms: str) -> str:
+    """What was wrong with a date, and the forms that are accepted."""
+    problem = str(error)
+    if problem.startswith("expected"):
+        return f"expected {forms}"
+    return f"{problem}; expected {forms}"
 
 
 def without_nulls(value: object) -> object:
@@ -95,31 +115,134 @@ def _date_kind(hint: Any) -> DateKind | None:
     return None
 
 
+def _bare(hint: Any) -> Any:
+    """The type under any `Annotated` extras."""
+    return hint.__origin__ if typing.get_origin(hint) is typing.Annotated else hint
+
+
 def _is_struct(hint: Any) -> bool:
     return isinstance(hint, type) and issubclass(hint, msgspec.Struct)
 
 
+def _a(noun: str) -> str:
+    """`noun` with its indefinite article ("an integer", "a string"); `null` stays bare."""
+    if noun == "null":
+        return noun
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+    if value is None:
+        return "null"
+    return "object" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
+
+
+def _quoted(values: list[Any]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def check_limits(value: object, pointer: str, errors: list[FieldError]) -> None:
+    """Record every string over MAX_STRING_CHARS and list or object over MAX_ITEMS (issue 9).
+
+    Walks the raw input once, without looking inside anything too big, so an oversized request
+    is refused before validation, derivation or the engine see it.
+    """
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_CHARS:
+            message = f"a string of {len(value)} characters: at most {MAX_STRING_CHARS} allowed"
+            errors.append(FieldError(pointer=pointer, message=message))
+    elif isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            message = f"a list of {len(value)} items: at most {MAX_ITEMS} allowed"
+            errors.append(FieldError(pointer=pointer, message=message))
+            return
+        for i, item in enumerate(value):
+            check_limits(item, f"{pointer}/{i}", errors)
+    elif isinstance(value, dict):
+        if len(value) > MAX_ITEMS:
+            message = f"an object of {len(value)} members: at most {MAX_ITEMS} allowed"
+            errors.append(FieldError(pointer=pointer, message=message))
+            return
+        for key, item in value.items():
+            check_limits(item, f"{pointer}/{escape_pointer(key)}", errors)
+
+
 def _check_date(value: object, kind: DateKind, pointer: str, check: Check) -> object:
+    forms = DATE_TIME_FORM if kind.datetime_only else DATE_ONLY_FORM if kind.date_only else None
+    forms = forms or DATE_FORMS
     if not isinstance(value, str):
-        check.fail(pointer, f"expected a string, got {type(value).__name__}")
+        check.fail(pointer, f"expected {forms}, got {_a(_json_type(value))}")
         return None
     if kind.datetime_only and calendar.is_date_only(value):
-        check.fail(pointer, "expected a date-time with offset, not a bare date")
+        check.fail(pointer, f"expected {DATE_TIME_FORM}, not a bare date")
+        return None
+    if kind.date_only and not calendar.is_date_only(value):
+        check.fail(pointer, f"expected {DATE_ONLY_FORM}, not a date-time")
         return None
     try:
         parsed = calendar.parse_date_fact(value)
     except ValueError as exc:
-        check.fail(pointer, str(exc))
+        check.fail(pointer, _date_message(exc, forms))
         return None
-    if check.as_of is not None:
+    if check.as_of is not None and not kind.may_be_later:
         if isinstance(parsed, datetime):
             if parsed > check.as_of.instant:
                 check.fail(pointer, "later than as_of: facts describe what has happened")
                 return None
         elif parsed > check.as_of.local_date:
-            check.fail(pointer, "later than the local date of as_of")
+            check.fail(
+                pointer, "later than the local date of as_of: facts describe what has happened"
+            )
             return None
     return value
+
+
+def _check_choice(value: object, allowed: tuple, pointer: str, check: Check) -> object:
+    """A value of a `Literal`: the message lists the allowed values and suggests a near one."""
+    if value in allowed and type(value) is type(allowed[0]):
+        return value
+    message = f"expected one of {_quoted(list(allowed))}"
+    if isinstance(value, str):
+        texts = [a for a in allowed if isinstance(a, str)]
+        near = difflib.get_close_matches(value, texts, n=1) or difflib.get_close_matches(
+            value.lower(), texts, n=1
+        )
+        message = f"{value!r} is not allowed: {message}"
+        if near:
+            message += f"; did you mean {near[0]!r}?"
+    else:
+        message += f", got {_a(_json_type(value))}"
+    check.fail(pointer, message)
+    return None
+
+
+def _check_mapping(value: object, hint: Any, pointer: str, check: Check) -> object:
+    """An object whose values all fit; under `acts`, its keys must be obligation names."""
+    if not isinstance(value, dict):
+        check.fail(pointer, f"expected an object, got {_a(_json_type(value))}")
+        return None
+    _, item_hint = typing.get_args(hint)
+    good = {}
+    for key, item in value.items():
+        here = f"{pointer}/{escape_pointer(key)}"
+        if check.obligations is not None and key not in check.obligations:
+            names = sorted(check.obligations)
+            known = f"one of {_quoted(names)}" if names else "none: this policy has none"
+            message = (
+                f"{key!r} is not an obligation deadline of this policy (acts may name {known})"
+            )
+            near = difflib.get_close_matches(key, names, n=1)
+            check.fail(here, message + (f"; did you mean {near[0]!r}?" if near else ""))
+            continue
+        checked = _check_value(item, item_hint, here, check)
+        if checked is not None:
+            good[key] = checked
+    # The members that fit, even when some did not: cross-field checks still look at them.
+    return good
+
+
+_PLAIN = {bool: "a boolean", int: "an integer", str: "a string"}
 
 
 def _check_value(value: object, hint: Any, pointer: str, check: Check) -> object:
@@ -128,29 +251,44 @@ def _check_value(value: object, hint: Any, pointer: str, check: Check) -> object
     kind = _date_kind(hint)
     if kind is not None:
         return _check_date(value, kind, pointer, check)
-    if _is_struct(hint):
+    bare = _bare(hint)
+    origin = typing.get_origin(bare)
+    if origin is typing.Literal:
+        return _check_choice(value, typing.get_args(bare), pointer, check)
+    if _is_struct(bare):
         if not isinstance(value, dict):
-            check.fail(pointer, f"expected an object, got {_json_type(value)}")
+            check.fail(pointer, f"expected an object, got {_a(_json_type(value))}")
             return None
-        return check_struct(value, hint, pointer, check)
-    if typing.get_origin(hint) is list:
+        return check_struct(value, bare, pointer, check)
+    if origin is list:
         if not isinstance(value, list):
-            check.fail(pointer, f"expected an array, got {_json_type(value)}")
+            check.fail(pointer, f"expected an array, got {_a(_json_type(value))}")
             return None
-        (item_hint,) = typing.get_args(hint)
+        (item_hint,) = typing.get_args(bare)
         before = len(check.errors)
         items = [_check_value(v, item_hint, f"{pointer}/{i}", check) for i, v in enumerate(value)]
         return items if len(check.errors) == before else None
+    if origin is dict:
+        return _check_mapping(value, bare, pointer, check)
+    if bare in _PLAIN and type(value) is not bare:
+        check.fail(pointer, f"expected {_PLAIN[bare]}, got {_a(_json_type(value))}")
+        return None
     try:
         return msgspec.convert(value, type=hint, strict=True)
     except msgspec.ValidationError as exc:
-        check.fail(pointer, str(exc))
+        check.fail(pointer, _plain_message(str(exc)))
         return None
 
 
-def _json_type(value: object) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
-    return "object" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
+_MSGSPEC_TYPES = {"`int`": "an integer", "`str`": "a string", "`bool`": "a boolean"}
+
+
+def _plain_message(message: str) -> str:
+    """msgspec's message in the words of the others ("Expected `int` >= 0" → "expected an
+    integer >= 0")."""
+    for name, words in _MSGSPEC_TYPES.items():
+        message = message.replace(name, words)
+    return message[:1].lower() + message[1:]
 
 
 @functools.cache
@@ -169,7 +307,12 @@ def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Che
     fields = _struct_fields(cls)
     for name in data:
         if name not in fields:
-            check.fail(f"{pointer}/{escape_pointer(name)}", "unknown fact")
+            message = "unknown fact"
+            near = difflib.get_close_matches(name, list(fields), n=1)
+            check.fail(
+                f"{pointer}/{escape_pointer(name)}",
+                message + (f"; did you mean {near[0]!r}?" if near else ""),
+            )
     good: dict = {}
     for name, (hint, required) in fields.items():
         here = f"{pointer}/{escape_pointer(name)}"
@@ -183,6 +326,20 @@ def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Che
     return good
 
 
+def check_acts_after_receipt(good: dict, check: Check) -> None:
+    """An act on a local date before `received_at`'s is a bad request, at `/facts/acts/<name>`."""
+    acts, received = good.get("acts"), good.get("received_at")
+    if not acts or received is None:
+        return
+    received_on = calendar.local_date(received, check.timezone)
+    for name, done in acts.items():
+        if calendar.local_date(done, check.timezone) < received_on:
+            check.fail(
+                f"/facts/acts/{escape_pointer(name)}",
+                "dated before received_at: an obligation is discharged after the complaint",
+            )
+
+
 CrossCheck = Callable[[dict, Check], None]
 
 
@@ -192,21 +349,31 @@ def validate_facts(
     cls: type[S],
     timezone: str,
     cross_check: CrossCheck | None = None,
+    obligations: frozenset[str] | None = None,
 ) -> tuple[S, Moment]:
-    """The facts as `cls` and the decision moment, or InputError naming every bad field."""
+    """The facts as `cls` and the decision moment, or InputError naming every bad field.
+
+    `obligations` (documents that take `acts`): the names `acts` may use.
+    """
     errors: list[FieldError] = []
+    if isinstance(facts, dict):
+        check_limits(facts, "/facts", errors)
+        if errors:
+            raise InputError(errors)
     try:
         moment: Moment | None = parse_as_of(as_of, timezone)
     except InputError as exc:
         errors.extend(exc.errors)
         moment = None
     if not isinstance(facts, dict):
-        message = f"expected an object, got {_json_type(facts)}"
+        message = f"expected an object, got {_a(_json_type(facts))}"
         errors.append(FieldError(pointer="/facts", message=message))
         raise InputError(errors)
     raw = typing.cast(dict, without_nulls(facts))
-    check = Check(timezone=timezone, as_of=moment, errors=errors, raw=raw)
+    check = Check(timezone=timezone, as_of=moment, errors=errors, raw=raw, obligations=obligations)
     good = check_struct(raw, cls, "/facts", check)
+    if obligations is not None:
+        check_acts_after_receipt(good, check)
     if cross_check is not None:
         cross_check(good, check)
     if errors:

@@ -19,18 +19,35 @@ class Route(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     assignee: str | None = None
 
 
-class Deadline(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A named due date (`YYYY-MM-DD`) or, for hour counts, an RFC 3339 UTC date-time."""
+DeadlineKind = Literal["obligation", "window", "opens"]
+DeadlineStatus = Literal["met", "late", "open", "overdue"]
+
+
+class Deadline(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A named due date (`YYYY-MM-DD`) or, for hour counts, an RFC 3339 UTC date-time.
+
+    `kind`, `status` and `done_at` are always present in a decision of a version-2 document
+    (`status` and `done_at` null unless the kind is `obligation`). They are UNSET, and so absent
+    from JSON, only in decisions of version-1 documents, which predate them: those replay, and
+    read back from the ledger, in their recorded shape.
+    """
 
     name: str
+    kind: DeadlineKind | msgspec.UnsetType = msgspec.UNSET
     due: str
+    status: DeadlineStatus | None | msgspec.UnsetType = msgspec.UNSET
+    done_at: str | None | msgspec.UnsetType = msgspec.UNSET
     rule: str
 
 
-class Action(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Action(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """An action owed. `new` is set only on a case's decisions (true when the case's previous
+    decision did not owe it); the rules leave it None, and None is absent from JSON."""
+
     code: str
     detail: str | None
     rule: str
+    new: bool | None = None
 
 
 class Reason(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -64,6 +81,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     policy_version: str
     as_of: str
     case_id: str | None = None
+    purpose: Literal["live", "test", "preview"] = "live"
     outcome: Outcome
     reasons: list[Reason]
 

@@ -71,3 +71,15 @@ def encoded_twice(policy: str, facts: dict[str, Any], as_of: str) -> tuple[bytes
     first = msgspec.json.encode(rules.evaluate(policy, facts, as_of))
     second = msgspec.json.encode(rules.evaluate(policy, facts, as_of))
     return first, second
+
+
+def deadline_states(decision: Decision) -> list[tuple[str, str, str, str | None, str | None]]:
+    """(name, kind, due, status, done_at) of each deadline, as POLICIES.md version 2 lists them."""
+    return [(d.name, d.kind, d.due, d.status, d.done_at) for d in decision.outcome.deadlines]  # type: ignore[misc]
+
+
+def refused(policy: str, facts: dict[str, Any], as_of: str) -> dict[str, str]:
+    """Pointer → message of every field `rules.evaluate` refuses."""
+    with pytest.raises(rules.InputError) as refusal:
+        rules.evaluate(policy, facts, as_of)
+    return {e.pointer: e.message for e in refusal.value.errors}

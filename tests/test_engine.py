@@ -132,7 +132,7 @@ def test_changing_any_part_of_any_rule_changes_the_version(policy):
 def test_the_returned_document_is_a_copy():
     document = rules.ruleset_document("wme")
     document["rules"].clear()
-    assert len(rules.ruleset_document("wme")["rules"]) == 15
+    assert len(rules.ruleset_document("wme")["rules"]) == 21
 
 
 @pytest.mark.parametrize(("policy", "facts"), EXAMPLES)
@@ -177,18 +177,20 @@ def test_policy_summaries_list_the_four_policies_with_their_calendars():
     assert summaries["serco-es"].timezone == "America/Toronto"
     assert summaries["wme"].timezone == "Europe/London"
     assert {p: s.rules for p, s in summaries.items()} == {
-        "wme": 15,
-        "dwp-feedback": 10,
+        "wme": 21,
+        "dwp-feedback": 13,
         "cmg-employer-review": 12,
-        "serco-es": 13,
+        "serco-es": 18,
     }
 
 
 def test_policy_detail_lists_every_rule_in_table_order_with_its_citation():
     detail = rules.policy_detail("dwp-feedback")
     assert [r.id for r in detail.rules] == [
+        "contact_client",
         "resolution",
         "review",
+        "ice",
         "no_cause",
         "stale",
         "feedback",
@@ -196,9 +198,10 @@ def test_policy_detail_lists_every_rule_in_table_order_with_its_citation():
         "resolution_recipients",
         "review_recipients",
         "team_leader_action",
+        "feedback_given",
         "team_leader_disagrees",
     ]
-    assert detail.rules[4].citation == "DWP steps 10, 12, 13"
+    assert detail.rules[6].citation == "DWP steps 10, 12, 13"
     assert all(r.description for r in detail.rules)
 
 
@@ -259,3 +262,77 @@ def test_when_two_exclusive_rules_fire_only_the_one_listed_last_stands():
     assert decision.outcome.disposition == "refer"
     assert decision.outcome.stage is None
     assert decision.outcome.route is None
+
+
+# -- Version 2 documents and the version-1 documents they replaced ------------------------------
+
+# The versions of the version-1 documents, as recorded in ledgers in the field: the archived
+# copies must keep hashing to them, or stored decisions would lose their ruleset.
+V1_VERSIONS = {
+    "wme": "sha256:f2d423fbcf45db3073a64b13ce8adcb444c72103c143f5916fee090afd8988b1",
+    "dwp-feedback": "sha256:05da6da013687c43bc1332680cb9af3ee59ebe3c7ecd2fe0d2f834df37faa2b6",
+    "cmg-employer-review": (
+        "sha256:98b3ce5487e91538f87e38615ca757331f786e95a83c673ad0a98244ae3e1af1"
+    ),
+    "serco-es": "sha256:197e17a3fb4dca90c020711ab6841f1c2e226921610924c38055f01bc98426ee",
+}
+
+
+@pytest.mark.parametrize("policy", rules.policy_ids())
+def test_the_archived_version_1_documents_keep_their_versions(policy):
+    from rules.policies import archive
+
+    document = archive.load(policy, 1)
+    assert document["format"] == "redress.ruleset/1"
+    assert document_version(document) == V1_VERSIONS[policy]
+    assert rules.ruleset_document(policy)["format"] == "redress.ruleset/2"
+    assert rules.policy_detail(policy).version != V1_VERSIONS[policy]
+
+
+def test_a_version_1_document_still_decides_in_the_version_1_shape():
+    """Version 1 deadlines were {name, due, rule}: no kind, status or done_at."""
+    from rules.policies import archive
+
+    facts = {"received_at": "2026-06-01", "kind": "concern", "category": "fraud"}
+    old = rules.evaluate_ruleset(archive.load("wme", 1), facts, AS_OF)
+    assert msgspec.to_builtins(old.outcome)["deadlines"] == [
+        {"name": "acknowledge", "due": "2026-06-08", "rule": "acknowledge"}
+    ]
+    # Version 1 handled a concern about fraud informally; version 2 as a formal complaint.
+    assert old.outcome.stage == "informal"
+    assert rules.evaluate("wme", facts, AS_OF).outcome.stage == "stage_2"
+    new = msgspec.to_builtins(rules.evaluate("wme", facts, AS_OF).outcome)["deadlines"][0]
+    assert list(new) == ["name", "kind", "due", "status", "done_at", "rule"]
+
+
+def test_a_version_2_document_gives_every_deadline_name_a_kind():
+    document = rules.ruleset_document("wme")
+    del document["deadlines"]["holding_letter"]
+    with pytest.raises(rules.UnknownPolicy):
+        rules.evaluate_ruleset(document, EXAMPLES[0][1], AS_OF)
+
+
+def test_a_closing_row_turns_only_accept_into_close():
+    from rules.ruleset import conclude
+
+    document = {
+        "calendar": "england-and-wales",
+        "timezone": "Europe/London",
+        "rules": [
+            {"id": "refers", "citation": "x", "description": "x", "then": {"disposition": "refer"}},
+            {"id": "closes", "citation": "x", "description": "x", "then": {"closes": True}},
+        ],
+    }
+    outcome, _ = conclude(document, frozenset({"closes"}), {})
+    assert outcome.disposition == "close"
+    outcome, _ = conclude(document, frozenset({"refers", "closes"}), {})
+    assert outcome.disposition == "refer"
+
+
+def test_actions_have_no_new_member_unless_a_case_sets_it():
+    decision = rules.evaluate(*EXAMPLES[0], AS_OF)
+    action = msgspec.to_builtins(decision.outcome.actions[0])
+    assert list(action) == ["code", "detail", "rule"]
+    marked = msgspec.structs.replace(decision.outcome.actions[0], new=True)
+    assert msgspec.to_builtins(marked)["new"] is True
+    assert decision.purpose == "live"

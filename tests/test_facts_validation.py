@@ -305,3 +305,93 @@ def test_a_count_beyond_what_json_keeps_exact_is_refused():
     assert set(refusal("dwp-feedback", facts)) == {"/facts/previous_complaints_same_issue"}
     largest = with_facts("dwp-feedback", previous_complaints_same_issue=2**53 - 1)
     assert rules.evaluate("dwp-feedback", largest, AS_OF).outcome.stage == "complaint_review"
+
+
+# -- Errors a person can act on (issue 11) and fact limits (issue 9) ----------------------------
+
+
+def test_a_bad_enum_value_lists_the_allowed_values_and_suggests_a_near_one():
+    messages = refusal("wme", with_facts("wme", kind="complant", category="Fraud"))
+    assert messages["/facts/kind"] == (
+        "'complant' is not allowed: expected one of 'complaint', 'concern', 'compliment', "
+        "'suggestion', 'comment'; did you mean 'complaint'?"
+    )
+    assert messages["/facts/category"].endswith("did you mean 'fraud'?")
+    far = refusal("wme", with_facts("wme", kind="weather"))["/facts/kind"]
+    assert "'compliment'" in far and "did you mean" not in far
+
+
+def test_an_enum_given_a_number_says_what_it_got():
+    message = refusal("serco-es", with_facts("serco-es", level=2))["/facts/level"]
+    assert message == (
+        "expected one of 'service_provider', 'ssm', 'senior', 'ministry', got an integer"
+    )
+
+
+def test_a_bad_date_names_the_accepted_forms():
+    messages = refusal("wme", with_facts("wme", received_at="yesterday"))
+    assert messages["/facts/received_at"] == (
+        "expected a date YYYY-MM-DD or an RFC 3339 date-time with offset, e.g. 2026-11-27T09:00:00Z"
+    )
+    impossible = refusal("wme", with_facts("wme", received_at="2026-02-30"))["/facts/received_at"]
+    assert "YYYY-MM-DD" in impossible and impossible.startswith("not a real date")
+    as_of = refusal("wme", GOOD["wme"], "2026-06-15")["/as_of"]
+    assert as_of == "expected an RFC 3339 date-time with offset, e.g. 2026-11-27T09:00:00Z"
+
+
+def test_messages_use_the_right_article():
+    """ "an integer", "an object", "a string": the way a person writes it."""
+    messages = refusal(
+        "dwp-feedback",
+        with_facts(
+            "dwp-feedback",
+            previous_complaints_same_issue="1",
+            caseworkers=[7],
+            escalation_causes={"a": 1},
+            acts=[],
+        ),
+    )
+    assert messages["/facts/previous_complaints_same_issue"] == "expected an integer, got a string"
+    assert messages["/facts/caseworkers/0"] == "expected an object, got an integer"
+    assert messages["/facts/escalation_causes"] == "expected an array, got an object"
+    assert messages["/facts/acts"] == "expected an object, got an array"
+
+
+def test_an_unknown_fact_close_to_a_known_one_is_suggested():
+    message = refusal("wme", with_facts("wme", anonymus=True))["/facts/anonymus"]
+    assert message == "unknown fact; did you mean 'anonymous'?"
+
+
+def test_a_string_over_a_thousand_characters_is_refused_at_its_pointer():
+    """Issue 9: a fact string over 1,000 characters is a bad request."""
+    cw = {"id": "x" * 1001, "last_opportunity_at": "2026-05-01"}
+    facts = with_facts("dwp-feedback", caseworkers=[cw])
+    assert refusal("dwp-feedback", facts) == {
+        "/facts/caseworkers/0/id": "a string of 1001 characters: at most 1000 allowed"
+    }
+    cw["id"] = "x" * 1000
+    assert rules.evaluate("dwp-feedback", facts, AS_OF).policy == "dwp-feedback"
+
+
+def test_a_list_over_a_thousand_items_is_refused_before_its_items_are_looked_at():
+    """Issue 9: a list over 1,000 items is a bad request, whatever the items are."""
+    facts = with_facts("serco-es", information_provided=[{"bad": 1}] * 1001, colour="blue")
+    # Only the size is reported: nothing else is checked once a limit is passed.
+    assert refusal("serco-es", facts) == {
+        "/facts/information_provided": "a list of 1001 items: at most 1000 allowed"
+    }
+
+
+def test_null_acts_are_fine_even_under_names_the_policy_does_not_know():
+    """POLICIES.md "null": a member given as null is never a bad request."""
+    for policy in GOOD:
+        facts = with_facts(policy, acts={"nothing_we_know": None})
+        assert rules.evaluate(policy, facts, AS_OF).policy == policy
+        assert rules.evaluate(policy, with_facts(policy, acts=None), AS_OF).policy == policy
+
+
+def test_an_act_from_the_future_or_before_receipt_is_refused():
+    facts = with_facts("serco-es", acts={"respond": "2026-06-16"})
+    assert set(refusal("serco-es", facts)) == {"/facts/acts/respond"}
+    facts = with_facts("serco-es", acts={"respond": "2026-05-31T23:00:00-04:00"})
+    assert "before received_at" in refusal("serco-es", facts)["/facts/acts/respond"]

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import msgspec
 import pytest
 import rfc8785
 
@@ -118,3 +119,78 @@ def test_a_decision_that_cannot_be_hashed_leaves_no_policy_entry_behind(tmp_path
     with pytest.raises(ValueError, match="float"):
         ledger.record_decision(rules.ruleset_document("wme"), decision, {"score": 1.5})
     assert ledger.tree_size() == 1
+
+
+# Decisions under each version-1 document, as a ledger written before version 2 holds them.
+V1_DECISIONS = [
+    ("wme", {"received_at": "2026-03-02", "kind": "concern", "category": "fraud"}),
+    (
+        "wme",
+        {
+            "received_at": "2026-03-16",
+            "kind": "complaint",
+            "stage_two_outcome_at": "2026-04-02",
+            "appeal_requested_at": "2026-04-10",
+        },
+    ),
+    (
+        "dwp-feedback",
+        {
+            "received_at": "2026-05-01",
+            "escalation_causes": ["failed_to_keep_promises"],
+            "issue_occurred_at": "2025-11-20",
+            "caseworkers": [{"id": "cw-1", "last_opportunity_at": "2026-04-01"}],
+            "form_received_at": "2026-05-05T14:30:00+01:00",
+        },
+    ),
+    (
+        "cmg-employer-review",
+        {
+            "received_at": "2026-06-01",
+            "complainant_type": "employer",
+            "payment_related": True,
+            "open_complaint_exists": True,
+        },
+    ),
+    (
+        "serco-es",
+        {
+            "received_at": "2026-02-02",
+            "complainant_type": "service_provider",
+            "level": "senior",
+            "unresolved_at_level": True,
+        },
+    ),
+]
+
+
+def test_decisions_recorded_under_version_1_documents_replay_clean_with_version_2_code(
+    tmp_path: Path,
+) -> None:
+    """POLICIES.md version 2 changes what the rules decide, but a decision recorded under a
+    version-1 document replays under that stored document exactly as it was recorded."""
+    from rules.policies import archive
+
+    ledger = Ledger.open(tmp_path)
+    as_of = "2026-06-20T12:00:00Z"
+    for policy, facts in V1_DECISIONS:
+        document = archive.load(policy, 1)
+        decision = rules.evaluate_ruleset(document, facts, as_of)
+        ledger.record_decision(document, decision, facts)
+        # The same facts decide differently today (every example meets a version 2 change)...
+        today = rules.evaluate(policy, facts, as_of)
+        assert msgspec.to_builtins(today.outcome) != msgspec.to_builtins(decision.outcome)
+    # ...and decisions under the version 2 documents sit in the same ledger.
+    for policy, facts in V1_DECISIONS:
+        ledger.record_decision(
+            rules.ruleset_document(policy), rules.evaluate(policy, facts, as_of), facts
+        )
+    stored = [e.body for e in ledger.entries(0, 100) if e.kind == "decision"]
+    assert "kind" not in stored[0]["outcome"]["deadlines"][0]
+    assert "kind" in stored[len(V1_DECISIONS)]["outcome"]["deadlines"][0]
+    report = replay(tmp_path / "redress.db")
+    assert report.ok, report.summary
+    assert report.replayed == 2 * len(V1_DECISIONS)
+    # A version 1 decision also reads back from the ledger in its own shape.
+    first = ledger.decision(stored[0]["decision_id"])
+    assert first is not None and first.outcome.deadlines[0].kind is msgspec.UNSET

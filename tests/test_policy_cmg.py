@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from policy_helpers import (
     action_codes,
     actions,
     assert_cited,
     bad_pointers,
     deadline_rules,
+    deadline_states,
     deadlines,
     decide,
     encoded_twice,
     notify,
     reason_rules,
+    refused,
     route,
 )
 
@@ -324,7 +327,7 @@ def test_cmg_open_complaint_is_warm_transferred_and_nothing_else_stands():
         dissatisfied_after_closure=True,
     )
     assert d.outcome.disposition == "refer"
-    assert (d.outcome.stage, d.outcome.route) == (None, None)
+    assert (d.outcome.stage, route(d)) == (None, ("open_complaint_team", None))
     assert actions(d) == [("warm_transfer", None)]
     assert (notify(d), deadlines(d), d.outcome.flags, d.outcome.eligibility) == ([], [], [], {})
     assert_cited(d, "open_complaint", "CMG step 1")
@@ -332,9 +335,9 @@ def test_cmg_open_complaint_is_warm_transferred_and_nothing_else_stands():
 
 
 def test_cmg_open_complaint_at_resolution_level_is_also_just_a_transfer():
-    """CMG step 1 (exclusive) discards CMG step 4's route too."""
+    """CMG step 1 (exclusive) replaces CMG step 4's route with the open complaint's team."""
     d = _complaint(open_complaint_exists=True)
-    assert route(d) is None
+    assert route(d) == ("open_complaint_team", None)
     assert reason_rules(d) == ["open_complaint"]
 
 
@@ -416,3 +419,43 @@ def test_cmg_plan_issued_in_the_future_is_a_bad_request():
         "2026-06-16T22:59:00Z",  # 23:59 BST on 16 Jun
     )
     assert pointers == {"/facts/resolution_plan_issued_at"}
+
+
+# -- Version 2 -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", ["letter", "email", "web"])
+def test_cmg_v2_open_complaint_by_correspondence_is_assigned_to_the_handling_team(channel):
+    """CMG step 1 (version 2, item 8): "All other forms of correspondence will be assigned to
+    the team dealing with the complaint." Only a phone call is warm transferred."""
+    d = _review(open_complaint_exists=True, channel=channel)
+    assert d.outcome.disposition == "refer"
+    assert route(d) == ("open_complaint_team", None)
+    assert actions(d) == [("assign_to_handling_team", None)]
+    assert reason_rules(d) == ["open_complaint"]
+    assert_cited(d, "open_complaint", "CMG step 1")
+
+
+def test_cmg_v2_the_employer_response_is_a_window():
+    """CMG step 11 (version 2, item 1): "Set the SR status to Wait and allow seven days for a
+    response to be received" — the employer may respond until it: a window, no status."""
+    d = _review(all_actions_taken_at_resolution=False, resolution_plan_issued_at="2026-06-16")
+    assert deadline_states(d) == [("employer_response", "window", "2026-06-23", None, None)]
+
+
+def test_cmg_v2_acts_can_hold_only_null_members():
+    """POLICIES.md "bad acts": CMG has no obligation deadline, so `acts` holds only nulls."""
+    d = _review(acts={"employer_response": None, "anything": None})
+    assert d.outcome.disposition == "accept"
+    messages = refused(
+        POLICY,
+        {
+            "received_at": "2026-06-01",
+            "complainant_type": "employer",
+            "payment_related": True,
+            "acts": {"employer_response": "2026-06-02"},
+        },
+        "2026-06-15T12:00:00Z",
+    )
+    assert set(messages) == {"/facts/acts/employer_response"}
+    assert "none" in messages["/facts/acts/employer_response"]

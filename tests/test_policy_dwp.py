@@ -1,13 +1,15 @@
 """The `dwp-feedback` policy (DWP complaints feedback process), read as worked examples.
 
 Calendar england-and-wales, time zone Europe/London. Six-month windows are counted back from
-the London date of `as_of`; hour deadlines are elapsed hours, reported in UTC.
+the London date of `received_at` (version 2; version 1 used `as_of`); hour deadlines are elapsed
+hours, reported in UTC.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from policy_helpers import (
     action_codes,
     action_rules,
@@ -15,11 +17,13 @@ from policy_helpers import (
     assert_cited,
     bad_pointers,
     deadline_rules,
+    deadline_states,
     deadlines,
     decide,
     encoded_twice,
     notify,
     reason_rules,
+    refused,
     route,
 )
 
@@ -180,17 +184,17 @@ def test_dwp_review_case_sends_form_to_area_senior_resolution_manager():
         ("attach_complaint_letter", None),
         ("attach_response_letter", None),
     ]
-    assert_cited(d, "review_recipients", "DWP steps 14, 16")
+    assert_cited(d, "review_recipients", "DWP steps 9, 14, 16")
     assert reason_rules(d) == ["review", "feedback", "review_recipients"]
 
 
 def test_dwp_six_months_before_31_august_starts_on_28_february():
     """DWP step 10: 31 Aug less six months names 31 Feb, so the window opens 28 Feb."""
-    as_of = "2026-08-31T10:00:00+01:00"
-    on_edge = _feedback_case(as_of, issue_occurred_at="2026-02-28")
+    as_of = "2026-09-15T10:00:00+01:00"
+    on_edge = _feedback_case(as_of, received_at="2026-08-31", issue_occurred_at="2026-02-28")
     assert on_edge.outcome.eligibility == {"feedback": True}
     assert on_edge.outcome.disposition == "accept"
-    a_day_older = _feedback_case(as_of, issue_occurred_at="2026-02-27")
+    a_day_older = _feedback_case(as_of, received_at="2026-08-31", issue_occurred_at="2026-02-27")
     assert a_day_older.outcome.disposition == "not_eligible"
     assert a_day_older.outcome.eligibility == {"feedback": False}
     assert a_day_older.outcome.route is None
@@ -199,25 +203,27 @@ def test_dwp_six_months_before_31_august_starts_on_28_february():
     assert reason_rules(a_day_older) == ["resolution", "stale"]
 
 
-def test_dwp_six_months_counts_from_the_london_date_of_as_of():
-    """DWP step 10: 23:30Z on 31 Aug is 1 Sep in London, so the window opens 1 Mar."""
-    as_of = "2026-08-31T23:30:00Z"
-    assert _feedback_case(as_of, issue_occurred_at="2026-02-28").outcome.eligibility == {
-        "feedback": False
-    }
-    assert _feedback_case(as_of, issue_occurred_at="2026-03-01").outcome.eligibility == {
-        "feedback": True
-    }
+def test_dwp_six_months_counts_from_the_london_date_of_received_at():
+    """DWP step 10: received 23:30Z on 31 Aug is 1 Sep in London, so the window opens 1 Mar."""
+    as_of, received = "2026-09-15T10:00:00Z", "2026-08-31T23:30:00Z"
+    older = _feedback_case(as_of, received_at=received, issue_occurred_at="2026-02-28")
+    assert older.outcome.eligibility == {"feedback": False}
+    inside = _feedback_case(as_of, received_at=received, issue_occurred_at="2026-03-01")
+    assert inside.outcome.eligibility == {"feedback": True}
 
 
 def test_dwp_issue_date_time_in_another_offset_is_turned_into_a_london_date():
-    """DWP step 10: on 15 May the window opens 15 Nov; the issue instant's London date decides."""
-    as_of = "2026-05-15T12:00:00+01:00"
+    """DWP step 10: received 15 May, the window opens 15 Nov; the issue's London date decides."""
+    as_of, received = "2026-05-20T12:00:00+01:00", "2026-05-15"
     # 23:30 at -05:00 on 14 Nov = 04:30 GMT on 15 Nov: inside.
-    inside = _feedback_case(as_of, issue_occurred_at="2025-11-14T23:30:00-05:00")
+    inside = _feedback_case(
+        as_of, received_at=received, issue_occurred_at="2025-11-14T23:30:00-05:00"
+    )
     assert inside.outcome.eligibility == {"feedback": True}
     # 00:30 at +01:00 on 15 Nov = 23:30 GMT on 14 Nov: outside.
-    outside = _feedback_case(as_of, issue_occurred_at="2025-11-15T00:30:00+01:00")
+    outside = _feedback_case(
+        as_of, received_at=received, issue_occurred_at="2025-11-15T00:30:00+01:00"
+    )
     assert outside.outcome.eligibility == {"feedback": False}
 
 
@@ -401,3 +407,132 @@ def test_dwp_caseworker_opportunity_from_the_future_is_a_bad_request():
         "2026-05-05T10:00:00+01:00",
     )
     assert pointers == {"/facts/caseworkers/1/last_opportunity_at"}
+
+
+# -- Version 2 -------------------------------------------------------------------------------
+
+
+def test_dwp_v2_six_months_are_judged_at_receipt_so_a_later_decision_does_not_flip():
+    """DWP step 10 (version 2, item 7): "Only provide feedback on cases where the issue occurred
+    within the previous six months" — counted back from the complaint's receipt, so a decision
+    taken later on the same facts gives the same answer."""
+    early = _feedback_case("2026-05-05T10:00:00+01:00", issue_occurred_at="2025-11-01")
+    late = _feedback_case("2026-12-01T10:00:00Z", issue_occurred_at="2025-11-01")
+    # received 1 May 2026: the window opens 1 Nov 2025.
+    assert early.outcome.eligibility == late.outcome.eligibility == {"feedback": True}
+
+
+def test_dwp_v2_an_issue_after_the_receipt_is_a_bad_request():
+    """DWP step 10: "Where the action taken (or not taken) by the previous caseworker caused the
+    case to escalate into a complaint" — the issue cannot come after the complaint's receipt
+    (the same London day is neither before nor after)."""
+    facts = {
+        "received_at": "2026-05-01",
+        "escalation_causes": ["failed_to_keep_promises"],
+        "issue_occurred_at": "2026-05-02",
+        "caseworkers": [BOB],
+    }
+    assert set(refused(POLICY, facts, "2026-05-05T10:00:00Z")) == {"/facts/issue_occurred_at"}
+    same_day = {**facts, "issue_occurred_at": "2026-05-01T22:00:00+01:00"}
+    assert decide(POLICY, "2026-05-05T10:00:00Z", **same_day).outcome.disposition == "accept"
+
+
+@pytest.mark.parametrize(
+    ("handled_by", "previous", "stage", "rule"),
+    [
+        ("resolution", 3, "complaint_resolution", "resolution"),
+        ("review", 0, "complaint_review", "review"),
+        ("ice", 0, "complaint_ice", "ice"),
+    ],
+)
+def test_dwp_v2_handled_by_fixes_the_stage(handled_by, previous, stage, rule):
+    """DWP intro (version 2, item 7): the procedure is for "complaints resolution/review and ICE
+    team members who need to send a complaints feedback form"; `handled_by` fixes the stage,
+    whatever the count of previous complaints says."""
+    d = decide(
+        POLICY,
+        "2026-05-05T10:00:00Z",
+        received_at="2026-05-01",
+        handled_by=handled_by,
+        previous_complaints_same_issue=previous,
+    )
+    assert d.outcome.stage == stage
+    assert reason_rules(d) == [rule, "no_cause"]
+
+
+def test_dwp_v2_an_ice_case_gets_the_review_recipients():
+    """DWP steps 9, 16 (version 2, item 7): "For subsequent complaints about the same issue,
+    review the case by following Complaint Review" — an ICE case is such a complaint: the form
+    goes to "the area senior resolution manager"."""
+    d = _feedback_case(handled_by="ice")
+    assert d.outcome.stage == "complaint_ice"
+    assert notify(d) == [("area_senior_resolution_manager", None)]
+    assert reason_rules(d) == ["ice", "feedback", "review_recipients"]
+    assert_cited(d, "ice", "DWP intro, step 9")
+
+
+def test_dwp_v2_a_complaint_by_letter_means_contacting_the_client():
+    """DWP step 8 (version 2, item 7): "If a complaint is received by letter, read the
+    correspondence and contact the client as soon as possible to discuss and fully understand
+    the reason for the complaint." A phone call needs no such action."""
+    letter = decide(POLICY, "2026-05-05T10:00:00Z", received_at="2026-05-01", channel="letter")
+    assert action_rules(letter) == [("contact_client", "contact_client")]
+    assert_cited(letter, "contact_client", "DWP step 8")
+    phone = decide(POLICY, "2026-05-05T10:00:00Z", received_at="2026-05-01", channel="phone")
+    assert action_codes(phone) == []
+    disagrees = _feedback_case(channel="letter", team_leader_agrees=False)
+    assert reason_rules(disagrees) == ["contact_client", "resolution", "team_leader_disagrees"]
+
+
+def test_dwp_v2_feedback_given_closes_the_case_and_keeps_the_deadline_met():
+    """DWP step 1 (version 2, item 11): "Take appropriate action within 48 hours to address the
+    feedback with the person identified" — once the team leader has acted, the case closes; the
+    deadline stays listed with its act."""
+    d = _feedback_case(
+        "2026-05-08T09:00:00Z",
+        form_received_at="2026-05-05T14:30:00+01:00",
+        acts={"team_leader_action": "2026-05-07T13:30:00Z"},
+    )
+    assert d.outcome.disposition == "close"
+    assert (d.outcome.stage, route(d)) == ("complaint_resolution", ("team_leader", "tl-bob"))
+    assert deadline_states(d) == [
+        (
+            "team_leader_action",
+            "obligation",
+            "2026-05-07T13:30:00Z",
+            "met",
+            "2026-05-07T13:30:00Z",
+        )
+    ]
+    assert_cited(d, "feedback_given", "DWP steps 1–6")
+    assert reason_rules(d)[-1] == "feedback_given"
+
+
+def test_dwp_v2_feedback_given_never_closes_what_is_not_eligible():
+    """DWP step 11: "make sure that they are in agreement that feedback should be given" — a
+    disagreeing team leader's exclusive row discards the closing row."""
+    d = _feedback_case(team_leader_agrees=False, acts={"team_leader_action": "2026-05-04"})
+    assert d.outcome.disposition == "not_eligible"
+    assert "feedback_given" not in reason_rules(d)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "act", "status"),
+    [
+        ("2026-05-07T13:30:00Z", None, "open"),
+        ("2026-05-07T13:30:01Z", None, "overdue"),
+        ("2026-05-08T09:00:00Z", "2026-05-07T14:30:00+01:00", "met"),
+        ("2026-05-08T09:00:00Z", "2026-05-07T13:30:01Z", "late"),
+        # A date act stands for the start of its London day: 00:00 BST = 23:00Z on 6 May.
+        ("2026-05-08T09:00:00Z", "2026-05-07", "met"),
+        ("2026-05-09T09:00:00Z", "2026-05-08", "late"),
+    ],
+)
+def test_dwp_v2_hours_deadline_status_compares_instants(as_of, act, status):
+    """DWP step 1: "within 48 hours" — an hours deadline compares instants; exactly at due is
+    on time."""
+    more = {"acts": {"team_leader_action": act}} if act else {}
+    d = _feedback_case(as_of, form_received_at="2026-05-05T14:30:00+01:00", **more)
+    assert deadline_states(d) == [
+        ("team_leader_action", "obligation", "2026-05-07T13:30:00Z", status, act)
+    ]

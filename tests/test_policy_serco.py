@@ -16,11 +16,13 @@ from policy_helpers import (
     assert_cited,
     bad_pointers,
     deadline_rules,
+    deadline_states,
     deadlines,
     decide,
     encoded_twice,
     notify,
     reason_rules,
+    refused,
     route,
 )
 
@@ -58,11 +60,12 @@ def test_serco_client_complaint_starts_at_the_provider_who_responds_in_one_busin
     assert actions(d) == [
         ("track_for_quarterly_report", None),
         ("provide_written_resolution", None),
+        ("agree_response_timeline", None),
     ]
     assert_cited(d, "report", "Serco clients 10, SP 9")
     assert_cited(d, "level", "Serco clients 1\u201311, SP 1\u20136")
     assert_cited(d, "client_at_provider", "Serco clients 2, 5")
-    assert reason_rules(d) == ["report", "level", "client_at_provider"]
+    assert reason_rules(d) == ["report", "level", "client_at_provider", "client_timeline"]
 
 
 @pytest.mark.parametrize(
@@ -99,7 +102,13 @@ def test_serco_client_who_gave_nothing_is_asked_for_all_three_in_order():
     d = _client("2026-02-13", "2026-02-13T15:00:00-05:00", information_provided=None)
     assert actions(d)[-1] == ("request_information", "name,best_time_to_contact,details")
     assert_cited(d, "missing_information", "Serco clients 3")
-    assert reason_rules(d) == ["report", "level", "client_at_provider", "missing_information"]
+    assert reason_rules(d) == [
+        "report",
+        "level",
+        "client_at_provider",
+        "client_timeline",
+        "missing_information",
+    ]
 
 
 def test_serco_client_missing_one_piece_is_asked_for_just_that():
@@ -111,7 +120,7 @@ def test_serco_client_missing_one_piece_is_asked_for_just_that():
 
 
 def test_serco_provider_dispute_goes_to_the_esm_deadlines_by_due_date():
-    """Serco SP intro, 1–3, 6: ESM responds in 1 business day; Ministry possible after 20."""
+    """Serco SP intro, 1, 2, 6 and SP 3: ESM responds in 1 business day; Ministry after 20."""
     d = _provider()
     assert d.outcome.disposition == "accept"
     assert d.outcome.stage == "ssm"
@@ -132,7 +141,7 @@ def test_serco_provider_dispute_goes_to_the_esm_deadlines_by_due_date():
     ]
     assert d.outcome.flags == ["no_penalty"]
     assert d.outcome.eligibility == {"ministry_escalation": False}
-    assert_cited(d, "provider_dispute", "Serco SP intro, 1\u20133, 6")
+    assert_cited(d, "provider_dispute", "Serco SP intro, 1, 2, 6")
 
 
 def test_serco_ministry_option_opens_after_day_twenty_in_toronto():
@@ -159,7 +168,7 @@ def test_serco_sa_partner_dispute_beyond_ssm_has_no_open_deadlines(level: str, r
     assert route(d) == (role, None)
     assert deadlines(d) == []
     assert d.outcome.flags == ["no_penalty"]
-    assert_cited(d, "provider_dispute", "Serco SP intro, 1\u20133, 6")
+    assert_cited(d, "provider_dispute", "Serco SP intro, 1, 2, 6")
 
 
 def test_serco_sa_partner_defaults_to_the_ssm_level():
@@ -240,13 +249,13 @@ def test_serco_provider_dispute_unresolved_at_ssm_keeps_its_deadlines():
 
 
 def test_serco_unresolved_at_senior_goes_to_the_ministry():
-    """Serco clients 11, SP 6: Serco shares the investigation with the Ministry."""
+    """Serco clients 11: Serco shares the client's investigation with the Ministry."""
     d = _client("2026-02-13", "2026-03-02T15:00:00-05:00", level="senior", unresolved_at_level=True)
     assert d.outcome.disposition == "escalate"
     assert d.outcome.stage == "ministry"
     assert route(d) == ("ministry", None)
     assert actions(d)[-1] == ("share_with_ministry", None)
-    assert_cited(d, "to_ministry", "Serco clients 11, SP 6")
+    assert_cited(d, "to_ministry", "Serco clients 11")
 
 
 def test_serco_nothing_beyond_the_ministry():
@@ -345,3 +354,110 @@ def test_serco_bad_facts_are_all_named():
         "/facts/information_provided/1",
         "/facts/level",
     }
+
+
+# -- Version 2 -------------------------------------------------------------------------------
+
+# Provider dispute raised Mon 2 Feb 2026: ministry_escalation_available is due Tue 3 Mar, so the
+# option is open from Wed 4 Mar (Toronto date).
+AFTER_20 = "2026-03-04T10:00:00-05:00"
+
+
+def test_serco_v2_provider_dispute_goes_to_the_ministry_only_when_a_party_recommends_it():
+    """Serco SP 6 (version 2, item 9): "If the attempts to resolve the issue are not successful
+    within a reasonable period, not being longer than 20 working days, either party may
+    recommend that the dispute be escalated to the Ministry." The ESM's provider is told in
+    writing (SP 7)."""
+    waiting = _provider(AFTER_20, unresolved_at_level=True)
+    assert (waiting.outcome.disposition, waiting.outcome.stage) == ("escalate", "senior")
+    assert waiting.outcome.eligibility == {"ministry_escalation": True}
+    d = _provider(AFTER_20, unresolved_at_level=True, ministry_escalation_recommended=True)
+    assert (d.outcome.disposition, d.outcome.stage) == ("escalate", "ministry")
+    assert route(d) == ("ministry", None)
+    assert action_codes(d)[-2:] == ["share_with_ministry", "inform_provider_in_writing"]
+    assert_cited(d, "provider_to_ministry", "Serco SP 6")
+    assert reason_rules(d)[-2:] == ["provider_to_ministry", "provider_informed"]
+
+
+def test_serco_v2_no_ministry_escalation_while_the_option_is_closed():
+    """Serco SP 6: "not being longer than 20 working days" — before they have passed, neither a
+    recommendation nor level senior sends a provider dispute to the Ministry."""
+    early = _provider(
+        "2026-03-03T10:00:00-05:00",
+        level="senior",
+        unresolved_at_level=True,
+        ministry_escalation_recommended=True,
+    )
+    assert early.outcome.eligibility == {"ministry_escalation": False}
+    assert (early.outcome.disposition, early.outcome.stage) == ("accept", "senior")
+    assert "share_with_ministry" not in action_codes(early)
+    assert "to_ministry" not in reason_rules(early)
+
+
+def test_serco_v2_a_recommendation_changes_nothing_for_a_client():
+    """Serco clients 11: "Serco will share with MLITSD [...] any client complaint investigations
+    that escalate to the Ministry" — the client's own row, unchanged by SP 6's recommendation."""
+    d = _client("2026-02-13", "2026-02-16T15:00:00-05:00", ministry_escalation_recommended=True)
+    assert (d.outcome.disposition, d.outcome.stage) == ("accept", "service_provider")
+    assert "ministry_escalation" not in d.outcome.eligibility
+
+
+def test_serco_v2_escalation_to_senior_is_shared_with_the_provider_in_writing():
+    """Serco SP 7 (version 2, item 9): "Each step of the process will be documented by Serco and
+    any decisions or escalation will be shared with the Service Provider in writing."""
+    d = _provider("2026-02-10T09:00:00-05:00", unresolved_at_level=True)
+    assert action_codes(d)[-1] == "inform_provider_in_writing"
+    assert_cited(d, "provider_informed", "Serco SP 7")
+    client = _client(
+        "2026-02-13", "2026-02-20T15:00:00-05:00", level="ssm", unresolved_at_level=True
+    )
+    assert "inform_provider_in_writing" not in action_codes(client)
+
+
+def test_serco_v2_resolved_provider_dispute_gets_its_resolution_in_writing():
+    """Serco SP 8 (version 2, item 9): "Any resolution to the complaint/ disputes will be
+    provided in writing by the ESM"; with nothing left to resolve, no timeframe is agreed
+    (SP 3)."""
+    d = _provider("2026-02-10T09:00:00-05:00", resolved=True)
+    assert d.outcome.disposition == "close"
+    assert action_codes(d) == ["track_for_quarterly_report", "provide_written_resolution"]
+    assert_cited(d, "provider_resolution", "Serco SP 8")
+    assert "provider_timeframe" not in reason_rules(d)
+
+
+def test_serco_v2_provider_timeframe_is_agreed_while_unresolved():
+    """Serco SP 3: "ESM and SPM will agree to a timeframe for resolution, depending on the
+    nature and urgency of the complaint."""
+    d = _provider()
+    assert_cited(d, "provider_timeframe", "Serco SP 3")
+
+
+def test_serco_v2_client_at_the_provider_agrees_a_response_timeline():
+    """Serco clients 4 (version 2, item 9): "The Service Provider will agree to a reasonable
+    timeline for response depending on the nature and urgency of the complaint."""
+    d = _client("2026-02-13", "2026-02-13T15:00:00-05:00")
+    assert_cited(d, "client_timeline", "Serco clients 4")
+    resolved = _client("2026-02-13", "2026-02-16T15:00:00-05:00", resolved=True)
+    assert "agree_response_timeline" not in action_codes(resolved)
+
+
+def test_serco_v2_deadline_kinds_and_the_respond_obligation():
+    """Serco SP 2: "The ESM will respond to the SPM within 1 business day" (an obligation);
+    SP 6's 20 working days open an option for a party (kind `opens`)."""
+    d = _provider("2026-02-04T10:00:00-05:00", acts={"respond": "2026-02-03T16:00:00-05:00"})
+    assert deadline_states(d) == [
+        ("respond", "obligation", "2026-02-03", "met", "2026-02-03T16:00:00-05:00"),
+        ("ministry_escalation_available", "opens", "2026-03-03", None, None),
+    ]
+    overdue = _provider("2026-02-04T10:00:00-05:00")
+    assert deadline_states(overdue)[0][3:] == ("overdue", None)
+    refusal = refused(
+        POLICY,
+        {
+            "received_at": "2026-02-02",
+            "complainant_type": "service_provider",
+            "acts": {"ministry_escalation_available": "2026-02-03"},
+        },
+        "2026-02-04T10:00:00-05:00",
+    )
+    assert set(refusal) == {"/facts/acts/ministry_escalation_available"}

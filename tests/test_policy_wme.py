@@ -15,11 +15,13 @@ from policy_helpers import (
     assert_cited,
     bad_pointers,
     deadline_rules,
+    deadline_states,
     deadlines,
     decide,
     encoded_twice,
     notify,
     reason_rules,
+    refused,
     route,
 )
 
@@ -95,7 +97,7 @@ def test_wme_complaint_over_easter_gets_stage_two_deadlines_in_due_order():
     }
     assert_cited(d, "complaint", "WME 3 Stage 2")
     assert_cited(d, "holding_letter", "WME 3 Stage 2")
-    assert reason_rules(d) == ["acknowledge", "complaint", "holding_letter"]
+    assert reason_rules(d) == ["acknowledge", "complaint", "advise_investigator", "holding_letter"]
 
 
 def test_wme_simple_complaint_has_no_holding_letter():
@@ -108,12 +110,12 @@ def test_wme_simple_complaint_has_no_holding_letter():
 def test_wme_complaint_not_in_writing_asks_for_written_details():
     """WME 3 Stage 1: a formal complaint should be set out in writing."""
     spoken = decide(POLICY, "2026-03-30T09:00:00Z", received_at="2026-03-27", kind="complaint")
-    assert actions(spoken) == [("request_written_details", None)]
-    assert_cited(spoken, "in_writing", "WME 3 Stage 1")
+    assert actions(spoken) == [("advise_investigator", None), ("request_written_details", None)]
+    assert_cited(spoken, "in_writing", "WME 3 Stage 1, 2.4")
     written = decide(
         POLICY, "2026-03-30T09:00:00Z", received_at="2026-03-27", kind="complaint", in_writing=True
     )
-    assert actions(written) == []
+    assert actions(written) == [("advise_investigator", None)]
     assert "in_writing" not in reason_rules(written)
 
 
@@ -235,18 +237,24 @@ def test_wme_concern_about_government_policy_is_out_of_jurisdiction():
     assert reason_rules(d) == ["acknowledge", "out_of_jurisdiction"]
 
 
-def test_wme_compliment_about_a_political_party_is_still_feedback():
-    """WME 2.3 applies to complaints and concerns only; WME 3 Stage 1 handles the compliment."""
+@pytest.mark.parametrize("kind", ["compliment", "suggestion", "comment"])
+def test_wme_v2_out_of_jurisdiction_whatever_the_kind(kind: str):
+    """WME 2.3 (version 2, item 3): "If we are unable to respond to a complaint because it is
+    outside our jurisdiction, we will let you know [...] Examples include; • A query or comment
+    about government policy": the row applies to feedback too."""
     d = decide(
         POLICY,
         "2026-03-02T12:00:00Z",
         received_at="2026-03-02",
-        kind="compliment",
-        category="political_party",
+        kind=kind,
+        category="government_policy",
+        acts={"acknowledge": "2026-03-02"},
     )
-    assert d.outcome.disposition == "accept"
-    assert d.outcome.stage == "feedback"
-    assert "out_of_jurisdiction" not in reason_rules(d)
+    assert d.outcome.disposition == "out_of_jurisdiction"
+    assert (d.outcome.stage, d.outcome.route) == (None, None)
+    assert actions(d) == [("advise_where_to_complain", "government_department")]
+    # Exclusive: the feedback row and the closing row "feedback shared" are discarded.
+    assert reason_rules(d) == ["acknowledge", "out_of_jurisdiction"]
 
 
 @pytest.mark.parametrize("category", ["misconduct", "whistleblowing", "fraud"])
@@ -296,20 +304,32 @@ def test_wme_serious_complaint_about_chief_executive_later_rule_wins_the_route()
     assert route(d) == ("director", None)
     assert d.outcome.flags == ["serious"]
     assert d.outcome.eligibility == {"board_escalation": True}
-    assert reason_rules(d) == ["acknowledge", "complaint", "serious", "about_chief_executive"]
+    assert reason_rules(d) == [
+        "acknowledge",
+        "complaint",
+        "advise_investigator",
+        "serious",
+        "about_chief_executive",
+    ]
 
 
-def test_wme_concern_about_chief_executive_stays_with_the_staff_member():
-    """WME 3 Stage 1, 4.3 is for complaints only: a concern keeps its informal route."""
+def test_wme_v2_concern_about_chief_executive_is_a_formal_complaint_for_a_director():
+    """WME 4.3 (version 2, item 2): "If the complaint is about the Chief Executive, the complaint
+    should be sent to a Director, who will investigate the matter with the Chair and Vice Chair
+    of the WME Management Board." A concern about the CE is handled as a formal complaint."""
     d = decide(
         POLICY,
         "2026-03-02T12:00:00Z",
         received_at="2026-03-02",
         kind="concern",
+        in_writing=True,
         about_chief_executive=True,
     )
-    assert route(d) == ("staff_member", None)
-    assert notify(d) == [("line_manager", None)]
+    assert (d.outcome.disposition, d.outcome.stage) == ("accept", "stage_2")
+    assert route(d) == ("director", None)
+    assert notify(d) == [("chair", None), ("vice_chair", None)]
+    assert "concern" not in reason_rules(d)
+    assert "resolve_informally" not in action_codes(d)
 
 
 def test_wme_upheld_complaint_offers_an_apology_after_written_details_in_rule_order():
@@ -317,8 +337,13 @@ def test_wme_upheld_complaint_offers_an_apology_after_written_details_in_rule_or
     d = decide(
         POLICY, "2026-03-02T12:00:00Z", received_at="2026-03-02", kind="complaint", upheld=True
     )
-    assert action_codes(d) == ["request_written_details", "offer_apology"]
-    assert_cited(d, "upheld", "WME 3 Stage 2")
+    assert action_codes(d) == [
+        "advise_investigator",
+        "request_written_details",
+        "offer_apology",
+        "explain_prevention",
+    ]
+    assert_cited(d, "upheld", "WME 3 Stage 2, 5.1")
 
 
 def _after_outcome(as_of: str, **more: object):
@@ -535,7 +560,7 @@ def test_wme_null_facts_are_absent():
         stage_two_outcome_at=None,
     )
     assert route(d) == ("service_manager", None)
-    assert action_codes(d) == ["request_written_details"]
+    assert action_codes(d) == ["advise_investigator", "request_written_details"]
 
 
 def test_wme_unknown_policy_is_a_lookup_error():
@@ -544,3 +569,299 @@ def test_wme_unknown_policy_is_a_lookup_error():
             "wmx", {"received_at": "2026-03-02", "kind": "comment"}, "2026-03-02T12:00:00Z"
         )
     assert issubclass(rules.UnknownPolicy, LookupError)
+
+
+# -- Version 2 -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("category", ["misconduct", "whistleblowing", "fraud"])
+def test_wme_v2_concern_about_misconduct_is_a_formal_complaint(category: str):
+    """WME 4.2 (version 2, item 2): "For complaints of a more serious nature relating to
+    misconduct, whistleblowing, potential fraud etc, these should be reported to the Chief
+    Executive." A concern about it is a formal complaint: every complaint row applies to it and
+    the informal `concern` row does not."""
+    d = decide(
+        POLICY, "2026-03-02T12:00:00Z", received_at="2026-03-02", kind="concern", category=category
+    )
+    assert (d.outcome.disposition, d.outcome.stage) == ("accept", "stage_2")
+    assert route(d) == ("chief_executive", None)
+    assert notify(d) == []
+    assert d.outcome.flags == ["serious"]
+    assert d.outcome.eligibility == {"board_escalation": True}
+    # 5 and 15 working days after Mon 2 Mar 2026: 9 Mar and 23 Mar.
+    assert deadlines(d) == [("acknowledge", "2026-03-09"), ("outcome", "2026-03-23")]
+    assert action_codes(d) == ["advise_investigator", "request_written_details"]
+    assert reason_rules(d) == [
+        "acknowledge",
+        "complaint",
+        "advise_investigator",
+        "in_writing",
+        "serious",
+    ]
+
+
+def test_wme_v2_an_ordinary_concern_is_still_informal():
+    """WME 1.3: "If you have any concerns about our work, please tell our staff or their manager
+    as soon as possible, so they can quickly understand your concerns and try to put things
+    right." A concern about delay is not a formal complaint."""
+    d = decide(
+        POLICY, "2026-03-02T12:00:00Z", received_at="2026-03-02", kind="concern", category="delay"
+    )
+    assert (d.outcome.stage, route(d)) == ("informal", ("staff_member", None))
+    assert action_codes(d) == ["resolve_informally"]
+
+
+def test_wme_v2_an_anonymous_complaint_is_not_asked_for_written_details():
+    """WME 2.4 (version 2, item 4): "Complaints received anonymously will be recorded and
+    considered, but action may be limited if further information is required": there is no one
+    to ask for the details in writing."""
+    d = decide(
+        POLICY, "2026-03-02T12:00:00Z", received_at="2026-03-02", kind="complaint", anonymous=True
+    )
+    assert "request_written_details" not in action_codes(d)
+    assert "in_writing" not in reason_rules(d)
+    assert d.outcome.flags == ["anonymous_limited_action"]
+
+
+def test_wme_v2_the_acknowledgement_advises_who_will_investigate():
+    """WME 3 Stage 1 (version 2, item 6): "We will acknowledge your communication within 5
+    working days and advise who will be investigating the complaint"; once the outcome is known
+    there is nothing left to advise."""
+    d = decide(
+        POLICY, "2026-03-02T12:00:00Z", received_at="2026-03-02", kind="complaint", in_writing=True
+    )
+    assert action_rules(d) == [("advise_investigator", "advise_investigator")]
+    assert_cited(d, "advise_investigator", "WME 3 Stage 1")
+    after = _after_outcome("2026-04-03T09:00:00Z")
+    assert "advise_investigator" not in action_codes(after)
+
+
+def test_wme_v2_final_date_of_a_holding_letter_is_the_outcome_due():
+    """WME 3 Stage 2 (version 2, item 5): "Should this be the case a holding letter/email will
+    be sent after ten working days and a final date given for a response." The final date is a
+    promise, so it may be later than as_of."""
+    d = decide(
+        POLICY,
+        "2026-03-30T09:00:00Z",
+        received_at="2026-03-27",
+        kind="complaint",
+        in_writing=True,
+        complex=True,
+        final_date="2026-05-29",
+    )
+    assert deadlines(d) == [
+        ("acknowledge", "2026-04-07"),
+        ("holding_letter", "2026-04-14"),
+        ("outcome", "2026-05-29"),
+    ]
+    assert deadline_rules(d)["outcome"] == "complaint"
+
+
+def test_wme_v2_final_date_needs_a_complex_complaint_and_cannot_precede_receipt():
+    """WME 3 Stage 2: "Occasionally investigations may take longer, particularly if the
+    complaint is complex" — a final date without `complex`, before receipt, or not a bare date
+    is a bad request."""
+    base = {"received_at": "2026-03-27", "kind": "complaint"}
+    assert set(refused(POLICY, {**base, "final_date": "2026-05-29"}, "2026-03-30T09:00:00Z")) == {
+        "/facts/final_date"
+    }
+    early = {**base, "complex": True, "final_date": "2026-03-26"}
+    assert set(refused(POLICY, early, "2026-03-30T09:00:00Z")) == {"/facts/final_date"}
+    timed = {**base, "complex": True, "final_date": "2026-05-29T09:00:00Z"}
+    messages = refused(POLICY, timed, "2026-03-30T09:00:00Z")
+    assert "YYYY-MM-DD" in messages["/facts/final_date"]
+
+
+def test_wme_v2_outcome_notice_tells_the_result_and_the_right_of_appeal():
+    """WME 5.1 (version 2, item 6): "Notify the complainant of the results of the investigation
+    and any right of appeal"."""
+    d = _after_outcome("2026-04-03T09:00:00Z")
+    assert action_rules(d) == [("inform_outcome_and_appeal_right", "outcome_notice")]
+    assert_cited(d, "outcome_notice", "WME 3 Stage 2, 5.1")
+    appealed = _after_outcome("2026-04-10T09:00:00Z", appeal_requested_at="2026-04-09")
+    assert "inform_outcome_and_appeal_right" not in action_codes(appealed)
+
+
+def test_wme_v2_upheld_explains_how_recurrence_is_prevented():
+    """WME 5.1 (version 2, item 6): "Inform the complainant of any action that will be
+    implemented to ensure there is no reoccurrence"."""
+    d = _after_outcome("2026-04-03T09:00:00Z", upheld=True)
+    assert action_rules(d) == [
+        ("offer_apology", "upheld"),
+        ("explain_prevention", "upheld"),
+        ("inform_outcome_and_appeal_right", "outcome_notice"),
+    ]
+
+
+def test_wme_v2_the_appeal_letter_lists_further_options():
+    """WME 3 Stage 3 (version 2, item 6): "other options for appropriate further escalation
+    should be detailed in the letter to the complainant"."""
+    d = _after_outcome("2026-04-21T09:00:00Z", appeal_requested_at="2026-04-20")
+    assert action_rules(d) == [("list_further_options", "appeal")]
+
+
+def test_wme_v2_closed_after_outcome_once_the_appeal_window_has_passed():
+    """WME 3 Stage 2 (version 2, item 11): "you can appeal within ten working days of the date
+    of the outcome"; once that has passed with no appeal the complaint closes, keeping its stage
+    and route. The window (closing Mon 20 Apr) stays listed: only an appeal ends it."""
+    open_ = _after_outcome("2026-04-20T22:59:59Z")
+    assert open_.outcome.disposition == "accept"
+    closed = _after_outcome("2026-04-20T23:00:00Z")
+    assert closed.outcome.disposition == "close"
+    assert (closed.outcome.stage, route(closed)) == ("stage_2", ("service_manager", None))
+    assert deadline_states(closed) == [("appeal_window_closes", "window", "2026-04-20", None, None)]
+    assert_cited(closed, "closed_after_outcome", "WME 3 Stage 2")
+    assert reason_rules(closed)[-1] == "closed_after_outcome"
+
+
+def test_wme_v2_stage_three_decision_is_final_and_closes_the_case():
+    """WME 3 Stage 3 (version 2, item 11): "The complainant should be informed in writing of the
+    outcome of stage three, the decision reached about this complaint will then be final". The
+    appeal's deadlines end; stage, route and the final_decision flag stay."""
+    d = _after_outcome(
+        "2026-05-01T09:00:00Z",
+        appeal_requested_at="2026-04-20",
+        stage_three_outcome_at="2026-04-30",
+        acts={"appeal_acknowledge": "2026-04-22"},
+    )
+    assert d.outcome.disposition == "close"
+    assert (d.outcome.stage, route(d)) == ("stage_3", ("director", None))
+    assert d.outcome.flags == ["final_decision"]
+    assert deadlines(d) == []
+    assert_cited(d, "stage_3_decided", "WME 3 Stage 3")
+    assert reason_rules(d) == ["complaint", "appeal", "stage_3_decided"]
+
+
+def test_wme_v2_a_stage_three_decision_needs_an_appeal_in_time_and_follows_it():
+    """WME 3 Stage 3: "you may request in writing that the issue be considered by the Director"
+    — a decision without an appeal, after a late appeal, or dated before the appeal is refused."""
+    base = {
+        "received_at": "2026-03-16",
+        "kind": "complaint",
+        "stage_two_outcome_at": "2026-04-02",
+    }
+    as_of = "2026-05-01T09:00:00Z"
+    no_appeal = {**base, "stage_three_outcome_at": "2026-04-30"}
+    assert "/facts/stage_three_outcome_at" in refused(POLICY, no_appeal, as_of)
+    late = {**no_appeal, "appeal_requested_at": "2026-04-21"}
+    assert set(refused(POLICY, late, as_of)) == {"/facts/stage_three_outcome_at"}
+    before = {**base, "appeal_requested_at": "2026-04-20", "stage_three_outcome_at": "2026-04-17"}
+    assert set(refused(POLICY, before, as_of)) == {"/facts/stage_three_outcome_at"}
+
+
+def test_wme_v2_a_concern_put_right_informally_closes():
+    """WME 1.3 (version 2, item 11): staff "try to put things right"; a concern put right is
+    closed, keeping its informal stage and route. `resolved` does not close a formal complaint."""
+    d = decide(
+        POLICY, "2026-03-04T12:00:00Z", received_at="2026-03-02", kind="concern", resolved=True
+    )
+    assert d.outcome.disposition == "close"
+    assert (d.outcome.stage, route(d)) == ("informal", ("staff_member", None))
+    assert_cited(d, "concern_resolved", "WME 1.3")
+    formal = decide(
+        POLICY,
+        "2026-03-04T12:00:00Z",
+        received_at="2026-03-02",
+        kind="concern",
+        category="fraud",
+        resolved=True,
+    )
+    assert formal.outcome.disposition == "accept"
+    assert "concern_resolved" not in reason_rules(formal)
+
+
+def test_wme_v2_feedback_shared_once_acknowledged():
+    """WME 3 Stage 1 (version 2, item 11): "A member of our business team will acknowledge
+    receipt of your email and take appropriate action to share the compliment or suggestion";
+    once acknowledged the compliment's case closes, and its acknowledge deadline stays, met."""
+    d = decide(
+        POLICY,
+        "2026-03-05T12:00:00Z",
+        received_at="2026-03-02",
+        kind="compliment",
+        acts={"acknowledge": "2026-03-04T16:00:00Z"},
+    )
+    assert d.outcome.disposition == "close"
+    assert (d.outcome.stage, route(d)) == ("feedback", ("relevant_staff", None))
+    assert deadline_states(d) == [
+        ("acknowledge", "obligation", "2026-03-09", "met", "2026-03-04T16:00:00Z")
+    ]
+    assert_cited(d, "feedback_shared", "WME 3 Stage 1, 1.4, 5.1")
+
+
+def test_wme_v2_late_appeal_stays_not_eligible_after_the_closing_rows():
+    """WME 3 Stage 2: "you can appeal within ten working days of the date of the outcome" —
+    the late appeal row stays the last: a late appeal is never closed by a closing row."""
+    d = _after_outcome("2026-04-22T09:00:00Z", appeal_requested_at="2026-04-21")
+    assert d.outcome.disposition == "not_eligible"
+    assert reason_rules(d)[-1] == "late_appeal"
+    assert rules.ruleset_document("wme")["rules"][-1]["id"] == "late_appeal"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "act", "status"),
+    [
+        # acknowledge is due Mon 9 Mar 2026 (5 working days after Mon 2 Mar); London is on GMT.
+        ("2026-03-09T23:59:00Z", None, "open"),
+        ("2026-03-09T12:00:00Z", None, "open"),
+        ("2026-03-10T00:00:00Z", None, "overdue"),
+        ("2026-03-10T09:00:00Z", "2026-03-09", "met"),
+        ("2026-03-10T09:00:00Z", "2026-03-09T23:30:00Z", "met"),
+        ("2026-03-10T09:00:00Z", "2026-03-10", "late"),
+    ],
+)
+def test_wme_v2_acknowledge_obligation_status(as_of: str, act: str | None, status: str):
+    """WME 3, 5.1 (version 2, item 1): "All communications will be acknowledged within 5
+    working days" — a date deadline compares local dates: met, late, open or overdue."""
+    facts: dict = {"received_at": "2026-03-02", "kind": "complaint", "in_writing": True}
+    if act is not None:
+        facts["acts"] = {"acknowledge": act}
+    d = rules.evaluate(POLICY, facts, as_of)
+    assert deadline_states(d)[0] == ("acknowledge", "obligation", "2026-03-09", status, act)
+    outcome = deadline_states(d)[1]
+    assert outcome == ("outcome", "obligation", "2026-03-23", "open", None)
+
+
+def test_wme_v2_bad_acts_are_named_at_their_pointers():
+    """POLICIES.md "bad acts": a key that is not an obligation (a window is not one), a value
+    that is not a date, one later than as_of, one before received_at, `acts` not an object."""
+    base = {"received_at": "2026-03-02", "kind": "complaint"}
+    as_of = "2026-03-10T09:00:00Z"
+    messages = refused(
+        POLICY,
+        {
+            **base,
+            "acts": {
+                "appeal_window_closes": "2026-03-03",
+                "a/b~c": "2026-03-03",
+                "outcome": 5,
+                "holding_letter": "2026-03-11",
+                "acknowledge": "2026-03-01",
+                "anything_else": None,
+            },
+        },
+        as_of,
+    )
+    assert set(messages) == {
+        "/facts/acts/appeal_window_closes",
+        "/facts/acts/a~1b~0c",
+        "/facts/acts/outcome",
+        "/facts/acts/holding_letter",
+        "/facts/acts/acknowledge",
+    }
+    assert "'acknowledge'" in messages["/facts/acts/a~1b~0c"]
+    assert set(refused(POLICY, {**base, "acts": ["acknowledge"]}, as_of)) == {"/facts/acts"}
+
+
+def test_wme_v2_an_act_for_an_obligation_not_listed_changes_no_deadline():
+    """POLICIES.md "acts": a key for an obligation the decision does not list is accepted."""
+    d = decide(
+        POLICY,
+        "2026-03-10T09:00:00Z",
+        received_at="2026-03-02",
+        kind="complaint",
+        in_writing=True,
+        acts={"appeal_decision": "2026-03-05", "acknowledge": None},
+    )
+    assert [s[0] for s in deadline_states(d)] == ["acknowledge", "outcome"]
+    assert deadline_states(d)[0][3:] == ("overdue", None)

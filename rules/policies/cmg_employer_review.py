@@ -1,6 +1,7 @@
-"""`cmg-employer-review`: CMG employer payment-related complaint at review.
+"""`cmg-employer-review`: CMG employer payment-related complaint at review, version 2.
 
 Seed: `cmg-employer-review-payment-complaint.txt`; table: POLICIES.md, `cmg-employer-review`.
+Version 1 is frozen in `rules.policies.v1.cmg_employer_review` and its archived JSON.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from rules import calendar
 from rules.policies.conditions import ref, test, when
 from rules.registry import register_derivation, register_fact_schema
 from rules.validation import Moment
-from schemas.facts.cmg_employer_review import CmgEmployerReviewFacts
+from schemas.facts.cmg_employer_review import CmgEmployerReviewFacts, PreviousComplaint
 
 REVIEW = test("review_eligible", True)
 
@@ -146,14 +147,19 @@ RULES: list[dict] = [
     {
         "id": "open_complaint",
         "citation": "CMG step 1",
-        "description": "A complaint is already open: warm transfer to its handler.",
+        "description": "A complaint is already open: a call is warm transferred to its handler, "
+        "any other correspondence assigned to the team dealing with it.",
         "when": when(test("open_complaint_exists", True)),
         "exclusive": True,
         "then": {
             "disposition": "refer",
             "stage": None,
-            "route": None,
-            "actions": [{"code": "warm_transfer", "detail": None}],
+            "route": {"role": "open_complaint_team", "assignee": None},
+            "choose": {
+                "if": "by_phone",
+                "then": {"actions": [{"code": "warm_transfer", "detail": None}]},
+                "else": {"actions": [{"code": "assign_to_handling_team", "detail": None}]},
+            },
         },
     },
     {
@@ -172,21 +178,64 @@ RULES: list[dict] = [
 ]
 
 DOCUMENT: dict = {
-    "format": "redress.ruleset/1",
+    "format": "redress.ruleset/2",
     "id": "cmg-employer-review",
     "title": "CMG employer payment-related complaint at review",
     "seed": "cmg-employer-review-payment-complaint.txt",
     "calendar": "england-and-wales",
     "timezone": "Europe/London",
-    "facts": "cmg-employer-review.facts/1",
-    "derive": "cmg-employer-review.derive/1",
+    "facts": "cmg-employer-review.facts/2",
+    "derive": "cmg-employer-review.derive/2",
+    "deadlines": {"employer_response": "window"},
     "rules": RULES,
 }
 
-register_fact_schema("cmg-employer-review.facts/1", CmgEmployerReviewFacts)
+NOTES: dict[str, tuple[str, str]] = {
+    "received_at": ("When the complaint reached the complaints review team.", "CMG step 4"),
+    "complainant_type": ("An employer or their agent.", "CMG intro"),
+    "payment_related": ("The complaint is about DEOs or payments.", "CMG final note"),
+    "channel": ("How the complaint was received (default letter).", "CMG steps 1, 2"),
+    "open_complaint_exists": ("A complaint service request is already open.", "CMG step 1"),
+    "dissatisfied_with_resolution": (
+        "The employer or agent is dissatisfied with the resolution action.",
+        "CMG intro",
+    ),
+    "security_check_passed": ("The phone security check was passed.", "CMG steps 2, 3"),
+    "additional_costs_claimed": ("The employer claims additional costs.", "CMG reimburse"),
+    "costs_due_to_cmg_fault": ("The costs were incurred through CMG's fault.", "CMG reimburse"),
+    "resolution_actions_complete": (
+        "The employer payments team has completed the resolution plan.",
+        "CMG steps 14, 15",
+    ),
+    "employer_agrees_resolved": ("The employer agrees the matter is resolved.", "CMG intro"),
+    "compensation_paid": ("Compensation has been paid.", "CMG step 13"),
+    "dissatisfied_after_closure": ("The employer remains dissatisfied.", "CMG step 17"),
+    "all_actions_taken_at_resolution": (
+        "Whether all available action was taken at resolution (absent: not yet decided).",
+        "CMG step 8",
+    ),
+    "previous_complaints": (
+        "Earlier complaints by the employer; each counts in a window by its received_at.",
+        "CMG intro, step 4",
+    ),
+    "resolution_plan_issued_at": ("When the resolution plan CMSL8504 was issued.", "CMG step 11"),
+    "acts": ("Obligations discharged: this policy has none, so only null members.", "CMG step 11"),
+}
+NOTES_PREVIOUS: dict[str, str] = {
+    "received_at": "When the earlier complaint was received.",
+    "resolved_at": "When the earlier complaint was resolved.",
+}
+
+register_fact_schema(
+    "cmg-employer-review.facts/2",
+    CmgEmployerReviewFacts,
+    None,
+    NOTES,
+    {PreviousComplaint: NOTES_PREVIOUS},
+)
 
 
-@register_derivation("cmg-employer-review.derive/1")
+@register_derivation("cmg-employer-review.derive/2")
 def derive(
     facts: CmgEmployerReviewFacts, moment: Moment, calendar_name: str, timezone: str
 ) -> Mapping[str, Any]:

@@ -1,6 +1,7 @@
-"""`serco-es`: Serco employment services dispute and complaint resolution (Ontario).
+"""`serco-es`: Serco employment services dispute and complaint resolution (Ontario), version 2.
 
 Seed: `serco-employment-services-dispute-resolution.txt`; table: POLICIES.md, `serco-es`.
+Version 1 is frozen in `rules.policies.v1.serco_es` and `archive/serco-es.1.json`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,21 @@ LEVEL_ROLES = {
     "ministry": "ministry",
 }
 PROVIDER = test("provider_dispute", True)
-CLIENT_AT_PROVIDER = (test("complainant_type", "client"), test("level", "service_provider"))
 UNRESOLVED = (test("unresolved_at_level", True), test("resolved", False))
+CLIENT = test("complainant_type", "client")
+CLIENT_AT_PROVIDER = (CLIENT, test("level", "service_provider"), test("unresolved_at_level", False))
+CLIENT_AT_PROVIDER_UNRESOLVED = (CLIENT, test("level", "service_provider"), *UNRESOLVED)
+TO_MINISTRY = {
+    "disposition": "escalate",
+    "stage": "ministry",
+    "route": {"role": "ministry", "assignee": None},
+    "actions": [{"code": "share_with_ministry", "detail": None}],
+}
+
+
+def _none(code: str) -> dict:
+    return {"code": code, "detail": None}
+
 
 RULES: list[dict] = [
     {
@@ -32,7 +46,7 @@ RULES: list[dict] = [
         "citation": "Serco clients 10, SP 9",
         "description": "Every complaint is tracked for the quarterly report to the Ministry.",
         "when": when(test("always", True)),
-        "then": {"actions": [{"code": "track_for_quarterly_report", "detail": None}]},
+        "then": {"actions": [_none("track_for_quarterly_report")]},
     },
     {
         "id": "level",
@@ -41,21 +55,28 @@ RULES: list[dict] = [
         "when": when(test("always", True)),
         "then": {
             "disposition": "accept",
-            "stage": ref("level"),
-            "route": {"role": ref("level_role"), "assignee": None},
+            "stage": {"$map": "level", "table": {level: level for level in LEVEL_ROLES}},
+            "route": {"role": {"$map": "level", "table": LEVEL_ROLES}, "assignee": None},
         },
     },
     {
         "id": "client_at_provider",
         "citation": "Serco clients 2, 5",
         "description": "The service provider responds within 1 business day, resolving in writing.",
-        "when": when(*CLIENT_AT_PROVIDER, test("unresolved_at_level", False)),
+        "when": when(*CLIENT_AT_PROVIDER),
         "then": {
             "deadlines": [
                 {"name": "respond", "due": {"working_days_after": "received_on", "n": 1}}
             ],
-            "actions": [{"code": "provide_written_resolution", "detail": None}],
+            "actions": [_none("provide_written_resolution")],
         },
+    },
+    {
+        "id": "client_timeline",
+        "citation": "Serco clients 4",
+        "description": "The service provider agrees a reasonable timeline for its response.",
+        "when": when(*CLIENT_AT_PROVIDER, test("resolved", False)),
+        "then": {"actions": [_none("agree_response_timeline")]},
     },
     {
         "id": "missing_information",
@@ -66,7 +87,7 @@ RULES: list[dict] = [
     },
     {
         "id": "provider_dispute",
-        "citation": "Serco SP intro, 1–3, 6",
+        "citation": "Serco SP intro, 1, 2, 6",
         "description": "The ESM responds to a provider dispute within 1 business day; "
         "no penalty for raising it.",
         "when": when(PROVIDER),
@@ -83,10 +104,16 @@ RULES: list[dict] = [
                     "ends_when": "provider_deadlines_ended",
                 },
             ],
-            "actions": [{"code": "agree_resolution_timeframe", "detail": None}],
             "flags": ["no_penalty"],
             "eligibility": {"ministry_escalation": False},
         },
+    },
+    {
+        "id": "provider_timeframe",
+        "citation": "Serco SP 3",
+        "description": "The ESM and SPM agree a timeframe for resolution.",
+        "when": when(PROVIDER, test("resolved", False)),
+        "then": {"actions": [_none("agree_resolution_timeframe")]},
     },
     {
         "id": "ministry_option",
@@ -100,35 +127,32 @@ RULES: list[dict] = [
         "citation": "Serco SP 9",
         "description": "An urgent dispute is reported to the Ministry now, not quarterly.",
         "when": when(PROVIDER, test("urgent", True)),
-        "then": {"actions": [{"code": "advise_ministry_now", "detail": None}]},
+        "then": {"actions": [_none("advise_ministry_now")]},
     },
     {
         "id": "to_ssm",
         "citation": "Serco clients 6, 8",
         "description": "Unresolved at the provider: Serco's Employment Services Manager takes it.",
-        "when": when(*CLIENT_AT_PROVIDER, *UNRESOLVED),
+        "when": when(*CLIENT_AT_PROVIDER_UNRESOLVED),
         "then": {
             "disposition": "escalate",
             "stage": "ssm",
             "route": {"role": "employment_services_manager", "assignee": None},
-            "actions": [
-                {"code": "notify_serco_immediately", "detail": None},
-                {"code": "notify_client_in_writing", "detail": None},
-            ],
+            "actions": [_none("notify_serco_immediately"), _none("notify_client_in_writing")],
         },
     },
     {
         "id": "esm_calls",
         "citation": "Serco clients 7",
         "description": "The ESM contacts a client who has not yet contacted Serco.",
-        "when": when(*CLIENT_AT_PROVIDER, *UNRESOLVED, test("client_contacted_serco", False)),
-        "then": {"actions": [{"code": "esm_contacts_client", "detail": None}]},
+        "when": when(*CLIENT_AT_PROVIDER_UNRESOLVED, test("client_contacted_serco", False)),
+        "then": {"actions": [_none("esm_contacts_client")]},
     },
     {
         "id": "to_senior",
         "citation": "Serco clients 9, SP 5",
         "description": "Unresolved at the SSM: the Senior ESM and Managing Director take it.",
-        "when": when(test("level", "ssm"), *UNRESOLVED),
+        "when": when(test("to_senior", True)),
         "then": {
             "disposition": "escalate",
             "stage": "senior",
@@ -138,15 +162,26 @@ RULES: list[dict] = [
     },
     {
         "id": "to_ministry",
-        "citation": "Serco clients 11, SP 6",
-        "description": "Unresolved at senior level: escalated to and shared with the Ministry.",
-        "when": when(test("level", "senior"), *UNRESOLVED),
-        "then": {
-            "disposition": "escalate",
-            "stage": "ministry",
-            "route": {"role": "ministry", "assignee": None},
-            "actions": [{"code": "share_with_ministry", "detail": None}],
-        },
+        "citation": "Serco clients 11",
+        "description": "A client's complaint unresolved at senior level: escalated to and shared "
+        "with the Ministry.",
+        "when": when(test("complainant_type", "client"), test("level", "senior"), *UNRESOLVED),
+        "then": TO_MINISTRY,
+    },
+    {
+        "id": "provider_to_ministry",
+        "citation": "Serco SP 6",
+        "description": "A party recommends it once the 20 working days have passed: the "
+        "dispute is escalated to the Ministry.",
+        "when": when(test("provider_to_ministry", True)),
+        "then": TO_MINISTRY,
+    },
+    {
+        "id": "provider_informed",
+        "citation": "Serco SP 7",
+        "description": "Any escalation is shared with the service provider in writing.",
+        "when": when(PROVIDER, test("provider_escalated", True)),
+        "then": {"actions": [_none("inform_provider_in_writing")]},
     },
     {
         "id": "accessibility",
@@ -155,7 +190,7 @@ RULES: list[dict] = [
         "when": when(test("accessibility_issue", True)),
         "then": {
             "flags": ["accessibility"],
-            "actions": [{"code": "follow_accessibility_process", "detail": None}],
+            "actions": [_none("follow_accessibility_process")],
         },
     },
     {
@@ -165,18 +200,46 @@ RULES: list[dict] = [
         "when": when(test("resolved", True)),
         "then": {"disposition": "close"},
     },
+    {
+        "id": "provider_resolution",
+        "citation": "Serco SP 8",
+        "description": "The ESM provides the resolution of the dispute in writing.",
+        "when": when(PROVIDER, test("resolved", True)),
+        "then": {"actions": [_none("provide_written_resolution")]},
+    },
 ]
 
 DOCUMENT: dict = {
-    "format": "redress.ruleset/1",
+    "format": "redress.ruleset/2",
     "id": "serco-es",
     "title": "Serco employment services dispute and complaint resolution",
     "seed": "serco-employment-services-dispute-resolution.txt",
     "calendar": "ontario",
     "timezone": "America/Toronto",
-    "facts": "serco-es.facts/1",
-    "derive": "serco-es.derive/1",
+    "facts": "serco-es.facts/2",
+    "derive": "serco-es.derive/2",
+    "deadlines": {"respond": "obligation", "ministry_escalation_available": "opens"},
     "rules": RULES,
+}
+
+NOTES: dict[str, tuple[str, str]] = {
+    "received_at": ("When the complaint or dispute was received.", "Serco clients 2, SP 2"),
+    "complainant_type": ("A client, a service provider or an SA partner.", "Serco overview"),
+    "level": (
+        "The level handling it (default service_provider for a client, ssm otherwise).",
+        "Serco clients 1–11, SP 1–6",
+    ),
+    "unresolved_at_level": ("It could not be resolved at its level.", "Serco clients 6, 9"),
+    "resolved": ("It has been resolved.", "Serco clients 5, SP 8"),
+    "client_contacted_serco": ("The client has already contacted Serco.", "Serco clients 7"),
+    "accessibility_issue": ("Accessibility is at issue.", "Serco overview"),
+    "urgent": ("The dispute is urgent.", "Serco SP 9"),
+    "ministry_escalation_recommended": (
+        "A party to a provider dispute has recommended escalation to the Ministry.",
+        "Serco SP 6",
+    ),
+    "information_provided": ("Which of the three items the client gave.", "Serco clients 3"),
+    "acts": ("When each obligation deadline was discharged.", "Serco clients 2, SP 2"),
 }
 
 
@@ -187,10 +250,10 @@ def cross_check(values: dict, check: Check) -> None:
         check.fail("/facts/level", "a provider dispute starts at level ssm or above")
 
 
-register_fact_schema("serco-es.facts/1", SercoEsFacts, cross_check)
+register_fact_schema("serco-es.facts/2", SercoEsFacts, cross_check, NOTES)
 
 
-@register_derivation("serco-es.derive/1")
+@register_derivation("serco-es.derive/2")
 def derive(
     facts: SercoEsFacts, moment: Moment, calendar_name: str, timezone: str
 ) -> Mapping[str, Any]:
@@ -200,12 +263,18 @@ def derive(
     received_on = calendar.local_date(facts.received_at, timezone)
     missing = [item for item in INFORMATION if item not in facts.information_provided]
     escalation_from = calendar.working_days_after(received_on, MINISTRY_WORKING_DAYS, calendar_name)
+    unresolved = facts.unresolved_at_level and not facts.resolved
+    ministry_open = not client and not facts.resolved and moment.local_date > escalation_from
+    to_senior = level == "ssm" and unresolved
+    # SP 6: only once the option is open, only on a party's recommendation, never while resolved.
+    provider_to_ministry = (
+        ministry_open and level in ("ssm", "senior") and facts.ministry_escalation_recommended
+    )
     return {
         "always": True,
         "complainant_type": facts.complainant_type,
         "provider_dispute": not client,
         "level": level,
-        "level_role": LEVEL_ROLES[level],
         "unresolved_at_level": facts.unresolved_at_level,
         "resolved": facts.resolved,
         "client_contacted_serco": facts.client_contacted_serco,
@@ -214,6 +283,9 @@ def derive(
         "received_on": received_on.isoformat(),
         "information_missing": bool(missing),
         "missing_items": ",".join(missing),
-        "ministry_escalation_open": not facts.resolved and moment.local_date > escalation_from,
+        "ministry_escalation_open": ministry_open,
+        "to_senior": to_senior,
+        "provider_to_ministry": provider_to_ministry,
+        "provider_escalated": not client and (to_senior or provider_to_ministry),
         "provider_deadlines_ended": facts.resolved or facts.level in ("senior", "ministry"),
     }

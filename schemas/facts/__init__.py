@@ -13,16 +13,37 @@ import msgspec
 
 
 class DateKind:
-    """Marks a string field as a date fact; `datetime_only` forbids a bare date."""
+    """Marks a string field as a date fact.
 
-    def __init__(self, datetime_only: bool) -> None:
+    `datetime_only` forbids a bare date, `date_only` a date-time; `may_be_later` exempts the fact
+    from "facts from the future" (a promise, such as WME's `final_date`).
+    """
+
+    def __init__(
+        self, datetime_only: bool, date_only: bool = False, may_be_later: bool = False
+    ) -> None:
         self.datetime_only = datetime_only
+        self.date_only = date_only
+        self.may_be_later = may_be_later
+
+    @property
+    def type_name(self) -> str:
+        """The fact type clients see: date, date-time or date-or-date-time."""
+        return (
+            "date-time"
+            if self.datetime_only
+            else "date"
+            if self.date_only
+            else ("date-or-date-time")
+        )
 
 
 DATE = DateKind(datetime_only=False)
 DATE_TIME = DateKind(datetime_only=True)
+PROMISED_DATE = DateKind(datetime_only=False, date_only=True, may_be_later=True)
 
 _DATE_OR_DATE_TIME = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
 _DATE_TIME_ONLY = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 
 DateFact = Annotated[
@@ -41,3 +62,13 @@ DateTimeFact = Annotated[
     ),
     DATE_TIME,
 ]
+PromisedDate = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=_DATE_ONLY,
+        description="A date YYYY-MM-DD; a promise, so it may be later than as_of.",
+    ),
+    PROMISED_DATE,
+]
+Acts = dict[str, DateFact]
+"""`acts`: obligation deadline name → when it was discharged (POLICIES.md, "obligations")."""

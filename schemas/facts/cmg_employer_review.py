@@ -1,4 +1,4 @@
-"""Facts of the `cmg-employer-review` policy (CMG employer payment complaint at review)."""
+"""Facts of the `cmg-employer-review` policy (CMG employer payment complaint at review), v2."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from schemas.facts import DateFact
+from schemas.facts import Acts, DateFact
 
 
 class PreviousComplaint(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -35,3 +35,4 @@ class CmgEmployerReviewFacts(msgspec.Struct, kw_only=True, forbid_unknown_fields
     all_actions_taken_at_resolution: bool | None = None
     previous_complaints: list[PreviousComplaint] = msgspec.field(default_factory=list)
     resolution_plan_issued_at: DateFact | None = None
+    acts: Acts = msgspec.field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Facts of the `dwp-feedback` policy (DWP complaints feedback process)."""
+"""Facts of the `dwp-feedback` policy (DWP complaints feedback process), version 2."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schemas.facts import DateFact, DateTimeFact
+from schemas.facts import Acts, DateFact, DateTimeFact
 from schemas.problems import SAFE_INTEGER
 
 EscalationCause = Literal[
@@ -29,12 +29,15 @@ class Caseworker(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class DwpFeedbackFacts(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A complaint seen by Complaints Resolution/Review: is a feedback form owed, and to whom."""
+    """A complaint seen by Complaints Resolution/Review/ICE: is a feedback form owed, to whom."""
 
     received_at: DateFact
     previous_complaints_same_issue: Annotated[int, msgspec.Meta(ge=0, le=SAFE_INTEGER)] = 0
+    handled_by: Literal["resolution", "review", "ice"] | None = None
+    channel: Literal["phone", "letter"] | None = None
     escalation_causes: list[EscalationCause] = msgspec.field(default_factory=list)
     issue_occurred_at: DateFact | None = None
     caseworkers: list[Caseworker] = msgspec.field(default_factory=list)
     team_leader_agrees: bool | None = None
     form_received_at: DateTimeFact | None = None
+    acts: Acts = msgspec.field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Facts of the `serco-es` policy (Serco employment services dispute resolution, Ontario)."""
+"""Facts of the `serco-es` policy (Serco employment services disputes, Ontario), version 2."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from schemas.facts import DateFact
+from schemas.facts import Acts, DateFact
 
 Level = Literal["service_provider", "ssm", "senior", "ministry"]
 InformationItem = Literal["name", "best_time_to_contact", "details"]
@@ -23,4 +23,6 @@ class SercoEsFacts(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     client_contacted_serco: bool = False
     accessibility_issue: bool = False
     urgent: bool = False
+    ministry_escalation_recommended: bool = False
     information_provided: list[InformationItem] = msgspec.field(default_factory=list)
+    acts: Acts = msgspec.field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Facts of the `wme` policy (West Midlands Employers complaints policy)."""
+"""Facts of the `wme` policy (West Midlands Employers complaints policy), version 2."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from schemas.facts import DateFact
+from schemas.facts import Acts, DateFact, PromisedDate
 
 Kind = Literal["complaint", "concern", "compliment", "suggestion", "comment"]
 Category = Literal[
@@ -37,5 +37,9 @@ class WmeFacts(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     in_writing: bool = False
     complex: bool = False
     upheld: bool = False
+    resolved: bool = False
     stage_two_outcome_at: DateFact | None = None
     appeal_requested_at: DateFact | None = None
+    stage_three_outcome_at: DateFact | None = None
+    final_date: PromisedDate | None = None
+    acts: Acts = msgspec.field(default_factory=dict)
