@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import Receive, Scope, Send
 
 from api.audit import AUDIT_ROUTES
+from api.guard import RequestGuard
 from api.logs import configure_logging, logged
 from api.openapi import ContractJson, ContractYaml
 from api.problems import EXCEPTION_HANDLERS, problem_response
@@ -88,6 +89,7 @@ def create_app(data_dir: Path) -> Litestar:
         on_startup=[open_stores],
         on_shutdown=[close_stores],
         exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},
+        middleware=[RequestGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,

@@ -10,19 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from litestar import get
+import msgspec
+from litestar import Response, get
 from litestar.datastructures import State
+from litestar.enums import MediaType
 from litestar.params import Parameter
 
 from api.problems import ApiProblem
 from api.routes import READ, keyed, problems, services_of
-from ledger.store import BadProofRequest, EntryNotFound
+from ledger.store import BadProofRequest, EntryNotFound, Ledger
+from schemas.api import EntryPage
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
-from schemas.problems import SAFE_INTEGER
+from schemas.problems import SAFE_INTEGER, FieldError
 
 T = TypeVar("T")
 EntryIndex = Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="Entry index.")]
 PROOFS = problems(400, 401, 403, 404, 422)
+MAX_PAGE_ITEMS = 1000
+MAX_PAGE_BYTES = 4 * 1024 * 1024
 
 
 def ledger_call(call: Callable[..., T], *args: int | None) -> T:
@@ -50,15 +55,81 @@ def get_checkpoint(state: State) -> CheckpointView:
     "/v1/ledger/entries",
     **keyed("audit", "ledger"),
     sync_to_thread=True,
-    responses=READ,
-    summary="Entries in order, from `start`",
+    responses=problems(400, 401, 403, 404, 422),
+    summary="Entries in order, from `start` (or `cursor`), paged",
+    description=(
+        f"At most `limit` entries (1–{MAX_PAGE_ITEMS:,}, else 422) and at most 4 MiB of encoded "
+        "entries a page (a single larger entry is sent alone); `next_cursor` continues the "
+        "listing, null at the end of the ledger."
+    ),
 )
 def list_entries(
     state: State,
     start: Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="First index.")] = 0,
-    limit: Annotated[int, Parameter(ge=1, le=1000, description="At most this many.")] = 100,
-) -> list[Entry]:
-    return ledger_call(services_of(state).ledger.entries, start, limit)
+    cursor: Annotated[
+        str | None,
+        Parameter(
+            max_length=20,
+            description="A page's `next_cursor`: the listing goes on from there, not `start`.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        Parameter(
+            description=f"At most this many entries: 1–{MAX_PAGE_ITEMS:,}.",
+            schema_extra={"minimum": 1, "maximum": MAX_PAGE_ITEMS},
+        ),
+    ] = 100,
+) -> Response[EntryPage]:
+    if not 1 <= limit <= MAX_PAGE_ITEMS:
+        raise ApiProblem(
+            422,
+            f"limit must be between 1 and {MAX_PAGE_ITEMS}",
+            [FieldError(pointer="/limit", message=f"not between 1 and {MAX_PAGE_ITEMS}")],
+        )
+    if cursor is not None:
+        start = cursor_start(cursor)
+    page = entry_page(services_of(state).ledger, start, limit)
+    return Response(page, media_type=MediaType.JSON)
+
+
+def cursor_start(cursor: str) -> int:
+    """The index a `next_cursor` stands for (the cursor is the index, in decimal)."""
+    if not cursor.isascii() or not cursor.isdigit() or int(cursor) > SAFE_INTEGER:
+        raise ApiProblem(
+            422, "not a cursor this listing gave", [FieldError(pointer="/cursor", message="bad")]
+        )
+    return int(cursor)
+
+
+def entry_page(ledger: Ledger, start: int, limit: int) -> bytes:
+    """One page as JSON bytes: `{items, next_cursor}`, stopped at `limit` entries or 4 MiB.
+
+    Entries are read one at a time and kept only encoded, so a page costs about its own size in
+    memory however large the entries are (reading ahead cannot know how large the next ones
+    are: 64 entries of 1 MiB each decode to over 100 MiB).
+    """
+    encoded: list[bytes] = []
+    size = 0
+    position = start
+    while len(encoded) < limit:
+        entries = ledger_call(ledger.entries, position, 1)
+        if not entries:
+            return page_bytes(encoded, None)
+        item = msgspec.json.encode(entries[0])
+        if encoded and size + len(item) > MAX_PAGE_BYTES:
+            return page_bytes(encoded, str(position))
+        encoded.append(item)
+        size += len(item)
+        position = entries[0].index + 1
+        del entries
+    more = position < ledger.tree_size()
+    return page_bytes(encoded, str(position) if more else None)
+
+
+def page_bytes(items: list[bytes], next_cursor: str | None) -> bytes:
+    cursor = msgspec.json.encode(next_cursor)
+    return b'{"items":[' + b",".join(items) + b'],"next_cursor":' + cursor + b"}"
 
 
 @get(

@@ -72,6 +72,12 @@ def note(request: Request, **fields: Any) -> None:
     request.scope.setdefault(LOG_FIELDS, {}).update(fields)  # type: ignore[typeddict-item]
 
 
+def client_disconnected(scope: Scope) -> None:
+    """Mark this request as abandoned by its client: its log line says so, and no response is
+    sent (there is no one to read it)."""
+    scope.setdefault(LOG_FIELDS, {})["event"] = "client_disconnected"  # type: ignore[typeddict-item]
+
+
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER.encode():
@@ -86,7 +92,7 @@ async def logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
     request_id = request_id_from(scope)
     fields: dict[str, Any] = {"request_id": request_id}
     scope[LOG_FIELDS] = fields  # type: ignore[typeddict-unknown-key]
-    status = 500
+    status: int | None = None
     started = time.perf_counter()
 
     async def tagged_send(message: Message) -> None:
@@ -107,4 +113,7 @@ async def logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
             status=status,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
-        log.info("request", extra={"fields": fields})
+        if fields.get("event") == "client_disconnected":
+            log.info("client disconnected", extra={"fields": fields})
+        else:
+            log.info("request", extra={"fields": fields})

@@ -55,17 +55,32 @@ LINKS = {
 }
 # One worked example per request body, so that clients (and the fuzzer's example phase) start
 # from a request the policy accepts.
-COMPLAINT_FACTS = {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"}
+COMPLAINT_FACTS = {"received_at": "2025-12-23", "kind": "complaint", "category": "misconduct"}
 BODY_EXAMPLES = {
-    "DecisionRequest": {"policy": "wme", "facts": COMPLAINT_FACTS, "as_of": "2026-12-24T09:00:00Z"},
+    "DecisionRequest": {"policy": "wme", "facts": COMPLAINT_FACTS, "as_of": "2025-12-24T09:00:00Z"},
     "CaseRequest": {
         "policy": "wme",
         "facts": COMPLAINT_FACTS,
         "personal": {"name": "A. Person", "email": "a.person@example.org"},
-        "as_of": "2026-12-24T09:00:00Z",
+        "as_of": "2025-12-24T09:00:00Z",
     },
-    "CaseEvent": {"facts": {"upheld": True}, "as_of": "2026-12-28T09:00:00Z"},
+    "CaseEvent": {"facts": {"upheld": True}, "as_of": "2025-12-29T09:00:00Z"},
 }
+# The limits of CONTRACT.md ("HTTP API", version 2), as `api.guard`, `api.routes` and
+# `api.audit` enforce them.
+LIMITS = """
+Limits. Refused as ambiguous or abusive, before any decoding: JSON nested deeper than 32
+levels (400), duplicate object keys (400), a body that is not `application/json` or `+json`
+(UTF-8), or has no Content-Type (415), Content-Length with Transfer-Encoding (400), two
+`Authorization` headers (400), a body over 1 MiB (413). A `live` decision's `as_of` later than
+the server clock plus 5 minutes is 422 (`/as_of`); `test` and `preview` may be dated anywhere.
+List endpoints page with `limit` 1–1,000 (else 422, `/limit`) and end a page at 4 MiB, with a
+`next_cursor` to go on.
+"""
+BODY_TEXT = (
+    "JSON (`application/json` or `+json`, UTF-8), at most 1 MiB, nested at most 32 levels, "
+    "with no duplicate key in any object."
+)
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_YAML = ROOT / "openapi.yaml"
 
@@ -109,10 +124,17 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
             if body is not None:
                 media = {"schema": {"$ref": REF.format(name=body)}, "example": BODY_EXAMPLES[body]}
                 operation["requestBody"] = {
+                    "description": BODY_TEXT,
                     "required": True,
                     "content": {"application/json": media},
                 }
+                operation["responses"].setdefault(
+                    "415", {"description": "The body is not JSON (`application/json`, `+json`)."}
+                )
             document_errors(operation, path)
+    info = document.setdefault("info", {})
+    if LIMITS.strip() not in info.get("description", ""):
+        info["description"] = info.get("description", "").rstrip("\n") + "\n" + LIMITS
     add_links(document)
     whole_bounds(document)
     components["schemas"] = dict(sorted(schemas.items()))

@@ -8,16 +8,19 @@ logged 500 that says nothing about the internals.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 
+from api.logs import client_disconnected
 from schemas.problems import FieldError, Problem, escape_pointer
 
 PROBLEM_JSON = "application/problem+json"
+_MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '([^']*)'")
 log = logging.getLogger("redress.api")
 
 
@@ -53,20 +56,31 @@ def on_api_problem(_: Request, exc: ApiProblem) -> Response[bytes]:
     return problem_response(exc.status, exc.detail, exc.errors, headers)
 
 
-def on_http_exception(_: Request, exc: HTTPException) -> Response[bytes]:
+def on_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
     """Litestar's exceptions: parameter validation names each parameter; others keep status."""
     status = exc.status_code
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
+    if is_disconnection(exc):
+        client_disconnected(request.scope)
+        return problem_response(400, "the client disconnected before its request was whole")
     if status >= 500:
         log.error("server error", exc_info=exc)
         return problem_response(status, "the server could not answer this request", [], headers)
     errors = parameter_errors(exc) if isinstance(exc, ValidationException) else []
+    missing = _MISSING_PARAMETER.search(str(exc.detail or ""))
+    if missing and not errors:
+        errors = [FieldError(pointer=f"/{escape_pointer(missing[1])}", message="required")]
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
     if status == 413 and not detail:
         detail = "the request body is over 1 MiB"
     return problem_response(status, detail, errors, headers)
+
+
+def is_disconnection(exc: HTTPException) -> bool:
+    """Litestar's 500 for a body cut short by its client: a departure, not a server fault."""
+    return isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail)
 
 
 def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response[bytes]:
@@ -82,16 +96,14 @@ def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
 
 
 def parameter_errors(exc: ValidationException) -> list[FieldError]:
-    """Field errors from Litestar's validation `extra`: `/query/start`, `/path/index`, `/`."""
+    """Field errors from Litestar's validation `extra`: a parameter is named `/<name>` (query,
+    path, header or cookie alike); a body error without a key points at the body (``)."""
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
-        source, key = item.get("source"), item.get("key")
-        if source in ("query", "path", "header", "cookie") and key:
-            pointer = f"/{source}/{escape_pointer(str(key))}"
-        else:
-            pointer = ""  # the request body as a whole
+        key = item.get("key")
+        pointer = f"/{escape_pointer(str(key))}" if key else ""
         errors.append(FieldError(pointer=pointer, message=str(item.get("message", "invalid"))))
     return errors
 

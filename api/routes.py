@@ -8,9 +8,10 @@ Nothing is written before the request has been fully checked and the rules have 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, delete, get, post, route
 from litestar.datastructures import State
 from litestar.enums import HttpMethod
@@ -90,6 +91,30 @@ def checked(data: Any, shape: type, policy_field: bool = True) -> Any:
     raise ApiProblem(400, "the request body does not fit its schema", errors)
 
 
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def refuse_future(as_of: str | None, purpose: str = "live") -> None:
+    """422 for a `live` decision dated later than the server clock plus 5 minutes (CONTRACT.md,
+    version 2); `test` and `preview` may be dated anywhere. An `as_of` that does not parse is
+    left to the rules, which name it."""
+    if purpose != "live" or as_of is None:
+        return
+    try:
+        instant = datetime.fromisoformat(as_of)
+    except ValueError:
+        return
+    if instant.tzinfo is None:
+        return
+    latest = datetime.now(UTC) + FUTURE_SLACK
+    if instant > latest:
+        raise ApiProblem(
+            422,
+            "a live decision cannot be dated more than 5 minutes past the server clock",
+            [FieldError(pointer="/as_of", message=f"later than {latest:%Y-%m-%dT%H:%M:%SZ}")],
+        )
+
+
 def fact_errors(
     policy: str, facts: dict[str, Any], as_of: Any, known: list[FieldError]
 ) -> list[FieldError]:
@@ -136,7 +161,9 @@ def post_decision(
                 f"case {body.case_id} is under policy {case.policy!r}",
                 [FieldError(pointer="/policy", message="not the case's policy")],
             )
+    refuse_future(body.as_of, body.purpose)
     decision = evaluate(body.policy, body.facts, body.as_of)
+    decision = msgspec.structs.replace(decision, purpose=body.purpose)
     recorded = services.record(decision, body.facts, case_id=body.case_id)
     note(request, decision_id=recorded.decision_id)
     return recorded
@@ -190,7 +217,9 @@ def post_case(
     body: CaseRequest = checked(data, CaseRequest)
     refuse_unrecordable(facts=body.facts, personal=body.personal)
     services = services_of(state)
+    refuse_future(body.as_of, body.purpose)
     decision = evaluate(body.policy, body.facts, body.as_of)
+    decision = msgspec.structs.replace(decision, purpose=body.purpose)
     case_id, recorded = services.workflows.open_case(
         decision,
         body.facts,
@@ -219,6 +248,7 @@ def post_case_event(
     existing_case(services, case_id)
     body: CaseEvent = checked(data, CaseEvent, policy_field=False)
     refuse_unrecordable(facts=body.facts)
+    refuse_future(body.as_of)  # events are live
     try:
         recorded = services.workflows.apply_event(case_id, body.facts, body.as_of, evaluate)
     except CaseNotFound:

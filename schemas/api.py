@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from schemas.decision import Deadline, Receipt, RecordedDecision
+from schemas.ledger import Entry
 
 Identifier = Annotated[
     str,
@@ -30,7 +31,7 @@ AsOf = Annotated[
             "The instant the decision is taken for: an RFC 3339 date-time with offset. "
             "The server clock (UTC) when absent."
         ),
-        examples=["2026-12-24T09:00:00Z"],
+        examples=["2025-12-24T09:00:00Z"],
     ),
 ]
 Facts = Annotated[
@@ -40,7 +41,18 @@ Facts = Annotated[
             "The complaint's facts, as POLICIES.md names them for the policy; checked by the "
             "policy (422 naming every offending fact)."
         ),
-        examples=[{"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"}],
+        examples=[{"received_at": "2025-12-23", "kind": "complaint", "category": "misconduct"}],
+    ),
+]
+Purpose = Annotated[
+    Literal["live", "test", "preview"],
+    msgspec.Meta(
+        description=(
+            "Why the decision is taken: `live` (the default) for a real complaint, `test` or "
+            "`preview` otherwise. It is recorded; reports count only `live`. A `live` decision's "
+            "`as_of` may be at most 5 minutes past the server clock (422 otherwise); `test` and "
+            "`preview` may be dated anywhere."
+        )
     ),
 ]
 PolicyId = Annotated[str, msgspec.Meta(description="A policy id, as GET /v1/policies lists.")]
@@ -53,6 +65,7 @@ class DecisionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     facts: Facts
     as_of: AsOf | None = None
     case_id: Identifier | None = None
+    purpose: Purpose = "live"
 
 
 class CaseRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -73,6 +86,7 @@ class CaseRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         | None
     ) = None
     as_of: AsOf | None = None
+    purpose: Purpose = "live"
 
 
 class CaseEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -113,6 +127,14 @@ class Erasure(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     case_id: str
     ledger: Receipt
+
+
+class EntryPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/ledger/entries: entries in order, at most `limit` of them and at most 4 MiB
+    encoded; `next_cursor` is where the next page starts (null at the end of the ledger)."""
+
+    items: list[Entry]
+    next_cursor: str | None
 
 
 class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -17,10 +17,19 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+# Dated after the server clock, so recorded as a `test` decision (CONTRACT.md, version 2: a
+# `live` decision's `as_of` is at most 5 minutes past the server clock).
 COMPLAINT = {
     "policy": "wme",
     "as_of": "2026-12-24T09:00:00Z",
+    "purpose": "test",
     "facts": {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"},
+}
+# A live complaint, dated in the past, for cases whose events (always live) follow it.
+LIVE_COMPLAINT = {
+    "policy": "wme",
+    "as_of": "2026-11-24T09:00:00Z",
+    "facts": {"received_at": "2026-11-23", "kind": "complaint", "category": "misconduct"},
 }
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from conftest import COMPLAINT
+from conftest import COMPLAINT, LIVE_COMPLAINT
 
 OPENING = {**COMPLAINT, "personal": {"name": "A. Person", "email": "a@example.org"}}
+LIVE_OPENING = {**LIVE_COMPLAINT, "personal": {"name": "A. Person", "email": "a@example.org"}}
 
 
-def open_case(client, keys) -> dict:
-    response = client.post("/v1/cases", json=OPENING, headers=keys.decide)
+def open_case(client, keys, opening: dict = OPENING) -> dict:
+    response = client.post("/v1/cases", json=opening, headers=keys.decide)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -31,26 +32,26 @@ def test_personal_data_never_reaches_the_ledger(client, keys):
 
 
 def test_an_event_merges_facts_and_decides_again(client, keys):
-    case = open_case(client, keys)
-    # The stage 2 outcome was issued on 18 Jan 2027: the acknowledge and outcome deadlines end
-    # and the appeal window opens for 10 working days: 19 Jan .. 1 Feb 2027.
-    event = {"facts": {"stage_two_outcome_at": "2027-01-18"}, "as_of": "2027-01-19T10:00:00Z"}
+    case = open_case(client, keys, LIVE_OPENING)
+    # The stage 2 outcome was issued on Friday 4 Dec 2026: the acknowledge and outcome deadlines
+    # end and the appeal window opens for 10 working days: 7 Dec .. 18 Dec 2026.
+    event = {"facts": {"stage_two_outcome_at": "2026-12-04"}, "as_of": "2026-12-05T10:00:00Z"}
     response = client.post(f"/v1/cases/{case['case_id']}/events", json=event, headers=keys.decide)
     assert response.status_code == 201, response.text
     decision = response.json()
     assert decision["case_id"] == case["case_id"]
     assert [(d["name"], d["due"]) for d in decision["outcome"]["deadlines"]] == [
-        ("appeal_window_closes", "2027-02-01")
+        ("appeal_window_closes", "2026-12-18")
     ]
     now = client.get(f"/v1/cases/{case['case_id']}", headers=keys.decide).json()
-    assert now["facts"] == {**COMPLAINT["facts"], "stage_two_outcome_at": "2027-01-18"}
+    assert now["facts"] == {**LIVE_COMPLAINT["facts"], "stage_two_outcome_at": "2026-12-04"}
     assert [d["decision_id"] for d in now["decisions"]][-1] == decision["decision_id"]
     assert [d["name"] for d in now["open_deadlines"]] == ["appeal_window_closes"]
 
 
 def test_a_null_fact_in_an_event_removes_it(client, keys):
-    case = open_case(client, keys)
-    event = {"facts": {"category": None}, "as_of": "2026-12-24T10:00:00Z"}
+    case = open_case(client, keys, LIVE_OPENING)
+    event = {"facts": {"category": None}, "as_of": "2026-11-24T10:00:00Z"}
     response = client.post(f"/v1/cases/{case['case_id']}/events", json=event, headers=keys.decide)
     assert response.status_code == 201
     now = client.get(f"/v1/cases/{case['case_id']}", headers=keys.decide).json()
@@ -60,13 +61,13 @@ def test_a_null_fact_in_an_event_removes_it(client, keys):
 
 
 def test_a_rejected_event_changes_nothing(client, keys):
-    case = open_case(client, keys)
-    event = {"facts": {"kind": "grumble"}, "as_of": "2026-12-24T10:00:00Z"}
+    case = open_case(client, keys, LIVE_OPENING)
+    event = {"facts": {"kind": "grumble"}, "as_of": "2026-11-24T10:00:00Z"}
     response = client.post(f"/v1/cases/{case['case_id']}/events", json=event, headers=keys.decide)
     assert response.status_code == 422
     assert [e["pointer"] for e in response.json()["errors"]] == ["/facts/kind"]
     now = client.get(f"/v1/cases/{case['case_id']}", headers=keys.decide).json()
-    assert now["facts"] == COMPLAINT["facts"]
+    assert now["facts"] == LIVE_COMPLAINT["facts"]
     assert len(now["decisions"]) == 1
 
 
@@ -115,12 +116,12 @@ def nested(depth: int) -> dict:
     return value
 
 
-def test_personal_data_as_deep_as_accepted_is_sealed_and_anything_deeper_is_422(client, keys):
-    """The request check and the ledger's own hashing check share one rule; what the first
-    accepts, the second must be able to hash (no 500 after acceptance)."""
-    deepest = {**COMPLAINT, "personal": nested(32)}
+def test_personal_data_as_deep_as_accepted_is_sealed_and_anything_deeper_is_400(client, keys):
+    """CONTRACT.md (version 2): "JSON nested deeper than 32 levels (400)". The body itself is
+    the first level; what the edge accepts, the ledger must be able to hash (no 500 after)."""
+    deepest = {**COMPLAINT, "personal": nested(31)}
     assert client.post("/v1/cases", json=deepest, headers=keys.decide).status_code == 201
-    too_deep = {**COMPLAINT, "personal": nested(33)}
+    too_deep = {**COMPLAINT, "personal": nested(32)}
     refused = client.post("/v1/cases", json=too_deep, headers=keys.decide)
-    assert refused.status_code == 422
+    assert refused.status_code == 400
     assert refused.json()["errors"][0]["pointer"].startswith("/personal/inner")

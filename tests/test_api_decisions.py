@@ -120,8 +120,9 @@ def test_a_body_that_is_not_json_is_400(client, keys):
     )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    for body in ([], "wme", None):
-        assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 400
+    json_headers = {**keys.decide, "Content-Type": "application/json"}
+    for body in (b"[]", b'"wme"', b"null"):
+        assert client.post("/v1/decisions", content=body, headers=json_headers).status_code == 400
 
 
 def test_an_unknown_decision_is_404(client, keys):

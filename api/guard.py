@@ -1,0 +1,271 @@
+"""The edge of the HTTP API: requests that are ambiguous or abusive are refused here, before any
+recursive decoding or evaluation (CONTRACT.md, "HTTP API", version 2).
+
+`RequestGuard` is a pure ASGI middleware. It reads the body once (refusing it past 1 MiB), checks
+framing and headers, scans the JSON bytes iteratively for nesting depth and duplicate object keys,
+and replays the body to the app. Every refusal is an RFC 9457 problem naming its cause.
+"""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+
+from api.logs import client_disconnected
+from schemas.problems import FieldError, Problem, escape_pointer
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+SCAN_IN_THREAD_BYTES = 64 * 1024
+PROBLEM_JSON = b"application/problem+json"
+# Methods whose requests carry a body in this API; any other request that sends one is held to
+# the same rules.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+# A JSON string (escapes included) or one structural character. Everything else (numbers,
+# literals, whitespace, garbage) is skipped: msgspec judges it later, after the depth is known.
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:,]', re.DOTALL)
+
+
+class Refused(Exception):
+    """A request refused at the edge: its status, what is wrong, and the field at fault."""
+
+    def __init__(self, status: int, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+
+
+def problem_bytes(status: int, detail: str, errors: list[FieldError]) -> bytes:
+    problem = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors)
+    return msgspec.json.encode(problem)
+
+
+# -- headers -----------------------------------------------------------------------------------
+
+
+def header_values(scope: dict[str, Any], name: bytes) -> list[bytes]:
+    return [value for key, value in scope.get("headers", ()) if key.lower() == name]
+
+
+def check_headers(scope: dict[str, Any]) -> None:
+    """Framing and authority must be unambiguous: one way to delimit the body, one key."""
+    if header_values(scope, b"content-length") and header_values(scope, b"transfer-encoding"):
+        raise Refused(400, "Content-Length and Transfer-Encoding together are ambiguous")
+    if len(header_values(scope, b"content-length")) > 1:
+        raise Refused(400, "more than one Content-Length header")
+    if len(header_values(scope, b"authorization")) > 1:
+        raise Refused(
+            400,
+            "more than one Authorization header",
+            [FieldError(pointer="", message="send exactly one Authorization header")],
+        )
+
+
+def is_json_media_type(value: bytes | None) -> bool:
+    """`application/json` or any `type/subtype+json`; a charset parameter must be UTF-8."""
+    if value is None:
+        return False
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    media, *parameters = [part.strip() for part in text.split(";")]
+    kind, slash, subtype = media.lower().partition("/")
+    if not slash or not kind or not subtype:
+        return False
+    if not (f"{kind}/{subtype}" == "application/json" or subtype.endswith("+json")):
+        return False
+    for parameter in parameters:
+        name, _, given = parameter.partition("=")
+        if name.strip().lower() == "charset" and given.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return False
+    return True
+
+
+def carries_body(scope: dict[str, Any]) -> bool:
+    if scope.get("method") in BODY_METHODS:
+        return True
+    if header_values(scope, b"transfer-encoding"):
+        return True
+    lengths = header_values(scope, b"content-length")
+    return bool(lengths) and lengths[0].strip() not in (b"", b"0")
+
+
+def check_declared_length(scope: dict[str, Any]) -> None:
+    """A body announced as over 1 MiB is refused before a byte of it is read."""
+    lengths = header_values(scope, b"content-length")
+    if lengths and lengths[0].strip().isdigit() and int(lengths[0]) > MAX_BODY_BYTES:
+        raise Refused(413, "the request body is over 1 MiB")
+
+
+def check_content_type(scope: dict[str, Any]) -> None:
+    types = header_values(scope, b"content-type")
+    if len(types) > 1:
+        raise Refused(415, "more than one Content-Type header")
+    if not is_json_media_type(types[0] if types else None):
+        given = types[0].decode("latin-1") if types else "none"
+        raise Refused(
+            415,
+            f"the body must be application/json (or +json, UTF-8); Content-Type was {given}",
+        )
+
+
+# -- the JSON scan -----------------------------------------------------------------------------
+
+
+class _Frame:
+    """One open object or array during the scan: where it is, and what it has held so far."""
+
+    __slots__ = ("pointer", "is_object", "keys", "key", "index", "expect_key")
+
+    def __init__(self, pointer: str, is_object: bool) -> None:
+        self.pointer = pointer
+        self.is_object = is_object
+        self.keys: set[str] = set()
+        self.key = ""
+        self.index = 0
+        self.expect_key = is_object
+
+    def child_pointer(self) -> str:
+        token = escape_pointer(self.key) if self.is_object else str(self.index)
+        return f"{self.pointer}/{token}"
+
+
+def scan_json(body: bytes) -> None:
+    """Refuse JSON nested deeper than `MAX_DEPTH` or with a duplicate key in any object.
+
+    Iterative (an explicit stack), so no input can exhaust the interpreter's recursion limit.
+    Syntax errors are left to the decoder, which runs only after this scan.
+    """
+    stack: list[_Frame] = []
+    for match in _TOKENS.finditer(body):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in (b"{", b"["):
+            pointer = top.child_pointer() if top is not None else ""
+            if len(stack) >= MAX_DEPTH:
+                raise Refused(
+                    400,
+                    f"JSON nested deeper than {MAX_DEPTH} levels",
+                    [FieldError(pointer=pointer, message=f"nested deeper than {MAX_DEPTH}")],
+                )
+            stack.append(_Frame(pointer, token == b"{"))
+        elif token in (b"}", b"]"):
+            if stack:
+                stack.pop()
+        elif token == b",":
+            if top is not None:
+                if top.is_object:
+                    top.expect_key = True
+                else:
+                    top.index += 1
+        elif token == b":":
+            if top is not None:
+                top.expect_key = False
+        elif top is not None and top.is_object and top.expect_key:
+            key = _decoded_key(token)
+            if key is None:
+                continue  # not a valid JSON string: the decoder will say so
+            if key in top.keys:
+                pointer = f"{top.pointer}/{escape_pointer(key)}"
+                raise Refused(
+                    400,
+                    "duplicate object key",
+                    [FieldError(pointer=pointer, message="duplicate key")],
+                )
+            top.keys.add(key)
+            top.key = key
+            top.expect_key = False
+
+
+def _decoded_key(token: bytes) -> str | None:
+    try:
+        key = msgspec.json.decode(token)
+    except msgspec.DecodeError:
+        return None
+    return key if isinstance(key, str) else None
+
+
+# -- the middleware ----------------------------------------------------------------------------
+
+
+async def read_body(receive: Any) -> tuple[bytes, list[dict[str, Any]]]:
+    """The whole body (refused past `MAX_BODY_BYTES`), and any messages other than body chunks."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), [message]  # the client went away
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise Refused(413, "the request body is over 1 MiB")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), []
+
+
+class RequestGuard:
+    """ASGI middleware: refuse hostile requests with a problem; replay the body to `app`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            check_headers(scope)
+            if not carries_body(scope):
+                await self.app(scope, receive, send)
+                return
+            check_content_type(scope)
+            check_declared_length(scope)
+            body, pending = await read_body(receive)
+            if pending:  # the client went away before its body was whole: no one to answer
+                client_disconnected(scope)
+                return
+            if len(body) > SCAN_IN_THREAD_BYTES:
+                # Up to a second of scanning for a hostile 1 MiB: off the event loop.
+                await anyio.to_thread.run_sync(scan_json, body)
+            else:
+                scan_json(body)
+        except Refused as refused:
+            await refuse(send, refused)
+            return
+        await self.app(scope, replay(body, receive), send)
+
+
+def replay(body: bytes, receive: Any) -> Any:
+    """A `receive` that gives the body already read, then whatever the client sends next."""
+    queue: list[dict[str, Any]] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> dict[str, Any]:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replayed
+
+
+async def refuse(send: Any, refused: Refused) -> None:
+    content = problem_bytes(refused.status, refused.detail, refused.errors)
+    headers = [
+        (b"content-type", PROBLEM_JSON),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    # The body may be unread, or its framing untrustworthy: this connection ends here.
+    headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content, "more_body": False})

@@ -1,0 +1,717 @@
+"""A hostile-request corpus against a real server on loopback (issue 9, "Must show").
+
+CONTRACT.md, "HTTP API": "Bad input is 400 or 422, never 500 ... Nothing is recorded for a
+rejected request ... Refused as ambiguous or abusive (version 2): JSON nested deeper than 32
+levels (400), duplicate object keys (400), a body that is not `application/json` or `+json` (415),
+Content-Length with Transfer-Encoding (400), two `Authorization` headers (400) ... a `live`
+decision's `as_of` later than the server clock plus 5 minutes (422)".
+
+Every request is written as raw bytes on its own socket, so the corpus controls the framing
+(Content-Length, Transfer-Encoding, repeated headers) and the exact body bytes. Requests the
+HTTP parser itself (h11) refuses before the application sees them are not in the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from conftest import LIVE_COMPLAINT, LiveServer, bearer, serving
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEM_JSON = "application/problem+json"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One raw request: the operation it aims at, its bytes, and the status it must get (None:
+    any 4xx problem will do)."""
+
+    name: str
+    operation: tuple[str, str]  # (method, path template), as openapi.yaml names it
+    raw: bytes
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def request(
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    body: bytes = b"",
+    length: bool = True,
+) -> bytes:
+    """Raw HTTP/1.1 bytes; a Content-Length is added for a body unless `length` is False."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    if body and length:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def send(base_url: str, raw: bytes) -> Answer:
+    """Send `raw` on a new connection and read the answer. A large body goes after its head
+    only if the server has not answered the head already (as it does for a body announced
+    over 1 MiB): sending into a closed connection would reset it and lose the answer."""
+    host, port = base_url.removeprefix("http://").split(":")
+    head, _, content = raw.partition(b"\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        if len(content) > 65536:
+            conn.sendall(head + b"\r\n\r\n")
+            if not select.select([conn], [], [], 0.5)[0]:
+                conn.sendall(content)
+        else:
+            conn.sendall(raw)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding") == "chunked":
+        body = dechunked(body)
+    return Answer(int(status_line.split()[1]), headers, body)
+
+
+def dechunked(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, data = out + data[:size], data[size + 2 :]
+    return out
+
+
+# -- the corpus --------------------------------------------------------------------------------
+
+JSON = ("Content-Type", "application/json")
+FACTS = LIVE_COMPLAINT["facts"]
+
+
+def deep(levels: int, leaf: str = '"x"') -> str:
+    return '{"a":' * levels + leaf + "}" * levels
+
+
+def bodies_for(kind: str) -> Iterator[tuple[str, bytes, int | None]]:
+    """Hostile bodies for a POST of `kind` (decision, case or event), each with its status."""
+    top = {"facts": FACTS} if kind == "event" else {"policy": "wme", "facts": FACTS}
+    top = {**top, "as_of": LIVE_COMPLAINT["as_of"]}
+    valid = json.dumps(top)
+    yield "truncated JSON", valid[:-7].encode(), 400
+    yield "truncated mid-string", valid[: valid.index("misconduct") + 3].encode(), 400
+    yield "not JSON at all", b"policy=wme&facts=1", 400
+    yield (
+        "invalid UTF-8 in a string",
+        valid.replace("misconduct", "mis\udcffc").encode("utf-8", "surrogateescape"),
+        400,
+    )
+    yield "invalid UTF-8 byte between tokens", b"\xff" + valid.encode(), 400
+    yield "a byte order mark", b"\xef\xbb\xbf" + valid.encode(), 400
+    yield "a lone surrogate escape", valid.replace("misconduct", "\\ud800").encode(), None
+    yield "NaN", valid.replace('"complaint"', "NaN").encode(), 400
+    yield "Infinity", valid.replace('"complaint"', "Infinity").encode(), 400
+    yield "-Infinity", valid.replace('"complaint"', "-Infinity").encode(), 400
+    yield "a huge float", valid.replace('"complaint"', "1e400").encode(), None
+    yield "a huge integer", valid.replace('"complaint"', "9" * 400).encode(), None
+    for number in (2**53, 2**53 + 1, 2**64, -(2**63) - 1, 2**1000):
+        facts = {"received_at": "2025-11-03", "previous_complaints_same_issue": number}
+        event_or_not = (
+            {"facts": facts}
+            if kind == "event"
+            else {
+                "policy": "dwp-feedback",
+                "facts": facts,
+            }
+        )
+        yield f"the integer {number}", json.dumps(event_or_not).encode(), None
+    yield (
+        "nested 33 levels in facts",
+        json.dumps(top).replace('"misconduct"', deep(31)).encode(),
+        400,
+    )
+    yield "nested 1,000 levels in facts", valid.replace('"misconduct"', deep(1000)).encode(), 400
+    yield "nested 100,000 arrays", b"[" * 100_000 + b"]" * 100_000, 400
+    yield "nested 300,000 unclosed objects", b'{"a":' * 200_000, 400
+    if kind == "case":
+        personal = json.dumps({**top, "personal": {"p": "PERSONAL"}})
+        yield "nested 40 levels in personal", personal.replace('"PERSONAL"', deep(40)).encode(), 400
+        yield (
+            "a duplicate key in personal",
+            personal.replace('{"p": "PERSONAL"}', '{"p": 1, "p": 2}').encode(),
+            400,
+        )
+        yield "personal as a string", json.dumps({**top, "personal": "me"}).encode(), 400
+        yield "personal with a float", json.dumps({**top, "personal": {"h": 1.5}}).encode(), 422
+    first = "facts" if kind == "event" else "policy"
+    yield (
+        "a duplicate key at the top",
+        valid.replace(f'"{first}":', f'"{first}": {{}}, "{first}":', 1).encode(),
+        400,
+    )
+    yield (
+        "a duplicate key in facts",
+        valid.replace('"kind": "complaint"', '"kind": "complaint", "kind": "enquiry"').encode(),
+        400,
+    )
+    yield (
+        "a duplicate key spelt with an escape",
+        valid.replace(
+            '"kind": "complaint"', '"kind": "complaint", "k\\u0069nd": "enquiry"'
+        ).encode(),
+        400,
+    )
+    yield (
+        "a duplicate key deep down",
+        valid.replace('"misconduct"', '{"a": {"b": [{"c": 1, "c": 2}]}}').encode(),
+        400,
+    )
+    yield "an unknown top-level field", json.dumps({**top, "extra": 1}).encode(), 400
+    yield (
+        "a field in the wrong case",
+        json.dumps({("Facts" if k == "facts" else k): v for k, v in top.items()}).encode(),
+        400,
+    )
+    yield "facts null", json.dumps({**top, "facts": None}).encode(), 400
+    yield "every field null", json.dumps(dict.fromkeys(top)).encode(), 400
+    yield "facts an array", json.dumps({**top, "facts": []}).encode(), 400
+    yield "facts a string", json.dumps({**top, "facts": "x"}).encode(), 400
+    yield "as_of a number", json.dumps({**top, "as_of": 20261224}).encode(), 400
+    yield "as_of not a date", json.dumps({**top, "as_of": "tomorrow"}).encode(), None
+    yield "as_of too long", json.dumps({**top, "as_of": "2025-01-01T00:00:00Z" * 10}).encode(), 400
+    yield (
+        "a fact of the wrong type",
+        json.dumps({**top, "facts": {**FACTS, "kind": 7}}).encode(),
+        422,
+    )
+    yield "a fact that is null", json.dumps({**top, "facts": {**FACTS, "kind": None}}).encode(), 422
+    yield "an unknown fact", json.dumps({**top, "facts": {**FACTS, "mood": "cross"}}).encode(), 422
+    yield (
+        "a date that is not one",
+        json.dumps({**top, "facts": {**FACTS, "received_at": "2025-02-30"}}).encode(),
+        422,
+    )
+    for as_of in ("2099-01-01T00:00:00Z", "3000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
+        yield f"as_of {as_of[:4]}", json.dumps({**top, "as_of": as_of}).encode(), 422
+    if kind != "event":
+        yield (
+            "as_of 2099 as live",
+            json.dumps({**top, "as_of": "2099-01-01T00:00:00Z", "purpose": "live"}).encode(),
+            422,
+        )
+        yield "purpose unknown", json.dumps({**top, "purpose": "production"}).encode(), 400
+        yield "purpose null", json.dumps({**top, "purpose": None}).encode(), 400
+        yield "policy a number", json.dumps({**top, "policy": 1}).encode(), 400
+        yield "policy unknown", json.dumps({**top, "policy": "nope"}).encode(), 404
+        yield "policy missing", json.dumps({"facts": FACTS}).encode(), 400
+    else:
+        yield "purpose on an event", json.dumps({**top, "purpose": "test"}).encode(), 400
+    if kind == "decision":
+        yield "case_id not an id", json.dumps({**top, "case_id": "../../etc"}).encode(), 400
+        yield "case_id a number", json.dumps({**top, "case_id": 5}).encode(), 400
+        yield "case_id unknown", json.dumps({**top, "case_id": "0" * 32}).encode(), 404
+    yield "the whole body an array", b"[]", 400
+    yield "the whole body a string", b'"wme"', 400
+    yield "the whole body a number", b"42", 400
+    yield "the whole body true", b"true", 400
+    yield "the whole body null", b"null", 400
+    yield "whitespace only", b"  \r\n\t ", 400
+
+
+def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
+    """The hostile requests, over every operation of openapi.yaml."""
+    decide, audit, admin = (
+        ("Authorization", f"Bearer {keys[r]}") for r in ("decide", "audit", "admin")
+    )
+    case, decision = ids["case"], ids["decision"]
+    posts = {
+        "decision": ("/v1/decisions", "/v1/decisions"),
+        "case": ("/v1/cases", "/v1/cases"),
+        "event": ("/v1/cases/{case_id}/events", f"/v1/cases/{case}/events"),
+    }
+    items: list[Hostile] = []
+
+    def add(name, operation, raw, expected):
+        items.append(Hostile(name, operation, raw, expected))
+
+    for kind, (template, path) in posts.items():
+        op = ("post", template)
+        for name, body, expected in bodies_for(kind):
+            add(f"{kind}: {name}", op, request("POST", path, [decide, JSON], body), expected)
+        valid = json.dumps(
+            {"facts": FACTS} if kind == "event" else {"policy": "wme", "facts": FACTS}
+        ).encode()
+        for media in (
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/xml",
+            "application/jsonx",
+            "json",
+            "application/json; charset=latin-1",
+            "",
+        ):
+            add(
+                f"{kind}: Content-Type {media!r}",
+                op,
+                request("POST", path, [decide, ("Content-Type", media)], valid),
+                415,
+            )
+        add(f"{kind}: no Content-Type", op, request("POST", path, [decide], valid), 415)
+        add(f"{kind}: no Content-Type, no body", op, request("POST", path, [decide]), 415)
+        add(f"{kind}: JSON, empty body", op, request("POST", path, [decide, JSON]), 400)
+        add(
+            f"{kind}: two Content-Types",
+            op,
+            request("POST", path, [decide, JSON, ("Content-Type", "text/plain")], valid),
+            415,
+        )
+        add(
+            f"{kind}: Content-Length with Transfer-Encoding",
+            op,
+            request(
+                "POST",
+                path,
+                [
+                    decide,
+                    JSON,
+                    ("Content-Length", str(len(valid))),
+                    ("Transfer-Encoding", "chunked"),
+                ],
+                f"{len(valid):x}\r\n".encode() + valid + b"\r\n0\r\n\r\n",
+                length=False,
+            ),
+            400,
+        )
+        add(
+            f"{kind}: chunked, nested 40 levels",
+            op,
+            request(
+                "POST",
+                path,
+                [decide, JSON, ("Transfer-Encoding", "chunked")],
+                b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in deep(40).encode().split(b":"))
+                + b"0\r\n\r\n",
+                length=False,
+            ),
+            400,
+        )
+        add(
+            f"{kind}: two Authorization headers",
+            op,
+            request("POST", path, [decide, admin, JSON], valid),
+            400,
+        )
+        add(
+            f"{kind}: the same Authorization twice",
+            op,
+            request("POST", path, [decide, decide, JSON], valid),
+            400,
+        )
+        add(
+            f"{kind}: a body over 1 MiB",
+            op,
+            request("POST", path, [decide, JSON], b'{"facts": "' + b"x" * MiB + b'"}'),
+            413,
+        )
+        add(
+            f"{kind}: announced over 1 MiB",
+            op,
+            request("POST", path, [decide, JSON, ("Content-Length", str(10**12))], length=False),
+            413,
+        )
+        add(f"{kind}: no key", op, request("POST", path, [JSON], valid), 401)
+        add(
+            f"{kind}: an unknown key",
+            op,
+            request("POST", path, [("Authorization", "Bearer nope"), JSON], valid),
+            401,
+        )
+        add(
+            f"{kind}: a Basic credential",
+            op,
+            request("POST", path, [("Authorization", "Basic YTpi"), JSON], valid),
+            401,
+        )
+        add(f"{kind}: an audit key", op, request("POST", path, [audit, JSON], valid), 403)
+
+    reads = [
+        ("/v1/decisions/{decision_id}", f"/v1/decisions/{decision}", decide),
+        ("/v1/decisions/{decision_id}/receipt", f"/v1/decisions/{decision}/receipt", decide),
+        ("/v1/cases", "/v1/cases", decide),
+        ("/v1/cases/{case_id}", f"/v1/cases/{case}", decide),
+        ("/v1/policies", "/v1/policies", decide),
+        ("/v1/policies/{policy_id}", "/v1/policies/wme", decide),
+        ("/v1/ledger/checkpoint", "/v1/ledger/checkpoint", audit),
+        ("/v1/ledger/entries", "/v1/ledger/entries", audit),
+        ("/v1/ledger/entries/{index}", "/v1/ledger/entries/0", audit),
+        ("/v1/ledger/proofs/inclusion", "/v1/ledger/proofs/inclusion?index=0", audit),
+        ("/v1/ledger/proofs/consistency", "/v1/ledger/proofs/consistency?first=1", audit),
+        ("/v1/ledger/public-key", "/v1/ledger/public-key", audit),
+    ]
+    for template, path, key in reads:
+        op = ("get", template)
+        add(f"GET {template}: no key", op, request("GET", path), 401)
+        add(
+            f"GET {template}: two Authorization headers",
+            op,
+            request("GET", path, [key, admin]),
+            400,
+        )
+        add(
+            f"GET {template}: a body as text/plain",
+            op,
+            request("GET", path, [key, ("Content-Type", "text/plain")], b"hello"),
+            415,
+        )
+        add(
+            f"GET {template}: Content-Length with Transfer-Encoding",
+            op,
+            request(
+                "GET",
+                path,
+                [key, JSON, ("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
+                b"0\r\n\r\n",
+                length=False,
+            ),
+            400,
+        )
+        add(
+            f"GET {template}: a Bearer with no key",
+            op,
+            request("GET", path, [("Authorization", "Bearer ")]),
+            401,
+        )
+        add(
+            f"PUT {template}",
+            ("put", template),
+            request("PUT", path.split("?")[0], [key, JSON], b"{}"),
+            405,
+        )
+        add(
+            f"PATCH {template}",
+            ("patch", template),
+            request("PATCH", path.split("?")[0], [key, JSON], b"{}"),
+            405,
+        )
+    # Roles: a decide key reads no ledger; an audit key writes nothing and sees no personal data.
+    for _, path, key in reads:
+        if key == audit:
+            add(f"GET {path}: a decide key", ("get", _), request("GET", path, [decide]), 403)
+    erase = ("delete", "/v1/cases/{case_id}/personal")
+    personal = f"/v1/cases/{case}/personal"
+    add("DELETE personal: a decide key", erase, request("DELETE", personal, [decide]), 403)
+    add("DELETE personal: an audit key", erase, request("DELETE", personal, [audit]), 403)
+    add("DELETE personal: no key", erase, request("DELETE", personal), 401)
+    add(
+        "DELETE personal: two Authorization headers",
+        erase,
+        request("DELETE", personal, [admin, admin]),
+        400,
+    )
+    add(
+        "DELETE personal: a text/plain body",
+        erase,
+        request("DELETE", personal, [admin, ("Content-Type", "text/plain")], b"all of it"),
+        415,
+    )
+    add(
+        "DELETE personal: CL with TE",
+        erase,
+        request(
+            "DELETE",
+            personal,
+            [admin, ("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
+            b"0\r\n\r\n",
+            length=False,
+        ),
+        400,
+    )
+    add(
+        "DELETE personal: an unknown case",
+        erase,
+        request("DELETE", f"/v1/cases/{'0' * 32}/personal", [admin]),
+        404,
+    )
+    add(
+        "DELETE personal: an id too long",
+        erase,
+        request("DELETE", f"/v1/cases/{'a' * 65}/personal", [admin]),
+        400,
+    )
+    add(
+        "POST personal",
+        ("post", "/v1/cases/{case_id}/personal"),
+        request("POST", personal, [admin, JSON], b"{}"),
+        405,
+    )
+    # Bad path ids.
+    for template, fmt in (
+        ("/v1/decisions/{decision_id}", "/v1/decisions/{}"),
+        ("/v1/decisions/{decision_id}/receipt", "/v1/decisions/{}/receipt"),
+        ("/v1/cases/{case_id}", "/v1/cases/{}"),
+        ("/v1/policies/{policy_id}", "/v1/policies/{}"),
+    ):
+        for bad, expected in (
+            ("0" * 32, 404),
+            ("a" * 65, 400),
+            ("%00", 404),
+            ("..%2F..%2Fetc%2Fpasswd", 404),
+            ("%C3%A9t%C3%A9", 404),
+            ("%FF%FE", None),
+        ):
+            add(
+                f"GET {template} id {bad[:12]}",
+                ("get", template),
+                request("GET", fmt.format(bad), [admin]),
+                expected,
+            )
+    add(
+        "POST events on an unknown case",
+        ("post", "/v1/cases/{case_id}/events"),
+        request(
+            "POST",
+            f"/v1/cases/{'0' * 32}/events",
+            [decide, JSON],
+            json.dumps({"facts": {}}).encode(),
+        ),
+        404,
+    )
+    add(
+        "POST events on an id too long",
+        ("post", "/v1/cases/{case_id}/events"),
+        request(
+            "POST",
+            f"/v1/cases/{'a' * 65}/events",
+            [decide, JSON],
+            json.dumps({"facts": {}}).encode(),
+        ),
+        400,
+    )
+    # Bad query parameters.
+    entries = ("get", "/v1/ledger/entries")
+    for query, expected in (
+        ("limit=0", 422),
+        ("limit=1001", 422),
+        ("limit=-5", 422),
+        ("limit=99999999999999999999", 422),
+        ("limit=ten", 400),
+        ("limit=1e3", 200),
+        ("limit=", 400),
+        ("limit=1&limit=2", 200),
+        ("start=-1", 400),
+        ("start=9007199254740992", 400),
+        ("start=x", 400),
+        ("start=99999999999", 200),
+        ("cursor=abc", 422),
+        ("cursor=-1", 422),
+        ("cursor=99999999999999999999999", 400),
+        ("start=0&limit=0", 422),
+    ):
+        add(
+            f"entries ?{query}",
+            entries,
+            request("GET", f"/v1/ledger/entries?{query}", [audit]),
+            expected,
+        )
+    for path, expected in (
+        ("/v1/ledger/entries/-1", 400),
+        ("/v1/ledger/entries/9007199254740992", 400),
+        ("/v1/ledger/entries/99999999", 404),
+        ("/v1/ledger/entries/abc", 404),
+    ):
+        add(
+            f"GET {path}",
+            ("get", "/v1/ledger/entries/{index}"),
+            request("GET", path, [audit]),
+            expected,
+        )
+    inclusion = ("get", "/v1/ledger/proofs/inclusion")
+    for query, expected in (
+        ("", 400),
+        ("index=x", 400),
+        ("index=-1", 400),
+        ("index=0&tree_size=0", 400),
+        ("index=5&tree_size=2", 404),
+        ("index=99999999", 404),
+        ("index=0&tree_size=99999999", 422),
+        ("index=0&tree_size=9007199254740992", 400),
+    ):
+        add(
+            f"inclusion ?{query}",
+            inclusion,
+            request("GET", f"/v1/ledger/proofs/inclusion?{query}", [audit]),
+            expected,
+        )
+    consistency = ("get", "/v1/ledger/proofs/consistency")
+    for query, expected in (
+        ("", 400),
+        ("first=0", 400),
+        ("first=x", 400),
+        ("first=3&second=2", 422),
+        ("first=1&second=99999999", 422),
+        ("first=99999999", 422),
+        ("first=1&second=-1", 400),
+    ):
+        add(
+            f"consistency ?{query}",
+            consistency,
+            request("GET", f"/v1/ledger/proofs/consistency?{query}", [audit]),
+            expected,
+        )
+    cases = ("get", "/v1/cases")
+    for query, expected in (
+        ("overdue_as_of=yesterday", 400),
+        ("overdue_as_of=2025-02-30", 400),
+        ("policy=" + "p" * 65, 400),
+        ("policy=nope", 404),
+        ("overdue_as_of=", 400),
+    ):
+        add(f"cases ?{query[:30]}", cases, request("GET", f"/v1/cases?{query}", [decide]), expected)
+    # Methods not allowed, and the unauthenticated endpoints.
+    for method in ("POST", "PUT", "DELETE"):
+        add(
+            f"{method} /health",
+            (method.lower(), "/health"),
+            request(method, "/health", [JSON], b"{}" if method != "DELETE" else b""),
+            405,
+        )
+    add(
+        "GET /health with a text/plain body",
+        ("get", "/health"),
+        request("GET", "/health", [("Content-Type", "text/plain")], b"x"),
+        415,
+    )
+    add(
+        "GET /health with two Authorization headers",
+        ("get", "/health"),
+        request("GET", "/health", [admin, admin]),
+        400,
+    )
+    add(
+        "DELETE /v1/decisions",
+        ("delete", "/v1/decisions"),
+        request("DELETE", "/v1/decisions", [admin]),
+        405,
+    )
+    add(
+        "DELETE /v1/ledger/checkpoint",
+        ("delete", "/v1/ledger/checkpoint"),
+        request("DELETE", "/v1/ledger/checkpoint", [admin]),
+        405,
+    )
+    add(
+        "POST /v1/policies",
+        ("post", "/v1/policies"),
+        request("POST", "/v1/policies", [admin, JSON], b"{}"),
+        405,
+    )
+    add(
+        "POST /v1/ledger/entries",
+        ("post", "/v1/ledger/entries"),
+        request("POST", "/v1/ledger/entries", [admin, JSON], b"[]"),
+        405,
+    )
+    return items
+
+
+# -- the test ----------------------------------------------------------------------------------
+
+
+def tree_size(server: LiveServer) -> int:
+    answer = httpx.get(
+        f"{server.base_url}/v1/ledger/checkpoint", headers=bearer(server.admin_key), timeout=30
+    )
+    return answer.json()["tree_size"]
+
+
+def operations() -> set[tuple[str, str]]:
+    document = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    return {(method, path) for path, item in document["paths"].items() for method in item}
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serving(tmp_path_factory.mktemp("hostile")) as server:
+        yield server
+
+
+def test_the_hostile_corpus_gets_problems_and_records_nothing(hostile_server: LiveServer):
+    from api.keys import create_key
+
+    server = hostile_server
+    keys = {
+        "admin": server.admin_key,
+        "decide": create_key(server.data_dir, "decide"),
+        "audit": create_key(server.data_dir, "audit"),
+    }
+    opening = {**LIVE_COMPLAINT, "personal": {"name": "A. Person"}}
+    admin = bearer(server.admin_key)
+    case = httpx.post(f"{server.base_url}/v1/cases", json=opening, headers=admin).json()
+    ids = {"case": case["case_id"], "decision": case["decisions"][0]["decision_id"]}
+    cases_before = httpx.get(f"{server.base_url}/v1/cases", headers=admin).json()
+    size_before = tree_size(server)
+
+    hostile = corpus(ids, keys)
+    assert len(hostile) >= 200
+    assert operations() <= {item.operation for item in hostile}
+
+    wrong = []
+    for item in hostile:
+        answer = send(server.base_url, item.raw)
+        fault = judge(item, answer)
+        if fault:
+            wrong.append(f"{item.name}: {fault}")
+    assert not wrong, "\n".join(wrong)
+
+    assert httpx.get(f"{server.base_url}/health").status_code == 200
+    assert tree_size(server) == size_before
+    assert httpx.get(f"{server.base_url}/v1/cases", headers=admin).json() == cases_before
+    personal = httpx.get(f"{server.base_url}/v1/cases/{ids['case']}/personal", headers=admin)
+    assert personal.status_code in (200, 404, 405)  # not erased by the corpus, if it is served
+    log = server.log.read_text()
+    assert "Traceback" not in log and '"status": 500' not in log
+    verified = subprocess.run(
+        [sys.executable, "-m", "redress", "verify", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def judge(item: Hostile, answer: Answer) -> str:
+    """What is wrong with this answer to a hostile request, or "" when nothing is."""
+    if answer.status >= 500:
+        return f"answered {answer.status}"
+    if item.operation[0] in ("post", "delete") and answer.status < 400:
+        return f"accepted ({answer.status}): a hostile write must be refused"
+    if item.expected is not None and answer.status != item.expected:
+        return f"answered {answer.status}, expected {item.expected}: {answer.body[:200]!r}"
+    if answer.status >= 400:
+        if not answer.headers.get("content-type", "").startswith(PROBLEM_JSON):
+            return f"{answer.status} as {answer.headers.get('content-type')!r}, not a problem"
+        problem = json.loads(answer.body)
+        if problem.get("status") != answer.status or not problem.get("title"):
+            return f"problem {problem} does not match status {answer.status}"
+    return ""
