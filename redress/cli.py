@@ -131,6 +131,9 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvloop and httptools: chosen by measurement (bench/http_stack.py, bench/README.md)
+        loop="uvloop",
+        http="httptools",
         access_log=False,
         log_config=JSON_LOG_CONFIG,
     )
