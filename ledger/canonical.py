@@ -156,9 +156,10 @@ def _no_floats(_: str) -> Any:
 
 
 _STRICT = msgspec.json.Decoder(float_hook=_no_floats)
-# What the fast check leaves to the reference: runs of 16+ digits (an integer maybe past
-# 2^53 - 1) and 4-byte UTF-8 (characters beyond the BMP, where key orders may differ).
-_UNSURE = re.compile(rb"[0-9]{16}|[\xf0-\xf4]")
+# What the fast check leaves to the reference: a number of 16+ digits (maybe past 2^53 - 1;
+# text that looks like one only takes the slow path) and 4-byte UTF-8 (characters beyond the
+# BMP, where key orders may differ).
+_UNSURE = re.compile(rb"[:,\[-][0-9]{16}|[\xf0-\xf4]")
 _ENTRY_FIELDS = frozenset({"index", "kind", "recorded_at", "prev_hash", "body"})
 
 

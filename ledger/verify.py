@@ -123,7 +123,7 @@ def read_sqlite(db_path: Path) -> Material:
 
 # -- a SQLite store, streamed -------------------------------------------------------------------
 
-CHUNK = 4096
+CHUNK = 16384
 
 
 class StoredTree:
@@ -145,15 +145,18 @@ class StoredTree:
         return self.roots[self.size if size is None else size]
 
 
-def _checked_entries(db_path: Path, start: int, end: int) -> tuple[list, Failure | None]:
-    """Entries [start, end) checked on their own: canonical form, index, hash, and the chain
-    from entry start - 1. Returns the leaf hashes (and prev hashes) or the first failure."""
+def _checked_entries(
+    db_path: Path, start: int, low: int, high: int | None
+) -> tuple[list, Failure | None]:
+    """The entries at positions start… (indices low ≤ idx < high) checked on their own:
+    canonical form, index and hash. Returns (leaf hash, prev_hash, entry hash) of each good one,
+    and the first failure."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        leaves: list[tuple[bytes, str, int]] = []
+        leaves: list[tuple[bytes, str, str]] = []
         rows = conn.execute(
-            "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT ? OFFSET ?",
-            (end - start, start),
+            "SELECT entry_hash, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (low, high if high is not None else 2**62),
         )
         for position, (stored_hash, raw) in enumerate(rows, start):
             try:
@@ -205,21 +208,31 @@ def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
     )
 
 
-def _chunks(count: int, jobs: int) -> list[tuple[int, int]]:
-    step = max(CHUNK, -(-count // max(1, jobs * 4)))
-    return [(s, min(count, s + step)) for s in range(0, count, step)]
+def _chunks(conn: sqlite3.Connection) -> list[tuple[int, int, int | None]]:
+    """(first position, first idx, idx past the last) of each chunk of CHUNK stored entries."""
+    bounds = [
+        (position, idx)
+        for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx"))
+        if position % CHUNK == 0
+    ]
+    highs = [idx for _, idx in bounds[1:]] + [None]
+    return [(p, low, high) for (p, low), high in zip(bounds, highs, strict=True)]
 
 
-def _checked_stream(db_path: Path, count: int, jobs: int) -> Iterator[tuple[list, Failure | None]]:
-    ranges = _chunks(count, jobs)
+def _checked_stream(
+    conn: sqlite3.Connection, db_path: Path, jobs: int
+) -> Iterator[tuple[list, Failure | None]]:
+    chunks = _chunks(conn)
     if jobs <= 1:
-        for start, end in ranges:
-            yield _checked_entries(db_path, start, end)
+        for start, low, high in chunks:
+            yield _checked_entries(db_path, start, low, high)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs) as pool:
-        yield from pool.map(_checked_entries, [db_path] * len(ranges), *zip(*ranges, strict=True))
+        columns = [list(c) for c in zip(*chunks, strict=True)] or [[], [], []]
+        # Chunks are checked ahead, and consumed in order.
+        yield from pool.map(_checked_entries, [db_path] * len(chunks), *columns)
 
 
 def verify_sqlite(
@@ -281,7 +294,7 @@ def _stream_tree(
     levels: dict[int, Iterator] = {}
     differing: list[tuple[int, int]] = []
     missing: int | None = None
-    for leaves, failure in _checked_stream(db_path, count, jobs):
+    for leaves, failure in _checked_stream(conn, db_path, jobs):
         for leaf, claimed_prev, actual in leaves:
             position = frontier.size
             if claimed_prev != prev_hash:
