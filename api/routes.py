@@ -9,23 +9,35 @@ Nothing is written before the request has been fully checked and the rules have 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, delete, get, post, route
 from litestar.datastructures import State
 from litestar.enums import HttpMethod
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, Parameter
+from litestar.params import Body, Parameter, QueryParameter
 
 import rules
 from api.bodies import as_struct, body_errors
 from api.logs import note
 from api.problems import PROBLEM_JSON, ApiProblem
 from api.services import Services, evaluate, requires, utc_now
-from cases import CaseRecord
+from cases import BadCursor, CaseFilter, CaseRecord
+from cases.store import MAX_PAGE_ITEMS as MAX_CASE_PAGE
+from cases.store import register_row
 from ledger.canonical import unhashable_values
-from schemas.api import Case, CaseEvent, CaseRequest, CaseSummary, DecisionRequest, Erasure, Health
+from schemas.api import (
+    Case,
+    CaseEvent,
+    CasePage,
+    CasePersonal,
+    CaseRequest,
+    DecisionRequest,
+    Erasure,
+    Health,
+    Obligation,
+)
 from schemas.decision import RecordedDecision
 from schemas.policies import PolicyDetail, PolicySummary
 from schemas.problems import FieldError, Problem
@@ -149,22 +161,10 @@ def post_decision(
     body: DecisionRequest = checked(data, DecisionRequest)
     refuse_unrecordable(facts=body.facts)
     services = services_of(state)
-    if body.case_id is not None:
-        case = services.cases.get(body.case_id)
-        if case is None:
-            raise ApiProblem(
-                404, "no such case", [FieldError(pointer="/case_id", message="no such case")]
-            )
-        if case.policy != body.policy:
-            raise ApiProblem(
-                422,
-                f"case {body.case_id} is under policy {case.policy!r}",
-                [FieldError(pointer="/policy", message="not the case's policy")],
-            )
     refuse_future(body.as_of, body.purpose)
     decision = evaluate(body.policy, body.facts, body.as_of)
     decision = msgspec.structs.replace(decision, purpose=body.purpose)
-    recorded = services.record(decision, body.facts, case_id=body.case_id)
+    recorded = services.record(decision, body.facts)
     note(request, decision_id=recorded.decision_id)
     return recorded
 
@@ -224,8 +224,8 @@ def post_case(
         decision,
         body.facts,
         body.personal,
-        getattr(body, "reference", None),
-        getattr(body, "complainant", None),
+        body.reference,
+        body.complainant,
     )
     note(request, decision_id=recorded.decision_id, case_id=case_id)
     return case_view(services, existing_case(services, case_id))
@@ -245,10 +245,10 @@ def post_case_event(
     data: Annotated[Any, Body(title="CaseEvent")],
 ) -> RecordedDecision:
     services = services_of(state)
-    existing_case(services, case_id)
+    case = existing_case(services, case_id)
     body: CaseEvent = checked(data, CaseEvent, policy_field=False)
     refuse_unrecordable(facts=body.facts)
-    refuse_future(body.as_of)  # events are live
+    refuse_future(body.as_of, case.purpose)  # a case's events inherit its purpose
     try:
         recorded = services.workflows.apply_event(case_id, body.facts, body.as_of, evaluate)
     except CaseNotFound:
@@ -273,38 +273,84 @@ def get_case(state: State, case_id: IdPath) -> Case:
     "/v1/cases",
     **keyed("decide", "cases"),
     sync_to_thread=True,
-    responses=READ,
-    summary="Cases, optionally of one policy, optionally only those overdue at a date",
+    responses=problems(400, 401, 403, 404, 422),
+    summary="Cases, oldest first, filtered and paged",
+    description=(
+        f"At most `limit` cases (1–{MAX_CASE_PAGE:,}, else 422) and at most 4 MiB a page; "
+        "`next_cursor` continues the listing, null at its end. Each case's `overdue` names "
+        "its obligations overdue at `overdue_as_of` (now when not given)."
+    ),
 )
 def list_cases(
     state: State,
     policy: Annotated[
         str | None, Parameter(max_length=64, description="Only cases under this policy.")
     ] = None,
+    case_state: Annotated[
+        Literal["open", "closed"] | None,
+        QueryParameter(name="state", description="Only open, or only closed, cases."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        Parameter(max_length=200, description="Only cases with this client reference."),
+    ] = None,
     overdue_as_of: Annotated[
         date | None,
         Parameter(
             description=(
-                "Only cases with an open deadline due before this date (a date due counts as "
-                "the end of its day, in the policy's time zone)."
+                "Only cases with an obligation overdue at the start of this date (YYYY-MM-DD, "
+                "in each policy's time zone): not done, still listed by the case's latest "
+                "decision, and its due passed (a date due passes at the end of its day)."
             )
         ),
     ] = None,
-) -> list[CaseSummary]:
+    cursor: Annotated[
+        str | None,
+        Parameter(max_length=400, description="A page's `next_cursor`: the listing goes on."),
+    ] = None,
+    limit: Annotated[
+        int,
+        Parameter(
+            description=f"At most this many cases: 1–{MAX_CASE_PAGE:,}.",
+            schema_extra={"minimum": 1, "maximum": MAX_CASE_PAGE},
+        ),
+    ] = 100,
+) -> CasePage:
     services = services_of(state)
+    if not 1 <= limit <= MAX_CASE_PAGE:
+        raise ApiProblem(
+            422,
+            f"limit must be between 1 and {MAX_CASE_PAGE}",
+            [FieldError(pointer="/limit", message=f"not between 1 and {MAX_CASE_PAGE}")],
+        )
     if policy is not None and policy not in rules.policy_ids():
         raise ApiProblem(404, f"no policy {policy!r}")
-    return [
-        CaseSummary(
-            case_id=c.case_id,
-            policy=c.policy,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            latest_decision_id=c.decision_ids[-1],
-            open_deadlines=c.open_deadlines,
-        )
-        for c in services.cases.find(policy, overdue_as_of)
-    ]
+    where = CaseFilter(
+        policy=policy, state=case_state, reference=reference, overdue_as_of=overdue_as_of
+    )
+    try:
+        items, next_cursor = services.cases.page(where, limit, cursor)
+    except BadCursor:
+        raise ApiProblem(
+            422, "not a cursor this listing gave", [FieldError(pointer="/cursor", message="bad")]
+        ) from None
+    return msgspec.convert({"items": items, "next_cursor": next_cursor}, CasePage)
+
+
+@get(
+    "/v1/cases/{case_id:str}/personal",
+    **keyed("decide", "cases"),
+    sync_to_thread=True,
+    responses=READ,
+    summary="The case's latest personal data (404 once erased)",
+)
+def get_personal(state: State, case_id: IdPath) -> CasePersonal:
+    services = services_of(state)
+    existing_case(services, case_id)
+    found = services.ledger.open_personal(case_id)
+    if found is None:
+        raise ApiProblem(404, f"case {case_id} holds no personal data (none given, or erased)")
+    return CasePersonal(case_id=case_id, personal=found)
 
 
 @delete(
@@ -343,10 +389,14 @@ def case_view(services: Services, case: CaseRecord) -> Case:
     return Case(
         case_id=case.case_id,
         policy=case.policy,
+        state=case.state,  # type: ignore[arg-type]
+        purpose=case.purpose,  # type: ignore[arg-type]
+        reference=case.reference,
+        opened_at=case.opened_at,
         facts=case.facts,
         personal=case.personal,  # type: ignore[arg-type]
         decisions=[recorded_decision(services, d) for d in case.decision_ids],
-        open_deadlines=case.open_deadlines,
+        obligations=[msgspec.convert(register_row(r), Obligation) for r in case.obligations],
     )
 
 
@@ -402,6 +452,7 @@ ROUTES = [
     post_case_event,
     get_case,
     list_cases,
+    get_personal,
     erase_personal,
     list_policies,
     get_policy,

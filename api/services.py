@@ -62,14 +62,9 @@ class Services:
         """True when the store takes a write lock now (the disk is writable and not stuck)."""
         return self.store.writable()  # type: ignore[attr-defined]
 
-    def record(
-        self,
-        decision: Decision,
-        facts: dict[str, Any],
-        case_id: str | None = None,
-    ) -> RecordedDecision:
+    def record(self, decision: Decision, facts: dict[str, Any]) -> RecordedDecision:
         """Give the decision its id and append it to the ledger; returns once it is durable."""
-        return self.workflows.decide(decision, facts, case_id)
+        return self.workflows.decide(decision, facts)
 
 
 __all__ = ["Services", "evaluate", "new_id", "requires", "utc_now"]

@@ -1,32 +1,49 @@
-"""Cases as stored: the case row (policy, state, facts, stage and route, latest decision, a
-version for optimistic concurrency, personal-data state), its decision ids and its obligations.
+"""Cases as stored: the case row (policy, purpose, state, facts, stage and route, latest
+decision, a version for optimistic concurrency, personal-data state), its decision ids and its
+obligation register.
 
-This module reads them (`CaseStore`) and computes what a case write stores (`case_rows`); the
-writes themselves are jobs of `service.workflows`, one transaction with the decision entry. Each
-obligation row holds the UTC instant it passes (a date due passes at the end of its local day,
-in the policy's time zone), so the overdue query is one indexed comparison per policy.
+This module reads them (`CaseStore`) and shapes the register rows a case write stores
+(`stored_rows`); the writes themselves are jobs of `service.workflows`, one transaction with the
+decision entry. Each register row also holds the UTC instant its obligation passes
+(`cases.register.passes_at`, in the policy's time zone), so the overdue filter is one indexed
+comparison per policy in SQL.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from rules.calendar import start_of_local_day
-from schemas.decision import Deadline, Decision
+from cases.register import PENDING, as_instant, overdue_at, passes_at
 from store import Store
 
 INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
-CLOSING_DISPOSITIONS = frozenset({"close", "refer", "out_of_jurisdiction", "not_eligible"})
-OPEN_STATUSES = frozenset({"open", "overdue"})
+# The register row as CONTRACT.md names it (the stored row adds case_id, seq and passes_at).
+REGISTER_FIELDS = (
+    "name",
+    "rule",
+    "due",
+    "done_at",
+    "status",
+    "first_decision_id",
+    "last_decision_id",
+)
+MAX_PAGE_ITEMS = 1000
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+
+
+class BadCursor(ValueError):
+    """A `cursor` that no listing gave."""
 
 
 @dataclass(frozen=True)
 class CaseRecord:
-    """A case as stored."""
+    """A case as stored; `obligations` is its register, in order."""
 
     case_id: str
     policy: str
@@ -34,35 +51,31 @@ class CaseRecord:
     personal: str
     personal_commitment: str | None
     decision_ids: list[str]
-    open_deadlines: list[Deadline]
-    created_at: str
+    opened_at: str
     updated_at: str
+    purpose: str = "live"
     state: str = "open"
     reference: str | None = None
     complainant: str | None = None
     stage: str | None = None
-    route: str | None = None
+    route: Any = None
     version: int = 1
     obligations: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def created_at(self) -> str:
+        return self.opened_at
 
-def merge_facts(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts after an event: changed keys replace, a key given as null removes the fact."""
-    merged = dict(current)
-    for name, value in changes.items():
-        if value is None:
-            merged.pop(name, None)
-        else:
-            merged[name] = value
-    return merged
+    @property
+    def open_deadlines(self) -> list[Any]:
+        """The obligations still pending (open or overdue), as deadlines."""
+        from schemas.decision import Deadline
 
-
-def deadline_passes_at(due: str, timezone: str) -> datetime:
-    """The UTC instant a deadline passes: a date when its local day is over (the next one
-    begins), a date-time as is."""
-    if len(due) == 10:
-        return start_of_local_day(date.fromisoformat(due) + timedelta(days=1), timezone)
-    return datetime.fromisoformat(due).astimezone(UTC)
+        return [
+            Deadline(name=r["name"], due=r["due"], rule=r["rule"])
+            for r in self.obligations
+            if r["status"] in PENDING
+        ]
 
 
 def utc_text(instant: datetime) -> str:
@@ -74,30 +87,54 @@ def now_text() -> str:
     return utc_text(datetime.now(UTC))
 
 
-def case_rows(
-    decision: Decision, timezone: str, previous: list[dict[str, Any]]
-) -> tuple[str, list[dict[str, Any]]]:
-    """(state, obligation rows) of a case after `decision`, given its rows before.
+def register_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A register row as CONTRACT.md shows it, from a stored row."""
+    return {name: row.get(name) for name in REGISTER_FIELDS}
 
-    For now the rows are the latest decision's deadlines, each `open` unless the deadline says
-    otherwise (the obligation register of `cases.register` will take this place)."""
-    first_seen = {r["name"]: r.get("first_decision_id") for r in previous}
-    rows = [
-        {
-            "name": d.name,
-            "rule": d.rule,
-            "due": d.due,
-            "done_at": getattr(d, "done_at", None),
-            "status": getattr(d, "status", None) or "open",
-            "first_decision_id": first_seen.get(d.name) or decision.decision_id,
-            "last_decision_id": decision.decision_id,
-            "passes_at": utc_text(deadline_passes_at(d.due, timezone)),
-        }
-        for d in decision.outcome.deadlines
-    ]
-    closing = decision.outcome.disposition in CLOSING_DISPOSITIONS
-    still_owed = any(r["status"] in OPEN_STATUSES for r in rows)
-    return ("closed" if closing and not still_owed else "open"), rows
+
+def stored_rows(rows: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
+    """Register rows as the case table stores them: each with the instant it passes."""
+    return [{**register_row(r), "passes_at": utc_text(passes_at(r["due"], timezone))} for r in rows]
+
+
+def _route(text: str | None) -> Any:
+    """The case row keeps a structured route as JSON text."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"role": text, "assignee": None}
+
+
+# -- the listing ----------------------------------------------------------------------------
+
+
+def encode_cursor(opened_at: str, case_id: str) -> str:
+    """An opaque cursor: the last listed case's sort key."""
+    raw = f"{opened_at}|{case_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        opened_at, sep, case_id = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+    except (ValueError, UnicodeError, binascii.Error):
+        raise BadCursor(cursor) from None
+    if not sep or not opened_at or not case_id:
+        raise BadCursor(cursor)
+    return opened_at, case_id
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """`GET /v1/cases`'s filters: each None means any."""
+
+    policy: str | None = None
+    state: str | None = None
+    reference: str | None = None
+    overdue_as_of: date | datetime | None = None
 
 
 class CaseStore:
@@ -115,42 +152,76 @@ class CaseStore:
             return None if row is None else self._record(tx, row)
 
     def _record(self, tx: Any, row: dict[str, Any]) -> CaseRecord:
-        obligations = tx.case_obligations(row["case_id"])
         return CaseRecord(
             case_id=row["case_id"],
             policy=row["policy"],
+            purpose=row.get("purpose") or "live",
             facts=json.loads(row["facts"]),
             personal=row["personal"],
             personal_commitment=row["personal_commitment"],
             decision_ids=tx.case_decision_ids(row["case_id"]),
-            open_deadlines=[
-                Deadline(name=r["name"], due=r["due"], rule=r["rule"])
-                for r in obligations
-                if r["status"] in OPEN_STATUSES
-            ],
-            created_at=row["opened_at"],
+            opened_at=row["opened_at"],
             updated_at=row["updated_at"],
             state=row["state"],
             reference=row["reference"],
             complainant=row["complainant"],
             stage=row["stage"],
-            route=row["route"],
+            route=_route(row["route"]),
             version=row["version"],
-            obligations=obligations,
+            obligations=tx.case_obligations(row["case_id"]),
         )
 
-    def find(
-        self, policy: str | None = None, overdue_as_of: date | None = None
-    ) -> list[CaseRecord]:
-        """Cases, oldest first; only `policy`'s when given; only those with an open obligation
-        that passed before the start of `overdue_as_of` (local to each policy) when given."""
-        policies = [policy] if policy is not None else sorted(self.timezones)
+    def overdue_cutoffs(self, policies: Iterable[str], at: date | datetime) -> dict[str, str]:
+        """Per policy, the instant `at` stands for (a date: the start of its local day)."""
+        return {p: utc_text(as_instant(at, self.timezones[p])) for p in policies}
+
+    def page(
+        self, where: CaseFilter, limit: int, cursor: str | None = None, now: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of case summaries, oldest first, and the cursor of the next (or None).
+
+        A summary is `{case_id, policy, state, opened_at, stage, route, overdue}`; `overdue`
+        names the obligations overdue at `overdue_as_of` when given, else at `now`. The page
+        ends after `limit` cases or once its summaries reach 4 MiB encoded.
+        """
+        after = decode_cursor(cursor) if cursor is not None else None
+        policies = [where.policy] if where.policy is not None else sorted(self.timezones)
+        at = where.overdue_as_of if where.overdue_as_of is not None else now or datetime.now(UTC)
+        cutoffs = (
+            self.overdue_cutoffs(policies, where.overdue_as_of)
+            if where.overdue_as_of is not None
+            else None
+        )
         with self.store.read() as tx:
-            found: list[dict[str, Any]] = []
-            for pid in policies:
-                cutoff = None
-                if overdue_as_of is not None:
-                    cutoff = utc_text(start_of_local_day(overdue_as_of, self.timezones[pid]))
-                found.extend(tx.find_cases(pid, cutoff))
-            found.sort(key=lambda r: (r["opened_at"], r["case_id"]))
-            return [self._record(tx, r) for r in found]
+            rows = tx.find_cases(
+                policies=None if where.policy is None else policies,
+                state=where.state,
+                reference=where.reference,
+                overdue_cutoffs=cutoffs,
+                after=after,
+                limit=limit + 1,
+            )
+            items: list[dict[str, Any]] = []
+            size = 0
+            for row in rows[:limit]:
+                item = self._summary(tx, row, at)
+                size += len(json.dumps(item)) + 1
+                if items and size > MAX_PAGE_BYTES:
+                    break
+                items.append(item)
+        more = len(items) < len(rows)
+        last = items[-1] if items else None
+        next_cursor = encode_cursor(last["opened_at"], last["case_id"]) if more and last else None
+        return items, next_cursor
+
+    def _summary(self, tx: Any, row: dict[str, Any], at: date | datetime) -> dict[str, Any]:
+        rows = tx.case_obligations(row["case_id"])
+        return {
+            "case_id": row["case_id"],
+            "policy": row["policy"],
+            "state": row["state"],
+            "opened_at": row["opened_at"],
+            "stage": row["stage"],
+            "route": _route(row["route"]),
+            "overdue": overdue_at(rows, at, self.timezones[row["policy"]]),
+        }

@@ -63,6 +63,7 @@ def decision_body(
         "outcome": msgspec.to_builtins(decision.outcome),
         "reasons": msgspec.to_builtins(decision.reasons),
         "personal_commitment": personal_commitment,
+        "purpose": decision.purpose,
     }
 
 
@@ -205,6 +206,7 @@ class Ledger:
         body = parse_entry(raw)["body"]
         fields = {k: body[k] for k in ("decision_id", "policy", "policy_version", "as_of")}
         fields |= {k: body[k] for k in ("case_id", "outcome", "reasons")}
+        fields["purpose"] = body.get("purpose", "live")  # version-1 entries predate it
         return msgspec.convert(fields | {"ledger": receipt}, RecordedDecision)
 
     def _covering_receipt(self, tx: ReadTx, index: int, digest: str) -> Receipt:

@@ -1,4 +1,5 @@
-"""`redress`: serve the API, make API keys, and verify, replay or export the ledger.
+"""`redress`: serve the API, make API keys, verify, replay or export the ledger, and rebuild or
+check the cases' registers from it.
 
 Each command imports what it needs when it runs, so `redress --help` is instant.
 """
@@ -10,8 +11,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger import DB_FILE
+
+if TYPE_CHECKING:
+    from store import Store
 
 DEFAULT_DATA_DIR = Path("redress-data")
 ROLES = ("decide", "audit", "admin")
@@ -78,6 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
+
+    cases = _command(
+        commands, "cases", "Cases' registers: `redress cases rebuild` or `check`.", None
+    )
+    case_commands = cases.add_subparsers(title="case commands", metavar="CASE_COMMAND")
+    rebuild = _command(
+        case_commands,
+        "rebuild",
+        "Rebuild every case's register, state and facts from the ledger's decisions alone.",
+        run_cases_rebuild,
+    )
+    _data_dir_option(rebuild)
+    check = _command(
+        case_commands,
+        "check",
+        "Report the first case whose stored register or state differs from the ledger's.",
+        run_cases_check,
+    )
+    _data_dir_option(check)
     return parser
 
 
@@ -216,6 +240,50 @@ def run_export(args: argparse.Namespace) -> int:
     count = export(database, args.out)
     print(f"wrote {count} lines to {args.out}")
     return 0
+
+
+def _case_store(args: argparse.Namespace, command: str) -> tuple[Store, dict[str, str]] | None:
+    """The data directory's store (not created when missing) and the policies' time zones."""
+    import rules
+    from store import open_store
+
+    if _existing_ledger(args.data_dir / DB_FILE, command) is None:
+        return None
+    timezones = {p.id: p.timezone for p in rules.policy_summaries()}
+    return open_store(args.data_dir), timezones
+
+
+def run_cases_rebuild(args: argparse.Namespace) -> int:
+    from cases.rebuild import rebuild
+
+    opened = _case_store(args, "cases rebuild")
+    if opened is None:
+        return 2
+    store, timezones = opened
+    try:
+        count = rebuild(store, timezones)
+    finally:
+        store.close()
+    print(f"rebuilt {count} {'case' if count == 1 else 'cases'} from the ledger")
+    return 0
+
+
+def run_cases_check(args: argparse.Namespace) -> int:
+    from cases.rebuild import check
+
+    opened = _case_store(args, "cases check")
+    if opened is None:
+        return 2
+    store, timezones = opened
+    try:
+        difference = check(store, timezones)
+    finally:
+        store.close()
+    if difference is None:
+        print("ok: every case's register and state are what its ledger decisions give")
+        return 0
+    print(f"differs: {difference}")
+    return 1
 
 
 def _existing_ledger(path: Path, command: str) -> Path | None:

@@ -1,8 +1,14 @@
 """`Workflows`: each write the API makes, as one job for the store's writer.
 
-The expensive parts (rules, canonical encoding, sealing) run in the caller's thread before the
-job is submitted; the job itself only checks the case version and writes rows, so the writer's
-transaction stays short.
+The expensive parts (rules, canonical encoding, sealing, the case's register) run in the
+caller's thread before the job is submitted; the job itself only checks the case version and
+writes rows, so the writer's transaction stays short.
+
+A case's decisions go through here only: its first (`open_case`) and one per event
+(`apply_event`). Each carries `new` on every action (`cases.mark_new_actions`, against the
+case's previous decision) and the case's `purpose`; the case's register (`cases.register_after`
+over the decision entry's own body, so the live register is what a rebuild from the ledger
+gives) and `state` (`cases.case_state`) are written with the decision entry, in one transaction.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from typing import Any
 
 import msgspec
 
-from cases.store import CaseRecord, CaseStore, case_rows, merge_facts, now_text
+from cases import case_state, mark_new_actions, merge_event, register_after
+from cases.store import CaseRecord, CaseStore, now_text, stored_rows
 from ledger import personal
-from ledger.canonical import canonical_bytes
+from ledger.canonical import canonical_bytes, parse_entry
 from ledger.store import (
     Ledger,
     append_decision,
@@ -26,12 +33,11 @@ from ledger.store import (
     decision_body,
     policy_body,
 )
-from schemas.decision import Decision, Receipt, RecordedDecision
+from schemas.decision import Action, Decision, Receipt, RecordedDecision
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
 
 MAX_ATTEMPTS = 25
 Evaluate = Callable[[str, dict[str, Any], str | None], Decision]
-CaseRows = Callable[[Decision, str, list[dict[str, Any]]], tuple[str, list[dict[str, Any]]]]
 
 
 class CaseNotFound(LookupError):
@@ -62,6 +68,16 @@ def stage_and_route(decision: Decision) -> dict[str, str | None]:
     return found
 
 
+def with_new_actions(previous: Mapping[str, Any] | None, decision: Decision) -> Decision:
+    """`decision` with `new` on every action, against the case's previous decision (None for
+    its first: every action is new)."""
+    marked = mark_new_actions(previous, {"outcome": msgspec.to_builtins(decision.outcome)})
+    actions = msgspec.convert(marked["outcome"]["actions"], list[Action])
+    return msgspec.structs.replace(
+        decision, outcome=msgspec.structs.replace(decision.outcome, actions=actions)
+    )
+
+
 def case_write(
     row: dict[str, Any],
     version: int | None,
@@ -73,7 +89,7 @@ def case_write(
 ) -> Callable[[WriteTx], AppendReceipt]:
     """The job that writes a case after a decision: its row (new when `version` is None, else
     only if still at `version`), the decision entry, the decision's place in the case, the
-    obligations and any sealed personal data (key, commitment, ciphertext)."""
+    register and any sealed personal data (key, commitment, ciphertext)."""
     case_id = row["case_id"]
 
     def job(tx: WriteTx) -> AppendReceipt:
@@ -89,8 +105,7 @@ def case_write(
 
 
 class Workflows:
-    """The writes of one data directory. `case_rows` computes a case's state and obligation
-    rows after a decision (replaceable by the obligation register)."""
+    """The writes of one data directory."""
 
     def __init__(
         self,
@@ -99,13 +114,11 @@ class Workflows:
         cases: CaseStore,
         rulesets: Mapping[str, dict],
         timezones: Mapping[str, str],
-        rows: CaseRows = case_rows,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.cases = cases
         self.timezones = dict(timezones)
-        self.case_rows = rows
         # A policy's canonical body, encoded once per process.
         self._policy_bodies: dict[str, bytes] = {}
         self._rulesets = dict(rulesets)
@@ -119,22 +132,40 @@ class Workflows:
 
     def _prepare(
         self, decision: Decision, facts: dict, case_id: str | None, commitment: str | None
-    ) -> tuple[Decision, bytes, bytes]:
+    ) -> tuple[Decision, dict[str, Any], bytes, bytes]:
+        """The decision with its id, its entry body (as a dict and canonical bytes) and its
+        policy's body."""
         decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
-        body = canonical_bytes(decision_body(decision, facts, commitment))
-        return decision, body, self._policy(decision)
+        entry = decision_body(decision, facts, commitment)
+        return decision, entry, canonical_bytes(entry), self._policy(decision)
 
     @staticmethod
     def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
         return RecordedDecision(**msgspec.structs.asdict(decision), ledger=as_receipt(receipt))
 
+    def _register(
+        self, rows: list[dict[str, Any]], entry: Mapping[str, Any]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """The case's state and stored register rows once `entry` (a decision entry's body,
+        the case's newest) is taken."""
+        timezone = self.timezones[entry["policy"]]
+        after = register_after(rows, entry, timezone=timezone)
+        return case_state(entry, after), stored_rows(after, timezone)
+
+    def latest_entry(self, case: CaseRecord) -> dict[str, Any] | None:
+        """The body of the case's latest decision entry, as the ledger holds it."""
+        if not case.decision_ids:
+            return None
+        with self.store.read() as tx:
+            index = tx.find_entry("decision", case.decision_ids[-1])
+            found = None if index is None else tx.entry(index)
+        return None if found is None else parse_entry(bytes(found[0]))["body"]
+
     # -- the workflows -----------------------------------------------------------------------
 
-    def decide(
-        self, decision: Decision, facts: dict[str, Any], case_id: str | None = None
-    ) -> RecordedDecision:
-        """Give the decision its id and append it; returns once it is durable."""
-        decision, body, policy = self._prepare(decision, facts, case_id, None)
+    def decide(self, decision: Decision, facts: dict[str, Any]) -> RecordedDecision:
+        """Give a case-less decision its id and append it; returns once it is durable."""
+        decision, _, body, policy = self._prepare(decision, facts, None, None)
         receipt = self.store.write(lambda tx: append_decision(tx, decision, body, policy))
         return self._recorded(decision, receipt)
 
@@ -146,22 +177,24 @@ class Workflows:
         reference: str | None = None,
         complainant: str | None = None,
     ) -> tuple[str, RecordedDecision]:
-        """A new case with its first decision, its obligations and its sealed personal data,
-        committed together."""
+        """A new case with its first decision (every action `new`), its register, its state
+        and its sealed personal data, committed together. The case takes the decision's
+        `purpose`, and its events inherit it."""
         case_id = new_id()
         sealed: tuple[bytes, str, bytes] | None = None
         if personal_data:
             key = personal.new_case_key()
             salt, commitment = personal.commit(personal_data)
             sealed = (key, commitment, personal.seal_with(key, case_id, salt, personal_data))
-        decision, body, policy = self._prepare(
-            decision, facts, case_id, sealed[1] if sealed else None
+        decision, entry, body, policy = self._prepare(
+            with_new_actions(None, decision), facts, case_id, sealed[1] if sealed else None
         )
-        state, rows = self.case_rows(decision, self.timezones[decision.policy], [])
+        state, rows = self._register([], entry)
         stamp = now_text()
         row = {
             "case_id": case_id,
             "policy": decision.policy,
+            "purpose": decision.purpose,
             "state": state,
             "facts": msgspec.json.encode(facts).decode(),
             "reference": reference,
@@ -180,18 +213,23 @@ class Workflows:
     def apply_event(
         self, case_id: str, changes: dict[str, Any], as_of: str | None, evaluate: Evaluate
     ) -> RecordedDecision:
-        """Merge `changes` into the case's facts, decide again, and record the decision with
-        the case's new facts and obligations, provided the case did not change meanwhile
-        (otherwise read it again and retry)."""
+        """Merge `changes` into the case's facts (`cases.merge_event`), decide again under the
+        case's purpose, and record the decision with the case's new facts, register and state,
+        provided the case did not change meanwhile (otherwise read it again and retry)."""
         for attempt in range(MAX_ATTEMPTS):
             case = self.cases.get(case_id)
             if case is None:
                 raise CaseNotFound(case_id)
-            facts = merge_facts(case.facts, changes)
-            decision, body, policy = self._prepare(
-                evaluate(case.policy, facts, as_of), facts, case_id, case.personal_commitment
+            facts = merge_event(case.policy, case.facts, changes)
+            decided = msgspec.structs.replace(
+                evaluate(case.policy, facts, as_of),
+                purpose=case.purpose,  # type: ignore[arg-type]
             )
-            state, rows = self.case_rows(decision, self.timezones[case.policy], case.obligations)
+            decided = with_new_actions(self.latest_entry(case), decided)
+            decision, entry, body, policy = self._prepare(
+                decided, facts, case_id, case.personal_commitment
+            )
+            state, rows = self._register(case.obligations, entry)
             row = {
                 "case_id": case_id,
                 "state": state,

@@ -5,7 +5,8 @@ transaction (so two processes opening one store at once migrate it once), and a 
 version is newer than this list is refused rather than misread. Version 1 is the schema written
 before versioning (every statement is `IF NOT EXISTS`, so such a store, at version 0, adopts it
 unchanged); version 2 replaces the first case tables with the case row, its decisions and its
-obligations.
+obligations; `schema_4` (after the keys migration, `schema_3`) gives a case its `purpose` and
+each obligation its place in the register (`seq`), and indexes the case listing.
 
 (sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
 schema, and its transaction handling does not serialise concurrent openers: hence this list.)
@@ -102,6 +103,28 @@ def schema_2(conn: sqlite3.Connection) -> None:
     )
 
 
+def schema_4(conn: sqlite3.Connection) -> None:
+    """A case's purpose (its events inherit it), the register's order, and the listing's
+    indexes. Rows migrated from version 1 keep their order by due; `redress cases rebuild`
+    recomputes every register from the ledger."""
+    _run(
+        conn,
+        """
+        ALTER TABLE cases ADD COLUMN purpose TEXT NOT NULL DEFAULT 'live'
+            CHECK (purpose IN ('live', 'test', 'preview'));
+        ALTER TABLE case_obligations ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE case_obligations SET seq = (
+            SELECT COUNT(*) FROM case_obligations AS o
+            WHERE o.case_id = case_obligations.case_id
+              AND (o.passes_at, o.name) < (case_obligations.passes_at, case_obligations.name));
+        CREATE INDEX cases_opened ON cases (opened_at, case_id);
+        CREATE INDEX cases_state_opened ON cases (state, opened_at, case_id);
+        CREATE INDEX case_obligations_pending ON case_obligations (passes_at, case_id)
+            WHERE done_at IS NULL AND status IN ('open', 'overdue');
+        """,
+    )
+
+
 def _run(conn: sqlite3.Connection, script: str) -> None:
     # Statement by statement: `executescript` would commit the migration's transaction first.
     for statement in script.split(";"):
@@ -109,7 +132,7 @@ def _run(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [schema_1, schema_2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [schema_1, schema_2, schema_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -168,18 +168,56 @@ class SqliteTx:
 
     def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
         return self._dicts(
-            "SELECT * FROM case_obligations WHERE case_id = ? ORDER BY passes_at, name",
+            "SELECT * FROM case_obligations WHERE case_id = ? ORDER BY seq, name",
             (case_id,),
         )
 
-    def find_cases(self, policy: str, overdue_cutoff: str | None) -> list[dict[str, Any]]:
-        if overdue_cutoff is None:
-            return self._dicts("SELECT * FROM cases WHERE policy = ?", (policy,))
-        return self._dicts(
-            "SELECT * FROM cases WHERE policy = ? AND case_id IN (SELECT case_id FROM "
-            "case_obligations WHERE passes_at <= ? AND status IN ('open', 'overdue'))",
-            (policy, overdue_cutoff),
-        )
+    def find_cases(
+        self,
+        *,
+        policies: Iterable[str] | None = None,
+        state: str | None = None,
+        reference: str | None = None,
+        overdue_cutoffs: dict[str, str] | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if policies is not None:
+            chosen = list(policies)
+            where.append(f"policy IN ({', '.join('?' * len(chosen))})")
+            params += chosen
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        if reference is not None:
+            where.append("reference = ?")
+            params.append(reference)
+        if overdue_cutoffs is not None:
+            # Per policy, since a date's start differs by time zone; only rows not done and
+            # still listed (status open or overdue) count.
+            tests = " OR ".join("(c.policy = ? AND o.passes_at <= ?)" for _ in overdue_cutoffs)
+            where.append(
+                "EXISTS (SELECT 1 FROM case_obligations AS o WHERE o.case_id = c.case_id "
+                f"AND o.done_at IS NULL AND o.status IN ('open', 'overdue') AND ({tests or '0'}))"
+            )
+            for pid, cutoff in overdue_cutoffs.items():
+                params += [pid, cutoff]
+        if after is not None:
+            where.append("(c.opened_at, c.case_id) > (?, ?)")
+            params += list(after)
+        sql = "SELECT * FROM cases AS c"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.opened_at, c.case_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._dicts(sql, params)
+
+    def case_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT case_id FROM cases ORDER BY case_id")]
 
     # -- personal data and keys --------------------------------------------------------------
 
@@ -247,11 +285,12 @@ class SqliteTx:
     def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
         self.conn.execute("DELETE FROM case_obligations WHERE case_id = ?", (case_id,))
         self.conn.executemany(
-            "INSERT INTO case_obligations (case_id, name, rule, due, done_at, status, "
-            "first_decision_id, last_decision_id, passes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
+            "first_decision_id, last_decision_id, passes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     case_id,
+                    seq,
                     r["name"],
                     r.get("rule"),
                     r.get("due"),
@@ -261,8 +300,15 @@ class SqliteTx:
                     r.get("last_decision_id"),
                     r.get("passes_at"),
                 )
-                for r in rows
+                for seq, r in enumerate(rows)
             ],
+        )
+
+    def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
+        self.conn.execute("DELETE FROM case_decisions WHERE case_id = ?", (case_id,))
+        self.conn.executemany(
+            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)",
+            [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
         )
 
     def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:

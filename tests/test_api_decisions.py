@@ -131,9 +131,10 @@ def test_an_unknown_decision_is_404(client, keys):
     assert response.json()["title"] == "Not Found"
 
 
-def test_a_decision_for_a_case_must_name_an_existing_case(client, keys):
+def test_a_decision_names_no_case(client, keys):
+    """CONTRACT.md (version 2): decisions on a case go through events."""
     body = {**COMPLAINT, "case_id": "f" * 32}
-    assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 404
+    assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 400
 
 
 def test_each_request_is_logged_as_one_json_line_with_its_ids(client, keys, capsys):
@@ -158,4 +159,4 @@ def test_values_the_ledger_cannot_hash_are_422_and_record_nothing(client, keys):
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/personal/height_m"
     assert tree_size(client, keys) == before
-    assert client.get("/v1/cases", headers=keys.decide).json() == []
+    assert client.get("/v1/cases", headers=keys.decide).json()["items"] == []

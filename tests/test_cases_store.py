@@ -1,12 +1,11 @@
-"""The case store on a real SQLite file: merged facts, open deadlines, the overdue query."""
+"""The case store on a real SQLite file: merged facts, the register, the overdue query."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import date
 
-from cases import CaseStore, merge_facts
-from cases.store import deadline_passes_at
+from cases import CaseFilter, CaseStore
 from ledger.store import Ledger
 from schemas.decision import Deadline, Decision, Outcome
 from service import Workflows
@@ -47,29 +46,6 @@ def decision(policy: str, decision_id: str, *deadlines: Deadline) -> Decision:
     )
 
 
-def test_an_event_replaces_facts_and_null_removes_one():
-    current = {"kind": "complaint", "complex": True, "received_at": "2026-12-23"}
-    changes = {"complex": None, "upheld": True, "kind": "concern"}
-    assert merge_facts(current, changes) == {
-        "kind": "concern",
-        "received_at": "2026-12-23",
-        "upheld": True,
-    }
-    assert current["complex"] is True  # the stored facts are not changed in place
-
-
-def test_a_date_deadline_passes_at_the_end_of_its_local_day():
-    # London is on GMT in January and on BST (UTC+1) in July; Toronto on EST (UTC-5) in December.
-    assert deadline_passes_at("2027-01-04", "Europe/London") == datetime(2027, 1, 5, tzinfo=UTC)
-    assert deadline_passes_at("2026-07-01", "Europe/London") == datetime(2026, 7, 1, 23, tzinfo=UTC)
-    assert deadline_passes_at("2026-12-28", "America/Toronto") == datetime(
-        2026, 12, 29, 5, tzinfo=UTC
-    )
-    assert deadline_passes_at("2026-12-24T09:00:00Z", "Europe/London") == datetime(
-        2026, 12, 24, 9, tzinfo=UTC
-    )
-
-
 def test_a_case_keeps_its_facts_decisions_and_latest_deadlines(tmp_path):
     flows = workflows(tmp_path)
     first = decision("wme", "d1", Deadline(name="outcome", due="2027-01-18", rule="complaint"))
@@ -82,6 +58,11 @@ def test_a_case_keeps_its_facts_decisions_and_latest_deadlines(tmp_path):
     assert case.facts == {"kind": "complaint", "upheld": True}
     assert case.decision_ids == [opened.decision_id, later.decision_id]
     assert [d.name for d in case.open_deadlines] == ["appeal"]
+    # The outcome deadline ended undone (CONTRACT.md: "becomes `lapsed` if it was never done").
+    assert [(r["name"], r["status"]) for r in case.obligations] == [
+        ("outcome", "lapsed"),
+        ("appeal", "open"),
+    ]
     assert case.personal == "sealed" and case.version == 2
     flows.erase_personal(case_id)
     assert flows.cases.get(case_id).personal == "erased"
@@ -100,7 +81,8 @@ def test_overdue_means_an_open_deadline_due_before_the_given_date(tmp_path):
     names = {early: "early", late: "late", toronto: "toronto"}
 
     def overdue(day: str, policy: str | None = None) -> list[str]:
-        return sorted(names[c.case_id] for c in flows.cases.find(policy, date.fromisoformat(day)))
+        where = CaseFilter(policy=policy, overdue_as_of=date.fromisoformat(day))
+        return sorted(names[c["case_id"]] for c in flows.cases.page(where, 1000)[0])
 
     assert overdue("2027-01-04") == ["toronto"]  # due on the 4th is still in time that day
     assert overdue("2027-01-05") == ["early", "toronto"]
@@ -108,7 +90,7 @@ def test_overdue_means_an_open_deadline_due_before_the_given_date(tmp_path):
     # 04:00 UTC on the 29th is 23:00 on the 28th in Toronto: before the 29th began there.
     assert overdue("2026-12-29", policy="serco-es") == ["toronto"]
     assert overdue("2026-12-28", policy="serco-es") == []
-    assert len(flows.cases.find()) == 3
+    assert len(flows.cases.page(CaseFilter(), 1000)[0]) == 3
 
 
 def test_a_decision_clears_the_deadlines_that_ended(tmp_path):
@@ -116,7 +98,9 @@ def test_a_decision_clears_the_deadlines_that_ended(tmp_path):
     due = Deadline(name="acknowledge", due="2027-01-04", rule="acknowledge")
     case_id, _ = flows.open_case(decision("wme", "d1", due), {})
     event(flows, case_id, {}, decision("wme", "d2"))
-    assert flows.cases.find("wme", date(2027, 2, 1)) == []
+    where = CaseFilter(policy="wme", overdue_as_of=date(2027, 2, 1))
+    assert flows.cases.page(where, 1000) == ([], None)
+    assert [r["status"] for r in flows.cases.get(case_id).obligations] == ["lapsed"]
 
 
 def test_concurrent_events_on_one_case_all_count_without_a_lock(tmp_path):

@@ -229,7 +229,11 @@ def bodies_for(kind: str) -> Iterator[tuple[str, bytes, int | None]]:
     if kind == "decision":
         yield "case_id not an id", json.dumps({**top, "case_id": "../../etc"}).encode(), 400
         yield "case_id a number", json.dumps({**top, "case_id": 5}).encode(), 400
-        yield "case_id unknown", json.dumps({**top, "case_id": "0" * 32}).encode(), 404
+        yield (
+            "case_id, which decisions no longer take",
+            json.dumps({**top, "case_id": "0" * 32}).encode(),
+            400,
+        )
     yield "the whole body an array", b"[]", 400
     yield "the whole body a string", b'"wme"', 400
     yield "the whole body a number", b"42", 400
