@@ -19,6 +19,7 @@ from api.audit import AUDIT_ROUTES
 from api.logs import configure_logging, logged
 from api.openapi import ContractJson, ContractYaml
 from api.problems import EXCEPTION_HANDLERS
+from api.reports import REPORT_ROUTES
 from api.routes import ROUTES
 from api.services import Services
 
@@ -70,7 +71,7 @@ def create_app(data_dir: Path) -> Litestar:
         app.state.services = Services.open(Path(data_dir))
 
     return RedressApp(
-        route_handlers=[*ROUTES, *AUDIT_ROUTES],
+        route_handlers=[*ROUTES, *AUDIT_ROUTES, *REPORT_ROUTES],
         on_startup=[open_stores],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
