@@ -22,6 +22,8 @@ from api.problems import EXCEPTION_HANDLERS
 from api.reports import REPORT_ROUTES
 from api.routes import ROUTES
 from api.services import Services
+from console import template_config
+from console.pages import CONSOLE_ROUTER
 
 MAX_BODY_BYTES = 1024 * 1024
 DATA_DIR_ENV = "REDRESS_DATA_DIR"
@@ -71,7 +73,8 @@ def create_app(data_dir: Path) -> Litestar:
         app.state.services = Services.open(Path(data_dir))
 
     return RedressApp(
-        route_handlers=[*ROUTES, *AUDIT_ROUTES, *REPORT_ROUTES],
+        route_handlers=[*ROUTES, *AUDIT_ROUTES, *REPORT_ROUTES, CONSOLE_ROUTER],
+        template_config=template_config(),
         on_startup=[open_stores],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
