@@ -1,9 +1,9 @@
 """The console's handlers (thin): check the session, fetch from the stores, render a template.
 
 Every response of the console carries the security headers (`SECURITY_HEADERS`: a CSP without
-inline scripts or styles, no framing, no referrer, no caching); handlers return responses rather
-than raising, so that error pages carry them too. Keys are accepted only in the sign-in form's
-body, never in a URL; a session id only in its HttpOnly, SameSite=Strict cookie.
+inline scripts or styles, no framing, no cross-origin referrer, no caching); handlers return
+responses rather than raising, so that error pages carry them too. Keys are accepted only in the
+sign-in form's body, never in a URL; a session id only in its HttpOnly, SameSite=Strict cookie.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" makes Chromium send `Origin: null`
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
