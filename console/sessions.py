@@ -40,10 +40,16 @@ class SessionStore:
             db_path, timeout=30, isolation_level=None, check_same_thread=False
         )
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS console_sessions (id_hash TEXT PRIMARY KEY,"
-            " role TEXT NOT NULL, csrf TEXT NOT NULL, expires_at TEXT NOT NULL)"
-        )
+        self._created = False
+
+    def _create_table(self) -> None:
+        # Made by the first sign-in, not on opening, so that a GET never writes.
+        if not self._created:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS console_sessions (id_hash TEXT PRIMARY KEY,"
+                " role TEXT NOT NULL, csrf TEXT NOT NULL, expires_at TEXT NOT NULL)"
+            )
+            self._created = True
 
     def create(self, role: str, now: datetime | None = None) -> tuple[str, Session]:
         """A new session for `role`: its secret id (for the cookie only) and the session."""
@@ -51,6 +57,7 @@ class SessionStore:
         expires = (now or datetime.now(UTC)) + self.lifetime
         session = Session(role, secrets.token_urlsafe(32), expires)
         with self._lock:
+            self._create_table()
             self._db.execute(
                 "DELETE FROM console_sessions WHERE expires_at < ?",
                 ((now or datetime.now(UTC)).isoformat(),),
@@ -65,11 +72,14 @@ class SessionStore:
         """The live session with this id, or None (unknown, signed out or expired)."""
         if not session_id:
             return None
-        with self._lock:
-            row = self._db.execute(
-                "SELECT role, csrf, expires_at FROM console_sessions WHERE id_hash = ?",
-                (_hash(session_id),),
-            ).fetchone()
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT role, csrf, expires_at FROM console_sessions WHERE id_hash = ?",
+                    (_hash(session_id),),
+                ).fetchone()
+        except sqlite3.OperationalError:  # no table yet: nobody has signed in
+            return None
         if row is None:
             return None
         expires = datetime.fromisoformat(row[2])

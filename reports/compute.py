@@ -43,6 +43,8 @@ class Snapshot:
     cases: Sequence[Mapping[str, Any]]
     now: datetime
     policies: Mapping[str, tuple[str, str]] = field(default_factory=lambda: policy_places())
+    # `subjects` of this snapshot, worked out once however many reports read them.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @cache
@@ -89,6 +91,12 @@ def received(facts: Mapping[str, Any], timezone: str) -> tuple[str | None, date 
 
 def subjects(snapshot: Snapshot) -> list[Subject]:
     """Every case with a live decision, and every case-less live decision."""
+    if "subjects" not in snapshot.memo:
+        snapshot.memo["subjects"] = find_subjects(snapshot)
+    return snapshot.memo["subjects"]
+
+
+def find_subjects(snapshot: Snapshot) -> list[Subject]:
     found = []
     for case in snapshot.cases:
         live = [d for d in case["decisions"] if is_live(d)]

@@ -61,12 +61,31 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     """A real server with a WME case, a case-less Serco decision, and an audit key."""
     from api.keys import create_key
 
-    with serving(tmp_path_factory.mktemp("console")) as live:
+    root = tmp_path_factory.mktemp("console")
+    plant_awkward_signing_key(root / "data")
+    with serving(root) as live:
         decide = bearer(create_key(live.data_dir, "decide"))
         audit = create_key(live.data_dir, "audit")
         case = httpx.post(f"{live.base_url}/v1/cases", json=COMPLAINT, headers=decide).json()
         serco = httpx.post(f"{live.base_url}/v1/decisions", json=SERCO, headers=decide).json()
         yield live, audit, case["decisions"][0]["decision_id"], serco["decision_id"]
+
+
+def plant_awkward_signing_key(data: Path) -> None:
+    """A signing key whose verifier key's base64 holds both `+` and `/`, the characters that
+    trip a parser splitting `<name>+<id>+<key>` at every `+`."""
+    from ledger.keys import ORIGIN, SIGNING_KEY_FILE
+    from ledger.note import Signer
+
+    data.mkdir(parents=True, exist_ok=True)
+    for n in range(10_000):
+        signer = Signer.from_bytes(ORIGIN, n.to_bytes(32, "big"))
+        encoded = signer.verifier_key.split("+", 2)[2]
+        if "+" in encoded and "/" in encoded:
+            (data / SIGNING_KEY_FILE).write_bytes(signer.private_bytes())
+            (data / SIGNING_KEY_FILE).chmod(0o600)
+            return
+    raise AssertionError("no such key among the first 10,000 seeds")
 
 
 def png_colours(data: bytes) -> int:

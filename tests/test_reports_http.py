@@ -91,3 +91,17 @@ def test_cli_report_matches_the_api(recorded, keys, data_dir, capsys):
     assert capsys.readouterr().out.startswith("policy,obligation,met,late,open,overdue,lapsed")
     assert main(["report", "register", "--from", "soon", "--data-dir", str(data_dir)]) == 2
     assert "--from" in capsys.readouterr().err
+
+
+def test_an_audit_key_reads_every_report_as_json_and_csv(recorded, keys):
+    import reports
+
+    for name in reports.REPORT_NAMES:
+        query = "?quarter=2026-Q1" if name == "serco-quarterly" else ""
+        as_json = recorded.get(f"/v1/reports/{name}{query}", headers=keys.audit)
+        assert as_json.status_code == 200, name
+        assert as_json.json()["report"] == name
+        as_csv = recorded.get(
+            f"/v1/reports/{name}{query}", headers=keys.audit | {"Accept": "text/csv"}
+        )
+        assert as_csv.status_code == 200 and as_csv.text.count("\r\n") >= 1, name

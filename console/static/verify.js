@@ -55,7 +55,12 @@
 
   // The C2SP note verifier key: <name>+<key id hex>+base64(0x01 || Ed25519 public key).
   async function parseVerifierKey(vkey) {
-    const [name, idHex, keyB64] = vkey.split("+");
+    // The base64 part may itself hold "+": split at the first two only.
+    const first = vkey.indexOf("+");
+    const second = vkey.indexOf("+", first + 1);
+    const name = first > 0 ? vkey.slice(0, first) : "";
+    const idHex = second > first ? vkey.slice(first + 1, second) : "";
+    const keyB64 = second > first ? vkey.slice(second + 1) : "";
     if (!name || !/^[0-9a-f]{8}$/.test(idHex || "")) fail("the log key is malformed");
     const key = b64decode(keyB64 || "", "the log key");
     if (key.length !== 33 || key[0] !== 1) fail("the log key is not an Ed25519 key");
