@@ -7,6 +7,11 @@ across the four policies, each recorded many times with new ids and dates throug
 `Ledger.append_many` (one commit per 5,000 entries); a third of them on cases of 1–3 decisions.
 
     .venv/bin/python bench/reports.py [--decisions 100000]
+
+One run, 2026-12-05 (2 cores, shared; other suites running): 100,000 decisions (24,980 cases)
+recorded in 18.7 s; read_snapshot 3.61 s (30.4 s through `Ledger.entries`, which re-checks each
+entry's canonical form); register 1.84 s (the first report also groups the snapshot into cases),
+routing 0.37 s, timeliness 0.24 s, serco-quarterly 0.24 s, repeat-complainers 0.04 s; CSV ≤ 0.1 s.
 """
 
 from __future__ import annotations

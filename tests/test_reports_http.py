@@ -105,3 +105,17 @@ def test_an_audit_key_reads_every_report_as_json_and_csv(recorded, keys):
             f"/v1/reports/{name}{query}", headers=keys.audit | {"Accept": "text/csv"}
         )
         assert as_csv.status_code == 200 and as_csv.text.count("\r\n") >= 1, name
+
+
+def test_the_fast_read_gives_what_the_public_ledger_gives(recorded, data_dir):
+    """`reports.source` reads decision entries straight from SQLite for speed; what it reads
+    must equal what `Ledger.entries` answers."""
+    from ledger import Ledger
+    from reports.source import _public_decision_bodies, _raw_decision_bodies
+
+    ledger = Ledger.open(data_dir)
+    size = ledger.tree_size()
+    fast = list(_raw_decision_bodies(ledger.db_path, size))
+    assert len(fast) == 2
+    assert fast == list(_public_decision_bodies(ledger, size))
+    ledger.close()
