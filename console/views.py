@@ -87,15 +87,19 @@ def week_of(day: date) -> str:
 def decisions_per_week(
     snapshot: Snapshot, weeks: int = 12
 ) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
-    """Live decisions per week (Monday, local) and policy, over the last `weeks` weeks."""
-    today = snapshot.now.date()
-    columns = [week_of(today - timedelta(weeks=w)) for w in range(weeks - 1, -1, -1)]
-    counts: Counter[tuple[str, str]] = Counter()
-    for decision in snapshot.decisions:
-        if is_live(decision) and decision["policy"] in snapshot.policies:
-            week = week_of(local_day(snapshot, decision))
-            if week >= columns[0]:
-                counts[(week, decision["policy"])] += 1
+    """Live decisions per week (Monday, local) and policy, over the last `weeks` weeks (ending
+    at the later of today and the newest decision, which may be dated ahead)."""
+    live = [
+        (week_of(local_day(snapshot, d)), d["policy"])
+        for d in snapshot.decisions
+        if is_live(d) and d["policy"] in snapshot.policies
+    ]
+    last = max([week_of(snapshot.now.date()), *(week for week, _ in live)])
+    end = date.fromisoformat(last)
+    columns = [week_of(end - timedelta(weeks=w)) for w in range(weeks - 1, -1, -1)]
+    counts: Counter[tuple[str, str]] = Counter(
+        (week, policy) for week, policy in live if columns[0] <= week <= columns[-1]
+    )
     return columns, sorted(snapshot.policies), dict(counts)
 
 

@@ -128,6 +128,9 @@ def png_colours(data: bytes) -> int:
 
 
 def shoot(page, folder: Path, name: str) -> None:
+    """Save a full-page screenshot; it must not be blank nor wider than the 390 px window."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{name} is {width} px wide in a 390 px window"
     folder.mkdir(exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -163,6 +166,7 @@ def test_an_officer_signs_in_searches_verifies_downloads_and_signs_out(browser, 
     # Sign in with the keyboard alone.
     page.goto(f"{base}/console")
     assert page.url.endswith("/console/sign-in")
+    shoot(page, screens, "sign-in")
     page.keyboard.press("Tab")  # the skip link
     page.focus("#key")
     page.keyboard.type(audit_key)
@@ -172,8 +176,6 @@ def test_an_officer_signs_in_searches_verifies_downloads_and_signs_out(browser, 
     assert "svg" in page.inner_html("main")
     assert audit_key not in page.url
     shoot(page, screens, "overview")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the overview is {width} px wide at 390"
 
     # Search: the WME decisions.
     page.goto(f"{base}/console/decisions")
@@ -221,6 +223,11 @@ def test_an_officer_signs_in_searches_verifies_downloads_and_signs_out(browser, 
     for name, path in [("cases", "/console/cases"), ("ledger", "/console/ledger")]:
         page.goto(f"{base}{path}")
         shoot(page, screens, name)
+    page.goto(f"{base}/console/cases")
+    page.locator("main table a").first.click()
+    page.wait_for_url("**/console/cases/*")
+    assert "Obligation register" in page.content()
+    shoot(page, screens, "case")
     page.goto(f"{base}/console/reports?name=routing")
     shoot(page, screens, "reports")
     with page.expect_download() as download:
