@@ -5,8 +5,8 @@ the page (ok), a tampered receipt and a forged checkpoint (fail), download a CSV
 out and be refused. The window is 390 px wide; a screenshot of each page is saved under the
 test's tmp dir and must not be blank.
 
-Without /usr/bin/chromium or Playwright these tests skip with one line saying how to enable
-them; with `CI=true` they fail instead.
+Without /usr/bin/chromium (`REDRESS_TEST_CHROMIUM` names another) or Playwright these tests skip
+with one line saying how to enable them; with `CI=true` they fail instead.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 
 from tests.conftest import COMPLAINT, bearer, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("REDRESS_TEST_CHROMIUM", "/usr/bin/chromium"))
 ENABLE = (
     "browser tests need Chromium and Playwright: apt-get install chromium && pip install playwright"  # noqa: E501
 )
@@ -269,3 +269,20 @@ def test_no_console_page_breaks_its_csp(browser, server, tmp_path):
         assert page.title().endswith("Redress")
     assert problems == []
     context.close()
+
+
+@pytest.mark.skipif(os.environ.get("REDRESS_TEST_CHROMIUM") is not None, reason="inner run")
+@pytest.mark.parametrize(("ci", "verdict", "code"), [("", "skipped", 0), ("true", "error", 1)])
+def test_without_chromium_they_skip_saying_how_unless_ci(tmp_path, ci, verdict, code):
+    """One line saying how to enable them; under `CI=true` a failure, never a silent skip."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "REDRESS_TEST_CHROMIUM": str(tmp_path / "no-chromium"), "CI": ci}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-q", "-rsf", "-p", "no:cacheprovider",
+         "-k", "signs_in", "--basetemp", str(tmp_path / "inner")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert f"1 {verdict}" in run.stdout and run.returncode == code, run.stdout
+    assert "apt-get install chromium && pip install playwright" in run.stdout
