@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -161,6 +162,8 @@ def main() -> None:
             as_csv = time.perf_counter() - started
             rows = len(report.get("rows", [])) if name != "serco-quarterly" else "-"
             print(f"{name:>20}: compute {computed:6.2f} s, csv {as_csv:5.2f} s, rows {rows}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS {peak:,.0f} MiB")
         ledger.close()
 
 
