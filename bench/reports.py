@@ -12,6 +12,11 @@ One run, 2026-12-05 (2 cores, shared; other suites running): 100,000 decisions (
 recorded in 18.7 s; read_snapshot 3.61 s (30.4 s through `Ledger.entries`, which re-checks each
 entry's canonical form); register 1.84 s (the first report also groups the snapshot into cases),
 routing 0.37 s, timeliness 0.24 s, serco-quarterly 0.24 s, repeat-complainers 0.04 s; CSV ≤ 0.1 s.
+1,000,000 decisions (250,085 cases; load average ~6 from other suites): recorded in 335 s;
+read_snapshot 112 s; register 34.1 s, routing 6.6 s, timeliness 5.3 s, serco-quarterly 5.2 s,
+repeat-complainers 0.65 s; peak RSS 7.7 GiB. Far from the issue's 2 s: scanning every entry into
+memory does not scale; a decision index (per-decision rows with policy, as_of, received_at,
+purpose, route, stage, disposition, flags; per-case register rows) queried in SQL is needed.
 """
 
 from __future__ import annotations
