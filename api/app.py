@@ -20,8 +20,11 @@ from api.guard import RequestGuard
 from api.logs import configure_logging, logged
 from api.openapi import ContractJson, ContractYaml
 from api.problems import EXCEPTION_HANDLERS, problem_response
+from api.reports import REPORT_ROUTES
 from api.routes import ROUTES
 from api.services import Services
+from console import template_config
+from console.pages import CONSOLE_ROUTER
 from store import StoreBusy
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -85,7 +88,8 @@ def create_app(data_dir: Path) -> Litestar:
             services.close()  # the writer finishes its batch and stops
 
     return RedressApp(
-        route_handlers=[*ROUTES, *AUDIT_ROUTES],
+        route_handlers=[*ROUTES, *AUDIT_ROUTES, *REPORT_ROUTES, CONSOLE_ROUTER],
+        template_config=template_config(),
         on_startup=[open_stores],
         on_shutdown=[close_stores],
         exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},

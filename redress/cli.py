@@ -102,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
         run_cases_check,
     )
     _data_dir_option(check)
+    report = _command(commands, "report", "Print a report computed from the ledger.", run_report)
+    report.add_argument("name", help="register, routing, timeliness, serco-quarterly, "
+                        "repeat-complainers")  # fmt: skip
+    report.add_argument("--from", dest="date_from", help="first local date, YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", help="last local date, YYYY-MM-DD")
+    report.add_argument("--quarter", help="a quarter, YYYY-QN")
+    report.add_argument("--policy", help="one policy only")
+    report.add_argument("--format", choices=("json", "csv"), default="json")
+    _data_dir_option(report)
     return parser
 
 
@@ -284,6 +293,44 @@ def run_cases_check(args: argparse.Namespace) -> int:
         return 0
     print(f"differs: {difference}")
     return 1
+
+
+def run_report(args: argparse.Namespace) -> int:
+    import json
+
+    import reports
+    import rules
+    from cases import CaseStore
+    from ledger import Ledger
+    from reports.source import read_snapshot
+
+    if args.name not in reports.REPORT_NAMES:
+        print(f"redress report: no report {args.name!r}: one of "
+              f"{', '.join(reports.REPORT_NAMES)}", file=sys.stderr)  # fmt: skip
+        return 2
+    values = {"from": args.date_from, "to": args.date_to}
+    values |= {"quarter": args.quarter, "policy": args.policy}
+    try:
+        query = reports.parse_query(args.name, values, rules.policy_ids())
+    except reports.QueryError as exc:
+        for pointer, message in exc.errors:
+            print(f"redress report: --{pointer.lstrip('/')}: {message}", file=sys.stderr)
+        return 2
+    data_dir = args.data_dir.resolve()
+    if _existing_ledger(data_dir / DB_FILE, "report") is None:
+        return 2
+    ledger = Ledger.open(data_dir)
+    try:
+        timezones = {p.id: p.timezone for p in rules.policy_summaries()}
+        snapshot = read_snapshot(ledger, CaseStore(data_dir, timezones))
+    finally:
+        ledger.close()
+    report = reports.compute(args.name, snapshot, query)
+    if args.format == "csv":
+        sys.stdout.write(reports.to_csv(report))
+    else:
+        print(json.dumps(report, indent=2))
+    return 0
 
 
 def _existing_ledger(path: Path, command: str) -> Path | None:
