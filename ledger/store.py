@@ -50,9 +50,13 @@ def as_receipt(r: AppendReceipt) -> Receipt:
 
 
 def decision_body(
-    decision: Decision, facts: dict[str, Any], personal_commitment: str | None
+    decision: Decision,
+    facts: dict[str, Any],
+    personal_commitment: str | None,
+    key_id: str | None = None,
 ) -> dict[str, Any]:
-    """What a decision entry records (its id must be set)."""
+    """What a decision entry records (its id must be set): with the caller's public key id and
+    the request's `purpose` (CONTRACT.md, version 2)."""
     return {
         "decision_id": decision.decision_id,
         "policy": decision.policy,
@@ -63,6 +67,8 @@ def decision_body(
         "outcome": msgspec.to_builtins(decision.outcome),
         "reasons": msgspec.to_builtins(decision.reasons),
         "personal_commitment": personal_commitment,
+        "purpose": decision.purpose,
+        "key_id": key_id,
     }
 
 
@@ -205,6 +211,7 @@ class Ledger:
         body = parse_entry(raw)["body"]
         fields = {k: body[k] for k in ("decision_id", "policy", "policy_version", "as_of")}
         fields |= {k: body[k] for k in ("case_id", "outcome", "reasons")}
+        fields["purpose"] = body.get("purpose", "live")  # version-1 entries predate it
         return msgspec.convert(fields | {"ledger": receipt}, RecordedDecision)
 
     def _covering_receipt(self, tx: ReadTx, index: int, digest: str) -> Receipt:

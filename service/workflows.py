@@ -27,6 +27,7 @@ from ledger.store import (
     policy_body,
 )
 from schemas.decision import Decision, Receipt, RecordedDecision
+from service.idempotency import Once
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
 
 MAX_ATTEMPTS = 25
@@ -118,11 +119,25 @@ class Workflows:
         return body
 
     def _prepare(
-        self, decision: Decision, facts: dict, case_id: str | None, commitment: str | None
+        self,
+        decision: Decision,
+        facts: dict,
+        case_id: str | None,
+        commitment: str | None,
+        key_id: str | None = None,
     ) -> tuple[Decision, bytes, bytes]:
         decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
-        body = canonical_bytes(decision_body(decision, facts, commitment))
+        body = canonical_bytes(decision_body(decision, facts, commitment, key_id))
         return decision, body, self._policy(decision)
+
+    def _write(
+        self, job: Callable[[WriteTx], AppendReceipt], decision: Decision, once: Once | None
+    ) -> RecordedDecision:
+        """Run the job; with `once`, claim its Idempotency-Key and remember the response in
+        the same transaction."""
+        if once is not None:
+            job = once.wrap(job, lambda receipt: self._recorded(decision, receipt))
+        return self._recorded(decision, self.store.write(job))
 
     @staticmethod
     def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
@@ -131,12 +146,18 @@ class Workflows:
     # -- the workflows -----------------------------------------------------------------------
 
     def decide(
-        self, decision: Decision, facts: dict[str, Any], case_id: str | None = None
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        case_id: str | None = None,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
     ) -> RecordedDecision:
-        """Give the decision its id and append it; returns once it is durable."""
-        decision, body, policy = self._prepare(decision, facts, case_id, None)
-        receipt = self.store.write(lambda tx: append_decision(tx, decision, body, policy))
-        return self._recorded(decision, receipt)
+        """Give the decision its id and append it (with the caller's `key_id`); returns once it
+        is durable."""
+        decision, body, policy = self._prepare(decision, facts, case_id, None, key_id)
+        return self._write(lambda tx: append_decision(tx, decision, body, policy), decision, once)
 
     def open_case(
         self,
@@ -145,6 +166,9 @@ class Workflows:
         personal_data: dict | None = None,
         reference: str | None = None,
         complainant: str | None = None,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
     ) -> tuple[str, RecordedDecision]:
         """A new case with its first decision, its obligations and its sealed personal data,
         committed together."""
@@ -155,7 +179,7 @@ class Workflows:
             salt, commitment = personal.commit(personal_data)
             sealed = (key, commitment, personal.seal_with(key, case_id, salt, personal_data))
         decision, body, policy = self._prepare(
-            decision, facts, case_id, sealed[1] if sealed else None
+            decision, facts, case_id, sealed[1] if sealed else None, key_id
         )
         state, rows = self.case_rows(decision, self.timezones[decision.policy], [])
         stamp = now_text()
@@ -175,10 +199,17 @@ class Workflows:
         }
 
         job = case_write(row, None, decision, body, policy, rows, sealed)
-        return case_id, self._recorded(decision, self.store.write(job))
+        return case_id, self._write(job, decision, once)
 
     def apply_event(
-        self, case_id: str, changes: dict[str, Any], as_of: str | None, evaluate: Evaluate
+        self,
+        case_id: str,
+        changes: dict[str, Any],
+        as_of: str | None,
+        evaluate: Evaluate,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
     ) -> RecordedDecision:
         """Merge `changes` into the case's facts, decide again, and record the decision with
         the case's new facts and obligations, provided the case did not change meanwhile
@@ -189,7 +220,11 @@ class Workflows:
                 raise CaseNotFound(case_id)
             facts = merge_facts(case.facts, changes)
             decision, body, policy = self._prepare(
-                evaluate(case.policy, facts, as_of), facts, case_id, case.personal_commitment
+                evaluate(case.policy, facts, as_of),
+                facts,
+                case_id,
+                case.personal_commitment,
+                key_id,
             )
             state, rows = self.case_rows(decision, self.timezones[case.policy], case.obligations)
             row = {
@@ -203,7 +238,7 @@ class Workflows:
 
             job = case_write(row, case.version, decision, body, policy, rows)
             try:
-                return self._recorded(decision, self.store.write(job))
+                return self._write(job, decision, once)
             except VersionConflict:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise StoreBusy(f"case {case_id} kept changing: try again")
