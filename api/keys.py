@@ -110,6 +110,7 @@ def revoke_key(request: Request, services: NamedDependency[Services], key_id: Ke
         services.store.write(revoke_job(key_id))
     except UnknownKey as exc:
         raise ApiProblem(404, str(exc)) from None
+    services.keys.refresh()  # this worker refuses it at once; the others within a second
     note(request, key_id=key_id)
     for row in key_list(services.store):
         if row["key_id"] == key_id:

@@ -98,7 +98,7 @@ def create_job(role: str, name: str | None = None) -> tuple[NewKey, Callable[[Wr
     made = NewKey(new_key(), new_key_id(), role, name, utc_now())
 
     def job(tx: WriteTx) -> None:
-        tx.add_api_key(key_hash(made.key), role, made.key_id, name)
+        tx.add_api_key(key_hash(made.key), role, made.key_id, name, made.created_at)
         body = {"action": "create", "key_id": made.key_id, "role": role, "name": name}
         tx.append("key", canonical_bytes(body), made.key_id)
 
@@ -224,6 +224,12 @@ class KeyRing:
             self._revision, self._stored = self._read_stored()
             found = _matching(self._stored, presented)
         return found
+
+    def refresh(self) -> None:
+        """Read the keys again now (this process just revoked one)."""
+        with self._lock:
+            self._revision, self._stored = self._read_stored()
+            self._checked_at = time.monotonic()
 
     def role_of(self, key: str) -> str | None:
         found = self.caller(key)

@@ -114,9 +114,15 @@ class WriteTx(ReadTx, Protocol):
         ...
 
     def add_api_key(
-        self, key_hash: str, role: str, key_id: str | None = None, name: str | None = None
+        self,
+        key_hash: str,
+        role: str,
+        key_id: str | None = None,
+        name: str | None = None,
+        created_at: str | None = None,
     ) -> bool:
-        """Store a key (False when that hash is stored already); `key_id` is its public id."""
+        """Store a key (False when that hash is stored already); `key_id` is its public id
+        (made up when None), `created_at` RFC 3339 UTC (now when None)."""
         ...
 
     def has_api_key_with_role(self, role: str) -> bool: ...

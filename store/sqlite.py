@@ -319,12 +319,23 @@ class SqliteTx:
         return commitments
 
     def add_api_key(
-        self, key_hash: str, role: str, key_id: str | None = None, name: str | None = None
+        self,
+        key_hash: str,
+        role: str,
+        key_id: str | None = None,
+        name: str | None = None,
+        created_at: str | None = None,
     ) -> bool:
         cursor = self.conn.execute(
             "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at, key_id, name) "
             "VALUES (?, ?, ?, ?, ?)",
-            (key_hash, role, utc_now(), key_id or "key_" + secrets.token_hex(8), name),
+            (
+                key_hash,
+                role,
+                created_at or utc_now(),
+                key_id or "key_" + secrets.token_hex(8),
+                name,
+            ),
         )
         return cursor.rowcount == 1
 
