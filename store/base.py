@@ -109,6 +109,9 @@ class ReadTx(Protocol):
 
     def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
 
+    # idempotency: (request hash, status, response body) kept for (owner, key)
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
+
 
 class WriteTx(ReadTx, Protocol):
     """Writes inside the writer's transaction (reads here see the true tail)."""
@@ -135,6 +138,15 @@ class WriteTx(ReadTx, Protocol):
     def erase_personal(self, case_id: str) -> list[str]:
         """Destroy the case's key, records and complainant; the erased commitments, in order."""
         ...
+
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        """Keep the answer to a write for replays, in the write's own transaction (so it is
+        kept exactly when the write is); False when that (owner, key) was already kept."""
+        ...
+
+    def forget_responses_before(self, instant: str) -> int: ...
 
     def add_api_key(
         self,
