@@ -1,8 +1,11 @@
 """The Litestar application: `create_app(data_dir)` and the uvicorn factory
 `app_from_environment()` (reads `REDRESS_DATA_DIR`, default `./redress-data`).
 
-Each worker process opens the data directory's stores once, at start-up; the admin key is
-bootstrapped by the CLI before workers start (`api.keys.bootstrap_admin`).
+The operations are grouped in routers by resource, each declaring its role guard once: who may
+read and who may write decisions, cases, a case's personal data, policies, the ledger and keys.
+Handlers get `services` and `caller` by dependency injection. Each worker process opens the data
+directory's stores once, at start-up; the admin key is bootstrapped by the CLI before workers
+start (`keys.bootstrap_admin`).
 """
 
 from __future__ import annotations
@@ -10,19 +13,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import Receive, Scope, Send
 
-from api.audit import AUDIT_ROUTES
+from api import audit, cases, decisions, keys, policies, reports
+from api.auth import provide_caller, requires
+from api.document import ContractJson, ContractYaml
 from api.guard import RequestGuard
 from api.logs import configure_logging, logged
-from api.openapi import ContractJson, ContractYaml
 from api.problems import EXCEPTION_HANDLERS, problem_response
-from api.reports import REPORT_ROUTES
-from api.routes import ROUTES
-from api.services import Services
+from api.responses import BEARER
+from api.services import Services, provide_services
 from console import template_config
 from console.pages import CONSOLE_ROUTER
 from store import StoreBusy
@@ -66,13 +70,39 @@ def openapi_config() -> OpenAPIConfig:
                     type="http",
                     scheme="bearer",
                     description="An API key with the role the operation needs "
-                    "(decide, audit; admin can do everything).",
+                    "(decide, audit; admin can do everything). A revoked key is refused (401).",
                 )
             }
         ),
         path="/schema",
         render_plugins=[ContractJson(path="/openapi.json"), ContractYaml(path="/openapi.yaml")],
     )
+
+
+DECIDE = ("decide",)
+READERS = ("decide", "audit")
+ADMIN: tuple[str, ...] = ()  # nobody but admin
+
+
+def routers() -> list[Router]:
+    """The operations by resource, each router declaring once who may read (GET) and who may
+    write (any other method); admin may do everything."""
+
+    def router(reads: tuple[str, ...], writes: tuple[str, ...], handlers: list) -> Router:
+        guards = [requires(reads, writes)]
+        return Router("/v1", guards=guards, security=BEARER, route_handlers=handlers)
+
+    return [
+        router(READERS, DECIDE, decisions.HANDLERS),
+        router(READERS, DECIDE, cases.HANDLERS),
+        router(DECIDE, ADMIN, cases.PERSONAL),
+        router(READERS, ADMIN, policies.HANDLERS),
+        router(("audit",), ADMIN, audit.HANDLERS),
+        router(("audit",), ADMIN, reports.HANDLERS),
+        router(ADMIN, ADMIN, keys.HANDLERS),
+        Router("/", route_handlers=policies.OPEN),
+        CONSOLE_ROUTER,
+    ]
 
 
 def create_app(data_dir: Path) -> Litestar:
@@ -88,8 +118,12 @@ def create_app(data_dir: Path) -> Litestar:
             services.close()  # the writer finishes its batch and stops
 
     return RedressApp(
-        route_handlers=[*ROUTES, *AUDIT_ROUTES, *REPORT_ROUTES, CONSOLE_ROUTER],
+        route_handlers=routers(),
         template_config=template_config(),
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+        },
         on_startup=[open_stores],
         on_shutdown=[close_stores],
         exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},

@@ -11,20 +11,21 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 
 import reports
 import rules
 from api.problems import ApiProblem
-from api.routes import keyed, problems, services_of
+from api.responses import problems
+from api.services import Services
 from reports.source import read_snapshot
 from schemas.problems import FieldError
 
 CSV = "text/csv"
 
 
-def report_for(state: State, name: str, values: dict[str, str | None]) -> dict[str, Any]:
+def report_for(services: Services, name: str, values: dict[str, str | None]) -> dict[str, Any]:
     """The report `name` over the data directory's ledger and cases, or a 404/422 problem."""
     if name not in reports.REPORT_NAMES:
         raise ApiProblem(
@@ -37,7 +38,6 @@ def report_for(state: State, name: str, values: dict[str, str | None]) -> dict[s
     except reports.QueryError as exc:
         errors = [FieldError(pointer=p, message=m) for p, m in exc.errors]
         raise ApiProblem(422, "bad report query", errors) from None
-    services = services_of(state)
     return reports.compute(name, read_snapshot(services.ledger, services.cases), query)
 
 
@@ -59,8 +59,9 @@ def wants_csv(request: Request) -> bool:
 
 
 @get(
-    "/v1/reports/{name:str}",
-    **keyed("audit", "reports"),
+    "/reports/{name:str}",
+    operation_id="getReport",
+    tags=["reports"],
     sync_to_thread=True,
     responses=problems(400, 401, 403, 404, 422),
     summary="A report (register, routing, timeliness, serco-quarterly, repeat-complainers); "
@@ -68,7 +69,7 @@ def wants_csv(request: Request) -> bool:
 )
 def get_report(
     request: Request,
-    state: State,
+    services: NamedDependency[Services],
     name: Annotated[str, Parameter(max_length=64, description="The report's name.")],
     date_from: Annotated[
         str | None, QueryParameter(name="from", max_length=64, description="First local date.")
@@ -80,7 +81,7 @@ def get_report(
     policy: Annotated[str | None, Parameter(max_length=64, description="A policy id.")] = None,
 ) -> Response[bytes]:
     values = {"from": date_from, "to": date_to, "quarter": quarter, "policy": policy}
-    return report_response(report_for(state, name, values), wants_csv(request))
+    return report_response(report_for(services, name, values), wants_csv(request))
 
 
-REPORT_ROUTES = [get_report]
+HANDLERS = [get_report]

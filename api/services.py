@@ -1,26 +1,21 @@
 """What the handlers work with: the store of one data dir with the ledger, cases, key ring and
-write workflows over it, opened once per worker process at start-up; and the guard that checks
-API keys and roles.
-"""
+write workflows over it, opened once per worker process at start-up and given to handlers by
+dependency injection (`services: NamedDependency[Services]`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
+from litestar.datastructures import State
 
 import rules
-from api.keys import KeyRing, allows
-from api.problems import ApiProblem
+from api.bodies import evaluate, utc_now
 from cases import CaseStore
+from keys import KeyRing
 from ledger.store import Ledger
 from schemas.decision import Decision, RecordedDecision
-from schemas.problems import FieldError
 from service import Workflows
 from service.workflows import new_id
 from store import Store, open_store
@@ -67,47 +62,9 @@ class Services:
         return self.workflows.decide(decision, facts)
 
 
-__all__ = ["Services", "evaluate", "new_id", "requires", "utc_now"]
+def provide_services(state: State) -> Services:
+    """The dependency handlers ask for as `services`."""
+    return state.services
 
 
-def utc_now() -> str:
-    """The server clock as `as_of`, for requests that give none."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def evaluate(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
-    """`rules.evaluate`, with its errors as problems: 404 for an unknown policy, 422 for facts."""
-    try:
-        return rules.evaluate(policy, facts, as_of or utc_now())
-    except rules.UnknownPolicy:
-        raise ApiProblem(
-            404, f"no policy {policy!r}", [FieldError(pointer="/policy", message="unknown policy")]
-        ) from None
-    except rules.InputError as exc:
-        raise ApiProblem(422, "the facts do not fit the policy", exc.errors) from None
-
-
-def bearer_key(authorization: str | None) -> str | None:
-    """The key in an `Authorization: Bearer <key>` header, or None."""
-    if not authorization:
-        return None
-    scheme, _, key = authorization.strip().partition(" ")
-    key = key.strip()
-    return key if scheme.lower() == "bearer" and key else None
-
-
-def requires(role: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
-    """A guard: 401 without a valid key, 403 when the key's role does not allow `role`."""
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        key = bearer_key(connection.headers.get("authorization"))
-        if key is None:
-            raise ApiProblem(401, "an API key is needed: Authorization: Bearer <key>")
-        services: Services = connection.app.state.services
-        held = services.keys.role_of(key)
-        if held is None:
-            raise ApiProblem(401, "unknown API key")
-        if not allows(held, role):
-            raise ApiProblem(403, f"a {held} key cannot do this: it needs the {role} role")
-
-    return guard
+__all__ = ["Services", "evaluate", "new_id", "provide_services", "utc_now"]

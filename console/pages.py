@@ -22,12 +22,12 @@ from litestar.static_files import create_static_files_router
 
 import reports
 import rules
-from api.keys import allows
-from api.routes import IdPath
+from api.decisions import IdPath
 from api.services import Services
 from console import charts, views
 from console.clauses import clause_texts
 from console.sessions import Session, SessionStore
+from keys import allows
 from ledger import DB_FILE
 from ledger.checkpoint import CheckpointError, open_checkpoint
 from ledger.merkle import ProofError, verify_consistency

@@ -110,7 +110,7 @@ def _fast_canonical(document: Any) -> bytes | None:
         raw = _SORTED.encode(document)
         if (
             raw.count(b"[") + raw.count(b"{") > MAX_DEPTH + ENVELOPE_DEPTH
-            or _UNSURE.search(raw) is not None
+            or _unsure(raw)
             or raw[:1] in _NUMBER_START
             or _STRICT.decode(raw) != document
         ):
@@ -181,7 +181,16 @@ _STRICT = msgspec.json.Decoder(float_hook=_no_floats)
 # What the fast check leaves to the reference: a number of 16+ digits (maybe past 2^53 - 1;
 # text that looks like one only takes the slow path) and 4-byte UTF-8 (characters beyond the
 # BMP, where key orders may differ).
-_UNSURE = re.compile(rb"[:,\[-][0-9]{16}|[\xf0-\xf4]")
+_LONG_NUMBER = re.compile(rb"[:,\[-][0-9]{16}")
+_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
+
+
+def _unsure(raw: bytes) -> bool:
+    return _LONG_NUMBER.search(raw) is not None or (
+        not raw.isascii() and _BEYOND_BMP.search(raw) is not None
+    )
+
+
 _NUMBER_START = frozenset(b"-0123456789"[i : i + 1] for i in range(11))
 _ENTRY_FIELDS = frozenset({"index", "kind", "recorded_at", "prev_hash", "body"})
 
@@ -189,7 +198,7 @@ _ENTRY_FIELDS = frozenset({"index", "kind", "recorded_at", "prev_hash", "body"})
 def parse_entry_fast(raw: bytes) -> dict:
     """`parse_entry`, with the canonical check done by msgspec (decode, re-encode sorted,
     compare) where that is certain to agree with RFC 8785, and by `parse_entry` otherwise."""
-    if _UNSURE.search(raw) is None:
+    if not _unsure(raw):
         try:
             document = _STRICT.decode(raw)
         except (msgspec.DecodeError, ValueError):

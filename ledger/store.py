@@ -50,9 +50,13 @@ def as_receipt(r: AppendReceipt) -> Receipt:
 
 
 def decision_body(
-    decision: Decision, facts: dict[str, Any], personal_commitment: str | None
+    decision: Decision,
+    facts: dict[str, Any],
+    personal_commitment: str | None,
+    key_id: str | None = None,
 ) -> dict[str, Any]:
-    """What a decision entry records (its id must be set)."""
+    """What a decision entry records (its id must be set): with the caller's public key id and
+    the request's `purpose` (CONTRACT.md, version 2)."""
     return {
         "decision_id": decision.decision_id,
         "policy": decision.policy,
@@ -64,6 +68,7 @@ def decision_body(
         "reasons": msgspec.to_builtins(decision.reasons),
         "personal_commitment": personal_commitment,
         "purpose": decision.purpose,
+        "key_id": key_id,
     }
 
 

@@ -44,11 +44,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing one port")
 
-    keys = _command(commands, "keys", "Make API keys: `redress keys create --role ROLE`.", None)
+    keys = _command(commands, "keys", "API keys: create, list, revoke.", None)
     key_commands = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND")
-    create = _command(key_commands, "create", "Print a new API key with a role.", run_keys_create)
+    create = _command(
+        key_commands, "create", "Print a new API key (once) and its key id.", run_keys_create
+    )
     create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
+    create.add_argument("--name", help="what the key is for (shown by `redress keys list`)")
     _data_dir_option(create)
+    listing = _command(
+        key_commands,
+        "list",
+        "Key id, role, name, created, revoked (never a secret).",
+        run_keys_list,
+    )
+    _data_dir_option(listing)
+    revoke = _command(
+        key_commands,
+        "revoke",
+        "Revoke a key: every worker refuses it within a second.",
+        run_keys_revoke,
+    )
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (`redress keys list`)")
+    _data_dir_option(revoke)
 
     verify = _command(
         commands, "verify", "Check a whole ledger offline: chain, tree, checkpoints.", run_verify
@@ -147,7 +165,7 @@ def _data_dir_option(command: argparse.ArgumentParser) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.keys import bootstrap_admin
+    from keys import bootstrap_admin
     from ledger import Ledger
 
     data_dir: Path = args.data_dir.resolve()
@@ -201,10 +219,43 @@ JSON_LOG_CONFIG = {
 
 
 def run_keys_create(args: argparse.Namespace) -> int:
-    from api.keys import create_key
+    from keys import MAX_NAME_CHARS, create_named_key
 
+    if args.name is not None and not 1 <= len(args.name) <= MAX_NAME_CHARS:
+        print(
+            f"redress keys create: --name must be 1 to {MAX_NAME_CHARS} characters", file=sys.stderr
+        )
+        return 2
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    print(create_key(args.data_dir.resolve(), args.role))
+    made = create_named_key(args.data_dir.resolve(), args.role, args.name)
+    print(made.key)
+    print(f"key id: {made.key_id} (the key above is shown once)", file=sys.stderr)
+    return 0
+
+
+def run_keys_list(args: argparse.Namespace) -> int:
+    from keys import list_keys
+
+    if _existing_ledger(args.data_dir / DB_FILE, "keys list") is None:
+        return 2
+    print("\t".join(("key_id", "role", "name", "created", "revoked")))
+    for row in list_keys(args.data_dir.resolve()):
+        fields = (row["key_id"], row["role"], row["name"], row["created_at"], row["revoked_at"])
+        print("\t".join("-" if v is None else str(v) for v in fields))
+    return 0
+
+
+def run_keys_revoke(args: argparse.Namespace) -> int:
+    from keys import UnknownKey, revoke_key
+
+    if _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
+        return 2
+    try:
+        revoke_key(args.data_dir.resolve(), args.key_id)
+    except UnknownKey as exc:
+        print(f"redress keys revoke: {exc} (see `redress keys list`)", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
     return 0
 
 

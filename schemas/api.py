@@ -27,6 +27,7 @@ AsOf = Annotated[
     str,
     msgspec.Meta(
         max_length=64,
+        extra_json_schema={"format": "date-time"},
         description=(
             "The instant the decision is taken for: an RFC 3339 date-time with offset. "
             "The server clock (UTC) when absent."
@@ -172,13 +173,6 @@ class CasePage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     next_cursor: str | None
 
 
-class CasePersonal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """GET /v1/cases/{case_id}/personal: the case's latest personal data, decrypted."""
-
-    case_id: str
-    personal: dict[str, Any]
-
-
 class Erasure(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """DELETE /v1/cases/{case_id}/personal: the ledger entry that records the erasure."""
 
@@ -199,3 +193,46 @@ class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     status: Literal["ok", "unavailable"]
     store_writable: bool
+
+
+class CasePersonal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/cases/{case_id}/personal: the case's latest personal data, decrypted."""
+
+    case_id: str
+    personal: dict[str, Any]
+
+
+Role = Literal["decide", "audit", "admin"]
+KeyName = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=200, description="What the key is for (shown in lists)."),
+]
+
+
+class KeyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/keys: a new API key with a role and, optionally, a name."""
+
+    role: Role
+    name: KeyName | None = None
+
+
+class KeyView(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An API key as listed: its public id, role, name, and when it was created and revoked
+    (never the secret or its hash)."""
+
+    key_id: str
+    role: Role
+    name: str | None
+    created_at: str
+    revoked_at: str | None
+
+
+class CreatedKey(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/keys: the new key. `key` is the secret, in this response only (never stored,
+    so a replay of this request through `Idempotency-Key` answers `key: null`)."""
+
+    key: str | None
+    key_id: str
+    role: Role
+    name: str | None
+    created_at: str

@@ -34,6 +34,7 @@ from ledger.store import (
     policy_body,
 )
 from schemas.decision import Action, Decision, Receipt, RecordedDecision
+from service.idempotency import Once
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
 
 MAX_ATTEMPTS = 25
@@ -131,13 +132,27 @@ class Workflows:
         return body
 
     def _prepare(
-        self, decision: Decision, facts: dict, case_id: str | None, commitment: str | None
+        self,
+        decision: Decision,
+        facts: dict,
+        case_id: str | None,
+        commitment: str | None,
+        key_id: str | None = None,
     ) -> tuple[Decision, dict[str, Any], bytes, bytes]:
-        """The decision with its id, its entry body (as a dict and canonical bytes) and its
-        policy's body."""
+        """The decision with its id, its entry body (as a dict and canonical bytes, with the
+        caller's `key_id`) and its policy's body."""
         decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
-        entry = decision_body(decision, facts, commitment)
+        entry = decision_body(decision, facts, commitment, key_id)
         return decision, entry, canonical_bytes(entry), self._policy(decision)
+
+    def _write(
+        self, job: Callable[[WriteTx], AppendReceipt], decision: Decision, once: Once | None
+    ) -> RecordedDecision:
+        """Run the job; with `once`, claim its Idempotency-Key and remember the response in
+        the same transaction."""
+        if once is not None:
+            job = once.wrap(job, lambda receipt: self._recorded(decision, receipt))
+        return self._recorded(decision, self.store.write(job))
 
     @staticmethod
     def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
@@ -163,11 +178,18 @@ class Workflows:
 
     # -- the workflows -----------------------------------------------------------------------
 
-    def decide(self, decision: Decision, facts: dict[str, Any]) -> RecordedDecision:
-        """Give a case-less decision its id and append it; returns once it is durable."""
-        decision, _, body, policy = self._prepare(decision, facts, None, None)
-        receipt = self.store.write(lambda tx: append_decision(tx, decision, body, policy))
-        return self._recorded(decision, receipt)
+    def decide(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> RecordedDecision:
+        """Give a case-less decision its id and append it (with the caller's `key_id`);
+        returns once it is durable."""
+        decision, _, body, policy = self._prepare(decision, facts, None, None, key_id)
+        return self._write(lambda tx: append_decision(tx, decision, body, policy), decision, once)
 
     def open_case(
         self,
@@ -176,6 +198,9 @@ class Workflows:
         personal_data: dict | None = None,
         reference: str | None = None,
         complainant: str | None = None,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
     ) -> tuple[str, RecordedDecision]:
         """A new case with its first decision (every action `new`), its register, its state
         and its sealed personal data, committed together. The case takes the decision's
@@ -187,7 +212,11 @@ class Workflows:
             salt, commitment = personal.commit(personal_data)
             sealed = (key, commitment, personal.seal_with(key, case_id, salt, personal_data))
         decision, entry, body, policy = self._prepare(
-            with_new_actions(None, decision), facts, case_id, sealed[1] if sealed else None
+            with_new_actions(None, decision),
+            facts,
+            case_id,
+            sealed[1] if sealed else None,
+            key_id,
         )
         state, rows = self._register([], entry)
         stamp = now_text()
@@ -208,10 +237,17 @@ class Workflows:
         }
 
         job = case_write(row, None, decision, body, policy, rows, sealed)
-        return case_id, self._recorded(decision, self.store.write(job))
+        return case_id, self._write(job, decision, once)
 
     def apply_event(
-        self, case_id: str, changes: dict[str, Any], as_of: str | None, evaluate: Evaluate
+        self,
+        case_id: str,
+        changes: dict[str, Any],
+        as_of: str | None,
+        evaluate: Evaluate,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
     ) -> RecordedDecision:
         """Merge `changes` into the case's facts (`cases.merge_event`), decide again under the
         case's purpose, and record the decision with the case's new facts, register and state,
@@ -227,7 +263,7 @@ class Workflows:
             )
             decided = with_new_actions(self.latest_entry(case), decided)
             decision, entry, body, policy = self._prepare(
-                decided, facts, case_id, case.personal_commitment
+                decided, facts, case_id, case.personal_commitment, key_id
             )
             state, rows = self._register(case.obligations, entry)
             row = {
@@ -241,7 +277,7 @@ class Workflows:
 
             job = case_write(row, case.version, decision, body, policy, rows)
             try:
-                return self._recorded(decision, self.store.write(job))
+                return self._write(job, decision, once)
             except VersionConflict:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise StoreBusy(f"case {case_id} kept changing: try again")

@@ -41,6 +41,17 @@ class AppendReceipt:
 
 
 @dataclass(frozen=True)
+class StoredResponse:
+    """The response remembered for an `Idempotency-Key`: what the request hashed to, and the
+    status and body it was answered with (`status` 0 while its transaction is still open)."""
+
+    request_hash: str
+    status: int
+    body: bytes
+    created_at: str
+
+
+@dataclass(frozen=True)
 class StoredCheckpoint:
     tree_size: int
     root_hash: str
@@ -84,7 +95,22 @@ class ReadTx(Protocol):
     # personal data and keys
     def personal_key(self, case_id: str) -> bytes | None: ...
     def latest_sealed(self, case_id: str) -> bytes | None: ...
-    def api_keys(self) -> list[tuple[str, str]]: ...
+    def api_keys(self) -> list[tuple[str, str]]:
+        """(key hash, role) of every key not revoked."""
+        ...
+
+    def key_records(self) -> list[dict[str, Any]]:
+        """Every key, oldest first: `key_id, key_hash, role, name, created_at, revoked_at`."""
+        ...
+
+    def key_revision(self) -> int:
+        """A number that changes whenever a key is revoked (cheap: read every half second)."""
+        ...
+
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
+
+    # idempotency: (request hash, status, response body) kept for (owner, key)
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
 
 
 class WriteTx(ReadTx, Protocol):
@@ -113,8 +139,48 @@ class WriteTx(ReadTx, Protocol):
         """Destroy the case's key, records and complainant; the erased commitments, in order."""
         ...
 
-    def add_api_key(self, key_hash: str, role: str) -> bool: ...
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        """Keep the answer to a write for replays, in the write's own transaction (so it is
+        kept exactly when the write is); False when that (owner, key) was already kept."""
+        ...
+
+    def forget_responses_before(self, instant: str) -> int: ...
+
+    def add_api_key(
+        self,
+        key_hash: str,
+        role: str,
+        key_id: str | None = None,
+        name: str | None = None,
+        created_at: str | None = None,
+    ) -> bool:
+        """Store a key (False when that hash is stored already); `key_id` is its public id
+        (made up when None), `created_at` RFC 3339 UTC (now when None)."""
+        ...
+
     def has_api_key_with_role(self, role: str) -> bool: ...
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark the key revoked; False when no unrevoked key has that id."""
+        ...
+
+    def claim_response(
+        self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
+    ) -> StoredResponse | None:
+        """Claim an `Idempotency-Key` for this request (replacing a claim made before
+        `expired_before`); the stored claim instead when one is live."""
+        ...
+
+    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
+        """The response to a claimed `Idempotency-Key` (in the claim's transaction)."""
+        ...
+
+    def before_commit(self, fn: Callable[[WriteTx], None]) -> None:
+        """Run `fn` in this transaction once every job of the batch has run and the batch's
+        tree head (the receipts' `tree_size` and `root_hash`) is known, before the commit.
+        Dropped if the job that registered it fails."""
+        ...
 
 
 class Store(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import queue
+import secrets
 import sqlite3
 import threading
 import time
@@ -26,7 +27,14 @@ from typing import Any, TypeVar
 from ledger.canonical import ZERO_HASH, entry_bytes
 from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
-from store.base import BUSY_WAIT_S, AppendReceipt, StoreBusy, StoredCheckpoint, VersionConflict
+from store.base import (
+    BUSY_WAIT_S,
+    AppendReceipt,
+    StoreBusy,
+    StoredCheckpoint,
+    StoredResponse,
+    VersionConflict,
+)
 from store.migrations import migrate
 
 T = TypeVar("T")
@@ -236,9 +244,52 @@ class SqliteTx:
         return None if row is None else bytes(row[0])
 
     def api_keys(self) -> list[tuple[str, str]]:
-        return self.conn.execute("SELECT key_hash, role FROM api_keys").fetchall()
+        return self.conn.execute(
+            "SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL"
+        ).fetchall()
+
+    def key_records(self) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT key_id, key_hash, role, name, created_at, revoked_at FROM api_keys "
+            "ORDER BY created_at, key_id",
+            (),
+        )
+
+    def key_revision(self) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL"
+        ).fetchone()[0]
+
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        row = self.conn.execute(
+            "SELECT request_hash, status, body, created_at FROM idempotent_responses "
+            "WHERE key_id = ? AND idempotency_key = ?",
+            (key_id, idempotency_key),
+        ).fetchone()
+        return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
+
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
+        row = self.conn.execute(
+            "SELECT request_hash, status, response FROM idempotency WHERE owner = ? AND key = ?",
+            (owner, key),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], bytes(row[2]))
 
     # -- writes (writer only) ----------------------------------------------------------------
+
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO idempotency (owner, key, request_hash, status, response, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (owner, key, request_hash, status, response, utc_now()),
+        )
+        return cursor.rowcount == 1
+
+    def forget_responses_before(self, instant: str) -> int:
+        cursor = self.conn.execute("DELETE FROM idempotency WHERE created_at < ?", (instant,))
+        return cursor.rowcount
 
     def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
         w = self._writer()
@@ -334,12 +385,61 @@ class SqliteTx:
         self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = ?", (case_id,))
         return commitments
 
-    def add_api_key(self, key_hash: str, role: str) -> bool:
+    def add_api_key(
+        self,
+        key_hash: str,
+        role: str,
+        key_id: str | None = None,
+        name: str | None = None,
+        created_at: str | None = None,
+    ) -> bool:
         cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at) VALUES (?, ?, ?)",
-            (key_hash, role, datetime.now(UTC).isoformat()),
+            "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at, key_id, name) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                key_hash,
+                role,
+                created_at or utc_now(),
+                key_id or "key_" + secrets.token_hex(8),
+                name,
+            ),
         )
         return cursor.rowcount == 1
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+            (utc_now(), key_id),
+        )
+        return cursor.rowcount == 1
+
+    def claim_response(
+        self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
+    ) -> StoredResponse | None:
+        self.conn.execute(
+            "DELETE FROM idempotent_responses WHERE key_id = ? AND idempotency_key = ? "
+            "AND created_at < ?",
+            (key_id, idempotency_key, expired_before),
+        )
+        found = self.stored_response(key_id, idempotency_key)
+        if found is not None:
+            return found
+        self.conn.execute(
+            "INSERT INTO idempotent_responses (key_id, idempotency_key, request_hash, "
+            "created_at) VALUES (?, ?, ?, ?)",
+            (key_id, idempotency_key, request_hash, utc_now()),
+        )
+        return None
+
+    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
+        self.conn.execute(
+            "UPDATE idempotent_responses SET status = ?, body = ? "
+            "WHERE key_id = ? AND idempotency_key = ?",
+            (status, body, key_id, idempotency_key),
+        )
+
+    def before_commit(self, fn: Callable[[Any], None]) -> None:
+        self._writer().hooks.append(fn)
 
     def has_api_key_with_role(self, role: str) -> bool:
         row = self.conn.execute("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,))
@@ -359,6 +459,7 @@ class _Writer:
         self.tail_hash = ZERO_HASH
         self.head = BatchHead()
         self.valid = False
+        self.hooks: list[Callable[[Any], None]] = []  # `before_commit` of the current batch
 
 
 class SqliteStore:
@@ -488,22 +589,27 @@ class SqliteStore:
         try:
             self._load_tail(conn, state)
             state.head = BatchHead()
+            state.hooks = []
             tx = SqliteTx(conn, state)
             for job in batch:
-                saved = (state.frontier.copy(), state.tail_hash)
+                saved = (state.frontier.copy(), state.tail_hash, len(state.hooks))
                 conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(tx)
                 except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
-                    state.frontier, state.tail_hash = saved
+                    state.frontier, state.tail_hash = saved[0], saved[1]
+                    del state.hooks[saved[2] :]
                     outcomes.append((job, None, exc))
                     continue
                 conn.execute("RELEASE job")
                 outcomes.append((job, result, None))
             root = state.frontier.root()
             state.head.tree_size, state.head.root_hash = state.frontier.size, root.hex()
+            for hook in state.hooks:
+                hook(tx)
+            state.hooks = []
             if self.auto_checkpoint or any(job.checkpoint for job in batch):
                 self._sign_checkpoint(conn, state.frontier.size, root)
             conn.execute("COMMIT")

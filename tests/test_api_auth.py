@@ -19,11 +19,33 @@ def test_no_key_or_an_unknown_key_is_401(client):
 
 
 def test_each_role_reaches_only_its_own_endpoints(client, keys):
-    assert client.get("/v1/policies", headers=keys.decide).status_code == 200
-    assert client.get("/v1/policies", headers=keys.audit).status_code == 403
+    """CONTRACT.md v2: `audit` reads everything recorded (decisions, receipts, policies, cases
+    without personal data, ledger, proofs) and writes nothing; `decide` reads back decisions,
+    cases and its cases' personal data, not the ledger."""
+    decided = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide).json()
+    case = client.post(
+        "/v1/cases", json={**COMPLAINT, "personal": {"name": "A. Person"}}, headers=keys.decide
+    ).json()
+    reads = [
+        "/v1/policies",
+        "/v1/policies/wme",
+        f"/v1/decisions/{decided['decision_id']}",
+        f"/v1/decisions/{decided['decision_id']}/receipt",
+        f"/v1/cases/{case['case_id']}",
+        "/v1/cases",
+    ]
+    for path in reads:
+        assert client.get(path, headers=keys.decide).status_code == 200, path
+        assert client.get(path, headers=keys.audit).status_code == 200, path
+    personal = f"/v1/cases/{case['case_id']}/personal"
+    assert client.get(personal, headers=keys.decide).json()["personal"] == {"name": "A. Person"}
+    assert client.get(personal, headers=keys.audit).status_code == 403
     assert client.get("/v1/ledger/checkpoint", headers=keys.audit).status_code == 200
     assert client.get("/v1/ledger/checkpoint", headers=keys.decide).status_code == 403
-    assert client.post("/v1/decisions", json=COMPLAINT, headers=keys.audit).status_code == 403
+    refused = client.post("/v1/decisions", json=COMPLAINT, headers=keys.audit)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "an audit key cannot do this: it needs the decide role"
+    assert client.get("/v1/keys", headers=keys.audit).status_code == 403
 
 
 def test_admin_can_do_everything(client, keys):
@@ -76,4 +98,4 @@ def test_a_key_made_while_the_server_runs_works_at_once(client, keys, data_dir):
     assert client.get("/v1/policies", headers=keys.decide).status_code == 200  # keys now cached
     late = bearer(create_key(data_dir, "audit"))
     assert client.get("/v1/ledger/checkpoint", headers=late).status_code == 200
-    assert client.get("/v1/policies", headers=late).status_code == 403
+    assert client.post("/v1/decisions", json=COMPLAINT, headers=late).status_code == 403
