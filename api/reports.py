@@ -19,14 +19,15 @@ import rules
 from api.problems import ApiProblem
 from api.responses import problems
 from api.services import Services
-from reports.source import read_snapshot
+from reports.stored import compute_stored
 from schemas.problems import FieldError
 
 CSV = "text/csv"
 
 
 def report_for(services: Services, name: str, values: dict[str, str | None]) -> dict[str, Any]:
-    """The report `name` over the data directory's ledger and cases, or a 404/422 problem."""
+    """The report `name` over the store's decision index and case tables, or a 404/422
+    problem."""
     if name not in reports.REPORT_NAMES:
         raise ApiProblem(
             404,
@@ -38,7 +39,7 @@ def report_for(services: Services, name: str, values: dict[str, str | None]) -> 
     except reports.QueryError as exc:
         errors = [FieldError(pointer=p, message=m) for p, m in exc.errors]
         raise ApiProblem(422, "bad report query", errors) from None
-    return reports.compute(name, read_snapshot(services.ledger, services.cases), query)
+    return compute_stored(name, services.store, services.ledger.root_hash, query)
 
 
 def report_response(report: dict[str, Any], as_csv: bool) -> Response[bytes]:

@@ -120,7 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
         run_cases_check,
     )
     _data_dir_option(check)
-    report = _command(commands, "report", "Print a report computed from the ledger.", run_report)
+    index = _command(commands, "index", "The decision index: `redress index rebuild`.", None)
+    index_commands = index.add_subparsers(title="index commands", metavar="INDEX_COMMAND")
+    index_rebuild = _command(
+        index_commands,
+        "rebuild",
+        "Rebuild the decision index from the ledger's decision entries (one transaction).",
+        run_index_rebuild,
+    )
+    _data_dir_option(index_rebuild)
+    report = _command(
+        commands, "report", "Print a report from the decision index and case tables.", run_report
+    )
     report.add_argument("name", help="register, routing, timeliness, serco-quarterly, "
                         "repeat-complainers")  # fmt: skip
     report.add_argument("--from", dest="date_from", help="first local date, YYYY-MM-DD")
@@ -346,14 +357,29 @@ def run_cases_check(args: argparse.Namespace) -> int:
     return 1
 
 
+def run_index_rebuild(args: argparse.Namespace) -> int:
+    from reports.index import rebuild_job
+
+    opened = _case_store(args, "index rebuild")
+    if opened is None:
+        return 2
+    store, timezones = opened
+    try:
+        count = store.write(rebuild_job(timezones))
+    finally:
+        store.close()
+    print(f"indexed {count} {'decision' if count == 1 else 'decisions'} from the ledger")
+    return 0
+
+
 def run_report(args: argparse.Namespace) -> int:
     import json
 
     import reports
     import rules
-    from cases import CaseStore
     from ledger import Ledger
-    from reports.source import read_snapshot
+    from reports.stored import compute_stored
+    from store import open_store
 
     if args.name not in reports.REPORT_NAMES:
         print(f"redress report: no report {args.name!r}: one of "
@@ -370,13 +396,12 @@ def run_report(args: argparse.Namespace) -> int:
     data_dir = args.data_dir.resolve()
     if _existing_ledger(data_dir / DB_FILE, "report") is None:
         return 2
-    ledger = Ledger.open(data_dir)
+    store = open_store(data_dir)
+    ledger = Ledger.open(data_dir, store)
     try:
-        timezones = {p.id: p.timezone for p in rules.policy_summaries()}
-        snapshot = read_snapshot(ledger, CaseStore(data_dir, timezones))
+        report = compute_stored(args.name, store, ledger.root_hash, query)
     finally:
         ledger.close()
-    report = reports.compute(args.name, snapshot, query)
     if args.format == "csv":
         sys.stdout.write(reports.to_csv(report))
     else:

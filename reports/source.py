@@ -1,6 +1,5 @@
-"""The one I/O piece of `reports`: a `Snapshot` read from a data directory's ledger and case
-store. A thin adapter: the decision index (and the store's obligation register) will replace
-what it does here by scanning every entry.
+"""A `Snapshot` read from the whole ledger and case store: the reference the store-backed
+reports (`reports.stored`, over the decision index) are tested against; no handler uses it.
 
 What reports need from a store, as functions:
 - `tree_size() -> int` and `root_hash(size) -> str` (hex): the ledger state a report names;
@@ -12,14 +11,9 @@ What reports need from a store, as functions:
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from cases import CaseStore
 from ledger.store import Ledger
@@ -29,29 +23,9 @@ PAGE = 1000
 
 
 def decision_bodies(ledger: Ledger, size: int) -> Iterator[dict[str, Any]]:
-    """Every decision entry's body below `size`, with `index` and `recorded_at` added.
-
-    Read straight from the SQLite `entries` table (read-only) when it is there: the public
-    `Ledger.entries` re-checks each entry's canonical form, which costs 95% of a report's time
-    and tells a report nothing (`verify` is what checks the ledger)."""
-    try:
-        yield from _raw_decision_bodies(ledger.db_path, size)
-        return
-    except sqlite3.Error:
-        pass
-    yield from _public_decision_bodies(ledger, size)
-
-
-def _raw_decision_bodies(db_path: Path, size: int) -> Iterator[dict[str, Any]]:
-    rows: list[tuple[int, bytes]]
-    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)) as db:
-        rows = db.execute(
-            "SELECT idx, entry FROM entries WHERE kind = 'decision' AND idx < ? ORDER BY idx",
-            (size,),
-        ).fetchall()
-    for index, raw in rows:
-        entry = msgspec.json.decode(raw)
-        yield dict(entry["body"]) | {"index": index, "recorded_at": entry["recorded_at"]}
+    """Every decision entry's body below `size`, with `index` and `recorded_at` added, read
+    through the public `Ledger.entries` (slow, and the specification the index is held to)."""
+    return _public_decision_bodies(ledger, size)
 
 
 def _public_decision_bodies(ledger: Ledger, size: int) -> Iterator[dict[str, Any]]:
@@ -67,7 +41,12 @@ def _public_decision_bodies(ledger: Ledger, size: int) -> Iterator[dict[str, Any
 
 
 def case_dicts(cases: CaseStore) -> Iterator[dict[str, Any]]:
-    for record in cases.find():
+    with cases.store.read() as tx:
+        case_ids = tx.case_ids()
+    for case_id in case_ids:
+        record = cases.get(case_id)
+        if record is None:
+            continue
         yield {
             "case_id": record.case_id,
             "policy": record.policy,

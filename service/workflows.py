@@ -8,7 +8,8 @@ A case's decisions go through here only: its first (`open_case`) and one per eve
 (`apply_event`). Each carries `new` on every action (`cases.mark_new_actions`, against the
 case's previous decision) and the case's `purpose`; the case's register (`cases.register_after`
 over the decision entry's own body, so the live register is what a rebuild from the ledger
-gives) and `state` (`cases.case_state`) are written with the decision entry, in one transaction.
+gives) and `state` (`cases.case_state`) are written with the decision entry, in one transaction,
+as is every decision's row in the decision index (`reports.index`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ledger.store import (
     decision_body,
     policy_body,
 )
+from reports.index import IndexEntry, index_entry
 from schemas.decision import Action, Decision, Receipt, RecordedDecision
 from service.idempotency import Once
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
@@ -105,6 +107,21 @@ def case_write(
     return job
 
 
+def indexed(
+    job: Callable[[WriteTx], AppendReceipt], entry: IndexEntry
+) -> Callable[[WriteTx], AppendReceipt]:
+    """`job`, then the decision's row in the decision index, in the same transaction (the
+    row is worked out before, in the caller's thread; only its ledger index is filled in)."""
+    row, flags, register = entry
+
+    def run(tx: WriteTx) -> AppendReceipt:
+        receipt = job(tx)
+        tx.index_decision({**row, "idx": receipt.index}, flags, register)
+        return receipt
+
+    return run
+
+
 class Workflows:
     """The writes of one data directory."""
 
@@ -158,6 +175,9 @@ class Workflows:
     def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
         return RecordedDecision(**msgspec.structs.asdict(decision), ledger=as_receipt(receipt))
 
+    def _index(self, entry: Mapping[str, Any]) -> IndexEntry:
+        return index_entry(-1, entry, self.timezones.get(entry["policy"], "UTC"))
+
     def _register(
         self, rows: list[dict[str, Any]], entry: Mapping[str, Any]
     ) -> tuple[str, list[dict[str, Any]]]:
@@ -188,8 +208,9 @@ class Workflows:
     ) -> RecordedDecision:
         """Give a case-less decision its id and append it (with the caller's `key_id`);
         returns once it is durable."""
-        decision, _, body, policy = self._prepare(decision, facts, None, None, key_id)
-        return self._write(lambda tx: append_decision(tx, decision, body, policy), decision, once)
+        decision, entry, body, policy = self._prepare(decision, facts, None, None, key_id)
+        job = indexed(lambda tx: append_decision(tx, decision, body, policy), self._index(entry))
+        return self._write(job, decision, once)
 
     def open_case(
         self,
@@ -236,7 +257,8 @@ class Workflows:
             "personal_commitment": sealed[1] if sealed else None,
         }
 
-        job = case_write(row, None, decision, body, policy, rows, sealed)
+        write = case_write(row, None, decision, body, policy, rows, sealed)
+        job = indexed(write, self._index(entry))
         return case_id, self._write(job, decision, once)
 
     def apply_event(
@@ -275,7 +297,9 @@ class Workflows:
                 "latest_decision_id": decision.decision_id,
             }
 
-            job = case_write(row, case.version, decision, body, policy, rows)
+            job = indexed(
+                case_write(row, case.version, decision, body, policy, rows), self._index(entry)
+            )
             try:
                 return self._write(job, decision, once)
             except VersionConflict:

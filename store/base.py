@@ -8,7 +8,7 @@ own savepoint: a job that raises fails alone, and its caller gets the exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -112,6 +112,29 @@ class ReadTx(Protocol):
     # idempotency: (request hash, status, response body) kept for (owner, key)
     def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
 
+    # the decision index (derived from the ledger; `store.decision_index` has the SQL)
+    def indexed_decisions(self) -> int: ...
+    def routing_counts(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> tuple[list[tuple], list[tuple]]: ...
+    def subject_rows(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[dict[str, Any]]: ...
+    def subject_registers(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]: ...
+    def subject_case_decisions(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]: ...
+    def search_decisions(
+        self, filters: dict[str, str | None], offset: int, limit: int
+    ) -> list[dict[str, Any]]: ...
+    def decision_flags(self, indices: Sequence[int]) -> dict[int, list[str]]: ...
+    def indexed_case(self, case_id: str) -> list[dict[str, Any]]: ...
+
+    # console sessions: (role, csrf, expires_at) by the SHA-256 of the session id
+    def console_session(self, id_hash: str) -> tuple[str, str, str] | None: ...
+
 
 class WriteTx(ReadTx, Protocol):
     """Writes inside the writer's transaction (reads here see the true tail)."""
@@ -175,6 +198,18 @@ class WriteTx(ReadTx, Protocol):
     def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
         """The response to a claimed `Idempotency-Key` (in the claim's transaction)."""
         ...
+
+    def index_decision(
+        self, row: dict[str, Any], flags: Iterable[str], obligations: Sequence[dict[str, Any]]
+    ) -> None:
+        """Index a decision entry in its own transaction (row, flags, case-less register)."""
+        ...
+
+    def clear_decision_index(self) -> None: ...
+    def put_console_session(
+        self, id_hash: str, role: str, csrf: str, expires_at: str, purge_before: str
+    ) -> None: ...
+    def delete_console_session(self, id_hash: str) -> None: ...
 
     def before_commit(self, fn: Callable[[WriteTx], None]) -> None:
         """Run `fn` in this transaction once every job of the batch has run and the batch's

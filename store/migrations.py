@@ -7,7 +7,8 @@ before versioning (every statement is `IF NOT EXISTS`, so such a store, at versi
 unchanged); version 2 replaces the first case tables with the case row, its decisions and its
 obligations; version 3 gives keys an id, a name and revocation, and remembers responses for
 `Idempotency-Key`; version 4 gives a case its `purpose` and each obligation its place in the
-register (`seq`), and indexes the case listing.
+register (`seq`), and indexes the case listing; version 5 adds the decision index and console
+sessions.
 
 (sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
 schema, and its transaction handling does not serialise concurrent openers: hence this list.)
@@ -153,6 +154,38 @@ def schema_4(conn: sqlite3.Connection) -> None:
     )
 
 
+def schema_5(conn: sqlite3.Connection) -> None:
+    """The decision index (one row per `decision` entry, derived from the ledger: what reports
+    and the console's search count in SQL; `redress index rebuild` recomputes it, `verify`
+    never reads it), its flags and the registers of case-less decisions; console sessions."""
+    _run(conn, DECISION_INDEX_SQL)
+
+
+DECISION_INDEX_SQL = """
+    CREATE TABLE decision_index (
+        idx INTEGER PRIMARY KEY, decision_id TEXT NOT NULL, policy TEXT NOT NULL,
+        as_of TEXT NOT NULL, as_of_day TEXT NOT NULL, received_at TEXT, received_day TEXT,
+        purpose TEXT NOT NULL, case_id TEXT, key_id TEXT, disposition TEXT, stage TEXT,
+        route TEXT, kind TEXT, category TEXT, complainant_type TEXT, upheld INTEGER,
+        urgent INTEGER, actions TEXT NOT NULL DEFAULT '', latest INTEGER NOT NULL DEFAULT 1);
+    CREATE UNIQUE INDEX decision_index_id ON decision_index (decision_id);
+    CREATE INDEX decision_index_routing ON decision_index (purpose, policy, as_of_day);
+    CREATE INDEX decision_index_subjects
+        ON decision_index (latest, purpose, policy, received_day);
+    CREATE INDEX decision_index_case ON decision_index (case_id, idx);
+    CREATE INDEX decision_index_as_of ON decision_index (as_of_day, idx);
+    CREATE TABLE decision_flags (
+        idx INTEGER NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (idx, flag)) WITHOUT ROWID;
+    CREATE INDEX decision_flags_flag ON decision_flags (flag, idx);
+    CREATE TABLE decision_obligations (
+        idx INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT,
+        done_at TEXT, status TEXT NOT NULL, PRIMARY KEY (idx, seq)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS console_sessions (
+        id_hash TEXT PRIMARY KEY, role TEXT NOT NULL, csrf TEXT NOT NULL,
+        expires_at TEXT NOT NULL)
+"""
+
+
 def _run(conn: sqlite3.Connection, script: str) -> None:
     # Statement by statement: `executescript` would commit the migration's transaction first.
     for statement in script.split(";"):
@@ -165,6 +198,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_2,
     schema_3,
     schema_4,
+    schema_5,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

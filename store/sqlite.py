@@ -35,6 +35,7 @@ from store.base import (
     StoredResponse,
     VersionConflict,
 )
+from store.decision_index import IndexTx
 from store.migrations import migrate
 
 T = TypeVar("T")
@@ -95,12 +96,21 @@ class _Job:
         self.enqueued = time.monotonic()
 
 
-class SqliteTx:
+class SqliteTx(IndexTx):
     """`ReadTx` and (inside the writer) `WriteTx` on one connection."""
 
     def __init__(self, conn: sqlite3.Connection, writer: _Writer | None = None) -> None:
         self.conn = conn
         self._w = writer
+
+    def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def _ix_exec(self, sql: str, params: Any = ()) -> int:
+        return self.conn.execute(sql, tuple(params)).rowcount
+
+    def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
+        self.conn.executemany(sql, rows)
 
     # -- ledger reads ------------------------------------------------------------------------
 
