@@ -91,7 +91,12 @@ class ReadTx(Protocol):
         """A number that changes whenever a key is revoked (cheap: read every half second)."""
         ...
 
-    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
+    # idempotency: (request hash, status, response body) kept for (owner, key); the owner is
+    # the caller's key id
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        """The claim (status 0 while its transaction is open) or response kept for a key."""
+        ...
 
 
 class WriteTx(ReadTx, Protocol):
@@ -113,6 +118,14 @@ class WriteTx(ReadTx, Protocol):
         """Destroy the case's key, records and complainant; the erased commitments, in order."""
         ...
 
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        """Keep the answer to a write for replays, in the write's own transaction (so it is
+        kept exactly when the write is); False when that (owner, key) was already kept."""
+        ...
+
+    def forget_responses_before(self, instant: str) -> int: ...
     def add_api_key(
         self,
         key_hash: str,
