@@ -107,10 +107,12 @@ class ReadTx(Protocol):
         """A number that changes whenever a key is revoked (cheap: read every half second)."""
         ...
 
-    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
-
-    # idempotency: (request hash, status, response body) kept for (owner, key)
+    # idempotency: (request hash, status, response body) kept for (owner, key); the owner is
+    # the caller's key id
     def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        """The claim (status 0 while its transaction is open) or response kept for a key."""
+        ...
 
 
 class WriteTx(ReadTx, Protocol):
