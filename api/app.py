@@ -17,7 +17,9 @@ from litestar.types import Receive, Scope, Send
 
 from api.audit import AUDIT_ROUTES
 from api.logs import configure_logging, logged
+from api.metrics import timed, worker_stopped
 from api.openapi import ContractJson, ContractYaml
+from api.operations import OPERATIONS_ROUTES, instrument
 from api.problems import EXCEPTION_HANDLERS, problem_response
 from api.routes import ROUTES
 from api.services import Services
@@ -77,14 +79,17 @@ def create_app(data_dir: Path) -> Litestar:
 
     def open_stores(app: Litestar) -> None:
         app.state.services = Services.open(Path(data_dir))
+        instrument(app.state.services)
 
     def close_stores(app: Litestar) -> None:
         services = getattr(app.state, "services", None)
         if services is not None:
             services.close()  # the writer finishes its batch and stops
+        worker_stopped()
 
     return RedressApp(
-        route_handlers=[*ROUTES, *AUDIT_ROUTES],
+        route_handlers=[*ROUTES, *AUDIT_ROUTES, *OPERATIONS_ROUTES],
+        middleware=[timed],
         on_startup=[open_stores],
         on_shutdown=[close_stores],
         exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},

@@ -9,6 +9,7 @@ ones the named rules produce.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
@@ -70,10 +71,15 @@ def replay_decision(entry: dict, documents: dict[str, dict]) -> Mismatch | None:
 
 def replay(db_path: Path) -> ReplayReport:
     """Re-evaluate every decision in the ledger at `db_path`."""
+    return replay_entries(_entries(Path(db_path)))
+
+
+def replay_entries(entries: Iterable[dict]) -> ReplayReport:
+    """Re-evaluate every decision among `entries` (parsed, in index order)."""
     documents: dict[str, dict] = {}
     mismatches: list[Mismatch] = []
     replayed = 0
-    for entry in _entries(Path(db_path)):
+    for entry in entries:
         if entry["kind"] == "policy":
             documents[entry["body"]["policy_version"]] = entry["body"]["ruleset"]
         elif entry["kind"] == "decision":

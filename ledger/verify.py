@@ -111,6 +111,25 @@ def read_sqlite(db_path: Path) -> Material:
     return Material(entries, [tuple(c) for c in checkpoints], published, nodes)
 
 
+def verify_database(
+    url: str, public_key: str | None = None, checkpoint: str | None = None
+) -> Report:
+    """Check the ledger in the PostgreSQL database at `url`, read in one snapshot."""
+    import psycopg
+
+    from store.postgres import StoreUnavailable, ledger_snapshot
+
+    try:
+        with ledger_snapshot(url) as snapshot:
+            entries = [(digest, raw) for _, raw, digest in snapshot.entries()]
+            material = Material(entries, snapshot.checkpoints(), None, snapshot.nodes())
+    except (StoreUnavailable, psycopg.Error) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        summary = f"not a readable ledger: {reason}"
+        return Report(ok=False, summary=summary, damage=Damage.UNREADABLE)
+    return verify_material(material, public_key, checkpoint)
+
+
 def read_export(path: Path) -> Material:
     lines = path.read_text(encoding="utf-8").splitlines()
     header = json.loads(lines[0])

@@ -1,6 +1,10 @@
-"""`redress`: serve the API, make API keys, and verify, replay or export the ledger.
+"""`redress`: serve the API, make API keys, verify, replay or export the ledger, and migrate a
+SQLite store to PostgreSQL.
 
-Each command imports what it needs when it runs, so `redress --help` is instant.
+Each command imports what it needs when it runs, so `redress --help` is instant. Every command
+that reads or writes a store takes `--data-dir DIR` and `--database URL` (default
+`REDRESS_DATABASE_URL`): with a URL the store is that PostgreSQL database and DIR holds only
+the key files.
 """
 
 from __future__ import annotations
@@ -17,13 +21,39 @@ DEFAULT_DATA_DIR = Path("redress-data")
 ROLES = ("decide", "audit", "admin")
 
 
+DATABASE_ENV = "REDRESS_DATABASE_URL"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    return args.run(args)
+    from store import SchemaTooNew, StoreBusy
+
+    try:
+        _use_database(args)
+        return args.run(args)
+    except (StoreBusy, SchemaTooNew, ValueError) as exc:
+        # One line, never a traceback: an unreachable database (named without its password),
+        # a schema newer than this code, a URL that is not postgresql://.
+        print(f"redress {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _use_database(args: argparse.Namespace) -> None:
+    """`--database URL` for this process and the workers it starts (`store.open_store` reads
+    `REDRESS_DATABASE_URL`)."""
+    from store import database_url
+
+    given = getattr(args, "database", None)
+    if args.command == "verify" and given is None:
+        return  # verify reads what it is pointed at, never a database from the environment
+    url = database_url(given)
+    if url is not None:
+        os.environ[DATABASE_ENV] = url
+        args.database = url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = _command(commands, "serve", "Run the HTTP API on an embedded SQLite store.", run_serve)
+    serve = _command(
+        commands, "serve", "Run the HTTP API on SQLite (or PostgreSQL: --database).", run_serve
+    )
     _data_dir_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -50,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source = verify.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-dir", type=Path, help="a data directory (its redress.db)")
+    source.add_argument(
+        "--database", metavar="URL", help="a PostgreSQL database (postgresql://…), read in full"
+    )
     source.add_argument("--export", type=Path, help="a file written by `redress export`")
     source.add_argument(
         "--receipt", type=Path, help="one decision's receipt (C2SP tlog-proof) on its own"
@@ -71,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
+
+    migrate = _command(
+        commands,
+        "migrate",
+        "Copy a SQLite store into an empty PostgreSQL database, byte for byte.",
+        run_migrate,
+    )
+    migrate.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the source")
+    migrate.add_argument(
+        "--to-database", metavar="URL", required=True, help="an empty PostgreSQL database"
+    )
     return parser
 
 
@@ -81,7 +127,7 @@ def _command(
     run: Callable[[argparse.Namespace], int] | None,
 ) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=summary, description=summary)
-    command.set_defaults(run=run or _shows_help(command))
+    command.set_defaults(run=run or _shows_help(command), command=name)
     return command
 
 
@@ -100,7 +146,13 @@ def _data_dir_option(command: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
-        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR})",
+        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR}); with --database, "
+        "only the key files",
+    )
+    command.add_argument(
+        "--database",
+        metavar="URL",
+        help=f"a PostgreSQL database (postgresql://…) as the store (default: ${DATABASE_ENV})",
     )
 
 
@@ -124,7 +176,13 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)
-    print(f"Redress on http://{args.host}:{args.port} (data: {data_dir})", file=sys.stderr)
+    _fresh_metrics_dir()
+    where = f"data: {data_dir}"
+    if args.database:
+        from store.postgres import redacted
+
+        where = f"database: {redacted(args.database)}, keys: {data_dir}"
+    print(f"Redress on http://{args.host}:{args.port} ({where})", file=sys.stderr)
     uvicorn.run(
         "api.app:app_from_environment",
         factory=True,
@@ -135,6 +193,18 @@ def run_serve(args: argparse.Namespace) -> int:
         log_config=JSON_LOG_CONFIG,
     )
     return 0
+
+
+def _fresh_metrics_dir() -> None:
+    """Each server's workers share a fresh directory for their metrics (prometheus-client's
+    multiprocess mode), removed when the server exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="redress-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
 
 
 # uvicorn's own processes (the supervisor of --workers N included) log as JSON lines too; the
@@ -172,39 +242,81 @@ def run_verify(args: argparse.Namespace) -> int:
         report = verify_receipt_file(args.receipt, _read_text(args.public_key))
         print(report.summary)
         return 0 if report.ok else 1
-    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
-    if source is None:
-        return 2
     public_key = _read_text(args.public_key)
     checkpoint = _read_text(args.checkpoint)
     if checkpoint is not None:
         # A kept file often gains a trailing blank line (an editor, `echo`); the note itself
         # ends in exactly one newline.
         checkpoint = checkpoint.rstrip("\n") + "\n"
+    if args.database:
+        from ledger.verify import verify_database
+
+        report = verify_database(args.database, public_key=public_key, checkpoint=checkpoint)
+        print(report.summary)
+        return 0 if report.ok else 1
+    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
+    if source is None:
+        return 2
     report = verify(source, public_key=public_key, checkpoint=checkpoint)
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from ledger.replay import replay
+    from ledger.canonical import parse_entry
+    from ledger.replay import replay, replay_entries
 
-    database = _existing_ledger(args.data_dir / DB_FILE, "replay")
-    if database is None:
-        return 2
-    report = replay(database)
+    if args.database:
+        from store.postgres import ledger_snapshot
+
+        with ledger_snapshot(args.database) as snapshot:
+            report = replay_entries(parse_entry(raw) for _, raw, _ in snapshot.entries())
+    else:
+        database = _existing_ledger(args.data_dir / DB_FILE, "replay")
+        if database is None:
+            return 2
+        report = replay(database)
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ledger.export import export
+    from ledger.export import export, write_export
 
+    if args.database:
+        from store.postgres import ledger_snapshot
+
+        key_file = args.data_dir / "public.key"
+        key = key_file.read_text().strip() if key_file.exists() else None
+        with ledger_snapshot(args.database) as snapshot:
+            entries = ((digest, raw) for _, raw, digest in snapshot.entries())
+            count = write_export(args.out, key, entries, snapshot.checkpoints)
+        print(f"wrote {count} lines to {args.out}")
+        return 0
     database = _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None:
         return 2
     count = export(database, args.out)
     print(f"wrote {count} lines to {args.out}")
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from store.postgres import redacted
+    from store.transfer import TargetNotEmpty, copy_to_postgres
+
+    if _existing_ledger(args.data_dir / DB_FILE, "migrate") is None:
+        return 2
+    try:
+        copied = copy_to_postgres(args.data_dir, args.to_database)
+    except TargetNotEmpty as exc:
+        print(f"redress migrate: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(copied.rows.values())
+    print(
+        f"copied {copied.tree_size} entries ({rows} rows) to {redacted(args.to_database)}; "
+        f"tail {copied.tail_hash}"
+    )
     return 0
 
 

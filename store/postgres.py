@@ -560,3 +560,42 @@ def _as_store_error(exc: BaseException) -> BaseException:
     if isinstance(exc, pg_errors.LockNotAvailable):
         return StoreBusy("the store stayed busy: a row stayed locked")
     return exc
+
+
+class LedgerSnapshot:
+    """The ledger's tables in one repeatable-read snapshot, for verify, replay and export."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def entries(self) -> Iterator[tuple[int, bytes, str]]:
+        """Every entry in index order, streamed through a server-side cursor."""
+        with self.conn.cursor(name="redress_snapshot_entries") as cursor:
+            cursor.itersize = 2000
+            cursor.execute("SELECT idx, entry, entry_hash FROM entries ORDER BY idx")
+            for idx, raw, digest in cursor:
+                yield idx, bytes(raw), digest
+
+    def checkpoints(self) -> list[tuple[int, str, str]]:
+        rows = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def nodes(self) -> dict[tuple[int, int], bytes]:
+        with self.conn.cursor(name="redress_snapshot_nodes") as cursor:
+            cursor.itersize = 5000
+            cursor.execute("SELECT level, position, hash FROM tree_nodes")
+            return {(level, position): bytes(h) for level, position, h in cursor}
+
+
+@contextmanager
+def ledger_snapshot(url: str) -> Iterator[LedgerSnapshot]:
+    """The database's ledger in one read-only snapshot (`StoreUnavailable` when unreachable)."""
+    try:
+        conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.OperationalError as exc:
+        raise unavailable(url, exc) from None
+    with conn:
+        _configure_reader(conn)
+        yield LedgerSnapshot(conn)

@@ -331,6 +331,7 @@ class SqliteStore:
         self._start_lock = threading.Lock()
         self._state = _Writer()
         self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
+        self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
         conn = connect(self.path)
         try:
             migrate(conn)
@@ -469,6 +470,8 @@ class SqliteStore:
                 job.future.set_exception(exc)
             return
         self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
+        if self.on_batch is not None:
+            self.on_batch(len(batch), time.monotonic() - now)
         if any(job.scrub for job in batch):
             self._scrub(conn)
         for job, result, exc in outcomes:
