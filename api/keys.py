@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -84,12 +85,16 @@ def write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
+KEYS_FRESH_S = 1.0  # a key revoked on any node or worker is refused everywhere within this
+
+
 class KeyRing:
     """Looks up the role of a presented key in the shared store.
 
-    Keys are only ever added, never changed or removed, so the stored hashes are kept in memory
-    and read again only when a presented key is not among them: a known key costs no I/O on the
-    request path, and a key created by another process is found on its first use.
+    The stored hashes are kept in memory and read again when a presented key is not among them
+    (a key created by another process is found on its first use) and whenever the copy is over
+    `KEYS_FRESH_S` old, so that a revocation reaches every worker and node within a second at
+    the cost of one read per second.
     """
 
     def __init__(self, store: Store) -> None:
@@ -99,6 +104,8 @@ class KeyRing:
     def role_of(self, key: str) -> str | None:
         """The role of `key`, or None when no stored key matches."""
         presented = key_hash(key)
+        if time.monotonic() - self._read_at > KEYS_FRESH_S:
+            self._stored = self._read_stored()
         role = _matching_role(self._stored, presented)
         if role is None:
             self._stored = self._read_stored()
@@ -106,6 +113,7 @@ class KeyRing:
         return role
 
     def _read_stored(self) -> list[tuple[str, str]]:
+        self._read_at = time.monotonic()
         with self.store.read() as tx:
             return tx.api_keys()
 
