@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 import rfc8785
 
-from ledger.canonical import ZERO_HASH, parse_entry, sha256_hex
+from ledger.canonical import ZERO_HASH, parse_entry, parse_entry_fast, sha256_hex
 from ledger.checkpoint import parse_checkpoint
 from ledger.export import EXPORT_TYPE
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
-from ledger.merkle import ProofError, verify_consistency
+from ledger.merkle import ProofError, leaf_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from ledger.tree import MemoryTree, consistency_hashes
+from ledger.tree import Frontier, MemoryTree, consistency_hashes
 
 
 class Damage:
@@ -57,6 +58,10 @@ class Failure(Exception):
         super().__init__(summary)
         self.damage, self.summary, self.first_bad_index = damage, summary, first_bad_index
 
+    def __reduce__(self) -> tuple:
+        # Sent back from `--jobs` worker processes.
+        return (Failure, (self.damage, self.summary, self.first_bad_index))
+
 
 @dataclass
 class Material:
@@ -72,8 +77,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 RECEIPT_MAGIC = "c2sp.org/tlog-proof@v1"
 
 
-def verify(source: Path, public_key: str | None = None, checkpoint: str | None = None) -> Report:
-    """Check the ledger (or receipt) in `source`; see the module docstring."""
+def verify(
+    source: Path, public_key: str | None = None, checkpoint: str | None = None, jobs: int = 1
+) -> Report:
+    """Check the ledger (or receipt) in `source`; see the module docstring. A SQLite store is
+    streamed (`verify_sqlite`); `jobs` > 1 checks its entries in that many processes."""
     source = Path(source)
     try:
         head = source.read_bytes()[:64]
@@ -82,7 +90,9 @@ def verify(source: Path, public_key: str | None = None, checkpoint: str | None =
     if head.startswith(RECEIPT_MAGIC.encode()):
         return verify_receipt_file(source, public_key)
     try:
-        material = read_sqlite(source) if head.startswith(SQLITE_MAGIC) else read_export(source)
+        if head.startswith(SQLITE_MAGIC):
+            return verify_sqlite(source, public_key, checkpoint, jobs)
+        material = read_export(source)
     except (ValueError, KeyError, TypeError, IndexError, sqlite3.Error) as e:
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
     return verify_material(material, public_key, checkpoint)
@@ -114,7 +124,8 @@ def read_sqlite(db_path: Path) -> Material:
 def verify_database(
     url: str, public_key: str | None = None, checkpoint: str | None = None
 ) -> Report:
-    """Check the ledger in the PostgreSQL database at `url`, read in one snapshot."""
+    """Check the ledger in the PostgreSQL database at `url`, read in one snapshot (entries
+    streamed through a server-side cursor)."""
     import psycopg
 
     from store.postgres import StoreUnavailable, ledger_snapshot
@@ -128,6 +139,230 @@ def verify_database(
         summary = f"not a readable ledger: {reason}"
         return Report(ok=False, summary=summary, damage=Damage.UNREADABLE)
     return verify_material(material, public_key, checkpoint)
+
+
+# -- a SQLite store, streamed -------------------------------------------------------------------
+
+CHUNK = 4096
+
+
+class StoredTree:
+    """`MemoryTree`'s reading side over the recomputed roots and the stored nodes (which the
+    stream has checked against the recomputed ones), for the consistency proofs."""
+
+    def __init__(self, conn: sqlite3.Connection, size: int, roots: dict[int, bytes]) -> None:
+        self.conn, self.size, self.roots = conn, size, roots
+
+    def lookup(self, level: int, position: int) -> bytes:
+        row = self.conn.execute(
+            "SELECT hash FROM tree_nodes WHERE level = ? AND position = ?", (level, position)
+        ).fetchone()
+        if row is None:
+            raise Failure(Damage.REWRITTEN, f"the stored tree lacks node ({level}, {position})")
+        return bytes(row[0])
+
+    def root(self, size: int | None = None) -> bytes:
+        return self.roots[self.size if size is None else size]
+
+
+def _checked_entries(db_path: Path, start: int, end: int) -> tuple[list, Failure | None]:
+    """Entries [start, end) checked on their own: canonical form, index, hash, and the chain
+    from entry start - 1. Returns the leaf hashes (and prev hashes) or the first failure."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        leaves: list[tuple[bytes, str, int]] = []
+        rows = conn.execute(
+            "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT ? OFFSET ?",
+            (end - start, start),
+        )
+        for position, (stored_hash, raw) in enumerate(rows, start):
+            try:
+                document = parse_entry_fast(raw)
+                index = document["index"]
+            except (ValueError, KeyError, TypeError):
+                return leaves, Failure(
+                    Damage.MODIFIED, f"entry {position} is not a canonical entry", position
+                )
+            if index != position:
+                return leaves, _misplaced(conn, position, index)
+            actual = sha256_hex(raw)
+            if stored_hash != actual:
+                return leaves, Failure(
+                    Damage.MODIFIED,
+                    f"entry {position}'s bytes hash to {actual[:16]}…, not its recorded "
+                    f"{stored_hash[:16]}…",
+                    position,
+                )
+            leaves.append((leaf_hash(raw), document["prev_hash"], actual))
+        return leaves, None
+    finally:
+        conn.close()
+
+
+def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
+    if index < position:
+        return Failure(
+            Damage.INSERTED,
+            f"entry {index} appears again at position {position}: "
+            f"entries {index}..{position - 1} were inserted",
+            index,
+        )
+    later = conn.execute("SELECT entry FROM entries ORDER BY idx LIMIT -1 OFFSET ?", (position,))
+    for (raw,) in later:
+        try:
+            if parse_entry_fast(raw)["index"] == position:
+                return Failure(
+                    Damage.REORDERED,
+                    f"entry {index} stands where entry {position} should, which comes later",
+                    position,
+                )
+        except (ValueError, KeyError, TypeError):
+            continue
+    return Failure(
+        Damage.DELETED,
+        f"entry {position} is missing: entry {index} follows entry {position - 1}",
+        position,
+    )
+
+
+def _chunks(count: int, jobs: int) -> list[tuple[int, int]]:
+    step = max(CHUNK, -(-count // max(1, jobs * 4)))
+    return [(s, min(count, s + step)) for s in range(0, count, step)]
+
+
+def _checked_stream(db_path: Path, count: int, jobs: int) -> Iterator[tuple[list, Failure | None]]:
+    ranges = _chunks(count, jobs)
+    if jobs <= 1:
+        for start, end in ranges:
+            yield _checked_entries(db_path, start, end)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs) as pool:
+        yield from pool.map(_checked_entries, [db_path] * len(ranges), *zip(*ranges, strict=True))
+
+
+def verify_sqlite(
+    db_path: Path, public_key: str | None, kept_checkpoint: str | None, jobs: int = 1
+) -> Report:
+    """`verify_material` for a SQLite store without holding it in memory: the entries are
+    streamed in order (checked in `jobs` processes), the tree is rebuilt leaf by leaf from their
+    bytes and compared node by node with the stored subtree hashes as they complete, and each
+    stored checkpoint is checked against the root recomputed at its size."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        checkpoints = [
+            tuple(c)
+            for c in conn.execute(
+                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+            )
+        ]
+        key_path = db_path.parent / PUBLIC_KEY_FILE
+        published = key_path.read_text().strip() if key_path.exists() else None
+        first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
+        material = Material([tuple(r) for r in first.fetchall()], checkpoints, published)
+        try:
+            verifier = _verifier(trusted_key(material, public_key))
+            tree = _stream_tree(conn, db_path, count, jobs, {c[0] for c in checkpoints})
+            checked = check_checkpoints(checkpoints, tree, verifier)  # type: ignore[arg-type]
+            if kept_checkpoint is not None:
+                check_kept_checkpoint(kept_checkpoint, tree, verifier, checkpoints)  # type: ignore[arg-type]
+                checked += 1
+        except Failure as f:
+            return Report(
+                ok=False,
+                summary=f.summary,
+                first_bad_index=f.first_bad_index,
+                damage=f.damage,
+                tree_size=count,
+            )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    kept = "; it extends the kept checkpoint" if kept_checkpoint is not None else ""
+    signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
+    return Report(
+        ok=True,
+        summary=f"ok: {count} entries, chain and tree recomputed, {signed} verified and "
+        f"consistent{kept}",
+        tree_size=count,
+        checkpoints_checked=checked,
+    )
+
+
+def _stream_tree(
+    conn: sqlite3.Connection, db_path: Path, count: int, jobs: int, sizes: set[int]
+) -> StoredTree:
+    frontier = Frontier()
+    prev_hash = ZERO_HASH
+    roots: dict[int, bytes] = {0: frontier.root()}
+    levels: dict[int, Iterator] = {}
+    differing: list[tuple[int, int]] = []
+    missing: int | None = None
+    for leaves, failure in _checked_stream(db_path, count, jobs):
+        for leaf, claimed_prev, actual in leaves:
+            position = frontier.size
+            if claimed_prev != prev_hash:
+                bad = position - 1 if position else 0
+                raise Failure(
+                    Damage.MODIFIED,
+                    f"entry {position}'s prev_hash does not match entry {bad}'s bytes",
+                    bad,
+                )
+            prev_hash = actual
+            for level, index, value in frontier.append(leaf):
+                stored = levels.get(level)
+                if stored is None:
+                    stored = levels[level] = iter(
+                        conn.execute(
+                            "SELECT position, hash FROM tree_nodes WHERE level = ? "
+                            "ORDER BY position",
+                            (level,),
+                        )
+                    )
+                row = next(stored, None)
+                while row is not None and row[0] < index:
+                    row = next(stored, None)
+                if row is None or row[0] != index:
+                    missing = index << level if missing is None else missing
+                    if row is not None:
+                        levels[level] = _pushed_back(row, stored)
+                elif bytes(row[1]) != value:
+                    differing.append((level, index << level))
+            if frontier.size in sizes:
+                roots[frontier.size] = frontier.root()
+        if failure is not None:
+            raise failure
+    beyond = conn.execute(
+        "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
+    ).fetchone()
+    if beyond:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"the stored tree has nodes past the last entry {count - 1}: "
+            "entries were removed from the end",
+            count,
+        )
+    if differing:
+        first = min(differing)[1]
+        raise Failure(
+            Damage.REWRITTEN,
+            f"entry {first} differs from the tree hash stored when it was appended",
+            first,
+        )
+    if missing is not None:
+        raise Failure(
+            Damage.REWRITTEN, f"the stored tree lacks nodes from entry {missing}", missing
+        )
+    roots[count] = frontier.root()
+    return StoredTree(conn, count, roots)
+
+
+def _pushed_back(row: tuple, rest: Iterator) -> Iterator:
+    yield row
+    yield from rest
 
 
 def read_export(path: Path) -> Material:

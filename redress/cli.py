@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--receipt", type=Path, help="one decision's receipt (C2SP tlog-proof) on its own"
     )
     verify.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="check a store's entries in N processes (default 1)",
+    )
+    verify.add_argument(
         "--public-key", type=Path, help="the verifier key you trust (default: the one stored)"
     )
     verify.add_argument(
@@ -189,6 +196,9 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvloop and httptools: chosen by measurement (bench/http_stack.py, bench/README.md)
+        loop="uvloop",
+        http="httptools",
         access_log=False,
         log_config=JSON_LOG_CONFIG,
     )
@@ -257,7 +267,7 @@ def run_verify(args: argparse.Namespace) -> int:
     source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
     if source is None:
         return 2
-    report = verify(source, public_key=public_key, checkpoint=checkpoint)
+    report = verify(source, public_key=public_key, checkpoint=checkpoint, jobs=args.jobs)
     print(report.summary)
     return 0 if report.ok else 1
 

@@ -307,3 +307,14 @@ def test_a_receipt_from_before_a_rewrite_still_proves_the_original_entry(tmp_pat
     (tmp_path / "entry-4.tlog-proof.entry").write_bytes(ledger.entry_bytes(4))
     assert ledger.entry_bytes(4) != original
     assert verify(receipt, public_key=ledger.verifier_key).damage == "bad_receipt"
+
+
+def test_several_processes_check_the_same_things(tmp_path: Path) -> None:
+    """`redress verify --jobs N`: the entries are checked in N processes, with the same result."""
+    ledger = honest_ledger(tmp_path)
+    assert verify(tmp_path / "redress.db", public_key=ledger.verifier_key, jobs=2).ok
+    with db(tmp_path) as conn:
+        conn.execute("UPDATE entries SET entry = CAST(entry AS TEXT) || ' ' WHERE idx = 7")
+    single = verify(tmp_path / "redress.db", jobs=1)
+    double = verify(tmp_path / "redress.db", jobs=2)
+    assert not single.ok and (double.damage, double.first_bad_index) == (single.damage, 7)
