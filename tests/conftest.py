@@ -38,7 +38,7 @@ BOTH_STORES = {
     "test_api_cases",
     "test_api_decisions",
     "test_api_workers",
-    "test_postgres",
+    "test_metrics",
 }
 TEST_DATABASE_ENV = "REDRESS_TEST_DATABASE_URL"
 TEST_DATABASE_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
