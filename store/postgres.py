@@ -185,15 +185,23 @@ class PgTx:
         index = w.frontier.size
         raw = entry_bytes(index, kind, utc_now(), w.tail_hash, body)
         digest = hashlib.sha256(raw).hexdigest()
+        nodes = w.frontier.append(leaf_hash(raw))
+        # One statement (one round trip): the entry and the tree nodes it completes.
         self.conn.execute(
-            "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (%s, %s, %s, %s, %s)",
-            (index, kind, ref, digest, raw),
+            "WITH entry AS (INSERT INTO entries (idx, kind, ref, entry_hash, entry) "
+            "VALUES (%s, %s, %s, %s, %s)) INSERT INTO tree_nodes (level, position, hash) "
+            "SELECT * FROM unnest(%s::int[], %s::bigint[], %s::bytea[])",
+            (
+                index,
+                kind,
+                ref,
+                digest,
+                raw,
+                [n[0] for n in nodes],
+                [n[1] for n in nodes],
+                [n[2] for n in nodes],
+            ),
         )
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO tree_nodes (level, position, hash) VALUES (%s, %s, %s)",
-                w.frontier.append(leaf_hash(raw)),
-            )
         w.tail_hash = digest
         return Receipt(index, digest, w.head)
 
@@ -440,37 +448,39 @@ class PostgresStore:
         waited = started - min(job.enqueued for job in batch)
         state = self._state
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        solo = len(batch) == 1  # a lone job needs no savepoint: its failure is the batch's
         try:
             conn = self._writer_connection()
-            conn.execute("BEGIN")
             timeout_ms = int(max(0.05, BUSY_WAIT_S - waited) * 1000)
-            conn.execute(f"SET LOCAL lock_timeout = {timeout_ms}")
+            conn.execute(f"BEGIN; SET LOCAL lock_timeout = {timeout_ms}")
             self._load_tail(conn, state)
+            start_size = state.frontier.size
             state.head = BatchHead()
             tx = PgTx(conn, state)
             for job in batch:
                 saved = (state.frontier.copy(), state.tail_hash)
-                conn.execute("SAVEPOINT job")
+                if not solo:
+                    conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(tx)
                 except psycopg.OperationalError:
                     raise  # the connection, not the job: the whole batch fails
                 except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
-                    conn.execute("ROLLBACK TO SAVEPOINT job")
-                    conn.execute("RELEASE SAVEPOINT job")
                     state.frontier, state.tail_hash = saved
+                    if solo:
+                        conn.execute("ROLLBACK")
+                        job.future.set_exception(_as_store_error(exc))
+                        return
+                    conn.execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
                     outcomes.append((job, None, _as_store_error(exc)))
                     continue
-                conn.execute("RELEASE SAVEPOINT job")
+                if not solo:
+                    conn.execute("RELEASE SAVEPOINT job")
                 outcomes.append((job, result, None))
             root = state.frontier.root()
-            state.head.tree_size, state.head.root_hash = state.frontier.size, root.hex()
-            conn.execute(
-                "UPDATE ledger_tail SET size = %s, tail_hash = %s WHERE id = 1",
-                (state.frontier.size, state.tail_hash),
-            )
-            if self.auto_checkpoint or any(job.checkpoint for job in batch):
-                self._sign_checkpoint(conn, state.frontier.size, root)
+            size = state.frontier.size
+            state.head.tree_size, state.head.root_hash = size, root.hex()
+            self._finish(conn, state, size > start_size, root, any(j.checkpoint for j in batch))
             conn.execute("COMMIT")
         except BaseException as exc:
             state.valid = False
@@ -488,6 +498,29 @@ class PostgresStore:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(exc)
+
+    def _finish(
+        self, conn: psycopg.Connection, state: _Writer, grew: bool, root: bytes, asked: bool
+    ) -> None:
+        """Move the tail row and sign a checkpoint of the tree reached, in one statement when
+        the batch appended (a grown tree is never covered by a stored checkpoint yet)."""
+        size = state.frontier.size
+        sign = self._sign is not None and size > 0 and (self.auto_checkpoint or asked)
+        if grew and sign:
+            conn.execute(
+                "WITH tail AS (UPDATE ledger_tail SET size = %s, tail_hash = %s WHERE id = 1) "
+                "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) "
+                "VALUES (%s, %s, %s, %s)",
+                (size, state.tail_hash, size, root.hex(), self._sign(size, root), utc_now()),
+            )
+            return
+        if grew:
+            conn.execute(
+                "UPDATE ledger_tail SET size = %s, tail_hash = %s WHERE id = 1",
+                (size, state.tail_hash),
+            )
+        elif sign:
+            self._sign_checkpoint(conn, size, root)
 
     def _batch_error(self, exc: BaseException) -> BaseException:
         """Roll back what can be; the error each waiter of a failed batch gets."""

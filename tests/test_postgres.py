@@ -196,3 +196,20 @@ def test_ready_and_writes_follow_the_database_away_and_back(tmp_path, own_databa
     with psycopg.connect(url) as conn:  # genesis, policy, two decisions: nothing else got in
         assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 4
         assert conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0
+
+
+def test_a_tail_locked_for_five_seconds_is_503_while_reads_answer(tmp_path, store_url):
+    """CONTRACT: "A store that stays busy for 5 s answers 503 with `Retry-After`"; reads run on
+    their own connections and never wait for the writer."""
+    decide = bearer(create_key(tmp_path, "decide"))
+    with TestClient(create_app(tmp_path)) as client:
+        first = client.post("/v1/decisions", json=COMPLAINT, headers=decide).json()
+        with psycopg.connect(store_url) as other:  # another node, stuck inside its batch
+            other.execute("SELECT size FROM ledger_tail WHERE id = 1 FOR UPDATE")
+            busy = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+            assert busy.status_code == 503 and busy.headers["retry-after"], busy.text
+            read = client.get(f"/v1/decisions/{first['decision_id']}", headers=decide)
+            assert read.status_code == 200
+        after = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+        assert after.status_code == 201
+    assert verify_database(store_url).ok
