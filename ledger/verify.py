@@ -23,10 +23,10 @@ from ledger.canonical import ZERO_HASH, parse_entry, parse_entry_fast, sha256_he
 from ledger.checkpoint import parse_checkpoint
 from ledger.export import EXPORT_TYPE
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
-from ledger.merkle import ProofError, leaf_hash, verify_consistency
+from ledger.merkle import ProofError, leaf_hash, node_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from ledger.tree import Frontier, MemoryTree, consistency_hashes
+from ledger.tree import Frontier, MemoryTree, consistency_hashes, frontier_keys
 
 
 class Damage:
@@ -143,7 +143,8 @@ def verify_database(
 
 # -- a SQLite store, streamed -------------------------------------------------------------------
 
-CHUNK = 4096
+CHUNK_LEVEL = 14
+CHUNK = 1 << CHUNK_LEVEL  # entries per chunk: an aligned complete subtree
 
 
 class StoredTree:
@@ -165,38 +166,113 @@ class StoredTree:
         return self.roots[self.size if size is None else size]
 
 
-def _checked_entries(db_path: Path, start: int, end: int) -> tuple[list, Failure | None]:
-    """Entries [start, end) checked on their own: canonical form, index, hash, and the chain
-    from entry start - 1. Returns the leaf hashes (and prev hashes) or the first failure."""
+@dataclass
+class Chunk:
+    """What a worker found in one aligned chunk of entries (see `_check_chunk`)."""
+
+    start: int
+    count: int  # entries that passed, from `start`
+    failure: Failure | None
+    top: list[bytes]  # the frontier of the good entries, largest subtree first
+    prefixes: dict[int, list[bytes]]  # the frontier at each asked-for size inside the chunk
+    differing: tuple[int, int] | None  # lowest (level, first leaf) of a stored node that differs
+    missing: int | None  # first leaf of the first recomputed node not stored
+
+
+def _check_chunk(db_path: Path, start: int, low: int, high: int | None, sizes: list[int]) -> Chunk:
+    """Entries at positions start… (indices low ≤ idx < high), start a multiple of CHUNK, checked
+    on their own: canonical form, index, hash, the chain (from the entry stored before them),
+    and every complete subtree among them against the stored node."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        leaves: list[tuple[bytes, str, int]] = []
+        conn.execute("BEGIN")
+        before = conn.execute(
+            "SELECT entry FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", (low,)
+        ).fetchone()
+        prev_hash = sha256_hex(before[0]) if before and start else ZERO_HASH
+        leaves: list[bytes] = []
+        failure = None
         rows = conn.execute(
-            "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT ? OFFSET ?",
-            (end - start, start),
+            "SELECT entry_hash, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (low, high if high is not None else 2**62),
         )
         for position, (stored_hash, raw) in enumerate(rows, start):
-            try:
-                document = parse_entry_fast(raw)
-                index = document["index"]
-            except (ValueError, KeyError, TypeError):
-                return leaves, Failure(
-                    Damage.MODIFIED, f"entry {position} is not a canonical entry", position
-                )
-            if index != position:
-                return leaves, _misplaced(conn, position, index)
-            actual = sha256_hex(raw)
-            if stored_hash != actual:
-                return leaves, Failure(
-                    Damage.MODIFIED,
-                    f"entry {position}'s bytes hash to {actual[:16]}…, not its recorded "
-                    f"{stored_hash[:16]}…",
-                    position,
-                )
-            leaves.append((leaf_hash(raw), document["prev_hash"], actual))
-        return leaves, None
+            failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
+            if failure is not None:
+                break
+            prev_hash = stored_hash
+            leaves.append(leaf_hash(raw))
+        levels = [leaves]
+        while len(levels[-1]) > 1:
+            below = levels[-1]
+            levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        differing, missing = _compare_nodes(conn, start, levels)
+        conn.execute("COMMIT")
     finally:
         conn.close()
+
+    def frontier(size: int) -> list[bytes]:
+        return [levels[lv][p] for lv, p in frontier_keys(size)]
+
+    return Chunk(
+        start,
+        len(leaves),
+        failure,
+        frontier(len(leaves)),
+        {size: frontier(size - start) for size in sizes if start < size <= start + len(leaves)},
+        differing,
+        missing,
+    )
+
+
+def _entry_failure(
+    conn: sqlite3.Connection, position: int, stored_hash: str, raw: bytes, prev_hash: str
+) -> Failure | None:
+    try:
+        document = parse_entry_fast(raw)
+        index = document["index"]
+    except (ValueError, KeyError, TypeError):
+        return Failure(Damage.MODIFIED, f"entry {position} is not a canonical entry", position)
+    if index != position:
+        return _misplaced(conn, position, index)
+    if document["prev_hash"] != prev_hash:
+        bad = position - 1 if position else 0
+        return Failure(
+            Damage.MODIFIED, f"entry {position}'s prev_hash does not match entry {bad}'s bytes", bad
+        )
+    actual = sha256_hex(raw)
+    if stored_hash != actual:
+        return Failure(
+            Damage.MODIFIED,
+            f"entry {position}'s bytes hash to {actual[:16]}…, not its recorded "
+            f"{stored_hash[:16]}…",
+            position,
+        )
+    return None
+
+
+def _compare_nodes(
+    conn: sqlite3.Connection, start: int, levels: list[list[bytes]]
+) -> tuple[tuple[int, int] | None, int | None]:
+    differing: tuple[int, int] | None = None
+    missing: int | None = None
+    for level, hashes in enumerate(levels):
+        base = start >> level
+        stored = dict(
+            conn.execute(
+                "SELECT position, hash FROM tree_nodes WHERE level = ? AND position >= ? "
+                "AND position < ?",
+                (level, base, base + len(hashes)),
+            ).fetchall()
+        )
+        for i, value in enumerate(hashes):
+            found = stored.get(base + i)
+            if found is None:
+                leaf = (base + i) << level
+                missing = leaf if missing is None else min(missing, leaf)
+            elif differing is None and bytes(found) != value:
+                differing = (level, (base + i) << level)
+    return differing, missing
 
 
 def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
@@ -225,21 +301,32 @@ def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
     )
 
 
-def _chunks(count: int, jobs: int) -> list[tuple[int, int]]:
-    step = max(CHUNK, -(-count // max(1, jobs * 4)))
-    return [(s, min(count, s + step)) for s in range(0, count, step)]
+def _chunks(conn: sqlite3.Connection) -> list[tuple[int, int, int | None]]:
+    """(first position, first idx, idx past the last) of each chunk of CHUNK stored entries."""
+    bounds = [
+        (position, idx)
+        for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx"))
+        if position % CHUNK == 0
+    ]
+    highs = [idx for _, idx in bounds[1:]] + [None]
+    return [(p, low, high) for (p, low), high in zip(bounds, highs, strict=True)]
 
 
-def _checked_stream(db_path: Path, count: int, jobs: int) -> Iterator[tuple[list, Failure | None]]:
-    ranges = _chunks(count, jobs)
+def _checked_chunks(
+    conn: sqlite3.Connection, db_path: Path, jobs: int, sizes: list[int]
+) -> Iterator[Chunk]:
+    chunks = _chunks(conn)
     if jobs <= 1:
-        for start, end in ranges:
-            yield _checked_entries(db_path, start, end)
+        for start, low, high in chunks:
+            yield _check_chunk(db_path, start, low, high, sizes)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs) as pool:
-        yield from pool.map(_checked_entries, [db_path] * len(ranges), *zip(*ranges, strict=True))
+        columns = [list(c) for c in zip(*chunks, strict=True)] or [[], [], []]
+        n = len(chunks)
+        # Checked ahead in `jobs` processes, consumed in order.
+        yield from pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n)
 
 
 def verify_sqlite(
@@ -295,46 +382,33 @@ def verify_sqlite(
 def _stream_tree(
     conn: sqlite3.Connection, db_path: Path, count: int, jobs: int, sizes: set[int]
 ) -> StoredTree:
-    frontier = Frontier()
-    prev_hash = ZERO_HASH
-    roots: dict[int, bytes] = {0: frontier.root()}
-    levels: dict[int, Iterator] = {}
+    """Join the chunks in order: chain failures first (the earliest), then the stored nodes
+    above the chunks, then what the chunks found of the stored nodes within them."""
+    upper = Frontier()  # over whole chunks: each a complete subtree at CHUNK_LEVEL
+    roots: dict[int, bytes] = {0: Frontier().root()}
     differing: list[tuple[int, int]] = []
-    missing: int | None = None
-    for leaves, failure in _checked_stream(db_path, count, jobs):
-        for leaf, claimed_prev, actual in leaves:
-            position = frontier.size
-            if claimed_prev != prev_hash:
-                bad = position - 1 if position else 0
-                raise Failure(
-                    Damage.MODIFIED,
-                    f"entry {position}'s prev_hash does not match entry {bad}'s bytes",
-                    bad,
-                )
-            prev_hash = actual
-            for level, index, value in frontier.append(leaf):
-                stored = levels.get(level)
-                if stored is None:
-                    stored = levels[level] = iter(
-                        conn.execute(
-                            "SELECT position, hash FROM tree_nodes WHERE level = ? "
-                            "ORDER BY position",
-                            (level,),
-                        )
-                    )
-                row = next(stored, None)
-                while row is not None and row[0] < index:
-                    row = next(stored, None)
-                if row is None or row[0] != index:
-                    missing = index << level if missing is None else missing
-                    if row is not None:
-                        levels[level] = _pushed_back(row, stored)
-                elif bytes(row[1]) != value:
-                    differing.append((level, index << level))
-            if frontier.size in sizes:
-                roots[frontier.size] = frontier.root()
-        if failure is not None:
-            raise failure
+    missing: list[int] = []
+    final: list[bytes] = []
+    for chunk in _checked_chunks(conn, db_path, jobs, sorted(sizes)):
+        if chunk.failure is not None:
+            raise chunk.failure
+        for size, prefix in chunk.prefixes.items():
+            roots[size] = Frontier(size, upper.hashes + prefix).root()
+        differing += [chunk.differing] if chunk.differing else []
+        missing += [chunk.missing] if chunk.missing is not None else []
+        if chunk.count == CHUNK:
+            for level, position, value in upper.append(chunk.top[0])[1:]:
+                level += CHUNK_LEVEL
+                row = conn.execute(
+                    "SELECT hash FROM tree_nodes WHERE level = ? AND position = ?",
+                    (level, position),
+                ).fetchone()
+                if row is None:
+                    missing.append(position << level)
+                elif bytes(row[0]) != value:
+                    differing.append((level, position << level))
+        else:
+            final = chunk.top
     beyond = conn.execute(
         "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
     ).fetchone()
@@ -352,17 +426,11 @@ def _stream_tree(
             f"entry {first} differs from the tree hash stored when it was appended",
             first,
         )
-    if missing is not None:
-        raise Failure(
-            Damage.REWRITTEN, f"the stored tree lacks nodes from entry {missing}", missing
-        )
-    roots[count] = frontier.root()
+    if missing:
+        first = min(missing)
+        raise Failure(Damage.REWRITTEN, f"the stored tree lacks nodes from entry {first}", first)
+    roots[count] = Frontier(count, upper.hashes + final).root()
     return StoredTree(conn, count, roots)
-
-
-def _pushed_back(row: tuple, rest: Iterator) -> Iterator:
-    yield row
-    yield from rest
 
 
 def read_export(path: Path) -> Material:
