@@ -5,7 +5,8 @@ transaction under an advisory lock keyed by the schema's name (so several nodes 
 migrate it once), and a schema newer than this list is refused (`SchemaTooNew`) rather than
 misread. Version 1 holds the tables of SQLite's version 2, with PostgreSQL types (`bytea` for
 bytes, so entry bytes are kept exactly as given); version 2 adds `ledger_tail`, the one row every
-node's writer locks `FOR UPDATE` to sequence appends across nodes.
+node's writer locks `FOR UPDATE` to sequence appends across nodes; version 3 the answers kept
+for `Idempotency-Key` replays.
 """
 
 from __future__ import annotations
@@ -72,7 +73,16 @@ SELECT 1, COALESCE(MAX(idx) + 1, 0),
 FROM entries;
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2]
+# The answers kept for `Idempotency-Key` replays.
+SCHEMA_3 = """
+CREATE TABLE idempotency (
+    owner TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+    status INTEGER NOT NULL, response BYTEA NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (owner, key));
+CREATE INDEX idempotency_created_at ON idempotency (created_at);
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"
 

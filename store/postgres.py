@@ -178,7 +178,30 @@ class PgTx:
     def api_keys(self) -> list[tuple[str, str]]:
         return [tuple(r) for r in self.conn.execute("SELECT key_hash, role FROM api_keys")]
 
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
+        row = self._one(
+            "SELECT request_hash, status, response FROM idempotency WHERE owner = %s AND key = %s",
+            (owner, key),
+        )
+        return None if row is None else (row[0], row[1], bytes(row[2]))
+
     # -- writes (writer only) ----------------------------------------------------------------
+
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        cursor = self.conn.execute(
+            "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (owner, key) DO NOTHING",
+            (owner, key, request_hash, status, response, utc_now()),
+        )
+        return cursor.rowcount == 1
+
+    def forget_responses_before(self, instant: str) -> int:
+        cursor = self.conn.execute(
+            'DELETE FROM idempotency WHERE created_at < %s COLLATE "C"', (instant,)
+        )
+        return cursor.rowcount
 
     def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
         w = self._writer()

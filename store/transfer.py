@@ -32,6 +32,7 @@ TABLES: dict[str, tuple[str, str]] = {
         "case_id",
     ),
     "case_decisions": ("case_id, seq, decision_id", "case_id, seq"),
+    "idempotency": ("owner, key, request_hash, status, response, created_at", "owner, key"),
     "case_obligations": (
         "case_id, name, rule, due, done_at, status, first_decision_id, last_decision_id, passes_at",
         "case_id, name",

@@ -39,6 +39,7 @@ BOTH_STORES = {
     "test_api_decisions",
     "test_api_workers",
     "test_metrics",
+    "test_store_migrations",
 }
 TEST_DATABASE_ENV = "REDRESS_TEST_DATABASE_URL"
 TEST_DATABASE_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"

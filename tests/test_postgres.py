@@ -96,13 +96,15 @@ def test_migrate_copies_a_sqlite_store_byte_for_byte(tmp_path, store_url, monkey
 
 def test_a_store_written_by_the_previous_schema_is_upgraded_at_start(tmp_path, store_url):
     """Issue 13: "a test that upgrades a store written by the previous schema". Version 1 had
-    no `ledger_tail` row; version 2 builds it from the entries."""
+    no `ledger_tail` row (version 2 builds it from the entries) and no idempotency table
+    (version 3)."""
     ledger = Ledger.open(tmp_path)
     for n in range(6):
         ledger.append("erasure", {"case_id": f"c{n}", "commitments": []})
     ledger.close()
     with psycopg.connect(store_url, autocommit=True) as conn:  # back to what version 1 wrote
         conn.execute("DROP TABLE ledger_tail")
+        conn.execute("DROP TABLE idempotency")
         conn.execute("UPDATE redress_schema SET version = 1")
 
     again = Ledger.open(tmp_path)
@@ -112,6 +114,7 @@ def test_a_store_written_by_the_previous_schema_is_upgraded_at_start(tmp_path, s
     again.close()
     with psycopg.connect(store_url) as conn:
         assert conn.execute("SELECT version FROM redress_schema").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT COUNT(*) FROM idempotency").fetchone()[0] == 0
     assert verify_database(store_url).ok
 
 
