@@ -44,7 +44,7 @@ BOTH_STORES = {
 TEST_DATABASE_ENV = "REDRESS_TEST_DATABASE_URL"
 TEST_DATABASE_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 ENABLE_POSTGRES = (
-    "PostgreSQL tests skipped: no server at {url}; start one with `pg_ctlcluster "
+    "PostgreSQL tests not run: no server at {url}; start one with `pg_ctlcluster "
     "--skip-systemctl-redirect $(ls /etc/postgresql) main start` or set "
     "REDRESS_TEST_DATABASE_URL"
 )
@@ -69,21 +69,46 @@ def server_database_url() -> str:
 
 
 _postgres_answers: bool | None = None
+_not_run: list[str] = []
 
 
-def postgres_or_skip() -> str:
-    """The test server's URL; skip (or, with CI=true, fail) when no server answers."""
+def postgres_answers() -> bool:
     global _postgres_answers
-    url = server_database_url()
     if _postgres_answers is None:
         import psycopg
 
         try:
-            psycopg.connect(url, connect_timeout=3).close()
+            psycopg.connect(server_database_url(), connect_timeout=3).close()
             _postgres_answers = True
         except psycopg.Error:
             _postgres_answers = False
-    if not _postgres_answers:
+    return _postgres_answers
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a server (and without CI=true), the PostgreSQL tests are left out, and one line
+    at the end says how to run them."""
+    on_postgres = [
+        item
+        for item in items
+        if getattr(getattr(item, "callspec", None), "params", {}).get("store_url") == "postgres"
+    ]
+    if not on_postgres or os.environ.get("CI") == "true" or postgres_answers():
+        return
+    config.hook.pytest_deselected(items=on_postgres)
+    items[:] = [item for item in items if item not in on_postgres]
+    _not_run.append(f"{len(on_postgres)} " + ENABLE_POSTGRES.format(url=server_database_url()))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in _not_run:
+        terminalreporter.write_line(line)
+
+
+def postgres_or_skip() -> str:
+    """The test server's URL; with CI=true, fail when no server answers."""
+    url = server_database_url()
+    if not postgres_answers():
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but no PostgreSQL server answers at {url}")
         pytest.skip(ENABLE_POSTGRES.format(url=url))
