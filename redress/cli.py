@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = _command(commands, "keys", "Make API keys: `redress keys create --role ROLE`.", None)
     key_commands = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND")
     create = _command(key_commands, "create", "Print a new API key with a role.", run_keys_create)
+    create.set_defaults(command="keys create")
     create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
     _data_dir_option(create)
 

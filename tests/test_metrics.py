@@ -61,11 +61,18 @@ def test_two_workers_add_up_in_one_scrape(tmp_path, store_url):
                     assert answer.status_code == 201
             assert http.get("/metrics").status_code == 200  # admin reads it too
             assert httpx.get(f"{server.base_url}/metrics").status_code == 401
-            text = httpx.get(f"{server.base_url}/metrics", headers=audit).text
+            # Whichever worker answers a scrape, it reports both workers' samples.
+            scrapes = [
+                httpx.get(f"{server.base_url}/metrics", headers=audit).text for _ in range(6)
+            ]
+            text = scrapes[-1]
     finally:
         server.stop()
         log.close()
 
+    for scrape in scrapes:
+        counted = total(samples(scrape), "redress_decisions_total", policy="wme")
+        assert counted == 40
     found = samples(text)
     # Every decision counted once, whichever worker took it.
     assert total(found, "redress_decisions_total", policy="wme", disposition="accept") == 40
