@@ -41,6 +41,10 @@ POOL_MAX = 8
 CONNECT_TIMEOUT_S = 5
 
 
+# The database is away, read-only (a standby), or no longer holds the store's tables.
+AWAY = (psycopg.OperationalError, pg_errors.UndefinedTable, pg_errors.ReadOnlySqlTransaction)
+
+
 class StoreUnavailable(StoreBusy):
     """The database cannot be reached (the API answers 503; the node retries on the next
     request)."""
@@ -382,7 +386,7 @@ class PostgresStore:
                     yield PgTx(conn)
                 finally:
                     self._local.conn = None
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+        except (*AWAY, PoolTimeout) as exc:
             raise unavailable(self.url, exc) from None
 
     def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
@@ -486,8 +490,8 @@ class PostgresStore:
                     conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(tx)
-                except psycopg.OperationalError:
-                    raise  # the connection, not the job: the whole batch fails
+                except AWAY:
+                    raise  # the database, not the job: the whole batch fails
                 except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
                     state.frontier, state.tail_hash = saved
                     if solo:
@@ -557,7 +561,7 @@ class PostgresStore:
             self._drop_connection()
         if isinstance(exc, pg_errors.LockNotAvailable):
             return StoreBusy("the store stayed busy: another node holds the ledger's tail")
-        if isinstance(exc, psycopg.OperationalError):
+        if isinstance(exc, AWAY):
             self._drop_connection()
             return unavailable(self.url, exc)
         return exc

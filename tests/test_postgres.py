@@ -90,6 +90,16 @@ def test_migrate_copies_a_sqlite_store_byte_for_byte(tmp_path, store_url, monkey
     ledger.close()
     assert verify_database(store_url, public_key=(data / "public.key").read_text()).ok
 
+    # replay and export read the database too; the export verifies elsewhere.
+    replayed = redress("replay", "--data-dir", str(data), "--database", store_url)
+    assert replayed.returncode == 0 and replayed.stdout.startswith("ok: 8 decisions")
+    out = tmp_path / "ledger.jsonl"
+    exported = redress(
+        "export", "--data-dir", str(data), "--database", store_url, "--out", str(out)
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert redress("verify", "--export", str(out), "--public-key", public_key).returncode == 0
+
     again = redress("migrate", "--data-dir", str(data), "--to-database", store_url)
     assert again.returncode == 1 and "empty database only" in again.stderr
 
@@ -215,4 +225,26 @@ def test_a_tail_locked_for_five_seconds_is_503_while_reads_answer(tmp_path, stor
             assert read.status_code == 200
         after = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
         assert after.status_code == 201
+    assert verify_database(store_url).ok
+
+
+def test_a_schema_renamed_away_is_503_and_back_is_201(tmp_path, store_url):
+    """The store's tables gone from under a running node (a schema renamed by an operator) are
+    the database being away: 503 with `Retry-After`, never a 500, and writes resume after."""
+    from urllib.parse import parse_qs, urlsplit
+
+    schema = parse_qs(urlsplit(store_url).query)["application_name"][0]
+    decide = bearer(create_key(tmp_path, "decide"))
+    with TestClient(create_app(tmp_path)) as client:
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
+        with psycopg.connect(server_database_url(), autocommit=True) as admin:
+            admin.execute(f"ALTER SCHEMA {schema} RENAME TO {schema}_away")
+            try:
+                assert client.get("/ready").status_code == 503
+                lost = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+                assert lost.status_code == 503 and lost.headers["retry-after"], lost.text
+            finally:
+                admin.execute(f"ALTER SCHEMA {schema}_away RENAME TO {schema}")
+        assert client.get("/ready").status_code == 200
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
     assert verify_database(store_url).ok
