@@ -452,7 +452,14 @@ class PostgresStore:
                         stop = True
                         break
                     batch.append(job)
-                self._run_batch(batch)
+                try:
+                    self._run_batch(batch)
+                except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
+                    self._state.valid = False
+                    self._drop_connection()
+                    for job in batch:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
                 if stop:
                     return
         finally:

@@ -424,26 +424,36 @@ class SqliteStore:
         return await asyncio.wrap_future(self._submit(job, scrub))
 
     def _run(self) -> None:
-        conn = connect(self.path)
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch, stop = [first], False
-                while len(batch) < MAX_BATCH:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stop = True
-                        break
-                    batch.append(job)
+        conn: sqlite3.Connection | None = None
+        while True:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch, stop = [first], False
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+            try:
+                conn = conn or connect(self.path)
                 self._run_batch(conn, batch)
-                if stop:
-                    return
-        finally:
+            except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
+                # A broken connection (disk error, file gone): answer the batch, start afresh.
+                self._state.valid = False
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
+            if stop:
+                break
+        if conn is not None:
             conn.close()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
