@@ -248,3 +248,33 @@ def test_a_schema_renamed_away_is_503_and_back_is_201(tmp_path, store_url):
         assert client.get("/ready").status_code == 200
         assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
     assert verify_database(store_url).ok
+
+
+def ledger_of(tmp_path, entries: int) -> Ledger:
+    ledger = Ledger.open(tmp_path)
+    for n in range(entries):
+        ledger.append("erasure", {"case_id": f"c{n}", "commitments": []})
+    return ledger
+
+
+def test_verify_database_names_a_modified_entry(tmp_path, store_url):
+    """`verify --database` recomputes everything from the entry bytes, as for SQLite: one
+    changed byte in entry 7 is named, with its index."""
+    ledger_of(tmp_path, 20).close()
+    intact = verify_database(store_url)
+    assert intact.ok and intact.tree_size == 21 and intact.checkpoints_checked >= 1
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), "
+            "'\"c6\"', '\"c9\"'), 'UTF8') WHERE idx = 7"
+        )
+    report = verify_database(store_url)
+    assert not report.ok and report.damage == "modified" and report.first_bad_index == 7
+
+
+def test_verify_database_names_entries_cut_from_the_end(tmp_path, store_url):
+    ledger_of(tmp_path, 20).close()
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM entries WHERE idx >= 15")
+    report = verify_database(store_url)
+    assert not report.ok and report.damage == "truncated", report.summary
