@@ -172,7 +172,19 @@ def run_serve(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    Ledger.open(data_dir).close()  # creates the store and signing key before workers start
+    ledger = Ledger.open(data_dir)  # creates the store and signing key before workers start
+    try:
+        genesis_key = ledger.entry(0).body.get("verifier_key")
+    finally:
+        ledger.close()
+    if genesis_key != ledger.verifier_key:
+        # A node given other key files would sign checkpoints the ledger's key cannot verify.
+        print(
+            f"redress serve: the signing key in {data_dir} is not the ledger's "
+            f"({genesis_key}): give every node the same key files",
+            file=sys.stderr,
+        )
+        return 2
     admin_key = bootstrap_admin(data_dir)
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
         print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)

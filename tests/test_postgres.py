@@ -278,3 +278,13 @@ def test_verify_database_names_entries_cut_from_the_end(tmp_path, store_url):
         conn.execute("DELETE FROM entries WHERE idx >= 15")
     report = verify_database(store_url)
     assert not report.ok and report.damage == "truncated", report.summary
+
+
+def test_a_node_with_other_key_files_refuses_to_start(tmp_path, store_url):
+    """Every node signs checkpoints of the one ledger, so every node must hold its key: a node
+    started with other key files would make the ledger unverifiable, and is refused."""
+    Ledger.open(tmp_path / "first").close()
+    refused = redress("serve", "--data-dir", str(tmp_path / "other"), "--database", store_url)
+    assert refused.returncode == 2
+    assert "give every node the same key files" in refused.stderr
+    assert verify_database(store_url).ok
