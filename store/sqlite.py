@@ -232,10 +232,8 @@ class SqliteTx:
             "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)",
             (index, kind, ref, digest, raw),
         )
-        self.conn.executemany(
-            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
-            w.frontier.append(leaf_hash(raw)),
-        )
+        # Written once per batch (`_Writer.flush_nodes`); a failed job's are dropped with it.
+        w.nodes.extend(w.frontier.append(leaf_hash(raw)))
         w.tail_hash = digest
         return Receipt(index, digest, w.head)
 
@@ -334,6 +332,13 @@ class _Writer:
         self.tail_hash = ZERO_HASH
         self.head = BatchHead()
         self.valid = False
+        self.nodes: list[tuple[int, int, bytes]] = []  # tree nodes of this batch, not yet written
+
+    def flush_nodes(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)", self.nodes
+        )
+        self.nodes = []
 
 
 class SqliteStore:
@@ -473,21 +478,23 @@ class SqliteStore:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
             self._load_tail(conn, state)
-            state.head = BatchHead()
+            state.head, state.nodes = BatchHead(), []
             tx = SqliteTx(conn, state)
             for job in batch:
-                saved = (state.frontier.copy(), state.tail_hash)
+                saved = (state.frontier.copy(), state.tail_hash, len(state.nodes))
                 conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(tx)
                 except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
-                    state.frontier, state.tail_hash = saved
+                    state.frontier, state.tail_hash = saved[0], saved[1]
+                    del state.nodes[saved[2] :]
                     outcomes.append((job, None, exc))
                     continue
                 conn.execute("RELEASE job")
                 outcomes.append((job, result, None))
+            state.flush_nodes(conn)
             root = state.frontier.root()
             state.head.tree_size, state.head.root_hash = state.frontier.size, root.hex()
             if self.auto_checkpoint or any(job.checkpoint for job in batch):
