@@ -19,11 +19,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import Receive, Scope, Send
 
-from api import audit, cases, decisions, keys, policies, reports
+from api import audit, cases, decisions, keys, operations, policies, reports
 from api.auth import provide_caller, requires
 from api.document import ContractJson, ContractYaml
 from api.guard import RequestGuard
 from api.logs import configure_logging, logged
+from api.metrics import timed, worker_stopped
+from api.operations import instrument
 from api.problems import EXCEPTION_HANDLERS, problem_response
 from api.responses import BEARER
 from api.services import Services, provide_services
@@ -100,7 +102,13 @@ def routers() -> list[Router]:
         router(("audit",), ADMIN, audit.HANDLERS),
         router(("audit",), ADMIN, reports.HANDLERS),
         router(ADMIN, ADMIN, keys.HANDLERS),
-        Router("/", route_handlers=policies.OPEN),
+        Router("/", route_handlers=[*policies.OPEN, *operations.OPEN]),
+        Router(
+            "/",
+            guards=[requires(("audit",), ADMIN)],
+            security=BEARER,
+            route_handlers=operations.AUDITED,
+        ),  # fmt: skip
         CONSOLE_ROUTER,
     ]
 
@@ -111,11 +119,13 @@ def create_app(data_dir: Path) -> Litestar:
 
     def open_stores(app: Litestar) -> None:
         app.state.services = Services.open(Path(data_dir))
+        instrument(app.state.services)
 
     def close_stores(app: Litestar) -> None:
         services = getattr(app.state, "services", None)
         if services is not None:
             services.close()  # the writer finishes its batch and stops
+        worker_stopped()
 
     return RedressApp(
         route_handlers=routers(),
@@ -127,7 +137,7 @@ def create_app(data_dir: Path) -> Litestar:
         on_startup=[open_stores],
         on_shutdown=[close_stores],
         exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},
-        middleware=[RequestGuard],
+        middleware=[timed, RequestGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,

@@ -11,6 +11,7 @@ produce.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
@@ -87,11 +88,16 @@ def _marks_new(body: dict) -> bool:
 
 def replay(db_path: Path) -> ReplayReport:
     """Re-evaluate every decision in the ledger at `db_path`."""
+    return replay_entries(_entries(Path(db_path)))
+
+
+def replay_entries(entries: Iterable[dict]) -> ReplayReport:
+    """Re-evaluate every decision among `entries` (parsed, in index order)."""
     documents: dict[str, dict] = {}
     mismatches: list[Mismatch] = []
     replayed = 0
     latest: dict[str, dict] = {}  # each case's decision so far
-    for entry in _entries(Path(db_path)):
+    for entry in entries:
         if entry["kind"] == "policy":
             documents[entry["body"]["policy_version"]] = entry["body"]["ruleset"]
         elif entry["kind"] == "decision":

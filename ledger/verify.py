@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import rfc8785
@@ -119,6 +120,136 @@ def read_sqlite(db_path: Path) -> Material:
     key_path = db_path.parent / PUBLIC_KEY_FILE
     published = key_path.read_text().strip() if key_path.exists() else None
     return Material(entries, [tuple(c) for c in checkpoints], published, nodes)
+
+
+def verify_database(
+    url: str, public_key: str | None = None, checkpoint: str | None = None
+) -> Report:
+    """`verify_sqlite` for the PostgreSQL store at `url`, in one snapshot, streamed: entries
+    come through a server-side cursor and are checked one by one (form, index, chain, hash),
+    the tree is rebuilt leaf by leaf and every node it completes is compared with the stored one
+    (in batches), and each stored checkpoint is checked against the root at its size."""
+    import psycopg
+
+    from store.postgres import StoreUnavailable, ledger_snapshot
+
+    try:
+        with ledger_snapshot(url) as snapshot:
+            return _verify_snapshot(_Qmark(snapshot.conn), snapshot, public_key, checkpoint)
+    except (StoreUnavailable, psycopg.Error) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        summary = f"not a readable ledger: {reason}"
+        return Report(ok=False, summary=summary, damage=Damage.UNREADABLE)
+
+
+class _Qmark:
+    """A psycopg connection taking this module's SQLite-style queries (`?`, `LIMIT -1`)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: tuple = ()) -> Any:
+        sql = sql.replace("?", "%s").replace("LIMIT -1", "LIMIT ALL")
+        return self.conn.execute(sql, params)
+
+
+NODE_BATCH = 8192
+
+
+def _verify_snapshot(
+    conn: Any, snapshot: Any, public_key: str | None, kept_checkpoint: str | None
+) -> Report:
+    count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    checkpoints = snapshot.checkpoints()
+    first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1").fetchall()
+    material = Material([(h, bytes(raw)) for h, raw in first], checkpoints, None)
+    try:
+        verifier = _verifier(trusted_key(material, public_key))
+        tree = _stream_database(conn, snapshot, count, {c[0] for c in checkpoints})
+        checked = check_checkpoints(checkpoints, tree, verifier)  # type: ignore[arg-type]
+        if kept_checkpoint is not None:
+            check_kept_checkpoint(kept_checkpoint, tree, verifier, checkpoints)  # type: ignore[arg-type]
+            checked += 1
+    except Failure as f:
+        return Report(
+            ok=False,
+            summary=f.summary,
+            first_bad_index=f.first_bad_index,
+            damage=f.damage,
+            tree_size=count,
+        )
+    kept = "; it extends the kept checkpoint" if kept_checkpoint is not None else ""
+    signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
+    return Report(
+        ok=True,
+        summary=f"ok: {count} entries, chain and tree recomputed, {signed} verified and "
+        f"consistent{kept}",
+        tree_size=count,
+        checkpoints_checked=checked,
+    )
+
+
+def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> StoredTree:
+    frontier = Frontier()
+    roots: dict[int, bytes] = {0: frontier.root()}
+    prev_hash = ZERO_HASH
+    produced: list[tuple[int, int, bytes]] = []
+    differing: list[tuple[int, int]] = []
+    missing: list[int] = []
+
+    def compare() -> None:
+        if not produced:
+            return
+        stored = dict(
+            ((level, position), bytes(value))
+            for level, position, value in conn.conn.execute(
+                "SELECT n.level, n.position, n.hash FROM tree_nodes AS n "
+                "JOIN unnest(%s::int[], %s::bigint[]) AS k (level, position) "
+                "ON n.level = k.level AND n.position = k.position",
+                ([n[0] for n in produced], [n[1] for n in produced]),
+            )
+        )
+        for level, position, value in produced:
+            found = stored.get((level, position))
+            if found is None:
+                missing.append(position << level)
+            elif found != value:
+                differing.append((level, position << level))
+        produced.clear()
+
+    for position, (_, raw, stored_hash) in enumerate(snapshot.entries()):
+        failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
+        if failure is not None:
+            raise failure
+        prev_hash = stored_hash
+        produced.extend(frontier.append(leaf_hash(raw)))
+        if frontier.size in sizes:
+            roots[frontier.size] = frontier.root()
+        if len(produced) >= NODE_BATCH:
+            compare()
+    compare()
+    beyond = conn.execute(
+        "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
+    ).fetchone()
+    if beyond:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"the stored tree has nodes past the last entry {count - 1}: "
+            "entries were removed from the end",
+            count,
+        )
+    if differing:
+        first = min(differing)[1]
+        raise Failure(
+            Damage.REWRITTEN,
+            f"entry {first} differs from the tree hash stored when it was appended",
+            first,
+        )
+    if missing:
+        first = min(missing)
+        raise Failure(Damage.REWRITTEN, f"the stored tree lacks nodes from entry {first}", first)
+    roots[count] = frontier.root()
+    return StoredTree(conn, count, roots)  # type: ignore[arg-type]
 
 
 # -- a SQLite store, streamed -------------------------------------------------------------------

@@ -1,7 +1,11 @@
-"""`redress`: serve the API, make API keys, verify, replay or export the ledger, and rebuild or
-check the cases' registers from it.
+"""`redress`: serve the API, make API keys, verify, replay or export the ledger, rebuild or check
+the cases' registers and the decision index from it, print reports, and migrate a SQLite store
+to PostgreSQL.
 
-Each command imports what it needs when it runs, so `redress --help` is instant.
+Each command imports what it needs when it runs, so `redress --help` is instant. Every command
+that reads or writes a store takes `--data-dir DIR` and `--database URL` (default
+`REDRESS_DATABASE_URL`): with a URL the store is that PostgreSQL database and DIR holds only
+the key files.
 """
 
 from __future__ import annotations
@@ -22,13 +26,39 @@ DEFAULT_DATA_DIR = Path("redress-data")
 ROLES = ("decide", "audit", "admin")
 
 
+DATABASE_ENV = "REDRESS_DATABASE_URL"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    return args.run(args)
+    from store import SchemaTooNew, StoreBusy
+
+    try:
+        _use_database(args)
+        return args.run(args)
+    except (StoreBusy, SchemaTooNew, ValueError) as exc:
+        # One line, never a traceback: an unreachable database (named without its password),
+        # a schema newer than this code, a URL that is not postgresql://.
+        print(f"redress {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _use_database(args: argparse.Namespace) -> None:
+    """`--database URL` for this process and the workers it starts (`store.open_store` reads
+    `REDRESS_DATABASE_URL`)."""
+    from store import database_url
+
+    given = getattr(args, "database", None)
+    if args.command == "verify" and given is None:
+        return  # verify reads what it is pointed at, never a database from the environment
+    url = database_url(given)
+    if url is not None:
+        os.environ[DATABASE_ENV] = url
+        args.database = url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = _command(commands, "serve", "Run the HTTP API on an embedded SQLite store.", run_serve)
+    serve = _command(
+        commands, "serve", "Run the HTTP API on SQLite (or PostgreSQL: --database).", run_serve
+    )
     _data_dir_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -49,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = _command(
         key_commands, "create", "Print a new API key (once) and its key id.", run_keys_create
     )
+    create.set_defaults(command="keys create")
     create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
     create.add_argument("--name", help="what the key is for (shown by `redress keys list`)")
     _data_dir_option(create)
@@ -73,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source = verify.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-dir", type=Path, help="a data directory (its redress.db)")
+    source.add_argument(
+        "--database", metavar="URL", help="a PostgreSQL database (postgresql://…), read in full"
+    )
     source.add_argument("--export", type=Path, help="a file written by `redress export`")
     source.add_argument(
         "--receipt", type=Path, help="one decision's receipt (C2SP tlog-proof) on its own"
@@ -128,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Rebuild the decision index from the ledger's decision entries (one transaction).",
         run_index_rebuild,
     )
+    index_rebuild.set_defaults(command="index rebuild")
     _data_dir_option(index_rebuild)
     report = _command(
         commands, "report", "Print a report from the decision index and case tables.", run_report
@@ -140,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--policy", help="one policy only")
     report.add_argument("--format", choices=("json", "csv"), default="json")
     _data_dir_option(report)
+    migrate = _command(
+        commands,
+        "migrate",
+        "Copy a SQLite store into an empty PostgreSQL database, byte for byte.",
+        run_migrate,
+    )
+    migrate.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the source")
+    migrate.add_argument(
+        "--to-database", metavar="URL", required=True, help="an empty PostgreSQL database"
+    )
     return parser
 
 
@@ -150,7 +197,7 @@ def _command(
     run: Callable[[argparse.Namespace], int] | None,
 ) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=summary, description=summary)
-    command.set_defaults(run=run or _shows_help(command))
+    command.set_defaults(run=run or _shows_help(command), command=name)
     return command
 
 
@@ -169,7 +216,13 @@ def _data_dir_option(command: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
-        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR})",
+        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR}); with --database, "
+        "only the key files",
+    )
+    command.add_argument(
+        "--database",
+        metavar="URL",
+        help=f"a PostgreSQL database (postgresql://…) as the store (default: ${DATABASE_ENV})",
     )
 
 
@@ -181,7 +234,19 @@ def run_serve(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    Ledger.open(data_dir).close()  # creates the store and signing key before workers start
+    ledger = Ledger.open(data_dir)  # creates the store and signing key before workers start
+    try:
+        genesis_key = ledger.entry(0).body.get("verifier_key")
+    finally:
+        ledger.close()
+    if genesis_key != ledger.verifier_key:
+        # A node given other key files would sign checkpoints the ledger's key cannot verify.
+        print(
+            f"redress serve: the signing key in {data_dir} is not the ledger's "
+            f"({genesis_key}): give every node the same key files",
+            file=sys.stderr,
+        )
+        return 2
     admin_key = bootstrap_admin(data_dir)
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
         print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)
@@ -193,7 +258,13 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)
-    print(f"Redress on http://{args.host}:{args.port} (data: {data_dir})", file=sys.stderr)
+    _fresh_metrics_dir()
+    where = f"data: {data_dir}"
+    if args.database:
+        from store.postgres import redacted
+
+        where = f"database: {redacted(args.database)}, keys: {data_dir}"
+    print(f"Redress on http://{args.host}:{args.port} ({where})", file=sys.stderr)
     uvicorn.run(
         "api.app:app_from_environment",
         factory=True,
@@ -207,6 +278,18 @@ def run_serve(args: argparse.Namespace) -> int:
         log_config=JSON_LOG_CONFIG,
     )
     return 0
+
+
+def _fresh_metrics_dir() -> None:
+    """Each server's workers share a fresh directory for their metrics (prometheus-client's
+    multiprocess mode), removed when the server exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="redress-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
 
 
 # uvicorn's own processes (the supervisor of --workers N included) log as JSON lines too; the
@@ -277,34 +360,57 @@ def run_verify(args: argparse.Namespace) -> int:
         report = verify_receipt_file(args.receipt, _read_text(args.public_key))
         print(report.summary)
         return 0 if report.ok else 1
-    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
-    if source is None:
-        return 2
     public_key = _read_text(args.public_key)
     checkpoint = _read_text(args.checkpoint)
     if checkpoint is not None:
         # A kept file often gains a trailing blank line (an editor, `echo`); the note itself
         # ends in exactly one newline.
         checkpoint = checkpoint.rstrip("\n") + "\n"
+    if args.database:
+        from ledger.verify import verify_database
+
+        report = verify_database(args.database, public_key=public_key, checkpoint=checkpoint)
+        print(report.summary)
+        return 0 if report.ok else 1
+    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
+    if source is None:
+        return 2
     report = verify(source, public_key=public_key, checkpoint=checkpoint, jobs=args.jobs)
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from ledger.replay import replay
+    from ledger.canonical import parse_entry
+    from ledger.replay import replay, replay_entries
 
-    database = _existing_ledger(args.data_dir / DB_FILE, "replay")
-    if database is None:
-        return 2
-    report = replay(database)
+    if args.database:
+        from store.postgres import ledger_snapshot
+
+        with ledger_snapshot(args.database) as snapshot:
+            report = replay_entries(parse_entry(raw) for _, raw, _ in snapshot.entries())
+    else:
+        database = _existing_ledger(args.data_dir / DB_FILE, "replay")
+        if database is None:
+            return 2
+        report = replay(database)
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ledger.export import export
+    from ledger.export import export, write_export
 
+    if args.database:
+        from store.postgres import ledger_snapshot
+
+        key_file = args.data_dir / "public.key"
+        key = key_file.read_text().strip() if key_file.exists() else None
+        with ledger_snapshot(args.database) as snapshot:
+            entries = ((digest, raw) for _, raw, digest in snapshot.entries())
+            count = write_export(args.out, key, entries, snapshot.checkpoints)
+        print(f"wrote {count} lines to {args.out}")
+        return 0
     database = _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None:
         return 2
@@ -318,10 +424,10 @@ def _case_store(args: argparse.Namespace, command: str) -> tuple[Store, dict[str
     import rules
     from store import open_store
 
-    if _existing_ledger(args.data_dir / DB_FILE, command) is None:
+    if not args.database and _existing_ledger(args.data_dir / DB_FILE, command) is None:
         return None
     timezones = {p.id: p.timezone for p in rules.policy_summaries()}
-    return open_store(args.data_dir), timezones
+    return open_store(args.data_dir, database=args.database), timezones
 
 
 def run_cases_rebuild(args: argparse.Namespace) -> int:
@@ -394,9 +500,9 @@ def run_report(args: argparse.Namespace) -> int:
             print(f"redress report: --{pointer.lstrip('/')}: {message}", file=sys.stderr)
         return 2
     data_dir = args.data_dir.resolve()
-    if _existing_ledger(data_dir / DB_FILE, "report") is None:
+    if not args.database and _existing_ledger(data_dir / DB_FILE, "report") is None:
         return 2
-    store = open_store(data_dir)
+    store = open_store(data_dir, database=args.database)
     ledger = Ledger.open(data_dir, store)
     try:
         report = compute_stored(args.name, store, ledger.root_hash, query)
@@ -406,6 +512,25 @@ def run_report(args: argparse.Namespace) -> int:
         sys.stdout.write(reports.to_csv(report))
     else:
         print(json.dumps(report, indent=2))
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from store.postgres import redacted
+    from store.transfer import TargetNotEmpty, copy_to_postgres
+
+    if _existing_ledger(args.data_dir / DB_FILE, "migrate") is None:
+        return 2
+    try:
+        copied = copy_to_postgres(args.data_dir, args.to_database)
+    except TargetNotEmpty as exc:
+        print(f"redress migrate: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(copied.rows.values())
+    print(
+        f"copied {copied.tree_size} entries ({rows} rows) to {redacted(args.to_database)}; "
+        f"tail {copied.tail_hash}"
+    )
     return 0
 
 

@@ -2,10 +2,11 @@
 the schema, for the ledger, cases, API keys and personal data.
 
 Callers see `store.base` (the `Store`, `ReadTx` and `WriteTx` interfaces, with no SQL in them)
-and `open_store`; `store.sqlite` is the embedded SQLite implementation, and a PostgreSQL one can
-sit beside it. Writes go through one group-committing writer per process (`Store.write`): the
-jobs waiting are run in order in one transaction, each under its own savepoint, and committed
-with one fsync.
+and `open_store` (`store.open`: PostgreSQL at a database URL, else SQLite in the data
+directory); `store.sqlite` is the embedded SQLite implementation, `store.postgres` the one for
+several nodes on one database. Writes go through one group-committing writer per process
+(`Store.write`): the jobs waiting are run in order in one transaction, each under its own
+savepoint, and committed with one fsync.
 """
 
 from store.base import (
@@ -17,9 +18,11 @@ from store.base import (
     VersionConflict,
     WriteTx,
 )
-from store.sqlite import SqliteStore, open_store
+from store.open import DATABASE_ENV, database_url, open_store
+from store.sqlite import SqliteStore
 
 __all__ = [
+    "DATABASE_ENV",
     "AppendReceipt",
     "ReadTx",
     "SchemaTooNew",
@@ -28,5 +31,6 @@ __all__ = [
     "StoreBusy",
     "VersionConflict",
     "WriteTx",
+    "database_url",
     "open_store",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
 from conftest import COMPLAINT, bearer
 
 from api.keys import bootstrap_admin, create_key
@@ -71,6 +72,7 @@ def test_health_needs_no_key_and_says_the_store_is_writable(client):
     assert response.json() == {"status": "ok", "store_writable": True}
 
 
+@pytest.mark.sqlite_only
 def test_keys_are_stored_only_as_hashes(data_dir, keys):
     key = create_key(data_dir, "decide")
     stored = (data_dir / "redress.db").read_bytes()

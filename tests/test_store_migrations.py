@@ -66,6 +66,7 @@ def old_store(tmp_path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_store_written_before_versioning_is_migrated_and_keeps_its_data(tmp_path):
     old_store(tmp_path)
     store = open_store(tmp_path)
@@ -87,6 +88,7 @@ def test_a_store_written_before_versioning_is_migrated_and_keeps_its_data(tmp_pa
     assert {"cases", "case_obligations"} <= tables and "case_cases" not in tables
 
 
+@pytest.mark.sqlite_only
 def test_a_store_with_a_newer_schema_is_refused(tmp_path):
     open_store(tmp_path).close()
     with sqlite3.connect(tmp_path / "redress.db") as conn:
