@@ -6,7 +6,7 @@ migrate it once), and a schema newer than this list is refused (`SchemaTooNew`) 
 misread. Version 1 holds the tables of SQLite's version 2, with PostgreSQL types (`bytea` for
 bytes, so entry bytes are kept exactly as given); version 2 adds `ledger_tail`, the one row every
 node's writer locks `FOR UPDATE` to sequence appends across nodes; version 3 the answers kept
-for `Idempotency-Key` replays.
+for `Idempotency-Key` replays; version 4 the decision index and console sessions.
 """
 
 from __future__ import annotations
@@ -82,7 +82,30 @@ CREATE TABLE idempotency (
 CREATE INDEX idempotency_created_at ON idempotency (created_at);
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3]
+# The decision index (derived from the ledger, `store.decision_index`) and console sessions.
+DECISION_INDEX = """
+CREATE TABLE decision_index (
+    idx BIGINT PRIMARY KEY, decision_id TEXT NOT NULL, policy TEXT NOT NULL,
+    as_of TEXT NOT NULL, as_of_day TEXT NOT NULL, received_at TEXT, received_day TEXT,
+    purpose TEXT NOT NULL, case_id TEXT, key_id TEXT, disposition TEXT, stage TEXT,
+    route TEXT, kind TEXT, category TEXT, complainant_type TEXT, upheld INTEGER,
+    urgent INTEGER, actions TEXT NOT NULL DEFAULT '', latest INTEGER NOT NULL DEFAULT 1);
+CREATE UNIQUE INDEX decision_index_id ON decision_index (decision_id);
+CREATE INDEX decision_index_routing ON decision_index (purpose, policy, as_of_day);
+CREATE INDEX decision_index_subjects ON decision_index (latest, purpose, policy, received_day);
+CREATE INDEX decision_index_case ON decision_index (case_id, idx);
+CREATE INDEX decision_index_as_of ON decision_index (as_of_day, idx);
+CREATE TABLE decision_flags (
+    idx BIGINT NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (idx, flag));
+CREATE INDEX decision_flags_flag ON decision_flags (flag, idx);
+CREATE TABLE decision_obligations (
+    idx BIGINT NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT,
+    done_at TEXT, status TEXT NOT NULL, PRIMARY KEY (idx, seq));
+CREATE TABLE console_sessions (
+    id_hash TEXT PRIMARY KEY, role TEXT NOT NULL, csrf TEXT NOT NULL, expires_at TEXT NOT NULL)
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, DECISION_INDEX]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"
 

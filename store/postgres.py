@@ -33,6 +33,7 @@ from ledger.canonical import ZERO_HASH, entry_bytes
 from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
 from store.base import BUSY_WAIT_S, AppendReceipt, StoreBusy, StoredCheckpoint, VersionConflict
+from store.decision_index import IndexTx
 from store.pg_migrations import migrate
 from store.sqlite import MAX_BATCH, BatchHead, Receipt, Sign, _Job, _Writer, utc_now
 
@@ -67,12 +68,26 @@ def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"the database at {redacted(url)} cannot be reached: {reason}")
 
 
-class PgTx:
+class PgTx(IndexTx):
     """`ReadTx` and (inside the writer) `WriteTx` on one psycopg connection."""
+
+    PLACEHOLDER = "%s"  # the decision index's SQL (`store.decision_index`) is written with `?`
 
     def __init__(self, conn: psycopg.Connection, writer: _Writer | None = None) -> None:
         self.conn = conn
         self._w = writer
+
+    def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def _ix_exec(self, sql: str, params: Any = ()) -> int:
+        return self.conn.execute(sql, tuple(params)).rowcount
+
+    def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
+        rows = list(rows)
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql, rows)
 
     def _one(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return self.conn.execute(sql, tuple(params)).fetchone()
