@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar, Request, Response, Router
 from litestar.di import Provide
@@ -22,7 +23,7 @@ from litestar.types import Receive, Scope, Send
 from api import audit, cases, decisions, keys, operations, policies, reports
 from api.auth import provide_caller, requires
 from api.document import ContractJson, ContractYaml
-from api.guard import RequestGuard
+from api.guard import Refused, RequestGuard, check_headers, refuse
 from api.logs import configure_logging, logged
 from api.metrics import timed, worker_stopped
 from api.operations import instrument
@@ -48,6 +49,22 @@ RETRY_AFTER_S = 1
 def on_store_busy(_: Request, exc: StoreBusy) -> Response[bytes]:
     """503 with `Retry-After`: the store stayed busy (another process held its write lock)."""
     return problem_response(503, str(exc), [], {"Retry-After": str(RETRY_AFTER_S)})
+
+
+class ApiGuard(RequestGuard):
+    """`RequestGuard` for the API; the console's HTML forms (URL-encoded, under `/console/`)
+    get its header checks only, their bodies being the console's (and Litestar's size limit)."""
+
+    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/console/"):
+            try:
+                check_headers(scope)
+            except Refused as refused:
+                await refuse(send, refused)
+                return
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class RedressApp(Litestar):
@@ -137,7 +154,7 @@ def create_app(data_dir: Path) -> Litestar:
         on_startup=[open_stores],
         on_shutdown=[close_stores],
         exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},
-        middleware=[timed, RequestGuard],
+        middleware=[timed, ApiGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,

@@ -68,7 +68,10 @@ def _wme(lines: list[str]) -> dict[str, str]:
 
 def _dwp(lines: list[str]) -> dict[str, str]:
     steps = _blocks(lines, re.compile(r"^- (\d+)\. "), re.compile(r"^#"))
-    return {f"step {n}": text for n, text in steps.items()}
+    clauses = {f"step {n}": text for n, text in steps.items()}
+    # "DWP intro": the process's opening words, before the team leaders' steps.
+    clauses["intro"] = _between(lines, "## Complaints Feedback Process", "#### Action for all")
+    return clauses
 
 
 def _cmg(lines: list[str]) -> dict[str, str]:

@@ -9,7 +9,6 @@ sign-in form's body, never in a URL; a session id only in its HttpOnly, SameSite
 from __future__ import annotations
 
 import hmac
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,19 +23,17 @@ import reports
 import rules
 from api.decisions import IdPath
 from api.services import Services
-from console import charts, views
+from console import charts, reads, views
 from console.clauses import clause_texts
 from console.sessions import Session, SessionStore
 from keys import allows
-from ledger import DB_FILE
 from ledger.checkpoint import CheckpointError, open_checkpoint
 from ledger.merkle import ProofError, verify_consistency
 from ledger.note import NoteError, Verifier
 from ledger.store import BadProofRequest, EntryNotFound, Ledger
-from ledger.tlog_proof import format_tlog_proof
 from reports.compute import role_of
 from reports.csvout import COLUMNS, rows_of
-from reports.source import read_snapshot
+from reports.stored import compute_stored
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "redress_console"
@@ -52,7 +49,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-_sessions_lock = threading.Lock()
 
 
 def secure(response: Response) -> Response:
@@ -65,13 +61,8 @@ def services_of(state: State) -> Services:
 
 
 def sessions_of(state: State) -> SessionStore:
-    """The session store of this worker, opened on first use."""
-    with _sessions_lock:
-        store = getattr(state, "console_sessions", None)
-        if store is None:
-            store = SessionStore(services_of(state).data_dir / DB_FILE)
-            state.console_sessions = store
-        return store
+    """Sessions in this worker's store (a table of its own, made by the store's migrations)."""
+    return SessionStore(services_of(state).store)
 
 
 def current(request: Request) -> Session | None:
@@ -163,19 +154,19 @@ def overview(request: Request) -> Response:
     if session is None:
         return to_sign_in()
     services = services_of(request.app.state)
-    snapshot = read_snapshot(services.ledger, services.cases)
-    columns, series, counts = views.decisions_per_week(snapshot)
-    statuses = views.obligations_by_status(snapshot)
+    rows = reads.all_subjects(services.store, services.ledger.root_hash)
+    columns, series, counts = reads.weekly(services.store)
+    statuses = views.obligations_by_status(rows.snapshot)
     return page(
         "overview.html",
         session,
-        snapshot=snapshot,
+        snapshot=rows.snapshot,
         weekly=charts.stacked_columns("Live decisions per week by policy", columns, series, counts),
         weekly_rows=[(c, [counts.get((c, s), 0) for s in series]) for c in columns],
         series=series,
         statuses=statuses,
         status_chart=charts.bar_chart("Obligations by status", statuses),
-        overdue=views.overdue_now(snapshot)[:50],
+        overdue=views.overdue_now(rows.snapshot)[:50],
     )
 
 
@@ -190,26 +181,12 @@ def decisions(request: Request) -> Response:
         number = max(1, int(request.query_params.get("page") or 1))
     except ValueError:
         number, errors = 1, [*errors, "page: not a number"]
-    services = services_of(request.app.state)
-    snapshot = read_snapshot(services.ledger, services.cases)
-    found, more = views.find_decisions(snapshot, chosen, number)
+    found, more = reads.find_decisions(services_of(request.app.state).store, chosen, number)
     keep = {k: v for k, v in values.items() if v}
     return page(
         "decisions.html", session, values=values, errors=errors, decisions=found,
         page=number, more=more, keep=keep, role_of=role_of,
     )  # fmt: skip
-
-
-def receipt_text(ledger: Ledger, index: int) -> str:
-    """A tlog-proof for entry `index` against the latest signed checkpoint that covers it (a
-    read); only when none does yet is a new checkpoint signed, as the API's receipt does."""
-    kept = ledger.checkpoints()
-    if kept and kept[-1].tree_size > index:
-        view = kept[-1]
-        proof = ledger.inclusion_proof(index, view.tree_size)
-        hashes = [bytes.fromhex(h) for h in proof.hashes]
-        return format_tlog_proof(index, hashes, view.checkpoint, extra=ledger.entry_bytes(index))
-    return ledger.receipt(index)
 
 
 @get("/decisions/{decision_id:str}", sync_to_thread=True)
@@ -234,7 +211,7 @@ def decision(request: Request, decision_id: IdPath) -> Response:
     ]
     return page(
         "decision.html", session, decision=recorded, entry=entry, body=entry.body,
-        reasons=reasons, receipt=receipt_text(ledger, recorded.ledger.index),
+        reasons=reasons, receipt=reads.receipt_text(ledger, recorded.ledger.index),
         verifier_key=ledger.verifier_key,
     )  # fmt: skip
 
@@ -246,10 +223,11 @@ def decision_receipt(request: Request, decision_id: IdPath) -> Response:
         return to_sign_in()
     ledger = services_of(request.app.state).ledger
     recorded = ledger.decision(decision_id[:64])
-    if recorded is None:
-        return page("message.html", session, 404, title="No such decision", message="")
+    receipt = None if recorded is None else reads.receipt_text(ledger, recorded.ledger.index)
+    if recorded is None or receipt is None:
+        return page("message.html", session, 404, title="No receipt yet", message="")
     return Response(
-        receipt_text(ledger, recorded.ledger.index),
+        receipt,
         media_type="text/plain; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{recorded.decision_id}.tlog-proof"'
@@ -263,8 +241,7 @@ def cases(request: Request) -> Response:
     if session is None:
         return to_sign_in()
     values = query_values(request, ("policy", "state", "overdue"))
-    services = services_of(request.app.state)
-    found = views.case_views(read_snapshot(services.ledger, services.cases))
+    found = reads.case_views(reads.all_subjects(services_of(request.app.state).store))
     if values["policy"]:
         found = [c for c in found if c.subject.policy == values["policy"]]
     if values["state"]:
@@ -279,16 +256,11 @@ def case(request: Request, case_id: IdPath) -> Response:
     session = current(request)
     if session is None:
         return to_sign_in()
-    services = services_of(request.app.state)
-    found = [
-        c
-        for c in views.case_views(read_snapshot(services.ledger, services.cases))
-        if c.subject.case_id == case_id
-    ]
-    if not found:
+    found = reads.one_case(services_of(request.app.state).store, case_id)
+    if found is None:
         return page("message.html", session, 404, title="No such case",
                     message=f"No case {case_id[:64]!r}.")  # fmt: skip
-    return page("case.html", session, case=found[0], role_of=role_of)
+    return page("case.html", session, case=found, role_of=role_of)
 
 
 REPORT_PARAMS = ("name", "from", "to", "quarter", "policy")
@@ -334,8 +306,7 @@ def run_report(request: Request) -> tuple[dict[str, str | None], dict | None, li
     except reports.QueryError as exc:
         return values, None, [f"{p.lstrip('/')}: {m}" for p, m in exc.errors]
     services = services_of(request.app.state)
-    snapshot = read_snapshot(services.ledger, services.cases)
-    return values, reports.compute(name, snapshot, query), []
+    return values, compute_stored(name, services.store, services.ledger.root_hash, query), []
 
 
 @get("/reports", sync_to_thread=True)

@@ -1,8 +1,9 @@
-"""What the console's pages show, computed from a `reports.Snapshot` (pure: no I/O here).
+"""What the console's pages show, computed from a `reports.Snapshot` or from rows the store's
+decision index answers (pure: no I/O here).
 
-The pages need from a store: a snapshot (every decision and case, see `reports.source`), one
-decision with its entry body, a receipt, the checkpoints, and consistency proofs; the handlers
-in `console.pages` fetch those and hand them to these functions.
+The handlers in `console.pages` read the store (the decision index, the case tables, one
+decision's entry, the stored checkpoints, consistency proofs) and hand the rows to these
+functions; the snapshot functions stay as the specification of what those rows must give.
 """
 
 from __future__ import annotations
@@ -101,6 +102,34 @@ def decisions_per_week(
         (week, policy) for week, policy in live if columns[0] <= week <= columns[-1]
     )
     return columns, sorted(snapshot.policies), dict(counts)
+
+
+def weekly_counts(
+    per_day: Sequence[tuple[str, str, int]], policies: Sequence[str], today: date, weeks: int = 12
+) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
+    """`decisions_per_week` from the store's live decisions per (local day, policy)."""
+    known = [(week_of(date.fromisoformat(day)), p, n) for day, p, n in per_day if p in policies]
+    last = max([week_of(today), *(week for week, _, _ in known)])
+    end = date.fromisoformat(last)
+    columns = [week_of(end - timedelta(weeks=w)) for w in range(weeks - 1, -1, -1)]
+    counts: Counter[tuple[str, str]] = Counter()
+    for week, policy, n in known:
+        if columns[0] <= week <= columns[-1]:
+            counts[(week, policy)] += n
+    return columns, sorted(policies), dict(counts)
+
+
+def filter_values(f: DecisionFilter) -> dict[str, str | None]:
+    """The decision filter as the store's `search_decisions` takes it."""
+    return {
+        "policy": f.policy,
+        "from": f.start.isoformat() if f.start else None,
+        "to": f.end.isoformat() if f.end else None,
+        "route": f.route,
+        "stage": f.stage,
+        "flag": f.flag,
+        "purpose": f.purpose,
+    }
 
 
 @dataclass(frozen=True)

@@ -66,11 +66,17 @@ def decision_view(row: Mapping[str, Any], flags: list[str] | None = None) -> dic
 
 
 def load_subjects(
-    tx: Any, policy: str | None, start: date | None, end: date | None, all_decisions: bool
+    tx: Any,
+    policy: str | None,
+    start: date | None,
+    end: date | None,
+    all_decisions: bool,
+    states: dict[str, str] | None = None,
 ) -> list[Subject]:
     """The subjects received in [start, end] (either open) from the store, sorted as
     `reports.compute.find_subjects` sorts them. With `all_decisions`, each case subject holds
-    every live decision of its case (stage and disposition); otherwise its newest only."""
+    every live decision of its case (stage and disposition); otherwise its newest only.
+    `states`, when given, receives each case's stored state."""
     bounds = (policy, _day(start), _day(end))
     rows = tx.subject_rows(*bounds)
     registers: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -96,6 +102,8 @@ def load_subjects(
         if row["policy"] not in places:
             continue
         latest = decision_view(row)
+        if states is not None and row["case_id"]:
+            states[row["case_id"]] = row["state"]
         decisions = history.get(row["idx"]) if row["case_id"] else None
         decisions = [*decisions[:-1], latest] if decisions else [latest]
         day = row["received_day"]

@@ -100,6 +100,14 @@ class IndexTx:
         )
         return [tuple(r) for r in combos], [tuple(r) for r in flags]
 
+    def live_per_day(self) -> list[tuple]:
+        """(local date of `as_of`, policy, count) of live decisions, per day and policy."""
+        rows = self._ix_rows(
+            "SELECT as_of_day, policy, COUNT(*) FROM decision_index WHERE purpose = 'live'"
+            " GROUP BY as_of_day, policy"
+        )
+        return [tuple(r) for r in rows]
+
     def subject_rows(
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import COMPLAINT, bearer, serving
+from tests.conftest import LIVE_COMPLAINT, bearer, serving
 
 CHROMIUM = Path(os.environ.get("REDRESS_TEST_CHROMIUM", "/usr/bin/chromium"))
 ENABLE = (
@@ -33,8 +33,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run"]  # fmt: skip
 SERCO = {
     "policy": "serco-es",
-    "as_of": "2026-12-24T15:00:00Z",
-    "facts": {"received_at": "2026-12-23", "complainant_type": "client"},
+    "as_of": "2026-11-24T15:00:00Z",  # a live decision is never dated ahead (CONTRACT.md v2)
+    "facts": {"received_at": "2026-11-23", "complainant_type": "client"},
 }
 
 
@@ -66,7 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     with serving(root) as live:
         decide = bearer(create_key(live.data_dir, "decide"))
         audit = create_key(live.data_dir, "audit")
-        case = httpx.post(f"{live.base_url}/v1/cases", json=COMPLAINT, headers=decide).json()
+        case = httpx.post(f"{live.base_url}/v1/cases", json=LIVE_COMPLAINT, headers=decide).json()
         serco = httpx.post(f"{live.base_url}/v1/decisions", json=SERCO, headers=decide).json()
         yield live, audit, case["decisions"][0]["decision_id"], serco["decision_id"]
 
