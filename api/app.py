@@ -1,27 +1,38 @@
 """The Litestar application: `create_app(data_dir)` and the uvicorn factory
 `app_from_environment()` (reads `REDRESS_DATA_DIR`, default `./redress-data`).
 
-Each worker process opens the data directory's stores once, at start-up; the admin key is
-bootstrapped by the CLI before workers start (`api.keys.bootstrap_admin`).
+The operations are grouped in routers by resource, each declaring its role guard once: who may
+read and who may write decisions, cases, a case's personal data, policies, the ledger and keys.
+Handlers get `services` and `caller` by dependency injection. Each worker process opens the data
+directory's stores once, at start-up; the admin key is bootstrapped by the CLI before workers
+start (`keys.bootstrap_admin`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response, Router
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import Receive, Scope, Send
 
-from api.audit import AUDIT_ROUTES
-from api.guard import RequestGuard
+from api import audit, cases, decisions, keys, operations, policies, reports
+from api.auth import provide_caller, requires
+from api.document import ContractJson, ContractYaml
+from api.guard import Refused, RequestGuard, check_headers, refuse
 from api.logs import configure_logging, logged
-from api.openapi import ContractJson, ContractYaml
-from api.problems import EXCEPTION_HANDLERS
-from api.routes import ROUTES
-from api.services import Services
+from api.metrics import timed, worker_stopped
+from api.operations import instrument
+from api.problems import EXCEPTION_HANDLERS, problem_response
+from api.responses import BEARER
+from api.services import Services, provide_services
+from console import template_config
+from console.pages import CONSOLE_ROUTER
+from store import StoreBusy
 
 MAX_BODY_BYTES = 1024 * 1024
 DATA_DIR_ENV = "REDRESS_DATA_DIR"
@@ -30,6 +41,30 @@ tamper-evident ledger. Errors are RFC 9457 problem details (`application/problem
 400 for a request that does not fit this document, 422 for facts the policy rejects, each
 offending field named by a JSON Pointer in `errors`. Nothing is recorded for a rejected request.
 """
+
+
+RETRY_AFTER_S = 1
+
+
+def on_store_busy(_: Request, exc: StoreBusy) -> Response[bytes]:
+    """503 with `Retry-After`: the store stayed busy (another process held its write lock)."""
+    return problem_response(503, str(exc), [], {"Retry-After": str(RETRY_AFTER_S)})
+
+
+class ApiGuard(RequestGuard):
+    """`RequestGuard` for the API; the console's HTML forms (URL-encoded, under `/console/`)
+    get its header checks only, their bodies being the console's (and Litestar's size limit)."""
+
+    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/console/"):
+            try:
+                check_headers(scope)
+            except Refused as refused:
+                await refuse(send, refused)
+                return
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class RedressApp(Litestar):
@@ -54,7 +89,7 @@ def openapi_config() -> OpenAPIConfig:
                     type="http",
                     scheme="bearer",
                     description="An API key with the role the operation needs "
-                    "(decide, audit; admin can do everything).",
+                    "(decide, audit; admin can do everything). A revoked key is refused (401).",
                 )
             }
         ),
@@ -63,18 +98,63 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+DECIDE = ("decide",)
+READERS = ("decide", "audit")
+ADMIN: tuple[str, ...] = ()  # nobody but admin
+
+
+def routers() -> list[Router]:
+    """The operations by resource, each router declaring once who may read (GET) and who may
+    write (any other method); admin may do everything."""
+
+    def router(reads: tuple[str, ...], writes: tuple[str, ...], handlers: list) -> Router:
+        guards = [requires(reads, writes)]
+        return Router("/v1", guards=guards, security=BEARER, route_handlers=handlers)
+
+    return [
+        router(READERS, DECIDE, decisions.HANDLERS),
+        router(READERS, DECIDE, cases.HANDLERS),
+        router(DECIDE, ADMIN, cases.PERSONAL),
+        router(READERS, ADMIN, policies.HANDLERS),
+        router(("audit",), ADMIN, audit.HANDLERS),
+        router(("audit",), ADMIN, reports.HANDLERS),
+        router(ADMIN, ADMIN, keys.HANDLERS),
+        Router("/", route_handlers=[*policies.OPEN, *operations.OPEN]),
+        Router(
+            "/",
+            guards=[requires(("audit",), ADMIN)],
+            security=BEARER,
+            route_handlers=operations.AUDITED,
+        ),  # fmt: skip
+        CONSOLE_ROUTER,
+    ]
+
+
 def create_app(data_dir: Path) -> Litestar:
     """The API over the stores in `data_dir` (opened when the app starts)."""
     configure_logging()
 
     def open_stores(app: Litestar) -> None:
         app.state.services = Services.open(Path(data_dir))
+        instrument(app.state.services)
+
+    def close_stores(app: Litestar) -> None:
+        services = getattr(app.state, "services", None)
+        if services is not None:
+            services.close()  # the writer finishes its batch and stops
+        worker_stopped()
 
     return RedressApp(
-        route_handlers=[*ROUTES, *AUDIT_ROUTES],
+        route_handlers=routers(),
+        template_config=template_config(),
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+        },
         on_startup=[open_stores],
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RequestGuard],
+        on_shutdown=[close_stores],
+        exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},
+        middleware=[timed, ApiGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,

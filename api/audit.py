@@ -12,18 +12,20 @@ from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import Parameter
 
 from api.problems import ApiProblem
-from api.routes import READ, keyed, problems, services_of
+from api.responses import READ, problems
+from api.services import Services
 from ledger.store import BadProofRequest, EntryNotFound, Ledger
 from schemas.api import EntryPage
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 from schemas.problems import SAFE_INTEGER, FieldError
 
 T = TypeVar("T")
+TAGS = ["ledger"]
 EntryIndex = Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="Entry index.")]
 PROOFS = problems(400, 401, 403, 404, 422)
 MAX_PAGE_ITEMS = 1000
@@ -41,19 +43,21 @@ def ledger_call(call: Callable[..., T], *args: int | None) -> T:
 
 
 @get(
-    "/v1/ledger/checkpoint",
-    **keyed("audit", "ledger"),
+    "/ledger/checkpoint",
+    operation_id="getCheckpoint",
+    tags=TAGS,
     sync_to_thread=True,
     responses=problems(401, 403),
     summary="The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)",
 )
-def get_checkpoint(state: State) -> CheckpointView:
-    return services_of(state).ledger.checkpoint_view()
+def get_checkpoint(services: NamedDependency[Services]) -> CheckpointView:
+    return services.ledger.checkpoint_view()
 
 
 @get(
-    "/v1/ledger/entries",
-    **keyed("audit", "ledger"),
+    "/ledger/entries",
+    operation_id="listEntries",
+    tags=TAGS,
     sync_to_thread=True,
     responses=problems(400, 401, 403, 404, 422),
     summary="Entries in order, from `start` (or `cursor`), paged",
@@ -64,7 +68,7 @@ def get_checkpoint(state: State) -> CheckpointView:
     ),
 )
 def list_entries(
-    state: State,
+    services: NamedDependency[Services],
     start: Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="First index.")] = 0,
     cursor: Annotated[
         str | None,
@@ -89,7 +93,7 @@ def list_entries(
         )
     if cursor is not None:
         start = cursor_start(cursor)
-    page = entry_page(services_of(state).ledger, start, limit)
+    page = entry_page(services.ledger, start, limit)
     return Response(page, media_type=MediaType.JSON)
 
 
@@ -133,46 +137,49 @@ def page_bytes(items: list[bytes], next_cursor: str | None) -> bytes:
 
 
 @get(
-    "/v1/ledger/entries/{index:int}",
-    **keyed("audit", "ledger"),
+    "/ledger/entries/{index:int}",
+    operation_id="getEntry",
+    tags=TAGS,
     sync_to_thread=True,
     responses=READ,
     summary="One entry, with its entry_hash",
 )
 def get_entry(
-    state: State,
+    services: NamedDependency[Services],
     index: EntryIndex,
 ) -> Entry:
-    return ledger_call(services_of(state).ledger.entry, index)
+    return ledger_call(services.ledger.entry, index)
 
 
 @get(
-    "/v1/ledger/proofs/inclusion",
-    **keyed("audit", "ledger"),
+    "/ledger/proofs/inclusion",
+    operation_id="getInclusionProof",
+    tags=TAGS,
     sync_to_thread=True,
     responses=PROOFS,
     summary="RFC 9162 inclusion proof of entry `index` in the tree of `tree_size` entries",
 )
 def get_inclusion_proof(
-    state: State,
+    services: NamedDependency[Services],
     index: EntryIndex,
     tree_size: Annotated[
         int | None,
         Parameter(ge=1, le=SAFE_INTEGER, description="Tree size; the current one when absent."),
     ] = None,
 ) -> InclusionProof:
-    return ledger_call(services_of(state).ledger.inclusion_proof, index, tree_size)
+    return ledger_call(services.ledger.inclusion_proof, index, tree_size)
 
 
 @get(
-    "/v1/ledger/proofs/consistency",
-    **keyed("audit", "ledger"),
+    "/ledger/proofs/consistency",
+    operation_id="getConsistencyProof",
+    tags=TAGS,
     sync_to_thread=True,
     responses=PROOFS,
     summary="RFC 9162 consistency proof between the trees of `first` and `second` entries",
 )
 def get_consistency_proof(
-    state: State,
+    services: NamedDependency[Services],
     first: Annotated[int, Parameter(ge=1, le=SAFE_INTEGER, description="The older tree size.")],
     second: Annotated[
         int | None,
@@ -181,22 +188,23 @@ def get_consistency_proof(
         ),
     ] = None,
 ) -> ConsistencyProof:
-    return ledger_call(services_of(state).ledger.consistency_proof, first, second)
+    return ledger_call(services.ledger.consistency_proof, first, second)
 
 
 @get(
-    "/v1/ledger/public-key",
-    **keyed("audit", "ledger"),
+    "/ledger/public-key",
+    operation_id="getPublicKey",
+    tags=TAGS,
     sync_to_thread=False,
     responses=problems(401, 403),
     media_type="text/plain",
     summary="The checkpoint verifier key: <name>+<key hash hex>+<base64(0x01 ‖ public key)>",
 )
-def get_public_key(state: State) -> str:
-    return services_of(state).ledger.verifier_key
+def get_public_key(services: NamedDependency[Services]) -> str:
+    return services.ledger.verifier_key
 
 
-AUDIT_ROUTES = [
+HANDLERS = [
     get_checkpoint,
     list_entries,
     get_entry,

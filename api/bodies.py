@@ -1,18 +1,62 @@
-"""Request bodies checked field by field, so a 400 names every offending field at once.
+"""Request bodies checked field by field, so a 400 names every offending field at once, with
+messages a person can act on (allowed values, the nearest one, accepted forms).
 
 msgspec stops at the first error, so each field of the closed request Struct is converted on its
-own; unknown top-level fields get a pointer of their own.
+own; unknown top-level fields get a pointer of their own. Then what only the rules know: the
+facts (422, pointers into `facts`), and a `live` decision dated in the future (422, `/as_of`).
 """
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
 
+import rules
+from api.problems import ApiProblem
+from ledger.canonical import unhashable_values
+from schemas.decision import Decision
 from schemas.problems import FieldError, escape_pointer
 
 S = TypeVar("S", bound=msgspec.Struct)
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def utc_now() -> str:
+    """The server clock as `as_of`, for requests that give none."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def one_of(value: object, allowed: list[str]) -> str:
+    """ "'x' is not allowed: expected one of 'a', 'b'; did you mean 'a'?" """
+    listed = ", ".join(repr(a) for a in allowed)
+    if not isinstance(value, str):
+        return f"expected one of {listed}"
+    message = f"{value!r} is not allowed: expected one of {listed}"
+    near = difflib.get_close_matches(value, allowed, n=1) or difflib.get_close_matches(
+        value.lower(), allowed, n=1
+    )
+    return message + (f"; did you mean {near[0]!r}?" if near else "")
+
+
+def unknown_policy(policy: object, pointer: str = "/policy") -> ApiProblem:
+    """404 for a policy id that is not one of ours, naming those that are."""
+    message = one_of(policy, rules.policy_ids())
+    return ApiProblem(404, f"no policy {policy!r}", [FieldError(pointer=pointer, message=message)])
+
+
+def evaluate(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
+    """`rules.evaluate`, with its errors as problems: 404 for an unknown policy, 422 for facts."""
+    try:
+        return rules.evaluate(policy, facts, as_of or utc_now())
+    except rules.UnknownPolicy:
+        raise unknown_policy(policy) from None
+    except rules.InputError as exc:
+        raise ApiProblem(422, "the facts do not fit the policy", exc.errors) from None
 
 
 def body_errors(body: Any, shape: type[msgspec.Struct]) -> list[FieldError]:
@@ -23,7 +67,9 @@ def body_errors(body: Any, shape: type[msgspec.Struct]) -> list[FieldError]:
     fields = {f.encode_name: f for f in msgspec.structs.fields(shape)}
     for name in body:
         if name not in fields:
-            errors.append(FieldError(pointer=f"/{escape_pointer(name)}", message="unknown field"))
+            near = difflib.get_close_matches(name, list(fields), n=1)
+            message = "unknown field" + (f"; did you mean {near[0]!r}?" if near else "")
+            errors.append(FieldError(pointer=f"/{escape_pointer(name)}", message=message))
     for name, field in fields.items():
         if name not in body:
             if field.required:
@@ -32,15 +78,103 @@ def body_errors(body: Any, shape: type[msgspec.Struct]) -> list[FieldError]:
         try:
             msgspec.convert(body[name], type=field.type, strict=True)
         except msgspec.ValidationError as exc:
-            errors.append(FieldError(pointer=f"/{name}", message=_message(exc)))
+            errors.append(FieldError(pointer=f"/{name}", message=_message(exc, field.type)))
     return errors
 
 
-def _message(exc: msgspec.ValidationError) -> str:
-    """msgspec's message without its trailing `- at ...` location (the pointer says where)."""
-    return str(exc).split(" - at `", 1)[0]
+def _choices(hint: Any) -> list[str] | None:
+    """The values of a `Literal` field (also inside Annotated or Optional), else None."""
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            found = _choices(arg)
+            if found:
+                return found
+    if typing.get_origin(hint) is typing.Literal:
+        return [str(v) for v in typing.get_args(hint)]
+    return None
+
+
+def _message(exc: msgspec.ValidationError, hint: Any = None) -> str:
+    """msgspec's message without its trailing `- at ...` location (the pointer says where), or
+    for an enum-like field, the allowed values and the nearest one."""
+    text = str(exc).split(" - at `", 1)[0]
+    choices = _choices(hint)
+    if choices and text.startswith("Invalid enum value"):
+        given = text.removeprefix("Invalid enum value ").strip()
+        return one_of(given.strip("'"), choices)
+    return text[:1].lower() + text[1:]
 
 
 def as_struct(body: dict[str, Any], shape: type[S]) -> S:
     """The body as its Struct, once `body_errors` found nothing wrong."""
     return msgspec.convert(body, type=shape, strict=True)
+
+
+def checked(data: Any, shape: type[S], policy_field: bool = True) -> S:
+    """The body as `shape`, or a 400 naming every offending field.
+
+    When the top level is wrong but the facts can be read, the rules check them too, so the
+    answer names bad facts alongside bad top-level fields.
+    """
+    errors = body_errors(data, shape)
+    if not errors:
+        return as_struct(data, shape)
+    if isinstance(data, dict) and isinstance(data.get("facts"), dict):
+        policy = data.get("policy") if policy_field else None
+        if isinstance(policy, str):
+            errors += fact_errors(policy, data["facts"], data.get("as_of"), errors)
+    raise ApiProblem(400, "the request body does not fit its schema", errors)
+
+
+def fact_errors(
+    policy: str, facts: dict[str, Any], as_of: Any, known: list[FieldError]
+) -> list[FieldError]:
+    """What the rules say of these facts, besides errors already reported."""
+    seen = {e.pointer for e in known}
+    try:
+        rules.evaluate(policy, facts, as_of if isinstance(as_of, str) else utc_now())
+    except rules.InputError as exc:
+        return [e for e in exc.errors if e.pointer not in seen]
+    except rules.UnknownPolicy:
+        pass
+    return []
+
+
+def refuse_unrecordable(**values: Any) -> None:
+    """422 for values the ledger could not hash (`ledger.canonical.unhashable_values`)."""
+    errors = [
+        e for name, v in values.items() if v is not None for e in unhashable_values(v, f"/{name}")
+    ]
+    if errors:
+        raise ApiProblem(422, "these values cannot be recorded", errors)
+
+
+def refuse_future(as_of: str | None, purpose: str = "live") -> None:
+    """422 for a `live` decision dated later than the server clock plus 5 minutes (CONTRACT.md,
+    version 2); `test` and `preview` may be dated anywhere. An `as_of` that does not parse is
+    left to the rules, which name it."""
+    if purpose != "live" or as_of is None:
+        return
+    try:
+        instant = datetime.fromisoformat(as_of)
+    except ValueError:
+        return
+    if instant.tzinfo is None:
+        return
+    latest = datetime.now(UTC) + FUTURE_SLACK
+    if instant > latest:
+        raise ApiProblem(
+            422,
+            "a live decision cannot be dated more than 5 minutes past the server clock",
+            [
+                FieldError(
+                    pointer="/as_of",
+                    message=(
+                        f"later than {latest:%Y-%m-%dT%H:%M:%SZ}: date it earlier, or give "
+                        "`purpose` test or preview"
+                    ),
+                )
+            ],
+        )

@@ -1,142 +1,121 @@
-"""API keys: random 256-bit secrets, stored only as SHA-256 hashes with their role.
-
-A key is checked by hashing it and comparing against every stored hash with
-`hmac.compare_digest`, so the comparison leaks nothing through timing. Keys live in the
-`api_keys` table of `redress.db`, next to the ledger and the cases, so every worker process
-sees a key as soon as `redress keys create` has committed it.
-"""
+"""`/v1/keys` (admin): list, create and revoke API keys. The keys themselves live in the `keys`
+package (no HTTP there); `create_key` and `bootstrap_admin` are re-exported for callers that
+knew them here."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-import secrets
-import sqlite3
-from contextlib import closing
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Any
 
-from ledger import DB_FILE
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import Body, Parameter
 
-Role = Literal["decide", "audit", "admin"]
-ROLES: tuple[str, ...] = get_args(Role)
-ADMIN_KEY_FILE = "admin.key"
-ADMIN_KEY_ENV = "REDRESS_ADMIN_KEY"
+from api.bodies import checked
+from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
+from api.logs import note
+from api.problems import ApiProblem
+from api.responses import READ, WRITE, json_response, problems
+from api.services import Services
+from keys import (
+    Caller,
+    NewKey,
+    UnknownKey,
+    bootstrap_admin,
+    create_job,
+    create_key,
+    key_list,
+    revoke_job,
+)
+from schemas.api import CreatedKey, KeyRequest, KeyView
+
+__all__ = ["HANDLERS", "bootstrap_admin", "create_key"]
+TAGS = ["keys"]
+KeyIdPath = Annotated[
+    str, Parameter(min_length=1, max_length=64, description="A key's public id (`key_…`).")
+]
 
 
-def key_hash(key: str) -> str:
-    """The stored form of a key: SHA-256 hex (keys are random, so no salt or stretching)."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def new_key() -> str:
-    """A fresh key: 256 random bits, URL-safe base64."""
-    return secrets.token_urlsafe(32)
-
-
-def connect(data_dir: Path) -> sqlite3.Connection:
-    """A connection to the shared store with the key table in place."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(data_dir / DB_FILE, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS api_keys ("
-        " key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL)"
+def created_view(made: NewKey, with_secret: bool) -> CreatedKey:
+    return CreatedKey(
+        key=made.key if with_secret else None,
+        key_id=made.key_id,
+        role=made.role,  # type: ignore[arg-type]
+        name=made.name,
+        created_at=made.created_at,
     )
-    return db
 
 
-def _store(db: sqlite3.Connection, key: str, role: str) -> bool:
-    """Store a key's hash; False when that key was already stored."""
-    created = datetime.now(UTC).isoformat()
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at) VALUES (?, ?, ?)",
-        (key_hash(key), role, created),
+@get(
+    "/keys",
+    operation_id="listKeys",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=problems(401, 403),
+    summary="Every API key: id, role, name, created, revoked (never a secret)",
+)
+def list_keys(services: NamedDependency[Services]) -> list[KeyView]:
+    return [msgspec.convert(row, KeyView) for row in key_list(services.store)]
+
+
+@post(
+    "/keys",
+    operation_id="createKey",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=WRITE,
+    summary="Create an API key: the secret is in this response only",
+)
+def post_key(
+    request: Request,
+    services: NamedDependency[Services],
+    caller: NamedDependency[Caller],
+    data: Annotated[Any, Body(title="KeyRequest")],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[CreatedKey]:
+    digest = request_hash("POST", request.url.path, data)
+    # A replay never repeats the secret: it is not stored anywhere.
+    once = idempotent(
+        services.store,
+        caller,
+        idempotency_key,
+        digest,
+        lambda _, made: msgspec.json.encode(created_view(made, with_secret=False)),
     )
-    return cursor.rowcount == 1
+    if isinstance(once, Response):
+        return once
+    body = checked(data, KeyRequest)
+    made, job = create_job(body.role, body.name)
+
+    def write() -> Response:
+        keyed = job if once is None else once.wrap(job, lambda _: made)
+        services.store.write(keyed)
+        note(request, key_id=made.key_id)
+        return json_response(created_view(made, with_secret=True), 201)
+
+    return answered(services.store, once, write)
 
 
-def create_key(data_dir: Path, role: str) -> str:
-    """Create, store and return a new key with `role` (decide, audit or admin)."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
-    key = new_key()
-    with closing(connect(data_dir)) as db:
-        _store(db, key, role)
-    return key
+@delete(
+    "/keys/{key_id:str}",
+    operation_id="revokeKey",
+    tags=TAGS,
+    sync_to_thread=True,
+    status_code=200,
+    responses=READ,
+    summary="Revoke an API key: every worker refuses it (401) within a second",
+)
+def revoke_key(request: Request, services: NamedDependency[Services], key_id: KeyIdPath) -> KeyView:
+    try:
+        services.store.write(revoke_job(key_id))
+    except UnknownKey as exc:
+        raise ApiProblem(404, str(exc)) from None
+    services.keys.refresh()  # this worker refuses it at once; the others within a second
+    note(request, key_id=key_id)
+    for row in key_list(services.store):
+        if row["key_id"] == key_id:
+            return msgspec.convert(row, KeyView)
+    raise ApiProblem(404, f"no key {key_id}")  # pragma: no cover - it was just revoked
 
 
-def bootstrap_admin(data_dir: Path) -> str | None:
-    """On first start, create the admin key, write it to DIR/admin.key (0600) and return it.
-
-    `REDRESS_ADMIN_KEY`, when set, is the key used. Returns None when an admin key already
-    existed (an operator-chosen key given later is still stored, so it can replace a lost one).
-    """
-    chosen = os.environ.get(ADMIN_KEY_ENV) or None
-    with closing(connect(data_dir)) as db:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            existed = db.execute("SELECT 1 FROM api_keys WHERE role = 'admin' LIMIT 1").fetchone()
-            key = chosen or (None if existed else new_key())
-            if key is not None:
-                _store(db, key, "admin")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    if existed or key is None:
-        return None
-    write_private(data_dir / ADMIN_KEY_FILE, key + "\n")
-    return key
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a secret readable by its owner only (created 0600, never briefly wider)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.chmod(path, 0o600)
-
-
-class KeyRing:
-    """Looks up the role of a presented key in the shared store.
-
-    Keys are only ever added, never changed or removed, so the stored hashes are kept in memory
-    and read again only when a presented key is not among them: a known key costs no I/O on the
-    request path, and a key created by another process is found on its first use.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        connect(data_dir).close()
-        self._stored = self._read_stored()
-
-    def role_of(self, key: str) -> str | None:
-        """The role of `key`, or None when no stored key matches."""
-        presented = key_hash(key)
-        role = _matching_role(self._stored, presented)
-        if role is None:
-            self._stored = self._read_stored()
-            role = _matching_role(self._stored, presented)
-        return role
-
-    def _read_stored(self) -> list[tuple[str, str]]:
-        with closing(sqlite3.connect(self.data_dir / DB_FILE, timeout=30)) as db:
-            return db.execute("SELECT key_hash, role FROM api_keys").fetchall()
-
-
-def _matching_role(stored: list[tuple[str, str]], presented: str) -> str | None:
-    role = None
-    for stored_hash, stored_role in stored:
-        # Compare against every row so the time taken does not depend on which one matches.
-        if hmac.compare_digest(stored_hash, presented):
-            role = stored_role
-    return role
-
-
-def allows(role: str, needed: str) -> bool:
-    """Admin can do everything; otherwise the role must be the one needed."""
-    return role == "admin" or role == needed
+HANDLERS = [list_keys, post_key, revoke_key]

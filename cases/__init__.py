@@ -1,6 +1,7 @@
-"""Cases: a complaint's facts over time, its decisions and open deadlines, and its personal data
-kept encrypted outside the ledger; the obligation register and events as pure functions over
-decisions (`cases.register`, `cases.events`).
+"""Cases: a complaint's facts over time, its decisions and obligation register, and its
+personal data kept encrypted outside the ledger. The register and events are pure functions over
+decisions (`cases.register`, `cases.events`); `cases.store` reads the case tables and
+`cases.rebuild` rebuilds them from the ledger alone.
 """
 
 from cases.events import mark_new_actions, merge_event
@@ -14,16 +15,17 @@ from cases.register import (
     register_of,
     registers_from_entries,
 )
-from cases.store import CaseRecord, CaseStore, merge_facts
+from cases.store import BadCursor, CaseFilter, CaseRecord, CaseStore
 
 __all__ = [
+    "BadCursor",
+    "CaseFilter",
     "CaseRecord",
     "CaseStore",
     "case_state",
     "case_summary",
     "mark_new_actions",
     "merge_event",
-    "merge_facts",
     "obligation_status",
     "overdue_at",
     "passes_at",

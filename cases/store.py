@@ -1,42 +1,49 @@
-"""`CaseStore`: cases in the shared `redress.db` (tables prefixed `case_`).
+"""Cases as stored: the case row (policy, purpose, state, facts, stage and route, latest
+decision, a version for optimistic concurrency, personal-data state), its decision ids and its
+obligation register.
 
-A case keeps its policy, its current facts (merged from events), its decision ids, and the
-deadlines still open after its latest decision. Each deadline row also holds the UTC instant it
-passes (a date due passes at the end of its local day, in the policy's time zone), so the overdue
-query is one indexed comparison per policy.
-
-Several worker processes share the file, so an event on a case (read facts, merge, decide,
-record) runs under a per-case lock that holds across processes: `CaseStore.locked`.
+This module reads them (`CaseStore`) and shapes the register rows a case write stores
+(`stored_rows`); the writes themselves are jobs of `service.workflows`, one transaction with the
+decision entry. Each register row also holds the UTC instant its obligation passes
+(`cases.register.passes_at`, in the policy's time zone), so the overdue filter is one indexed
+comparison per policy in SQL.
 """
 
 from __future__ import annotations
 
-import fcntl
+import base64
+import binascii
 import json
-import sqlite3
-import threading
-import zlib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
-import sqlite_utils
+from cases.register import PENDING, as_instant, overdue_at, passes_at
+from store import Store
 
-from ledger import DB_FILE
-from rules.calendar import start_of_local_day
-from schemas.decision import Deadline, Decision
-
-LOCK_FILE = "cases.lock"
-LOCK_SLOTS = 256
 INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# The register row as CONTRACT.md names it (the stored row adds case_id, seq and passes_at).
+REGISTER_FIELDS = (
+    "name",
+    "rule",
+    "due",
+    "done_at",
+    "status",
+    "first_decision_id",
+    "last_decision_id",
+)
+MAX_PAGE_ITEMS = 1000
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+
+
+class BadCursor(ValueError):
+    """A `cursor` that no listing gave."""
 
 
 @dataclass(frozen=True)
 class CaseRecord:
-    """A case as stored."""
+    """A case as stored; `obligations` is its register, in order."""
 
     case_id: str
     policy: str
@@ -44,33 +51,31 @@ class CaseRecord:
     personal: str
     personal_commitment: str | None
     decision_ids: list[str]
-    open_deadlines: list[Deadline]
-    created_at: str
+    opened_at: str
     updated_at: str
+    purpose: str = "live"
+    state: str = "open"
+    reference: str | None = None
+    complainant: str | None = None
+    stage: str | None = None
+    route: Any = None
+    version: int = 1
+    obligations: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def created_at(self) -> str:
+        return self.opened_at
 
-def merge_facts(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts after an event: changed keys replace, a key given as null removes the fact."""
-    merged = dict(current)
-    for name, value in changes.items():
-        if value is None:
-            merged.pop(name, None)
-        else:
-            merged[name] = value
-    return merged
+    @property
+    def open_deadlines(self) -> list[Any]:
+        """The obligations still pending (open or overdue), as deadlines."""
+        from schemas.decision import Deadline
 
-
-def deadline_passes_at(due: str, timezone: str) -> datetime:
-    """The UTC instant a deadline passes: a date when its local day is over (the next one
-    begins), a date-time as is."""
-    if len(due) == 10:
-        return start_of_local_day(date.fromisoformat(due) + timedelta(days=1), timezone)
-    return datetime.fromisoformat(due).astimezone(UTC)
-
-
-def lock_slot(case_id: str) -> int:
-    """The byte of `cases.lock` that stands for this case (cases may share one)."""
-    return zlib.crc32(case_id.encode()) % LOCK_SLOTS
+        return [
+            Deadline(name=r["name"], due=r["due"], rule=r["rule"])
+            for r in self.obligations
+            if r["status"] in PENDING
+        ]
 
 
 def utc_text(instant: datetime) -> str:
@@ -82,192 +87,141 @@ def now_text() -> str:
     return utc_text(datetime.now(UTC))
 
 
+def register_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A register row as CONTRACT.md shows it, from a stored row."""
+    return {name: row.get(name) for name in REGISTER_FIELDS}
+
+
+def stored_rows(rows: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
+    """Register rows as the case table stores them: each with the instant it passes."""
+    return [{**register_row(r), "passes_at": utc_text(passes_at(r["due"], timezone))} for r in rows]
+
+
+def _route(text: str | None) -> Any:
+    """The case row keeps a structured route as JSON text."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"role": text, "assignee": None}
+
+
+# -- the listing ----------------------------------------------------------------------------
+
+
+def encode_cursor(opened_at: str, case_id: str) -> str:
+    """An opaque cursor: the last listed case's sort key."""
+    raw = f"{opened_at}|{case_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        opened_at, sep, case_id = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+    except (ValueError, UnicodeError, binascii.Error):
+        raise BadCursor(cursor) from None
+    if not sep or not opened_at or not case_id:
+        raise BadCursor(cursor)
+    return opened_at, case_id
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """`GET /v1/cases`'s filters: each None means any."""
+
+    policy: str | None = None
+    state: str | None = None
+    reference: str | None = None
+    overdue_as_of: date | datetime | None = None
+
+
 class CaseStore:
-    """Cases of one data directory; safe to share between threads of one process."""
+    """Reads the cases of one store; safe to share between threads."""
 
-    def __init__(self, data_dir: Path, timezones: Mapping[str, str]) -> None:
+    def __init__(self, store: Store, timezones: Mapping[str, str]) -> None:
         """`timezones` maps each policy id to its IANA time zone (for deadlines' local days)."""
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / DB_FILE
+        self.store = store
         self.timezones = dict(timezones)
-        self._local = threading.local()
-        self._lock_file = open(data_dir / LOCK_FILE, "a+b")  # noqa: SIM115 (kept for life)
-        self._slot_locks = [threading.Lock() for _ in range(LOCK_SLOTS)]
-        self._create_tables()
-
-    def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            db = self._local.db = sqlite_utils.Database(connection)
-        return db
-
-    def _create_tables(self) -> None:
-        db = self._db()
-        db["case_cases"].create(
-            {
-                "case_id": str,
-                "policy": str,
-                "facts": str,
-                "personal": str,
-                "personal_commitment": str,
-                "created_at": str,
-                "updated_at": str,
-            },
-            pk="case_id",
-            if_not_exists=True,
-        )
-        db["case_decisions"].create(
-            {"case_id": str, "seq": int, "decision_id": str},
-            pk=("case_id", "seq"),
-            if_not_exists=True,
-        )
-        db["case_deadlines"].create(
-            {"case_id": str, "name": str, "due": str, "rule": str, "passes_at": str},
-            if_not_exists=True,
-        )
-        db["case_deadlines"].create_index(["passes_at"], if_not_exists=True)
-        db["case_deadlines"].create_index(["case_id"], if_not_exists=True)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite_utils.Database]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def locked(self, case_id: str) -> Iterator[None]:
-        """Hold the case's lock (across threads and processes) for a read-decide-write cycle.
-
-        POSIX record locks belong to the process, so a thread lock per slot excludes the other
-        threads of this process, and a byte-range lock on the shared file the other processes.
-        """
-        slot = lock_slot(case_id)
-        with self._slot_locks[slot]:
-            fcntl.lockf(self._lock_file, fcntl.LOCK_EX, 1, slot)
-            try:
-                yield
-            finally:
-                fcntl.lockf(self._lock_file, fcntl.LOCK_UN, 1, slot)
-
-    def create(
-        self,
-        case_id: str,
-        facts: dict[str, Any],
-        decision: Decision,
-        personal_commitment: str | None,
-    ) -> None:
-        """Store a new case with its first decision (already recorded in the ledger)."""
-        stamp = now_text()
-        with self._transaction() as db:
-            db["case_cases"].insert(
-                {
-                    "case_id": case_id,
-                    "policy": decision.policy,
-                    "facts": json.dumps(facts),
-                    "personal": "sealed" if personal_commitment else "none",
-                    "personal_commitment": personal_commitment,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-            )
-            self._add_decision(db, case_id, decision)
-
-    def record_event(self, case_id: str, facts: dict[str, Any], decision: Decision) -> None:
-        """Replace a case's facts and open deadlines after a new decision on it."""
-        with self._transaction() as db:
-            db["case_cases"].update(case_id, {"facts": json.dumps(facts), "updated_at": now_text()})
-            self._add_decision(db, case_id, decision)
-
-    def _add_decision(self, db: sqlite_utils.Database, case_id: str, decision: Decision) -> None:
-        (seq,) = db.execute(
-            "SELECT COUNT(*) FROM case_decisions WHERE case_id = ?", [case_id]
-        ).fetchone()
-        db["case_decisions"].insert(
-            {"case_id": case_id, "seq": seq, "decision_id": decision.decision_id}
-        )
-        db.execute("DELETE FROM case_deadlines WHERE case_id = ?", [case_id])
-        timezone = self.timezones[decision.policy]
-        db["case_deadlines"].insert_all(
-            (
-                {
-                    "case_id": case_id,
-                    "name": d.name,
-                    "due": d.due,
-                    "rule": d.rule,
-                    "passes_at": utc_text(deadline_passes_at(d.due, timezone)),
-                }
-                for d in decision.outcome.deadlines
-            ),
-            pk=None,
-        )
-
-    def mark_erased(self, case_id: str) -> None:
-        """Record that the case's personal data was erased (its key destroyed in the ledger)."""
-        with self._transaction() as db:
-            db["case_cases"].update(
-                case_id,
-                {"personal": "erased", "personal_commitment": None, "updated_at": now_text()},
-            )
 
     def get(self, case_id: str) -> CaseRecord | None:
         """The case, or None when there is none by that id."""
-        rows = list(self._db().query("SELECT * FROM case_cases WHERE case_id = ?", [case_id]))
-        return self._record(rows[0]) if rows else None
+        with self.store.read() as tx:
+            row = tx.case(case_id)
+            return None if row is None else self._record(tx, row)
 
-    def _record(self, row: dict[str, Any]) -> CaseRecord:
-        db = self._db()
-        decision_ids = [
-            r["decision_id"]
-            for r in db.query(
-                "SELECT decision_id FROM case_decisions WHERE case_id = ? ORDER BY seq",
-                [row["case_id"]],
-            )
-        ]
-        deadlines = [
-            Deadline(name=r["name"], due=r["due"], rule=r["rule"])
-            for r in db.query(
-                "SELECT name, due, rule FROM case_deadlines WHERE case_id = ? "
-                "ORDER BY passes_at, name",
-                [row["case_id"]],
-            )
-        ]
+    def _record(self, tx: Any, row: dict[str, Any]) -> CaseRecord:
         return CaseRecord(
             case_id=row["case_id"],
             policy=row["policy"],
+            purpose=row.get("purpose") or "live",
             facts=json.loads(row["facts"]),
             personal=row["personal"],
             personal_commitment=row["personal_commitment"],
-            decision_ids=decision_ids,
-            open_deadlines=deadlines,
-            created_at=row["created_at"],
+            decision_ids=tx.case_decision_ids(row["case_id"]),
+            opened_at=row["opened_at"],
             updated_at=row["updated_at"],
+            state=row["state"],
+            reference=row["reference"],
+            complainant=row["complainant"],
+            stage=row["stage"],
+            route=_route(row["route"]),
+            version=row["version"],
+            obligations=tx.case_obligations(row["case_id"]),
         )
 
-    def find(
-        self, policy: str | None = None, overdue_as_of: date | None = None
-    ) -> list[CaseRecord]:
-        """Cases, oldest first; only `policy`'s when given; only those with an open deadline that
-        passed before the start of `overdue_as_of` (local to each policy) when given."""
-        policies = [policy] if policy is not None else sorted(self.timezones)
-        found: list[dict[str, Any]] = []
-        for pid in policies:
-            if overdue_as_of is None:
-                sql, params = "SELECT * FROM case_cases WHERE policy = ?", [pid]
-            else:
-                cutoff = utc_text(start_of_local_day(overdue_as_of, self.timezones[pid]))
-                sql = (
-                    "SELECT * FROM case_cases WHERE policy = ? AND case_id IN "
-                    "(SELECT case_id FROM case_deadlines WHERE passes_at <= ?)"
-                )
-                params = [pid, cutoff]
-            found.extend(self._db().query(sql, params))
-        found.sort(key=lambda r: (r["created_at"], r["case_id"]))
-        return [self._record(r) for r in found]
+    def overdue_cutoffs(self, policies: Iterable[str], at: date | datetime) -> dict[str, str]:
+        """Per policy, the instant `at` stands for (a date: the start of its local day)."""
+        return {p: utc_text(as_instant(at, self.timezones[p])) for p in policies}
+
+    def page(
+        self, where: CaseFilter, limit: int, cursor: str | None = None, now: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of case summaries, oldest first, and the cursor of the next (or None).
+
+        A summary is `{case_id, policy, state, opened_at, stage, route, overdue}`; `overdue`
+        names the obligations overdue at `overdue_as_of` when given, else at `now`. The page
+        ends after `limit` cases or once its summaries reach 4 MiB encoded.
+        """
+        after = decode_cursor(cursor) if cursor is not None else None
+        policies = [where.policy] if where.policy is not None else sorted(self.timezones)
+        at = where.overdue_as_of if where.overdue_as_of is not None else now or datetime.now(UTC)
+        cutoffs = (
+            self.overdue_cutoffs(policies, where.overdue_as_of)
+            if where.overdue_as_of is not None
+            else None
+        )
+        with self.store.read() as tx:
+            rows = tx.find_cases(
+                policies=None if where.policy is None else policies,
+                state=where.state,
+                reference=where.reference,
+                overdue_cutoffs=cutoffs,
+                after=after,
+                limit=limit + 1,
+            )
+            items: list[dict[str, Any]] = []
+            size = 0
+            for row in rows[:limit]:
+                item = self._summary(tx, row, at)
+                size += len(json.dumps(item)) + 1
+                if items and size > MAX_PAGE_BYTES:
+                    break
+                items.append(item)
+        more = len(items) < len(rows)
+        last = items[-1] if items else None
+        next_cursor = encode_cursor(last["opened_at"], last["case_id"]) if more and last else None
+        return items, next_cursor
+
+    def _summary(self, tx: Any, row: dict[str, Any], at: date | datetime) -> dict[str, Any]:
+        rows = tx.case_obligations(row["case_id"])
+        return {
+            "case_id": row["case_id"],
+            "policy": row["policy"],
+            "state": row["state"],
+            "opened_at": row["opened_at"],
+            "stage": row["stage"],
+            "route": _route(row["route"]),
+            "overdue": overdue_at(rows, at, self.timezones[row["policy"]]),
+        }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
@@ -31,29 +32,43 @@ def export(db_path: Path, out: Path) -> int:
     try:
         conn.execute("BEGIN")  # one snapshot for entries and checkpoints
         entries = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx")
-        count = 0
-        with out.open("w", encoding="utf-8") as f:
-            header = {"type": EXPORT_TYPE, "format": 1, "origin": ORIGIN}
-            f.write(_line(header | {"public_key": public_key}))
-            for entry_hash, raw in entries:
-                entry = json.loads(raw)
-                f.write(_line({"type": "entry", "entry_hash": entry_hash, "entry": entry}))
-                count += 1
-            checkpoints = conn.execute(
-                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-            )
-            for tree_size, root_hash, note in checkpoints:
-                f.write(
-                    _line(
-                        {
-                            "type": "checkpoint",
-                            "tree_size": tree_size,
-                            "root_hash": root_hash,
-                            "checkpoint": note,
-                        }
-                    )
-                )
+        checkpoints = lambda: conn.execute(  # noqa: E731 - read after the entries, same snapshot
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+        count = write_export(out, public_key, entries, checkpoints)
         conn.execute("COMMIT")
     finally:
         conn.close()
+    return count
+
+
+def write_export(
+    out: Path,
+    public_key: str | None,
+    entries: Iterable[tuple[str, bytes]],
+    checkpoints: Callable[[], Iterable[tuple[int, str, str]]],
+) -> int:
+    """Write an export from `(entry_hash, entry bytes)` in index order and the signed
+    checkpoints of the same snapshot (any beyond the entries written are left out)."""
+    count = 0
+    with Path(out).open("w", encoding="utf-8") as f:
+        header = {"type": EXPORT_TYPE, "format": 1, "origin": ORIGIN}
+        f.write(_line(header | {"public_key": public_key}))
+        for entry_hash, raw in entries:
+            entry = json.loads(raw)
+            f.write(_line({"type": "entry", "entry_hash": entry_hash, "entry": entry}))
+            count += 1
+        for tree_size, root_hash, note in checkpoints():
+            if tree_size > count:
+                continue
+            f.write(
+                _line(
+                    {
+                        "type": "checkpoint",
+                        "tree_size": tree_size,
+                        "root_hash": root_hash,
+                        "checkpoint": note,
+                    }
+                )
+            )
     return count

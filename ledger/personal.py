@@ -42,3 +42,16 @@ def unseal(key: bytes, case_id: str, sealed: bytes) -> tuple[str, dict]:
     document = json.loads(AESGCM(key).decrypt(nonce, ciphertext, case_id.encode()))
     salt = bytes.fromhex(document["salt"])
     return commitment(salt, document["data"]), document["data"]
+
+
+def commit(data: dict) -> tuple[bytes, str]:
+    """A fresh salt and the commitment to `data` under it (no key needed)."""
+    salt = os.urandom(SALT_SIZE)
+    return salt, commitment(salt, data)
+
+
+def seal_with(key: bytes, case_id: str, salt: bytes, data: dict) -> bytes:
+    """nonce ‖ ciphertext of `data` with a salt chosen (and committed to) beforehand."""
+    plaintext = canonical_bytes({"salt": salt.hex(), "data": data})
+    nonce = os.urandom(NONCE_SIZE)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, case_id.encode())

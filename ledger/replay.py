@@ -2,18 +2,22 @@
 
 Each `decision` entry is re-evaluated with the ruleset document of the `policy` entry for its
 version, on the facts and `as_of` it recorded; any difference in version, outcome or reasons is
-reported. Replay does not check hashes (that is `verify`): it shows whether the decisions are the
-ones the named rules produce.
+reported. A case's decision carries `new` on each action, against the case's previous decision
+(`cases.mark_new_actions`); replay marks the re-evaluated actions the same way. Replay does not
+check hashes (that is `verify`): it shows whether the decisions are the ones the named rules
+produce.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
 
 import rules
+from cases.events import mark_new_actions
 from ledger.canonical import parse_entry
 
 
@@ -42,8 +46,12 @@ def _entries(db_path: Path) -> list[dict]:
         conn.close()
 
 
-def replay_decision(entry: dict, documents: dict[str, dict]) -> Mismatch | None:
-    """The difference between a decision entry and what its policy decides today, if any."""
+def replay_decision(
+    entry: dict, documents: dict[str, dict], previous: dict | None = None
+) -> Mismatch | None:
+    """The difference between a decision entry and what its policy decides today, if any.
+    `previous` is the body of the case's decision before this one (a case's decisions carry
+    `new` on their actions; None for a case's first decision or a case-less one)."""
     body = entry["body"]
     index, decision_id = entry["index"], body["decision_id"]
     document = documents.get(body["policy_version"])
@@ -54,9 +62,12 @@ def replay_decision(entry: dict, documents: dict[str, dict]) -> Mismatch | None:
         again = rules.evaluate_ruleset(document, body["facts"], body["as_of"])
     except Exception as e:  # noqa: BLE001 - any failure to re-decide is a finding, not a crash
         return Mismatch(index, decision_id, ["facts"], f"re-evaluation failed: {e!r}")
+    outcome = msgspec.to_builtins(again.outcome)
+    if body.get("case_id") is not None and _marks_new(body):
+        outcome = mark_new_actions(previous, {"outcome": outcome})["outcome"]
     recomputed = {
         "policy_version": again.policy_version,
-        "outcome": msgspec.to_builtins(again.outcome),
+        "outcome": outcome,
         "reasons": msgspec.to_builtins(again.reasons),
     }
     differing = [name for name, value in recomputed.items() if body.get(name) != value]
@@ -68,17 +79,34 @@ def replay_decision(entry: dict, documents: dict[str, dict]) -> Mismatch | None:
     return Mismatch(index, decision_id, differing, detail)
 
 
+def _marks_new(body: dict) -> bool:
+    """Whether the decision was recorded with `new` on its actions (case decisions recorded
+    before `new` existed have none, and replay in their own shape)."""
+    actions = body["outcome"].get("actions") or []
+    return any("new" in action for action in actions) or not actions
+
+
 def replay(db_path: Path) -> ReplayReport:
     """Re-evaluate every decision in the ledger at `db_path`."""
+    return replay_entries(_entries(Path(db_path)))
+
+
+def replay_entries(entries: Iterable[dict]) -> ReplayReport:
+    """Re-evaluate every decision among `entries` (parsed, in index order)."""
     documents: dict[str, dict] = {}
     mismatches: list[Mismatch] = []
     replayed = 0
-    for entry in _entries(Path(db_path)):
+    latest: dict[str, dict] = {}  # each case's decision so far
+    for entry in entries:
         if entry["kind"] == "policy":
             documents[entry["body"]["policy_version"]] = entry["body"]["ruleset"]
         elif entry["kind"] == "decision":
             replayed += 1
-            found = replay_decision(entry, documents)
+            case_id = entry["body"].get("case_id")
+            previous = latest.get(case_id) if case_id is not None else None
+            if case_id is not None:
+                latest[case_id] = entry["body"]
+            found = replay_decision(entry, documents, previous)
             if found is not None:
                 mismatches.append(found)
     if mismatches:

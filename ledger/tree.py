@@ -111,3 +111,60 @@ class MemoryTree:
 
     def root(self, size: int | None = None) -> bytes:
         return root_hash(self.size if size is None else size, self.lookup)
+
+
+def frontier_keys(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees (level, i) whose hashes make up a tree of `size` leaves, largest
+    first: one per set bit of `size`."""
+    keys: list[tuple[int, int]] = []
+    start = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            keys.append((level, start >> level))
+            start += 1 << level
+    return keys
+
+
+def needed_nodes(compute: Callable[[NodeLookup], object]) -> list[tuple[int, int]]:
+    """The node keys that `compute(lookup)` reads, so that they can be fetched in one query."""
+    seen: list[tuple[int, int]] = []
+
+    def record(level: int, position: int) -> bytes:
+        seen.append((level, position))
+        return bytes(32)
+
+    compute(record)
+    return list(dict.fromkeys(seen))
+
+
+class Frontier:
+    """The hashes of the complete subtrees of a tree (a compact range): enough to append leaves
+    and to compute the root of every size reached, in O(log n) hashes and no node look-ups."""
+
+    def __init__(self, size: int = 0, hashes: list[bytes] | None = None) -> None:
+        self.size = size
+        self.hashes = list(hashes or [])  # largest subtree first, as `frontier_keys(size)`
+
+    def copy(self) -> Frontier:
+        return Frontier(self.size, self.hashes)
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf; return the nodes (level, i, hash) it completes, as `new_nodes` does."""
+        index = self.size
+        nodes = [(0, index, leaf)]
+        level, position, current = 0, index, leaf
+        while position & 1:
+            current = node_hash(self.hashes.pop(), current)
+            level, position = level + 1, position >> 1
+            nodes.append((level, position, current))
+        self.hashes.append(current)
+        self.size += 1
+        return nodes
+
+    def root(self) -> bytes:
+        if not self.hashes:
+            return EMPTY_ROOT
+        current = self.hashes[-1]
+        for left in reversed(self.hashes[:-1]):
+            current = node_hash(left, current)
+        return current

@@ -1,6 +1,11 @@
-"""`redress`: serve the API, make API keys, and verify, replay or export the ledger.
+"""`redress`: serve the API, make API keys, verify, replay or export the ledger, rebuild or check
+the cases' registers and the decision index from it, print reports, and migrate a SQLite store
+to PostgreSQL.
 
-Each command imports what it needs when it runs, so `redress --help` is instant.
+Each command imports what it needs when it runs, so `redress --help` is instant. Every command
+that reads or writes a store takes `--data-dir DIR` and `--database URL` (default
+`REDRESS_DATABASE_URL`): with a URL the store is that PostgreSQL database and DIR holds only
+the key files.
 """
 
 from __future__ import annotations
@@ -10,11 +15,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger import DB_FILE
 
+if TYPE_CHECKING:
+    from store import Store
+
 DEFAULT_DATA_DIR = Path("redress-data")
 ROLES = ("decide", "audit", "admin")
+
+
+DATABASE_ENV = "REDRESS_DATABASE_URL"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +35,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    return args.run(args)
+    from store import SchemaTooNew, StoreBusy
+
+    try:
+        _use_database(args)
+        return args.run(args)
+    except (StoreBusy, SchemaTooNew, ValueError) as exc:
+        # One line, never a traceback: an unreachable database (named without its password),
+        # a schema newer than this code, a URL that is not postgresql://.
+        print(f"redress {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _use_database(args: argparse.Namespace) -> None:
+    """`--database URL` for this process and the workers it starts (`store.open_store` reads
+    `REDRESS_DATABASE_URL`)."""
+    from store import database_url
+
+    given = getattr(args, "database", None)
+    if args.command == "verify" and given is None:
+        return  # verify reads what it is pointed at, never a database from the environment
+    url = database_url(given)
+    if url is not None:
+        os.environ[DATABASE_ENV] = url
+        args.database = url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,26 +68,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = _command(commands, "serve", "Run the HTTP API on an embedded SQLite store.", run_serve)
+    serve = _command(
+        commands, "serve", "Run the HTTP API on SQLite (or PostgreSQL: --database).", run_serve
+    )
     _data_dir_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing one port")
 
-    keys = _command(commands, "keys", "Make API keys: `redress keys create --role ROLE`.", None)
+    keys = _command(commands, "keys", "API keys: create, list, revoke.", None)
     key_commands = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND")
-    create = _command(key_commands, "create", "Print a new API key with a role.", run_keys_create)
+    create = _command(
+        key_commands, "create", "Print a new API key (once) and its key id.", run_keys_create
+    )
+    create.set_defaults(command="keys create")
     create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
+    create.add_argument("--name", help="what the key is for (shown by `redress keys list`)")
     _data_dir_option(create)
+    listing = _command(
+        key_commands,
+        "list",
+        "Key id, role, name, created, revoked (never a secret).",
+        run_keys_list,
+    )
+    _data_dir_option(listing)
+    revoke = _command(
+        key_commands,
+        "revoke",
+        "Revoke a key: every worker refuses it within a second.",
+        run_keys_revoke,
+    )
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (`redress keys list`)")
+    _data_dir_option(revoke)
 
     verify = _command(
         commands, "verify", "Check a whole ledger offline: chain, tree, checkpoints.", run_verify
     )
     source = verify.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-dir", type=Path, help="a data directory (its redress.db)")
+    source.add_argument(
+        "--database", metavar="URL", help="a PostgreSQL database (postgresql://…), read in full"
+    )
     source.add_argument("--export", type=Path, help="a file written by `redress export`")
     source.add_argument(
         "--receipt", type=Path, help="one decision's receipt (C2SP tlog-proof) on its own"
+    )
+    verify.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="check a store's entries in N processes (default 1)",
     )
     verify.add_argument(
         "--public-key", type=Path, help="the verifier key you trust (default: the one stored)"
@@ -71,6 +137,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
+
+    cases = _command(
+        commands, "cases", "Cases' registers: `redress cases rebuild` or `check`.", None
+    )
+    case_commands = cases.add_subparsers(title="case commands", metavar="CASE_COMMAND")
+    rebuild = _command(
+        case_commands,
+        "rebuild",
+        "Rebuild every case's register, state and facts from the ledger's decisions alone.",
+        run_cases_rebuild,
+    )
+    _data_dir_option(rebuild)
+    check = _command(
+        case_commands,
+        "check",
+        "Report the first case whose stored register or state differs from the ledger's.",
+        run_cases_check,
+    )
+    _data_dir_option(check)
+    index = _command(commands, "index", "The decision index: `redress index rebuild`.", None)
+    index_commands = index.add_subparsers(title="index commands", metavar="INDEX_COMMAND")
+    index_rebuild = _command(
+        index_commands,
+        "rebuild",
+        "Rebuild the decision index from the ledger's decision entries (one transaction).",
+        run_index_rebuild,
+    )
+    index_rebuild.set_defaults(command="index rebuild")
+    _data_dir_option(index_rebuild)
+    report = _command(
+        commands, "report", "Print a report from the decision index and case tables.", run_report
+    )
+    report.add_argument("name", help="register, routing, timeliness, serco-quarterly, "
+                        "repeat-complainers")  # fmt: skip
+    report.add_argument("--from", dest="date_from", help="first local date, YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", help="last local date, YYYY-MM-DD")
+    report.add_argument("--quarter", help="a quarter, YYYY-QN")
+    report.add_argument("--policy", help="one policy only")
+    report.add_argument("--format", choices=("json", "csv"), default="json")
+    _data_dir_option(report)
+    migrate = _command(
+        commands,
+        "migrate",
+        "Copy a SQLite store into an empty PostgreSQL database, byte for byte.",
+        run_migrate,
+    )
+    migrate.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the source")
+    migrate.add_argument(
+        "--to-database", metavar="URL", required=True, help="an empty PostgreSQL database"
+    )
     _witness_commands(commands)
     return parser
 
@@ -137,7 +253,7 @@ def _command(
     run: Callable[[argparse.Namespace], int] | None,
 ) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=summary, description=summary)
-    command.set_defaults(run=run or _shows_help(command))
+    command.set_defaults(run=run or _shows_help(command), command=name)
     return command
 
 
@@ -156,19 +272,37 @@ def _data_dir_option(command: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
-        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR})",
+        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR}); with --database, "
+        "only the key files",
+    )
+    command.add_argument(
+        "--database",
+        metavar="URL",
+        help=f"a PostgreSQL database (postgresql://…) as the store (default: ${DATABASE_ENV})",
     )
 
 
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.keys import bootstrap_admin
+    from keys import bootstrap_admin
     from ledger import Ledger
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    Ledger.open(data_dir).close()  # creates the store and signing key before workers start
+    ledger = Ledger.open(data_dir)  # creates the store and signing key before workers start
+    try:
+        genesis_key = ledger.entry(0).body.get("verifier_key")
+    finally:
+        ledger.close()
+    if genesis_key != ledger.verifier_key:
+        # A node given other key files would sign checkpoints the ledger's key cannot verify.
+        print(
+            f"redress serve: the signing key in {data_dir} is not the ledger's "
+            f"({genesis_key}): give every node the same key files",
+            file=sys.stderr,
+        )
+        return 2
     admin_key = bootstrap_admin(data_dir)
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
         print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)
@@ -180,17 +314,38 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)
-    print(f"Redress on http://{args.host}:{args.port} (data: {data_dir})", file=sys.stderr)
+    _fresh_metrics_dir()
+    where = f"data: {data_dir}"
+    if args.database:
+        from store.postgres import redacted
+
+        where = f"database: {redacted(args.database)}, keys: {data_dir}"
+    print(f"Redress on http://{args.host}:{args.port} ({where})", file=sys.stderr)
     uvicorn.run(
         "api.app:app_from_environment",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvloop and httptools: chosen by measurement (bench/http_stack.py, bench/README.md)
+        loop="uvloop",
+        http="httptools",
         access_log=False,
         log_config=JSON_LOG_CONFIG,
     )
     return 0
+
+
+def _fresh_metrics_dir() -> None:
+    """Each server's workers share a fresh directory for their metrics (prometheus-client's
+    multiprocess mode), removed when the server exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="redress-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
 
 
 # uvicorn's own processes (the supervisor of --workers N included) log as JSON lines too; the
@@ -214,10 +369,43 @@ JSON_LOG_CONFIG = {
 
 
 def run_keys_create(args: argparse.Namespace) -> int:
-    from api.keys import create_key
+    from keys import MAX_NAME_CHARS, create_named_key
 
+    if args.name is not None and not 1 <= len(args.name) <= MAX_NAME_CHARS:
+        print(
+            f"redress keys create: --name must be 1 to {MAX_NAME_CHARS} characters", file=sys.stderr
+        )
+        return 2
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    print(create_key(args.data_dir.resolve(), args.role))
+    made = create_named_key(args.data_dir.resolve(), args.role, args.name)
+    print(made.key)
+    print(f"key id: {made.key_id} (the key above is shown once)", file=sys.stderr)
+    return 0
+
+
+def run_keys_list(args: argparse.Namespace) -> int:
+    from keys import list_keys
+
+    if _existing_ledger(args.data_dir / DB_FILE, "keys list") is None:
+        return 2
+    print("\t".join(("key_id", "role", "name", "created", "revoked")))
+    for row in list_keys(args.data_dir.resolve()):
+        fields = (row["key_id"], row["role"], row["name"], row["created_at"], row["revoked_at"])
+        print("\t".join("-" if v is None else str(v) for v in fields))
+    return 0
+
+
+def run_keys_revoke(args: argparse.Namespace) -> int:
+    from keys import UnknownKey, revoke_key
+
+    if _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
+        return 2
+    try:
+        revoke_key(args.data_dir.resolve(), args.key_id)
+    except UnknownKey as exc:
+        print(f"redress keys revoke: {exc} (see `redress keys list`)", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
     return 0
 
 
@@ -228,39 +416,177 @@ def run_verify(args: argparse.Namespace) -> int:
         report = verify_receipt_file(args.receipt, _read_text(args.public_key))
         print(report.summary)
         return 0 if report.ok else 1
-    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
-    if source is None:
-        return 2
     public_key = _read_text(args.public_key)
     checkpoint = _read_text(args.checkpoint)
     if checkpoint is not None:
         # A kept file often gains a trailing blank line (an editor, `echo`); the note itself
         # ends in exactly one newline.
         checkpoint = checkpoint.rstrip("\n") + "\n"
-    report = verify(source, public_key=public_key, checkpoint=checkpoint)
+    if args.database:
+        from ledger.verify import verify_database
+
+        report = verify_database(args.database, public_key=public_key, checkpoint=checkpoint)
+        print(report.summary)
+        return 0 if report.ok else 1
+    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
+    if source is None:
+        return 2
+    report = verify(source, public_key=public_key, checkpoint=checkpoint, jobs=args.jobs)
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from ledger.replay import replay
+    from ledger.canonical import parse_entry
+    from ledger.replay import replay, replay_entries
 
-    database = _existing_ledger(args.data_dir / DB_FILE, "replay")
-    if database is None:
-        return 2
-    report = replay(database)
+    if args.database:
+        from store.postgres import ledger_snapshot
+
+        with ledger_snapshot(args.database) as snapshot:
+            report = replay_entries(parse_entry(raw) for _, raw, _ in snapshot.entries())
+    else:
+        database = _existing_ledger(args.data_dir / DB_FILE, "replay")
+        if database is None:
+            return 2
+        report = replay(database)
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ledger.export import export
+    from ledger.export import export, write_export
 
+    if args.database:
+        from store.postgres import ledger_snapshot
+
+        key_file = args.data_dir / "public.key"
+        key = key_file.read_text().strip() if key_file.exists() else None
+        with ledger_snapshot(args.database) as snapshot:
+            entries = ((digest, raw) for _, raw, digest in snapshot.entries())
+            count = write_export(args.out, key, entries, snapshot.checkpoints)
+        print(f"wrote {count} lines to {args.out}")
+        return 0
     database = _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None:
         return 2
     count = export(database, args.out)
     print(f"wrote {count} lines to {args.out}")
+    return 0
+
+
+def _case_store(args: argparse.Namespace, command: str) -> tuple[Store, dict[str, str]] | None:
+    """The data directory's store (not created when missing) and the policies' time zones."""
+    import rules
+    from store import open_store
+
+    if not args.database and _existing_ledger(args.data_dir / DB_FILE, command) is None:
+        return None
+    timezones = {p.id: p.timezone for p in rules.policy_summaries()}
+    return open_store(args.data_dir, database=args.database), timezones
+
+
+def run_cases_rebuild(args: argparse.Namespace) -> int:
+    from cases.rebuild import rebuild
+
+    opened = _case_store(args, "cases rebuild")
+    if opened is None:
+        return 2
+    store, timezones = opened
+    try:
+        count = rebuild(store, timezones)
+    finally:
+        store.close()
+    print(f"rebuilt {count} {'case' if count == 1 else 'cases'} from the ledger")
+    return 0
+
+
+def run_cases_check(args: argparse.Namespace) -> int:
+    from cases.rebuild import check
+
+    opened = _case_store(args, "cases check")
+    if opened is None:
+        return 2
+    store, timezones = opened
+    try:
+        difference = check(store, timezones)
+    finally:
+        store.close()
+    if difference is None:
+        print("ok: every case's register and state are what its ledger decisions give")
+        return 0
+    print(f"differs: {difference}")
+    return 1
+
+
+def run_index_rebuild(args: argparse.Namespace) -> int:
+    from reports.index import rebuild_job
+
+    opened = _case_store(args, "index rebuild")
+    if opened is None:
+        return 2
+    store, timezones = opened
+    try:
+        count = store.write(rebuild_job(timezones))
+    finally:
+        store.close()
+    print(f"indexed {count} {'decision' if count == 1 else 'decisions'} from the ledger")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    import json
+
+    import reports
+    import rules
+    from ledger import Ledger
+    from reports.stored import compute_stored
+    from store import open_store
+
+    if args.name not in reports.REPORT_NAMES:
+        print(f"redress report: no report {args.name!r}: one of "
+              f"{', '.join(reports.REPORT_NAMES)}", file=sys.stderr)  # fmt: skip
+        return 2
+    values = {"from": args.date_from, "to": args.date_to}
+    values |= {"quarter": args.quarter, "policy": args.policy}
+    try:
+        query = reports.parse_query(args.name, values, rules.policy_ids())
+    except reports.QueryError as exc:
+        for pointer, message in exc.errors:
+            print(f"redress report: --{pointer.lstrip('/')}: {message}", file=sys.stderr)
+        return 2
+    data_dir = args.data_dir.resolve()
+    if not args.database and _existing_ledger(data_dir / DB_FILE, "report") is None:
+        return 2
+    store = open_store(data_dir, database=args.database)
+    ledger = Ledger.open(data_dir, store)
+    try:
+        report = compute_stored(args.name, store, ledger.root_hash, query)
+    finally:
+        ledger.close()
+    if args.format == "csv":
+        sys.stdout.write(reports.to_csv(report))
+    else:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from store.postgres import redacted
+    from store.transfer import TargetNotEmpty, copy_to_postgres
+
+    if _existing_ledger(args.data_dir / DB_FILE, "migrate") is None:
+        return 2
+    try:
+        copied = copy_to_postgres(args.data_dir, args.to_database)
+    except TargetNotEmpty as exc:
+        print(f"redress migrate: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(copied.rows.values())
+    print(
+        f"copied {copied.tree_size} entries ({rows} rows) to {redacted(args.to_database)}; "
+        f"tail {copied.tail_hash}"
+    )
     return 0
 
 

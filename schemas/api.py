@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from schemas.decision import Deadline, Receipt, RecordedDecision
+from schemas.decision import Receipt, RecordedDecision, Route
 from schemas.ledger import Entry
 
 Identifier = Annotated[
@@ -27,6 +27,7 @@ AsOf = Annotated[
     str,
     msgspec.Meta(
         max_length=64,
+        extra_json_schema={"format": "date-time"},
         description=(
             "The instant the decision is taken for: an RFC 3339 date-time with offset. "
             "The server clock (UTC) when absent."
@@ -56,6 +57,18 @@ Purpose = Annotated[
     ),
 ]
 PolicyId = Annotated[str, msgspec.Meta(description="A policy id, as GET /v1/policies lists.")]
+ClientText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=200,
+        description=(
+            "A reference of the client system's own: `reference` names the case there "
+            "(searchable); `complainant` is an opaque complainant reference (kept outside the "
+            "ledger, erased with the personal data, used only to find repeat complainants)."
+        ),
+    ),
+]
 
 
 class DecisionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -64,7 +77,6 @@ class DecisionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     policy: PolicyId
     facts: Facts
     as_of: AsOf | None = None
-    case_id: Identifier | None = None
     purpose: Purpose = "live"
 
 
@@ -87,10 +99,15 @@ class CaseRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ) = None
     as_of: AsOf | None = None
     purpose: Purpose = "live"
+    reference: ClientText | None = None
+    complainant: ClientText | None = None
 
 
 class CaseEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """POST /v1/cases/{case_id}/events: new or changed facts; a null value removes a fact."""
+    """POST /v1/cases/{case_id}/events: new or changed facts, merged fact by fact and `acts`
+    name by name (null removes a fact or an act; a Serco `level` change drops
+    `unresolved_at_level` and `resolved` unless the event gives them). The event is decided
+    under the case's `purpose`: a `live` case's events refuse an `as_of` in the future."""
 
     facts: Facts
     as_of: AsOf | None = None
@@ -99,27 +116,61 @@ class CaseEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 PersonalState = Literal["none", "sealed", "erased"]
 
 
+ObligationStatus = Literal["met", "late", "open", "overdue", "lapsed"]
+
+
+class Obligation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A row of a case's obligation register (CONTRACT.md, "The obligation register"): one per
+    obligation deadline any of the case's decisions listed, in the order first listed."""
+
+    name: str
+    rule: str
+    due: str
+    done_at: str | None
+    status: ObligationStatus
+    first_decision_id: str
+    last_decision_id: str
+
+
+CaseState = Literal["open", "closed"]
+
+
 class Case(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A case: its current (merged) facts, every decision taken on it, oldest first, and the
-    deadlines still open after its latest decision."""
+    """A case: its current (merged) facts, every decision taken on it, oldest first, and its
+    obligation register. Besides CONTRACT.md's fields: `purpose` (its events inherit it),
+    `reference`, `opened_at` and `personal` (`none`, `sealed` or `erased`)."""
 
     case_id: str
     policy: str
+    state: CaseState
+    purpose: Literal["live", "test", "preview"]
+    reference: str | None
+    opened_at: str
     facts: dict[str, Any]
     personal: PersonalState
     decisions: list[RecordedDecision]
-    open_deadlines: list[Deadline]
+    obligations: list[Obligation]
 
 
 class CaseSummary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A case in a listing: enough to find the overdue ones and fetch them."""
+    """A case in a listing: `overdue` names its obligations overdue at `overdue_as_of` (or, when
+    the listing is not filtered by it, now)."""
 
     case_id: str
     policy: str
-    created_at: str
-    updated_at: str
-    latest_decision_id: str
-    open_deadlines: list[Deadline]
+    state: CaseState
+    opened_at: str
+    stage: str | None
+    route: Route | None
+    overdue: list[str]
+
+
+class CasePage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/cases: cases oldest first, at most `limit` and at most 4 MiB encoded a page;
+    `next_cursor` continues the listing (null at its end)."""
+
+    items: list[CaseSummary]
+    next_cursor: str | None
 
 
 class Erasure(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -142,3 +193,46 @@ class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     status: Literal["ok", "unavailable"]
     store_writable: bool
+
+
+class CasePersonal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/cases/{case_id}/personal: the case's latest personal data, decrypted."""
+
+    case_id: str
+    personal: dict[str, Any]
+
+
+Role = Literal["decide", "audit", "admin"]
+KeyName = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=200, description="What the key is for (shown in lists)."),
+]
+
+
+class KeyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/keys: a new API key with a role and, optionally, a name."""
+
+    role: Role
+    name: KeyName | None = None
+
+
+class KeyView(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An API key as listed: its public id, role, name, and when it was created and revoked
+    (never the secret or its hash)."""
+
+    key_id: str
+    role: Role
+    name: str | None
+    created_at: str
+    revoked_at: str | None
+
+
+class CreatedKey(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/keys: the new key. `key` is the secret, in this response only (never stored,
+    so a replay of this request through `Idempotency-Key` answers `key: null`)."""
+
+    key: str | None
+    key_id: str
+    role: Role
+    name: str | None
+    created_at: str

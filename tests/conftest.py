@@ -1,5 +1,11 @@
 """Shared fixtures: a data directory with one key per role, the app in process, and a real
-server (uvicorn in a subprocess on a free loopback port) for contract fuzzing."""
+server (uvicorn in a subprocess on a free loopback port) for contract fuzzing.
+
+`store_url` chooses the store every fixture and test opens (through `REDRESS_DATABASE_URL`):
+SQLite in the data directory, or a PostgreSQL schema of its own that is dropped afterwards. The
+modules in `BOTH_STORES` run every test on both (except those marked `sqlite_only`, which read
+the SQLite file itself); the others run on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +38,147 @@ LIVE_COMPLAINT = {
     "as_of": "2026-11-24T09:00:00Z",
     "facts": {"received_at": "2026-11-23", "kind": "complaint", "category": "misconduct"},
 }
+
+
+BOTH_STORES = {
+    "test_ledger_store",
+    "test_cases_store",
+    "test_api_auth",
+    "test_api_cases",
+    "test_api_decisions",
+    "test_api_workers",
+    "test_metrics",
+    "test_store_migrations",
+    "test_decision_index_stores",
+}
+TEST_DATABASE_ENV = "REDRESS_TEST_DATABASE_URL"
+TEST_DATABASE_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+ENABLE_POSTGRES = (
+    "PostgreSQL tests not run: no server at {url}; start one with `pg_ctlcluster "
+    "--skip-systemctl-redirect $(ls /etc/postgresql) main start` or set "
+    "REDRESS_TEST_DATABASE_URL"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: reads or damages the SQLite file itself (not run on PostgreSQL)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module.startswith("test_postgres"):
+        metafunc.parametrize("store_url", ["postgres"], indirect=True)
+    elif module in BOTH_STORES and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        metafunc.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
+
+
+def server_database_url() -> str:
+    return os.environ.get(TEST_DATABASE_ENV) or TEST_DATABASE_DEFAULT
+
+
+_postgres_answers: bool | None = None
+_not_run: list[str] = []
+
+
+def postgres_answers() -> bool:
+    global _postgres_answers
+    if _postgres_answers is None:
+        import psycopg
+
+        try:
+            psycopg.connect(server_database_url(), connect_timeout=3).close()
+            _postgres_answers = True
+        except psycopg.Error:
+            _postgres_answers = False
+    return _postgres_answers
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a server (and without CI=true), the PostgreSQL tests are left out, and one line
+    at the end says how to run them."""
+    on_postgres = [
+        item
+        for item in items
+        if getattr(getattr(item, "callspec", None), "params", {}).get("store_url") == "postgres"
+    ]
+    if not on_postgres or os.environ.get("CI") == "true" or postgres_answers():
+        return
+    config.hook.pytest_deselected(items=on_postgres)
+    items[:] = [item for item in items if item not in on_postgres]
+    _not_run.append(f"{len(on_postgres)} " + ENABLE_POSTGRES.format(url=server_database_url()))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in _not_run:
+        terminalreporter.write_line(line)
+
+
+def postgres_or_skip() -> str:
+    """The test server's URL; with CI=true, fail when no server answers."""
+    url = server_database_url()
+    if not postgres_answers():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but no PostgreSQL server answers at {url}")
+        pytest.skip(ENABLE_POSTGRES.format(url=url))
+    return url
+
+
+def with_options(url: str, **params: str) -> str:
+    from urllib.parse import urlencode
+
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+@contextmanager
+def postgres_schema(prefix: str = "t") -> Iterator[str]:
+    """A fresh schema on the test server, as a URL whose connections use it; dropped after,
+    with every connection of this test closed first."""
+    import psycopg
+
+    server = postgres_or_skip()
+    schema = f"redress_{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    url = with_options(server, options=f"-csearch_path={schema}", application_name=schema)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (schema,),
+            )
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(autouse=True)
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """ "sqlite", or the URL of this test's own PostgreSQL schema (REDRESS_DATABASE_URL)."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        monkeypatch.delenv("REDRESS_DATABASE_URL", raising=False)
+        yield "sqlite"
+        return
+    from store import postgres
+
+    opened: list = []
+    original = postgres.PostgresStore.__init__
+
+    def tracked(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(postgres.PostgresStore, "__init__", tracked)
+    with postgres_schema() as url:
+        monkeypatch.setenv("REDRESS_DATABASE_URL", url)
+        try:
+            yield url
+        finally:
+            for store in opened:  # stores a test left open would hold connections
+                store.close()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
 from conftest import COMPLAINT, bearer
 
 from api.keys import bootstrap_admin, create_key
@@ -19,11 +20,33 @@ def test_no_key_or_an_unknown_key_is_401(client):
 
 
 def test_each_role_reaches_only_its_own_endpoints(client, keys):
-    assert client.get("/v1/policies", headers=keys.decide).status_code == 200
-    assert client.get("/v1/policies", headers=keys.audit).status_code == 403
+    """CONTRACT.md v2: `audit` reads everything recorded (decisions, receipts, policies, cases
+    without personal data, ledger, proofs) and writes nothing; `decide` reads back decisions,
+    cases and its cases' personal data, not the ledger."""
+    decided = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide).json()
+    case = client.post(
+        "/v1/cases", json={**COMPLAINT, "personal": {"name": "A. Person"}}, headers=keys.decide
+    ).json()
+    reads = [
+        "/v1/policies",
+        "/v1/policies/wme",
+        f"/v1/decisions/{decided['decision_id']}",
+        f"/v1/decisions/{decided['decision_id']}/receipt",
+        f"/v1/cases/{case['case_id']}",
+        "/v1/cases",
+    ]
+    for path in reads:
+        assert client.get(path, headers=keys.decide).status_code == 200, path
+        assert client.get(path, headers=keys.audit).status_code == 200, path
+    personal = f"/v1/cases/{case['case_id']}/personal"
+    assert client.get(personal, headers=keys.decide).json()["personal"] == {"name": "A. Person"}
+    assert client.get(personal, headers=keys.audit).status_code == 403
     assert client.get("/v1/ledger/checkpoint", headers=keys.audit).status_code == 200
     assert client.get("/v1/ledger/checkpoint", headers=keys.decide).status_code == 403
-    assert client.post("/v1/decisions", json=COMPLAINT, headers=keys.audit).status_code == 403
+    refused = client.post("/v1/decisions", json=COMPLAINT, headers=keys.audit)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "an audit key cannot do this: it needs the decide role"
+    assert client.get("/v1/keys", headers=keys.audit).status_code == 403
 
 
 def test_admin_can_do_everything(client, keys):
@@ -49,6 +72,7 @@ def test_health_needs_no_key_and_says_the_store_is_writable(client):
     assert response.json() == {"status": "ok", "store_writable": True}
 
 
+@pytest.mark.sqlite_only
 def test_keys_are_stored_only_as_hashes(data_dir, keys):
     key = create_key(data_dir, "decide")
     stored = (data_dir / "redress.db").read_bytes()
@@ -76,4 +100,4 @@ def test_a_key_made_while_the_server_runs_works_at_once(client, keys, data_dir):
     assert client.get("/v1/policies", headers=keys.decide).status_code == 200  # keys now cached
     late = bearer(create_key(data_dir, "audit"))
     assert client.get("/v1/ledger/checkpoint", headers=late).status_code == 200
-    assert client.get("/v1/policies", headers=late).status_code == 403
+    assert client.post("/v1/decisions", json=COMPLAINT, headers=late).status_code == 403

@@ -1,4 +1,4 @@
-"""Cases over HTTP: facts merged from events, re-decided, open deadlines, overdue, erasure."""
+"""Cases over HTTP: facts merged from events, re-decided, the register, listing, erasure."""
 
 from __future__ import annotations
 
@@ -14,13 +14,35 @@ def open_case(client, keys, opening: dict = OPENING) -> dict:
     return response.json()
 
 
-def test_a_case_opens_with_its_first_decision_and_deadlines(client, keys):
+def test_a_case_opens_with_its_first_decision_and_register(client, keys):
     case = open_case(client, keys)
-    assert case["policy"] == "wme"
+    assert case["policy"] == "wme" and case["state"] == "open" and case["purpose"] == "test"
     assert case["personal"] == "sealed"
     assert len(case["decisions"]) == 1
-    assert case["decisions"][0]["case_id"] == case["case_id"]
-    assert [d["name"] for d in case["open_deadlines"]] == ["acknowledge", "outcome"]
+    first = case["decisions"][0]
+    assert first["case_id"] == case["case_id"] and first["purpose"] == "test"
+    # CONTRACT.md: "on a case's decisions every action carries `new`"; the first owes all anew.
+    assert first["outcome"]["actions"] and all(a["new"] for a in first["outcome"]["actions"])
+    assert case["obligations"] == [
+        {
+            "name": "acknowledge",
+            "rule": "acknowledge",
+            "due": "2027-01-04",
+            "done_at": None,
+            "status": "open",
+            "first_decision_id": first["decision_id"],
+            "last_decision_id": first["decision_id"],
+        },
+        {
+            "name": "outcome",
+            "rule": "complaint",
+            "due": "2027-01-18",
+            "done_at": None,
+            "status": "open",
+            "first_decision_id": first["decision_id"],
+            "last_decision_id": first["decision_id"],
+        },
+    ]
 
 
 def test_personal_data_never_reaches_the_ledger(client, keys):
@@ -46,7 +68,12 @@ def test_an_event_merges_facts_and_decides_again(client, keys):
     now = client.get(f"/v1/cases/{case['case_id']}", headers=keys.decide).json()
     assert now["facts"] == {**LIVE_COMPLAINT["facts"], "stage_two_outcome_at": "2026-12-04"}
     assert [d["decision_id"] for d in now["decisions"]][-1] == decision["decision_id"]
-    assert [d["name"] for d in now["open_deadlines"]] == ["appeal_window_closes"]
+    # The two obligations ended undone: "becomes `lapsed` if it was never done".
+    assert [(r["name"], r["status"]) for r in now["obligations"]] == [
+        ("acknowledge", "lapsed"),
+        ("outcome", "lapsed"),
+    ]
+    assert [d["name"] for d in decision["outcome"]["deadlines"]] == ["appeal_window_closes"]
 
 
 def test_a_null_fact_in_an_event_removes_it(client, keys):
@@ -71,16 +98,17 @@ def test_a_rejected_event_changes_nothing(client, keys):
     assert len(now["decisions"]) == 1
 
 
-def test_overdue_lists_cases_with_an_open_deadline_before_the_date(client, keys):
+def test_overdue_lists_cases_with_an_obligation_overdue_at_the_date(client, keys):
     case = open_case(client, keys)
 
-    def overdue(day: str) -> list[str]:
+    def overdue(day: str) -> list[tuple[str, list[str]]]:
         response = client.get(f"/v1/cases?policy=wme&overdue_as_of={day}", headers=keys.decide)
         assert response.status_code == 200
-        return [c["case_id"] for c in response.json()]
+        return [(c["case_id"], c["overdue"]) for c in response.json()["items"]]
 
     assert overdue("2027-01-04") == []  # acknowledge is due on the 4th: still in time
-    assert overdue("2027-01-05") == [case["case_id"]]
+    assert overdue("2027-01-05") == [(case["case_id"], ["acknowledge"])]
+    assert overdue("2027-01-19") == [(case["case_id"], ["acknowledge", "outcome"])]
     assert client.get("/v1/cases?overdue_as_of=soon", headers=keys.decide).status_code == 400
     assert client.get("/v1/cases?policy=nope", headers=keys.decide).status_code == 404
 
@@ -125,3 +153,72 @@ def test_personal_data_as_deep_as_accepted_is_sealed_and_anything_deeper_is_400(
     refused = client.post("/v1/cases", json=too_deep, headers=keys.decide)
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["pointer"].startswith("/personal/inner")
+
+
+def test_a_decision_takes_no_case_id(client, keys):
+    """CONTRACT.md (version 2): "`POST /v1/decisions` no longer takes `case_id`" and "a body
+    field the schema does not name is refused (400)"."""
+    case = open_case(client, keys)
+    body = {**COMPLAINT, "case_id": case["case_id"]}
+    refused = client.post("/v1/decisions", json=body, headers=keys.decide)
+    assert refused.status_code == 400
+    assert [e["pointer"] for e in refused.json()["errors"]] == ["/case_id"]
+    now = client.get(f"/v1/cases/{case['case_id']}", headers=keys.decide).json()
+    assert len(now["decisions"]) == 1
+
+
+def test_a_live_case_refuses_a_future_event_and_a_test_case_takes_it(client, keys):
+    """A case's events inherit its purpose: a `live` decision's `as_of` is at most 5 minutes
+    past the server clock; `test` may be dated anywhere."""
+    live = open_case(client, keys, LIVE_OPENING)
+    future = {"facts": {"complex": True}, "as_of": "2099-01-04T10:00:00Z"}
+    refused = client.post(f"/v1/cases/{live['case_id']}/events", json=future, headers=keys.decide)
+    assert refused.status_code == 422
+    assert [e["pointer"] for e in refused.json()["errors"]] == ["/as_of"]
+    test = open_case(client, keys)
+    taken = client.post(f"/v1/cases/{test['case_id']}/events", json=future, headers=keys.decide)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["purpose"] == "test"
+
+
+def test_cases_are_found_by_reference_and_state_and_paged(client, keys):
+    opened = [open_case(client, keys, {**COMPLAINT, "reference": f"REF-{n % 2}"}) for n in range(5)]
+    ids = [c["case_id"] for c in opened]
+
+    def listed(query: str) -> list[str]:
+        response = client.get(f"/v1/cases?{query}", headers=keys.decide)
+        assert response.status_code == 200, response.text
+        return [c["case_id"] for c in response.json()["items"]]
+
+    assert listed("reference=REF-0") == ids[0::2]
+    assert listed("reference=REF-1&state=open") == ids[1::2]
+    assert listed("state=closed") == []
+    seen: list[str] = []
+    query = "limit=2"
+    while True:
+        page = client.get(f"/v1/cases?{query}", headers=keys.decide).json()
+        assert len(page["items"]) <= 2
+        seen += [c["case_id"] for c in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        query = f"limit=2&cursor={page['next_cursor']}"
+    assert seen == ids
+    item = client.get("/v1/cases?limit=1", headers=keys.decide).json()["items"][0]
+    assert set(item) == {"case_id", "policy", "state", "opened_at", "stage", "route", "overdue"}
+    assert item["route"] == {"role": "chief_executive", "assignee": None}
+    for bad in ("limit=0", "limit=1001"):
+        refused = client.get(f"/v1/cases?{bad}", headers=keys.decide)
+        assert refused.status_code == 422
+        assert [e["pointer"] for e in refused.json()["errors"]] == ["/limit"]
+    refused = client.get("/v1/cases?cursor=nonsense", headers=keys.decide)
+    assert refused.status_code == 422
+
+
+def test_personal_data_reads_back_until_erased(client, keys):
+    case = open_case(client, keys)
+    path = f"/v1/cases/{case['case_id']}/personal"
+    found = client.get(path, headers=keys.decide)
+    assert found.status_code == 200
+    assert found.json()["personal"] == OPENING["personal"]
+    assert client.delete(path, headers=keys.admin).status_code == 200
+    assert client.get(path, headers=keys.decide).status_code == 404

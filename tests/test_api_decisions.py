@@ -99,6 +99,7 @@ def test_an_unknown_policy_is_404(client, keys):
 
 
 def test_a_body_over_one_mebibyte_is_413(client, keys):
+    before = tree_size(client, keys)
     padding = "x" * (1024 * 1024)
     body = json.dumps({**COMPLAINT, "facts": {**COMPLAINT["facts"], "note": padding}})
     response = client.post(
@@ -109,7 +110,7 @@ def test_a_body_over_one_mebibyte_is_413(client, keys):
     assert response.status_code == 413
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     assert "1 MiB" in response.json()["detail"]
-    assert client.get("/v1/ledger/checkpoint", headers=keys.audit).json()["tree_size"] == 1
+    assert tree_size(client, keys) == before
 
 
 def test_a_body_that_is_not_json_is_400(client, keys):
@@ -131,9 +132,38 @@ def test_an_unknown_decision_is_404(client, keys):
     assert response.json()["title"] == "Not Found"
 
 
-def test_a_decision_for_a_case_must_name_an_existing_case(client, keys):
+def test_a_decision_takes_no_case_id_any_more(client, keys):
+    """CONTRACT.md v2: "`POST /v1/decisions` no longer takes `case_id`" (decisions on a case go
+    through its events)."""
     body = {**COMPLAINT, "case_id": "f" * 32}
-    assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 404
+    response = client.post("/v1/decisions", json=body, headers=keys.decide)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"pointer": "/case_id", "message": "unknown field"}]
+
+
+def test_an_unknown_policy_is_404_naming_the_policies_and_the_nearest(client, keys):
+    response = client.post(
+        "/v1/decisions", json={**COMPLAINT, "policy": "wmee"}, headers=keys.decide
+    )
+    assert response.status_code == 404
+    (error,) = response.json()["errors"]
+    assert error["pointer"] == "/policy"
+    assert "'wme', 'dwp-feedback', 'cmg-employer-review', 'serco-es'" in error["message"]
+    assert error["message"].endswith("did you mean 'wme'?")
+
+
+def test_a_bad_purpose_names_the_allowed_values(client, keys):
+    response = client.post(
+        "/v1/decisions", json={**COMPLAINT, "purpose": "lve"}, headers=keys.decide
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "pointer": "/purpose",
+            "message": "'lve' is not allowed: expected one of 'live', 'test', 'preview'; "
+            "did you mean 'live'?",
+        }
+    ]
 
 
 def test_each_request_is_logged_as_one_json_line_with_its_ids(client, keys, capsys):
@@ -158,4 +188,4 @@ def test_values_the_ledger_cannot_hash_are_422_and_record_nothing(client, keys):
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/personal/height_m"
     assert tree_size(client, keys) == before
-    assert client.get("/v1/cases", headers=keys.decide).json() == []
+    assert client.get("/v1/cases", headers=keys.decide).json()["items"] == []

@@ -43,9 +43,69 @@ def test_every_error_is_documented_as_problem_details():
 
 def test_closed_shapes_say_so():
     schemas = document()["components"]["schemas"]
-    for name in ("DecisionRequest", "CaseRequest", "CaseEvent", "RecordedDecision", "Case"):
+    for name in ("WmeDecisionRequest", "SercoEsCaseRequest", "CaseEvent", "RecordedDecision"):
         assert schemas[name]["additionalProperties"] is False, name
-    assert schemas["DecisionRequest"]["properties"]["facts"]["type"] == "object"
+    for name in ("Case", "KeyRequest", "WmeFacts", "DwpFeedbackFacts"):
+        assert schemas[name]["additionalProperties"] is False, name
+
+
+def test_the_requests_are_unions_discriminated_by_policy_with_typed_facts():
+    """Issue 11: "each policy's facts as its own schema (names, types, formats, enums,
+    required), the decision and case requests a union discriminated by `policy`"."""
+    import rules
+    from api.typed import component_name
+
+    schemas = document()["components"]["schemas"]
+    for request in ("DecisionRequest", "CaseRequest"):
+        union = schemas[request]
+        assert union["discriminator"]["propertyName"] == "policy"
+        assert set(union["discriminator"]["mapping"]) == set(rules.policy_ids())
+        assert len(union["oneOf"]) == len(rules.policy_ids())
+    for policy in rules.policy_ids():
+        name = component_name(policy)
+        facts = schemas[f"{name}Facts"]
+        listed = rules.policy_detail(policy).facts
+        assert list(facts["properties"]) == [f.name for f in listed]
+        assert facts["required"] == [f.name for f in listed if f.required]
+        branch = schemas[f"{name}DecisionRequest"]["properties"]
+        assert branch["policy"]["enum"] == [policy]
+        assert branch["facts"] == {"$ref": f"#/components/schemas/{name}Facts"}
+        assert branch["as_of"]["anyOf"][0]["format"] == "date-time"
+        obligations = [d.name for d in rules.vocabulary(policy).deadlines if d.kind == "obligation"]
+        acts = facts["properties"]["acts"]["anyOf"][0]
+        assert set(acts["properties"]) == set(obligations)
+    wme = schemas["WmeFacts"]["properties"]
+    assert wme["received_at"]["anyOf"] == [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+    ]
+    assert wme["final_date"]["anyOf"][0]["format"] == "date"
+    assert "misconduct" in wme["category"]["anyOf"][0]["enum"]
+
+
+def test_the_decision_says_which_values_it_can_carry():
+    import rules
+
+    schemas = document()["components"]["schemas"]
+    roles = set().union(*(rules.vocabulary(p).roles for p in rules.policy_ids()))
+    assert set(schemas["Route"]["properties"]["role"]["enum"]) == roles
+    actions = set().union(*(rules.vocabulary(p).actions for p in rules.policy_ids()))
+    assert set(schemas["Action"]["properties"]["code"]["enum"]) == actions
+    assert "acknowledge" in schemas["Deadline"]["properties"]["name"]["enum"]
+    assert "serious" in schemas["Outcome"]["properties"]["flags"]["items"]["enum"]
+
+
+def test_operations_have_readable_ids_and_every_post_takes_an_idempotency_key():
+    doc = document()
+    ids = {operation["operationId"] for _, _, operation in operations(doc)}
+    assert {"createDecision", "openCase", "recordCaseEvent", "getCase", "listCases"} <= ids
+    assert {"listKeys", "createKey", "revokeKey", "getCasePersonal"} <= ids
+    for path, method, operation in operations(doc):
+        if method != "post":
+            continue
+        (header,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert header["in"] == "header" and header["schema"]["maxLength"] == 128, path
+        assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"], path
 
 
 def test_the_server_serves_the_same_document(client):

@@ -1,16 +1,28 @@
-"""The case store on a real SQLite file: merged facts, open deadlines, the overdue query."""
+"""The case store on a real SQLite file: merged facts, the register, the overdue query."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from datetime import UTC, date, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
-from cases import CaseStore, merge_facts
-from cases.store import LOCK_FILE, deadline_passes_at, lock_slot
+from cases import CaseFilter, CaseStore
+from ledger.store import Ledger
 from schemas.decision import Deadline, Decision, Outcome
+from service import Workflows
+from store import open_store
 
 TIMEZONES = {"wme": "Europe/London", "serco-es": "America/Toronto"}
+RULESETS = {"wme": {"rules": ["wme"]}, "serco-es": {"rules": ["serco"]}}
+
+
+def workflows(tmp_path) -> Workflows:
+    store = open_store(tmp_path)
+    ledger = Ledger.open(tmp_path, store)
+    return Workflows(store, ledger, CaseStore(store, TIMEZONES), RULESETS, TIMEZONES)
+
+
+def event(flows: Workflows, case_id: str, changes: dict, then: Decision):
+    return flows.apply_event(case_id, changes, None, lambda policy, facts, as_of: then)
 
 
 def decision(policy: str, decision_id: str, *deadlines: Deadline) -> Decision:
@@ -34,58 +46,43 @@ def decision(policy: str, decision_id: str, *deadlines: Deadline) -> Decision:
     )
 
 
-def test_an_event_replaces_facts_and_null_removes_one():
-    current = {"kind": "complaint", "complex": True, "received_at": "2026-12-23"}
-    changes = {"complex": None, "upheld": True, "kind": "concern"}
-    assert merge_facts(current, changes) == {
-        "kind": "concern",
-        "received_at": "2026-12-23",
-        "upheld": True,
-    }
-    assert current["complex"] is True  # the stored facts are not changed in place
-
-
-def test_a_date_deadline_passes_at_the_end_of_its_local_day():
-    # London is on GMT in January and on BST (UTC+1) in July; Toronto on EST (UTC-5) in December.
-    assert deadline_passes_at("2027-01-04", "Europe/London") == datetime(2027, 1, 5, tzinfo=UTC)
-    assert deadline_passes_at("2026-07-01", "Europe/London") == datetime(2026, 7, 1, 23, tzinfo=UTC)
-    assert deadline_passes_at("2026-12-28", "America/Toronto") == datetime(
-        2026, 12, 29, 5, tzinfo=UTC
-    )
-    assert deadline_passes_at("2026-12-24T09:00:00Z", "Europe/London") == datetime(
-        2026, 12, 24, 9, tzinfo=UTC
-    )
-
-
 def test_a_case_keeps_its_facts_decisions_and_latest_deadlines(tmp_path):
-    store = CaseStore(tmp_path, TIMEZONES)
+    flows = workflows(tmp_path)
     first = decision("wme", "d1", Deadline(name="outcome", due="2027-01-18", rule="complaint"))
-    store.create("c1", {"kind": "complaint"}, first, personal_commitment="ab" * 32)
+    case_id, opened = flows.open_case(first, {"kind": "complaint"}, {"name": "A. Person"})
     second = decision("wme", "d2", Deadline(name="appeal", due="2027-02-01", rule="appeal"))
-    store.record_event("c1", {"kind": "complaint", "upheld": True}, second)
+    later = event(flows, case_id, {"upheld": True}, second)
 
-    case = store.get("c1")
+    case = flows.cases.get(case_id)
     assert case is not None
     assert case.facts == {"kind": "complaint", "upheld": True}
-    assert case.decision_ids == ["d1", "d2"]
+    assert case.decision_ids == [opened.decision_id, later.decision_id]
     assert [d.name for d in case.open_deadlines] == ["appeal"]
-    assert case.personal == "sealed"
-    store.mark_erased("c1")
-    assert store.get("c1").personal == "erased"
-    assert store.get("nothing") is None
+    # The outcome deadline ended undone (CONTRACT.md: "becomes `lapsed` if it was never done").
+    assert [(r["name"], r["status"]) for r in case.obligations] == [
+        ("outcome", "lapsed"),
+        ("appeal", "open"),
+    ]
+    assert case.personal == "sealed" and case.version == 2
+    flows.erase_personal(case_id)
+    assert flows.cases.get(case_id).personal == "erased"
+    assert flows.ledger.open_personal(case_id) is None
+    assert flows.cases.get("nothing") is None
 
 
 def test_overdue_means_an_open_deadline_due_before_the_given_date(tmp_path):
-    store = CaseStore(tmp_path, TIMEZONES)
+    flows = workflows(tmp_path)
     due_4th = Deadline(name="acknowledge", due="2027-01-04", rule="acknowledge")
-    store.create("early", {}, decision("wme", "d1", due_4th), None)
+    early, _ = flows.open_case(decision("wme", "d1", due_4th), {})
     due_18th = Deadline(name="outcome", due="2027-01-18", rule="complaint")
-    store.create("late", {}, decision("wme", "d2", due_18th), None)
+    late, _ = flows.open_case(decision("wme", "d2", due_18th), {})
     hours = Deadline(name="triage", due="2026-12-29T04:00:00Z", rule="urgent")
-    store.create("toronto", {}, decision("serco-es", "d3", hours), None)
+    toronto, _ = flows.open_case(decision("serco-es", "d3", hours), {})
+    names = {early: "early", late: "late", toronto: "toronto"}
 
     def overdue(day: str, policy: str | None = None) -> list[str]:
-        return [c.case_id for c in store.find(policy, date.fromisoformat(day))]
+        where = CaseFilter(policy=policy, overdue_as_of=date.fromisoformat(day))
+        return sorted(names[c["case_id"]] for c in flows.cases.page(where, 1000)[0])
 
     assert overdue("2027-01-04") == ["toronto"]  # due on the 4th is still in time that day
     assert overdue("2027-01-05") == ["early", "toronto"]
@@ -93,29 +90,31 @@ def test_overdue_means_an_open_deadline_due_before_the_given_date(tmp_path):
     # 04:00 UTC on the 29th is 23:00 on the 28th in Toronto: before the 29th began there.
     assert overdue("2026-12-29", policy="serco-es") == ["toronto"]
     assert overdue("2026-12-28", policy="serco-es") == []
-    assert [c.case_id for c in store.find()] == ["early", "late", "toronto"]
+    assert len(flows.cases.page(CaseFilter(), 1000)[0]) == 3
 
 
 def test_a_decision_clears_the_deadlines_that_ended(tmp_path):
-    store = CaseStore(tmp_path, TIMEZONES)
+    flows = workflows(tmp_path)
     due = Deadline(name="acknowledge", due="2027-01-04", rule="acknowledge")
-    store.create("c1", {}, decision("wme", "d1", due), None)
-    store.record_event("c1", {}, decision("wme", "d2"))
-    assert store.find("wme", date(2027, 2, 1)) == []
+    case_id, _ = flows.open_case(decision("wme", "d1", due), {})
+    event(flows, case_id, {}, decision("wme", "d2"))
+    where = CaseFilter(policy="wme", overdue_as_of=date(2027, 2, 1))
+    assert flows.cases.page(where, 1000) == ([], None)
+    assert [r["status"] for r in flows.cases.get(case_id).obligations] == ["lapsed"]
 
 
-def test_a_case_lock_holds_against_other_processes(tmp_path):
-    store = CaseStore(tmp_path, TIMEZONES)
-    # Another process tries the case's byte of the lock file without waiting.
-    probe = (
-        "import fcntl, sys\n"
-        "f = open(sys.argv[1], 'a+b')\n"
-        "try:\n"
-        "    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, int(sys.argv[2]))\n"
-        "except OSError:\n"
-        "    sys.exit(3)\n"
-    )
-    command = [sys.executable, "-c", probe, str(tmp_path / LOCK_FILE), str(lock_slot("c1"))]
-    with store.locked("c1"):
-        assert subprocess.run(command).returncode == 3
-    assert subprocess.run(command).returncode == 0
+def test_concurrent_events_on_one_case_all_count_without_a_lock(tmp_path):
+    """Issue 9: "a case lock that cannot false-deadlock across processes". There is no lock: an
+    event that finds the case changed under it (its version moved) reads it again and retries."""
+    flows = workflows(tmp_path)
+    case_id, _ = flows.open_case(decision("wme", "d0"), {"count": 0})
+
+    def one(n: int) -> str:
+        return event(flows, case_id, {f"fact_{n}": n}, decision("wme", "dn")).decision_id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(one, range(40)))
+    case = flows.cases.get(case_id)
+    assert sorted(case.decision_ids[1:]) == sorted(ids)
+    assert all(case.facts[f"fact_{n}"] == n for n in range(40))
+    assert case.version == 41

@@ -229,7 +229,11 @@ def bodies_for(kind: str) -> Iterator[tuple[str, bytes, int | None]]:
     if kind == "decision":
         yield "case_id not an id", json.dumps({**top, "case_id": "../../etc"}).encode(), 400
         yield "case_id a number", json.dumps({**top, "case_id": 5}).encode(), 400
-        yield "case_id unknown", json.dumps({**top, "case_id": "0" * 32}).encode(), 404
+        yield (
+            "case_id unknown",
+            json.dumps({**top, "case_id": "0" * 32}).encode(),
+            400,
+        )  # v2: no case_id any more
     yield "the whole body an array", b"[]", 400
     yield "the whole body a string", b'"wme"', 400
     yield "the whole body a number", b"42", 400
@@ -368,6 +372,8 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("/v1/ledger/proofs/inclusion", "/v1/ledger/proofs/inclusion?index=0", audit),
         ("/v1/ledger/proofs/consistency", "/v1/ledger/proofs/consistency?first=1", audit),
         ("/v1/ledger/public-key", "/v1/ledger/public-key", audit),
+        ("/v1/cases/{case_id}/personal", f"/v1/cases/{case}/personal", decide),
+        ("/v1/keys", "/v1/keys", admin),
     ]
     for template, path, key in reads:
         op = ("get", template)
@@ -418,6 +424,48 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
     for _, path, key in reads:
         if key == audit:
             add(f"GET {path}: a decide key", ("get", _), request("GET", path, [decide]), 403)
+    # Keys (admin only): a decide or audit key, no key, an unknown key id.
+    add("GET keys: a decide key", ("get", "/v1/keys"), request("GET", "/v1/keys", [decide]), 403)
+    add(
+        "GET personal: an audit key",
+        ("get", "/v1/cases/{case_id}/personal"),
+        request("GET", f"/v1/cases/{case}/personal", [audit]),
+        403,
+    )
+    make_key = ("post", "/v1/keys")
+    add(
+        "POST keys: a decide key",
+        make_key,
+        request("POST", "/v1/keys", [decide, JSON], b'{"role": "admin"}'),
+        403,
+    )
+    add(
+        "POST keys: an unknown role",
+        make_key,
+        request("POST", "/v1/keys", [admin, JSON], b'{"role": "root"}'),
+        400,
+    )
+    add(
+        "POST keys: a bad Idempotency-Key",
+        make_key,
+        request(
+            "POST", "/v1/keys", [admin, JSON, ("Idempotency-Key", "a b")], b'{"role": "audit"}'
+        ),
+        400,
+    )
+    revoke = ("delete", "/v1/keys/{key_id}")
+    add(
+        "DELETE key: an unknown key id",
+        revoke,
+        request("DELETE", "/v1/keys/key_0000000000000000", [admin]),
+        404,
+    )
+    add(
+        "DELETE key: an audit key",
+        revoke,
+        request("DELETE", "/v1/keys/key_0000000000000000", [audit]),
+        403,
+    )
     erase = ("delete", "/v1/cases/{case_id}/personal")
     personal = f"/v1/cases/{case}/personal"
     add("DELETE personal: a decide key", erase, request("DELETE", personal, [decide]), 403)

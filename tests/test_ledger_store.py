@@ -49,6 +49,7 @@ def test_reopening_keeps_the_key_and_adds_no_second_genesis(tmp_path: Path) -> N
     assert again.tree_size() == 1
 
 
+@pytest.mark.sqlite_only
 def test_an_entry_is_the_jcs_form_of_its_five_fields_and_chains_to_the_last(
     tmp_path: Path,
 ) -> None:
@@ -76,6 +77,7 @@ def test_floats_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     assert ledger.tree_size() == 1
 
 
+@pytest.mark.sqlite_only
 def test_roots_and_proofs_match_the_rfc_reference_at_every_size(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
     for n in range(1, 19):
@@ -143,6 +145,7 @@ def _append_many_from_another_process(data_dir: str, worker: int, count: int) ->
     ledger.close()
 
 
+@pytest.mark.sqlite_only
 def test_four_processes_appending_at_once_make_one_valid_chain(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     workers = [
@@ -165,6 +168,7 @@ def test_four_processes_appending_at_once_make_one_valid_chain(tmp_path: Path) -
     assert verify(tmp_path / "redress.db").ok
 
 
+@pytest.mark.sqlite_only
 def test_threads_sharing_one_ledger_make_one_valid_chain(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
 
@@ -183,6 +187,7 @@ def test_threads_sharing_one_ledger_make_one_valid_chain(tmp_path: Path) -> None
     assert report.ok, report.summary
 
 
+@pytest.mark.sqlite_only
 def test_personal_data_is_sealed_outside_the_chain_and_committed_to(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
     data = {"name": "Ada Lovelace", "email": "ada@example.org"}
@@ -195,6 +200,7 @@ def test_personal_data_is_sealed_outside_the_chain_and_committed_to(tmp_path: Pa
     assert ledger.seal_personal("case-8", data) != commitment
 
 
+@pytest.mark.sqlite_only
 def test_erasure_destroys_the_key_and_the_ledger_still_verifies(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
     commitment = ledger.seal_personal("case-7", {"name": "Ada"})

@@ -1,0 +1,59 @@
+"""Who is asking: the bearer key, the role guard each router declares once, and the caller as a
+dependency for handlers (`caller: Caller`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.problems import ApiProblem
+from keys import Caller, allows
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    """The key in an `Authorization: Bearer <key>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key else None
+
+
+def a_or_an(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def requires(reads: tuple[str, ...], writes: tuple[str, ...] = ()) -> Guard:
+    """A router's guard: 401 without a valid key (unknown or revoked); 403 when the key's role
+    is not one of `reads` (for GET) or `writes` (for any other method); admin may do
+    everything. The caller is kept for the handler (`caller: Caller`)."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        key = bearer_key(connection.headers.get("authorization"))
+        if key is None:
+            raise ApiProblem(401, "an API key is needed: Authorization: Bearer <key>")
+        caller = connection.app.state.services.keys.caller(key)
+        if caller is None:
+            raise ApiProblem(401, "unknown or revoked API key")
+        roles = reads if connection.scope.get("method") in READ_METHODS else writes
+        if not allows(caller.role, *roles):
+            wanted = " or ".join(roles) if roles else "admin"
+            raise ApiProblem(
+                403, f"{a_or_an(caller.role)} key cannot do this: it needs the {wanted} role"
+            )
+        connection.state.caller = caller
+
+    return guard
+
+
+def provide_caller(request: Request) -> Caller:
+    """The caller the router's guard found (every keyed operation has one)."""
+    return request.state.caller

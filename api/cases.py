@@ -1,0 +1,280 @@
+"""Cases: open one, record events on it, read it back (with or without its personal data),
+list them, and erase its personal data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import Body, Parameter, QueryParameter
+
+import rules
+from api.bodies import checked, evaluate, refuse_future, refuse_unrecordable, unknown_policy
+from api.decisions import IdPath, recorded_decision
+from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
+from api.logs import note
+from api.problems import ApiProblem
+from api.responses import READ, WRITE, json_response, problems
+from api.services import Services
+from cases import BadCursor, CaseFilter, CaseRecord
+from cases.store import MAX_PAGE_ITEMS as MAX_CASE_PAGE
+from cases.store import register_row
+from keys import Caller
+from schemas.api import Case, CaseEvent, CasePage, CasePersonal, CaseRequest, Erasure, Obligation
+from schemas.decision import RecordedDecision
+from schemas.problems import FieldError
+from service import CaseNotFound, NothingToErase
+from store import ReadTx
+
+TAGS = ["cases"]
+
+
+def opened_case(services: NamedDependency[Services]) -> Callable[[ReadTx, RecordedDecision], bytes]:
+    """The response to opening a case, rendered from the store as of `tx` (the write's own
+    transaction when it is remembered for an Idempotency-Key)."""
+
+    def render(tx: ReadTx, recorded: RecordedDecision) -> bytes:
+        record = services.cases._record(tx, tx.case(recorded.case_id))  # noqa: SLF001
+        return msgspec.json.encode(case_with(record, [recorded]))
+
+    return render
+
+
+@post(
+    "/cases",
+    operation_id="openCase",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=WRITE,
+    summary="Open a case with its facts (and personal data, kept outside the ledger)",
+)
+def post_case(
+    request: Request,
+    services: NamedDependency[Services],
+    caller: NamedDependency[Caller],
+    data: Annotated[Any, Body(title="CaseRequest")],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Case]:
+    render = opened_case(services)
+    digest = request_hash("POST", request.url.path, data)
+    once = idempotent(services.store, caller, idempotency_key, digest, render)
+    if isinstance(once, Response):
+        return once
+    body = checked(data, CaseRequest)
+    refuse_unrecordable(facts=body.facts, personal=body.personal)
+    refuse_future(body.as_of, body.purpose)
+    decision = evaluate(body.policy, body.facts, body.as_of)
+    decision = msgspec.structs.replace(decision, purpose=body.purpose)
+
+    def write() -> Response:
+        case_id, recorded = services.workflows.open_case(
+            decision,
+            body.facts,
+            body.personal,
+            body.reference,
+            body.complainant,
+            key_id=caller.key_id,
+            once=once,
+        )
+        note(request, decision_id=recorded.decision_id, case_id=case_id)
+        with services.store.read() as tx:
+            return json_response(render(tx, recorded), 201)
+
+    return answered(services.store, once, write)
+
+
+@post(
+    "/cases/{case_id:str}/events",
+    operation_id="recordCaseEvent",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=WRITE,
+    summary="New or changed facts (an act done, an outcome issued…): merge and decide again",
+)
+def post_case_event(
+    request: Request,
+    services: NamedDependency[Services],
+    caller: NamedDependency[Caller],
+    case_id: IdPath,
+    data: Annotated[Any, Body(title="CaseEvent")],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[RecordedDecision]:
+    digest = request_hash("POST", request.url.path, data)
+    once = idempotent(
+        services.store,
+        caller,
+        idempotency_key,
+        digest,
+        lambda _, recorded: msgspec.json.encode(recorded),
+    )
+    if isinstance(once, Response):
+        return once
+    case = existing_case(services, case_id)
+    body = checked(data, CaseEvent, policy_field=False)
+    refuse_unrecordable(facts=body.facts)
+    refuse_future(body.as_of, case.purpose)  # a case's events inherit its purpose
+
+    def write() -> Response:
+        try:
+            recorded = services.workflows.apply_event(
+                case_id, body.facts, body.as_of, evaluate, key_id=caller.key_id, once=once
+            )
+        except CaseNotFound:
+            raise ApiProblem(404, f"no case {case_id}") from None
+        note(request, decision_id=recorded.decision_id, case_id=case_id)
+        return json_response(recorded, 201)
+
+    return answered(services.store, once, write)
+
+
+@get(
+    "/cases/{case_id:str}",
+    operation_id="getCase",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=READ,
+    summary="A case: its state, facts, decisions and obligation register (no personal data)",
+)
+def get_case(services: NamedDependency[Services], case_id: IdPath) -> Case:
+    case = existing_case(services, case_id)
+    return case_with(case, [recorded_decision(services, d) for d in case.decision_ids])
+
+
+@get(
+    "/cases",
+    operation_id="listCases",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=problems(400, 401, 403, 404, 422),
+    summary="Cases, oldest first, filtered and paged",
+    description=(
+        f"At most `limit` cases (1–{MAX_CASE_PAGE:,}, else 422) and at most 4 MiB a page; "
+        "`next_cursor` continues the listing, null at its end. Each case's `overdue` names "
+        "its obligations overdue at `overdue_as_of` (now when not given)."
+    ),
+)
+def list_cases(
+    services: NamedDependency[Services],
+    policy: Annotated[
+        str | None,
+        Parameter(
+            max_length=64,
+            description="Only cases under this policy.",
+            schema_extra={"enum": rules.policy_ids()},
+        ),
+    ] = None,
+    case_state: Annotated[
+        Literal["open", "closed"] | None,
+        QueryParameter(name="state", description="Only open, or only closed, cases."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        Parameter(max_length=200, description="Only cases with this client reference."),
+    ] = None,
+    overdue_as_of: Annotated[
+        date | None,
+        Parameter(
+            description=(
+                "Only cases with an obligation overdue at the start of this date (YYYY-MM-DD, "
+                "in each policy's time zone): not done, still listed by the case's latest "
+                "decision, and its due passed (a date due passes at the end of its day)."
+            )
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Parameter(max_length=400, description="A page's `next_cursor`: the listing goes on."),
+    ] = None,
+    limit: Annotated[
+        int,
+        Parameter(
+            description=f"At most this many cases: 1–{MAX_CASE_PAGE:,}.",
+            schema_extra={"minimum": 1, "maximum": MAX_CASE_PAGE},
+        ),
+    ] = 100,
+) -> CasePage:
+    if not 1 <= limit <= MAX_CASE_PAGE:
+        raise ApiProblem(
+            422,
+            f"limit must be between 1 and {MAX_CASE_PAGE}",
+            [FieldError(pointer="/limit", message=f"not between 1 and {MAX_CASE_PAGE}")],
+        )
+    if policy is not None and policy not in rules.policy_ids():
+        raise unknown_policy(policy)
+    where = CaseFilter(
+        policy=policy, state=case_state, reference=reference, overdue_as_of=overdue_as_of
+    )
+    try:
+        items, next_cursor = services.cases.page(where, limit, cursor)
+    except BadCursor:
+        raise ApiProblem(
+            422, "not a cursor this listing gave", [FieldError(pointer="/cursor", message="bad")]
+        ) from None
+    return msgspec.convert({"items": items, "next_cursor": next_cursor}, CasePage)
+
+
+@get(
+    "/cases/{case_id:str}/personal",
+    operation_id="getCasePersonal",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=READ,
+    summary="The case's latest personal data (404 once erased)",
+)
+def get_personal(services: NamedDependency[Services], case_id: IdPath) -> CasePersonal:
+    existing_case(services, case_id)
+    found = services.ledger.open_personal(case_id)
+    if found is None:
+        raise ApiProblem(404, f"case {case_id} holds no personal data (none given, or erased)")
+    return CasePersonal(case_id=case_id, personal=found)
+
+
+@delete(
+    "/cases/{case_id:str}/personal",
+    operation_id="erasePersonal",
+    tags=TAGS,
+    sync_to_thread=True,
+    status_code=200,
+    responses=READ,
+    summary="Erase the case's personal data (its key is destroyed; the ledger records it)",
+)
+def erase_personal(
+    request: Request, services: NamedDependency[Services], case_id: IdPath
+) -> Erasure:
+    existing_case(services, case_id)
+    try:
+        receipt = services.workflows.erase_personal(case_id)
+    except (CaseNotFound, NothingToErase) as exc:
+        raise ApiProblem(404, str(exc)) from None
+    note(request, case_id=case_id)
+    return Erasure(case_id=case_id, ledger=receipt)
+
+
+def existing_case(services: NamedDependency[Services], case_id: str) -> CaseRecord:
+    case = services.cases.get(case_id)
+    if case is None:
+        raise ApiProblem(404, f"no case {case_id}")
+    return case
+
+
+def case_with(case: CaseRecord, decisions: list[RecordedDecision]) -> Case:
+    return Case(
+        case_id=case.case_id,
+        policy=case.policy,
+        state=case.state,  # type: ignore[arg-type]
+        purpose=case.purpose,  # type: ignore[arg-type]
+        reference=case.reference,
+        opened_at=case.opened_at,
+        facts=case.facts,
+        personal=case.personal,  # type: ignore[arg-type]
+        decisions=decisions,
+        obligations=[msgspec.convert(register_row(r), Obligation) for r in case.obligations],
+    )
+
+
+HANDLERS = [post_case, post_case_event, get_case, list_cases]
+PERSONAL = [get_personal, erase_personal]

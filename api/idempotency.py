@@ -1,0 +1,102 @@
+"""`Idempotency-Key` on every POST (CONTRACT.md, version 2): the header, the request's hash, and
+the replay of a remembered response. The remembering itself happens in the write's own
+transaction (`service.idempotency`)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Response
+from litestar.params import HeaderParameter
+
+from api.problems import ApiProblem
+from api.responses import json_response
+from keys import Caller
+from schemas.problems import FieldError
+from service import AlreadyClaimed, Once, remembered
+from store import ReadTx, Store
+from store.base import StoredResponse
+
+HEADER = "Idempotency-Key"
+POINTER = f"/{HEADER}"
+VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]{1,128}$")
+KEY_RULE = "1 to 128 visible ASCII characters (no spaces)"
+REPLAYED = "Idempotent-Replayed"
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=HEADER,
+        required=False,
+        description=(
+            f"Makes a retry safe: {KEY_RULE}. The same key from the same API key with the same "
+            "body within 24 hours gets the original response again (same status and body, with "
+            "`Idempotent-Replayed: true`) and records nothing new; the same key with another "
+            "body is 422."
+        ),
+        schema_extra={"minLength": 1, "maxLength": 128, "pattern": r"^[\x21-\x7e]+$"},
+    ),
+]
+
+
+def checked_key(key: str) -> str:
+    if not VISIBLE_ASCII.match(key):
+        raise ApiProblem(
+            400,
+            f"the {HEADER} header must be {KEY_RULE}",
+            [FieldError(pointer=POINTER, message=f"expected {KEY_RULE}")],
+        )
+    return key
+
+
+def request_hash(method: str, path: str, data: Any) -> str:
+    """The request as compared between retries: method, path and the body's JSON value."""
+    body = msgspec.json.encode(data, order="sorted")
+    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
+
+
+def replay(stored: StoredResponse, digest: str) -> Response:
+    if stored.request_hash != digest:
+        raise ApiProblem(
+            422,
+            f"this {HEADER} was used with another request within 24 hours",
+            [FieldError(pointer=POINTER, message="already used with another body")],
+        )
+    return json_response(stored.body, stored.status, {REPLAYED: "true"})
+
+
+def idempotent(
+    store: Store,
+    caller: Caller,
+    key: str | None,
+    digest: str,
+    render: Callable[[ReadTx, Any], bytes],
+) -> Response | Once | None:
+    """No key: None. A key answered before: the replay (or 422). Otherwise the `Once` the
+    workflow uses to remember its response."""
+    if key is None:
+        return None
+    checked_key(key)
+    stored = remembered(store, caller.key_id, key)
+    if stored is not None:
+        return replay(stored, digest)
+    return Once(caller.key_id, key, digest, render)
+
+
+def answered(store: Store, once: Once | None, write: Callable[[], Response]) -> Response:
+    """`write()`; when a racing request with the same key got there first, its response."""
+    try:
+        return write()
+    except AlreadyClaimed:
+        assert once is not None
+        for _ in range(50):  # its transaction committed before ours saw the claim
+            stored = remembered(store, once.key_id, once.key)
+            if stored is not None:
+                return replay(stored, once.request_hash)
+            time.sleep(0.01)
+        raise

@@ -1,0 +1,106 @@
+"""What the console's pages read, through the store's read methods only (the decision index,
+the case tables, the stored checkpoints): never a ledger scan, and never a write, so that a GET
+stays a read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from console import views
+from ledger.store import Ledger
+from ledger.tlog_proof import format_tlog_proof
+from reports.compute import Snapshot, Subject, obligation_fates, policy_places
+from reports.query import ReportQuery
+from reports.stored import decision_view, load_subjects, subject_facts
+
+
+@dataclass(frozen=True)
+class CaseRows:
+    """Every subject (as of now) with a snapshot to judge its obligations, and each case's
+    stored state."""
+
+    snapshot: Snapshot
+    subjects: list[Subject]
+    states: dict[str, str]
+
+
+def all_subjects(
+    store: Any, root_hash: Callable[[int], str] | None = None, now: datetime | None = None
+) -> CaseRows:
+    states: dict[str, str] = {}
+    with store.read() as tx:
+        size = tx.tree_size()
+        subjects = load_subjects(tx, None, None, None, False, states)
+    root = root_hash(size) if root_hash else ""
+    snapshot = Snapshot(size, root, [], [], now or datetime.now(UTC))
+    snapshot.memo["subjects"] = subjects
+    return CaseRows(snapshot, subjects, states)
+
+
+def case_views(rows: CaseRows) -> list[views.CaseView]:
+    """Every case with a live decision, its stored state and its register as of now."""
+    found = []
+    for subject in rows.subjects:
+        if subject.case_id is None:
+            continue
+        fates = obligation_fates(subject, rows.snapshot, ReportQuery())
+        found.append(views.CaseView(subject, rows.states.get(subject.case_id, "open"), fates))
+    return found
+
+
+def one_case(store: Any, case_id: str, now: datetime | None = None) -> views.CaseView | None:
+    """One case from the index (its decisions, whatever their purpose: a `test` case can be
+    looked at too) and the case tables (state, register)."""
+    with store.read() as tx:
+        case = tx.case(case_id)
+        decisions = tx.indexed_case(case_id)
+        register = tx.case_obligations(case_id) if case else []
+    if case is None or not decisions or case["policy"] not in policy_places():
+        return None
+    latest = decisions[-1]
+    subject = Subject(
+        case["policy"],
+        case_id,
+        latest["received_at"],
+        date.fromisoformat(latest["received_day"]) if latest["received_day"] else None,
+        [decision_view(r) for r in decisions],
+        subject_facts(latest),
+        register,
+        case.get("complainant"),
+    )
+    snapshot = Snapshot(0, "", [], [], now or datetime.now(UTC))
+    fates = obligation_fates(subject, snapshot, ReportQuery())
+    return views.CaseView(subject, case["state"], fates)
+
+
+def find_decisions(
+    store: Any, chosen: views.DecisionFilter, page: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page (50) of matching decisions, newest first, and whether another page follows."""
+    size = views.PAGE_SIZE
+    with store.read() as tx:
+        rows = tx.search_decisions(views.filter_values(chosen), (page - 1) * size, size + 1)
+    return [decision_view(r, r["flags"]) for r in rows[:size]], len(rows) > size
+
+
+def weekly(store: Any, now: datetime | None = None) -> tuple[list[str], list[str], dict]:
+    with store.read() as tx:
+        per_day = tx.live_per_day()
+    today = (now or datetime.now(UTC)).date()
+    return views.weekly_counts(per_day, list(policy_places()), today)
+
+
+def receipt_text(ledger: Ledger, index: int) -> str | None:
+    """A tlog-proof for entry `index` against the latest stored checkpoint that covers it (the
+    writer signs one after each batch); None when none covers it yet. Never signs: a read."""
+    kept = ledger.checkpoints()
+    if not kept or kept[-1].tree_size <= index:
+        return None
+    view = kept[-1]
+    proof = ledger.inclusion_proof(index, view.tree_size)
+    hashes = [bytes.fromhex(h) for h in proof.hashes]
+    return format_tlog_proof(index, hashes, view.checkpoint, extra=ledger.entry_bytes(index))

@@ -1,0 +1,268 @@
+"""API keys: creation, revocation, listing, and the key ring each worker checks requests against.
+
+A key is a random 256-bit secret, stored only as its SHA-256 hash with a role, a public key id
+(`key_…`, safe to show and to record) and an optional name. Creating or revoking a key appends a
+`key` entry to the ledger in the same transaction (`{action, key_id, role, name}` or `{action:
+"revoke", key_id}`): secrets and their hashes are never in the ledger. This package holds no
+HTTP: the API (`api.keys`) and the CLI (`redress keys`) both call it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from ledger.canonical import canonical_bytes
+
+if TYPE_CHECKING:
+    from store import Store, WriteTx
+
+Role = Literal["decide", "audit", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+ADMIN_KEY_FILE = "admin.key"
+ADMIN_KEY_ENV = "REDRESS_ADMIN_KEY"
+MAX_NAME_CHARS = 200
+# How often a worker asks the store whether a key was revoked: a revoked key is refused by every
+# worker within this (well under a second), and a request costs no store read in between.
+REVISION_EVERY_S = 0.5
+
+
+class UnknownKey(LookupError):
+    """No key that is not revoked has that id."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the key's public id, its role and its name."""
+
+    key_id: str
+    role: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just created: the secret (shown once) and its public id."""
+
+    key: str
+    key_id: str
+    role: str
+    name: str | None
+    created_at: str
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def key_hash(key: str) -> str:
+    """The stored form of a key: SHA-256 hex (keys are random, so no salt or stretching)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh key: 256 random bits, URL-safe base64."""
+    return secrets.token_urlsafe(32)
+
+
+def new_key_id() -> str:
+    """A public key id: `key_` and 16 random hex digits (nothing to do with the secret)."""
+    return "key_" + secrets.token_hex(8)
+
+
+def allows(role: str, *needed: str) -> bool:
+    """Admin can do everything; otherwise the role must be one of those needed."""
+    return role == "admin" or role in needed
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+
+
+# -- jobs for the store's writer ------------------------------------------------------------
+
+
+def create_job(role: str, name: str | None = None) -> tuple[NewKey, Callable[[WriteTx], None]]:
+    """A new key, and the job that stores it and appends its `key` entry."""
+    check_role(role)
+    made = NewKey(new_key(), new_key_id(), role, name, utc_now())
+
+    def job(tx: WriteTx) -> None:
+        tx.add_api_key(key_hash(made.key), role, made.key_id, name, made.created_at)
+        body = {"action": "create", "key_id": made.key_id, "role": role, "name": name}
+        tx.append("key", canonical_bytes(body), made.key_id)
+
+    return made, job
+
+
+def revoke_job(key_id: str) -> Callable[[WriteTx], None]:
+    """The job that revokes a key and appends its `key` entry; `UnknownKey` when there is no
+    such key, or it was revoked already."""
+
+    def job(tx: WriteTx) -> None:
+        if not tx.revoke_api_key(key_id):
+            raise UnknownKey(f"no key {key_id} that is not revoked")
+        tx.append("key", canonical_bytes({"action": "revoke", "key_id": key_id}), key_id)
+
+    return job
+
+
+def key_list(store: Store) -> list[dict[str, Any]]:
+    """Every key: `key_id, role, name, created_at, revoked_at` (never a secret or its hash)."""
+    with store.read() as tx:
+        rows = tx.key_records()
+    return [{k: v for k, v in row.items() if k != "key_hash"} for row in rows]
+
+
+# -- the same from the CLI, on a data directory ---------------------------------------------
+
+
+def _in_ledger(data_dir: Path, job: Callable[[Any], Any]) -> Any:
+    """Run one write job on the data directory's ledger store (created on first use)."""
+    from ledger import Ledger
+
+    ledger = Ledger.open(Path(data_dir))
+    try:
+        return ledger.store.write(job)
+    finally:
+        ledger.close()
+
+
+def create_key(data_dir: Path, role: str, name: str | None = None) -> str:
+    """Create, store and return a new key with `role` (decide, audit or admin)."""
+    return create_named_key(data_dir, role, name).key
+
+
+def create_named_key(data_dir: Path, role: str, name: str | None = None) -> NewKey:
+    """Create and store a key; the secret and its id."""
+    made, job = create_job(role, name)
+    _in_ledger(data_dir, job)
+    return made
+
+
+def revoke_key(data_dir: Path, key_id: str) -> None:
+    """Revoke a key (`UnknownKey` when there is none with that id, or it is revoked)."""
+    _in_ledger(data_dir, revoke_job(key_id))
+
+
+def list_keys(data_dir: Path) -> list[dict[str, Any]]:
+    from store import open_store
+
+    store = open_store(Path(data_dir))
+    try:
+        return key_list(store)
+    finally:
+        store.close()
+
+
+def bootstrap_admin(data_dir: Path) -> str | None:
+    """On first start, create the admin key, write it to DIR/admin.key (0600) and return it.
+
+    `REDRESS_ADMIN_KEY`, when set, is the key used. Returns None when an admin key already
+    existed (an operator-chosen key given later is still stored, so it can replace a lost one).
+    """
+    chosen = os.environ.get(ADMIN_KEY_ENV) or None
+
+    def job(tx: Any) -> tuple[bool, str | None]:
+        existed = tx.has_api_key_with_role("admin")
+        key = chosen or (None if existed else new_key())
+        if key is not None:
+            key_id = new_key_id()
+            if tx.add_api_key(key_hash(key), "admin", key_id, "admin"):
+                body = {"action": "create", "key_id": key_id, "role": "admin", "name": "admin"}
+                tx.append("key", canonical_bytes(body), key_id)
+        return existed, key
+
+    existed, key = _in_ledger(data_dir, job)
+    if existed or key is None:
+        return None
+    write_private(Path(data_dir) / ADMIN_KEY_FILE, key + "\n")
+    return key
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret readable by its owner only (created 0600, never briefly wider)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.chmod(path, 0o600)
+
+
+# -- checking requests ------------------------------------------------------------------------
+
+
+class KeyRing:
+    """Who a presented key belongs to, from the shared store.
+
+    The stored hashes of keys not revoked are kept in memory: a known key costs no I/O, a key
+    created by another process is found on its first use (a miss reads the store again), and a
+    revocation anywhere is seen within `REVISION_EVERY_S`, by reading one number.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._checked_at = time.monotonic()
+        self._revision, self._stored = self._read_stored()
+
+    def caller(self, key: str) -> Caller | None:
+        """The caller holding `key`, or None when no key that is not revoked matches."""
+        self._notice_revocations()
+        presented = key_hash(key)
+        found = _matching(self._stored, presented)
+        if found is None:
+            self._revision, self._stored = self._read_stored()
+            found = _matching(self._stored, presented)
+        return found
+
+    def refresh(self) -> None:
+        """Read the keys again now (this process just revoked one)."""
+        with self._lock:
+            self._revision, self._stored = self._read_stored()
+            self._checked_at = time.monotonic()
+
+    def role_of(self, key: str) -> str | None:
+        found = self.caller(key)
+        return None if found is None else found.role
+
+    def _notice_revocations(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < REVISION_EVERY_S:
+            return
+        with self._lock:
+            if now - self._checked_at < REVISION_EVERY_S:
+                return
+            with self.store.read() as tx:
+                revision = tx.key_revision()
+            if revision != self._revision:
+                self._revision, self._stored = self._read_stored()
+            self._checked_at = time.monotonic()
+
+    def _read_stored(self) -> tuple[int, list[tuple[str, Caller]]]:
+        with self.store.read() as tx:
+            revision = tx.key_revision()
+            rows = tx.key_records()
+        return revision, [
+            (r["key_hash"], Caller(r["key_id"], r["role"], r["name"]))
+            for r in rows
+            if r["revoked_at"] is None
+        ]
+
+
+def _matching(stored: list[tuple[str, Caller]], presented: str) -> Caller | None:
+    found = None
+    for stored_hash, caller in stored:
+        # Compare against every row so the time taken does not depend on which one matches.
+        if hmac.compare_digest(stored_hash, presented):
+            found = caller
+    return found

@@ -1,0 +1,101 @@
+"""A report's query: inclusive local dates `from` and `to`, or a `quarter` (`YYYY-QN`), and an
+optional `policy`. Every bad value is named by a JSON pointer to its parameter (`/from`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class QueryError(ValueError):
+    """Bad query values: `errors` is a list of `(pointer, message)`."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{p}: {m}" for p, m in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """A checked query. `start` and `end` are inclusive local dates (None: no bound)."""
+
+    start: date | None = None
+    end: date | None = None
+    policy: str | None = None
+    quarter: str | None = None
+
+
+def quarter_bounds(label: str) -> tuple[date, date]:
+    """The first and last day of quarter `YYYY-QN`."""
+    match = QUARTER.match(label)
+    if match is None:
+        raise ValueError(f"{label!r} is not a quarter YYYY-QN")
+    year, number = int(match.group(1)), int(match.group(2))
+    first = date(year, 3 * number - 2, 1)
+    following = date(year + (number == 4), 1 if number == 4 else 3 * number + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def previous_quarter(label: str) -> str:
+    """The quarter before `YYYY-QN`."""
+    first, _ = quarter_bounds(label)
+    before = first - timedelta(days=1)
+    return f"{before.year}-Q{(before.month - 1) // 3 + 1}"
+
+
+def quarter_of(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def _date(text: str | None, pointer: str, errors: list[tuple[str, str]]) -> date | None:
+    if text is None or text == "":
+        return None
+    try:
+        if not DATE.match(text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append((pointer, f"{text!r} is not a date YYYY-MM-DD"))
+        return None
+
+
+def parse_query(
+    name: str,
+    values: dict[str, str | None],
+    policies: list[str],
+) -> ReportQuery:
+    """Check the query of report `name`; raise QueryError naming every bad parameter.
+
+    `quarter` stands for its first and last day and cannot be given with `from` or `to`;
+    `serco-quarterly` needs it and covers the policy `serco-es` only.
+    """
+    errors: list[tuple[str, str]] = []
+    start = _date(values.get("from"), "/from", errors)
+    end = _date(values.get("to"), "/to", errors)
+    quarter = values.get("quarter") or None
+    policy = values.get("policy") or None
+    if policy is not None and policy not in policies:
+        errors.append(("/policy", f"no policy {policy!r}: one of {', '.join(policies)}"))
+    if quarter is not None:
+        if QUARTER.match(quarter) is None:
+            errors.append(("/quarter", f"{quarter!r} is not a quarter YYYY-QN"))
+        elif values.get("from") or values.get("to"):
+            errors.append(("/quarter", "give a quarter or from/to, not both"))
+        else:
+            start, end = quarter_bounds(quarter)
+    if name == "serco-quarterly":
+        if quarter is None:
+            errors.append(("/quarter", "serco-quarterly needs ?quarter=YYYY-QN"))
+        if policy not in (None, "serco-es"):
+            errors.append(("/policy", "serco-quarterly covers the policy serco-es only"))
+    if start is not None and end is not None and start > end:
+        errors.append(("/to", f"{end} is before from {start}"))
+    if errors:
+        raise QueryError(errors)
+    if name == "serco-quarterly":
+        policy = "serco-es"
+    return ReportQuery(start, end, policy, quarter)

@@ -1,0 +1,170 @@
+"""Reports over a store's decision index and case tables: the I/O side of `reports`.
+
+`routing` is counted by the store in SQL (GROUP BY over the index). The other reports read only
+their period's subjects from the store (the newest live decision of each case with its
+register from `case_obligations`, and each case-less live decision with its own), and hand
+them to the pure functions of `reports.compute`, which stay the specification: a snapshot whose
+subjects are already worked out gives the same report as one built from the whole ledger.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from reports.compute import (
+    SERCO,
+    Snapshot,
+    Subject,
+    compute,
+    header,
+    policy_places,
+)
+from reports.query import ReportQuery, previous_quarter, quarter_bounds
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def subject_facts(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts reports read of a subject, as the index keeps them."""
+    facts: dict[str, Any] = {
+        name: row[name]
+        for name in ("received_at", "kind", "category", "complainant_type")
+        if row[name] is not None
+    }
+    if row["upheld"] is not None:
+        facts["upheld"] = bool(row["upheld"])
+    if row["urgent"]:
+        facts["urgent"] = True
+    return facts
+
+
+def decision_view(row: Mapping[str, Any], flags: list[str] | None = None) -> dict[str, Any]:
+    """An index row as the decision mapping reports and the console read."""
+    outcome: dict[str, Any] = {
+        "disposition": row["disposition"],
+        "stage": row["stage"],
+        "route": row["route"],
+        "actions": [{"code": c} for c in row["actions"].split("|") if c],
+    }
+    if flags is not None:
+        outcome["flags"] = flags
+    view = {
+        "decision_id": row["decision_id"],
+        "policy": row["policy"],
+        "as_of": row["as_of"],
+        "case_id": row.get("case_id"),
+        "outcome": outcome,
+    }
+    if "purpose" in row:
+        view["purpose"] = row["purpose"]
+    return view
+
+
+def load_subjects(
+    tx: Any,
+    policy: str | None,
+    start: date | None,
+    end: date | None,
+    all_decisions: bool,
+    states: dict[str, str] | None = None,
+) -> list[Subject]:
+    """The subjects received in [start, end] (either open) from the store, sorted as
+    `reports.compute.find_subjects` sorts them. With `all_decisions`, each case subject holds
+    every live decision of its case (stage and disposition); otherwise its newest only.
+    `states`, when given, receives each case's stored state."""
+    bounds = (policy, _day(start), _day(end))
+    rows = tx.subject_rows(*bounds)
+    registers: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for idx, name, rule, due, done_at, status in tx.subject_registers(*bounds):
+        registers[idx].append(
+            {"name": name, "rule": rule, "due": due, "done_at": done_at, "status": status}
+        )
+    history: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if all_decisions:
+        for idx, decision_id, as_of, stage, disposition, route in tx.subject_case_decisions(
+            *bounds
+        ):
+            history[idx].append(
+                {
+                    "decision_id": decision_id,
+                    "as_of": as_of,
+                    "outcome": {"disposition": disposition, "stage": stage, "route": route},
+                }
+            )
+    places = policy_places()
+    found = []
+    for row in rows:
+        if row["policy"] not in places:
+            continue
+        latest = decision_view(row)
+        if states is not None and row["case_id"]:
+            states[row["case_id"]] = row["state"]
+        decisions = history.get(row["idx"]) if row["case_id"] else None
+        decisions = [*decisions[:-1], latest] if decisions else [latest]
+        day = row["received_day"]
+        found.append(
+            Subject(
+                row["policy"],
+                row["case_id"],
+                row["received_at"],
+                date.fromisoformat(day) if day else None,
+                decisions,
+                subject_facts(row),
+                registers.get(row["idx"], []),
+                row["complainant"],
+            )
+        )
+    found.sort(key=lambda s: (s.received_day or date.min, s.case_id or s.latest["decision_id"]))
+    return found
+
+
+def routing_from_store(tx: Any, snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:
+    combos, flags = tx.routing_counts(query.policy, _day(query.start), _day(query.end))
+    known = snapshot.policies
+    rows = [
+        {"policy": p, "route": r, "stage": s, "disposition": d, "count": n}
+        for (p, r, s, d), n in sorted(
+            ((tuple(c[:4]), c[4]) for c in combos if c[0] in known),
+            key=lambda kv: tuple(map(str, kv[0])),
+        )
+    ]
+    flag_rows = [{"policy": p, "flag": f, "count": n} for p, f, n in sorted(flags) if p in known]
+    return header("routing", snapshot, query) | {"rows": rows, "flags": flag_rows}
+
+
+def report_bounds(name: str, query: ReportQuery) -> tuple[str | None, date | None, date | None]:
+    """The policy and received-date range whose subjects report `name` reads."""
+    if name == "serco-quarterly":
+        assert query.quarter is not None
+        first, _ = quarter_bounds(previous_quarter(query.quarter))
+        _, last = quarter_bounds(query.quarter)
+        return SERCO, first, last
+    return query.policy, query.start, query.end
+
+
+def stored_snapshot(
+    tx: Any, root_hash: Any, subjects: list[Subject] | None, now: datetime | None = None
+) -> Snapshot:
+    size = tx.tree_size()
+    snapshot = Snapshot(size, root_hash(size), [], [], now or datetime.now(UTC))
+    if subjects is not None:
+        snapshot.memo["subjects"] = subjects
+    return snapshot
+
+
+def compute_stored(
+    name: str, store: Any, root_hash: Any, query: ReportQuery, now: datetime | None = None
+) -> dict[str, Any]:
+    """Report `name` over the store (one read snapshot); `root_hash(size)` names the ledger
+    state (hex)."""
+    with store.read() as tx:
+        if name == "routing":
+            return routing_from_store(tx, stored_snapshot(tx, root_hash, None, now), query)
+        policy, start, end = report_bounds(name, query)
+        subjects = load_subjects(tx, policy, start, end, name == "serco-quarterly")
+        return compute(name, stored_snapshot(tx, root_hash, subjects, now), query)

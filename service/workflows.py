@@ -1,0 +1,334 @@
+"""`Workflows`: each write the API makes, as one job for the store's writer.
+
+The expensive parts (rules, canonical encoding, sealing, the case's register) run in the
+caller's thread before the job is submitted; the job itself only checks the case version and
+writes rows, so the writer's transaction stays short.
+
+A case's decisions go through here only: its first (`open_case`) and one per event
+(`apply_event`). Each carries `new` on every action (`cases.mark_new_actions`, against the
+case's previous decision) and the case's `purpose`; the case's register (`cases.register_after`
+over the decision entry's own body, so the live register is what a rebuild from the ledger
+gives) and `state` (`cases.case_state`) are written with the decision entry, in one transaction,
+as is every decision's row in the decision index (`reports.index`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from cases import case_state, mark_new_actions, merge_event, register_after
+from cases.store import CaseRecord, CaseStore, now_text, stored_rows
+from ledger import personal
+from ledger.canonical import canonical_bytes, parse_entry
+from ledger.store import (
+    Ledger,
+    append_decision,
+    append_erasure,
+    as_receipt,
+    decision_body,
+    policy_body,
+)
+from reports.index import IndexEntry, index_entry
+from schemas.decision import Action, Decision, Receipt, RecordedDecision
+from service.idempotency import Once
+from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
+
+MAX_ATTEMPTS = 25
+Evaluate = Callable[[str, dict[str, Any], str | None], Decision]
+
+
+class CaseNotFound(LookupError):
+    """No case has that id."""
+
+
+class NothingToErase(LookupError):
+    """The case holds no personal data (none was given, or it was erased already)."""
+
+    def __init__(self, case: CaseRecord) -> None:
+        super().__init__(f"case {case.case_id} holds no personal data ({case.personal})")
+        self.case = case
+
+
+def new_id() -> str:
+    """A random identifier for decisions and cases: 128 bits, lowercase hex."""
+    return uuid.uuid4().hex
+
+
+def stage_and_route(decision: Decision) -> dict[str, str | None]:
+    """The case row's copies of the latest stage and route (a structured route as JSON text)."""
+    found = {}
+    for name in ("stage", "route"):
+        value = getattr(decision.outcome, name, None)
+        if value is not None and not isinstance(value, str):
+            value = msgspec.json.encode(value).decode()
+        found[name] = value
+    return found
+
+
+def with_new_actions(previous: Mapping[str, Any] | None, decision: Decision) -> Decision:
+    """`decision` with `new` on every action, against the case's previous decision (None for
+    its first: every action is new)."""
+    marked = mark_new_actions(previous, {"outcome": msgspec.to_builtins(decision.outcome)})
+    actions = msgspec.convert(marked["outcome"]["actions"], list[Action])
+    return msgspec.structs.replace(
+        decision, outcome=msgspec.structs.replace(decision.outcome, actions=actions)
+    )
+
+
+def case_write(
+    row: dict[str, Any],
+    version: int | None,
+    decision: Decision,
+    body: bytes,
+    policy: bytes,
+    obligations: list[dict[str, Any]],
+    sealed: tuple[bytes, str, bytes] | None = None,
+) -> Callable[[WriteTx], AppendReceipt]:
+    """The job that writes a case after a decision: its row (new when `version` is None, else
+    only if still at `version`), the decision entry, the decision's place in the case, the
+    register and any sealed personal data (key, commitment, ciphertext)."""
+    case_id = row["case_id"]
+
+    def job(tx: WriteTx) -> AppendReceipt:
+        tx.put_case(row, version)
+        if sealed is not None:
+            tx.put_personal(case_id, *sealed)
+        receipt = append_decision(tx, decision, body, policy)
+        tx.add_case_decision(case_id, decision.decision_id)
+        tx.replace_obligations(case_id, obligations)
+        return receipt
+
+    return job
+
+
+def indexed(
+    job: Callable[[WriteTx], AppendReceipt], entry: IndexEntry
+) -> Callable[[WriteTx], AppendReceipt]:
+    """`job`, then the decision's row in the decision index, in the same transaction (the
+    row is worked out before, in the caller's thread; only its ledger index is filled in)."""
+    row, flags, register = entry
+
+    def run(tx: WriteTx) -> AppendReceipt:
+        receipt = job(tx)
+        tx.index_decision({**row, "idx": receipt.index}, flags, register)
+        return receipt
+
+    return run
+
+
+class Workflows:
+    """The writes of one data directory."""
+
+    def __init__(
+        self,
+        store: Store,
+        ledger: Ledger,
+        cases: CaseStore,
+        rulesets: Mapping[str, dict],
+        timezones: Mapping[str, str],
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.cases = cases
+        self.timezones = dict(timezones)
+        # A policy's canonical body, encoded once per process.
+        self._policy_bodies: dict[str, bytes] = {}
+        self._rulesets = dict(rulesets)
+
+    def _policy(self, decision: Decision) -> bytes:
+        body = self._policy_bodies.get(decision.policy_version)
+        if body is None:
+            body = policy_body(decision, self._rulesets[decision.policy])
+            self._policy_bodies[decision.policy_version] = body
+        return body
+
+    def _prepare(
+        self,
+        decision: Decision,
+        facts: dict,
+        case_id: str | None,
+        commitment: str | None,
+        key_id: str | None = None,
+    ) -> tuple[Decision, dict[str, Any], bytes, bytes]:
+        """The decision with its id, its entry body (as a dict and canonical bytes, with the
+        caller's `key_id`) and its policy's body."""
+        decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
+        entry = decision_body(decision, facts, commitment, key_id)
+        return decision, entry, canonical_bytes(entry), self._policy(decision)
+
+    def _write(
+        self, job: Callable[[WriteTx], AppendReceipt], decision: Decision, once: Once | None
+    ) -> RecordedDecision:
+        """Run the job; with `once`, claim its Idempotency-Key and remember the response in
+        the same transaction."""
+        if once is not None:
+            job = once.wrap(job, lambda receipt: self._recorded(decision, receipt))
+        return self._recorded(decision, self.store.write(job))
+
+    @staticmethod
+    def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
+        return RecordedDecision(**msgspec.structs.asdict(decision), ledger=as_receipt(receipt))
+
+    def _index(self, entry: Mapping[str, Any]) -> IndexEntry:
+        return index_entry(-1, entry, self.timezones.get(entry["policy"], "UTC"))
+
+    def _register(
+        self, rows: list[dict[str, Any]], entry: Mapping[str, Any]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """The case's state and stored register rows once `entry` (a decision entry's body,
+        the case's newest) is taken."""
+        timezone = self.timezones[entry["policy"]]
+        after = register_after(rows, entry, timezone=timezone)
+        return case_state(entry, after), stored_rows(after, timezone)
+
+    def latest_entry(self, case: CaseRecord) -> dict[str, Any] | None:
+        """The body of the case's latest decision entry, as the ledger holds it."""
+        if not case.decision_ids:
+            return None
+        with self.store.read() as tx:
+            index = tx.find_entry("decision", case.decision_ids[-1])
+            found = None if index is None else tx.entry(index)
+        return None if found is None else parse_entry(bytes(found[0]))["body"]
+
+    # -- the workflows -----------------------------------------------------------------------
+
+    def decide(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> RecordedDecision:
+        """Give a case-less decision its id and append it (with the caller's `key_id`);
+        returns once it is durable."""
+        decision, entry, body, policy = self._prepare(decision, facts, None, None, key_id)
+        job = indexed(lambda tx: append_decision(tx, decision, body, policy), self._index(entry))
+        return self._write(job, decision, once)
+
+    def open_case(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        personal_data: dict | None = None,
+        reference: str | None = None,
+        complainant: str | None = None,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> tuple[str, RecordedDecision]:
+        """A new case with its first decision (every action `new`), its register, its state
+        and its sealed personal data, committed together. The case takes the decision's
+        `purpose`, and its events inherit it."""
+        case_id = new_id()
+        sealed: tuple[bytes, str, bytes] | None = None
+        if personal_data:
+            key = personal.new_case_key()
+            salt, commitment = personal.commit(personal_data)
+            sealed = (key, commitment, personal.seal_with(key, case_id, salt, personal_data))
+        decision, entry, body, policy = self._prepare(
+            with_new_actions(None, decision),
+            facts,
+            case_id,
+            sealed[1] if sealed else None,
+            key_id,
+        )
+        state, rows = self._register([], entry)
+        stamp = now_text()
+        row = {
+            "case_id": case_id,
+            "policy": decision.policy,
+            "purpose": decision.purpose,
+            "state": state,
+            "facts": msgspec.json.encode(facts).decode(),
+            "reference": reference,
+            "complainant": complainant,
+            "opened_at": stamp,
+            "updated_at": stamp,
+            **stage_and_route(decision),
+            "latest_decision_id": decision.decision_id,
+            "personal": "sealed" if sealed else "none",
+            "personal_commitment": sealed[1] if sealed else None,
+        }
+
+        write = case_write(row, None, decision, body, policy, rows, sealed)
+        job = indexed(write, self._index(entry))
+        return case_id, self._write(job, decision, once)
+
+    def apply_event(
+        self,
+        case_id: str,
+        changes: dict[str, Any],
+        as_of: str | None,
+        evaluate: Evaluate,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> RecordedDecision:
+        """Merge `changes` into the case's facts (`cases.merge_event`), decide again under the
+        case's purpose, and record the decision with the case's new facts, register and state,
+        provided the case did not change meanwhile (otherwise read it again and retry)."""
+        for attempt in range(MAX_ATTEMPTS):
+            case = self.cases.get(case_id)
+            if case is None:
+                raise CaseNotFound(case_id)
+            facts = merge_event(case.policy, case.facts, changes)
+            decided = msgspec.structs.replace(
+                evaluate(case.policy, facts, as_of),
+                purpose=case.purpose,  # type: ignore[arg-type]
+            )
+            decided = with_new_actions(self.latest_entry(case), decided)
+            decision, entry, body, policy = self._prepare(
+                decided, facts, case_id, case.personal_commitment, key_id
+            )
+            state, rows = self._register(case.obligations, entry)
+            row = {
+                "case_id": case_id,
+                "state": state,
+                "facts": msgspec.json.encode(facts).decode(),
+                "updated_at": now_text(),
+                **stage_and_route(decision),
+                "latest_decision_id": decision.decision_id,
+            }
+
+            job = indexed(
+                case_write(row, case.version, decision, body, policy, rows), self._index(entry)
+            )
+            try:
+                return self._write(job, decision, once)
+            except VersionConflict:
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise StoreBusy(f"case {case_id} kept changing: try again")
+
+    def erase_personal(self, case_id: str) -> Receipt:
+        """Destroy the case's key, sealed records and complainant reference, record the
+        erasure, and scrub the store's files of them; one transaction."""
+        for _ in range(MAX_ATTEMPTS):
+            case = self.cases.get(case_id)
+            if case is None:
+                raise CaseNotFound(case_id)
+            if case.personal != "sealed":
+                raise NothingToErase(case)
+            row = {
+                "case_id": case_id,
+                "personal": "erased",
+                "personal_commitment": None,
+                "complainant": None,
+                "updated_at": now_text(),
+            }
+
+            def job(tx: WriteTx, row: dict = row, version: int = case.version) -> AppendReceipt:
+                tx.put_case(row, version)
+                return append_erasure(tx, case_id)
+
+            try:
+                return as_receipt(self.store.write(job, scrub=True))
+            except VersionConflict:
+                time.sleep(random.uniform(0, 0.002))
+        raise StoreBusy(f"case {case_id} kept changing: try again")

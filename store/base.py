@@ -1,0 +1,251 @@
+"""The storage interface: what the ledger, cases, keys and personal data ask of a store.
+
+No SQL crosses this seam: a PostgreSQL store implements the same three protocols. A read runs in
+one snapshot (`Store.read()`); a write is a job, a function of a `WriteTx`, that the store's
+writer runs inside a transaction shared with other waiting jobs (`Store.write(job)`), under its
+own savepoint: a job that raises fails alone, and its caller gets the exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+BUSY_WAIT_S = 5.0  # the longest a write waits for another process's write lock
+
+
+class StoreBusy(RuntimeError):
+    """Another process held the write lock for longer than `BUSY_WAIT_S` (the API answers 503)."""
+
+
+class VersionConflict(RuntimeError):
+    """A case changed between reading it and writing it (the service retries)."""
+
+
+class SchemaTooNew(RuntimeError):
+    """The store was written by a newer Redress: its schema is newer than this code knows."""
+
+
+@dataclass(frozen=True)
+class AppendReceipt:
+    """Where an appended entry landed: its index and hash, and the tree right after it."""
+
+    index: int
+    entry_hash: str
+    tree_size: int
+    root_hash: str
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """The response remembered for an `Idempotency-Key`: what the request hashed to, and the
+    status and body it was answered with (`status` 0 while its transaction is still open)."""
+
+    request_hash: str
+    status: int
+    body: bytes
+    created_at: str
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: str
+    note: str
+
+
+class ReadTx(Protocol):
+    """Reads within one consistent snapshot."""
+
+    # ledger
+    def tree_size(self) -> int: ...
+    def entry(self, index: int) -> tuple[bytes, str] | None: ...
+    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]: ...
+    def find_entry(self, kind: str, ref: str) -> int | None: ...
+    def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+    def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+    # cases: rows are plain dicts with the column names of the case tables
+    def case(self, case_id: str) -> dict[str, Any] | None: ...
+    def case_decision_ids(self, case_id: str) -> list[str]: ...
+    def case_obligations(self, case_id: str) -> list[dict[str, Any]]: ...
+    def find_cases(
+        self,
+        *,
+        policies: Iterable[str] | None = None,
+        state: str | None = None,
+        reference: str | None = None,
+        overdue_cutoffs: dict[str, str] | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Case rows by (opened_at, case_id), after the key `after`, at most `limit`; filtered
+        by policy, state, reference and, with `overdue_cutoffs` ({policy: UTC instant text}),
+        to cases with an obligation not done, still listed, whose `passes_at` is at or before
+        its policy's cutoff (a policy not named there has no overdue case)."""
+        ...
+
+    def case_ids(self) -> list[str]: ...
+
+    # personal data and keys
+    def personal_key(self, case_id: str) -> bytes | None: ...
+    def latest_sealed(self, case_id: str) -> bytes | None: ...
+    def api_keys(self) -> list[tuple[str, str]]:
+        """(key hash, role) of every key not revoked."""
+        ...
+
+    def key_records(self) -> list[dict[str, Any]]:
+        """Every key, oldest first: `key_id, key_hash, role, name, created_at, revoked_at`."""
+        ...
+
+    def key_revision(self) -> int:
+        """A number that changes whenever a key is revoked (cheap: read every half second)."""
+        ...
+
+    # idempotency: (request hash, status, response body) kept for (owner, key); the owner is
+    # the caller's key id
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        """The claim (status 0 while its transaction is open) or response kept for a key."""
+        ...
+
+    # the decision index (derived from the ledger; `store.decision_index` has the SQL)
+    def indexed_decisions(self) -> int: ...
+    def routing_counts(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> tuple[list[tuple], list[tuple]]: ...
+    def live_per_day(self) -> list[tuple]: ...
+    def subject_rows(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[dict[str, Any]]: ...
+    def subject_registers(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]: ...
+    def subject_case_decisions(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]: ...
+    def search_decisions(
+        self, filters: dict[str, str | None], offset: int, limit: int
+    ) -> list[dict[str, Any]]: ...
+    def decision_flags(self, indices: Sequence[int]) -> dict[int, list[str]]: ...
+    def indexed_case(self, case_id: str) -> list[dict[str, Any]]: ...
+
+    # console sessions: (role, csrf, expires_at) by the SHA-256 of the session id
+    def console_session(self, id_hash: str) -> tuple[str, str, str] | None: ...
+
+
+class WriteTx(ReadTx, Protocol):
+    """Writes inside the writer's transaction (reads here see the true tail)."""
+
+    def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
+        """Append an entry whose body is already in canonical form (`canonical_bytes`)."""
+        ...
+
+    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
+        """Insert (expected_version None) or update the case row; the new version. Raises
+        `VersionConflict` when the stored version is not `expected_version`."""
+        ...
+
+    def add_case_decision(self, case_id: str, decision_id: str) -> None: ...
+    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
+        """The case's register, in order (each row's `seq` is its place)."""
+        ...
+
+    def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
+        """The case's decisions, oldest first (for a rebuild from the ledger)."""
+        ...
+
+    def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None: ...
+    def erase_personal(self, case_id: str) -> list[str]:
+        """Destroy the case's key, records and complainant; the erased commitments, in order."""
+        ...
+
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        """Keep the answer to a write for replays, in the write's own transaction (so it is
+        kept exactly when the write is); False when that (owner, key) was already kept."""
+        ...
+
+    def forget_responses_before(self, instant: str) -> int: ...
+
+    def add_api_key(
+        self,
+        key_hash: str,
+        role: str,
+        key_id: str | None = None,
+        name: str | None = None,
+        created_at: str | None = None,
+    ) -> bool:
+        """Store a key (False when that hash is stored already); `key_id` is its public id
+        (made up when None), `created_at` RFC 3339 UTC (now when None)."""
+        ...
+
+    def has_api_key_with_role(self, role: str) -> bool: ...
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark the key revoked; False when no unrevoked key has that id."""
+        ...
+
+    def claim_response(
+        self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
+    ) -> StoredResponse | None:
+        """Claim an `Idempotency-Key` for this request (replacing a claim made before
+        `expired_before`); the stored claim instead when one is live."""
+        ...
+
+    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
+        """The response to a claimed `Idempotency-Key` (in the claim's transaction)."""
+        ...
+
+    def index_decision(
+        self, row: dict[str, Any], flags: Iterable[str], obligations: Sequence[dict[str, Any]]
+    ) -> None:
+        """Index a decision entry in its own transaction (row, flags, case-less register)."""
+        ...
+
+    def clear_decision_index(self) -> None: ...
+    def put_console_session(
+        self, id_hash: str, role: str, csrf: str, expires_at: str, purge_before: str
+    ) -> None: ...
+    def delete_console_session(self, id_hash: str) -> None: ...
+
+    def before_commit(self, fn: Callable[[WriteTx], None]) -> None:
+        """Run `fn` in this transaction once every job of the batch has run and the batch's
+        tree head (the receipts' `tree_size` and `root_hash`) is known, before the commit.
+        Dropped if the job that registered it fails."""
+        ...
+
+
+Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
+
+
+class Store(Protocol):
+    batch_sizes: list[int]  # recent batch sizes (for metrics)
+
+    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
+        """The writer signs a checkpoint after every batch that grew the tree (or, when
+        `auto_checkpoint` is False, only on `checkpoint_now`)."""
+        ...
+
+    def checkpoint_now(self) -> None: ...
+    def writable(self) -> bool:
+        """Whether a write could start now (for the health check)."""
+        ...
+
+    def read(self) -> AbstractContextManager[ReadTx]: ...
+    def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
+        """Run `job` in the writer's next transaction; return its result once committed.
+        `scrub`: afterwards, leave no trace of deleted rows in any of the store's files."""
+        ...
+
+    async def write_async(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T: ...
+    def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
+        """Every entry from `start` in order, streamed (never the whole ledger in memory)."""
+        ...
+
+    def close(self) -> None: ...

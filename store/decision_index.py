@@ -1,0 +1,278 @@
+"""The decision index and console sessions, as SQL shared by both stores (a mixin).
+
+The decision index holds one row per `decision` entry (`decision_index`), its flags
+(`decision_flags`) and the register of a case-less decision (`decision_obligations`); a case's
+register is the case tables' own (`case_obligations`). It is derived from the ledger: written in
+the decision entry's own transaction, rebuilt from the ledger by `redress index rebuild`, never
+read by `verify`. Reports and the console's search count over it here, in SQL.
+
+The statements use `?` placeholders; a store whose driver wants another style sets
+`PLACEHOLDER`. A store mixes `IndexTx` into its transaction class and supplies `_ix_rows`,
+`_ix_exec` and `_ix_many`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+INDEX_COLUMNS = (
+    "idx", "decision_id", "policy", "as_of", "as_of_day", "received_at", "received_day",
+    "purpose", "case_id", "key_id", "disposition", "stage", "route", "kind", "category",
+    "complainant_type", "upheld", "urgent", "actions",
+)  # fmt: skip
+SUBJECT_COLUMNS = (
+    "idx", "decision_id", "policy", "as_of", "received_at", "received_day", "case_id",
+    "disposition", "stage", "route", "kind", "category", "complainant_type", "upheld", "urgent",
+    "actions",
+)  # fmt: skip
+OBLIGATION_COLUMNS = ("name", "rule", "due", "done_at", "status")
+
+
+def subject_filter(policy: str | None, start: str | None, end: str | None) -> tuple[str, list[Any]]:
+    """Subjects (the newest live decision of each case, and each case-less live decision) by
+    policy and by the local date received (a subject without one is only in an open period)."""
+    where = ["d.latest = 1", "d.purpose = 'live'"]
+    params: list[Any] = []
+    if policy is not None:
+        where.append("d.policy = ?")
+        params.append(policy)
+    if start is not None or end is not None:
+        where.append("d.received_day IS NOT NULL")
+    if start is not None:
+        where.append("d.received_day >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("d.received_day <= ?")
+        params.append(end)
+    return " AND ".join(where), params
+
+
+class IndexTx:
+    """Decision-index and session reads and writes over one transaction's connection."""
+
+    PLACEHOLDER = "?"
+
+    def _ix_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _ix_exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    def _ix_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.PLACEHOLDER == "?" else sql.replace("?", self.PLACEHOLDER)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def indexed_decisions(self) -> int:
+        """How many decisions the index holds."""
+        return self._ix_rows("SELECT COUNT(*) FROM decision_index")[0][0]
+
+    def routing_counts(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> tuple[list[tuple], list[tuple]]:
+        """Live decisions per (policy, route, stage, disposition) and per (policy, flag), by
+        the local date of `as_of` within [start, end] (ISO dates, either open)."""
+        where, params = ["d.purpose = 'live'"], []
+        for clause, value in (("d.policy = ?", policy), ("d.as_of_day >= ?", start),
+                              ("d.as_of_day <= ?", end)):  # fmt: skip
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        condition = " AND ".join(where)
+        combos = self._ix_rows(
+            self._sql(
+                "SELECT d.policy, d.route, d.stage, d.disposition, COUNT(*) FROM decision_index d"
+                f" WHERE {condition} GROUP BY d.policy, d.route, d.stage, d.disposition"
+            ),
+            params,
+        )
+        flags = self._ix_rows(
+            self._sql(
+                "SELECT d.policy, f.flag, COUNT(*) FROM decision_flags f"
+                f" JOIN decision_index d ON d.idx = f.idx WHERE {condition}"
+                " GROUP BY d.policy, f.flag"
+            ),
+            params,
+        )
+        return [tuple(r) for r in combos], [tuple(r) for r in flags]
+
+    def live_per_day(self) -> list[tuple]:
+        """(local date of `as_of`, policy, count) of live decisions, per day and policy."""
+        rows = self._ix_rows(
+            "SELECT as_of_day, policy, COUNT(*) FROM decision_index WHERE purpose = 'live'"
+            " GROUP BY as_of_day, policy"
+        )
+        return [tuple(r) for r in rows]
+
+    def subject_rows(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[dict[str, Any]]:
+        """The subjects received in [start, end], oldest index first, each with its case's
+        `complainant` and `state` (None for a case-less decision)."""
+        where, params = subject_filter(policy, start, end)
+        columns = ", ".join(f"d.{c}" for c in SUBJECT_COLUMNS)
+        rows = self._ix_rows(
+            self._sql(
+                f"SELECT {columns}, c.complainant, c.state FROM decision_index d"
+                f" LEFT JOIN cases c ON c.case_id = d.case_id WHERE {where} ORDER BY d.idx"
+            ),
+            params,
+        )
+        names = (*SUBJECT_COLUMNS, "complainant", "state")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def subject_registers(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]:
+        """(subject idx, name, rule, due, done_at, status) of every register row of the
+        subjects received in [start, end], in register order: a case's from the case tables,
+        a case-less decision's from the index."""
+        where, params = subject_filter(policy, start, end)
+        rows = self._ix_rows(
+            self._sql(
+                "SELECT d.idx, o.name, o.rule, o.due, o.done_at, o.status, o.seq"
+                " FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
+                f" WHERE {where} AND d.case_id IS NOT NULL"
+                " UNION ALL SELECT d.idx, o.name, o.rule, o.due, o.done_at, o.status, o.seq"
+                " FROM decision_index d JOIN decision_obligations o ON o.idx = d.idx"
+                f" WHERE {where} AND d.case_id IS NULL ORDER BY 1, 7, 2"
+            ),
+            [*params, *params],
+        )
+        return [tuple(r[:6]) for r in rows]
+
+    def subject_case_decisions(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]:
+        """(subject idx, decision_id, as_of, stage, disposition, route) of every live decision
+        of the cases among the subjects received in [start, end], oldest first."""
+        where, params = subject_filter(policy, start, end)
+        rows = self._ix_rows(
+            self._sql(
+                "SELECT d.idx, e.decision_id, e.as_of, e.stage, e.disposition, e.route"
+                " FROM decision_index d JOIN decision_index e ON e.case_id = d.case_id"
+                f" WHERE {where} AND d.case_id IS NOT NULL AND e.purpose = 'live'"
+                " ORDER BY d.idx, e.idx"
+            ),
+            params,
+        )
+        return [tuple(r) for r in rows]
+
+    def search_decisions(
+        self, filters: dict[str, str | None], offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Indexed decisions newest first, filtered by `policy`, `from`/`to` (local date of
+        `as_of`), `route`, `stage`, `flag` and `purpose`; each with its `flags`."""
+        where, params = ["1 = 1"], []
+        for name, clause in (
+            ("policy", "d.policy = ?"),
+            ("from", "d.as_of_day >= ?"),
+            ("to", "d.as_of_day <= ?"),
+            ("route", "d.route = ?"),
+            ("stage", "d.stage = ?"),
+            ("purpose", "d.purpose = ?"),
+            ("flag", "EXISTS (SELECT 1 FROM decision_flags f WHERE f.idx = d.idx AND f.flag = ?)"),
+        ):
+            if filters.get(name) is not None:
+                where.append(clause)
+                params.append(filters[name])
+        columns = ", ".join(f"d.{c}" for c in INDEX_COLUMNS)
+        rows = self._ix_rows(
+            self._sql(
+                f"SELECT {columns} FROM decision_index d WHERE {' AND '.join(where)}"
+                " ORDER BY d.idx DESC LIMIT ? OFFSET ?"
+            ),
+            [*params, limit, offset],
+        )
+        found = [dict(zip(INDEX_COLUMNS, row, strict=True)) for row in rows]
+        flags = self.decision_flags([d["idx"] for d in found])
+        for d in found:
+            d["flags"] = flags.get(d["idx"], [])
+        return found
+
+    def decision_flags(self, indices: Sequence[int]) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        for start in range(0, len(indices), 500):
+            part = list(indices[start : start + 500])
+            marks = ", ".join("?" * len(part))
+            for idx, flag in self._ix_rows(
+                self._sql(
+                    f"SELECT idx, flag FROM decision_flags WHERE idx IN ({marks}) ORDER BY 1, 2"
+                ),
+                part,
+            ):
+                found.setdefault(idx, []).append(flag)
+        return found
+
+    def indexed_case(self, case_id: str) -> list[dict[str, Any]]:
+        """The index rows of a case's decisions, oldest first."""
+        columns = ", ".join(f"d.{c}" for c in INDEX_COLUMNS)
+        rows = self._ix_rows(
+            self._sql(f"SELECT {columns} FROM decision_index d WHERE d.case_id = ? ORDER BY d.idx"),
+            [case_id],
+        )
+        return [dict(zip(INDEX_COLUMNS, row, strict=True)) for row in rows]
+
+    def console_session(self, id_hash: str) -> tuple[str, str, str] | None:
+        """(role, csrf, expires_at) of the session whose id hashes to `id_hash`."""
+        rows = self._ix_rows(
+            self._sql("SELECT role, csrf, expires_at FROM console_sessions WHERE id_hash = ?"),
+            [id_hash],
+        )
+        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def index_decision(
+        self, row: dict[str, Any], flags: Iterable[str], obligations: Sequence[dict[str, Any]]
+    ) -> None:
+        """Index one decision entry (in its own transaction): its row, its flags and, for a
+        case-less decision, its register; a case's earlier decisions stop being its latest."""
+        if row.get("case_id") is not None:
+            self._ix_exec(
+                self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND latest = 1"),
+                [row["case_id"]],
+            )
+        marks = ", ".join("?" * len(INDEX_COLUMNS))
+        self._ix_exec(
+            self._sql(f"INSERT INTO decision_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})"),
+            [row.get(c) for c in INDEX_COLUMNS],
+        )
+        self._ix_many(
+            self._sql("INSERT INTO decision_flags (idx, flag) VALUES (?, ?)"),
+            [(row["idx"], f) for f in dict.fromkeys(flags)],
+        )
+        self._ix_many(
+            self._sql(
+                "INSERT INTO decision_obligations (idx, seq, name, rule, due, done_at, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            ),
+            [
+                (row["idx"], seq, *(o.get(c) for c in OBLIGATION_COLUMNS))
+                for seq, o in enumerate(obligations)
+            ],
+        )
+
+    def clear_decision_index(self) -> None:
+        for table in ("decision_flags", "decision_obligations", "decision_index"):
+            self._ix_exec(f"DELETE FROM {table}")
+
+    def put_console_session(
+        self, id_hash: str, role: str, csrf: str, expires_at: str, purge_before: str
+    ) -> None:
+        """A new session (expired ones are purged here, by a write, never by a read)."""
+        self._ix_exec(self._sql("DELETE FROM console_sessions WHERE expires_at < ?"),
+                      [purge_before])  # fmt: skip
+        self._ix_exec(
+            self._sql(
+                "INSERT INTO console_sessions (id_hash, role, csrf, expires_at) VALUES (?, ?, ?, ?)"
+            ),
+            [id_hash, role, csrf, expires_at],
+        )
+
+    def delete_console_session(self, id_hash: str) -> None:
+        self._ix_exec(self._sql("DELETE FROM console_sessions WHERE id_hash = ?"), [id_hash])

@@ -1,0 +1,227 @@
+"""Versioned schema migrations, keyed by SQLite's `PRAGMA user_version`.
+
+`MIGRATIONS[n]` takes a store from version n to n + 1. They run at open, in one `BEGIN IMMEDIATE`
+transaction (so two processes opening one store at once migrate it once), and a store whose
+version is newer than this list is refused rather than misread. Version 1 is the schema written
+before versioning (every statement is `IF NOT EXISTS`, so such a store, at version 0, adopts it
+unchanged); version 2 replaces the first case tables with the case row, its decisions and its
+obligations (and the answers kept for `Idempotency-Key`); version 3 gives keys an id, a
+name and revocation; version 4 gives a case its `purpose` and each obligation its place in the
+register (`seq`), and indexes the case listing; version 5 adds the decision index and console
+sessions.
+
+(sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
+schema, and its transaction handling does not serialise concurrent openers: hence this list.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from store.base import SchemaTooNew
+
+
+def schema_1(conn: sqlite3.Connection) -> None:
+    """The tables as the pre-versioning code created them."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS entries (
+            idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT,
+            entry_hash TEXT NOT NULL, entry BLOB NOT NULL);
+        CREATE INDEX IF NOT EXISTS idx_entries_kind_ref ON entries (kind, ref);
+        CREATE TABLE IF NOT EXISTS tree_nodes (
+            level INTEGER, position INTEGER, hash BLOB NOT NULL,
+            PRIMARY KEY (level, position)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS checkpoints (
+            tree_size INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, note TEXT NOT NULL,
+            signed_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS personal_keys (case_id TEXT PRIMARY KEY, key BLOB);
+        CREATE TABLE IF NOT EXISTS personal_records (
+            commitment TEXT PRIMARY KEY, case_id TEXT NOT NULL, sealed BLOB NOT NULL,
+            sealed_at TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS idx_personal_records_case_id ON personal_records (case_id);
+        CREATE TABLE IF NOT EXISTS api_keys (
+            key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS case_cases (
+            case_id TEXT PRIMARY KEY, policy TEXT, facts TEXT, personal TEXT,
+            personal_commitment TEXT, created_at TEXT, updated_at TEXT);
+        CREATE TABLE IF NOT EXISTS case_decisions (
+            case_id TEXT, seq INTEGER, decision_id TEXT, PRIMARY KEY (case_id, seq));
+        CREATE TABLE IF NOT EXISTS case_deadlines (
+            case_id TEXT, name TEXT, due TEXT, rule TEXT, passes_at TEXT);
+        """,
+    )
+
+
+def schema_2(conn: sqlite3.Connection) -> None:
+    """Cases as one row with a version (optimistic concurrency), and their obligations; the
+    answers kept for `Idempotency-Key` replays."""
+    _run(
+        conn,
+        """
+        CREATE TABLE cases (
+            case_id TEXT PRIMARY KEY,
+            policy TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+            facts TEXT NOT NULL,
+            reference TEXT,
+            complainant TEXT,
+            opened_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            stage TEXT,
+            route TEXT,
+            latest_decision_id TEXT,
+            version INTEGER NOT NULL DEFAULT 1,
+            personal TEXT NOT NULL DEFAULT 'none'
+                CHECK (personal IN ('none', 'sealed', 'erased')),
+            personal_commitment TEXT);
+        CREATE INDEX cases_reference ON cases (reference);
+        CREATE INDEX cases_policy_opened ON cases (policy, opened_at);
+        CREATE INDEX cases_complainant ON cases (complainant);
+        CREATE TABLE case_obligations (
+            case_id TEXT NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT, done_at TEXT,
+            status TEXT NOT NULL, first_decision_id TEXT, last_decision_id TEXT, passes_at TEXT,
+            PRIMARY KEY (case_id, name)) WITHOUT ROWID;
+        CREATE INDEX case_obligations_passes_at ON case_obligations (passes_at);
+        INSERT INTO cases (case_id, policy, state, facts, opened_at, updated_at, stage, route,
+                           latest_decision_id, version, personal, personal_commitment)
+        SELECT c.case_id, c.policy, 'open', c.facts, c.created_at, c.updated_at,
+               json_extract(CAST(e.entry AS TEXT), '$.body.outcome.stage'),
+               json_extract(CAST(e.entry AS TEXT), '$.body.outcome.route'),
+               d.decision_id, 1, COALESCE(c.personal, 'none'), c.personal_commitment
+        FROM case_cases AS c
+        LEFT JOIN case_decisions AS d ON d.case_id = c.case_id
+             AND d.seq = (SELECT MAX(seq) FROM case_decisions WHERE case_id = c.case_id)
+        LEFT JOIN entries AS e ON e.kind = 'decision' AND e.ref = d.decision_id;
+        INSERT OR IGNORE INTO case_obligations
+            (case_id, name, rule, due, status, first_decision_id, last_decision_id, passes_at)
+        SELECT k.case_id, k.name, k.rule, k.due, 'open', c.latest_decision_id,
+               c.latest_decision_id, k.passes_at
+        FROM case_deadlines AS k JOIN cases AS c ON c.case_id = k.case_id;
+        DROP TABLE case_cases;
+        DROP TABLE case_deadlines;
+        CREATE TABLE idempotency (
+            owner TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+            status INTEGER NOT NULL, response BLOB NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (owner, key)) WITHOUT ROWID;
+        CREATE INDEX idempotency_created_at ON idempotency (created_at);
+        """,
+    )
+
+
+def schema_3(conn: sqlite3.Connection) -> None:
+    """Keys with a public id, a name and a revocation time (CONTRACT.md, version 2); and the
+    `idempotency` table for a store that reached version 2 before schema 2 made it."""
+    _run(
+        conn,
+        """
+        ALTER TABLE api_keys ADD COLUMN key_id TEXT;
+        ALTER TABLE api_keys ADD COLUMN name TEXT;
+        ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+        UPDATE api_keys SET key_id = 'key_' || substr(key_hash, 1, 16) WHERE key_id IS NULL;
+        CREATE UNIQUE INDEX api_keys_key_id ON api_keys (key_id);
+        CREATE TABLE IF NOT EXISTS idempotency (
+            owner TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+            status INTEGER NOT NULL, response BLOB NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (owner, key)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);
+        """,
+    )
+
+
+def schema_4(conn: sqlite3.Connection) -> None:
+    """A case's purpose (its events inherit it), the register's order, and the listing's
+    indexes. Rows migrated from version 1 keep their order by due; `redress cases rebuild`
+    recomputes every register from the ledger."""
+    _run(
+        conn,
+        """
+        ALTER TABLE cases ADD COLUMN purpose TEXT NOT NULL DEFAULT 'live'
+            CHECK (purpose IN ('live', 'test', 'preview'));
+        ALTER TABLE case_obligations ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE case_obligations SET seq = (
+            SELECT COUNT(*) FROM case_obligations AS o
+            WHERE o.case_id = case_obligations.case_id
+              AND (o.passes_at, o.name) < (case_obligations.passes_at, case_obligations.name));
+        CREATE INDEX cases_opened ON cases (opened_at, case_id);
+        CREATE INDEX cases_state_opened ON cases (state, opened_at, case_id);
+        CREATE INDEX case_obligations_pending ON case_obligations (passes_at, case_id)
+            WHERE done_at IS NULL AND status IN ('open', 'overdue');
+        """,
+    )
+
+
+def schema_5(conn: sqlite3.Connection) -> None:
+    """The decision index (one row per `decision` entry, derived from the ledger: what reports
+    and the console's search count in SQL; `redress index rebuild` recomputes it, `verify`
+    never reads it), its flags and the registers of case-less decisions; console sessions."""
+    _run(conn, DECISION_INDEX_SQL)
+
+
+DECISION_INDEX_SQL = """
+    CREATE TABLE decision_index (
+        idx INTEGER PRIMARY KEY, decision_id TEXT NOT NULL, policy TEXT NOT NULL,
+        as_of TEXT NOT NULL, as_of_day TEXT NOT NULL, received_at TEXT, received_day TEXT,
+        purpose TEXT NOT NULL, case_id TEXT, key_id TEXT, disposition TEXT, stage TEXT,
+        route TEXT, kind TEXT, category TEXT, complainant_type TEXT, upheld INTEGER,
+        urgent INTEGER, actions TEXT NOT NULL DEFAULT '', latest INTEGER NOT NULL DEFAULT 1);
+    CREATE UNIQUE INDEX decision_index_id ON decision_index (decision_id);
+    CREATE INDEX decision_index_routing ON decision_index (purpose, policy, as_of_day);
+    CREATE INDEX decision_index_subjects
+        ON decision_index (latest, purpose, policy, received_day);
+    CREATE INDEX decision_index_case ON decision_index (case_id, idx);
+    CREATE INDEX decision_index_as_of ON decision_index (as_of_day, idx);
+    CREATE TABLE decision_flags (
+        idx INTEGER NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (idx, flag)) WITHOUT ROWID;
+    CREATE INDEX decision_flags_flag ON decision_flags (flag, idx);
+    CREATE TABLE decision_obligations (
+        idx INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT,
+        done_at TEXT, status TEXT NOT NULL, PRIMARY KEY (idx, seq)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS console_sessions (
+        id_hash TEXT PRIMARY KEY, role TEXT NOT NULL, csrf TEXT NOT NULL,
+        expires_at TEXT NOT NULL)
+"""
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    # Statement by statement: `executescript` would commit the migration's transaction first.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    schema_1,
+    schema_2,
+    schema_3,
+    schema_4,
+    schema_5,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the store to `SCHEMA_VERSION`; refuse one that is newer (`SchemaTooNew`)."""
+    if schema_version(conn) == SCHEMA_VERSION:
+        return  # the common case takes no write lock
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the store's schema is version {version}; this Redress knows up to "
+                f"{SCHEMA_VERSION}: upgrade Redress"
+            )
+        for step in MIGRATIONS[version:]:
+            step(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,150 @@
+"""Versioned schema migrations for the PostgreSQL store, kept in its own `redress_schema` table.
+
+`MIGRATIONS[n]` takes a database schema from version n to n + 1. They run at open, in one
+transaction under an advisory lock keyed by the schema's name (so several nodes starting at once
+migrate it once), and a schema newer than this list is refused (`SchemaTooNew`) rather than
+misread. Version 1 holds the tables of SQLite's version 2, with PostgreSQL types (`bytea` for
+bytes, so entry bytes are kept exactly as given); version 2 adds `ledger_tail`, the one row every
+node's writer locks `FOR UPDATE` to sequence appends across nodes; version 3 the answers kept
+for `Idempotency-Key` replays; version 4 the decision index and console sessions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.base import SchemaTooNew
+
+SCHEMA_1 = """
+CREATE TABLE entries (
+    idx BIGINT PRIMARY KEY, kind TEXT NOT NULL, ref TEXT,
+    entry_hash TEXT NOT NULL, entry BYTEA NOT NULL);
+CREATE INDEX idx_entries_kind_ref ON entries (kind, ref);
+CREATE TABLE tree_nodes (
+    level INTEGER NOT NULL, position BIGINT NOT NULL, hash BYTEA NOT NULL,
+    PRIMARY KEY (level, position));
+CREATE TABLE checkpoints (
+    tree_size BIGINT PRIMARY KEY, root_hash TEXT NOT NULL, note TEXT NOT NULL,
+    signed_at TEXT NOT NULL);
+CREATE TABLE personal_keys (case_id TEXT PRIMARY KEY, key BYTEA);
+CREATE TABLE personal_records (
+    seq BIGSERIAL UNIQUE, commitment TEXT PRIMARY KEY, case_id TEXT NOT NULL,
+    sealed BYTEA NOT NULL, sealed_at TEXT NOT NULL);
+CREATE INDEX idx_personal_records_case_id ON personal_records (case_id);
+CREATE TABLE api_keys (
+    key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE cases (
+    case_id TEXT PRIMARY KEY,
+    policy TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+    facts TEXT NOT NULL,
+    reference TEXT,
+    complainant TEXT,
+    opened_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    stage TEXT,
+    route TEXT,
+    latest_decision_id TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    personal TEXT NOT NULL DEFAULT 'none' CHECK (personal IN ('none', 'sealed', 'erased')),
+    personal_commitment TEXT);
+CREATE INDEX cases_reference ON cases (reference);
+CREATE INDEX cases_policy_opened ON cases (policy, opened_at);
+CREATE INDEX cases_complainant ON cases (complainant);
+CREATE TABLE case_decisions (
+    case_id TEXT NOT NULL, seq INTEGER NOT NULL, decision_id TEXT NOT NULL,
+    PRIMARY KEY (case_id, seq));
+CREATE TABLE case_obligations (
+    case_id TEXT NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT, done_at TEXT,
+    status TEXT NOT NULL, first_decision_id TEXT, last_decision_id TEXT, passes_at TEXT,
+    PRIMARY KEY (case_id, name));
+CREATE INDEX case_obligations_passes_at ON case_obligations (passes_at);
+"""
+
+# The sequencing row: size and tail hash of the ledger, locked by each batch before it appends.
+SCHEMA_2 = """
+CREATE TABLE ledger_tail (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    size BIGINT NOT NULL,
+    tail_hash TEXT NOT NULL);
+INSERT INTO ledger_tail (id, size, tail_hash)
+SELECT 1, COALESCE(MAX(idx) + 1, 0),
+       COALESCE((SELECT entry_hash FROM entries ORDER BY idx DESC LIMIT 1), repeat('0', 64))
+FROM entries;
+"""
+
+# The answers kept for `Idempotency-Key` replays.
+SCHEMA_3 = """
+CREATE TABLE idempotency (
+    owner TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+    status INTEGER NOT NULL, response BYTEA NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (owner, key));
+CREATE INDEX idempotency_created_at ON idempotency (created_at);
+"""
+
+# The decision index (derived from the ledger, `store.decision_index`) and console sessions.
+DECISION_INDEX = """
+CREATE TABLE decision_index (
+    idx BIGINT PRIMARY KEY, decision_id TEXT NOT NULL, policy TEXT NOT NULL,
+    as_of TEXT NOT NULL, as_of_day TEXT NOT NULL, received_at TEXT, received_day TEXT,
+    purpose TEXT NOT NULL, case_id TEXT, key_id TEXT, disposition TEXT, stage TEXT,
+    route TEXT, kind TEXT, category TEXT, complainant_type TEXT, upheld INTEGER,
+    urgent INTEGER, actions TEXT NOT NULL DEFAULT '', latest INTEGER NOT NULL DEFAULT 1);
+CREATE UNIQUE INDEX decision_index_id ON decision_index (decision_id);
+CREATE INDEX decision_index_routing ON decision_index (purpose, policy, as_of_day);
+CREATE INDEX decision_index_subjects ON decision_index (latest, purpose, policy, received_day);
+CREATE INDEX decision_index_case ON decision_index (case_id, idx);
+CREATE INDEX decision_index_as_of ON decision_index (as_of_day, idx);
+CREATE TABLE decision_flags (
+    idx BIGINT NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (idx, flag));
+CREATE INDEX decision_flags_flag ON decision_flags (flag, idx);
+CREATE TABLE decision_obligations (
+    idx BIGINT NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT,
+    done_at TEXT, status TEXT NOT NULL, PRIMARY KEY (idx, seq));
+CREATE TABLE console_sessions (
+    id_hash TEXT PRIMARY KEY, role TEXT NOT NULL, csrf TEXT NOT NULL, expires_at TEXT NOT NULL)
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, DECISION_INDEX]
+SCHEMA_VERSION = len(MIGRATIONS)
+VERSION_TABLE = "redress_schema"
+
+
+def schema_version(conn: Any) -> int:
+    """The schema's version (0 when nothing of Redress is in it yet)."""
+    found = conn.execute(
+        "SELECT 1 FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_name = %s",
+        (VERSION_TABLE,),
+    ).fetchone()
+    if found is None:
+        return 0
+    return conn.execute(f"SELECT version FROM {VERSION_TABLE}").fetchone()[0]
+
+
+def migrate(conn: Any, upto: int = SCHEMA_VERSION) -> None:
+    """Bring the current schema to version `upto` (default: this code's); refuse a newer one.
+    `conn` is an autocommit psycopg connection."""
+    if schema_version(conn) == upto:
+        return  # the common case takes no lock
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('redress:' || current_schema()))")
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the database's schema is version {version}; this Redress knows up to "
+                f"{SCHEMA_VERSION}: upgrade Redress"
+            )
+        if version == 0:
+            conn.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL)")
+            conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (0)")
+        for step in MIGRATIONS[version:upto]:
+            for statement in step.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"UPDATE {VERSION_TABLE} SET version = %s", (max(version, upto),))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,683 @@
+"""The store on PostgreSQL (psycopg 3, psycopg-pool): several nodes, one ledger.
+
+Each process has one writer thread on its own connection, group-committing like the SQLite
+writer: the jobs waiting run in order in one transaction, each under its own savepoint. The
+database sequences the nodes: every batch first locks the one `ledger_tail` row `FOR UPDATE`,
+so exactly one node at a time reads the true tail, appends, signs a checkpoint of the tree it
+reached (inside that same transaction) and commits; the next node's batch then starts from the
+tail this one left. Reads run on pooled connections in a repeatable-read snapshot and never wait
+for a writer. A lock not granted within `BUSY_WAIT_S` is `StoreBusy`; a database that cannot be
+reached (at start, or lost mid-request) is `StoreUnavailable` (both answered 503), and the
+writer reconnects on its next batch, so the node recovers when the database returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ledger.canonical import ZERO_HASH, entry_bytes
+from ledger.merkle import leaf_hash
+from ledger.tree import Frontier, frontier_keys
+from store.base import BUSY_WAIT_S, AppendReceipt, StoreBusy, StoredCheckpoint, VersionConflict
+from store.decision_index import IndexTx
+from store.pg_migrations import migrate
+from store.sqlite import MAX_BATCH, BatchHead, Receipt, Sign, _Job, _Writer, utc_now
+
+T = TypeVar("T")
+POOL_MAX = 8
+CONNECT_TIMEOUT_S = 5
+
+
+# The database is away, read-only (a standby), or no longer holds the store's tables.
+AWAY = (psycopg.OperationalError, pg_errors.UndefinedTable, pg_errors.ReadOnlySqlTransaction)
+
+
+class StoreUnavailable(StoreBusy):
+    """The database cannot be reached (the API answers 503; the node retries on the next
+    request)."""
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return StoreUnavailable(f"the database at {redacted(url)} cannot be reached: {reason}")
+
+
+class PgTx(IndexTx):
+    """`ReadTx` and (inside the writer) `WriteTx` on one psycopg connection."""
+
+    PLACEHOLDER = "%s"  # the decision index's SQL (`store.decision_index`) is written with `?`
+
+    def __init__(self, conn: psycopg.Connection, writer: _Writer | None = None) -> None:
+        self.conn = conn
+        self._w = writer
+
+    def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def _ix_exec(self, sql: str, params: Any = ()) -> int:
+        return self.conn.execute(sql, tuple(params)).rowcount
+
+    def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
+        rows = list(rows)
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql, rows)
+
+    def _one(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self.conn.execute(sql, tuple(params)).fetchone()
+
+    # -- ledger reads ------------------------------------------------------------------------
+
+    def tree_size(self) -> int:
+        if self._w is not None:
+            return self._w.frontier.size
+        return self._one("SELECT size FROM ledger_tail")[0]
+
+    def entry(self, index: int) -> tuple[bytes, str] | None:
+        row = self._one("SELECT entry, entry_hash FROM entries WHERE idx = %s", (index,))
+        return None if row is None else (bytes(row[0]), row[1])
+
+    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]:
+        rows = self.conn.execute(
+            "SELECT idx, entry, entry_hash FROM entries WHERE idx >= %s ORDER BY idx LIMIT %s",
+            (start, limit),
+        )
+        return [(i, bytes(raw), h) for i, raw, h in rows]
+
+    def find_entry(self, kind: str, ref: str) -> int | None:
+        row = self._one(
+            "SELECT idx FROM entries WHERE kind = %s AND ref = %s ORDER BY idx LIMIT 1",
+            (kind, ref),
+        )
+        return None if row is None else row[0]
+
+    def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        keys = list(dict.fromkeys(keys))
+        found: dict[tuple[int, int], bytes] = {}
+        if keys:
+            rows = self.conn.execute(
+                "SELECT n.level, n.position, n.hash FROM tree_nodes AS n "
+                "JOIN unnest(%s::int[], %s::bigint[]) AS k (level, position) "
+                "ON n.level = k.level AND n.position = k.position",
+                ([k[0] for k in keys], [k[1] for k in keys]),
+            )
+            found = {(level, position): bytes(value) for level, position, value in rows}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise LookupError(f"tree nodes {missing[:3]} are missing")
+        return found
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self._one(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+        )
+        return None if row is None else StoredCheckpoint(*row)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+        return [StoredCheckpoint(*row) for row in rows]
+
+    # -- case reads --------------------------------------------------------------------------
+
+    def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, tuple(params))
+        names = [d.name for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        rows = self._dicts("SELECT * FROM cases WHERE case_id = %s", (case_id,))
+        return rows[0] if rows else None
+
+    def case_decision_ids(self, case_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT decision_id FROM case_decisions WHERE case_id = %s ORDER BY seq", (case_id,)
+        )
+        return [r[0] for r in rows]
+
+    def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
+        # COLLATE "C": the same order as SQLite's byte-wise text comparison.
+        return self._dicts(
+            'SELECT * FROM case_obligations WHERE case_id = %s ORDER BY passes_at COLLATE "C" '
+            'NULLS FIRST, name COLLATE "C"',
+            (case_id,),
+        )
+
+    def find_cases(self, policy: str, overdue_cutoff: str | None) -> list[dict[str, Any]]:
+        if overdue_cutoff is None:
+            return self._dicts("SELECT * FROM cases WHERE policy = %s", (policy,))
+        return self._dicts(
+            "SELECT * FROM cases WHERE policy = %s AND case_id IN (SELECT case_id FROM "
+            'case_obligations WHERE passes_at <= %s COLLATE "C" '
+            "AND status IN ('open', 'overdue'))",
+            (policy, overdue_cutoff),
+        )
+
+    # -- personal data and keys --------------------------------------------------------------
+
+    def personal_key(self, case_id: str) -> bytes | None:
+        row = self._one("SELECT key FROM personal_keys WHERE case_id = %s", (case_id,))
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def latest_sealed(self, case_id: str) -> bytes | None:
+        row = self._one(
+            "SELECT sealed FROM personal_records WHERE case_id = %s "
+            'ORDER BY sealed_at COLLATE "C" DESC, seq DESC LIMIT 1',
+            (case_id,),
+        )
+        return None if row is None else bytes(row[0])
+
+    def api_keys(self) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.conn.execute("SELECT key_hash, role FROM api_keys")]
+
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
+        row = self._one(
+            "SELECT request_hash, status, response FROM idempotency WHERE owner = %s AND key = %s",
+            (owner, key),
+        )
+        return None if row is None else (row[0], row[1], bytes(row[2]))
+
+    # -- writes (writer only) ----------------------------------------------------------------
+
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        cursor = self.conn.execute(
+            "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (owner, key) DO NOTHING",
+            (owner, key, request_hash, status, response, utc_now()),
+        )
+        return cursor.rowcount == 1
+
+    def forget_responses_before(self, instant: str) -> int:
+        cursor = self.conn.execute(
+            'DELETE FROM idempotency WHERE created_at < %s COLLATE "C"', (instant,)
+        )
+        return cursor.rowcount
+
+    def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
+        w = self._writer()
+        index = w.frontier.size
+        raw = entry_bytes(index, kind, utc_now(), w.tail_hash, body)
+        digest = hashlib.sha256(raw).hexdigest()
+        nodes = w.frontier.append(leaf_hash(raw))
+        # One statement (one round trip): the entry and the tree nodes it completes.
+        self.conn.execute(
+            "WITH entry AS (INSERT INTO entries (idx, kind, ref, entry_hash, entry) "
+            "VALUES (%s, %s, %s, %s, %s)) INSERT INTO tree_nodes (level, position, hash) "
+            "SELECT * FROM unnest(%s::int[], %s::bigint[], %s::bytea[])",
+            (
+                index,
+                kind,
+                ref,
+                digest,
+                raw,
+                [n[0] for n in nodes],
+                [n[1] for n in nodes],
+                [n[2] for n in nodes],
+            ),
+        )
+        w.tail_hash = digest
+        return Receipt(index, digest, w.head)
+
+    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
+        if expected_version is None:
+            columns = [*row, "version"]
+            self.conn.execute(
+                f"INSERT INTO cases ({', '.join(columns)}) VALUES "
+                f"({', '.join(['%s'] * len(columns))})",
+                (*row.values(), 1),
+            )
+            return 1
+        fields = {k: v for k, v in row.items() if k != "case_id"}
+        cursor = self.conn.execute(
+            f"UPDATE cases SET {', '.join(f'{k} = %s' for k in fields)}, version = version + 1 "
+            "WHERE case_id = %s AND version = %s",
+            (*fields.values(), row["case_id"], expected_version),
+        )
+        if cursor.rowcount != 1:
+            raise VersionConflict(f"case {row['case_id']} changed since version {expected_version}")
+        return expected_version + 1
+
+    def add_case_decision(self, case_id: str, decision_id: str) -> None:
+        self.conn.execute(
+            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (%s, "
+            "(SELECT COUNT(*) FROM case_decisions WHERE case_id = %s), %s)",
+            (case_id, case_id, decision_id),
+        )
+
+    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute("DELETE FROM case_obligations WHERE case_id = %s", (case_id,))
+        if not rows:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO case_obligations (case_id, name, rule, due, done_at, status, "
+                "first_decision_id, last_decision_id, passes_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        case_id,
+                        r["name"],
+                        r.get("rule"),
+                        r.get("due"),
+                        r.get("done_at"),
+                        r.get("status", "open"),
+                        r.get("first_decision_id"),
+                        r.get("last_decision_id"),
+                        r.get("passes_at"),
+                    )
+                    for r in rows
+                ],
+            )
+
+    def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:
+        self.conn.execute(
+            "INSERT INTO personal_keys (case_id, key) VALUES (%s, %s) "
+            "ON CONFLICT (case_id) DO UPDATE SET key = EXCLUDED.key",
+            (case_id, key),
+        )
+        self.conn.execute(
+            "INSERT INTO personal_records (commitment, case_id, sealed, sealed_at) "
+            "VALUES (%s, %s, %s, %s)",
+            (commitment, case_id, sealed, utc_now()),
+        )
+
+    def erase_personal(self, case_id: str) -> list[str]:
+        commitments = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT commitment FROM personal_records WHERE case_id = %s ORDER BY seq",
+                (case_id,),
+            )
+        ]
+        self.conn.execute("DELETE FROM personal_keys WHERE case_id = %s", (case_id,))
+        self.conn.execute("DELETE FROM personal_records WHERE case_id = %s", (case_id,))
+        self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = %s", (case_id,))
+        return commitments
+
+    def add_api_key(self, key_hash: str, role: str) -> bool:
+        cursor = self.conn.execute(
+            "INSERT INTO api_keys (key_hash, role, created_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key_hash) DO NOTHING",
+            (key_hash, role, datetime.now(UTC).isoformat()),
+        )
+        return cursor.rowcount == 1
+
+    def has_api_key_with_role(self, role: str) -> bool:
+        return self._one("SELECT 1 FROM api_keys WHERE role = %s LIMIT 1", (role,)) is not None
+
+    def _writer(self) -> _Writer:
+        if self._w is None:
+            raise RuntimeError("a write outside the writer's transaction")
+        return self._w
+
+
+def _configure_reader(conn: psycopg.Connection) -> None:
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+
+
+class PostgresStore:
+    """`Store` on the PostgreSQL database at `url` (its schema migrated on open). `sign`, when
+    given, signs a checkpoint at the end of each batch that grew the tree."""
+
+    def __init__(self, url: str, sign: Sign | None = None, auto_checkpoint: bool = True) -> None:
+        self.url = url
+        self._sign = sign
+        self.auto_checkpoint = auto_checkpoint
+        self._local = threading.local()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._state = _Writer()
+        self._conn: psycopg.Connection | None = None
+        self.batch_sizes: list[int] = []
+        self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
+        try:
+            with self._connect() as conn:
+                migrate(conn)
+        except psycopg.OperationalError as exc:
+            raise unavailable(url, exc) from None
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=POOL_MAX,
+            timeout=BUSY_WAIT_S,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+            configure=_configure_reader,
+            check=ConnectionPool.check_connection,
+            name="redress-readers",
+            open=True,
+        )
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+
+    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
+        self._sign = sign
+        self.auto_checkpoint = auto_checkpoint
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[PgTx]:
+        """One repeatable-read snapshot on a pooled connection (nested reads share it)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            yield PgTx(conn)
+            return
+        try:
+            with self._pool.connection() as conn:
+                self._local.conn = conn
+                try:
+                    yield PgTx(conn)
+                finally:
+                    self._local.conn = None
+        except (*AWAY, PoolTimeout) as exc:
+            raise unavailable(self.url, exc) from None
+
+    def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
+        with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            _configure_reader(conn)
+            with conn.cursor(name="redress_entries") as cursor:
+                cursor.itersize = 2000
+                cursor.execute(
+                    "SELECT idx, entry, entry_hash FROM entries WHERE idx >= %s ORDER BY idx",
+                    (start,),
+                )
+                for idx, raw, digest in cursor:
+                    yield idx, bytes(raw), digest
+
+    def pool_stats(self) -> dict[str, int]:
+        """The read pool's size, idle connections and waiting requests (for the metrics)."""
+        stats = self._pool.get_stats()
+        return {
+            "size": stats.get("pool_size", 0),
+            "idle": stats.get("pool_available", 0),
+            "waiting": stats.get("requests_waiting", 0),
+        }
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _submit(self, fn: Callable[[Any], T], scrub: bool, checkpoint: bool = False) -> Future:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="redress-pg-writer", daemon=True
+                    )
+                    self._thread.start()
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a write job cannot wait for another write")
+        job = _Job(fn, scrub, checkpoint)
+        self._queue.put(job)
+        return job.future
+
+    def write(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
+        return self._submit(job, scrub).result()
+
+    async def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
+        return await asyncio.wrap_future(self._submit(job, scrub))
+
+    def checkpoint_now(self) -> None:
+        """Sign a checkpoint of the whole tree unless the latest one covers it already."""
+        self._submit(lambda tx: None, False, True).result()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch, stop = [first], False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stop = True
+                        break
+                    batch.append(job)
+                try:
+                    self._run_batch(batch)
+                except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
+                    self._state.valid = False
+                    self._drop_connection()
+                    for job in batch:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
+                if stop:
+                    return
+        finally:
+            self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _writer_connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._drop_connection()
+            self._conn = self._connect()
+        return self._conn
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        started = time.monotonic()
+        waited = started - min(job.enqueued for job in batch)
+        state = self._state
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        solo = len(batch) == 1  # a lone job needs no savepoint: its failure is the batch's
+        try:
+            conn = self._writer_connection()
+            timeout_ms = int(max(0.05, BUSY_WAIT_S - waited) * 1000)
+            conn.execute(f"BEGIN; SET LOCAL lock_timeout = {timeout_ms}")
+            self._load_tail(conn, state)
+            start_size = state.frontier.size
+            state.head = BatchHead()
+            tx = PgTx(conn, state)
+            for job in batch:
+                saved = (state.frontier.copy(), state.tail_hash)
+                if not solo:
+                    conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(tx)
+                except AWAY:
+                    raise  # the database, not the job: the whole batch fails
+                except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
+                    state.frontier, state.tail_hash = saved
+                    if solo:
+                        conn.execute("ROLLBACK")
+                        job.future.set_exception(_as_store_error(exc))
+                        return
+                    conn.execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+                    outcomes.append((job, None, _as_store_error(exc)))
+                    continue
+                if not solo:
+                    conn.execute("RELEASE SAVEPOINT job")
+                outcomes.append((job, result, None))
+            root = state.frontier.root()
+            size = state.frontier.size
+            state.head.tree_size, state.head.root_hash = size, root.hex()
+            self._finish(conn, state, size > start_size, root, any(j.checkpoint for j in batch))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            state.valid = False
+            error = self._batch_error(exc)
+            for job in batch:
+                job.future.set_exception(error)
+            return
+        self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
+        if self.on_batch is not None:
+            self.on_batch(len(batch), time.monotonic() - started)
+        if any(job.scrub for job in batch):
+            self._scrub(conn)
+        for job, result, exc in outcomes:
+            if exc is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(exc)
+
+    def _finish(
+        self, conn: psycopg.Connection, state: _Writer, grew: bool, root: bytes, asked: bool
+    ) -> None:
+        """Move the tail row and sign a checkpoint of the tree reached, in one statement when
+        the batch appended (a grown tree is never covered by a stored checkpoint yet)."""
+        size = state.frontier.size
+        sign = self._sign is not None and size > 0 and (self.auto_checkpoint or asked)
+        if grew and sign:
+            conn.execute(
+                "WITH tail AS (UPDATE ledger_tail SET size = %s, tail_hash = %s WHERE id = 1) "
+                "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) "
+                "VALUES (%s, %s, %s, %s)",
+                (size, state.tail_hash, size, root.hex(), self._sign(size, root), utc_now()),
+            )
+            return
+        if grew:
+            conn.execute(
+                "UPDATE ledger_tail SET size = %s, tail_hash = %s WHERE id = 1",
+                (size, state.tail_hash),
+            )
+        elif sign:
+            self._sign_checkpoint(conn, size, root)
+
+    def _batch_error(self, exc: BaseException) -> BaseException:
+        """Roll back what can be; the error each waiter of a failed batch gets."""
+        conn = self._conn
+        if conn is not None and not conn.broken and not conn.closed:
+            try:
+                conn.execute("ROLLBACK")
+            except psycopg.Error:
+                self._drop_connection()
+        else:
+            self._drop_connection()
+        if isinstance(exc, pg_errors.LockNotAvailable):
+            return StoreBusy("the store stayed busy: another node holds the ledger's tail")
+        if isinstance(exc, AWAY):
+            self._drop_connection()
+            return unavailable(self.url, exc)
+        return exc
+
+    def _load_tail(self, conn: psycopg.Connection, state: _Writer) -> None:
+        """Lock the tail row (one node at a time past this point); reload the frontier when
+        another node appended since this one's last batch."""
+        size, tail_hash = conn.execute(
+            "SELECT size, tail_hash FROM ledger_tail WHERE id = 1 FOR UPDATE"
+        ).fetchone()
+        if state.valid and state.frontier.size == size and state.tail_hash == tail_hash:
+            return
+        keys = frontier_keys(size)
+        nodes = PgTx(conn).nodes(keys)
+        state.frontier = Frontier(size, [nodes[k] for k in keys])
+        state.tail_hash = tail_hash if size else ZERO_HASH
+        state.valid = True
+
+    def _sign_checkpoint(self, conn: psycopg.Connection, size: int, root: bytes) -> None:
+        if self._sign is None or size == 0:
+            return
+        latest = conn.execute("SELECT MAX(tree_size) FROM checkpoints").fetchone()[0]
+        if latest is not None and latest >= size:
+            return
+        conn.execute(
+            "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) "
+            "VALUES (%s, %s, %s, %s)",
+            (size, root.hex(), self._sign(size, root), utc_now()),
+        )
+
+    def _scrub(self, conn: psycopg.Connection) -> None:
+        """Vacuum the tables erasure deletes from, so their dead rows' space is reclaimed
+        (PostgreSQL's WAL and backups are the operator's to rotate)."""
+        with suppress(psycopg.Error):  # best effort: the erasure itself is committed
+            conn.execute("VACUUM personal_keys, personal_records, cases")
+
+    def writable(self) -> bool:
+        """True when the database answers as a primary within a second and holds the schema."""
+        try:
+            with psycopg.connect(self.url, connect_timeout=1, autocommit=True) as conn:
+                conn.execute("SET statement_timeout = 1000")
+                row = conn.execute("SELECT NOT pg_is_in_recovery() FROM ledger_tail").fetchone()
+                return bool(row and row[0])
+        except psycopg.Error:
+            return False
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._pool.close()
+
+
+def _as_store_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, pg_errors.LockNotAvailable):
+        return StoreBusy("the store stayed busy: a row stayed locked")
+    return exc
+
+
+class LedgerSnapshot:
+    """The ledger's tables in one repeatable-read snapshot, for verify, replay and export."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def entries(self) -> Iterator[tuple[int, bytes, str]]:
+        """Every entry in index order, streamed through a server-side cursor."""
+        with self.conn.cursor(name="redress_snapshot_entries") as cursor:
+            cursor.itersize = 2000
+            cursor.execute("SELECT idx, entry, entry_hash FROM entries ORDER BY idx")
+            for idx, raw, digest in cursor:
+                yield idx, bytes(raw), digest
+
+    def checkpoints(self) -> list[tuple[int, str, str]]:
+        rows = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def nodes(self) -> dict[tuple[int, int], bytes]:
+        with self.conn.cursor(name="redress_snapshot_nodes") as cursor:
+            cursor.itersize = 5000
+            cursor.execute("SELECT level, position, hash FROM tree_nodes")
+            return {(level, position): bytes(h) for level, position, h in cursor}
+
+
+@contextmanager
+def ledger_snapshot(url: str) -> Iterator[LedgerSnapshot]:
+    """The database's ledger in one read-only snapshot (`StoreUnavailable` when unreachable)."""
+    try:
+        conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.OperationalError as exc:
+        raise unavailable(url, exc) from None
+    with conn:
+        _configure_reader(conn)
+        yield LedgerSnapshot(conn)

@@ -1,0 +1,731 @@
+"""The store on one SQLite file (WAL, `synchronous=FULL`, `secure_delete`), with one
+group-committing writer thread per process and a read connection per thread.
+
+The writer takes whatever jobs are waiting (a lone job is never held back), runs them in order in
+one `BEGIN IMMEDIATE` transaction, each under its own savepoint, signs a checkpoint of the tree it
+reached, commits once, and only then answers each waiter. Across processes SQLite's write lock
+serialises the writers, and each batch reads the true tail inside its transaction. Reads run on
+their own connections, so a writer waiting for the lock never blocks them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ledger.canonical import ZERO_HASH, entry_bytes
+from ledger.merkle import leaf_hash
+from ledger.tree import Frontier, frontier_keys
+from store.base import (
+    BUSY_WAIT_S,
+    AppendReceipt,
+    StoreBusy,
+    StoredCheckpoint,
+    StoredResponse,
+    VersionConflict,
+)
+from store.decision_index import IndexTx
+from store.migrations import migrate
+
+T = TypeVar("T")
+DB_FILE = "redress.db"
+MAX_BATCH = 1024
+SCRUB_WAIT_S = 10.0
+Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The one place a connection is made: WAL, full sync, deleted content overwritten."""
+    conn = sqlite3.connect(path, timeout=BUSY_WAIT_S, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA secure_delete=ON")
+    return conn
+
+
+class BatchHead:
+    """The tree a batch reached: filled in when the batch commits, read by its receipts."""
+
+    __slots__ = ("tree_size", "root_hash")
+
+    def __init__(self) -> None:
+        self.tree_size = 0
+        self.root_hash = ""
+
+
+class Receipt(AppendReceipt):
+    """An `AppendReceipt` whose tree is the one its batch committed (and signed)."""
+
+    def __init__(self, index: int, entry_hash: str, head: BatchHead) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "entry_hash", entry_hash)
+        object.__setattr__(self, "_head", head)
+
+    @property  # type: ignore[override]
+    def tree_size(self) -> int:
+        return self._head.tree_size
+
+    @property  # type: ignore[override]
+    def root_hash(self) -> str:
+        return self._head.root_hash
+
+
+class _Job:
+    __slots__ = ("fn", "future", "scrub", "checkpoint", "enqueued")
+
+    def __init__(self, fn: Callable[[Any], Any], scrub: bool, checkpoint: bool) -> None:
+        self.fn = fn
+        self.future: Future = Future()
+        self.scrub = scrub
+        self.checkpoint = checkpoint
+        self.enqueued = time.monotonic()
+
+
+class SqliteTx(IndexTx):
+    """`ReadTx` and (inside the writer) `WriteTx` on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection, writer: _Writer | None = None) -> None:
+        self.conn = conn
+        self._w = writer
+
+    def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def _ix_exec(self, sql: str, params: Any = ()) -> int:
+        return self.conn.execute(sql, tuple(params)).rowcount
+
+    def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
+        self.conn.executemany(sql, rows)
+
+    # -- ledger reads ------------------------------------------------------------------------
+
+    def tree_size(self) -> int:
+        if self._w is not None:
+            return self._w.frontier.size
+        row = self.conn.execute("SELECT MAX(idx) FROM entries").fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def entry(self, index: int) -> tuple[bytes, str] | None:
+        row = self.conn.execute(
+            "SELECT entry, entry_hash FROM entries WHERE idx = ?", (index,)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), row[1])
+
+    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]:
+        rows = self.conn.execute(
+            "SELECT idx, entry, entry_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
+            (start, limit),
+        )
+        return [(i, bytes(raw), h) for i, raw, h in rows]
+
+    def find_entry(self, kind: str, ref: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT idx FROM entries WHERE kind = ? AND ref = ? ORDER BY idx LIMIT 1", (kind, ref)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        keys = list(dict.fromkeys(keys))
+        found: dict[tuple[int, int], bytes] = {}
+        for chunk in range(0, len(keys), 200):
+            part = keys[chunk : chunk + 200]
+            where = " OR ".join(["(level = ? AND position = ?)"] * len(part))
+            params = [v for key in part for v in key]
+            for level, position, value in self.conn.execute(
+                f"SELECT level, position, hash FROM tree_nodes WHERE {where}", params
+            ):
+                found[(level, position)] = bytes(value)
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise LookupError(f"tree nodes {missing[:3]} are missing")
+        return found
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else StoredCheckpoint(*row)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+        return [StoredCheckpoint(*row) for row in rows]
+
+    # -- case reads --------------------------------------------------------------------------
+
+    def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, tuple(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        rows = self._dicts("SELECT * FROM cases WHERE case_id = ?", (case_id,))
+        return rows[0] if rows else None
+
+    def case_decision_ids(self, case_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT decision_id FROM case_decisions WHERE case_id = ? ORDER BY seq", (case_id,)
+        )
+        return [r[0] for r in rows]
+
+    def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT * FROM case_obligations WHERE case_id = ? ORDER BY seq, name",
+            (case_id,),
+        )
+
+    def find_cases(
+        self,
+        *,
+        policies: Iterable[str] | None = None,
+        state: str | None = None,
+        reference: str | None = None,
+        overdue_cutoffs: dict[str, str] | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if policies is not None:
+            chosen = list(policies)
+            where.append(f"policy IN ({', '.join('?' * len(chosen))})")
+            params += chosen
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        if reference is not None:
+            where.append("reference = ?")
+            params.append(reference)
+        if overdue_cutoffs is not None:
+            # Per policy, since a date's start differs by time zone; only rows not done and
+            # still listed (status open or overdue) count.
+            tests = " OR ".join("(c.policy = ? AND o.passes_at <= ?)" for _ in overdue_cutoffs)
+            where.append(
+                "EXISTS (SELECT 1 FROM case_obligations AS o WHERE o.case_id = c.case_id "
+                f"AND o.done_at IS NULL AND o.status IN ('open', 'overdue') AND ({tests or '0'}))"
+            )
+            for pid, cutoff in overdue_cutoffs.items():
+                params += [pid, cutoff]
+        if after is not None:
+            where.append("(c.opened_at, c.case_id) > (?, ?)")
+            params += list(after)
+        sql = "SELECT * FROM cases AS c"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.opened_at, c.case_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._dicts(sql, params)
+
+    def case_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT case_id FROM cases ORDER BY case_id")]
+
+    # -- personal data and keys --------------------------------------------------------------
+
+    def personal_key(self, case_id: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT key FROM personal_keys WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def latest_sealed(self, case_id: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT sealed FROM personal_records WHERE case_id = ? "
+            "ORDER BY sealed_at DESC, rowid DESC LIMIT 1",
+            (case_id,),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def api_keys(self) -> list[tuple[str, str]]:
+        return self.conn.execute(
+            "SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL"
+        ).fetchall()
+
+    def key_records(self) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT key_id, key_hash, role, name, created_at, revoked_at FROM api_keys "
+            "ORDER BY created_at, key_id",
+            (),
+        )
+
+    def key_revision(self) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL"
+        ).fetchone()[0]
+
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        row = self.conn.execute(
+            "SELECT request_hash, status, response, created_at FROM idempotency "
+            "WHERE owner = ? AND key = ?",
+            (key_id, idempotency_key),
+        ).fetchone()
+        return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
+
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
+        row = self.conn.execute(
+            "SELECT request_hash, status, response FROM idempotency WHERE owner = ? AND key = ?",
+            (owner, key),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], bytes(row[2]))
+
+    # -- writes (writer only) ----------------------------------------------------------------
+
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO idempotency (owner, key, request_hash, status, response, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (owner, key, request_hash, status, response, utc_now()),
+        )
+        return cursor.rowcount == 1
+
+    def forget_responses_before(self, instant: str) -> int:
+        cursor = self.conn.execute("DELETE FROM idempotency WHERE created_at < ?", (instant,))
+        return cursor.rowcount
+
+    def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
+        w = self._writer()
+        index = w.frontier.size
+        raw = entry_bytes(index, kind, utc_now(), w.tail_hash, body)
+        digest = hashlib.sha256(raw).hexdigest()
+        self.conn.execute(
+            "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)",
+            (index, kind, ref, digest, raw),
+        )
+        # Written once per batch (`_Writer.flush_nodes`); a failed job's are dropped with it.
+        w.nodes.extend(w.frontier.append(leaf_hash(raw)))
+        w.tail_hash = digest
+        return Receipt(index, digest, w.head)
+
+    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
+        if expected_version is None:
+            columns = [*row, "version"]
+            self.conn.execute(
+                f"INSERT INTO cases ({', '.join(columns)}) VALUES "
+                f"({', '.join('?' * len(columns))})",
+                (*row.values(), 1),
+            )
+            return 1
+        fields = {k: v for k, v in row.items() if k != "case_id"}
+        cursor = self.conn.execute(
+            f"UPDATE cases SET {', '.join(f'{k} = ?' for k in fields)}, version = version + 1 "
+            "WHERE case_id = ? AND version = ?",
+            (*fields.values(), row["case_id"], expected_version),
+        )
+        if cursor.rowcount != 1:
+            raise VersionConflict(f"case {row['case_id']} changed since version {expected_version}")
+        return expected_version + 1
+
+    def add_case_decision(self, case_id: str, decision_id: str) -> None:
+        self.conn.execute(
+            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, "
+            "(SELECT COUNT(*) FROM case_decisions WHERE case_id = ?), ?)",
+            (case_id, case_id, decision_id),
+        )
+
+    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute("DELETE FROM case_obligations WHERE case_id = ?", (case_id,))
+        self.conn.executemany(
+            "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
+            "first_decision_id, last_decision_id, passes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    case_id,
+                    seq,
+                    r["name"],
+                    r.get("rule"),
+                    r.get("due"),
+                    r.get("done_at"),
+                    r.get("status", "open"),
+                    r.get("first_decision_id"),
+                    r.get("last_decision_id"),
+                    r.get("passes_at"),
+                )
+                for seq, r in enumerate(rows)
+            ],
+        )
+
+    def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
+        self.conn.execute("DELETE FROM case_decisions WHERE case_id = ?", (case_id,))
+        self.conn.executemany(
+            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)",
+            [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
+        )
+
+    def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO personal_keys (case_id, key) VALUES (?, ?)", (case_id, key)
+        )
+        self.conn.execute(
+            "INSERT INTO personal_records (commitment, case_id, sealed, sealed_at) "
+            "VALUES (?, ?, ?, ?)",
+            (commitment, case_id, sealed, utc_now()),
+        )
+
+    def erase_personal(self, case_id: str) -> list[str]:
+        commitments = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT commitment FROM personal_records WHERE case_id = ? ORDER BY rowid",
+                (case_id,),
+            )
+        ]
+        self.conn.execute("DELETE FROM personal_keys WHERE case_id = ?", (case_id,))
+        self.conn.execute("DELETE FROM personal_records WHERE case_id = ?", (case_id,))
+        self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = ?", (case_id,))
+        return commitments
+
+    def add_api_key(
+        self,
+        key_hash: str,
+        role: str,
+        key_id: str | None = None,
+        name: str | None = None,
+        created_at: str | None = None,
+    ) -> bool:
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO api_keys (key_hash, role, created_at, key_id, name) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                key_hash,
+                role,
+                created_at or utc_now(),
+                key_id or "key_" + secrets.token_hex(8),
+                name,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+            (utc_now(), key_id),
+        )
+        return cursor.rowcount == 1
+
+    def claim_response(
+        self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
+    ) -> StoredResponse | None:
+        self.conn.execute(
+            "DELETE FROM idempotency WHERE owner = ? AND key = ? AND created_at < ?",
+            (key_id, idempotency_key, expired_before),
+        )
+        found = self.stored_response(key_id, idempotency_key)
+        if found is not None:
+            return found
+        self.conn.execute(
+            "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
+            "VALUES (?, ?, ?, 0, x'', ?)",
+            (key_id, idempotency_key, request_hash, utc_now()),
+        )
+        return None
+
+    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
+        self.conn.execute(
+            "UPDATE idempotency SET status = ?, response = ? WHERE owner = ? AND key = ?",
+            (status, body, key_id, idempotency_key),
+        )
+
+    def before_commit(self, fn: Callable[[Any], None]) -> None:
+        self._writer().hooks.append(fn)
+
+    def has_api_key_with_role(self, role: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,))
+        return row.fetchone() is not None
+
+    def _writer(self) -> _Writer:
+        if self._w is None:
+            raise RuntimeError("a write outside the writer's transaction")
+        return self._w
+
+
+class _Writer:
+    """The writer's view of the tree: the frontier and tail hash of the last batch."""
+
+    def __init__(self) -> None:
+        self.frontier = Frontier()
+        self.tail_hash = ZERO_HASH
+        self.head = BatchHead()
+        self.valid = False
+        self.hooks: list[Callable[[Any], None]] = []  # `before_commit` of the current batch
+        self.nodes: list[tuple[int, int, bytes]] = []  # tree nodes of this batch, not yet written
+
+    def flush_nodes(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)", self.nodes
+        )
+        self.nodes = []
+
+
+class SqliteStore:
+    """`Store` on `DIR/redress.db`. `sign`, when given, signs a checkpoint after each batch
+    that grew the tree (the ledger passes its signer)."""
+
+    def __init__(self, path: Path, sign: Sign | None = None, auto_checkpoint: bool = True) -> None:
+        self.path = Path(path)
+        self._sign = sign
+        self.auto_checkpoint = auto_checkpoint
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._state = _Writer()
+        self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
+        self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
+        conn = connect(self.path)
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+
+    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
+        self._sign = sign
+        self.auto_checkpoint = auto_checkpoint
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+            conn.execute("PRAGMA query_only=ON")
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[SqliteTx]:
+        """One snapshot on this thread's read connection (nested reads share it)."""
+        conn = self._reader()
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        if depth == 0:
+            conn.execute("BEGIN")
+        try:
+            yield SqliteTx(conn)
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                conn.execute("COMMIT")
+
+    def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
+        conn = connect(self.path)
+        try:
+            conn.execute("BEGIN")
+            rows = conn.execute(
+                "SELECT idx, entry, entry_hash FROM entries WHERE idx >= ? ORDER BY idx", (start,)
+            )
+            yield from rows
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _submit(self, fn: Callable[[Any], T], scrub: bool, checkpoint: bool = False) -> Future:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="redress-writer", daemon=True
+                    )
+                    self._thread.start()
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a write job cannot wait for another write")
+        job = _Job(fn, scrub, checkpoint)
+        self._queue.put(job)
+        return job.future
+
+    def write(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
+        return self._submit(job, scrub).result()
+
+    async def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
+        return await asyncio.wrap_future(self._submit(job, scrub))
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        while True:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch, stop = [first], False
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+            try:
+                conn = conn or connect(self.path)
+                self._run_batch(conn, batch)
+            except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
+                # A broken connection (disk error, file gone): answer the batch, start afresh.
+                self._state.valid = False
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
+            if stop:
+                break
+        if conn is not None:
+            conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        now = time.monotonic()
+        waited = now - min(job.enqueued for job in batch)
+        conn.execute(f"PRAGMA busy_timeout = {int(max(0.05, BUSY_WAIT_S - waited) * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            error: BaseException = exc
+            if "locked" in str(exc) or "busy" in str(exc):
+                error = StoreBusy("the store stayed busy: another process holds its write lock")
+            for job in batch:
+                job.future.set_exception(error)
+            return
+        state = self._state
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            self._load_tail(conn, state)
+            state.head, state.nodes = BatchHead(), []
+            state.hooks = []
+            tx = SqliteTx(conn, state)
+            for job in batch:
+                saved = (state.frontier.copy(), state.tail_hash, len(state.hooks), len(state.nodes))
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(tx)
+                except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    state.frontier, state.tail_hash = saved[0], saved[1]
+                    del state.hooks[saved[2] :]
+                    del state.nodes[saved[3] :]
+                    outcomes.append((job, None, exc))
+                    continue
+                conn.execute("RELEASE job")
+                outcomes.append((job, result, None))
+            state.flush_nodes(conn)
+            root = state.frontier.root()
+            state.head.tree_size, state.head.root_hash = state.frontier.size, root.hex()
+            for hook in state.hooks:
+                hook(tx)
+            state.hooks = []
+            if self.auto_checkpoint or any(job.checkpoint for job in batch):
+                self._sign_checkpoint(conn, state.frontier.size, root)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            state.valid = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
+        if self.on_batch is not None:
+            self.on_batch(len(batch), time.monotonic() - now)
+        if any(job.scrub for job in batch):
+            self._scrub(conn)
+        for job, result, exc in outcomes:
+            if exc is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(exc)
+
+    def _load_tail(self, conn: sqlite3.Connection, state: _Writer) -> None:
+        """Read the true tail; reload the frontier when another process appended."""
+        row = conn.execute("SELECT idx, entry_hash FROM entries ORDER BY idx DESC LIMIT 1")
+        tail = row.fetchone()
+        size, tail_hash = (0, ZERO_HASH) if tail is None else (tail[0] + 1, tail[1])
+        if state.valid and state.frontier.size == size and state.tail_hash == tail_hash:
+            return
+        keys = frontier_keys(size)
+        nodes = SqliteTx(conn).nodes(keys)
+        state.frontier = Frontier(size, [nodes[k] for k in keys])
+        state.tail_hash = tail_hash
+        state.valid = True
+
+    def _sign_checkpoint(self, conn: sqlite3.Connection, size: int, root: bytes) -> None:
+        if self._sign is None or size == 0:
+            return
+        latest = conn.execute("SELECT MAX(tree_size) FROM checkpoints").fetchone()[0]
+        if latest is not None and latest >= size:
+            return
+        conn.execute(
+            "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)",
+            (size, root.hex(), self._sign(size, root), utc_now()),
+        )
+
+    def _scrub(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database and truncate it to nothing, so that deleted rows
+        (overwritten in the database by `secure_delete`) leave no old page image behind."""
+        deadline = time.monotonic() + SCRUB_WAIT_S
+        while True:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy == 0 or time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+
+    def writable(self) -> bool:
+        """True when the write lock can be taken within a second (the disk is not stuck)."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def checkpoint_now(self) -> None:
+        """Sign a checkpoint of the whole tree unless the latest one covers it already."""
+        self._submit(lambda tx: None, False, True).result()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._local = threading.local()
+
+
+def open_store(
+    data_dir: Path, sign: Sign | None = None, auto_checkpoint: bool = True
+) -> SqliteStore:
+    """The store of a data directory (created, and migrated to the current schema, on open).
+    `sign` signs a checkpoint after every batch that grew the tree (only when asked,
+    `checkpoint_now`, if `auto_checkpoint` is False)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(data_dir / DB_FILE, sign, auto_checkpoint)

@@ -1,0 +1,139 @@
+"""Retries are safe (CONTRACT.md v2): "Every POST takes an optional `Idempotency-Key` header
+(1–128 visible ASCII characters): the same key from the same API key with the same body within
+24 hours gets the original response again, with `Idempotent-Replayed: true`, and records nothing
+new; the same key with another body is 422." The response is remembered in the write's own
+transaction, so this holds across workers and restarts."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from conftest import COMPLAINT, LIVE_COMPLAINT, bearer, serving
+
+
+def tree_size(client, keys) -> int:
+    """Entries in the ledger, after one decision has put the policy's own entry there."""
+    client.post("/v1/decisions", json=COMPLAINT, headers=keys.admin)
+    return client.get("/v1/ledger/checkpoint", headers=keys.audit).json()["tree_size"]
+
+
+def with_key(headers: dict[str, str], key: str) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key}
+
+
+def test_a_retried_decision_gets_the_same_answer_and_one_entry(client, keys):
+    before = tree_size(client, keys)
+    first = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "retry-1"))
+    assert first.status_code == 201 and "idempotent-replayed" not in first.headers
+    again = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "retry-1"))
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert tree_size(client, keys) == before + 2
+
+
+def test_the_same_key_with_another_body_is_422_and_records_nothing(client, keys):
+    client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "k-2"))
+    before = tree_size(client, keys)
+    other = {**COMPLAINT, "purpose": "preview"}
+    refused = client.post("/v1/decisions", json=other, headers=with_key(keys.decide, "k-2"))
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["pointer"] == "/Idempotency-Key"
+    assert tree_size(client, keys) == before + 1
+
+
+def test_keys_belong_to_the_api_key_that_sent_them(client, keys):
+    """The same Idempotency-Key from another API key is another request."""
+    mine = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "shared"))
+    theirs = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.admin, "shared"))
+    assert theirs.status_code == 201 and "idempotent-replayed" not in theirs.headers
+    assert theirs.json()["decision_id"] != mine.json()["decision_id"]
+
+
+def test_a_malformed_key_is_400_naming_the_header(client, keys):
+    for bad in ("has space", "x" * 129, ""):
+        answer = client.post(
+            "/v1/decisions", json=COMPLAINT, headers={**keys.decide, "Idempotency-Key": bad}
+        )
+        assert answer.status_code == 400, bad
+        (error,) = answer.json()["errors"]
+        assert error["pointer"] == "/Idempotency-Key"
+        assert "1 to 128 visible ASCII characters" in error["message"]
+    ok = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "x" * 128))
+    assert ok.status_code == 201
+
+
+def test_cases_events_and_keys_are_replayed_too(client, keys):
+    opened = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=with_key(keys.decide, "open-1"))
+    replayed = client.post(
+        "/v1/cases", json=LIVE_COMPLAINT, headers=with_key(keys.decide, "open-1")
+    )
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.content == opened.content
+    event = {"facts": {"acts": {"acknowledge": "2026-11-24"}}, "as_of": "2026-11-25T09:00:00Z"}
+    path = f"/v1/cases/{opened.json()['case_id']}/events"
+    done = client.post(path, json=event, headers=with_key(keys.decide, "act-1"))
+    assert done.status_code == 201
+    again = client.post(path, json=event, headers=with_key(keys.decide, "act-1"))
+    assert again.content == done.content and again.headers["idempotent-replayed"] == "true"
+    case = client.get(f"/v1/cases/{opened.json()['case_id']}", headers=keys.decide).json()
+    assert len(case["decisions"]) == 2
+
+    made = client.post("/v1/keys", json={"role": "audit"}, headers=with_key(keys.admin, "key-1"))
+    remade = client.post("/v1/keys", json={"role": "audit"}, headers=with_key(keys.admin, "key-1"))
+    assert remade.status_code == 201 and remade.json()["key_id"] == made.json()["key_id"]
+    assert remade.json()["key"] is None  # the secret is never stored, so never replayed
+    listed = client.get("/v1/keys", headers=keys.admin).json()
+    assert [k["key_id"] for k in listed].count(made.json()["key_id"]) == 1
+
+
+def test_concurrent_retries_record_once(client, keys):
+    before = tree_size(client, keys)
+    headers = with_key(keys.decide, "burst")
+
+    def send(_: int) -> httpx.Response:
+        return client.post("/v1/decisions", json=COMPLAINT, headers=headers)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(16)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["decision_id"] for a in answers}) == 1
+    assert tree_size(client, keys) == before + 2  # ours, and tree_size's own
+
+
+def decisions_in_ledger(base: str, admin: dict[str, str]) -> int:
+    page = httpx.get(f"{base}/v1/ledger/entries?limit=1000", headers=admin, timeout=30).json()
+    return sum(1 for e in page["items"] if e["kind"] == "decision")
+
+
+def test_a_retry_on_another_worker_and_after_a_restart_gets_the_same_decision(tmp_path):
+    """Two workers behind one port: retries on fresh connections land on both; then the
+    server is stopped and started again on the same data directory."""
+    key = "retry-across-workers"
+    with serving(tmp_path, workers=2) as server:
+        admin = bearer(server.admin_key)
+        headers = {**admin, "Idempotency-Key": key}
+        url = f"{server.base_url}/v1/decisions"
+        first = httpx.post(url, json=COMPLAINT, headers=headers, timeout=30)
+        assert first.status_code == 201
+
+        def retry(_: int) -> httpx.Response:
+            return httpx.post(url, json=COMPLAINT, headers=headers, timeout=30)
+
+        with ThreadPoolExecutor(4) as pool:
+            retries = list(pool.map(retry, range(20)))
+        assert {r.content for r in retries} == {first.content}
+        assert all(r.headers["idempotent-replayed"] == "true" for r in retries)
+        assert decisions_in_ledger(server.base_url, admin) == 1
+        admin_key = server.admin_key
+    with serving(tmp_path, workers=1) as restarted:
+        again = httpx.post(
+            f"{restarted.base_url}/v1/decisions",
+            json=COMPLAINT,
+            headers={**bearer(admin_key), "Idempotency-Key": key},
+            timeout=30,
+        )
+        assert again.status_code == 201 and again.content == first.content
+        assert again.headers["idempotent-replayed"] == "true"
+        assert decisions_in_ledger(restarted.base_url, bearer(admin_key)) == 1

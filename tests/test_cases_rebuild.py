@@ -1,0 +1,215 @@
+"""`redress cases check` and `redress cases rebuild`: the case tables against the ledger, and a
+case recorded before POLICIES.md version 2 (version-1 decisions in the ledger) after the upgrade.
+
+CONTRACT.md, "The obligation register (version 2)": "The register is derived from the ledger's
+decisions and can be rebuilt from them alone."
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import msgspec
+import pytest
+
+import rules
+from cases import CaseStore
+from ledger.replay import replay
+from ledger.store import Ledger
+from redress.cli import main
+from service import Workflows
+from store import open_store
+
+TIMEZONES = {p.id: p.timezone for p in rules.policy_summaries()}
+RULESETS = {p: rules.ruleset_document(p) for p in rules.policy_ids()}
+CASE = "c" * 32
+
+
+def workflows(data: Path) -> Workflows:
+    store = open_store(data)
+    ledger = Ledger.open(data, store)
+    return Workflows(store, ledger, CaseStore(store, TIMEZONES), RULESETS, TIMEZONES)
+
+
+def redress(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def some_cases(data: Path) -> list[str]:
+    flows = workflows(data)
+    try:
+        facts = {"received_at": "2026-10-05", "kind": "complaint", "in_writing": True}
+        wme, _ = flows.open_case(rules.evaluate("wme", facts, "2026-10-05T10:00:00Z"), facts)
+        acts = {"acts": {"acknowledge": "2026-10-06"}}
+        flows.apply_event(wme, acts, "2026-10-07T09:00:00Z", rules.evaluate)
+        facts = {"received_at": "2026-08-04", "complainant_type": "service_provider"}
+        serco, _ = flows.open_case(rules.evaluate("serco-es", facts, "2026-08-04T14:00:00Z"), facts)
+        flows.apply_event(serco, {"resolved": True}, "2026-08-06T14:00:00Z", rules.evaluate)
+        return [wme, serco]
+    finally:
+        flows.store.close()
+
+
+def test_check_finds_a_tampered_register_and_rebuild_puts_it_right(tmp_path, capsys):
+    data = tmp_path / "data"
+    wme, serco = some_cases(data)
+    assert redress(capsys, "cases", "check", "--data-dir", str(data)) == (
+        0,
+        "ok: every case's register and state are what its ledger decisions give\n",
+    )
+    # Someone marks the late acknowledgement as never done, directly in the table.
+    with sqlite3.connect(data / "redress.db") as conn:
+        conn.execute(
+            "UPDATE case_obligations SET done_at = NULL, status = 'open' "
+            "WHERE case_id = ? AND name = 'acknowledge'",
+            (wme,),
+        )
+    code, out = redress(capsys, "cases", "check", "--data-dir", str(data))
+    assert code == 1
+    assert out.startswith(f"differs: case {wme}: obligations stored")
+    assert redress(capsys, "cases", "rebuild", "--data-dir", str(data)) == (
+        0,
+        "rebuilt 2 cases from the ledger\n",
+    )
+    assert redress(capsys, "cases", "check", "--data-dir", str(data))[0] == 0
+    store = open_store(data)
+    try:
+        case = CaseStore(store, TIMEZONES).get(wme)
+        assert [(r["name"], r["status"]) for r in case.obligations] == [
+            ("acknowledge", "met"),
+            ("outcome", "open"),
+        ]
+    finally:
+        store.close()
+
+
+def test_rebuild_restores_cases_lost_from_the_tables(tmp_path, capsys):
+    data = tmp_path / "data"
+    wme, serco = some_cases(data)
+    store = open_store(data)
+    before = {c: CaseStore(store, TIMEZONES).get(c) for c in (wme, serco)}
+    store.close()
+    with sqlite3.connect(data / "redress.db") as conn:
+        for table in ("cases", "case_decisions", "case_obligations"):
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+    code, out = redress(capsys, "cases", "check", "--data-dir", str(data))
+    assert code == 1 and "not in case tables" in out
+    assert redress(capsys, "cases", "rebuild", "--data-dir", str(data))[0] == 0
+    store = open_store(data)
+    try:
+        for case_id, was in before.items():
+            now = CaseStore(store, TIMEZONES).get(case_id)
+            assert now.obligations == was.obligations
+            assert (now.state, now.facts, now.decision_ids) == (
+                was.state,
+                was.facts,
+                was.decision_ids,
+            )
+            assert (now.stage, now.route) == (was.stage, was.route)
+        assert before[serco].state == "closed"
+    finally:
+        store.close()
+
+
+def test_cases_commands_need_an_existing_store(tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["cases", "check", "--data-dir", str(tmp_path / "none")]) == 2
+    assert "no ledger" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
+
+
+def test_a_case_recorded_under_version_1_reads_replays_and_goes_on_after_the_upgrade(
+    tmp_path, capsys
+):
+    """POLICIES.md version 2: "decisions recorded under version 1 still replay under the
+    version-1 documents stored in the ledger". A version-1 deadline has no `kind`, `status` or
+    `done_at`; the register reads it with the kind its name has in version 2."""
+    from rules.policies import archive
+
+    data = tmp_path / "data"
+    document = archive.load("wme", 1)
+    ledger = Ledger.open(data)
+    steps = [
+        ("2026-03-17T10:00:00Z", {"received_at": "2026-03-16", "kind": "complaint"}),
+        (
+            "2026-04-03T10:00:00Z",
+            {
+                "received_at": "2026-03-16",
+                "kind": "complaint",
+                "stage_two_outcome_at": "2026-04-02",
+            },
+        ),
+    ]
+    ids = []
+    for n, (as_of, facts) in enumerate(steps):
+        decision = rules.evaluate_ruleset(document, facts, as_of)
+        decision = msgspec.structs.replace(decision, decision_id=f"{n}" * 32, case_id=CASE)
+        ledger.record_decision(document, decision, facts)
+        ids.append(decision.decision_id)
+    latest = decision
+    assert "kind" not in msgspec.to_builtins(latest.outcome.deadlines[0])
+
+    # The case tables as the version-1 code left them: the latest decision's deadlines, open.
+    def old_rows(tx):
+        tx.put_case(
+            {
+                "case_id": CASE,
+                "policy": "wme",
+                "state": "open",
+                "facts": msgspec.json.encode(steps[-1][1]).decode(),
+                "opened_at": "2026-03-17T10:00:01.000000Z",
+                "updated_at": "2026-04-03T10:00:01.000000Z",
+                "stage": latest.outcome.stage,
+                "route": msgspec.json.encode(latest.outcome.route).decode(),
+                "latest_decision_id": ids[-1],
+            },
+            None,
+        )
+        tx.replace_case_decisions(CASE, ids)
+        tx.replace_obligations(
+            CASE,
+            [
+                {"name": d.name, "rule": d.rule, "due": d.due, "status": "open"}
+                for d in latest.outcome.deadlines
+            ],
+        )
+
+    ledger.store.write(old_rows)
+    ledger.store.close()
+
+    assert redress(capsys, "replay", "--data-dir", str(data))[0] == 0
+    code, out = redress(capsys, "cases", "check", "--data-dir", str(data))
+    assert code == 1 and "obligations" in out  # the window was kept as an obligation
+    assert redress(capsys, "cases", "rebuild", "--data-dir", str(data))[0] == 0
+    flows = workflows(data)
+    try:
+        case = flows.cases.get(CASE)
+        # Both obligations ended at the outcome, with no act recorded (version 1 had none).
+        assert [(r["name"], r["status"]) for r in case.obligations] == [
+            ("acknowledge", "lapsed"),
+            ("outcome", "lapsed"),
+        ]
+        assert case.state == "open" and case.decision_ids == ids
+        # An event after the upgrade decides under version 2 and marks `new` against the
+        # version-1 decision before it.
+        appeal = flows.apply_event(
+            CASE, {"appeal_requested_at": "2026-04-08"}, "2026-04-09T10:00:00Z", rules.evaluate
+        )
+        assert appeal.outcome.stage == "stage_3"
+        assert all(a.new is not None for a in appeal.outcome.actions)
+        case = flows.cases.get(CASE)
+        assert [(r["name"], r["status"]) for r in case.obligations] == [
+            ("acknowledge", "lapsed"),
+            ("outcome", "lapsed"),
+            ("appeal_acknowledge", "open"),
+            ("appeal_decision", "open"),
+        ]
+    finally:
+        flows.store.close()
+    assert redress(capsys, "cases", "check", "--data-dir", str(data))[0] == 0
+    report = replay(data / "redress.db")
+    assert report.ok, report.summary
+    assert report.replayed == 3

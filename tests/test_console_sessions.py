@@ -1,0 +1,58 @@
+"""`console.sessions.SessionStore` over the store's `console_sessions` table: create, get,
+delete and expiry, on a real store (SQLite file, or PostgreSQL where the store fixture is)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from console.sessions import SessionStore
+from store import open_store
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = open_store(tmp_path / "data")
+    yield opened
+    opened.close()
+
+
+def test_a_session_lives_until_deleted_or_expired(store):
+    sessions = SessionStore(store, lifetime=timedelta(hours=1))
+    assert sessions.get("nobody") is None
+    start = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    session_id, session = sessions.create("audit", now=start)
+    found = sessions.get(session_id, now=start + timedelta(minutes=59))
+    assert found is not None and (found.role, found.csrf) == ("audit", session.csrf)
+    assert sessions.get(session_id, now=start + timedelta(hours=1)) is None
+    other, _ = sessions.create("admin", now=start)
+    assert sessions.get(other, now=start) is not None
+    sessions.delete(other)
+    assert sessions.get(other, now=start) is None
+    assert sessions.get(session_id + "x", now=start) is None
+
+
+def test_only_a_hash_of_the_session_id_is_stored(store, tmp_path):
+    session_id, _ = SessionStore(store).create("audit")
+    files = [p for p in (tmp_path / "data").iterdir() if p.name.startswith("redress.db")]
+    assert files
+    for path in files:
+        assert session_id.encode() not in path.read_bytes()
+
+
+def test_reading_a_session_writes_nothing(tmp_path):
+    """A GET never writes: looking a session up (even an expired one) leaves the file as is."""
+    store = open_store(tmp_path / "data")
+    sessions = SessionStore(store, lifetime=timedelta(seconds=1))
+    session_id, _ = sessions.create("audit", now=datetime(2026, 1, 1, tzinfo=UTC))
+    store.close()
+    db = tmp_path / "data" / "redress.db"
+    reopened = open_store(tmp_path / "data")
+    try:
+        before = db.read_bytes()
+        assert SessionStore(reopened).get(session_id) is None  # expired
+        assert SessionStore(reopened).get("unknown") is None
+        assert db.read_bytes() == before
+    finally:
+        reopened.close()

@@ -1,0 +1,289 @@
+"""The PostgreSQL store on its own: migrating a SQLite store into it, upgrading its schema,
+refusing a newer one, and what an operator sees when the database is away.
+
+Issue 13: "`redress migrate --data-dir DIR --to-database URL`: same entries byte for byte, same
+root hash, checkpoints still verify; refuses a non-empty target", "Versioned schema migrations
+for both stores, applied at start, with a test that upgrades a store written by the previous
+schema", "the database unreachable at start (exit non-zero, one line naming the URL without its
+password), lost mid-request (503 problem details, nothing half-written, the node recovers when
+the database returns), a schema newer than the code (refuse to start)".
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import COMPLAINT, bearer, free_port, server_database_url, with_options
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.keys import create_key
+from ledger.store import Ledger
+from ledger.verify import verify_database
+from store import SchemaTooNew, open_store
+from store.pg_migrations import SCHEMA_VERSION
+from store.postgres import ledger_snapshot
+
+REDRESS = str(Path(sys.executable).parent / "redress")
+
+
+def redress(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "REDRESS_DATABASE_URL"}
+    return subprocess.run([REDRESS, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def sqlite_store_with_cases(data: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite store with decisions, a case with personal data and an event; its case id."""
+    with monkeypatch.context() as m:
+        m.delenv("REDRESS_DATABASE_URL")
+        decide = bearer(create_key(data, "decide"))
+        with TestClient(create_app(data)) as client:
+            opened = {**COMPLAINT, "personal": {"name": "A. Person"}}
+            case = client.post("/v1/cases", json=opened, headers=decide).json()
+            for _ in range(5):
+                assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code
+            event = {"facts": {"upheld": True}, "as_of": "2026-12-28T10:00:00Z"}
+            path = f"/v1/cases/{case['case_id']}/events"
+            assert client.post(path, json=event, headers=decide).status_code == 201
+    return case["case_id"]
+
+
+def test_migrate_copies_a_sqlite_store_byte_for_byte(tmp_path, store_url, monkeypatch):
+    """CONTRACT: `redress migrate` "copies a SQLite store into an empty PostgreSQL database,
+    byte for byte: same entries, same root hash, checkpoints still verify"."""
+    data = tmp_path / "data"
+    case_id = sqlite_store_with_cases(data, monkeypatch)
+    done = redress("migrate", "--data-dir", str(data), "--to-database", store_url)
+    assert done.returncode == 0, done.stderr
+
+    with sqlite3.connect(data / "redress.db") as conn:
+        rows = conn.execute("SELECT idx, entry, entry_hash FROM entries ORDER BY idx")
+        source = [(index, bytes(raw), digest) for index, raw, digest in rows]
+        source_checkpoints = conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        ).fetchall()
+    with ledger_snapshot(store_url) as snapshot:
+        assert list(snapshot.entries()) == source
+        assert snapshot.checkpoints() == source_checkpoints
+
+    public_key = str(data / "public.key")
+    assert redress("verify", "--data-dir", str(data)).returncode == 0
+    checked = redress("verify", "--database", store_url, "--public-key", public_key)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # The node on PostgreSQL carries on: same root, personal data still opens, the chain grows.
+    ledger = Ledger.open(data)
+    assert ledger.root_hash(len(source)) == source_checkpoints[-1][1]
+    assert ledger.open_personal(case_id) == {"name": "A. Person"}
+    admin = bearer(create_key(data, "admin"))
+    with TestClient(create_app(data)) as client:
+        assert client.get(f"/v1/cases/{case_id}", headers=admin).status_code == 200
+        answer = client.post("/v1/decisions", json=COMPLAINT, headers=admin)
+        assert answer.status_code == 201 and answer.json()["ledger"]["index"] == len(source)
+    ledger.close()
+    assert verify_database(store_url, public_key=(data / "public.key").read_text()).ok
+
+    # replay and export read the database too; the export verifies elsewhere.
+    replayed = redress("replay", "--data-dir", str(data), "--database", store_url)
+    assert replayed.returncode == 0 and replayed.stdout.startswith("ok: 8 decisions")
+    out = tmp_path / "ledger.jsonl"
+    exported = redress(
+        "export", "--data-dir", str(data), "--database", store_url, "--out", str(out)
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert redress("verify", "--export", str(out), "--public-key", public_key).returncode == 0
+
+    again = redress("migrate", "--data-dir", str(data), "--to-database", store_url)
+    assert again.returncode == 1 and "empty database only" in again.stderr
+
+
+def test_a_store_written_by_the_previous_schema_is_upgraded_at_start(tmp_path, store_url):
+    """Issue 13: "a test that upgrades a store written by the previous schema". Version 1 had
+    no `ledger_tail` row (version 2 builds it from the entries) and no idempotency table
+    (version 3)."""
+    ledger = Ledger.open(tmp_path)
+    for n in range(6):
+        ledger.append("erasure", {"case_id": f"c{n}", "commitments": []})
+    ledger.close()
+    with psycopg.connect(store_url, autocommit=True) as conn:  # back to what version 1 wrote
+        conn.execute("DROP TABLE ledger_tail")
+        conn.execute("DROP TABLE idempotency")
+        conn.execute("UPDATE redress_schema SET version = 1")
+
+    again = Ledger.open(tmp_path)
+    assert again.tree_size() == 7
+    receipt = again.append("erasure", {"case_id": "after", "commitments": []})
+    assert receipt.index == 7 and receipt.tree_size == 8
+    again.close()
+    with psycopg.connect(store_url) as conn:
+        assert conn.execute("SELECT version FROM redress_schema").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT COUNT(*) FROM idempotency").fetchone()[0] == 0
+    assert verify_database(store_url).ok
+
+
+def test_a_schema_newer_than_the_code_is_refused(tmp_path, store_url):
+    open_store(tmp_path).close()
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute("UPDATE redress_schema SET version = %s", (SCHEMA_VERSION + 1,))
+    with pytest.raises(SchemaTooNew):
+        open_store(tmp_path)
+    refused = redress("serve", "--data-dir", str(tmp_path), "--database", store_url)
+    assert refused.returncode != 0
+    assert refused.stderr.strip().count("\n") == 0 and "upgrade Redress" in refused.stderr
+
+
+def test_an_unreachable_database_at_start_is_one_line_without_the_password(tmp_path):
+    url = f"postgresql://redress:hunter2@127.0.0.1:{free_port()}/nowhere"
+    for command in (["serve"], ["keys", "create", "--role", "admin"], ["replay"], ["export"]):
+        extra = ["--out", str(tmp_path / "x.jsonl")] if command == ["export"] else []
+        done = redress(*command, "--data-dir", str(tmp_path), "--database", url, *extra)
+        assert done.returncode != 0
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert "postgresql://redress@127.0.0.1:" in done.stderr
+        assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def own_database(store_url):
+    """A database of its own (so that it can be made unreachable without touching others)."""
+    name = f"redress_db_{uuid.uuid4().hex[:10]}"
+    server = server_database_url()
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    base = server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield name, with_options(base, application_name=name)
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            admin.execute(f"DROP DATABASE {name}")
+
+
+def set_reachable(name: str, reachable: bool) -> None:
+    with psycopg.connect(server_database_url(), autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {str(reachable).lower()}")
+        if not reachable:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+
+
+def test_ready_and_writes_follow_the_database_away_and_back(tmp_path, own_database, monkeypatch):
+    """CONTRACT: "`GET /ready` (the store takes writes now)"; issue 13: lost mid-request is
+    "503 problem details, nothing half-written, the node recovers when the database returns"."""
+    name, url = own_database
+    monkeypatch.setenv("REDRESS_DATABASE_URL", url)
+    decide = bearer(create_key(tmp_path, "decide"))
+    with TestClient(create_app(tmp_path)) as client:
+        assert client.get("/ready").status_code == 200
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
+
+        set_reachable(name, False)
+        away = client.get("/ready")
+        assert away.status_code == 503
+        assert away.headers["content-type"].startswith("application/problem+json")
+        for path, body in (("/v1/decisions", COMPLAINT), ("/v1/cases", COMPLAINT)):
+            lost = client.post(path, json=body, headers=decide)
+            assert lost.status_code == 503, lost.text
+            assert lost.headers["retry-after"] and lost.json()["status"] == 503
+
+        set_reachable(name, True)
+        assert client.get("/ready").status_code == 200
+        back = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+        assert back.status_code == 201, back.text
+    report = verify_database(url)
+    assert report.ok, report.summary
+    with psycopg.connect(url) as conn:  # genesis, policy, two decisions: nothing else got in
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 4
+        assert conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0
+
+
+def test_a_tail_locked_for_five_seconds_is_503_while_reads_answer(tmp_path, store_url):
+    """CONTRACT: "A store that stays busy for 5 s answers 503 with `Retry-After`"; reads run on
+    their own connections and never wait for the writer."""
+    decide = bearer(create_key(tmp_path, "decide"))
+    with TestClient(create_app(tmp_path)) as client:
+        first = client.post("/v1/decisions", json=COMPLAINT, headers=decide).json()
+        with psycopg.connect(store_url) as other:  # another node, stuck inside its batch
+            other.execute("SELECT size FROM ledger_tail WHERE id = 1 FOR UPDATE")
+            busy = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+            assert busy.status_code == 503 and busy.headers["retry-after"], busy.text
+            read = client.get(f"/v1/decisions/{first['decision_id']}", headers=decide)
+            assert read.status_code == 200
+        after = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+        assert after.status_code == 201
+    assert verify_database(store_url).ok
+
+
+def test_a_schema_renamed_away_is_503_and_back_is_201(tmp_path, store_url):
+    """The store's tables gone from under a running node (a schema renamed by an operator) are
+    the database being away: 503 with `Retry-After`, never a 500, and writes resume after."""
+    from urllib.parse import parse_qs, urlsplit
+
+    schema = parse_qs(urlsplit(store_url).query)["application_name"][0]
+    decide = bearer(create_key(tmp_path, "decide"))
+    with TestClient(create_app(tmp_path)) as client:
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
+        with psycopg.connect(server_database_url(), autocommit=True) as admin:
+            admin.execute(f"ALTER SCHEMA {schema} RENAME TO {schema}_away")
+            try:
+                assert client.get("/ready").status_code == 503
+                lost = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+                assert lost.status_code == 503 and lost.headers["retry-after"], lost.text
+            finally:
+                admin.execute(f"ALTER SCHEMA {schema}_away RENAME TO {schema}")
+        assert client.get("/ready").status_code == 200
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
+    assert verify_database(store_url).ok
+
+
+def ledger_of(tmp_path, entries: int) -> Ledger:
+    ledger = Ledger.open(tmp_path)
+    for n in range(entries):
+        ledger.append("erasure", {"case_id": f"c{n}", "commitments": []})
+    return ledger
+
+
+def test_verify_database_names_a_modified_entry(tmp_path, store_url):
+    """`verify --database` recomputes everything from the entry bytes, as for SQLite: one
+    changed byte in entry 7 is named, with its index."""
+    ledger_of(tmp_path, 20).close()
+    intact = verify_database(store_url)
+    assert intact.ok and intact.tree_size == 21 and intact.checkpoints_checked >= 1
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), "
+            "'\"c6\"', '\"c9\"'), 'UTF8') WHERE idx = 7"
+        )
+    report = verify_database(store_url)
+    assert not report.ok and report.damage == "modified" and report.first_bad_index == 7
+
+
+def test_verify_database_names_entries_cut_from_the_end(tmp_path, store_url):
+    ledger_of(tmp_path, 20).close()
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM entries WHERE idx >= 15")
+    report = verify_database(store_url)
+    assert not report.ok and report.damage == "truncated", report.summary
+
+
+def test_a_node_with_other_key_files_refuses_to_start(tmp_path, store_url):
+    """Every node signs checkpoints of the one ledger, so every node must hold its key: a node
+    started with other key files would make the ledger unverifiable, and is refused."""
+    Ledger.open(tmp_path / "first").close()
+    refused = redress("serve", "--data-dir", str(tmp_path / "other"), "--database", store_url)
+    assert refused.returncode == 2
+    assert "give every node the same key files" in refused.stderr
+    assert verify_database(store_url).ok

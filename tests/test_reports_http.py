@@ -1,0 +1,127 @@
+"""Reports over HTTP (`GET /v1/reports/{name}`, audit role) and `redress report`, on a real
+data directory with decisions recorded through the API (CONTRACT.md "Reports (version 2)")."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from redress.cli import main
+
+WME = {
+    "policy": "wme",
+    "as_of": "2026-01-06T09:00:00Z",
+    "facts": {"received_at": "2026-01-05", "kind": "complaint", "category": "misconduct"},
+}
+CONCERN = {
+    "policy": "wme",
+    "as_of": "2026-01-07T09:00:00Z",
+    "facts": {"received_at": "2026-01-07", "kind": "concern", "category": "service_quality"},
+}
+
+
+@pytest.fixture
+def recorded(client, keys):
+    """One WME case (a misconduct complaint) and one case-less concern, both in January."""
+    assert client.post("/v1/cases", json=WME, headers=keys.decide).status_code == 201
+    assert client.post("/v1/decisions", json=CONCERN, headers=keys.decide).status_code == 201
+    return client
+
+
+def test_register_names_the_ledger_state_it_was_computed_at(recorded, keys):
+    """ "Every JSON report is {report, from, to, policy, tree_size, root_hash, …}", and the
+    headers `Redress-Tree-Size` and `Redress-Root-Hash` name the same state."""
+    answer = recorded.get(
+        "/v1/reports/register?from=2026-01-01&to=2026-01-31&policy=wme", headers=keys.audit
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    checkpoint = recorded.get("/v1/ledger/checkpoint", headers=keys.audit).json()
+    assert (body["tree_size"], body["root_hash"]) == (
+        checkpoint["tree_size"],
+        checkpoint["root_hash"],
+    )
+    assert answer.headers["Redress-Tree-Size"] == str(body["tree_size"])
+    assert answer.headers["Redress-Root-Hash"] == body["root_hash"]
+    assert (body["report"], body["from"], body["to"], body["policy"]) == (
+        "register", "2026-01-01", "2026-01-31", "wme",
+    )  # fmt: skip
+    routes = sorted((r["kind"], r["route"], r["case_id"] is None) for r in body["rows"])
+    assert routes == [("complaint", "chief_executive", False), ("concern", "staff_member", True)]
+
+
+def test_csv_with_accept_text_csv(recorded, keys):
+    answer = recorded.get(
+        "/v1/reports/routing?to=2026-01-31", headers=keys.audit | {"Accept": "text/csv"}
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert rows[0] == ["section", "policy", "route", "stage", "disposition", "flag", "count"]
+    assert ["route", "wme", "chief_executive", "stage_2", "accept", "", "1"] in rows
+    assert answer.headers["Redress-Tree-Size"].isdigit()
+
+
+def test_unknown_report_is_404_and_bad_values_are_named(client, keys):
+    assert client.get("/v1/reports/nope", headers=keys.audit).status_code == 404
+    answer = client.get("/v1/reports/register?from=2026-02-30&to=x", headers=keys.audit)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert {e["pointer"] for e in answer.json()["errors"]} == {"/from", "/to"}
+    answer = client.get("/v1/reports/serco-quarterly", headers=keys.audit)
+    assert [e["pointer"] for e in answer.json()["errors"]] == ["/quarter"]
+
+
+def test_reports_need_the_audit_role(client, keys):
+    assert client.get("/v1/reports/register").status_code == 401
+    assert client.get("/v1/reports/register", headers=keys.decide).status_code == 403
+    assert client.get("/v1/reports/register", headers=keys.admin).status_code == 200
+
+
+def test_cli_report_matches_the_api(recorded, keys, data_dir, capsys):
+    """`redress report NAME … --data-dir DIR` prints the same report as the API."""
+    over_http = recorded.get("/v1/reports/register?policy=wme", headers=keys.audit).json()
+    assert main(["report", "register", "--policy", "wme", "--data-dir", str(data_dir)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == over_http
+    assert main(["report", "timeliness", "--format", "csv", "--data-dir", str(data_dir)]) == 0
+    assert capsys.readouterr().out.startswith("policy,obligation,met,late,open,overdue,lapsed")
+    assert main(["report", "register", "--from", "soon", "--data-dir", str(data_dir)]) == 2
+    assert "--from" in capsys.readouterr().err
+
+
+def test_an_audit_key_reads_every_report_as_json_and_csv(recorded, keys):
+    import reports
+
+    for name in reports.REPORT_NAMES:
+        query = "?quarter=2026-Q1" if name == "serco-quarterly" else ""
+        as_json = recorded.get(f"/v1/reports/{name}{query}", headers=keys.audit)
+        assert as_json.status_code == 200, name
+        assert as_json.json()["report"] == name
+        as_csv = recorded.get(
+            f"/v1/reports/{name}{query}", headers=keys.audit | {"Accept": "text/csv"}
+        )
+        assert as_csv.status_code == 200 and as_csv.text.count("\r\n") >= 1, name
+
+
+def test_http_reports_equal_the_pure_reports_over_the_whole_ledger(recorded, keys):
+    """The API reads the decision index and case tables; the pure functions over every ledger
+    entry (`reports.source.read_snapshot`) are the specification it must equal."""
+    import reports
+    import rules
+    from reports.source import read_snapshot
+
+    services = recorded.app.state.services
+    for name in reports.REPORT_NAMES:
+        values = {"quarter": "2026-Q1"} if name == "serco-quarterly" else {}
+        query = "?quarter=2026-Q1" if values else ""
+        over_http = recorded.get(f"/v1/reports/{name}{query}", headers=keys.audit).json()
+        parsed = reports.parse_query(name, values, rules.policy_ids())
+        snapshot = read_snapshot(services.ledger, services.cases)
+        expected = reports.compute(name, snapshot, parsed)
+        if name == "register":
+            assert len(expected["rows"]) == 2
+        assert over_http == expected, name
