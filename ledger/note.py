@@ -252,3 +252,42 @@ def open_note(note: str, verifier: Verifier | Iterable[Verifier]) -> str:
         names = ", ".join(f"{v.name}+{v.key_id:08x}" for v in trusted) or "none"
         raise UnknownKeyError(f"note is not signed by a trusted key (trusted: {names})")
     return text
+
+
+def parse_signature_line(line: str) -> tuple[str, int, bytes]:
+    """One signature line `— <name> base64(key ID || signature)` (its newline optional) as
+    (key name, key ID, signature bytes after the key ID), unverified."""
+    body = line[:-1] if line.endswith("\n") else line
+    _check_text(body, "signature line")
+    if "\n" in body or not body.startswith(SIGNATURE_PREFIX):
+        raise MalformedNoteError(f"not one signature line starting with an em dash: {line!r}")
+    name, _, encoded = body[len(SIGNATURE_PREFIX) :].partition(" ")
+    if not is_valid_key_name(name) or not encoded:
+        raise MalformedNoteError(f"malformed signature line {line!r}")
+    raw = _b64decode(encoded, f"signature by {name}")
+    if len(raw) < 5:
+        raise MalformedNoteError(f"signature by {name} is too short")
+    return name, int.from_bytes(raw[:4], "big"), raw[4:]
+
+
+def add_signatures(note: str, lines: Iterable[str]) -> str:
+    """`note` with the signature `lines` appended after its own (signed-note allows several).
+
+    A line whose key (name and key ID) already signed the note, or came earlier in `lines`, is
+    dropped: the first signature by a key stays, the note's lines never move, new ones keep
+    the order given, so the same inputs always give the same note.
+    """
+    text, signatures = split_note(note)
+    seen = set()
+    for name, encoded in signatures:
+        seen.add(parse_signature_line(f"{SIGNATURE_PREFIX}{name} {encoded}")[:2])
+    added = []
+    for line in lines:
+        name, signature_key_id, _ = parse_signature_line(line)
+        if (name, signature_key_id) in seen:
+            continue
+        seen.add((name, signature_key_id))
+        added.append(line if line.endswith("\n") else line + "\n")
+    if len(signatures) + len(added) > MAX_SIGNATURES:
+        raise MalformedNoteError(f"note would have more than {MAX_SIGNATURES} signatures")
+    return note + "".join(added)

@@ -89,7 +89,63 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
+    _witness_commands(commands)
     return parser
+
+
+def _witness_commands(commands: argparse._SubParsersAction) -> None:
+    """`redress witness serve`: a C2SP tlog-witness for the logs whose keys it is given."""
+    witness = _command(commands, "witness", "Run a witness: `redress witness serve`.", None)
+    witness_commands = witness.add_subparsers(title="witness commands", metavar="WITNESS_COMMAND")
+    serve = _command(
+        witness_commands,
+        "serve",
+        "Cosign checkpoints of the given logs over HTTP (C2SP tlog-witness add-checkpoint).",
+        run_witness_serve,
+    )
+    serve.add_argument("--data-dir", type=Path, required=True, help="the witness's key and state")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8100, help="port to listen on")
+    serve.add_argument(
+        "--log",
+        action="append",
+        required=True,
+        metavar="VKEY|FILE",
+        help="a trusted log's verifier key (its name is the origin); repeatable",
+    )
+    serve.add_argument("--name", help="the witness's key name, used when its key is first created")
+
+
+def run_witness_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from witness.app import create_witness_app
+    from witness.state import DEFAULT_NAME
+
+    data_dir: Path = args.data_dir.resolve()
+    try:
+        log_keys = [_vkey_argument(value) for value in args.log]
+        app = create_witness_app(data_dir, log_keys, args.name or DEFAULT_NAME)
+    except (OSError, ValueError) as error:  # an unreadable file, a malformed key
+        print(f"redress witness serve: {error}", file=sys.stderr)
+        return 2
+    print(app.state.witness.signer.verifier_key, flush=True)
+    print(
+        f"Witness on http://{args.host}:{args.port}/add-checkpoint"
+        f" (key: {data_dir / 'witness.vkey'})",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False)
+    return 0
+
+
+def _vkey_argument(value: str) -> str:
+    """A verifier key given inline, or the first line of the file that holds it."""
+    path = Path(value)
+    if "+" not in value or path.is_file():
+        return path.read_text().strip()
+    return value
 
 
 def _command(
