@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from rules.calendar import start_of_local_day
 from schemas.decision import Deadline, Decision
 from store import Store
@@ -74,6 +76,11 @@ def now_text() -> str:
     return utc_text(datetime.now(UTC))
 
 
+def _set_or_none(value: Any) -> Any:
+    """A version-1 deadline leaves `status` and `done_at` UNSET: stored as null."""
+    return None if value is msgspec.UNSET else value
+
+
 def case_rows(
     decision: Decision, timezone: str, previous: list[dict[str, Any]]
 ) -> tuple[str, list[dict[str, Any]]]:
@@ -87,8 +94,8 @@ def case_rows(
             "name": d.name,
             "rule": d.rule,
             "due": d.due,
-            "done_at": getattr(d, "done_at", None),
-            "status": getattr(d, "status", None) or "open",
+            "done_at": _set_or_none(getattr(d, "done_at", None)),
+            "status": _set_or_none(getattr(d, "status", None)) or "open",
             "first_decision_id": first_seen.get(d.name) or decision.decision_id,
             "last_decision_id": decision.decision_id,
             "passes_at": utc_text(deadline_passes_at(d.due, timezone)),
