@@ -1,24 +1,32 @@
 """Run every benchmark once, in this order, and print what each measured (`make bench`).
 
-The machines are noisy: compare ratios measured within one run, never absolute numbers across
-runs.
+About ten minutes on a 2-core machine. The machines are noisy: compare ratios measured within
+one run, never absolute numbers across runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+STACKS = "uvicorn-std,uvicorn-fast" + (",granian" if importlib.util.find_spec("granian") else "")
 RUNS = [
     ["rules_soak.py", "100000"],
-    ["ledger_growth.py", "--entries", "20000"],
-    ["api_throughput.py", "--requests", "2000", "--concurrency", "8"],
+    ["store_scale.py", "--entries", "1000000", "--seconds", "5"],
+    # Which HTTP stack: one round each, one worker.
+    ["http_stack.py", "--stacks", STACKS, "--rounds", "1", "--workers", "1"],
+    # The chosen stack: bare vs Redress alternated twice, with one worker and with two.
+    ["http_stack.py", "--stacks", "uvicorn-fast", "--rounds", "2", "--workers", "1,2"],
 ]
 
 
 def main() -> int:
+    if shutil.which("wrk") is None:
+        print("note: wrk is not installed, the HTTP benchmarks will skip (apt-get install -y wrk)")
     for script, *args in RUNS:
         print(f"== {script} {' '.join(args)}", flush=True)
         finished = subprocess.run(

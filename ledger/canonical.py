@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -91,10 +92,32 @@ def canonical_bytes(document: Any) -> bytes:
     msgspec's sorted encoding is byte-identical to RFC 8785 for what the ledger holds (text,
     safe integers, booleans, null, lists and objects with BMP keys: tests/test_canonical_fast.py
     checks it against `rfc8785`); anything else takes `rfc8785` itself."""
+    fast = _fast_canonical(document)
+    if fast is not None:
+        return fast
     problems, unsure = _scan(document, "", MAX_DEPTH + ENVELOPE_DEPTH)
     if problems:
         raise UnhashableDocument(problems)
     return rfc8785.dumps(document) if unsure else _SORTED.encode(document)
+
+
+def _fast_canonical(document: Any) -> bytes | None:
+    """msgspec's bytes when they are certainly canonical and nothing is wrong with the document,
+    checked in C: they decode (floats refused) back to an equal document, hold no 16-digit
+    number and no character beyond the BMP, and have fewer brackets than the depth limit.
+    None sends the document through the full Python check."""
+    try:
+        raw = _SORTED.encode(document)
+        if (
+            raw.count(b"[") + raw.count(b"{") > MAX_DEPTH + ENVELOPE_DEPTH
+            or _unsure(raw)
+            or raw[:1] in _NUMBER_START
+            or _STRICT.decode(raw) != document
+        ):
+            return None
+    except (TypeError, ValueError, msgspec.MsgspecError):
+        return None
+    return raw
 
 
 def entry_bytes(index: int, kind: str, recorded_at: str, prev_hash: str, body: bytes) -> bytes:
@@ -148,3 +171,42 @@ def is_canonical(document: Any, raw: bytes) -> bool:
         return canonical_bytes(document) == raw
     except UnhashableDocument:
         return rfc8785.dumps(document) == raw
+
+
+def _no_floats(_: str) -> Any:
+    raise ValueError("a float")
+
+
+_STRICT = msgspec.json.Decoder(float_hook=_no_floats)
+# What the fast check leaves to the reference: a number of 16+ digits (maybe past 2^53 - 1;
+# text that looks like one only takes the slow path) and 4-byte UTF-8 (characters beyond the
+# BMP, where key orders may differ).
+_LONG_NUMBER = re.compile(rb"[:,\[-][0-9]{16}")
+_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
+
+
+def _unsure(raw: bytes) -> bool:
+    return _LONG_NUMBER.search(raw) is not None or (
+        not raw.isascii() and _BEYOND_BMP.search(raw) is not None
+    )
+
+
+_NUMBER_START = frozenset(b"-0123456789"[i : i + 1] for i in range(11))
+_ENTRY_FIELDS = frozenset({"index", "kind", "recorded_at", "prev_hash", "body"})
+
+
+def parse_entry_fast(raw: bytes) -> dict:
+    """`parse_entry`, with the canonical check done by msgspec (decode, re-encode sorted,
+    compare) where that is certain to agree with RFC 8785, and by `parse_entry` otherwise."""
+    if not _unsure(raw):
+        try:
+            document = _STRICT.decode(raw)
+        except (msgspec.DecodeError, ValueError):
+            document = None
+        if (
+            isinstance(document, dict)
+            and document.keys() == _ENTRY_FIELDS
+            and _SORTED.encode(document) == raw
+        ):
+            return document
+    return parse_entry(raw)

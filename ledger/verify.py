@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 import rfc8785
 
-from ledger.canonical import ZERO_HASH, parse_entry, sha256_hex
+from ledger.canonical import ZERO_HASH, parse_entry, parse_entry_fast, sha256_hex
 from ledger.checkpoint import parse_checkpoint
 from ledger.export import EXPORT_TYPE
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
-from ledger.merkle import ProofError, verify_consistency
+from ledger.merkle import ProofError, leaf_hash, node_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from ledger.tree import MemoryTree, consistency_hashes
+from ledger.tree import Frontier, MemoryTree, consistency_hashes, frontier_keys
 
 
 class Damage:
@@ -57,6 +58,10 @@ class Failure(Exception):
         super().__init__(summary)
         self.damage, self.summary, self.first_bad_index = damage, summary, first_bad_index
 
+    def __reduce__(self) -> tuple:
+        # Sent back from `--jobs` worker processes.
+        return (Failure, (self.damage, self.summary, self.first_bad_index))
+
 
 @dataclass
 class Material:
@@ -72,8 +77,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 RECEIPT_MAGIC = "c2sp.org/tlog-proof@v1"
 
 
-def verify(source: Path, public_key: str | None = None, checkpoint: str | None = None) -> Report:
-    """Check the ledger (or receipt) in `source`; see the module docstring."""
+def verify(
+    source: Path, public_key: str | None = None, checkpoint: str | None = None, jobs: int = 1
+) -> Report:
+    """Check the ledger (or receipt) in `source`; see the module docstring. A SQLite store is
+    streamed (`verify_sqlite`); `jobs` > 1 checks its entries in that many processes."""
     source = Path(source)
     try:
         head = source.read_bytes()[:64]
@@ -82,7 +90,9 @@ def verify(source: Path, public_key: str | None = None, checkpoint: str | None =
     if head.startswith(RECEIPT_MAGIC.encode()):
         return verify_receipt_file(source, public_key)
     try:
-        material = read_sqlite(source) if head.startswith(SQLITE_MAGIC) else read_export(source)
+        if head.startswith(SQLITE_MAGIC):
+            return verify_sqlite(source, public_key, checkpoint, jobs)
+        material = read_export(source)
     except (ValueError, KeyError, TypeError, IndexError, sqlite3.Error) as e:
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
     return verify_material(material, public_key, checkpoint)
@@ -109,6 +119,298 @@ def read_sqlite(db_path: Path) -> Material:
     key_path = db_path.parent / PUBLIC_KEY_FILE
     published = key_path.read_text().strip() if key_path.exists() else None
     return Material(entries, [tuple(c) for c in checkpoints], published, nodes)
+
+
+# -- a SQLite store, streamed -------------------------------------------------------------------
+
+CHUNK_LEVEL = 14
+CHUNK = 1 << CHUNK_LEVEL  # entries per chunk: an aligned complete subtree
+
+
+class StoredTree:
+    """`MemoryTree`'s reading side over the recomputed roots and the stored nodes (which the
+    stream has checked against the recomputed ones), for the consistency proofs."""
+
+    def __init__(self, conn: sqlite3.Connection, size: int, roots: dict[int, bytes]) -> None:
+        self.conn, self.size, self.roots = conn, size, roots
+
+    def lookup(self, level: int, position: int) -> bytes:
+        row = self.conn.execute(
+            "SELECT hash FROM tree_nodes WHERE level = ? AND position = ?", (level, position)
+        ).fetchone()
+        if row is None:
+            raise Failure(Damage.REWRITTEN, f"the stored tree lacks node ({level}, {position})")
+        return bytes(row[0])
+
+    def root(self, size: int | None = None) -> bytes:
+        return self.roots[self.size if size is None else size]
+
+
+@dataclass
+class Chunk:
+    """What a worker found in one aligned chunk of entries (see `_check_chunk`)."""
+
+    start: int
+    count: int  # entries that passed, from `start`
+    failure: Failure | None
+    top: list[bytes]  # the frontier of the good entries, largest subtree first
+    prefixes: dict[int, list[bytes]]  # the frontier at each asked-for size inside the chunk
+    differing: tuple[int, int] | None  # lowest (level, first leaf) of a stored node that differs
+    missing: int | None  # first leaf of the first recomputed node not stored
+
+
+def _check_chunk(db_path: Path, start: int, low: int, high: int | None, sizes: list[int]) -> Chunk:
+    """Entries at positions start… (indices low ≤ idx < high), start a multiple of CHUNK, checked
+    on their own: canonical form, index, hash, the chain (from the entry stored before them),
+    and every complete subtree among them against the stored node."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        before = conn.execute(
+            "SELECT entry FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", (low,)
+        ).fetchone()
+        prev_hash = sha256_hex(before[0]) if before and start else ZERO_HASH
+        leaves: list[bytes] = []
+        failure = None
+        rows = conn.execute(
+            "SELECT entry_hash, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (low, high if high is not None else 2**62),
+        )
+        for position, (stored_hash, raw) in enumerate(rows, start):
+            failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
+            if failure is not None:
+                break
+            prev_hash = stored_hash
+            leaves.append(leaf_hash(raw))
+        levels = [leaves]
+        while len(levels[-1]) > 1:
+            below = levels[-1]
+            levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        differing, missing = _compare_nodes(conn, start, levels)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+    def frontier(size: int) -> list[bytes]:
+        return [levels[lv][p] for lv, p in frontier_keys(size)]
+
+    return Chunk(
+        start,
+        len(leaves),
+        failure,
+        frontier(len(leaves)),
+        {size: frontier(size - start) for size in sizes if start < size <= start + len(leaves)},
+        differing,
+        missing,
+    )
+
+
+def _entry_failure(
+    conn: sqlite3.Connection, position: int, stored_hash: str, raw: bytes, prev_hash: str
+) -> Failure | None:
+    try:
+        document = parse_entry_fast(raw)
+        index = document["index"]
+    except (ValueError, KeyError, TypeError):
+        return Failure(Damage.MODIFIED, f"entry {position} is not a canonical entry", position)
+    if index != position:
+        return _misplaced(conn, position, index)
+    if document["prev_hash"] != prev_hash:
+        bad = position - 1 if position else 0
+        return Failure(
+            Damage.MODIFIED, f"entry {position}'s prev_hash does not match entry {bad}'s bytes", bad
+        )
+    actual = sha256_hex(raw)
+    if stored_hash != actual:
+        return Failure(
+            Damage.MODIFIED,
+            f"entry {position}'s bytes hash to {actual[:16]}…, not its recorded "
+            f"{stored_hash[:16]}…",
+            position,
+        )
+    return None
+
+
+def _compare_nodes(
+    conn: sqlite3.Connection, start: int, levels: list[list[bytes]]
+) -> tuple[tuple[int, int] | None, int | None]:
+    differing: tuple[int, int] | None = None
+    missing: int | None = None
+    for level, hashes in enumerate(levels):
+        base = start >> level
+        stored = dict(
+            conn.execute(
+                "SELECT position, hash FROM tree_nodes WHERE level = ? AND position >= ? "
+                "AND position < ?",
+                (level, base, base + len(hashes)),
+            ).fetchall()
+        )
+        for i, value in enumerate(hashes):
+            found = stored.get(base + i)
+            if found is None:
+                leaf = (base + i) << level
+                missing = leaf if missing is None else min(missing, leaf)
+            elif differing is None and bytes(found) != value:
+                differing = (level, (base + i) << level)
+    return differing, missing
+
+
+def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
+    if index < position:
+        return Failure(
+            Damage.INSERTED,
+            f"entry {index} appears again at position {position}: "
+            f"entries {index}..{position - 1} were inserted",
+            index,
+        )
+    later = conn.execute("SELECT entry FROM entries ORDER BY idx LIMIT -1 OFFSET ?", (position,))
+    for (raw,) in later:
+        try:
+            if parse_entry_fast(raw)["index"] == position:
+                return Failure(
+                    Damage.REORDERED,
+                    f"entry {index} stands where entry {position} should, which comes later",
+                    position,
+                )
+        except (ValueError, KeyError, TypeError):
+            continue
+    return Failure(
+        Damage.DELETED,
+        f"entry {position} is missing: entry {index} follows entry {position - 1}",
+        position,
+    )
+
+
+def _chunks(conn: sqlite3.Connection) -> list[tuple[int, int, int | None]]:
+    """(first position, first idx, idx past the last) of each chunk of CHUNK stored entries."""
+    bounds = [
+        (position, idx)
+        for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx"))
+        if position % CHUNK == 0
+    ]
+    highs = [idx for _, idx in bounds[1:]] + [None]
+    return [(p, low, high) for (p, low), high in zip(bounds, highs, strict=True)]
+
+
+def _checked_chunks(
+    conn: sqlite3.Connection, db_path: Path, jobs: int, sizes: list[int]
+) -> Iterator[Chunk]:
+    chunks = _chunks(conn)
+    if jobs <= 1:
+        for start, low, high in chunks:
+            yield _check_chunk(db_path, start, low, high, sizes)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs) as pool:
+        columns = [list(c) for c in zip(*chunks, strict=True)] or [[], [], []]
+        n = len(chunks)
+        # Checked ahead in `jobs` processes, consumed in order.
+        yield from pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n)
+
+
+def verify_sqlite(
+    db_path: Path, public_key: str | None, kept_checkpoint: str | None, jobs: int = 1
+) -> Report:
+    """`verify_material` for a SQLite store without holding it in memory: the entries are
+    streamed in order (checked in `jobs` processes), the tree is rebuilt leaf by leaf from their
+    bytes and compared node by node with the stored subtree hashes as they complete, and each
+    stored checkpoint is checked against the root recomputed at its size."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        checkpoints = [
+            tuple(c)
+            for c in conn.execute(
+                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+            )
+        ]
+        key_path = db_path.parent / PUBLIC_KEY_FILE
+        published = key_path.read_text().strip() if key_path.exists() else None
+        first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
+        material = Material([tuple(r) for r in first.fetchall()], checkpoints, published)
+        try:
+            verifier = _verifier(trusted_key(material, public_key))
+            tree = _stream_tree(conn, db_path, count, jobs, {c[0] for c in checkpoints})
+            checked = check_checkpoints(checkpoints, tree, verifier)  # type: ignore[arg-type]
+            if kept_checkpoint is not None:
+                check_kept_checkpoint(kept_checkpoint, tree, verifier, checkpoints)  # type: ignore[arg-type]
+                checked += 1
+        except Failure as f:
+            return Report(
+                ok=False,
+                summary=f.summary,
+                first_bad_index=f.first_bad_index,
+                damage=f.damage,
+                tree_size=count,
+            )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    kept = "; it extends the kept checkpoint" if kept_checkpoint is not None else ""
+    signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
+    return Report(
+        ok=True,
+        summary=f"ok: {count} entries, chain and tree recomputed, {signed} verified and "
+        f"consistent{kept}",
+        tree_size=count,
+        checkpoints_checked=checked,
+    )
+
+
+def _stream_tree(
+    conn: sqlite3.Connection, db_path: Path, count: int, jobs: int, sizes: set[int]
+) -> StoredTree:
+    """Join the chunks in order: chain failures first (the earliest), then the stored nodes
+    above the chunks, then what the chunks found of the stored nodes within them."""
+    upper = Frontier()  # over whole chunks: each a complete subtree at CHUNK_LEVEL
+    roots: dict[int, bytes] = {0: Frontier().root()}
+    differing: list[tuple[int, int]] = []
+    missing: list[int] = []
+    final: list[bytes] = []
+    for chunk in _checked_chunks(conn, db_path, jobs, sorted(sizes)):
+        if chunk.failure is not None:
+            raise chunk.failure
+        for size, prefix in chunk.prefixes.items():
+            roots[size] = Frontier(size, upper.hashes + prefix).root()
+        differing += [chunk.differing] if chunk.differing else []
+        missing += [chunk.missing] if chunk.missing is not None else []
+        if chunk.count == CHUNK:
+            for level, position, value in upper.append(chunk.top[0])[1:]:
+                level += CHUNK_LEVEL
+                row = conn.execute(
+                    "SELECT hash FROM tree_nodes WHERE level = ? AND position = ?",
+                    (level, position),
+                ).fetchone()
+                if row is None:
+                    missing.append(position << level)
+                elif bytes(row[0]) != value:
+                    differing.append((level, position << level))
+        else:
+            final = chunk.top
+    beyond = conn.execute(
+        "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
+    ).fetchone()
+    if beyond:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"the stored tree has nodes past the last entry {count - 1}: "
+            "entries were removed from the end",
+            count,
+        )
+    if differing:
+        first = min(differing)[1]
+        raise Failure(
+            Damage.REWRITTEN,
+            f"entry {first} differs from the tree hash stored when it was appended",
+            first,
+        )
+    if missing:
+        first = min(missing)
+        raise Failure(Damage.REWRITTEN, f"the stored tree lacks nodes from entry {first}", first)
+    roots[count] = Frontier(count, upper.hashes + final).root()
+    return StoredTree(conn, count, roots)
 
 
 def read_export(path: Path) -> Material:

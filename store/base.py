@@ -93,6 +93,9 @@ class ReadTx(Protocol):
 
     def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
 
+    # idempotency: (request hash, status, response body) kept for (owner, key)
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
+
 
 class WriteTx(ReadTx, Protocol):
     """Writes inside the writer's transaction (reads here see the true tail)."""
@@ -125,6 +128,14 @@ class WriteTx(ReadTx, Protocol):
         (made up when None), `created_at` RFC 3339 UTC (now when None)."""
         ...
 
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        """Keep the answer to a write for replays, in the write's own transaction (so it is
+        kept exactly when the write is); False when that (owner, key) was already kept."""
+        ...
+
+    def forget_responses_before(self, instant: str) -> int: ...
     def has_api_key_with_role(self, role: str) -> bool: ...
     def revoke_api_key(self, key_id: str) -> bool:
         """Mark the key revoked; False when no unrevoked key has that id."""
@@ -148,7 +159,22 @@ class WriteTx(ReadTx, Protocol):
         ...
 
 
+Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
+
+
 class Store(Protocol):
+    batch_sizes: list[int]  # recent batch sizes (for metrics)
+
+    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
+        """The writer signs a checkpoint after every batch that grew the tree (or, when
+        `auto_checkpoint` is False, only on `checkpoint_now`)."""
+        ...
+
+    def checkpoint_now(self) -> None: ...
+    def writable(self) -> bool:
+        """Whether a write could start now (for the health check)."""
+        ...
+
     def read(self) -> AbstractContextManager[ReadTx]: ...
     def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
         """Run `job` in the writer's next transaction; return its result once committed.

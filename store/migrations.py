@@ -54,7 +54,8 @@ def schema_1(conn: sqlite3.Connection) -> None:
 
 
 def schema_2(conn: sqlite3.Connection) -> None:
-    """Cases as one row with a version (optimistic concurrency), and their obligations."""
+    """Cases as one row with a version (optimistic concurrency), and their obligations; the
+    answers kept for `Idempotency-Key` replays."""
     _run(
         conn,
         """
@@ -99,6 +100,11 @@ def schema_2(conn: sqlite3.Connection) -> None:
         FROM case_deadlines AS k JOIN cases AS c ON c.case_id = k.case_id;
         DROP TABLE case_cases;
         DROP TABLE case_deadlines;
+        CREATE TABLE idempotency (
+            owner TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+            status INTEGER NOT NULL, response BLOB NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (owner, key)) WITHOUT ROWID;
+        CREATE INDEX idempotency_created_at ON idempotency (created_at);
         """,
     )
 

@@ -7,6 +7,7 @@ it against `rfc8785.dumps` on generated JSON values.
 
 from __future__ import annotations
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,8 @@ from ledger.canonical import (
     entry_bytes,
     entry_document,
     is_canonical,
+    parse_entry,
+    parse_entry_fast,
     sha256_hex,
 )
 
@@ -55,3 +58,32 @@ def test_keys_beyond_the_bmp_sort_by_utf16_code_units():
     value = {"\uff5e": 1, "\U0001f600": 2}
     assert canonical_bytes(value) == rfc8785.dumps(value)
     assert canonical_bytes(value).index("😀".encode()) < canonical_bytes(value).index("～".encode())
+
+
+@given(st.dictionaries(text, values, max_size=6), st.sampled_from([" ", "\n", "", "x"]))
+def test_the_fast_entry_check_accepts_and_refuses_as_the_reference_does(body, junk):
+    """`verify` checks canonical form with `parse_entry_fast`; it must agree with `parse_entry`
+    on canonical entries and on entries with a byte changed."""
+    raw = entry_bytes(
+        3, "decision", "2026-01-02T03:04:05.000006Z", "cd" * 32, canonical_bytes(body)
+    )
+    assert parse_entry_fast(raw) == parse_entry(raw)
+    damaged = raw[:-1] + junk.encode() + b"}"
+    outcomes = []
+    for parse in (parse_entry, parse_entry_fast):
+        try:
+            outcomes.append(parse(damaged))
+        except ValueError:
+            outcomes.append("refused")
+    assert outcomes[0] == outcomes[1]
+
+
+def test_the_fast_entry_check_refuses_floats_and_spaced_json_like_the_reference():
+    for raw in (
+        b'{"body":{"x":1.0},"index":0,"kind":"key","prev_hash":"0","recorded_at":"t"}',
+        b'{"body":{}, "index":0,"kind":"key","prev_hash":"0","recorded_at":"t"}',
+        b'{"body":{"b":1,"a":2},"index":0,"kind":"key","prev_hash":"0","recorded_at":"t"}',
+    ):
+        for parse in (parse_entry, parse_entry_fast):
+            with pytest.raises(ValueError):
+                parse(raw)

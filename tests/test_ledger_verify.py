@@ -307,3 +307,45 @@ def test_a_receipt_from_before_a_rewrite_still_proves_the_original_entry(tmp_pat
     (tmp_path / "entry-4.tlog-proof.entry").write_bytes(ledger.entry_bytes(4))
     assert ledger.entry_bytes(4) != original
     assert verify(receipt, public_key=ledger.verifier_key).damage == "bad_receipt"
+
+
+def test_several_processes_check_the_same_things(tmp_path: Path) -> None:
+    """`redress verify --jobs N`: the entries are checked in N processes, with the same result."""
+    ledger = honest_ledger(tmp_path)
+    assert verify(tmp_path / "redress.db", public_key=ledger.verifier_key, jobs=2).ok
+    with db(tmp_path) as conn:
+        conn.execute("UPDATE entries SET entry = CAST(entry AS TEXT) || ' ' WHERE idx = 7")
+    single = verify(tmp_path / "redress.db", jobs=1)
+    double = verify(tmp_path / "redress.db", jobs=2)
+    assert not single.ok and (double.damage, double.first_bad_index) == (single.damage, 7)
+
+
+def test_a_ledger_of_several_chunks_verifies_and_damage_is_found_in_any_of_them(
+    tmp_path: Path,
+) -> None:
+    """`verify` streams a store in chunks of 2^14 entries; damage past the first chunk, and a
+    stored node above the chunks, are still found, in one process or two."""
+    from ledger.canonical import canonical_bytes
+    from ledger.verify import CHUNK
+
+    ledger = Ledger.open(tmp_path, auto_checkpoint=False)
+    body = canonical_bytes({"case_id": "c", "commitments": []})
+    for _ in range(2):
+        ledger.store.write(lambda tx: [tx.append("erasure", body, None) for _ in range(CHUNK)])
+    ledger.sign_checkpoint()
+    ledger.store.write(lambda tx: [tx.append("erasure", body, None) for _ in range(100)])
+    ledger.sign_checkpoint()
+    size = 2 * CHUNK + 101
+    for jobs in (1, 2):
+        report = verify(tmp_path / "redress.db", public_key=ledger.verifier_key, jobs=jobs)
+        assert report.ok and report.tree_size == size and report.checkpoints_checked == 2
+    with db(tmp_path) as conn:
+        conn.execute("UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 15 AND position = 0")
+    report = verify(tmp_path / "redress.db", jobs=2)
+    assert (report.damage, report.first_bad_index) == ("rewritten", 0)
+    with db(tmp_path) as conn:
+        changed = raw_of(conn, CHUNK + 5).replace(b'"c"', b'"d"')
+        conn.execute("UPDATE entries SET entry = ? WHERE idx = ?", (changed, CHUNK + 5))
+    for jobs in (1, 2):
+        report = verify(tmp_path / "redress.db", jobs=jobs)
+        assert (report.damage, report.first_bad_index) == ("modified", CHUNK + 5)

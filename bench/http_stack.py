@@ -1,0 +1,185 @@
+"""`POST /v1/decisions` under wrk against a bare Litestar POST endpoint, same server settings,
+same run, alternated; for each HTTP stack asked for, and for `--workers N`.
+
+    .venv/bin/python bench/http_stack.py [--stacks uvicorn-std,uvicorn-fast,granian]
+        [--workers 1] [--rounds 2] [--seconds 8] [--connections 32]
+
+Needs `wrk` (Debian: `apt-get install -y wrk`); without it, says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789abcdef"
+DECISION = {
+    "policy": "wme",
+    "as_of": "2026-12-24T09:00:00Z",
+    "facts": {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_command(stack: str, target: str, port: int, workers: int, factory: bool) -> list[str]:
+    if stack == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", str(workers), "--no-access-log"]
+        command += ["--loop", "uvloop", "--backpressure", "64"]
+        return [*command, *(["--factory"] if factory else []), target]
+    loop, http = ("uvloop", "httptools") if stack == "uvicorn-fast" else ("asyncio", "h11")
+    command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    command += ["--loop", loop, "--http", http]
+    return [*command, *(["--factory"] if factory else []), target.replace(":", ":", 1)]
+
+
+def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not start")
+
+
+def wrk(url: str, seconds: int, connections: int, body: Path, key: str) -> dict:
+    env = {**os.environ, "WRK_BODY": str(body), "WRK_KEY": key}
+    threads = str(min(2, connections))
+    out = subprocess.run(
+        ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+        + ["-s", str(HERE / "wrk" / "post.lua"), url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {
+        "rps": rps,
+        "p99_ms": float(p99.group(1)) * scale,
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(0) if errors else "",
+        "requests": total,
+    }
+
+
+def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body: Path) -> dict:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{HERE}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "redress":
+            data = Path(tmp) / "data"
+            env |= {"REDRESS_DATA_DIR": str(data), "REDRESS_ADMIN_KEY": ADMIN_KEY}
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "from api.keys import bootstrap_admin; import sys; "
+                    "from pathlib import Path; bootstrap_admin(Path(sys.argv[1]))",
+                    str(data),
+                ],
+                env=env,
+                check=True,
+            )
+            command = server_command(stack, "api.app:app_from_environment", port, workers, True)
+        else:
+            command = server_command(stack, "bare_app:app", port, workers, False)
+        server = subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_up(f"http://127.0.0.1:{port}/health")
+            result = wrk(
+                f"http://127.0.0.1:{port}/v1/decisions",
+                args.seconds,
+                args.connections,
+                body,
+                ADMIN_KEY,
+            )
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=15)
+        if kind == "redress":
+            with sqlite3.connect(data / "redress.db") as conn:
+                stored = conn.execute(
+                    "SELECT COUNT(*) FROM entries WHERE kind = 'decision'"
+                ).fetchone()[0]
+            # Every 201 wrk counted is in the ledger (wrk may cut the last few in flight).
+            result["recorded"] = stored
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stacks", default="uvicorn-fast")
+    parser.add_argument("--workers", default="1")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("skipped: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
+        return 0
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(DECISION, f)
+    body = Path(f.name)
+    for workers in [int(w) for w in args.workers.split(",")]:
+        for stack in args.stacks.split(","):
+            for round_ in range(args.rounds):
+                for kind in ("bare", "redress"):
+                    r = run_one(kind, stack, workers, args, body)
+                    print(
+                        json.dumps(
+                            {
+                                "stack": stack,
+                                "workers": workers,
+                                "round": round_,
+                                "server": kind,
+                                **r,
+                            }
+                        ),
+                        flush=True,
+                    )
+    body.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

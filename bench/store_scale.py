@@ -1,0 +1,149 @@
+"""The store at scale: durable appends/s under concurrency, then a ledger grown to 1,000,000
+entries through the writer's fast path, measuring at 10k, 100k and 1M entries: inclusion and
+consistency proof time, `verify` entries/s (1 and 2 processes), RSS of the appending process.
+
+    .venv/bin/python bench/store_scale.py [--entries 1000000] [--seconds 5] [--threads 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ledger.canonical import canonical_bytes
+from ledger.store import Ledger
+
+BODY = {
+    "decision_id": "0" * 32,
+    "policy": "wme",
+    "policy_version": "sha256:" + "ab" * 32,
+    "as_of": "2026-12-24T09:00:00Z",
+    "case_id": None,
+    "facts": {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"},
+    "outcome": {"disposition": "accept", "stage": "stage_1", "deadlines": []},
+    "reasons": [{"rule": "wme-1", "citation": "WME 3.1"}],
+    "personal_commitment": None,
+}
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def concurrent_appends(data: Path, seconds: float, threads: int) -> dict:
+    """`threads` clients each appending one entry at a time, each waiting for its commit."""
+    ledger = Ledger.open(data)
+    raw = canonical_bytes(BODY)
+    stop = threading.Event()
+    counts = [0] * threads
+    waits: list[float] = []
+
+    def client(n: int) -> None:
+        while not stop.is_set():
+            began = time.perf_counter()
+            ledger.store.write(lambda tx: tx.append("decision", raw, None))
+            counts[n] += 1
+            if n == 0:
+                waits.append(time.perf_counter() - began)
+
+    pool = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    started = time.perf_counter()
+    for t in pool:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - started
+    sizes = ledger.store.batch_sizes
+    ledger.close()
+    return {
+        "appends_per_s": round(sum(counts) / elapsed),
+        "median_batch": statistics.median(sizes) if sizes else 0,
+        "p99_commit_wait_ms": round(sorted(waits)[int(len(waits) * 0.99)] * 1000, 2),
+    }
+
+
+def proof_us(ledger: Ledger, size: int, repeat: int = 200) -> tuple[float, float]:
+    step = max(1, size // repeat)
+    began = time.perf_counter()
+    for i in range(0, size, step):
+        ledger.inclusion_proof(i, size)
+    inclusion = (time.perf_counter() - began) / len(range(0, size, step)) * 1e6
+    began = time.perf_counter()
+    for i in range(1, size, step):
+        ledger.consistency_proof(i, size)
+    consistency = (time.perf_counter() - began) / len(range(1, size, step)) * 1e6
+    return round(inclusion, 1), round(consistency, 1)
+
+
+def verify_rate(data: Path, size: int, jobs: int) -> int:
+    """`redress verify --jobs N` as an officer runs it, in its own process."""
+    command = [str(Path(sys.executable).with_name("redress")), "verify", "--data-dir", str(data)]
+    began = time.perf_counter()
+    done = subprocess.run([*command, "--jobs", str(jobs)], capture_output=True, text=True)
+    elapsed = time.perf_counter() - began
+    assert done.returncode == 0 and f"ok: {size} entries" in done.stdout, done.stdout + done.stderr
+    return round(size / elapsed)
+
+
+def grow(data: Path, entries: int, marks: list[int]) -> list[dict]:
+    ledger = Ledger.open(data)
+    raw = canonical_bytes(BODY)
+    rows = []
+    size = ledger.tree_size()
+    chunk = 10_000
+    building = 0.0
+    for mark in marks:
+        began = time.perf_counter()
+        while size < mark:
+            n = min(chunk, mark - size)
+            ledger.store.write(lambda tx, n=n: [tx.append("decision", raw, None) for _ in range(n)])
+            size += n
+        building += time.perf_counter() - began
+        elapsed = building
+        inclusion, consistency = proof_us(ledger, size)
+        row = {
+            "entries": size,
+            "bulk_appends_per_s": round(size / elapsed),
+            "inclusion_proof_us": inclusion,
+            "consistency_proof_us": consistency,
+            "rss_mib": round(rss_mib(), 1),
+            "db_mib": round((data / "redress.db").stat().st_size / 2**20, 1),
+        }
+        row["verify_per_s"] = verify_rate(data, size, 1)
+        row["verify_per_s_jobs2"] = verify_rate(data, size, 2)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    ledger.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--threads", type=int, default=32)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = concurrent_appends(Path(tmp) / "c", args.seconds, args.threads)
+        print(json.dumps({"concurrent_durable_appends": result, "threads": args.threads}))
+    marks = [m for m in (10_000, 100_000, 1_000_000) if m < args.entries] + [args.entries]
+    with tempfile.TemporaryDirectory() as tmp:
+        grow(Path(tmp) / "g", args.entries, marks)
+
+
+if __name__ == "__main__":
+    main()

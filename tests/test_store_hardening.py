@@ -1,0 +1,126 @@
+"""Faults at the store: a store that stays busy, reads beside a waiting writer, erasure that
+leaves nothing behind.
+
+Issue 9: "a busy store answers 503 with `Retry-After` after at most 5 s of waiting; reads are
+never blocked by a waiting writer" and "after `DELETE …/personal`, no byte of the case key, the
+ciphertext or the plaintext remains in any file of the store (database, WAL, journal, shared
+memory)".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from conftest import COMPLAINT, bearer
+from servers import start
+
+from api.keys import create_key
+
+PLAINTEXT = "Zebulon Quixote-Marchbanks, 14 Wistful Lane"
+COMPLAINANT = "complainant-ref-7f3a9c1e5b"
+
+
+def store_bytes(data) -> bytes:
+    """Every byte of every file of the store (db, -wal, -shm, -journal)."""
+    return b"".join(p.read_bytes() for p in sorted(data.glob("redress.db*")) if p.is_file())
+
+
+def test_a_busy_store_answers_503_with_retry_after_and_reads_still_answer(tmp_path):
+    data = tmp_path / "data"
+    admin = bearer(create_key(data, "admin"))
+    server = start(data, tmp_path / "server.log")
+    try:
+        blocker = sqlite3.connect(data / "redress.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                began = time.monotonic()
+                post = pool.submit(
+                    httpx.post,
+                    f"{server.base_url}/v1/decisions",
+                    json=COMPLAINT,
+                    headers=admin,
+                    timeout=30,
+                )
+                time.sleep(0.5)
+                read = httpx.get(
+                    f"{server.base_url}/v1/ledger/checkpoint", headers=admin, timeout=30
+                )
+                read_done = time.monotonic() - began
+                answer = post.result()
+                waited = time.monotonic() - began
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert read.status_code == 200 and read_done < 3, "a read waited behind the writer"
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert int(answer.headers["retry-after"]) >= 1
+        assert waited < 8
+        # Nothing was recorded for it, and the store writes again once the lock is free.
+        after = httpx.post(
+            f"{server.base_url}/v1/decisions", json=COMPLAINT, headers=admin, timeout=30
+        )
+        # index 1 is the policy entry its first decision brings, so nothing came before it
+        assert after.status_code == 201 and after.json()["ledger"]["index"] == 2
+    finally:
+        server.stop()
+
+
+def test_after_erasure_no_byte_of_key_ciphertext_or_plaintext_remains(tmp_path):
+    data = tmp_path / "data"
+    admin = bearer(create_key(data, "admin"))
+    server = start(data, tmp_path / "server.log")
+    try:
+        body = {**COMPLAINT, "personal": {"name": PLAINTEXT, "note": PLAINTEXT * 40}}
+        case = httpx.post(f"{server.base_url}/v1/cases", json=body, headers=admin).json()
+        for n in range(30):  # traffic around it, so pages move between WAL and database
+            httpx.post(f"{server.base_url}/v1/decisions", json=COMPLAINT, headers=admin)
+            if n == 10:
+                other = httpx.post(f"{server.base_url}/v1/cases", json=body, headers=admin)
+                assert other.status_code == 201
+        with sqlite3.connect(data / "redress.db") as conn:
+            (key,) = conn.execute(
+                "SELECT key FROM personal_keys WHERE case_id = ?", (case["case_id"],)
+            ).fetchone()
+            sealed = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT sealed FROM personal_records WHERE case_id = ?", (case["case_id"],)
+                )
+            ]
+        assert key and sealed and bytes(key) in store_bytes(data)
+        erased = httpx.delete(
+            f"{server.base_url}/v1/cases/{case['case_id']}/personal", headers=admin
+        )
+        assert erased.status_code == 200, erased.text
+        everything = store_bytes(data)
+        assert bytes(key) not in everything
+        assert not any(bytes(s) in everything for s in sealed)
+        assert PLAINTEXT.encode() not in everything
+        # The other case's personal data is still there to open.
+        again = httpx.get(f"{server.base_url}/v1/cases/{other.json()['case_id']}", headers=admin)
+        assert again.json()["personal"] == "sealed"
+    finally:
+        server.stop()
+
+
+def test_erasure_also_removes_the_complainant_reference(tmp_path):
+    """CONTRACT.md: `complainant` is "kept with the case, outside the ledger, erased with the
+    personal data"."""
+    from test_cases_store import decision, workflows
+
+    flows = workflows(tmp_path)
+    case_id, _ = flows.open_case(
+        decision("wme", "d1"), {}, {"name": PLAINTEXT}, reference="REF-1", complainant=COMPLAINANT
+    )
+    assert flows.cases.get(case_id).complainant == COMPLAINANT
+    assert COMPLAINANT.encode() in store_bytes(tmp_path)
+    flows.erase_personal(case_id)
+    case = flows.cases.get(case_id)
+    assert case.complainant is None and case.reference == "REF-1"
+    assert COMPLAINANT.encode() not in store_bytes(tmp_path)
+    flows.store.close()
