@@ -3,7 +3,10 @@
 `evaluate` is the one way to take a decision.
 
 `evaluate(policy, facts, as_of)` runs a built-in policy; `evaluate_ruleset(document, ...)` runs a
-stored ruleset document (a ledger `policy` entry), so replay takes the same path as the API.
+stored ruleset document (a ledger `policy` entry), so replay takes the same path as the API; a
+version-1 document (format `redress.ruleset/1`, frozen in `rules/policies/archive/`) still runs
+and decides in its own shape. `policy_detail` lists each rule and each fact a policy takes;
+`vocabulary` every value its decisions can carry.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -86,6 +86,9 @@ def is_working_day(day: date, calendar_name: str) -> bool:
     return day.weekday() < 5 and not is_holiday(day, calendar_name)
 
 
+# Pure functions of small, repeating arguments, on every evaluation's path (issue 10): cached.
+# Bounded, since a client can name any date.
+@lru_cache(maxsize=8192)
 def working_days_after(start: date, n: int, calendar_name: str) -> date:
     """The n-th working day strictly after `start` (n ≥ 1)."""
     if n < 1:
@@ -172,15 +175,26 @@ def is_date_only(text: str) -> bool:
     return bool(_DATE.match(text))
 
 
+@lru_cache(maxsize=8192)
 def parse_date_fact(text: str) -> date | datetime:
-    """A date fact: a bare date, or a date-time with offset."""
+    """A date fact: a bare date, or a date-time with offset (parsed once per text: one
+    evaluation reads the same fact in validation, cross checks and derivation)."""
     return parse_date(text) if is_date_only(text) else parse_date_time(text)
 
 
 def local_date(value: date | datetime | str, timezone: str) -> date:
     """The local date of a date fact in the policy's time zone (a bare date is itself)."""
     if isinstance(value, str):
-        value = parse_date_fact(value)
+        return _local_date_of_text(value, timezone)
+    return _local_date(value, timezone)
+
+
+@lru_cache(maxsize=8192)
+def _local_date_of_text(text: str, timezone: str) -> date:
+    return _local_date(parse_date_fact(text), timezone)
+
+
+def _local_date(value: date | datetime, timezone: str) -> date:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a date-time needs an offset")
@@ -188,11 +202,13 @@ def local_date(value: date | datetime | str, timezone: str) -> date:
     return value
 
 
+@lru_cache(maxsize=8192)
 def start_of_local_day(day: date, timezone: str) -> datetime:
     """The first instant of a local day, in UTC: how a date compares with a date-time."""
     return datetime(day.year, day.month, day.day, tzinfo=_zone(timezone)).astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
 def end_of_local_day(day: date, timezone: str) -> datetime:
     """The last instant (to the microsecond) of a local day, in UTC."""
     following = start_of_local_day(day + timedelta(days=1), timezone)

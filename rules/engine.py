@@ -9,6 +9,10 @@
   sessions per ruleset).
 - Every rule's action only records that it fired (`assert_fact` fires every matching rule);
   an exception swallowed by the engine is checked for in `state["exception"]`.
+- Which rules match is a pure function of the ruleset and the message, and messages hold only
+  the booleans and enum values the conditions test (a small, finite set per ruleset): the
+  engine's answer for a message is remembered (bounded LRU), so a message seen before costs no
+  session and no action round trips (issue 10). Every answer still comes from durable_rules.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 from durable import engine as durable_engine
@@ -107,21 +112,61 @@ def register(name: str, rules: list[Mapping]) -> None:
         _ensure_registered(_get_host(), name, rules)
 
 
-def fired_rules(name: str, rules: list[Mapping], message: Mapping[str, object]) -> frozenset[str]:
-    """The ids of the rules whose conditions match `message` (a flat dict of derived values)."""
+# (ruleset name, message items) → fired rule ids; guarded by `_lock`.
+_REMEMBERED = 4096
+_remembered: OrderedDict[tuple, frozenset[str]] = OrderedDict()
+
+
+def fired_rules(
+    name: str, rules: list[Mapping], message: Mapping[str, object], remember: bool = True
+) -> frozenset[str]:
+    """The ids of the rules whose conditions match `message` (a flat dict of derived values).
+
+    With `remember`, the engine's answer for the same ruleset and message is reused.
+    """
+    key = (name, tuple(sorted(message.items())))
     with _lock:
-        host = _get_host()
-        _ensure_registered(host, name, rules)
-        sid = f"e{next(_session_ids)}"
-        try:
-            state = host.assert_fact(name, {**message, _SENTINEL_FIELD: True, "sid": sid})
-            if not isinstance(state, dict):
-                raise EngineError(f"engine returned {type(state).__name__}, not a state")
-            if state.get("exception"):
-                raise EngineError(f"a rule action failed: {state['exception']}")
-            fired = {key[len(_FIRED_PREFIX) :] for key in state if key.startswith(_FIRED_PREFIX)}
-            if _SENTINEL_RULE not in fired:
-                raise EngineError("the engine lost an action: the sentinel rule did not fire")
-            return frozenset(fired - {_SENTINEL_RULE})
-        finally:
-            host.delete_state(name, sid)
+        if remember:
+            found = _remembered.get(key)
+            if found is not None:
+                _remembered.move_to_end(key)
+                return found
+        fired = _match(name, rules, message)
+        if remember:
+            _remembered[key] = fired
+            if len(_remembered) > _REMEMBERED:
+                _remembered.popitem(last=False)
+        return fired
+
+
+def forget() -> None:
+    """Drop every remembered answer: the next evaluations each run a durable_rules session."""
+    with _lock:
+        _remembered.clear()
+
+
+def remembered() -> int:
+    """How many (ruleset, message) answers are remembered (at most 4,096)."""
+    return len(_remembered)
+
+
+def _match(name: str, rules: list[Mapping], message: Mapping[str, object]) -> frozenset[str]:
+    """One durable_rules session: assert the message, collect the fired rules, delete it.
+
+    The caller holds `_lock`.
+    """
+    host = _get_host()
+    _ensure_registered(host, name, rules)
+    sid = f"e{next(_session_ids)}"
+    try:
+        state = host.assert_fact(name, {**message, _SENTINEL_FIELD: True, "sid": sid})
+        if not isinstance(state, dict):
+            raise EngineError(f"engine returned {type(state).__name__}, not a state")
+        if state.get("exception"):
+            raise EngineError(f"a rule action failed: {state['exception']}")
+        fired = {key[len(_FIRED_PREFIX) :] for key in state if key.startswith(_FIRED_PREFIX)}
+        if _SENTINEL_RULE not in fired:
+            raise EngineError("the engine lost an action: the sentinel rule did not fire")
+        return frozenset(fired - {_SENTINEL_RULE})
+    finally:
+        host.delete_state(name, sid)

@@ -245,36 +245,60 @@ def _check_mapping(value: object, hint: Any, pointer: str, check: Check) -> obje
 _PLAIN = {bool: "a boolean", int: "an integer", str: "a string"}
 
 
-def _check_value(value: object, hint: Any, pointer: str, check: Check) -> object:
-    """The value when it fits `hint`, else None after recording why not."""
+@functools.cache
+def _shape(hint: Any) -> tuple[str, Any]:
+    """How a field of type `hint` is checked, worked out once per hint (issue 10)."""
     hint = _unwrap_optional(hint)
     kind = _date_kind(hint)
     if kind is not None:
-        return _check_date(value, kind, pointer, check)
+        return "date", kind
     bare = _bare(hint)
     origin = typing.get_origin(bare)
     if origin is typing.Literal:
-        return _check_choice(value, typing.get_args(bare), pointer, check)
+        return "choice", typing.get_args(bare)
     if _is_struct(bare):
+        return "struct", bare
+    if origin is list:
+        return "list", typing.get_args(bare)[0]
+    if origin is dict:
+        return "dict", bare
+    if bare in _PLAIN:
+        return "plain", (bare, hint)
+    return "convert", hint
+
+
+def _check_value(value: object, hint: Any, pointer: str, check: Check) -> object:
+    """The value when it fits `hint`, else None after recording why not."""
+    how, what = _shape(hint)
+    if how == "plain":
+        bare, full = what
+        if type(value) is not bare:
+            check.fail(pointer, f"expected {_PLAIN[bare]}, got {_a(_json_type(value))}")
+            return None
+        if full is bare:
+            return value
+        what = full
+        how = "convert"
+    if how == "choice":
+        return _check_choice(value, what, pointer, check)
+    if how == "date":
+        return _check_date(value, what, pointer, check)
+    if how == "struct":
         if not isinstance(value, dict):
             check.fail(pointer, f"expected an object, got {_a(_json_type(value))}")
             return None
-        return check_struct(value, bare, pointer, check)
-    if origin is list:
+        return check_struct(value, what, pointer, check)
+    if how == "list":
         if not isinstance(value, list):
             check.fail(pointer, f"expected an array, got {_a(_json_type(value))}")
             return None
-        (item_hint,) = typing.get_args(bare)
         before = len(check.errors)
-        items = [_check_value(v, item_hint, f"{pointer}/{i}", check) for i, v in enumerate(value)]
+        items = [_check_value(v, what, f"{pointer}/{i}", check) for i, v in enumerate(value)]
         return items if len(check.errors) == before else None
-    if origin is dict:
-        return _check_mapping(value, bare, pointer, check)
-    if bare in _PLAIN and type(value) is not bare:
-        check.fail(pointer, f"expected {_PLAIN[bare]}, got {_a(_json_type(value))}")
-        return None
+    if how == "dict":
+        return _check_mapping(value, what, pointer, check)
     try:
-        return msgspec.convert(value, type=hint, strict=True)
+        return msgspec.convert(value, type=what, strict=True)
     except msgspec.ValidationError as exc:
         check.fail(pointer, _plain_message(str(exc)))
         return None
@@ -315,15 +339,19 @@ def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Che
             )
     good: dict = {}
     for name, (hint, required) in fields.items():
-        here = f"{pointer}/{escape_pointer(name)}"
         if name not in data:
             if required:
-                check.fail(here, "required")
+                check.fail(f"{pointer}/{escape_pointer(name)}", "required")
             continue
-        value = _check_value(data[name], hint, here, check)
+        value = _check_value(data[name], hint, f"{pointer}/{_token(name)}", check)
         if value is not None:
             good[name] = value
     return good
+
+
+@functools.lru_cache(maxsize=1024)
+def _token(name: str) -> str:
+    return escape_pointer(name)
 
 
 def check_acts_after_receipt(good: dict, check: Check) -> None:

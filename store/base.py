@@ -91,10 +91,12 @@ class ReadTx(Protocol):
         """A number that changes whenever a key is revoked (cheap: read every half second)."""
         ...
 
-    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
-
-    # idempotency: (request hash, status, response body) kept for (owner, key)
+    # idempotency: (request hash, status, response body) kept for (owner, key); the owner is
+    # the caller's key id
     def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        """The claim (status 0 while its transaction is open) or response kept for a key."""
+        ...
 
 
 class WriteTx(ReadTx, Protocol):
@@ -116,6 +118,14 @@ class WriteTx(ReadTx, Protocol):
         """Destroy the case's key, records and complainant; the erased commitments, in order."""
         ...
 
+    def remember_response(
+        self, owner: str, key: str, request_hash: str, status: int, response: bytes
+    ) -> bool:
+        """Keep the answer to a write for replays, in the write's own transaction (so it is
+        kept exactly when the write is); False when that (owner, key) was already kept."""
+        ...
+
+    def forget_responses_before(self, instant: str) -> int: ...
     def add_api_key(
         self,
         key_hash: str,
@@ -128,14 +138,6 @@ class WriteTx(ReadTx, Protocol):
         (made up when None), `created_at` RFC 3339 UTC (now when None)."""
         ...
 
-    def remember_response(
-        self, owner: str, key: str, request_hash: str, status: int, response: bytes
-    ) -> bool:
-        """Keep the answer to a write for replays, in the write's own transaction (so it is
-        kept exactly when the write is); False when that (owner, key) was already kept."""
-        ...
-
-    def forget_responses_before(self, instant: str) -> int: ...
     def has_api_key_with_role(self, role: str) -> bool: ...
     def revoke_api_key(self, key_id: str) -> bool:
         """Mark the key revoked; False when no unrevoked key has that id."""
@@ -159,22 +161,7 @@ class WriteTx(ReadTx, Protocol):
         ...
 
 
-Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
-
-
 class Store(Protocol):
-    batch_sizes: list[int]  # recent batch sizes (for metrics)
-
-    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
-        """The writer signs a checkpoint after every batch that grew the tree (or, when
-        `auto_checkpoint` is False, only on `checkpoint_now`)."""
-        ...
-
-    def checkpoint_now(self) -> None: ...
-    def writable(self) -> bool:
-        """Whether a write could start now (for the health check)."""
-        ...
-
     def read(self) -> AbstractContextManager[ReadTx]: ...
     def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
         """Run `job` in the writer's next transaction; return its result once committed.

@@ -5,8 +5,8 @@ transaction (so two processes opening one store at once migrate it once), and a 
 version is newer than this list is refused rather than misread. Version 1 is the schema written
 before versioning (every statement is `IF NOT EXISTS`, so such a store, at version 0, adopts it
 unchanged); version 2 replaces the first case tables with the case row, its decisions and its
-obligations; version 3 gives keys an id, a name and revocation, and remembers
-responses for `Idempotency-Key`.
+obligations (and the answers kept for `Idempotency-Key`); version 3 gives keys an id, a
+name and revocation.
 
 (sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
 schema, and its transaction handling does not serialise concurrent openers: hence this list.)
@@ -110,8 +110,8 @@ def schema_2(conn: sqlite3.Connection) -> None:
 
 
 def schema_3(conn: sqlite3.Connection) -> None:
-    """Keys with a public id, a name and a revocation time; responses remembered for
-    `Idempotency-Key` (CONTRACT.md, version 2)."""
+    """Keys with a public id, a name and a revocation time (CONTRACT.md, version 2); and the
+    `idempotency` table for a store that reached version 2 before schema 2 made it."""
     _run(
         conn,
         """
@@ -120,12 +120,11 @@ def schema_3(conn: sqlite3.Connection) -> None:
         ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
         UPDATE api_keys SET key_id = 'key_' || substr(key_hash, 1, 16) WHERE key_id IS NULL;
         CREATE UNIQUE INDEX api_keys_key_id ON api_keys (key_id);
-        CREATE TABLE idempotent_responses (
-            key_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL,
-            status INTEGER NOT NULL DEFAULT 0, body BLOB NOT NULL DEFAULT x'',
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (key_id, idempotency_key)) WITHOUT ROWID;
-        CREATE INDEX idempotent_responses_created ON idempotent_responses (created_at);
+        CREATE TABLE IF NOT EXISTS idempotency (
+            owner TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+            status INTEGER NOT NULL, response BLOB NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (owner, key)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);
         """,
     )
 

@@ -224,8 +224,8 @@ class SqliteTx:
 
     def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
         row = self.conn.execute(
-            "SELECT request_hash, status, body, created_at FROM idempotent_responses "
-            "WHERE key_id = ? AND idempotency_key = ?",
+            "SELECT request_hash, status, response, created_at FROM idempotency "
+            "WHERE owner = ? AND key = ?",
             (key_id, idempotency_key),
         ).fetchone()
         return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
@@ -369,24 +369,22 @@ class SqliteTx:
         self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
     ) -> StoredResponse | None:
         self.conn.execute(
-            "DELETE FROM idempotent_responses WHERE key_id = ? AND idempotency_key = ? "
-            "AND created_at < ?",
+            "DELETE FROM idempotency WHERE owner = ? AND key = ? AND created_at < ?",
             (key_id, idempotency_key, expired_before),
         )
         found = self.stored_response(key_id, idempotency_key)
         if found is not None:
             return found
         self.conn.execute(
-            "INSERT INTO idempotent_responses (key_id, idempotency_key, request_hash, "
-            "created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
+            "VALUES (?, ?, ?, 0, x'', ?)",
             (key_id, idempotency_key, request_hash, utc_now()),
         )
         return None
 
     def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
         self.conn.execute(
-            "UPDATE idempotent_responses SET status = ?, body = ? "
-            "WHERE key_id = ? AND idempotency_key = ?",
+            "UPDATE idempotency SET status = ?, response = ? WHERE owner = ? AND key = ?",
             (status, body, key_id, idempotency_key),
         )
 

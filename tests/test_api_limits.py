@@ -189,6 +189,9 @@ def test_a_client_that_goes_away_is_logged_as_such_not_as_a_500(tmp_path):
         with socket.create_connection((host, int(port))) as gone:
             gone.sendall(head + body[:10])
             time.sleep(0.3)
+        with socket.create_connection((host, int(port))) as impatient:
+            impatient.sendall(head + body)  # whole, then gone before the answer
+            impatient.shutdown(socket.SHUT_RDWR)
         time.sleep(0.5)
         assert httpx.get(f"{server.base_url}/health").status_code == 200
         log = server.log.read_text()

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import COMPLAINT, bearer
+from conftest import LIVE_COMPLAINT, bearer
 from servers import start
 
 from api.keys import create_key
@@ -33,14 +33,17 @@ def mixed_load(base: str, headers: dict, stop: threading.Event, acked: list, fiv
             roll = random.random()
             try:
                 if roll < 0.4 or not cases:
-                    body = {**COMPLAINT}
+                    body = {**LIVE_COMPLAINT}  # live: its cases' events (always live) follow it
                     if roll < 0.2:
                         body["personal"] = {"name": "A. Person", "n": random.randrange(10**6)}
                     path = "/v1/cases" if roll < 0.3 or not cases else "/v1/decisions"
                     answer = http.post(path, json=body)
                 else:
                     name = random.choice(EVENT_FACTS)
-                    event = {"facts": {name: random.random() < 0.5}, "as_of": COMPLAINT["as_of"]}
+                    event = {
+                        "facts": {name: random.random() < 0.5},
+                        "as_of": LIVE_COMPLAINT["as_of"],
+                    }
                     answer = http.post(f"/v1/cases/{random.choice(cases)}/events", json=event)
             except httpx.HTTPError:
                 return  # the server was killed
@@ -111,14 +114,14 @@ def test_two_servers_on_one_store_never_answer_5xx_on_busy_cases(tmp_path):
     two = start(data, tmp_path / "two.log")
     try:
         cases = [
-            httpx.post(f"{one.base_url}/v1/cases", json=COMPLAINT, headers=headers).json()
+            httpx.post(f"{one.base_url}/v1/cases", json=LIVE_COMPLAINT, headers=headers).json()
             for _ in range(3)
         ]
 
         def event(n: int) -> int:
             base = (one, two)[n % 2].base_url
             case = cases[n % len(cases)]["case_id"]
-            body = {"facts": {EVENT_FACTS[n % 6]: n % 4 < 2}, "as_of": COMPLAINT["as_of"]}
+            body = {"facts": {EVENT_FACTS[n % 6]: n % 4 < 2}, "as_of": LIVE_COMPLAINT["as_of"]}
             answer = httpx.post(
                 f"{base}/v1/cases/{case}/events", json=body, headers=headers, timeout=60
             )

@@ -15,6 +15,7 @@ import pytest
 import rfc8785
 
 import rules
+from rules import engine
 from rules.ruleset import document_version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,7 @@ def test_two_thousand_evaluations_in_a_row_outlive_the_1024_session_limit():
     policy, facts = EXAMPLES[0]
     first = encoded(policy, facts)
     for _ in range(2000):
+        engine.forget()  # so that each evaluation opens (and deletes) an engine session
         assert encoded(policy, facts) == first
 
 
@@ -66,6 +68,7 @@ def test_an_evaluation_that_matches_no_rule_cleans_up_too():
     document["rules"] = [r for r in document["rules"] if r["id"] == "anonymous"]
     facts = {"received_at": "2026-06-01", "kind": "complaint"}
     for _ in range(1100):
+        engine.forget()
         decision = rules.evaluate_ruleset(document, facts, AS_OF)
     assert decision.reasons == []
     assert decision.outcome.disposition == "accept"
@@ -76,6 +79,8 @@ def test_several_threads_at_once_get_the_same_answers_as_one_thread():
     expected = {i: encoded(policy, facts) for i, (policy, facts) in enumerate(EXAMPLES)}
 
     def run(i: int) -> bool:
+        if i % 3 == 0:
+            engine.forget()  # a third of the calls go to the engine itself
         policy, facts = EXAMPLES[i % len(EXAMPLES)]
         return encoded(policy, facts) == expected[i % len(EXAMPLES)]
 
@@ -336,3 +341,26 @@ def test_actions_have_no_new_member_unless_a_case_sets_it():
     marked = msgspec.structs.replace(decision.outcome.actions[0], new=True)
     assert msgspec.to_builtins(marked)["new"] is True
     assert decision.purpose == "live"
+
+
+def test_a_remembered_match_is_the_one_the_engine_gives():
+    """Issue 10: the engine's answer for a message is reused; it is the engine's own answer."""
+    document = rules.ruleset_document("wme")
+    name = engine.ruleset_name("wme", document_version(document))
+    message = {"kind": "complaint", "formal": True, "outcome_known": False, "complex": True}
+    engine.forget()
+    first = engine.fired_rules(name, document["rules"], message)
+    assert engine.remembered() == 1
+    again = engine.fired_rules(name, document["rules"], message)
+    fresh = engine.fired_rules(name, document["rules"], message, remember=False)
+    assert first == again == fresh
+    assert {"complaint", "holding_letter", "advise_investigator"} <= fresh
+
+
+def test_the_memory_of_matches_is_bounded():
+    document = rules.ruleset_document("serco-es")
+    name = engine.ruleset_name("serco-es", document_version(document))
+    engine.forget()
+    for i in range(4200):
+        engine.fired_rules(name, document["rules"], {"always": True, "urgent": i})
+    assert engine.remembered() == 4096

@@ -64,8 +64,9 @@ def test_a_busy_store_answers_503_with_retry_after_and_reads_still_answer(tmp_pa
         after = httpx.post(
             f"{server.base_url}/v1/decisions", json=COMPLAINT, headers=admin, timeout=30
         )
-        # index 1 is the policy entry its first decision brings, so nothing came before it
-        assert after.status_code == 201 and after.json()["ledger"]["index"] == 2
+        # 0 genesis, 1 the admin key's `key` entry, 2 the policy entry its first decision
+        # brings: nothing came before it
+        assert after.status_code == 201 and after.json()["ledger"]["index"] == 3
     finally:
         server.stop()
 

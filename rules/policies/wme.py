@@ -16,6 +16,7 @@ from rules.registry import register_derivation, register_fact_schema
 from rules.validation import Check, Moment
 from schemas.facts.wme import WmeFacts
 
+CALENDAR = "england-and-wales"
 APPEAL_WORKING_DAYS = 10
 FEEDBACK_KINDS = ["compliment", "suggestion", "comment"]
 OUT_OF_JURISDICTION = {
@@ -277,7 +278,7 @@ DOCUMENT: dict = {
     "id": "wme",
     "title": "West Midlands Employers: comments, compliments and complaints",
     "seed": "wme-complaints-policy.txt",
-    "calendar": "england-and-wales",
+    "calendar": CALENDAR,
     "timezone": "Europe/London",
     "facts": "wme.facts/2",
     "derive": "wme.derive/2",
@@ -346,7 +347,7 @@ def cross_check(values: dict, check: Check) -> None:
             if appeal < outcome:
                 check.fail("/facts/appeal_requested_at", "the appeal is dated before the outcome")
     if "stage_three_outcome_at" in values:
-        in_time = _appeal_in_time(values, tz, "england-and-wales")
+        in_time = _appeal_in_time(values, tz, CALENDAR)
         if not check.given("appeal_requested_at"):
             check.fail(
                 "/facts/stage_three_outcome_at", "a stage three decision needs appeal_requested_at"

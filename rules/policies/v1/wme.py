@@ -18,14 +18,6 @@ from rules.validation import Check, Moment
 from schemas.facts.v1 import WmeFactsV1 as WmeFacts
 
 APPEAL_WORKING_DAYS = 10
-FEEDBACK_KINDS = ["compliment", "suggestion", "comment"]
-OUT_OF_JURISDICTION = {
-    "government_policy": "government_department",
-    "political_party": "political_party",
-    "local_authority": "local_authority",
-    "third_party_provider": "service_provider",
-}
-SERIOUS = ["misconduct", "whistleblowing", "fraud"]
 
 
 DOCUMENT: dict = archive.load("wme", 1)
