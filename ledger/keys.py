@@ -16,6 +16,15 @@ from ledger.note import Signer
 ORIGIN = "redress.local/ledger"
 SIGNING_KEY_FILE = "signing.key"
 PUBLIC_KEY_FILE = "public.key"
+# Where the signing key lives when not in the data directory (`redress serve --signing-key`):
+# whoever can write the data directory then cannot also sign for the log.
+SIGNING_KEY_ENV = "REDRESS_SIGNING_KEY"
+
+
+def signing_key_path(data_dir: Path) -> Path:
+    """The signing key's file: `$REDRESS_SIGNING_KEY` when set, else `DIR/signing.key`."""
+    configured = os.environ.get(SIGNING_KEY_ENV)
+    return Path(configured) if configured else Path(data_dir) / SIGNING_KEY_FILE
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -34,7 +43,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def load_or_create_signer(data_dir: Path, origin: str = ORIGIN) -> Signer:
     """The data directory's signer, creating the key (0600) and `public.key` on first use."""
-    key_path = data_dir / SIGNING_KEY_FILE
+    key_path = signing_key_path(data_dir)
     if not key_path.exists():
         _write_private(key_path, Signer.generate(origin).private_bytes())
     signer = Signer.from_bytes(origin, key_path.read_bytes())

@@ -38,6 +38,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing one port")
+    serve.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="VKEY=URL",
+        help="a witness asked to cosign each checkpoint: its verifier key (or a file holding "
+        "it) and its URL (the add-checkpoint prefix); repeatable",
+    )
+    serve.add_argument(
+        "--quorum",
+        type=int,
+        metavar="N",
+        help="cosignatures a checkpoint needs before it is published (default: every witness)",
+    )
+    serve.add_argument(
+        "--signing-key",
+        type=Path,
+        metavar="FILE",
+        help="the checkpoint signing key (created there if missing; default DIR/signing.key)",
+    )
 
     keys = _command(commands, "keys", "API keys: create, list, revoke.", None)
     key_commands = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND")
@@ -193,6 +213,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if _serve_witness_environment(args) is None:
+        return 2
     Ledger.open(data_dir).close()  # creates the store and signing key before workers start
     admin_key = bootstrap_admin(data_dir)
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
@@ -219,6 +241,32 @@ def run_serve(args: argparse.Namespace) -> int:
         log_config=JSON_LOG_CONFIG,
     )
     return 0
+
+
+def _serve_witness_environment(args: argparse.Namespace) -> bool | None:
+    """Check `--witness`, `--quorum` and `--signing-key` and hand them to the workers through
+    the environment; None (after saying why) when they do not make sense."""
+    from api.app import QUORUM_ENV, WITNESSES_ENV
+    from ledger.keys import SIGNING_KEY_ENV
+    from service.cosigning import parse_witness
+
+    if args.signing_key is not None:
+        os.environ[SIGNING_KEY_ENV] = str(args.signing_key.resolve())
+    try:
+        witnesses = [parse_witness(value) for value in args.witness]
+    except (OSError, ValueError) as error:
+        print(f"redress serve: --witness: {error}", file=sys.stderr)
+        return None
+    quorum = len(witnesses) if args.quorum is None else args.quorum
+    if witnesses and not 1 <= quorum <= len(witnesses):
+        print(f"redress serve: --quorum must be 1 to {len(witnesses)}", file=sys.stderr)
+        return None
+    if not witnesses and args.quorum is not None:
+        print("redress serve: --quorum needs --witness", file=sys.stderr)
+        return None
+    os.environ[WITNESSES_ENV] = "\n".join(f"{vkey}={url}" for vkey, url in witnesses)
+    os.environ[QUORUM_ENV] = str(quorum)
+    return True
 
 
 # uvicorn's own processes (the supervisor of --workers N included) log as JSON lines too; the
