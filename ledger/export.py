@@ -3,8 +3,11 @@
 Line 1 is a header `{"type": "redress-ledger-export", "format": 1, "origin", "public_key"}`;
 then one `{"type": "entry", "entry_hash", "entry"}` per entry in index order, where `entry` is
 the entry document (its RFC 8785 form is the hashed bytes); then one
-`{"type": "checkpoint", "tree_size", "root_hash", "checkpoint"}` per stored signed checkpoint.
-Personal data is never exported: it is not in the chain.
+`{"type": "checkpoint", "tree_size", "root_hash", "checkpoint"}` per stored signed checkpoint
+(with the witnesses' cosignature lines when it was cosigned), oldest first. Only the entries the
+newest checkpoint covers are written, so an export always ends with a checkpoint covering every
+entry line (`redress export` has the writer sign one first): `verify` refuses an export whose
+last lines were cut. Personal data is never exported: it is not in the chain.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ def export(db_path: Path, out: Path) -> int:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")  # one snapshot for entries and checkpoints
-        entries = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx")
+        newest = conn.execute("SELECT MAX(tree_size) FROM checkpoints").fetchone()[0] or 0
+        entries = conn.execute(
+            "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT ?", (newest,)
+        )
         count = 0
         with out.open("w", encoding="utf-8") as f:
             header = {"type": EXPORT_TYPE, "format": 1, "origin": ORIGIN}

@@ -717,3 +717,474 @@ def verify_receipt_file(path: Path, public_key: str | None) -> Report:
     entry_path = path.with_name(path.name + ".entry")
     entry = entry_path.read_bytes() if entry_path.exists() else None
     return verify_receipt(path.read_text(), entry, public_key)
+
+
+# -- trust: witnesses, coverage, and the tables the API answers from (issue 12) ---------------
+#
+# Kept apart from the checks above: `verify_trusted` runs them first (`verify`), then asks what
+# they cannot: is the newest checkpoint cosigned by witnesses the auditor trusts, does it cover
+# the whole ledger, is the log still consistent with what a witness last cosigned, and do the
+# id index, the case store and the key table say what the entry bytes say.
+
+UNCOVERED = "uncovered"  # entries no (cosigned) checkpoint covers, or no checkpoint at all
+UNWITNESSED = "unwitnessed"  # no checkpoint carries the quorum of trusted cosignatures
+FORGED_COSIGNATURE = "forged_cosignature"  # a trusted witness's line that does not verify
+ROLLED_BACK = "rolled_back"  # a witness cosigned a larger tree than the ledger holds
+INDEX_MISMATCH = "index_mismatch"  # entries.kind / entries.ref not what the entry says
+CASE_MISMATCH = "case_mismatch"  # a case row, its decisions or obligations not the ledger's
+KEY_MISMATCH = "key_mismatch"  # the API key table not what the `key` entries say
+
+
+@dataclass
+class Trust:
+    """What the auditor brings besides the log's key: witness keys and a quorum, witnesses to
+    ask (`--witness-url`), and whether entries not yet covered fail (`--strict`)."""
+
+    witness_keys: list[str] = field(default_factory=list)
+    quorum: int | None = None  # default: every witness key given
+    witness_urls: list[str] = field(default_factory=list)
+    strict: bool = False
+
+    @property
+    def needed(self) -> int:
+        return len(self.witness_keys) if self.quorum is None else self.quorum
+
+
+def verify_trusted(
+    source: Path,
+    public_key: str | None = None,
+    checkpoint: str | None = None,
+    jobs: int = 1,
+    trust: Trust | None = None,
+) -> Report:
+    """`verify`, then coverage by (cosigned) checkpoints, what witnesses last cosigned, and
+    the tables the API answers from. See the section comment."""
+    source, trust = Path(source), trust or Trust()
+    try:
+        head = source.read_bytes()[:64]
+    except OSError as e:
+        return Report(ok=False, summary=f"cannot read {source}: {e}", damage=Damage.UNREADABLE)
+    if head.startswith(RECEIPT_MAGIC.encode()):
+        return verify_receipt_trusted(source, public_key, checkpoint, trust)
+    is_sqlite = head.startswith(SQLITE_MAGIC)
+    try:
+        count, checkpoints, first = _ledger_outline(source, is_sqlite)
+        trusted = trusted_key(
+            Material(first, checkpoints, _published_key(source, is_sqlite)), public_key
+        )
+        witnessed_notes = _witness_checkpoints(trust, trusted)
+    except Failure as f:
+        return _failed(f, 0)
+    except (ValueError, KeyError, TypeError, IndexError, sqlite3.Error) as e:
+        return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
+    kept = [checkpoint] if checkpoint is not None else []
+    kept += witnessed_notes
+    report = verify(source, public_key, kept[0] if kept else None, jobs)
+    for note in kept[1:]:
+        if not report.ok:
+            break
+        report = verify(source, public_key, note, jobs)
+    if not report.ok:
+        if checkpoint is None and witnessed_notes:
+            summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
+            report = msgspec.structs.replace(report, summary=summary)
+        return report
+    try:
+        coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
+        if is_sqlite:
+            check_tables(source)
+    except Failure as f:
+        return _failed(f, count)
+    witnesses = (
+        f"; consistent with {len(witnessed_notes)} witness checkpoint(s)" if witnessed_notes else ""
+    )
+    tables = "; id index, cases and keys match the entries" if is_sqlite else ""
+    return msgspec.structs.replace(
+        report, summary=f"{report.summary}; {coverage}{witnesses}{tables}"
+    )
+
+
+def _failed(f: Failure, size: int) -> Report:
+    return Report(
+        ok=False,
+        summary=f.summary,
+        first_bad_index=f.first_bad_index,
+        damage=f.damage,
+        tree_size=size,
+    )
+
+
+def _published_key(source: Path, is_sqlite: bool) -> str | None:
+    if not is_sqlite:
+        return json.loads(source.open(encoding="utf-8").readline()).get("public_key")
+    key_path = source.parent / PUBLIC_KEY_FILE
+    return key_path.read_text().strip() if key_path.exists() else None
+
+
+def _ledger_outline(
+    source: Path, is_sqlite: bool
+) -> tuple[int, list[tuple[int, str, str]], list[tuple[str, bytes]]]:
+    """(entry count, stored checkpoints by size, [entry 0]) without reading every entry."""
+    if not is_sqlite:
+        material = read_export(source)
+        return len(material.entries), material.checkpoints, material.entries[:1]
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        checkpoints = [
+            tuple(c)
+            for c in conn.execute(
+                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+            )
+        ]
+        first = [
+            (h, bytes(raw))
+            for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
+        ]
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return count, checkpoints, first  # type: ignore[return-value]
+
+
+def check_coverage(
+    count: int,
+    checkpoints: list[tuple[int, str, str]],
+    log_key: str,
+    trust: Trust,
+    exported: bool = False,
+) -> str:
+    """The newest signed checkpoint (cosigned by `trust.needed` trusted witnesses when witness
+    keys are given) must exist; entries after it are not yet covered (a failure under
+    `strict`); an export must end with a checkpoint covering every entry it holds. Returns a
+    phrase for the summary. The signatures themselves were checked by `verify`."""
+    if not checkpoints:
+        raise Failure(
+            UNCOVERED, f"no signed checkpoint covers the ledger: 0 of {count} entries covered", 0
+        )
+    newest = checkpoints[-1][0]
+    if exported and newest < count:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"the export ends with a checkpoint of size {newest}, not one covering its {count} "
+            "entries: lines were removed from its end, or it was not written by `redress export`",
+            newest,
+        )
+    covered, what = newest, "the newest signed checkpoint"
+    if trust.witness_keys:
+        covered, names = _newest_cosigned(checkpoints, log_key, trust)
+        what = f"a checkpoint cosigned by {', '.join(names)}"
+    uncovered = count - covered
+    if uncovered > 0 and trust.strict:
+        raise Failure(
+            UNCOVERED,
+            f"entries {covered}..{count - 1} are not yet covered by {what}: "
+            f"{covered} of {count} entries covered (--strict)",
+            covered,
+        )
+    if uncovered > 0:
+        return f"{covered} of {count} entries covered by {what}; {uncovered} not yet covered"
+    return f"all {count} entries covered by {what}"
+
+
+def _newest_cosigned(
+    checkpoints: list[tuple[int, str, str]], log_key: str, trust: Trust
+) -> tuple[int, list[str]]:
+    from ledger.cosignature import CosignatureError, QuorumError, witnessed
+
+    try:
+        keys = [k.strip() for k in trust.witness_keys]
+        for size, _, note in reversed(checkpoints):
+            try:
+                return size, witnessed(note, log_key, keys, trust.needed)[1]
+            except QuorumError:
+                continue
+    except QuorumError as e:  # raised before any note is read: a quorum past the keys given
+        raise Failure(UNWITNESSED, str(e), 0) from None
+    except (CosignatureError, NoteError, ValueError) as e:
+        raise Failure(
+            FORGED_COSIGNATURE, f"a checkpoint's cosignature does not verify: {e}"
+        ) from None
+    raise Failure(
+        UNWITNESSED,
+        f"no checkpoint carries {trust.needed} valid cosignature(s) from the witness keys given: "
+        "the ledger was never witnessed, or the cosigned checkpoints were removed",
+        0,
+    )
+
+
+def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
+    """The checkpoint each `--witness-url` last cosigned for our origin (log signature checked
+    here; its consistency with the ledger by `verify` as a kept checkpoint). A witness that
+    cannot be reached fails verification: the auditor asked for its word."""
+    from ledger.cosignature import CosignatureError, witnessed
+    from ledger.witnessing import WitnessError, fetch_cosigned_checkpoint
+
+    notes = []
+    for url in trust.witness_urls:
+        try:
+            note = fetch_cosigned_checkpoint(url, ORIGIN)
+        except WitnessError as e:
+            raise Failure(UNWITNESSED, f"cannot ask the witness at {url}: {e}", 0) from None
+        if note is None:
+            continue  # it cosigned nothing for this log yet
+        try:
+            witnessed(note, log_key, [], 0)
+        except (CosignatureError, NoteError, ValueError) as e:
+            raise Failure(
+                Damage.SWAPPED_KEY,
+                f"the witness at {url} cosigned a checkpoint the trusted log key did not sign: {e}",
+                0,
+            ) from None
+        notes.append(note)
+    return notes
+
+
+# -- the tables the API answers from ----------------------------------------------------------
+
+
+def check_tables(db_path: Path) -> None:
+    """The id index (`entries.kind`, `entries.ref`), the case store (rows, decision ids,
+    obligation registers) and the API key table must be what the entry bytes imply; the first
+    mismatch is a `Failure` naming it."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        cases, keys = _check_index(conn)
+        _check_cases(conn, cases)
+        _check_keys(conn, keys)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def expected_ref(kind: str, body: dict) -> str | None:
+    """What `entries.ref` holds for an entry (the id the API finds it by)."""
+    if kind == "decision":
+        return body.get("decision_id")
+    if kind == "policy":
+        return body.get("policy_version")
+    if kind == "erasure":
+        return body.get("case_id")
+    if kind == "key":
+        return body.get("key_id") or body.get("verifier_key")
+    return None
+
+
+def _check_index(conn: sqlite3.Connection) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Walk the entries once: the id index, and the decision bodies by case and key entries
+    for the other checks."""
+    by_case: dict[str, list[dict]] = {}
+    key_entries: list[dict] = []
+    seen: dict[tuple[str, str], int] = {}
+    rows = conn.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
+    for idx, kind, ref, raw in rows:
+        document = parse_entry_fast(bytes(raw))
+        body = document["body"]
+        if kind != document["kind"]:
+            raise Failure(
+                INDEX_MISMATCH,
+                f"the id index says entry {idx} is a {kind!r}, its bytes say {document['kind']!r}",
+                idx,
+            )
+        expected = expected_ref(kind, body)
+        if ref != expected:
+            raise Failure(
+                INDEX_MISMATCH,
+                f"the id index finds entry {idx} by {ref!r}, but it is {expected!r}: the API "
+                "would serve it for another id",
+                idx,
+            )
+        if kind == "decision" and ref is not None:
+            if (kind, ref) in seen:
+                raise Failure(
+                    INDEX_MISMATCH,
+                    f"decision {ref} is in entries {seen[(kind, ref)]} and {idx}",
+                    idx,
+                )
+            seen[(kind, ref)] = idx
+            if body.get("case_id"):
+                by_case.setdefault(body["case_id"], []).append(body)
+        elif kind == "key" and "action" in body:
+            key_entries.append(body | {"_index": idx})
+    return by_case, key_entries
+
+
+def _check_cases(conn: sqlite3.Connection, by_case: dict[str, list[dict]]) -> None:
+    """Each case row, its decision ids and its obligation register, rebuilt from its decisions
+    in ledger order as the service wrote them (`cases.store.case_rows`)."""
+    import rules
+    from cases.store import case_rows
+    from schemas.decision import Decision
+    from service.workflows import stage_and_route
+
+    timezones = {p.id: p.timezone for p in rules.policy_summaries()}
+    names = set(Decision.__struct_fields__)
+    stored = {
+        row[0]: row
+        for row in conn.execute(
+            "SELECT case_id, policy, state, facts, stage, route, latest_decision_id FROM cases"
+        )
+    }
+    for case_id in sorted(set(stored) | set(by_case)):
+        bodies = by_case.get(case_id)
+        if bodies is None:
+            raise Failure(CASE_MISMATCH, f"case {case_id} has no decision in the ledger")
+        if case_id not in stored:
+            raise Failure(
+                CASE_MISMATCH, f"case {case_id} is in the ledger but not in the case store"
+            )
+        rows: list[dict] = []
+        state = "open"
+        for body in bodies:
+            decision = msgspec.convert({k: v for k, v in body.items() if k in names}, Decision)
+            state, rows = case_rows(decision, timezones[decision.policy], rows)
+        last = bodies[-1]
+        route = stage_and_route(decision)
+        _, policy, got_state, facts, stage, got_route, latest = stored[case_id]
+        expected = {
+            "policy": bodies[0]["policy"],
+            "state": state,
+            "facts": last["facts"],
+            "stage": route["stage"],
+            "route": route["route"],
+            "latest decision": last["decision_id"],
+        }
+        actual = {
+            "policy": policy,
+            "state": got_state,
+            "facts": json.loads(facts),
+            "stage": stage,
+            "route": got_route,
+            "latest decision": latest,
+        }
+        for name, value in expected.items():
+            if actual[name] != value:
+                raise Failure(
+                    CASE_MISMATCH,
+                    f"case {case_id}: its {name} is not what its decisions in the ledger say",
+                )
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT decision_id FROM case_decisions WHERE case_id = ? ORDER BY seq", (case_id,)
+            )
+        ]
+        if ids != [b["decision_id"] for b in bodies]:
+            raise Failure(CASE_MISMATCH, f"case {case_id}: its decision ids are not the ledger's")
+        columns = (
+            "name",
+            "rule",
+            "due",
+            "done_at",
+            "status",
+            "first_decision_id",
+            "last_decision_id",
+            "passes_at",
+        )
+        register = sorted(
+            conn.execute(
+                f"SELECT {', '.join(columns)} FROM case_obligations WHERE case_id = ?", (case_id,)
+            )
+        )
+        rebuilt = sorted(tuple(r[c] for c in columns) for r in rows)
+        if register != rebuilt:
+            raise Failure(
+                CASE_MISMATCH,
+                f"case {case_id}: its obligation register is not the one its decisions imply",
+            )
+
+
+def _check_keys(conn: sqlite3.Connection, key_entries: list[dict]) -> None:
+    """Every API key row was recorded by a `create` entry with its role, and is revoked
+    exactly when a `revoke` entry says so; every created key has its row."""
+    expected: dict[str, dict] = {}
+    for body in key_entries:
+        key_id = body.get("key_id")
+        if body["action"] == "create":
+            expected[key_id] = {"role": body.get("role"), "revoked": False, "at": body["_index"]}
+        elif body["action"] == "revoke" and key_id in expected:
+            expected[key_id]["revoked"] = True
+    rows = {
+        key_id: (role, revoked_at is not None)
+        for key_id, role, revoked_at in conn.execute(
+            "SELECT key_id, role, revoked_at FROM api_keys"
+        )
+    }
+    for key_id in sorted(set(rows) | set(expected)):
+        if key_id not in expected:
+            raise Failure(
+                KEY_MISMATCH,
+                f"API key {key_id} ({rows[key_id][0]}) was never recorded in the ledger",
+            )
+        want = expected[key_id]
+        if key_id not in rows:
+            raise Failure(
+                KEY_MISMATCH, f"API key {key_id} is in the ledger but not stored", want["at"]
+            )
+        role, revoked = rows[key_id]
+        if role != want["role"]:
+            raise Failure(
+                KEY_MISMATCH,
+                f"API key {key_id} has role {role!r}; the ledger recorded {want['role']!r}",
+                want["at"],
+            )
+        if revoked != want["revoked"]:
+            state = "revoked" if want["revoked"] else "not revoked"
+            raise Failure(
+                KEY_MISMATCH, f"API key {key_id}: the ledger says it is {state}", want["at"]
+            )
+
+
+# -- a receipt against a kept checkpoint and witnesses ---------------------------------------
+
+
+def verify_receipt_trusted(
+    path: Path, public_key: str | None, kept: str | None, trust: Trust
+) -> Report:
+    """`verify_receipt_file`, then: the receipt's checkpoint must be the kept one's tree (a
+    receipt carries no consistency proof, so another tree cannot be shown consistent), and
+    carry the quorum of trusted cosignatures when witness keys are given."""
+    report = verify_receipt_file(path, public_key)
+    if not report.ok:
+        return report
+    proof = parse_tlog_proof(path.read_text())
+    log_key = (public_key or (path.parent / PUBLIC_KEY_FILE).read_text()).strip()
+    verifier = _verifier(log_key)
+    receipt_size, receipt_root = _open_checkpoint(
+        proof.checkpoint, verifier, "the receipt's checkpoint"
+    )
+    notes = []
+    if kept is not None:
+        try:
+            size, root = _open_checkpoint(kept, verifier, "the kept checkpoint")
+        except Failure as f:
+            return Report(ok=False, summary=f.summary, damage=Damage.BAD_RECEIPT)
+        if (size, root) != (receipt_size, receipt_root):
+            same = (
+                "the same size with another root: the log was rewritten"
+                if size == receipt_size
+                else (
+                    f"size {size}, the receipt's is {receipt_size}; a receipt carries no "
+                    "consistency proof, so it is checked only against a kept checkpoint of the "
+                    "same tree (verify the ledger or an export with --checkpoint for that)"
+                )
+            )
+            return Report(
+                ok=False,
+                summary=f"the kept checkpoint is not the receipt's tree: {same}",
+                damage=Damage.BAD_RECEIPT,
+                first_bad_index=proof.index,
+            )
+        notes.append("it is the kept checkpoint's tree")
+    if trust.witness_keys:
+        from ledger.cosignature import CosignatureError, witnessed
+
+        try:
+            names = witnessed(proof.checkpoint, log_key, trust.witness_keys, trust.needed)[1]
+        except (CosignatureError, NoteError, ValueError) as e:
+            return Report(ok=False, summary=f"the receipt's checkpoint: {e}", damage=UNWITNESSED)
+        notes.append(f"cosigned by {', '.join(names)}")
+    extra = f"; {'; '.join(notes)}" if notes else ""
+    return msgspec.structs.replace(report, summary=report.summary + extra)

@@ -105,11 +105,44 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--checkpoint", type=Path, help="a signed checkpoint you kept: prove the log extends it"
     )
+    verify.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        metavar="VKEY|FILE",
+        help="a witness you trust (its cosignature verifier key); repeatable",
+    )
+    verify.add_argument(
+        "--quorum",
+        type=int,
+        metavar="N",
+        help="cosignatures the newest checkpoint needs (default: every --witness-key)",
+    )
+    verify.add_argument(
+        "--witness-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="ask this witness what it last cosigned: the ledger must extend it (catches a "
+        "rollback); repeatable",
+    )
+    verify.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when entries are not yet covered by a (cosigned) checkpoint",
+    )
 
     replay = _command(
         commands, "replay", "Re-run every recorded decision; report any that differ.", run_replay
     )
-    _data_dir_option(replay)
+    replay_source = replay.add_mutually_exclusive_group()
+    replay_source.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR})",
+    )
+    replay_source.add_argument("--export", type=Path, help="a file written by `redress export`")
 
     export = _command(
         commands, "export", "Write the ledger as JSON Lines for verification elsewhere.", run_export
@@ -331,13 +364,29 @@ def run_keys_revoke(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ledger.verify import verify, verify_receipt_file
+    from ledger.verify import Trust, verify_trusted
 
+    try:
+        trust = Trust(
+            witness_keys=[_vkey_argument(value) for value in args.witness_key],
+            quorum=args.quorum,
+            witness_urls=list(args.witness_url),
+            strict=args.strict,
+        )
+    except OSError as error:
+        print(f"redress verify: --witness-key: {error}", file=sys.stderr)
+        return 2
+    if args.quorum is not None and not 0 <= args.quorum <= len(trust.witness_keys):
+        print(
+            f"redress verify: --quorum must be 0 to {len(trust.witness_keys)} "
+            "(the number of --witness-key given)",
+            file=sys.stderr,
+        )
+        return 2
     if args.receipt is not None:
-        report = verify_receipt_file(args.receipt, _read_text(args.public_key))
-        print(report.summary)
-        return 0 if report.ok else 1
-    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
+        source: Path | None = args.receipt
+    else:
+        source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
     if source is None:
         return 2
     public_key = _read_text(args.public_key)
@@ -346,7 +395,7 @@ def run_verify(args: argparse.Namespace) -> int:
         # A kept file often gains a trailing blank line (an editor, `echo`); the note itself
         # ends in exactly one newline.
         checkpoint = checkpoint.rstrip("\n") + "\n"
-    report = verify(source, public_key=public_key, checkpoint=checkpoint, jobs=args.jobs)
+    report = verify_trusted(source, public_key, checkpoint, args.jobs, trust)
     print(report.summary)
     return 0 if report.ok else 1
 
@@ -354,20 +403,31 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_replay(args: argparse.Namespace) -> int:
     from ledger.replay import replay
 
-    database = _existing_ledger(args.data_dir / DB_FILE, "replay")
+    source = args.export or args.data_dir / DB_FILE
+    database = _existing_ledger(source, "replay")
     if database is None:
         return 2
-    report = replay(database)
+    try:
+        report = replay(database)
+    except (ValueError, KeyError) as error:
+        print(f"redress replay: {error}", file=sys.stderr)
+        return 2
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from ledger import Ledger
     from ledger.export import export
+    from ledger.keys import signing_key_path
 
     database = _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None:
         return 2
+    if signing_key_path(args.data_dir).exists():
+        # The store's writer signs a checkpoint of the whole tree, so the export ends with one
+        # covering every line (without the key, it stops at the newest signed checkpoint).
+        Ledger.open(args.data_dir.resolve()).close()
     count = export(database, args.out)
     print(f"wrote {count} lines to {args.out}")
     return 0
