@@ -474,13 +474,15 @@ def trusted_key(material: Material, public_key: str | None) -> str:
     trusted = public_key.strip() if public_key else material.published_key or genesis_key
     if trusted is None:
         raise Failure(Damage.SWAPPED_KEY, "no verifier key given, published or in entry 0", 0)
-    if genesis_key is not None and genesis_key != trusted:
+    # A rotation chain (one key per line): entry 0 names its first key, public.key its last.
+    chain = trusted.split() or [trusted]
+    if genesis_key is not None and genesis_key != chain[0]:
         raise Failure(
             Damage.SWAPPED_KEY,
             f"entry 0 names verifier key {genesis_key!r}, not the trusted {trusted!r}",
             0,
         )
-    if material.published_key is not None and material.published_key != trusted:
+    if material.published_key is not None and material.published_key != chain[-1]:
         raise Failure(
             Damage.SWAPPED_KEY,
             f"the published key {material.published_key!r} is not the trusted {trusted!r}",
@@ -490,10 +492,13 @@ def trusted_key(material: Material, public_key: str | None) -> str:
 
 
 def _verifier(verifier_key: str) -> Verifier:
+    """The verifier of a key; of each key of a signing-key rotation chain (`verify_trusted`
+    passes the chain, one key per line, and checks which key signed which checkpoint)."""
     try:
-        return Verifier.from_verifier_key(verifier_key)
+        verifiers = [Verifier.from_verifier_key(k) for k in verifier_key.split()]
     except (NoteError, ValueError) as e:
         raise Failure(Damage.SWAPPED_KEY, f"unusable verifier key: {e}", 0) from None
+    return verifiers[0] if len(verifiers) == 1 else verifiers  # type: ignore[return-value]
 
 
 def check_chain(entries: list[tuple[str, bytes]]) -> MemoryTree:
@@ -769,6 +774,9 @@ def verify_trusted(
     is_sqlite = head.startswith(SQLITE_MAGIC)
     try:
         count, checkpoints, first = _ledger_outline(source, is_sqlite)
+        chain = signing_chain(_rotations(source, is_sqlite), public_key or _genesis_key(first))
+        if len(chain) > 1:
+            public_key = "\n".join(key for _, key in chain)
         trusted = trusted_key(
             Material(first, checkpoints, _published_key(source, is_sqlite)), public_key
         )
@@ -790,6 +798,7 @@ def verify_trusted(
             report = msgspec.structs.replace(report, summary=summary)
         return report
     try:
+        check_signing_chain(checkpoints, chain)
         coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
         if is_sqlite:
             check_tables(source)
@@ -897,7 +906,7 @@ def _newest_cosigned(
         keys = [k.strip() for k in trust.witness_keys]
         for size, _, note in reversed(checkpoints):
             try:
-                return size, witnessed(note, log_key, keys, trust.needed)[1]
+                return size, witnessed(note, log_key.split(), keys, trust.needed)[1]
             except QuorumError:
                 continue
     except QuorumError as e:  # raised before any note is read: a quorum past the keys given
@@ -930,7 +939,7 @@ def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
         if note is None:
             continue  # it cosigned nothing for this log yet
         try:
-            witnessed(note, log_key, [], 0)
+            witnessed(note, log_key.split(), [], 0)
         except (CosignatureError, NoteError, ValueError) as e:
             raise Failure(
                 Damage.SWAPPED_KEY,
@@ -939,6 +948,77 @@ def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
             ) from None
         notes.append(note)
     return notes
+
+
+# -- the signing-key rotation chain ------------------------------------------------------------
+
+
+def _genesis_key(first: list[tuple[str, bytes]]) -> str | None:
+    try:
+        body = parse_entry(first[0][1])["body"]
+        return body.get("verifier_key")
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _rotations(source: Path, is_sqlite: bool) -> list[tuple[int, dict]]:
+    """(index, body) of every signing-key rotation entry, in order."""
+    from ledger.keys import ROTATE_SIGNING
+
+    if is_sqlite:
+        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
+            documents = [(idx, parse_entry(bytes(raw))) for idx, raw in rows]
+        finally:
+            conn.close()
+    else:
+        documents = [
+            (i, parse_entry(raw)) for i, (_, raw) in enumerate(read_export(source).entries)
+        ]
+    return [
+        (idx, d["body"])
+        for idx, d in documents
+        if d["kind"] == "key" and d["body"].get("action") == ROTATE_SIGNING
+    ]
+
+
+def signing_chain(rotations: list[tuple[int, dict]], root: str | None) -> list[tuple[int, str]]:
+    """The signing keys in force, from `root` (the pinned or genesis key): `(index of the
+    rotation entry that made it, key)`, -1 for the root. Each rotation must be signed by the
+    key in force before it."""
+    from ledger.keys import follow_rotation
+
+    if root is None:
+        return [(-1, "")] if not rotations else []
+    chain = [(-1, root.strip())]
+    for index, body in rotations:
+        try:
+            chain.append((index, follow_rotation(body, chain[-1][1])))
+        except ValueError as e:
+            raise Failure(Damage.SWAPPED_KEY, f"entry {index}: {e}", index) from None
+    return chain
+
+
+def check_signing_chain(
+    checkpoints: list[tuple[int, str, str]], chain: list[tuple[int, str]]
+) -> None:
+    """After a rotation, each checkpoint must be signed by the key in force for its last entry:
+    a checkpoint ending at or before the rotation entry by the old key, later ones by the new
+    (so a retired key can sign nothing new)."""
+    if len(chain) < 2:
+        return
+    for size, _, note in checkpoints:
+        in_force = [key for index, key in chain if index < size - 1][-1]
+        try:
+            open_note(note, Verifier.from_verifier_key(in_force))
+        except (NoteError, ValueError):
+            raise Failure(
+                Damage.FORGED_CHECKPOINT,
+                f"the checkpoint of size {size} is not signed by the key in force then "
+                f"({in_force.split('+')[0]}…): a retired key signed it",
+                max(size - 1, 0),
+            ) from None
 
 
 # -- the tables the API answers from ----------------------------------------------------------
@@ -989,7 +1069,9 @@ def _check_index(conn: sqlite3.Connection) -> tuple[dict[str, list[dict]], list[
                 idx,
             )
         expected = expected_ref(kind, body)
-        if ref != expected:
+        # Decisions and policies are looked up by id: theirs must be exact. Another entry may
+        # carry no ref (`Ledger.append` without one): nothing finds it by a wrong id then.
+        if ref != expected and (kind in ("decision", "policy") or ref is not None):
             raise Failure(
                 INDEX_MISMATCH,
                 f"the id index finds entry {idx} by {ref!r}, but it is {expected!r}: the API "

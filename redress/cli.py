@@ -82,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (`redress keys list`)")
     _data_dir_option(revoke)
+    rotate = _command(
+        key_commands,
+        "rotate-signing",
+        "Hand the ledger to a new checkpoint signing key: a `key` entry signed by the old key "
+        "(run with the server stopped; serve with --signing-key NEW afterwards).",
+        run_keys_rotate_signing,
+    )
+    rotate.add_argument(
+        "--new-key", type=Path, required=True, metavar="FILE", help="where to create the new key"
+    )
+    rotate.add_argument(
+        "--signing-key",
+        type=Path,
+        metavar="FILE",
+        help="the key signing now (default: DIR/signing.key)",
+    )
+    _data_dir_option(rotate)
 
     verify = _command(
         commands, "verify", "Check a whole ledger offline: chain, tree, checkpoints.", run_verify
@@ -360,6 +377,58 @@ def run_keys_revoke(args: argparse.Namespace) -> int:
         print(f"redress keys revoke: {exc} (see `redress keys list`)", file=sys.stderr)
         return 1
     print(f"revoked {args.key_id}")
+    return 0
+
+
+def run_keys_rotate_signing(args: argparse.Namespace) -> int:
+    """The old key signs a statement naming the new one, recorded as a `key` entry and covered
+    by a checkpoint the old key signs; from then on the new key signs, and `public.key` names
+    it. The old key file is left for the operator to destroy."""
+    from ledger import Ledger
+    from ledger.keys import (
+        PUBLIC_KEY_FILE,
+        SIGNING_KEY_ENV,
+        create_signer_file,
+        load_signer,
+        rotation_body,
+        signing_key_path,
+    )
+
+    if _existing_ledger(args.data_dir / DB_FILE, "keys rotate-signing") is None:
+        return 2
+    data_dir = args.data_dir.resolve()
+    if args.signing_key is not None:
+        os.environ[SIGNING_KEY_ENV] = str(args.signing_key.resolve())
+    old_path = signing_key_path(data_dir)
+    if not old_path.exists():
+        print(f"redress keys rotate-signing: no signing key at {old_path}", file=sys.stderr)
+        return 2
+    try:
+        new = create_signer_file(args.new_key.resolve())
+    except OSError as error:
+        print(f"redress keys rotate-signing: {error}", file=sys.stderr)
+        return 2
+    old = load_signer(old_path)
+    ledger = Ledger.open(data_dir)  # signs with the old key, here for the last time
+    try:
+        if ledger.verifier_key != old.verifier_key:
+            print(
+                "redress keys rotate-signing: the ledger is not signed by that key", file=sys.stderr
+            )
+            return 2
+        receipt = ledger.append("key", rotation_body(old, new), new.verifier_key)
+    finally:
+        ledger.close()
+    public = data_dir / PUBLIC_KEY_FILE
+    tmp = public.with_name(f".public-{os.getpid()}")
+    tmp.write_text(new.verifier_key + "\n")
+    os.replace(tmp, public)
+    print(new.verifier_key)
+    print(
+        f"rotated at entry {receipt.index}; serve with --signing-key {args.new_key} from now on, "
+        f"and destroy {old_path}",
+        file=sys.stderr,
+    )
     return 0
 
 
