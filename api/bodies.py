@@ -31,6 +31,19 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def whole_numbers(value: Any) -> Any:
+    """The body with every integral number written as a fraction (`2.0`) made an integer: JSON
+    Schema calls `2.0` an integer, and RFC 8785 writes it `2`, so it means the same and is
+    recorded the same."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53 - 1:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def one_of(value: object, allowed: list[str]) -> str:
     """ "'x' is not allowed: expected one of 'a', 'b'; did you mean 'a'?" """
     listed = ", ".join(repr(a) for a in allowed)
