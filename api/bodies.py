@@ -164,6 +164,26 @@ def refuse_unrecordable(**values: Any) -> None:
         raise ApiProblem(422, "these values cannot be recorded", errors)
 
 
+def refuse_lists_in_lists(value: Any, pointer: str) -> None:
+    """400 for a list directly inside a list in free-form data (the document's shape for
+    personal data, which generated clients can represent): wrap the inner one in an object."""
+    pending = [(value, pointer)]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, dict):
+            pending.extend((v, f"{where}/{escape_pointer(k)}") for k, v in item.items())
+        elif isinstance(item, list):
+            for i, child in enumerate(item):
+                if isinstance(child, list):
+                    message = "a list directly inside a list: put it in an object"
+                    raise ApiProblem(
+                        400,
+                        "the request body does not fit its schema",
+                        [FieldError(pointer=f"{where}/{i}", message=message)],
+                    )
+                pending.append((child, f"{where}/{i}"))
+
+
 def refuse_future(as_of: str | None, purpose: str = "live") -> None:
     """422 for a `live` decision dated later than the server clock plus 5 minutes (CONTRACT.md,
     version 2); `test` and `preview` may be dated anywhere. An `as_of` that does not parse is

@@ -17,6 +17,7 @@ from api.bodies import (
     checked,
     evaluate,
     refuse_future,
+    refuse_lists_in_lists,
     refuse_unrecordable,
     unknown_policy,
     whole_numbers,
@@ -29,7 +30,7 @@ from api.responses import READ, WRITE, json_response
 from api.services import Services
 from cases import CaseRecord
 from keys import Caller
-from schemas.api import Case, CaseEvent, CasePersonal, CaseRequest, CaseSummary, Erasure
+from schemas.api import Case, CaseEvent, CaseRequest, CaseSummary, Erasure, PersonalData
 from schemas.decision import RecordedDecision
 from service import CaseNotFound, NothingToErase
 from store import ReadTx
@@ -70,6 +71,7 @@ def post_case(
     if isinstance(once, Response):
         return once
     body = checked(data, CaseRequest)
+    refuse_lists_in_lists(body.personal, "/personal")
     refuse_unrecordable(facts=body.facts, personal=body.personal)
     refuse_future(body.as_of, body.purpose)
     decision = evaluate(body.policy, body.facts, body.as_of)
@@ -201,14 +203,14 @@ def list_cases(
     responses=READ,
     summary="The case's latest personal data (null when none was given; 404 once erased)",
 )
-def get_personal(services: NamedDependency[Services], case_id: IdPath) -> CasePersonal:
+def get_personal(services: NamedDependency[Services], case_id: IdPath) -> PersonalData:
     case = existing_case(services, case_id)
     if case.personal == "none":
-        return CasePersonal(case_id=case_id, personal=None)
+        return PersonalData(case_id=case_id, personal=None)
     found = services.ledger.open_personal(case_id)
     if found is None:
         raise ApiProblem(404, f"the personal data of case {case_id} was erased")
-    return CasePersonal(case_id=case_id, personal=found)
+    return PersonalData(case_id=case_id, personal=found)
 
 
 @delete(

@@ -121,7 +121,7 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
     ]
     _, regenerated = msgspec.json.schema_components(wanted, ref_template=REF)
     schemas.update(regenerated)
-    schemas["PersonalValue"] = personal_value()
+    schemas["PersonalData"] = personal_value()
     schemas["CaseRequest"]["properties"]["personal"] = personal_data(
         schemas["CaseRequest"]["properties"]["personal"]
     )
@@ -158,31 +158,31 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
 
 def personal_value() -> dict[str, Any]:
     """What personal data may hold: JSON the ledger can commit to exactly (no fractional
-    numbers, integers within ±(2^53 − 1)), as `ledger.canonical.unhashable_values` checks."""
-    me = {"$ref": REF.format(name="PersonalValue")}
+    numbers, integers within ±(2^53 − 1)), as `ledger.canonical.unhashable_values` checks; a
+    list holds values and objects, not lists directly (`api.bodies.refuse_lists_in_lists`)."""
+    me = {"$ref": REF.format(name="PersonalData")}
+    scalars: list[dict[str, Any]] = [
+        {"type": "string"},
+        {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
     return {
-        "title": "PersonalValue",
-        "description": "Text, a whole number within ±(2^53 − 1), true/false, null, or a list or "
-        "object of these (no fractional numbers: they cannot be committed to exactly).",
-        "anyOf": [
-            {"type": "string"},
-            {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER},
-            {"type": "boolean"},
-            {"type": "null"},
-            {"type": "array", "items": me},
-            {"type": "object", "additionalProperties": me},
-        ],
+        "title": "PersonalData",
+        "description": "Free-form personal data: text, whole numbers within ±(2^53 − 1), "
+        "true/false, null, objects of these, and lists of values or objects (no fractional "
+        "numbers: they cannot be committed to exactly).",
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [*scalars, me, {"type": "array", "items": {"anyOf": [*scalars, me]}}]
+        },
     }
 
 
 def personal_data(generated: dict[str, Any]) -> dict[str, Any]:
-    """`personal` (an object of personal values, or null), keeping its description."""
+    """`personal` (personal data, or null), keeping its description."""
     described = {k: v for k, v in generated.items() if k in ("description", "default")}
-    shape = {
-        "type": "object",
-        "additionalProperties": {"$ref": REF.format(name="PersonalValue")},
-    }
-    return {"anyOf": [shape, {"type": "null"}], **described}
+    return {"anyOf": [{"$ref": REF.format(name="PersonalData")}, {"type": "null"}], **described}
 
 
 def event_facts() -> dict[str, Any]:

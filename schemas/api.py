@@ -159,7 +159,7 @@ class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     store_writable: bool
 
 
-class CasePersonal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PersonalData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """GET /v1/cases/{case_id}/personal: the case's latest personal data, decrypted (null when
     the case was opened without any)."""
 
