@@ -25,15 +25,20 @@ def _line(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def export(db_path: Path, out: Path) -> int:
-    """Write the ledger in `db_path` to `out` as JSON Lines; return the number of entries."""
+def export(db_path: Path, out: Path, cosigned_only: bool = False) -> int:
+    """Write the ledger in `db_path` to `out` as JSON Lines; return the number of entries.
+    `cosigned_only`: stop at the newest checkpoint witnesses cosigned (nothing if none was)."""
+    from store.base import COSIGNED_PATTERN
+
     db_path, out = Path(db_path), Path(out)
     public_key_path = db_path.parent / PUBLIC_KEY_FILE
     public_key = public_key_path.read_text().strip() if public_key_path.exists() else None
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")  # one snapshot for entries and checkpoints
-        newest = conn.execute("SELECT MAX(tree_size) FROM checkpoints").fetchone()[0] or 0
+        where, params = ("WHERE note LIKE ?", (COSIGNED_PATTERN,)) if cosigned_only else ("", ())
+        newest = conn.execute(f"SELECT MAX(tree_size) FROM checkpoints {where}", params)
+        newest = newest.fetchone()[0] or 0
         entries = conn.execute(
             "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT ?", (newest,)
         )
@@ -46,7 +51,9 @@ def export(db_path: Path, out: Path) -> int:
                 f.write(_line({"type": "entry", "entry_hash": entry_hash, "entry": entry}))
                 count += 1
             checkpoints = conn.execute(
-                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+                "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size <= ? "
+                "ORDER BY tree_size",
+                (newest,),
             )
             for tree_size, root_hash, note in checkpoints:
                 f.write(

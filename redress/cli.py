@@ -172,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument(
+        "--cosigned",
+        action="store_true",
+        help="stop at the newest checkpoint the witnesses cosigned (for `verify --strict` with "
+        "--witness-key)",
+    )
     _witness_commands(commands)
     return parser
 
@@ -516,11 +522,11 @@ def run_export(args: argparse.Namespace) -> int:
     database = _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None:
         return 2
-    if signing_key_path(args.data_dir).exists():
+    if signing_key_path(args.data_dir).exists() and not args.cosigned:
         # The store's writer signs a checkpoint of the whole tree, so the export ends with one
         # covering every line (without the key, it stops at the newest signed checkpoint).
         Ledger.open(args.data_dir.resolve()).close()
-    count = export(database, args.out)
+    count = export(database, args.out, cosigned_only=args.cosigned)
     print(f"wrote {count} lines to {args.out}")
     return 0
 

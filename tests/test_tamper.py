@@ -486,3 +486,40 @@ def test_a_receipt_against_a_garbage_or_other_checkpoint(campaign, receipt, copy
     code, out = verify(campaign, "--receipt", str(receipt), "--checkpoint", str(kept))
     assert code == 1, out
     assert "not the receipt's tree" in out
+
+
+def test_the_api_answers_503_not_another_decision(campaign, copy):
+    """A decision looked up by id is checked to be that decision: a pointed-away index gives
+    a problem (503), never the other entry's bytes."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    docs = documents(copy / DB_FILE)
+    a = first_standalone_decision(docs)
+    b = first_standalone_decision(docs, a + 1)
+    victim = docs[a]["body"]["decision_id"]
+    sql(copy, "UPDATE entries SET ref = 'moved' WHERE idx = ?", a)
+    sql(copy, "UPDATE entries SET ref = ? WHERE idx = ?", victim, b)
+    with TestClient(create_app(copy)) as client:
+        answer = client.get(
+            f"/v1/decisions/{victim}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert docs[b]["body"]["decision_id"] not in answer.text
+
+
+def test_export_cosigned_ends_with_a_cosigned_checkpoint(campaign, copy, tmp_path):
+    """`export --cosigned` stops at what the witnesses cosigned: `verify --strict` passes."""
+    from ledger.store import Ledger
+
+    ledger = Ledger.open(copy)
+    ledger.append("erasure", {"case_id": "not-yet-cosigned", "commitments": []})
+    ledger.close()
+    out = tmp_path / "cosigned.jsonl"
+    assert main(["export", "--data-dir", str(copy), "--out", str(out), "--cosigned"]) == 0
+    code, text = verify(campaign, "--export", str(out))
+    assert code == 0, text
+    assert "not-yet-cosigned" not in out.read_text()
