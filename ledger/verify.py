@@ -1057,7 +1057,14 @@ def _check_index(conn: sqlite3.Connection) -> tuple[dict[str, list[dict]], list[
     for the other checks."""
     by_case: dict[str, list[dict]] = {}
     key_entries: list[dict] = []
-    seen: dict[tuple[str, str], int] = {}
+    twice = conn.execute(
+        "SELECT ref, MIN(idx), MAX(idx) FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
+        "GROUP BY ref HAVING COUNT(*) > 1 ORDER BY MAX(idx) LIMIT 1"
+    ).fetchone()
+    if twice is not None:
+        raise Failure(
+            INDEX_MISMATCH, f"decision {twice[0]} is in entries {twice[1]} and {twice[2]}", twice[2]
+        )
     rows = conn.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
     for idx, kind, ref, raw in rows:
         document = parse_entry_fast(bytes(raw))
@@ -1079,13 +1086,6 @@ def _check_index(conn: sqlite3.Connection) -> tuple[dict[str, list[dict]], list[
                 idx,
             )
         if kind == "decision" and ref is not None:
-            if (kind, ref) in seen:
-                raise Failure(
-                    INDEX_MISMATCH,
-                    f"decision {ref} is in entries {seen[(kind, ref)]} and {idx}",
-                    idx,
-                )
-            seen[(kind, ref)] = idx
             if body.get("case_id"):
                 by_case.setdefault(body["case_id"], []).append(body)
         elif kind == "key" and "action" in body:
