@@ -101,3 +101,17 @@ def test_serve_refuses_a_malformed_witness(tmp_path, capsys, value):
     data, _ = new_log(tmp_path)
     assert main(["serve", "--data-dir", str(data), "--witness", value]) == 2
     assert "--witness" in capsys.readouterr().err
+
+
+def test_the_signing_key_can_live_outside_the_data_directory(tmp_path):
+    """Issue 12: "The signing key need not live with the data: `--signing-key FILE`"."""
+    from redress.cli import main
+
+    data, key = tmp_path / "data", tmp_path / "vault" / "signing.key"
+    key.parent.mkdir()
+    with log_process(data, [], extra=["--signing-key", str(key)]) as log:
+        assert [r.status_code for r in log.decide(3)] == [201] * 3
+    assert key.exists() and not (data / "signing.key").exists()
+    pinned = tmp_path / "pinned.key"
+    pinned.write_text((data / PUBLIC_KEY_FILE).read_text())
+    assert main(["verify", "--data-dir", str(data), "--public-key", str(pinned), "--strict"]) == 0
