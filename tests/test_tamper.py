@@ -523,3 +523,35 @@ def test_export_cosigned_ends_with_a_cosigned_checkpoint(campaign, copy, tmp_pat
     code, text = verify(campaign, "--export", str(out))
     assert code == 0, text
     assert "not-yet-cosigned" not in out.read_text()
+
+
+def test_a_whole_new_log_key_is_detected_by_the_witness_alone(campaign, copy):
+    """The attacker replaces the signing key, the genesis entry and public.key, and re-signs
+    everything: without a pinned key the log vouches for itself, but the witness cosigned
+    nothing under that key."""
+    new = Signer.generate(ORIGIN)
+    (copy / SIGNING_KEY_FILE).unlink()
+    (copy / SIGNING_KEY_FILE).write_bytes(new.private_bytes())
+    (copy / PUBLIC_KEY_FILE).write_text(new.verifier_key + "\n")
+
+    def swap(docs: list[dict]) -> list[dict]:
+        docs[0]["body"]["verifier_key"] = new.verifier_key
+        return docs
+
+    assert rewrite(copy, swap) == 0  # every old checkpoint dropped, one new one signed
+    assert main(["verify", "--data-dir", str(copy)]) == 0  # self-consistent
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "no checkpoint carries 1 valid cosignature" in out
+
+
+def test_a_receipt_with_its_cosignature_cut(campaign, receipt):
+    text = receipt.read_text()
+    lines = text.split("\n")
+    cosigned = [i for i, line in enumerate(lines) if line.startswith("\u2014 audit.example")]
+    assert cosigned
+    receipt.write_text("\n".join(line for i, line in enumerate(lines) if i not in cosigned))
+    assert main(["verify", "--receipt", str(receipt)]) == 0  # the log's signature still holds
+    code, out = verify(campaign, "--receipt", str(receipt))
+    assert code == 1, out
+    assert "0 valid cosignature" in out
