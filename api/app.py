@@ -28,10 +28,12 @@ from api.logs import configure_logging, logged
 from api.metrics import timed, worker_stopped
 from api.operations import instrument
 from api.problems import EXCEPTION_HANDLERS, problem_response
-from api.responses import BEARER
+from api.responses import BEARER, with_options
 from api.services import Services, provide_services
 from console import template_config
 from console.pages import CONSOLE_ROUTER
+from ledger.store import IndexDamaged
+from service.cosigning import Cosigning, parse_witness
 from store import StoreBusy
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -65,6 +67,12 @@ class ApiGuard(RequestGuard):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def on_index_damaged(_: Request, exc: IndexDamaged) -> Response[bytes]:
+    """503: the id index no longer matches the ledger (tampering); nothing else is served for
+    that id. `redress verify` names the damage."""
+    return problem_response(503, f"{exc}; run `redress verify`", [])
 
 
 class RedressApp(Litestar):
@@ -109,7 +117,7 @@ def routers() -> list[Router]:
 
     def router(reads: tuple[str, ...], writes: tuple[str, ...], handlers: list) -> Router:
         guards = [requires(reads, writes)]
-        return Router("/v1", guards=guards, security=BEARER, route_handlers=handlers)
+        return Router("/v1", guards=guards, security=BEARER, route_handlers=with_options(handlers))
 
     return [
         router(READERS, DECIDE, decisions.HANDLERS),
@@ -137,8 +145,12 @@ def create_app(data_dir: Path) -> Litestar:
     def open_stores(app: Litestar) -> None:
         app.state.services = Services.open(Path(data_dir))
         instrument(app.state.services)
+        app.state.cosigning = start_cosigning(Path(data_dir), app.state.services)
 
     def close_stores(app: Litestar) -> None:
+        cosigning = getattr(app.state, "cosigning", None)
+        if cosigning is not None:
+            cosigning.stop()
         services = getattr(app.state, "services", None)
         if services is not None:
             services.close()  # the writer finishes its batch and stops
@@ -153,12 +165,33 @@ def create_app(data_dir: Path) -> Litestar:
         },
         on_startup=[open_stores],
         on_shutdown=[close_stores],
-        exception_handlers={**EXCEPTION_HANDLERS, StoreBusy: on_store_busy},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            StoreBusy: on_store_busy,
+            IndexDamaged: on_index_damaged,
+        },
         middleware=[timed, ApiGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,
     )
+
+
+WITNESSES_ENV = "REDRESS_WITNESSES"  # `VKEY=URL` lines, set by `redress serve --witness`
+QUORUM_ENV = "REDRESS_QUORUM"
+
+
+def start_cosigning(data_dir: Path, services: Services) -> Cosigning | None:
+    """The witnesses named in the environment asked to cosign the ledger's checkpoints (by the
+    one worker that holds the data directory's cosigner lock), or None without witnesses."""
+    witnesses = [parse_witness(w) for w in os.environ.get(WITNESSES_ENV, "").split() if w]
+    if not witnesses:
+        return None
+    services.ledger.witnessed = True
+    quorum = int(os.environ.get(QUORUM_ENV) or len(witnesses))
+    cosigning = Cosigning(data_dir, services.store, witnesses, quorum)
+    cosigning.start()
+    return cosigning
 
 
 def app_from_environment() -> Litestar:

@@ -19,7 +19,7 @@ import msgspec
 from cases.register import registers_from_entries
 from cases.store import register_row, stored_rows
 from ledger.canonical import parse_entry
-from store import Store, WriteTx
+from store import ReadTx, Store, WriteTx
 
 
 @dataclass(frozen=True)
@@ -64,26 +64,33 @@ def check(store: Store, timezones: Mapping[str, str]) -> Difference | None:
     does not)."""
     cases = rebuilt(store, timezones)
     with store.read() as tx:
-        stored_ids = set(tx.case_ids())
-        for case_id in sorted(stored_ids | set(cases)):
-            found = cases.get(case_id)
-            row = tx.case(case_id)
-            if found is None or row is None:
-                where = "ledger" if found is None else "case tables"
-                return Difference(case_id, "case", "present" if row else None, f"not in {where}")
-            pairs = [
-                ("decisions", tx.case_decision_ids(case_id), found["decision_ids"]),
-                ("state", row["state"], found["state"]),
-                (
-                    "obligations",
-                    [register_row(r) for r in tx.case_obligations(case_id)],
-                    [register_row(r) for r in found["rows"]],
-                ),
-                ("facts", json.loads(row["facts"]), found["facts"]),
-            ]
-            for name, stored, again in pairs:
-                if stored != again:
-                    return Difference(case_id, name, stored, again)
+        return compare(tx, cases)
+
+
+def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | None:
+    """The first case (by id) whose case tables, read through `tx`, differ from `cases` (as
+    `registers_from_entries` rebuilds them); `check` and `redress verify` both ask this."""
+    stored_ids = set(tx.case_ids())
+    for case_id in sorted(stored_ids | set(cases)):
+        found = cases.get(case_id)
+        row = tx.case(case_id)
+        if found is None or row is None:
+            where = "ledger" if found is None else "case tables"
+            return Difference(case_id, "case", "present" if row else None, f"not in {where}")
+        pairs = [
+            ("policy", row["policy"], found["policy"]),
+            ("decisions", tx.case_decision_ids(case_id), found["decision_ids"]),
+            ("state", row["state"], found["state"]),
+            (
+                "obligations",
+                [register_row(r) for r in tx.case_obligations(case_id)],
+                [register_row(r) for r in found["rows"]],
+            ),
+            ("facts", json.loads(row["facts"]), found["facts"]),
+        ]
+        for name, stored, again in pairs:
+            if stored != again:
+                return Difference(case_id, name, stored, again)
     return None
 
 

@@ -3,8 +3,11 @@
 Line 1 is a header `{"type": "redress-ledger-export", "format": 1, "origin", "public_key"}`;
 then one `{"type": "entry", "entry_hash", "entry"}` per entry in index order, where `entry` is
 the entry document (its RFC 8785 form is the hashed bytes); then one
-`{"type": "checkpoint", "tree_size", "root_hash", "checkpoint"}` per stored signed checkpoint.
-Personal data is never exported: it is not in the chain.
+`{"type": "checkpoint", "tree_size", "root_hash", "checkpoint"}` per stored signed checkpoint
+(with the witnesses' cosignature lines when it was cosigned), oldest first. Only the entries the
+newest checkpoint covers are written, so an export always ends with a checkpoint covering every
+entry line (`redress export` has the writer sign one first): `verify` refuses an export whose
+last lines were cut. Personal data is never exported: it is not in the chain.
 """
 
 from __future__ import annotations
@@ -23,23 +26,42 @@ def _line(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def export(db_path: Path, out: Path) -> int:
-    """Write the ledger in `db_path` to `out` as JSON Lines; return the number of entries."""
+def export(db_path: Path, out: Path, cosigned_only: bool = False) -> int:
+    """Write the ledger in `db_path` to `out` as JSON Lines; return the number of entries.
+    `cosigned_only`: stop at the newest checkpoint witnesses cosigned (nothing if none was)."""
+    from store.base import COSIGNED_PATTERN
+
     db_path, out = Path(db_path), Path(out)
     public_key_path = db_path.parent / PUBLIC_KEY_FILE
     public_key = public_key_path.read_text().strip() if public_key_path.exists() else None
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")  # one snapshot for entries and checkpoints
-        entries = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx")
+        where, params = ("WHERE note LIKE ?", (COSIGNED_PATTERN,)) if cosigned_only else ("", ())
+        newest = conn.execute(f"SELECT MAX(tree_size) FROM checkpoints {where}", params)
+        newest = newest.fetchone()[0] or 0
+        entries = conn.execute(
+            "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT ?", (newest,)
+        )
         checkpoints = lambda: conn.execute(  # noqa: E731 - read after the entries, same snapshot
-            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+            "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size <= ? "
+            "ORDER BY tree_size",
+            (newest,),
         )
         count = write_export(out, public_key, entries, checkpoints)
         conn.execute("COMMIT")
     finally:
         conn.close()
     return count
+
+
+def covered_size(checkpoints: Iterable[tuple[int, str, str]], cosigned_only: bool = False) -> int:
+    """The size of the newest stored checkpoint (`cosigned_only`: of the newest one witnesses
+    cosigned): an export writes the entries it covers and no more."""
+    from store.base import is_cosigned
+
+    sizes = (size for size, _, note in checkpoints if not cosigned_only or is_cosigned(note))
+    return max(sizes, default=0)
 
 
 def write_export(

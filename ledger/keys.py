@@ -16,6 +16,15 @@ from ledger.note import Signer
 ORIGIN = "redress.local/ledger"
 SIGNING_KEY_FILE = "signing.key"
 PUBLIC_KEY_FILE = "public.key"
+# Where the signing key lives when not in the data directory (`redress serve --signing-key`):
+# whoever can write the data directory then cannot also sign for the log.
+SIGNING_KEY_ENV = "REDRESS_SIGNING_KEY"
+
+
+def signing_key_path(data_dir: Path) -> Path:
+    """The signing key's file: `$REDRESS_SIGNING_KEY` when set, else `DIR/signing.key`."""
+    configured = os.environ.get(SIGNING_KEY_ENV)
+    return Path(configured) if configured else Path(data_dir) / SIGNING_KEY_FILE
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -34,7 +43,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def load_or_create_signer(data_dir: Path, origin: str = ORIGIN) -> Signer:
     """The data directory's signer, creating the key (0600) and `public.key` on first use."""
-    key_path = data_dir / SIGNING_KEY_FILE
+    key_path = signing_key_path(data_dir)
     if not key_path.exists():
         _write_private(key_path, Signer.generate(origin).private_bytes())
     signer = Signer.from_bytes(origin, key_path.read_bytes())
@@ -44,3 +53,59 @@ def load_or_create_signer(data_dir: Path, origin: str = ORIGIN) -> Signer:
         tmp.write_text(signer.verifier_key + "\n")
         os.replace(tmp, public_path)
     return signer
+
+
+# -- signing-key rotation -------------------------------------------------------------------
+#
+# A rotation is a `key` entry `{action: "rotate_signing", verifier_key: NEW, previous_key: OLD,
+# statement: NOTE}` where NOTE is a signed note by the OLD key whose text names the NEW one.
+# It is appended (and covered by a checkpoint) while the old key still signs; checkpoints after
+# it are signed by the new key. `verify` follows the chain from the genesis key.
+
+ROTATE_SIGNING = "rotate_signing"
+
+
+def rotation_text(new_verifier_key: str, origin: str = ORIGIN) -> str:
+    return f"{origin}\nsigning key rotation\n{new_verifier_key}\n"
+
+
+def rotation_body(old: Signer, new: Signer) -> dict:
+    """The body of the `key` entry that hands the log from `old` to `new`, signed by `old`."""
+    return {
+        "action": ROTATE_SIGNING,
+        "verifier_key": new.verifier_key,
+        "previous_key": old.verifier_key,
+        "statement": old.sign(rotation_text(new.verifier_key)),
+    }
+
+
+def follow_rotation(body: dict, current: str) -> str:
+    """The key a rotation entry hands over to, checked: it names the key in force as the
+    previous one, and that key signed the statement naming the new one. `ValueError` if not."""
+    from ledger.note import NoteError, Verifier, open_note
+
+    new = body.get("verifier_key")
+    if body.get("previous_key") != current or not isinstance(new, str):
+        raise ValueError(f"a rotation from {body.get('previous_key')!r}, not from the key in force")
+    try:
+        text = open_note(str(body.get("statement")), Verifier.from_verifier_key(current))
+        Verifier.from_verifier_key(new)
+    except (NoteError, ValueError) as e:
+        raise ValueError(f"the rotation is not signed by the key in force: {e}") from None
+    if text != rotation_text(new):
+        raise ValueError("the rotation's signed statement names another key")
+    return new
+
+
+def load_signer(path: Path, origin: str = ORIGIN) -> Signer:
+    return Signer.from_bytes(origin, Path(path).read_bytes())
+
+
+def create_signer_file(path: Path, origin: str = ORIGIN) -> Signer:
+    """A new signing key written to `path` (0600; refused if it exists)."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists: give a new file for the new key")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(path, Signer.generate(origin).private_bytes())
+    return load_signer(path, origin)

@@ -36,6 +36,10 @@ class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _entries(db_path: Path) -> list[dict]:
+    with Path(db_path).open("rb") as f:
+        is_database = f.read(16).startswith(b"SQLite format 3")
+    if not is_database:
+        return _export_entries(Path(db_path))
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         return [
@@ -44,6 +48,21 @@ def _entries(db_path: Path) -> list[dict]:
         ]
     finally:
         conn.close()
+
+
+def _export_entries(path: Path) -> list[dict]:
+    """The entry documents of a `redress export` file (each as its canonical bytes parse)."""
+    import json
+
+    import rfc8785
+
+    from ledger.export import EXPORT_TYPE
+
+    with path.open(encoding="utf-8") as lines:
+        if json.loads(next(lines, "{}")).get("type") != EXPORT_TYPE:
+            raise ValueError(f"{path} is neither a ledger database nor a `redress export` file")
+        items = (json.loads(line) for line in lines if line.strip())
+        return [parse_entry(rfc8785.dumps(i["entry"])) for i in items if i["type"] == "entry"]
 
 
 def replay_decision(
@@ -87,7 +106,7 @@ def _marks_new(body: dict) -> bool:
 
 
 def replay(db_path: Path) -> ReplayReport:
-    """Re-evaluate every decision in the ledger at `db_path`."""
+    """Re-evaluate every decision in the ledger at `db_path` (a database, or an export)."""
     return replay_entries(_entries(Path(db_path)))
 
 

@@ -31,6 +31,7 @@ from ledger.tree import (
 from schemas.decision import Decision, Receipt, RecordedDecision
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 from store import AppendReceipt, ReadTx, Store, WriteTx, open_store
+from store.base import StoredCheckpoint
 
 
 class EntryNotFound(IndexError):
@@ -43,6 +44,11 @@ class BadProofRequest(ValueError):
 
 class DuplicateDecision(ValueError):
     """A decision with this id is already in the ledger."""
+
+
+class IndexDamaged(RuntimeError):
+    """The id index points at an entry that is not the decision asked for: the store was
+    tampered with (the API answers 503 and serves nothing; `redress verify` names the damage)."""
 
 
 def as_receipt(r: AppendReceipt) -> Receipt:
@@ -106,6 +112,10 @@ class Ledger:
         self.data_dir = data_dir
         self.store = store
         self._signer = signer
+        # Set when witnesses are configured: receipts and the published checkpoint then use the
+        # latest cosigned checkpoint that covers what they show (the latest signed one until
+        # the witnesses have cosigned one).
+        self.witnessed = False
 
     @classmethod
     def open(
@@ -208,14 +218,28 @@ class Ledger:
                 return None
             raw, digest = tx.entry(index)  # type: ignore[misc]
             receipt = self._covering_receipt(tx, index, digest)
-        body = parse_entry(raw)["body"]
+        document = parse_entry(raw)
+        body = document["body"]
+        if document["kind"] != "decision" or body.get("decision_id") != decision_id:
+            raise IndexDamaged(
+                f"the id index sends decision {decision_id} to entry {index}, which is not it"
+            )
         fields = {k: body[k] for k in ("decision_id", "policy", "policy_version", "as_of")}
         fields |= {k: body[k] for k in ("case_id", "outcome", "reasons")}
         fields["purpose"] = body.get("purpose", "live")  # version-1 entries predate it
         return msgspec.convert(fields | {"ledger": receipt}, RecordedDecision)
 
+    def _published(self, tx: ReadTx, min_size: int = 0) -> StoredCheckpoint | None:
+        """The checkpoint to show for entries below `min_size`: the latest cosigned one that
+        covers them when witnesses are configured, else (or until one is) the latest signed."""
+        if self.witnessed:
+            cosigned = tx.latest_cosigned_checkpoint(min_size)
+            if cosigned is not None:
+                return cosigned
+        return tx.latest_checkpoint()
+
     def _covering_receipt(self, tx: ReadTx, index: int, digest: str) -> Receipt:
-        latest = tx.latest_checkpoint()
+        latest = self._published(tx, index + 1)
         if latest is not None and latest.tree_size > index:
             return Receipt(index, digest, latest.tree_size, latest.root_hash)
         size = tx.tree_size()
@@ -266,7 +290,7 @@ class Ledger:
     def checkpoint_view(self) -> CheckpointView:
         """The latest signed checkpoint (the writer signs them; reading never does)."""
         with self.store.read() as tx:
-            latest = tx.latest_checkpoint()
+            latest = self._published(tx)
         if latest is None:
             raise EntryNotFound("no checkpoint has been signed yet")
         return CheckpointView(latest.note, latest.tree_size, latest.root_hash)
@@ -288,7 +312,7 @@ class Ledger:
         """A C2SP tlog-proof of entry `index` against the latest signed checkpoint, carrying the
         entry's own bytes (base64) on its `extra` line so that it is checkable on its own."""
         with self.store.read() as tx:
-            latest = tx.latest_checkpoint()
+            latest = self._published(tx, index + 1)
             if latest is None or not 0 <= index < latest.tree_size:
                 raise EntryNotFound(f"no signed checkpoint covers entry {index} yet")
             size = latest.tree_size

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,8 @@ def verify_database(
 
     try:
         with ledger_snapshot(url) as snapshot:
-            return _verify_snapshot(_Qmark(snapshot.conn), snapshot, public_key, checkpoint)
+            kept = [] if checkpoint is None else [checkpoint]
+            return _verify_snapshot(_Qmark(snapshot.conn), snapshot, public_key, kept)
     except (StoreUnavailable, psycopg.Error) as e:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
         summary = f"not a readable ledger: {reason}"
@@ -156,9 +157,7 @@ class _Qmark:
 NODE_BATCH = 8192
 
 
-def _verify_snapshot(
-    conn: Any, snapshot: Any, public_key: str | None, kept_checkpoint: str | None
-) -> Report:
+def _verify_snapshot(conn: Any, snapshot: Any, public_key: str | None, kept: list[str]) -> Report:
     count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
     checkpoints = snapshot.checkpoints()
     first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1").fetchall()
@@ -167,8 +166,8 @@ def _verify_snapshot(
         verifier = _verifier(trusted_key(material, public_key))
         tree = _stream_database(conn, snapshot, count, {c[0] for c in checkpoints})
         checked = check_checkpoints(checkpoints, tree, verifier)  # type: ignore[arg-type]
-        if kept_checkpoint is not None:
-            check_kept_checkpoint(kept_checkpoint, tree, verifier, checkpoints)  # type: ignore[arg-type]
+        for note in kept:
+            check_kept_checkpoint(note, tree, verifier, checkpoints)  # type: ignore[arg-type]
             checked += 1
     except Failure as f:
         return Report(
@@ -178,12 +177,12 @@ def _verify_snapshot(
             damage=f.damage,
             tree_size=count,
         )
-    kept = "; it extends the kept checkpoint" if kept_checkpoint is not None else ""
+    extends = "; it extends the kept checkpoint" if kept else ""
     signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
     return Report(
         ok=True,
         summary=f"ok: {count} entries, chain and tree recomputed, {signed} verified and "
-        f"consistent{kept}",
+        f"consistent{extends}",
         tree_size=count,
         checkpoints_checked=checked,
     )
@@ -605,13 +604,15 @@ def trusted_key(material: Material, public_key: str | None) -> str:
     trusted = public_key.strip() if public_key else material.published_key or genesis_key
     if trusted is None:
         raise Failure(Damage.SWAPPED_KEY, "no verifier key given, published or in entry 0", 0)
-    if genesis_key is not None and genesis_key != trusted:
+    # A rotation chain (one key per line): entry 0 names its first key, public.key its last.
+    chain = trusted.split() or [trusted]
+    if genesis_key is not None and genesis_key != chain[0]:
         raise Failure(
             Damage.SWAPPED_KEY,
             f"entry 0 names verifier key {genesis_key!r}, not the trusted {trusted!r}",
             0,
         )
-    if material.published_key is not None and material.published_key != trusted:
+    if material.published_key is not None and material.published_key != chain[-1]:
         raise Failure(
             Damage.SWAPPED_KEY,
             f"the published key {material.published_key!r} is not the trusted {trusted!r}",
@@ -621,10 +622,13 @@ def trusted_key(material: Material, public_key: str | None) -> str:
 
 
 def _verifier(verifier_key: str) -> Verifier:
+    """The verifier of a key; of each key of a signing-key rotation chain (`verify_trusted`
+    passes the chain, one key per line, and checks which key signed which checkpoint)."""
     try:
-        return Verifier.from_verifier_key(verifier_key)
+        verifiers = [Verifier.from_verifier_key(k) for k in verifier_key.split()]
     except (NoteError, ValueError) as e:
         raise Failure(Damage.SWAPPED_KEY, f"unusable verifier key: {e}", 0) from None
+    return verifiers[0] if len(verifiers) == 1 else verifiers  # type: ignore[return-value]
 
 
 def check_chain(entries: list[tuple[str, bytes]]) -> MemoryTree:
@@ -848,3 +852,582 @@ def verify_receipt_file(path: Path, public_key: str | None) -> Report:
     entry_path = path.with_name(path.name + ".entry")
     entry = entry_path.read_bytes() if entry_path.exists() else None
     return verify_receipt(path.read_text(), entry, public_key)
+
+
+# -- trust: witnesses, coverage, and the tables the API answers from (issue 12) ---------------
+#
+# Kept apart from the checks above: `verify_trusted` runs them first (`verify`), then asks what
+# they cannot: is the newest checkpoint cosigned by witnesses the auditor trusts, does it cover
+# the whole ledger, is the log still consistent with what a witness last cosigned, and do the
+# id index, the case store and the key table say what the entry bytes say.
+
+UNCOVERED = "uncovered"  # entries no (cosigned) checkpoint covers, or no checkpoint at all
+UNWITNESSED = "unwitnessed"  # no checkpoint carries the quorum of trusted cosignatures
+FORGED_COSIGNATURE = "forged_cosignature"  # a trusted witness's line that does not verify
+ROLLED_BACK = "rolled_back"  # a witness cosigned a larger tree than the ledger holds
+INDEX_MISMATCH = "index_mismatch"  # entries.kind / entries.ref not what the entry says
+CASE_MISMATCH = "case_mismatch"  # a case row, its decisions or obligations not the ledger's
+KEY_MISMATCH = "key_mismatch"  # the API key table not what the `key` entries say
+
+
+@dataclass
+class Trust:
+    """What the auditor brings besides the log's key: witness keys and a quorum, witnesses to
+    ask (`--witness-url`), and whether entries not yet covered fail (`--strict`)."""
+
+    witness_keys: list[str] = field(default_factory=list)
+    quorum: int | None = None  # default: every witness key given
+    witness_urls: list[str] = field(default_factory=list)
+    strict: bool = False
+
+    @property
+    def needed(self) -> int:
+        return len(self.witness_keys) if self.quorum is None else self.quorum
+
+
+def verify_trusted(
+    source: Path,
+    public_key: str | None = None,
+    checkpoint: str | None = None,
+    jobs: int = 1,
+    trust: Trust | None = None,
+) -> Report:
+    """`verify`, then coverage by (cosigned) checkpoints, what witnesses last cosigned, and
+    the tables the API answers from. See the section comment."""
+    source, trust = Path(source), trust or Trust()
+    try:
+        head = source.read_bytes()[:64]
+    except OSError as e:
+        return Report(ok=False, summary=f"cannot read {source}: {e}", damage=Damage.UNREADABLE)
+    if head.startswith(RECEIPT_MAGIC.encode()):
+        return verify_receipt_trusted(source, public_key, checkpoint, trust)
+    is_sqlite = head.startswith(SQLITE_MAGIC)
+    try:
+        count, checkpoints, first = _ledger_outline(source, is_sqlite)
+        chain = signing_chain(_rotations(source, is_sqlite), public_key or _genesis_key(first))
+        if len(chain) > 1:
+            public_key = "\n".join(key for _, key in chain)
+        trusted = trusted_key(
+            Material(first, checkpoints, _published_key(source, is_sqlite)), public_key
+        )
+        witnessed_notes = _witness_checkpoints(trust, trusted)
+    except Failure as f:
+        return _failed(f, 0)
+    except (ValueError, KeyError, TypeError, IndexError, sqlite3.Error) as e:
+        return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
+    kept = [checkpoint] if checkpoint is not None else []
+    kept += witnessed_notes
+    report = verify(source, public_key, kept[0] if kept else None, jobs)
+    for note in kept[1:]:
+        if not report.ok:
+            break
+        report = verify(source, public_key, note, jobs)
+    if not report.ok:
+        if checkpoint is None and witnessed_notes:
+            summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
+            report = msgspec.structs.replace(report, summary=summary)
+        return report
+    try:
+        check_signing_chain(checkpoints, chain)
+        coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
+        if is_sqlite:
+            check_tables(source)
+    except Failure as f:
+        return _failed(f, count)
+    witnesses = (
+        f"; consistent with {len(witnessed_notes)} witness checkpoint(s)" if witnessed_notes else ""
+    )
+    tables = "; id index, cases and keys match the entries" if is_sqlite else ""
+    return msgspec.structs.replace(
+        report, summary=f"{report.summary}; {coverage}{witnesses}{tables}"
+    )
+
+
+def _failed(f: Failure, size: int) -> Report:
+    return Report(
+        ok=False,
+        summary=f.summary,
+        first_bad_index=f.first_bad_index,
+        damage=f.damage,
+        tree_size=size,
+    )
+
+
+def _published_key(source: Path, is_sqlite: bool) -> str | None:
+    if not is_sqlite:
+        return json.loads(source.open(encoding="utf-8").readline()).get("public_key")
+    key_path = source.parent / PUBLIC_KEY_FILE
+    return key_path.read_text().strip() if key_path.exists() else None
+
+
+def _ledger_outline(
+    source: Path, is_sqlite: bool
+) -> tuple[int, list[tuple[int, str, str]], list[tuple[str, bytes]]]:
+    """(entry count, stored checkpoints by size, [entry 0]) without reading every entry."""
+    if not is_sqlite:
+        material = read_export(source)
+        return len(material.entries), material.checkpoints, material.entries[:1]
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        checkpoints = [
+            tuple(c)
+            for c in conn.execute(
+                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+            )
+        ]
+        first = [
+            (h, bytes(raw))
+            for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
+        ]
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return count, checkpoints, first  # type: ignore[return-value]
+
+
+def check_coverage(
+    count: int,
+    checkpoints: list[tuple[int, str, str]],
+    log_key: str,
+    trust: Trust,
+    exported: bool = False,
+) -> str:
+    """The newest signed checkpoint (cosigned by `trust.needed` trusted witnesses when witness
+    keys are given) must exist; entries after it are not yet covered (a failure under
+    `strict`); an export must end with a checkpoint covering every entry it holds. Returns a
+    phrase for the summary. The signatures themselves were checked by `verify`."""
+    if not checkpoints:
+        raise Failure(
+            UNCOVERED, f"no signed checkpoint covers the ledger: 0 of {count} entries covered", 0
+        )
+    newest = checkpoints[-1][0]
+    if exported and newest < count:
+        raise Failure(
+            Damage.TRUNCATED,
+            f"the export ends with a checkpoint of size {newest}, not one covering its {count} "
+            "entries: lines were removed from its end, or it was not written by `redress export`",
+            newest,
+        )
+    covered, what = newest, "the newest signed checkpoint"
+    if trust.witness_keys:
+        covered, names = _newest_cosigned(checkpoints, log_key, trust)
+        what = f"a checkpoint cosigned by {', '.join(names)}"
+    uncovered = count - covered
+    if uncovered > 0 and trust.strict:
+        raise Failure(
+            UNCOVERED,
+            f"entries {covered}..{count - 1} are not yet covered by {what}: "
+            f"{covered} of {count} entries covered (--strict)",
+            covered,
+        )
+    if uncovered > 0:
+        return f"{covered} of {count} entries covered by {what}; {uncovered} not yet covered"
+    return f"all {count} entries covered by {what}"
+
+
+def _newest_cosigned(
+    checkpoints: list[tuple[int, str, str]], log_key: str, trust: Trust
+) -> tuple[int, list[str]]:
+    from ledger.cosignature import CosignatureError, QuorumError, witnessed
+
+    try:
+        keys = [k.strip() for k in trust.witness_keys]
+        for size, _, note in reversed(checkpoints):
+            try:
+                return size, witnessed(note, log_key.split(), keys, trust.needed)[1]
+            except QuorumError:
+                continue
+    except QuorumError as e:  # raised before any note is read: a quorum past the keys given
+        raise Failure(UNWITNESSED, str(e), 0) from None
+    except (CosignatureError, NoteError, ValueError) as e:
+        raise Failure(
+            FORGED_COSIGNATURE, f"a checkpoint's cosignature does not verify: {e}"
+        ) from None
+    raise Failure(
+        UNWITNESSED,
+        f"no checkpoint carries {trust.needed} valid cosignature(s) from the witness keys given: "
+        "the ledger was never witnessed, or the cosigned checkpoints were removed",
+        0,
+    )
+
+
+def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
+    """The checkpoint each `--witness-url` last cosigned for our origin (log signature checked
+    here; its consistency with the ledger by `verify` as a kept checkpoint). A witness that
+    cannot be reached fails verification: the auditor asked for its word."""
+    from ledger.cosignature import CosignatureError, witnessed
+    from ledger.witnessing import WitnessError, fetch_cosigned_checkpoint
+
+    notes = []
+    for url in trust.witness_urls:
+        try:
+            note = fetch_cosigned_checkpoint(url, ORIGIN)
+        except WitnessError as e:
+            raise Failure(UNWITNESSED, f"cannot ask the witness at {url}: {e}", 0) from None
+        if note is None:
+            continue  # it cosigned nothing for this log yet
+        try:
+            witnessed(note, log_key.split(), [], 0)
+        except (CosignatureError, NoteError, ValueError) as e:
+            raise Failure(
+                Damage.SWAPPED_KEY,
+                f"the witness at {url} cosigned a checkpoint the trusted log key did not sign: {e}",
+                0,
+            ) from None
+        notes.append(note)
+    return notes
+
+
+# -- the signing-key rotation chain ------------------------------------------------------------
+
+
+def _genesis_key(first: list[tuple[str, bytes]]) -> str | None:
+    try:
+        body = parse_entry(first[0][1])["body"]
+        return body.get("verifier_key")
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _rotations(source: Path, is_sqlite: bool) -> list[tuple[int, dict]]:
+    """(index, body) of every signing-key rotation entry, in order."""
+    from ledger.keys import ROTATE_SIGNING
+
+    if is_sqlite:
+        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
+            documents = [(idx, parse_entry(bytes(raw))) for idx, raw in rows]
+        finally:
+            conn.close()
+    else:
+        documents = [
+            (i, parse_entry(raw)) for i, (_, raw) in enumerate(read_export(source).entries)
+        ]
+    return [
+        (idx, d["body"])
+        for idx, d in documents
+        if d["kind"] == "key" and d["body"].get("action") == ROTATE_SIGNING
+    ]
+
+
+def signing_chain(rotations: list[tuple[int, dict]], root: str | None) -> list[tuple[int, str]]:
+    """The signing keys in force, from `root` (the pinned or genesis key): `(index of the
+    rotation entry that made it, key)`, -1 for the root. Each rotation must be signed by the
+    key in force before it."""
+    from ledger.keys import follow_rotation
+
+    if root is None:
+        return [(-1, "")] if not rotations else []
+    chain = [(-1, root.strip())]
+    for index, body in rotations:
+        try:
+            chain.append((index, follow_rotation(body, chain[-1][1])))
+        except ValueError as e:
+            raise Failure(Damage.SWAPPED_KEY, f"entry {index}: {e}", index) from None
+    return chain
+
+
+def check_signing_chain(
+    checkpoints: list[tuple[int, str, str]], chain: list[tuple[int, str]]
+) -> None:
+    """After a rotation, each checkpoint must be signed by the key in force for its last entry:
+    a checkpoint ending at or before the rotation entry by the old key, later ones by the new
+    (so a retired key can sign nothing new)."""
+    if len(chain) < 2:
+        return
+    for size, _, note in checkpoints:
+        in_force = [key for index, key in chain if index < size - 1][-1]
+        try:
+            open_note(note, Verifier.from_verifier_key(in_force))
+        except (NoteError, ValueError):
+            raise Failure(
+                Damage.FORGED_CHECKPOINT,
+                f"the checkpoint of size {size} is not signed by the key in force then "
+                f"({in_force.split('+')[0]}…): a retired key signed it",
+                max(size - 1, 0),
+            ) from None
+
+
+# -- the tables the API answers from ----------------------------------------------------------
+
+
+def check_tables(db_path: Path) -> None:
+    """The id index (`entries.kind`, `entries.ref`), the case store (rows, decision ids,
+    obligation registers) and the API key table must be what the entry bytes imply; the first
+    mismatch is a `Failure` naming it. The decision index and console sessions are derived or
+    private tables: they are not read (the ledger never trusts them)."""
+    from store.sqlite import SqliteTx
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        conn.execute("BEGIN")
+        rows = conn.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
+        check_tables_on(conn, SqliteTx(conn), rows)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | None, bytes]]) -> None:
+    """`check_tables` through `conn` (`?` placeholders) and the store's read transaction `tx`
+    on the same snapshot, `rows` being every `(idx, kind, ref, entry)` in index order."""
+    cases, keys = _check_index(conn, rows)
+    _check_cases(tx, cases)
+    _check_keys(conn, keys)
+
+
+def expected_ref(kind: str, body: dict) -> str | None:
+    """What `entries.ref` holds for an entry (the id the API finds it by)."""
+    if kind == "decision":
+        return body.get("decision_id")
+    if kind == "policy":
+        return body.get("policy_version")
+    if kind == "erasure":
+        return body.get("case_id")
+    if kind == "key":
+        return body.get("key_id") or body.get("verifier_key")
+    return None
+
+
+def _check_index(
+    conn: Any, rows: Iterable[tuple[int, str, str | None, bytes]]
+) -> tuple[list[dict], list[dict]]:
+    """Walk the entries once: the id index, and the case decisions and key entries for the
+    other checks."""
+    case_decisions: list[dict] = []
+    key_entries: list[dict] = []
+    twice = conn.execute(
+        "SELECT ref, MIN(idx), MAX(idx) FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
+        "GROUP BY ref HAVING COUNT(*) > 1 ORDER BY MAX(idx) LIMIT 1"
+    ).fetchone()
+    if twice is not None:
+        raise Failure(
+            INDEX_MISMATCH, f"decision {twice[0]} is in entries {twice[1]} and {twice[2]}", twice[2]
+        )
+    for idx, kind, ref, raw in rows:
+        document = parse_entry_fast(bytes(raw))
+        body = document["body"]
+        if kind != document["kind"]:
+            raise Failure(
+                INDEX_MISMATCH,
+                f"the id index says entry {idx} is a {kind!r}, its bytes say {document['kind']!r}",
+                idx,
+            )
+        expected = expected_ref(kind, body)
+        # Decisions and policies are looked up by id: theirs must be exact. Another entry may
+        # carry no ref (`Ledger.append` without one): nothing finds it by a wrong id then.
+        if ref != expected and (kind in ("decision", "policy") or ref is not None):
+            raise Failure(
+                INDEX_MISMATCH,
+                f"the id index finds entry {idx} by {ref!r}, but it is {expected!r}: the API "
+                "would serve it for another id",
+                idx,
+            )
+        if kind == "decision" and ref is not None:
+            if body.get("case_id"):
+                case_decisions.append(document)
+        elif kind == "key" and "action" in body:
+            key_entries.append(body | {"_index": idx})
+    return case_decisions, key_entries
+
+
+CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"}
+
+
+def _check_cases(tx: Any, case_decisions: list[dict]) -> None:
+    """Each case row, its decision ids and its obligation register, as `redress cases check`
+    rebuilds them from the case's decisions in ledger order (`cases.rebuild.compare`)."""
+    import rules
+    from cases.rebuild import compare
+    from cases.register import registers_from_entries
+
+    timezones = {p.id: p.timezone for p in rules.policy_summaries()}
+    try:
+        cases = registers_from_entries(case_decisions, timezones=timezones)
+    except (KeyError, ValueError, TypeError) as e:
+        raise Failure(CASE_MISMATCH, f"a case's decisions cannot be rebuilt: {e!r}") from None
+    difference = compare(tx, cases)
+    if difference is None:
+        return
+    case_id, name = difference.case_id, difference.field
+    if name == "case" and difference.rebuilt == "not in ledger":
+        raise Failure(CASE_MISMATCH, f"case {case_id} has no decision in the ledger")
+    if name == "case":
+        raise Failure(CASE_MISMATCH, f"case {case_id} is in the ledger but not in the case store")
+    raise Failure(
+        CASE_MISMATCH,
+        f"case {case_id}: its {CASE_FIELDS.get(name, name)} is not what its decisions in the "
+        "ledger say",
+    )
+
+
+def _check_keys(conn: Any, key_entries: list[dict]) -> None:
+    """Every API key row was recorded by a `create` entry with its role, and is revoked
+    exactly when a `revoke` entry says so; every created key has its row."""
+    expected: dict[str, dict] = {}
+    for body in key_entries:
+        key_id = body.get("key_id")
+        if body["action"] == "create":
+            expected[key_id] = {"role": body.get("role"), "revoked": False, "at": body["_index"]}
+        elif body["action"] == "revoke" and key_id in expected:
+            expected[key_id]["revoked"] = True
+    rows = {
+        key_id: (role, revoked_at is not None)
+        for key_id, role, revoked_at in conn.execute(
+            "SELECT key_id, role, revoked_at FROM api_keys"
+        )
+    }
+    for key_id in sorted(set(rows) | set(expected)):
+        if key_id not in expected:
+            raise Failure(
+                KEY_MISMATCH,
+                f"API key {key_id} ({rows[key_id][0]}) was never recorded in the ledger",
+            )
+        want = expected[key_id]
+        if key_id not in rows:
+            raise Failure(
+                KEY_MISMATCH, f"API key {key_id} is in the ledger but not stored", want["at"]
+            )
+        role, revoked = rows[key_id]
+        if role != want["role"]:
+            raise Failure(
+                KEY_MISMATCH,
+                f"API key {key_id} has role {role!r}; the ledger recorded {want['role']!r}",
+                want["at"],
+            )
+        if revoked != want["revoked"]:
+            state = "revoked" if want["revoked"] else "not revoked"
+            raise Failure(
+                KEY_MISMATCH, f"API key {key_id}: the ledger says it is {state}", want["at"]
+            )
+
+
+# -- a receipt against a kept checkpoint and witnesses ---------------------------------------
+
+
+def verify_receipt_trusted(
+    path: Path, public_key: str | None, kept: str | None, trust: Trust
+) -> Report:
+    """`verify_receipt_file`, then: the receipt's checkpoint must be the kept one's tree (a
+    receipt carries no consistency proof, so another tree cannot be shown consistent), and
+    carry the quorum of trusted cosignatures when witness keys are given."""
+    report = verify_receipt_file(path, public_key)
+    if not report.ok:
+        return report
+    proof = parse_tlog_proof(path.read_text())
+    log_key = (public_key or (path.parent / PUBLIC_KEY_FILE).read_text()).strip()
+    verifier = _verifier(log_key)
+    receipt_size, receipt_root = _open_checkpoint(
+        proof.checkpoint, verifier, "the receipt's checkpoint"
+    )
+    notes = []
+    if kept is not None:
+        try:
+            size, root = _open_checkpoint(kept, verifier, "the kept checkpoint")
+        except Failure as f:
+            return Report(ok=False, summary=f.summary, damage=Damage.BAD_RECEIPT)
+        if (size, root) != (receipt_size, receipt_root):
+            same = (
+                "the same size with another root: the log was rewritten"
+                if size == receipt_size
+                else (
+                    f"size {size}, the receipt's is {receipt_size}; a receipt carries no "
+                    "consistency proof, so it is checked only against a kept checkpoint of the "
+                    "same tree (verify the ledger or an export with --checkpoint for that)"
+                )
+            )
+            return Report(
+                ok=False,
+                summary=f"the kept checkpoint is not the receipt's tree: {same}",
+                damage=Damage.BAD_RECEIPT,
+                first_bad_index=proof.index,
+            )
+        notes.append("it is the kept checkpoint's tree")
+    if trust.witness_keys:
+        from ledger.cosignature import CosignatureError, witnessed
+
+        try:
+            names = witnessed(proof.checkpoint, log_key, trust.witness_keys, trust.needed)[1]
+        except (CosignatureError, NoteError, ValueError) as e:
+            return Report(ok=False, summary=f"the receipt's checkpoint: {e}", damage=UNWITNESSED)
+        notes.append(f"cosigned by {', '.join(names)}")
+    extra = f"; {'; '.join(notes)}" if notes else ""
+    return msgspec.structs.replace(report, summary=report.summary + extra)
+
+
+# -- a PostgreSQL store, with the same trust ---------------------------------------------------
+
+
+def verify_database_trusted(
+    url: str,
+    public_key: str | None = None,
+    checkpoint: str | None = None,
+    trust: Trust | None = None,
+) -> Report:
+    """`verify_trusted` for the PostgreSQL store at `url`, in one snapshot: `verify_database`
+    (against the kept checkpoint and what the `--witness-url`s last cosigned), then the
+    signing-key chain, coverage by (cosigned) checkpoints, and the id index, case and key
+    tables."""
+    import psycopg
+
+    from ledger.keys import ROTATE_SIGNING
+    from store.postgres import PgTx, StoreUnavailable, ledger_snapshot
+
+    trust = trust or Trust()
+    try:
+        with ledger_snapshot(url) as snapshot:
+            conn = _Qmark(snapshot.conn)
+            count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+            checkpoints = snapshot.checkpoints()
+            first = [
+                (h, bytes(raw))
+                for h, raw in conn.execute(
+                    "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1"
+                )
+            ]
+            keys = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
+            documents = [(idx, parse_entry(bytes(raw))) for idx, raw in keys]
+            rotations = [
+                (idx, d["body"])
+                for idx, d in documents
+                if d["body"].get("action") == ROTATE_SIGNING
+            ]
+            try:
+                chain = signing_chain(rotations, public_key or _genesis_key(first))
+                if len(chain) > 1:
+                    public_key = "\n".join(key for _, key in chain)
+                trusted = trusted_key(Material(first, checkpoints, None), public_key)
+                witnessed_notes = _witness_checkpoints(trust, trusted)
+            except Failure as f:
+                return _failed(f, 0)
+            kept = ([checkpoint] if checkpoint is not None else []) + witnessed_notes
+            report = _verify_snapshot(conn, snapshot, public_key, kept)
+            if not report.ok:
+                if checkpoint is None and witnessed_notes:
+                    summary = (
+                        f"{report.summary} (checked against the checkpoint a witness cosigned)"
+                    )
+                    report = msgspec.structs.replace(report, summary=summary)
+                return report
+            try:
+                check_signing_chain(checkpoints, chain)
+                coverage = check_coverage(count, checkpoints, trusted, trust)
+                rows = ((idx, kind, ref, bytes(raw)) for idx, kind, ref, raw in snapshot.indexed())
+                check_tables_on(conn, PgTx(snapshot.conn), rows)
+            except Failure as f:
+                return _failed(f, count)
+    except (StoreUnavailable, psycopg.Error) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        summary = f"not a readable ledger: {reason}"
+        return Report(ok=False, summary=summary, damage=Damage.UNREADABLE)
+    witnesses = (
+        f"; consistent with {len(witnessed_notes)} witness checkpoint(s)" if witnessed_notes else ""
+    )
+    return msgspec.structs.replace(
+        report,
+        summary=f"{report.summary}; {coverage}{witnesses}; id index, cases and keys match the "
+        "entries",
+    )

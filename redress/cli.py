@@ -75,6 +75,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing one port")
+    serve.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="VKEY=URL",
+        help="a witness asked to cosign each checkpoint: its verifier key (or a file holding "
+        "it) and its URL (the add-checkpoint prefix); repeatable",
+    )
+    serve.add_argument(
+        "--quorum",
+        type=int,
+        metavar="N",
+        help="cosignatures a checkpoint needs before it is published (default: every witness)",
+    )
+    serve.add_argument(
+        "--signing-key",
+        type=Path,
+        metavar="FILE",
+        help="the checkpoint signing key (created there if missing; default DIR/signing.key)",
+    )
 
     keys = _command(commands, "keys", "API keys: create, list, revoke.", None)
     key_commands = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND")
@@ -82,7 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         key_commands, "create", "Print a new API key (once) and its key id.", run_keys_create
     )
     create.set_defaults(command="keys create")
-    create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
+    create.add_argument(
+        "--role",
+        required=True,
+        type=one_of(ROLES),
+        metavar="|".join(ROLES),
+        help="what the key may do",
+    )
     create.add_argument("--name", help="what the key is for (shown by `redress keys list`)")
     _data_dir_option(create)
     listing = _command(
@@ -100,6 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (`redress keys list`)")
     _data_dir_option(revoke)
+    rotate = _command(
+        key_commands,
+        "rotate-signing",
+        "Hand the ledger to a new checkpoint signing key: a `key` entry signed by the old key "
+        "(run with the server stopped; serve with --signing-key NEW afterwards).",
+        run_keys_rotate_signing,
+    )
+    rotate.add_argument(
+        "--new-key", type=Path, required=True, metavar="FILE", help="where to create the new key"
+    )
+    rotate.add_argument(
+        "--signing-key",
+        type=Path,
+        metavar="FILE",
+        help="the key signing now (default: DIR/signing.key)",
+    )
+    _data_dir_option(rotate)
 
     verify = _command(
         commands, "verify", "Check a whole ledger offline: chain, tree, checkpoints.", run_verify
@@ -126,17 +169,61 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--checkpoint", type=Path, help="a signed checkpoint you kept: prove the log extends it"
     )
+    verify.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        metavar="VKEY|FILE",
+        help="a witness you trust (its cosignature verifier key); repeatable",
+    )
+    verify.add_argument(
+        "--quorum",
+        type=int,
+        metavar="N",
+        help="cosignatures the newest checkpoint needs (default: every --witness-key)",
+    )
+    verify.add_argument(
+        "--witness-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="ask this witness what it last cosigned: the ledger must extend it (catches a "
+        "rollback); repeatable",
+    )
+    verify.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when entries are not yet covered by a (cosigned) checkpoint",
+    )
 
     replay = _command(
         commands, "replay", "Re-run every recorded decision; report any that differ.", run_replay
     )
-    _data_dir_option(replay)
+    replay_source = replay.add_mutually_exclusive_group()
+    replay_source.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"where the store lives (default: ./{DEFAULT_DATA_DIR})",
+    )
+    replay_source.add_argument("--export", type=Path, help="a file written by `redress export`")
+    replay.add_argument(
+        "--database",
+        metavar="URL",
+        help=f"a PostgreSQL database (postgresql://…) as the store (default: ${DATABASE_ENV})",
+    )
 
     export = _command(
         commands, "export", "Write the ledger as JSON Lines for verification elsewhere.", run_export
     )
     _data_dir_option(export)
     export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument(
+        "--cosigned",
+        action="store_true",
+        help="stop at the newest checkpoint the witnesses cosigned (for `verify --strict` with "
+        "--witness-key)",
+    )
 
     cases = _command(
         commands, "cases", "Cases' registers: `redress cases rebuild` or `check`.", None
@@ -246,6 +333,23 @@ def _vkey_argument(value: str) -> str:
     return value
 
 
+def one_of(allowed: Sequence[str]) -> Callable[[str], str]:
+    """An argparse type for an enum-like option: the error lists the allowed values and the
+    nearest one."""
+
+    def check(value: str) -> str:
+        if value in allowed:
+            return value
+        import difflib
+
+        listed = ", ".join(allowed)
+        near = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {listed}{hint}")
+
+    return check
+
+
 def _command(
     commands: argparse._SubParsersAction,
     name: str,
@@ -290,16 +394,20 @@ def run_serve(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if _serve_witness_environment(args) is None:
+        return 2
     ledger = Ledger.open(data_dir)  # creates the store and signing key before workers start
     try:
-        genesis_key = ledger.entry(0).body.get("verifier_key")
+        with ledger.store.read() as tx:
+            # the genesis key or one a rotation entry handed over to
+            recorded = tx.find_entry("key", ledger.verifier_key) is not None
     finally:
         ledger.close()
-    if genesis_key != ledger.verifier_key:
+    if not recorded:
         # A node given other key files would sign checkpoints the ledger's key cannot verify.
         print(
-            f"redress serve: the signing key in {data_dir} is not the ledger's "
-            f"({genesis_key}): give every node the same key files",
+            f"redress serve: the signing key in {data_dir} ({ledger.verifier_key}) is not "
+            "one the ledger recorded: give every node the same key files",
             file=sys.stderr,
         )
         return 2
@@ -346,6 +454,32 @@ def _fresh_metrics_dir() -> None:
     path = tempfile.mkdtemp(prefix="redress-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+def _serve_witness_environment(args: argparse.Namespace) -> bool | None:
+    """Check `--witness`, `--quorum` and `--signing-key` and hand them to the workers through
+    the environment; None (after saying why) when they do not make sense."""
+    from api.app import QUORUM_ENV, WITNESSES_ENV
+    from ledger.keys import SIGNING_KEY_ENV
+    from service.cosigning import parse_witness
+
+    if args.signing_key is not None:
+        os.environ[SIGNING_KEY_ENV] = str(args.signing_key.resolve())
+    try:
+        witnesses = [parse_witness(value) for value in args.witness]
+    except (OSError, ValueError) as error:
+        print(f"redress serve: --witness: {error}", file=sys.stderr)
+        return None
+    quorum = len(witnesses) if args.quorum is None else args.quorum
+    if witnesses and not 1 <= quorum <= len(witnesses):
+        print(f"redress serve: --quorum must be 1 to {len(witnesses)}", file=sys.stderr)
+        return None
+    if not witnesses and args.quorum is not None:
+        print("redress serve: --quorum needs --witness", file=sys.stderr)
+        return None
+    os.environ[WITNESSES_ENV] = "\n".join(f"{vkey}={url}" for vkey, url in witnesses)
+    os.environ[QUORUM_ENV] = str(quorum)
+    return True
 
 
 # uvicorn's own processes (the supervisor of --workers N included) log as JSON lines too; the
@@ -401,21 +535,89 @@ def run_keys_revoke(args: argparse.Namespace) -> int:
     if _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
         return 2
     try:
-        revoke_key(args.data_dir.resolve(), args.key_id)
+        now = revoke_key(args.data_dir.resolve(), args.key_id)
     except UnknownKey as exc:
         print(f"redress keys revoke: {exc} (see `redress keys list`)", file=sys.stderr)
         return 1
-    print(f"revoked {args.key_id}")
+    print(f"revoked {args.key_id}" if now else f"{args.key_id} was revoked already")
+    return 0
+
+
+def run_keys_rotate_signing(args: argparse.Namespace) -> int:
+    """The old key signs a statement naming the new one, recorded as a `key` entry and covered
+    by a checkpoint the old key signs; from then on the new key signs, and `public.key` names
+    it. The old key file is left for the operator to destroy."""
+    from ledger import Ledger
+    from ledger.keys import (
+        PUBLIC_KEY_FILE,
+        SIGNING_KEY_ENV,
+        create_signer_file,
+        load_signer,
+        rotation_body,
+        signing_key_path,
+    )
+
+    if (
+        not args.database
+        and _existing_ledger(args.data_dir / DB_FILE, "keys rotate-signing") is None
+    ):
+        return 2
+    data_dir = args.data_dir.resolve()
+    if args.signing_key is not None:
+        os.environ[SIGNING_KEY_ENV] = str(args.signing_key.resolve())
+    old_path = signing_key_path(data_dir)
+    if not old_path.exists():
+        print(f"redress keys rotate-signing: no signing key at {old_path}", file=sys.stderr)
+        return 2
+    try:
+        new = create_signer_file(args.new_key.resolve())
+    except OSError as error:
+        print(f"redress keys rotate-signing: {error}", file=sys.stderr)
+        return 2
+    old = load_signer(old_path)
+    ledger = Ledger.open(data_dir)  # signs with the old key, here for the last time
+    try:
+        if ledger.verifier_key != old.verifier_key:
+            print(
+                "redress keys rotate-signing: the ledger is not signed by that key", file=sys.stderr
+            )
+            return 2
+        receipt = ledger.append("key", rotation_body(old, new), new.verifier_key)
+    finally:
+        ledger.close()
+    public = data_dir / PUBLIC_KEY_FILE
+    tmp = public.with_name(f".public-{os.getpid()}")
+    tmp.write_text(new.verifier_key + "\n")
+    os.replace(tmp, public)
+    print(new.verifier_key)
+    print(
+        f"rotated at entry {receipt.index}; serve with --signing-key {args.new_key} from now on, "
+        f"and destroy {old_path}",
+        file=sys.stderr,
+    )
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ledger.verify import verify, verify_receipt_file
+    from ledger.verify import Trust, verify_trusted
 
-    if args.receipt is not None:
-        report = verify_receipt_file(args.receipt, _read_text(args.public_key))
-        print(report.summary)
-        return 0 if report.ok else 1
+    try:
+        trust = Trust(
+            witness_keys=[_vkey_argument(value) for value in args.witness_key],
+            quorum=args.quorum,
+            witness_urls=list(args.witness_url),
+            strict=args.strict,
+        )
+    except OSError as error:
+        print(f"redress verify: --witness-key: {error}", file=sys.stderr)
+        return 2
+    if args.quorum is not None and not 0 <= args.quorum <= len(trust.witness_keys):
+        print(
+            f"redress verify: --quorum must be 0 to {len(trust.witness_keys)} "
+            "(the number of --witness-key given)",
+            file=sys.stderr,
+        )
+        return 2
     public_key = _read_text(args.public_key)
     checkpoint = _read_text(args.checkpoint)
     if checkpoint is not None:
@@ -423,15 +625,18 @@ def run_verify(args: argparse.Namespace) -> int:
         # ends in exactly one newline.
         checkpoint = checkpoint.rstrip("\n") + "\n"
     if args.database:
-        from ledger.verify import verify_database
+        from ledger.verify import verify_database_trusted
 
-        report = verify_database(args.database, public_key=public_key, checkpoint=checkpoint)
+        report = verify_database_trusted(args.database, public_key, checkpoint, trust)
         print(report.summary)
         return 0 if report.ok else 1
-    source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
+    if args.receipt is not None:
+        source: Path | None = args.receipt
+    else:
+        source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
     if source is None:
         return 2
-    report = verify(source, public_key=public_key, checkpoint=checkpoint, jobs=args.jobs)
+    report = verify_trusted(source, public_key, checkpoint, args.jobs, trust)
     print(report.summary)
     return 0 if report.ok else 1
 
@@ -440,37 +645,56 @@ def run_replay(args: argparse.Namespace) -> int:
     from ledger.canonical import parse_entry
     from ledger.replay import replay, replay_entries
 
-    if args.database:
+    if args.database and not args.export:
         from store.postgres import ledger_snapshot
 
         with ledger_snapshot(args.database) as snapshot:
             report = replay_entries(parse_entry(raw) for _, raw, _ in snapshot.entries())
     else:
-        database = _existing_ledger(args.data_dir / DB_FILE, "replay")
+        database = _existing_ledger(args.export or args.data_dir / DB_FILE, "replay")
         if database is None:
             return 2
-        report = replay(database)
+        try:
+            report = replay(database)
+        except (ValueError, KeyError) as error:
+            print(f"redress replay: {error}", file=sys.stderr)
+            return 2
     print(report.summary)
     return 0 if report.ok else 1
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ledger.export import export, write_export
+    from ledger import Ledger
+    from ledger.export import covered_size, export, write_export
+    from ledger.keys import signing_key_path
 
+    database = None if args.database else _existing_ledger(args.data_dir / DB_FILE, "export")
+    if database is None and not args.database:
+        return 2
+    if signing_key_path(args.data_dir).exists() and not args.cosigned:
+        # The store's writer signs a checkpoint of the whole tree, so the export ends with one
+        # covering every line (without the key, it stops at the newest signed checkpoint).
+        Ledger.open(args.data_dir.resolve()).close()
     if args.database:
+        import itertools
+
         from store.postgres import ledger_snapshot
 
         key_file = args.data_dir / "public.key"
         key = key_file.read_text().strip() if key_file.exists() else None
         with ledger_snapshot(args.database) as snapshot:
-            entries = ((digest, raw) for _, raw, digest in snapshot.entries())
-            count = write_export(args.out, key, entries, snapshot.checkpoints)
+            checkpoints = snapshot.checkpoints()
+            rows = snapshot.entries()
+            try:
+                covered = itertools.islice(rows, covered_size(checkpoints, args.cosigned))
+                entries = ((digest, raw) for _, raw, digest in covered)
+                count = write_export(args.out, key, entries, lambda: checkpoints)
+            finally:
+                rows.close()
         print(f"wrote {count} lines to {args.out}")
         return 0
-    database = _existing_ledger(args.data_dir / DB_FILE, "export")
-    if database is None:
-        return 2
-    count = export(database, args.out)
+    assert database is not None
+    count = export(database, args.out, cosigned_only=args.cosigned)
     print(f"wrote {count} lines to {args.out}")
     return 0
 

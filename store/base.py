@@ -18,6 +18,29 @@ T = TypeVar("T")
 BUSY_WAIT_S = 5.0  # the longest a write waits for another process's write lock
 
 
+# A LIKE pattern for a note with two signature lines or more (each starts "\n— "): a checkpoint
+# the log signed and at least one witness cosigned. The same in SQLite and PostgreSQL.
+COSIGNED_PATTERN = "%\n\u2014 %\n\u2014 %"
+
+
+def is_cosigned(note: str) -> bool:
+    """What `COSIGNED_PATTERN` matches, for a note already read."""
+    return note.count("\n\u2014 ") >= 2
+
+
+def gains_signatures(stored: str, offered: str) -> bool:
+    """True when `offered` is the note `stored` with all its signature lines and more: what
+    `WriteTx.attach_cosignatures` accepts."""
+    from ledger.note import NoteError, split_note
+
+    try:
+        text, old = split_note(stored)
+        new_text, new = split_note(offered)
+    except (NoteError, ValueError):
+        return False
+    return new_text == text and set(old) <= set(new) and len(set(new)) > len(set(old))
+
+
 class StoreBusy(RuntimeError):
     """Another process held the write lock for longer than `BUSY_WAIT_S` (the API answers 503)."""
 
@@ -69,6 +92,10 @@ class ReadTx(Protocol):
     def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
     def checkpoints(self) -> list[StoredCheckpoint]: ...
+    def latest_cosigned_checkpoint(self, min_size: int = 0) -> StoredCheckpoint | None:
+        """The newest checkpoint whose note carries cosignatures (more than one signature
+        line) and covers at least `min_size` entries; None when there is none."""
+        ...
 
     # cases: rows are plain dicts with the column names of the case tables
     def case(self, case_id: str) -> dict[str, Any] | None: ...
@@ -214,6 +241,13 @@ class WriteTx(ReadTx, Protocol):
     ) -> None: ...
     def delete_console_session(self, id_hash: str) -> None: ...
 
+    def attach_cosignatures(self, tree_size: int, note: str) -> bool:
+        """Replace the note of the stored checkpoint of `tree_size` by `note`, only when `note`
+        is the same checkpoint text with every stored signature line and more of them (the
+        witnesses' cosignatures); False (nothing changed) otherwise. Two cosigners can thus
+        never store conflicting notes: a note only ever gains signatures."""
+        ...
+
     def before_commit(self, fn: Callable[[WriteTx], None]) -> None:
         """Run `fn` in this transaction once every job of the batch has run and the batch's
         tree head (the receipts' `tree_size` and `root_hash`) is known, before the commit.
@@ -221,22 +255,7 @@ class WriteTx(ReadTx, Protocol):
         ...
 
 
-Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
-
-
 class Store(Protocol):
-    batch_sizes: list[int]  # recent batch sizes (for metrics)
-
-    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
-        """The writer signs a checkpoint after every batch that grew the tree (or, when
-        `auto_checkpoint` is False, only on `checkpoint_now`)."""
-        ...
-
-    def checkpoint_now(self) -> None: ...
-    def writable(self) -> bool:
-        """Whether a write could start now (for the health check)."""
-        ...
-
     def read(self) -> AbstractContextManager[ReadTx]: ...
     def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
         """Run `job` in the writer's next transaction; return its result once committed.

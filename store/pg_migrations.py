@@ -6,7 +6,9 @@ migrate it once), and a schema newer than this list is refused (`SchemaTooNew`) 
 misread. Version 1 holds the tables of SQLite's version 2, with PostgreSQL types (`bytea` for
 bytes, so entry bytes are kept exactly as given); version 2 adds `ledger_tail`, the one row every
 node's writer locks `FOR UPDATE` to sequence appends across nodes; version 3 the answers kept
-for `Idempotency-Key` replays; version 4 the decision index and console sessions.
+for `Idempotency-Key` replays; version 4 the decision index and console sessions; version 5
+what SQLite's versions 3 and 4 added (key ids, names and revocation; a case's purpose and the
+register's order).
 """
 
 from __future__ import annotations
@@ -105,7 +107,27 @@ CREATE TABLE console_sessions (
     id_hash TEXT PRIMARY KEY, role TEXT NOT NULL, csrf TEXT NOT NULL, expires_at TEXT NOT NULL)
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, DECISION_INDEX]
+# SQLite's versions 3 and 4: keys with a public id, a name and a revocation time; a case's
+# purpose, the register's order (`seq`) and the case listing's indexes.
+KEYS_AND_CASES = """
+ALTER TABLE api_keys ADD COLUMN key_id TEXT;
+ALTER TABLE api_keys ADD COLUMN name TEXT;
+ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+UPDATE api_keys SET key_id = 'key_' || substr(key_hash, 1, 16) WHERE key_id IS NULL;
+CREATE UNIQUE INDEX api_keys_key_id ON api_keys (key_id);
+ALTER TABLE cases ADD COLUMN purpose TEXT NOT NULL DEFAULT 'live'
+    CHECK (purpose IN ('live', 'test', 'preview'));
+ALTER TABLE case_obligations ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE case_obligations AS c SET seq = (
+    SELECT COUNT(*) FROM case_obligations AS o
+    WHERE o.case_id = c.case_id
+      AND (o.passes_at COLLATE "C", o.name COLLATE "C")
+          < (c.passes_at COLLATE "C", c.name COLLATE "C"));
+CREATE INDEX cases_opened ON cases (opened_at COLLATE "C", case_id COLLATE "C");
+CREATE INDEX cases_state_opened ON cases (state, opened_at COLLATE "C", case_id COLLATE "C")
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, DECISION_INDEX, KEYS_AND_CASES]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"
 

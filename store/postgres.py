@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,7 +32,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ledger.canonical import ZERO_HASH, entry_bytes
 from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
-from store.base import BUSY_WAIT_S, AppendReceipt, StoreBusy, StoredCheckpoint, VersionConflict
+from store.base import (
+    BUSY_WAIT_S,
+    COSIGNED_PATTERN,
+    AppendReceipt,
+    StoreBusy,
+    StoredCheckpoint,
+    StoredResponse,
+    VersionConflict,
+    gains_signatures,
+)
 from store.decision_index import IndexTx
 from store.pg_migrations import migrate
 from store.sqlite import MAX_BATCH, BatchHead, Receipt, Sign, _Job, _Writer, utc_now
@@ -145,6 +154,15 @@ class PgTx(IndexTx):
         )
         return [StoredCheckpoint(*row) for row in rows]
 
+    def latest_cosigned_checkpoint(self, min_size: int = 0) -> StoredCheckpoint | None:
+        # Two signature lines ("\n— " starts each) or more: the log's and a witness's.
+        row = self._one(
+            "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size >= %s "
+            "AND note LIKE %s ORDER BY tree_size DESC LIMIT 1",
+            (min_size, COSIGNED_PATTERN),
+        )
+        return None if row is None else StoredCheckpoint(*row)
+
     # -- case reads --------------------------------------------------------------------------
 
     def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
@@ -165,20 +183,59 @@ class PgTx(IndexTx):
     def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
         # COLLATE "C": the same order as SQLite's byte-wise text comparison.
         return self._dicts(
-            'SELECT * FROM case_obligations WHERE case_id = %s ORDER BY passes_at COLLATE "C" '
-            'NULLS FIRST, name COLLATE "C"',
+            'SELECT * FROM case_obligations WHERE case_id = %s ORDER BY seq, name COLLATE "C"',
             (case_id,),
         )
 
-    def find_cases(self, policy: str, overdue_cutoff: str | None) -> list[dict[str, Any]]:
-        if overdue_cutoff is None:
-            return self._dicts("SELECT * FROM cases WHERE policy = %s", (policy,))
-        return self._dicts(
-            "SELECT * FROM cases WHERE policy = %s AND case_id IN (SELECT case_id FROM "
-            'case_obligations WHERE passes_at <= %s COLLATE "C" '
-            "AND status IN ('open', 'overdue'))",
-            (policy, overdue_cutoff),
-        )
+    def find_cases(
+        self,
+        *,
+        policies: Iterable[str] | None = None,
+        state: str | None = None,
+        reference: str | None = None,
+        overdue_cutoffs: dict[str, str] | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if policies is not None:
+            where.append("c.policy = ANY(%s)")
+            params.append(list(policies))
+        if state is not None:
+            where.append("c.state = %s")
+            params.append(state)
+        if reference is not None:
+            where.append("c.reference = %s")
+            params.append(reference)
+        if overdue_cutoffs is not None:
+            # Per policy, since a date's start differs by time zone; only rows not done and
+            # still listed (status open or overdue) count.
+            tests = " OR ".join(
+                '(c.policy = %s AND o.passes_at <= %s COLLATE "C")' for _ in overdue_cutoffs
+            )
+            where.append(
+                "EXISTS (SELECT 1 FROM case_obligations AS o WHERE o.case_id = c.case_id "
+                "AND o.done_at IS NULL AND o.status IN ('open', 'overdue') "
+                f"AND ({tests or 'FALSE'}))"
+            )
+            for pid, cutoff in overdue_cutoffs.items():
+                params += [pid, cutoff]
+        if after is not None:
+            where.append('(c.opened_at COLLATE "C", c.case_id COLLATE "C") > (%s, %s)')
+            params += list(after)
+        sql = "SELECT * FROM cases AS c"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += ' ORDER BY c.opened_at COLLATE "C", c.case_id COLLATE "C"'
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        return self._dicts(sql, params)
+
+    def case_ids(self) -> list[str]:
+        rows = self.conn.execute('SELECT case_id FROM cases ORDER BY case_id COLLATE "C"')
+        return [r[0] for r in rows]
 
     # -- personal data and keys --------------------------------------------------------------
 
@@ -195,7 +252,26 @@ class PgTx(IndexTx):
         return None if row is None else bytes(row[0])
 
     def api_keys(self) -> list[tuple[str, str]]:
-        return [tuple(r) for r in self.conn.execute("SELECT key_hash, role FROM api_keys")]
+        rows = self.conn.execute("SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL")
+        return [tuple(r) for r in rows]
+
+    def key_records(self) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT key_id, key_hash, role, name, created_at, revoked_at FROM api_keys "
+            'ORDER BY created_at COLLATE "C", key_id COLLATE "C"',
+            (),
+        )
+
+    def key_revision(self) -> int:
+        return self._one("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL")[0]
+
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        row = self._one(
+            "SELECT request_hash, status, response, created_at FROM idempotency "
+            "WHERE owner = %s AND key = %s",
+            (key_id, idempotency_key),
+        )
+        return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
 
     def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
         row = self._one(
@@ -279,12 +355,13 @@ class PgTx(IndexTx):
             return
         with self.conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO case_obligations (case_id, name, rule, due, done_at, status, "
+                "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
                 "first_decision_id, last_decision_id, passes_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
                         case_id,
+                        seq,
                         r["name"],
                         r.get("rule"),
                         r.get("due"),
@@ -294,8 +371,18 @@ class PgTx(IndexTx):
                         r.get("last_decision_id"),
                         r.get("passes_at"),
                     )
-                    for r in rows
+                    for seq, r in enumerate(rows)
                 ],
+            )
+
+    def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
+        self.conn.execute("DELETE FROM case_decisions WHERE case_id = %s", (case_id,))
+        if not decision_ids:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (%s, %s, %s)",
+                [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
             )
 
     def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:
@@ -323,13 +410,70 @@ class PgTx(IndexTx):
         self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = %s", (case_id,))
         return commitments
 
-    def add_api_key(self, key_hash: str, role: str) -> bool:
+    def add_api_key(
+        self,
+        key_hash: str,
+        role: str,
+        key_id: str | None = None,
+        name: str | None = None,
+        created_at: str | None = None,
+    ) -> bool:
         cursor = self.conn.execute(
-            "INSERT INTO api_keys (key_hash, role, created_at) VALUES (%s, %s, %s) "
-            "ON CONFLICT (key_hash) DO NOTHING",
-            (key_hash, role, datetime.now(UTC).isoformat()),
+            "INSERT INTO api_keys (key_hash, role, created_at, key_id, name) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (
+                key_hash,
+                role,
+                created_at or utc_now(),
+                key_id or "key_" + secrets.token_hex(8),
+                name,
+            ),
         )
         return cursor.rowcount == 1
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE api_keys SET revoked_at = %s WHERE key_id = %s AND revoked_at IS NULL",
+            (utc_now(), key_id),
+        )
+        return cursor.rowcount == 1
+
+    def claim_response(
+        self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
+    ) -> StoredResponse | None:
+        self.conn.execute(
+            'DELETE FROM idempotency WHERE owner = %s AND key = %s AND created_at < %s COLLATE "C"',
+            (key_id, idempotency_key, expired_before),
+        )
+        found = self.stored_response(key_id, idempotency_key)
+        if found is not None:
+            return found
+        self.conn.execute(
+            "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
+            "VALUES (%s, %s, %s, 0, ''::bytea, %s)",
+            (key_id, idempotency_key, request_hash, utc_now()),
+        )
+        return None
+
+    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
+        self.conn.execute(
+            "UPDATE idempotency SET status = %s, response = %s WHERE owner = %s AND key = %s",
+            (status, body, key_id, idempotency_key),
+        )
+
+    def attach_cosignatures(self, tree_size: int, note: str) -> bool:
+        row = self._one(
+            "SELECT note FROM checkpoints WHERE tree_size = %s FOR UPDATE", (tree_size,)
+        )
+        if row is None or not gains_signatures(row[0], note):
+            return False
+        self.conn.execute(
+            "UPDATE checkpoints SET note = %s WHERE tree_size = %s", (note, tree_size)
+        )
+        return True
+
+    def before_commit(self, fn: Callable[[Any], None]) -> None:
+        self._writer().hooks.append(fn)
 
     def has_api_key_with_role(self, role: str) -> bool:
         return self._one("SELECT 1 FROM api_keys WHERE role = %s LIMIT 1", (role,)) is not None
@@ -504,10 +648,10 @@ class PostgresStore:
             conn.execute(f"BEGIN; SET LOCAL lock_timeout = {timeout_ms}")
             self._load_tail(conn, state)
             start_size = state.frontier.size
-            state.head = BatchHead()
+            state.head, state.hooks = BatchHead(), []
             tx = PgTx(conn, state)
             for job in batch:
-                saved = (state.frontier.copy(), state.tail_hash)
+                saved = (state.frontier.copy(), state.tail_hash, len(state.hooks))
                 if not solo:
                     conn.execute("SAVEPOINT job")
                 try:
@@ -515,7 +659,8 @@ class PostgresStore:
                 except AWAY:
                     raise  # the database, not the job: the whole batch fails
                 except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
-                    state.frontier, state.tail_hash = saved
+                    state.frontier, state.tail_hash = saved[0], saved[1]
+                    del state.hooks[saved[2] :]
                     if solo:
                         conn.execute("ROLLBACK")
                         job.future.set_exception(_as_store_error(exc))
@@ -529,6 +674,9 @@ class PostgresStore:
             root = state.frontier.root()
             size = state.frontier.size
             state.head.tree_size, state.head.root_hash = size, root.hex()
+            for hook in state.hooks:
+                hook(tx)
+            state.hooks = []
             self._finish(conn, state, size > start_size, root, any(j.checkpoint for j in batch))
             conn.execute("COMMIT")
         except BaseException as exc:
@@ -649,6 +797,15 @@ class LedgerSnapshot:
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
+
+    def indexed(self) -> Iterator[tuple[int, str, str | None, bytes]]:
+        """Every entry with its id-index columns `(idx, kind, ref, entry)`, in index order,
+        streamed through a server-side cursor."""
+        with self.conn.cursor(name="redress_snapshot_indexed") as cursor:
+            cursor.itersize = 2000
+            cursor.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
+            for idx, kind, ref, raw in cursor:
+                yield idx, kind, ref, bytes(raw)
 
     def entries(self) -> Iterator[tuple[int, bytes, str]]:
         """Every entry in index order, streamed through a server-side cursor."""

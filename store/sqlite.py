@@ -29,11 +29,13 @@ from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
 from store.base import (
     BUSY_WAIT_S,
+    COSIGNED_PATTERN,
     AppendReceipt,
     StoreBusy,
     StoredCheckpoint,
     StoredResponse,
     VersionConflict,
+    gains_signatures,
 )
 from store.decision_index import IndexTx
 from store.migrations import migrate
@@ -166,6 +168,15 @@ class SqliteTx(IndexTx):
             "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
         )
         return [StoredCheckpoint(*row) for row in rows]
+
+    def latest_cosigned_checkpoint(self, min_size: int = 0) -> StoredCheckpoint | None:
+        # Two signature lines ("\n— " starts each) or more: the log's and a witness's.
+        row = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size >= ? "
+            "AND note LIKE ? ORDER BY tree_size DESC LIMIT 1",
+            (min_size, COSIGNED_PATTERN),
+        ).fetchone()
+        return None if row is None else StoredCheckpoint(*row)
 
     # -- case reads --------------------------------------------------------------------------
 
@@ -443,6 +454,15 @@ class SqliteTx(IndexTx):
             "UPDATE idempotency SET status = ?, response = ? WHERE owner = ? AND key = ?",
             (status, body, key_id, idempotency_key),
         )
+
+    def attach_cosignatures(self, tree_size: int, note: str) -> bool:
+        row = self.conn.execute(
+            "SELECT note FROM checkpoints WHERE tree_size = ?", (tree_size,)
+        ).fetchone()
+        if row is None or not gains_signatures(row[0], note):
+            return False
+        self.conn.execute("UPDATE checkpoints SET note = ? WHERE tree_size = ?", (note, tree_size))
+        return True
 
     def before_commit(self, fn: Callable[[Any], None]) -> None:
         self._writer().hooks.append(fn)

@@ -25,16 +25,17 @@ TABLES: dict[str, tuple[str, str]] = {
     "checkpoints": ("tree_size, root_hash, note, signed_at", "tree_size"),
     "personal_keys": ("case_id, key", "case_id"),
     "personal_records": ("commitment, case_id, sealed, sealed_at", "rowid"),
-    "api_keys": ("key_hash, role, created_at", "key_hash"),
+    "api_keys": ("key_hash, role, created_at, key_id, name, revoked_at", "key_hash"),
     "cases": (
         "case_id, policy, state, facts, reference, complainant, opened_at, updated_at, stage, "
-        "route, latest_decision_id, version, personal, personal_commitment",
+        "route, latest_decision_id, version, personal, personal_commitment, purpose",
         "case_id",
     ),
     "case_decisions": ("case_id, seq, decision_id", "case_id, seq"),
     "idempotency": ("owner, key, request_hash, status, response, created_at", "owner, key"),
     "case_obligations": (
-        "case_id, name, rule, due, done_at, status, first_decision_id, last_decision_id, passes_at",
+        "case_id, seq, name, rule, due, done_at, status, first_decision_id, last_decision_id, "
+        "passes_at",
         "case_id, name",
     ),
 }

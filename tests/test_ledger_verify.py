@@ -349,3 +349,87 @@ def test_a_ledger_of_several_chunks_verifies_and_damage_is_found_in_any_of_them(
     for jobs in (1, 2):
         report = verify(tmp_path / "redress.db", jobs=jobs)
         assert (report.damage, report.first_bad_index) == ("modified", CHUNK + 5)
+
+
+# -- verify_trusted: coverage, the tables, signing-key rotation (issue 12) -----------------------
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from redress.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(argv))
+    return code, out.getvalue()
+
+
+def test_entries_after_the_newest_checkpoint_are_reported_and_fail_strict(tmp_path: Path) -> None:
+    """CONTRACT.md: "A ledger whose newest entries are not covered by any signed checkpoint is
+    reported as such (`--strict`: that fails too)"."""
+    data = tmp_path / "data"
+    honest_ledger(data, checkpoint_at=(6,)).close()
+    code, out = run_cli("verify", "--data-dir", str(data))
+    assert code == 0 and "6 of 12 entries covered" in out and "6 not yet covered" in out
+    code, out = run_cli("verify", "--data-dir", str(data), "--strict")
+    assert code == 1 and "entries 6..11 are not yet covered" in out
+
+
+def test_a_witness_key_without_any_cosigned_checkpoint_fails(tmp_path: Path) -> None:
+    from ledger.cosignature import CosignatureSigner
+
+    data = tmp_path / "data"
+    honest_ledger(data).close()
+    witness = CosignatureSigner.generate("audit.example/w").verifier_key
+    code, out = run_cli("verify", "--data-dir", str(data), "--witness-key", witness)
+    assert code == 1 and "no checkpoint carries 1 valid cosignature" in out
+
+
+def test_a_signing_key_rotation_is_followed_from_the_genesis_key(tmp_path: Path) -> None:
+    """Issue 12: "a signing-key rotation is itself a ledger entry signed by the old key"."""
+    import os
+
+    from ledger.keys import PUBLIC_KEY_FILE, SIGNING_KEY_ENV
+
+    data = tmp_path / "data"
+    honest_ledger(data).close()
+    genesis = tmp_path / "genesis.key"
+    genesis.write_text((data / PUBLIC_KEY_FILE).read_text())
+    new_key = tmp_path / "elsewhere" / "signing.key"
+    code, out = run_cli(
+        "keys", "rotate-signing", "--data-dir", str(data), "--new-key", str(new_key)
+    )
+    assert code == 0, out
+    assert (data / PUBLIC_KEY_FILE).read_text().strip() == out.strip()
+    os.environ[SIGNING_KEY_ENV] = str(new_key)
+    try:
+        ledger = Ledger.open(data)  # signs with the new key now
+        ledger.append("erasure", {"case_id": "after-rotation", "commitments": []})
+        ledger.close()
+    finally:
+        del os.environ[SIGNING_KEY_ENV]
+    code, out = run_cli("verify", "--data-dir", str(data), "--public-key", str(genesis), "--strict")
+    assert code == 0, out
+
+    # The retired key signing anything later is caught.
+    ledger = Ledger.open(data)  # DIR/signing.key: the old key, still on disk
+    ledger.append("erasure", {"case_id": "old-key-again", "commitments": []})
+    ledger.close()
+    code, out = run_cli("verify", "--data-dir", str(data), "--public-key", str(genesis))
+    assert code == 1 and "a retired key signed it" in out
+
+
+def test_a_rotation_not_signed_by_the_key_in_force_fails(tmp_path: Path) -> None:
+    from ledger.keys import rotation_body
+
+    data = tmp_path / "data"
+    ledger = honest_ledger(data)
+    intruder, new = Signer.generate("redress.local/ledger"), Signer.generate("redress.local/ledger")
+    body = rotation_body(intruder, new) | {"previous_key": ledger.verifier_key}
+    ledger.append("key", body, new.verifier_key)
+    ledger.sign_checkpoint()
+    ledger.close()
+    code, out = run_cli("verify", "--data-dir", str(data))
+    assert code == 1 and "not signed by the key in force" in out

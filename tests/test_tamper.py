@@ -1,0 +1,557 @@
+"""The tamper campaign of issue 12, as tests: a real data directory of a few hundred entries,
+written by `redress serve --witness` and cosigned by a real witness (`redress witness serve`),
+then altered on a copy the way someone with write access to the data directory AND the log's
+signing key would: entries edited, forged, reordered, inserted, deleted, with the hash chain,
+the Merkle tree and the checkpoints recomputed and re-signed with the log's own key.
+
+Issue 12: "every kind of tampering in it is detected by `verify` with a witness key and quorum
+1 — including the rewrite re-signed with the log's own key — and every tampered export or
+receipt is rejected."
+
+The attacker here is careful: it keeps every checkpoint (cosigned ones included) that still
+verifies, i.e. those before its first change, and signs a fresh one for the whole rewritten
+log. The witness cosignatures it cannot forge are then missing after the change, so the
+auditor sees entries not covered by a cosigned checkpoint: `--strict` fails on them (the
+ledger here is quiesced and was fully cosigned), and `--witness-url` catches the rewrite
+without `--strict` (the witness's own checkpoint is not extended by the rewritten log).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+import rfc8785
+from conftest import COMPLAINT, LIVE_COMPLAINT
+from witnessed import Witness, log_process, wait_for, witness_process
+
+import rules
+from ledger import DB_FILE
+from ledger.canonical import ZERO_HASH, sha256_hex
+from ledger.checkpoint import Checkpoint, format_checkpoint
+from ledger.export import export
+from ledger.keys import ORIGIN, PUBLIC_KEY_FILE, SIGNING_KEY_FILE
+from ledger.note import Signer
+from ledger.tree import MemoryTree
+from ledger.verify import expected_ref
+from redress.cli import main
+from store.base import COSIGNED_PATTERN
+
+DECISIONS = 260
+CASES = 8
+
+
+@dataclass
+class Campaign:
+    pristine: Path  # a data directory, quiesced, its newest checkpoint cosigned
+    witness: Witness
+    log_vkey: str
+    tmp: Path
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
+    from ledger.store import Ledger
+
+    root = tmp_path_factory.mktemp("tamper")
+    data = root / "data"
+    Ledger.open(data).close()
+    log_vkey = (data / PUBLIC_KEY_FILE).read_text().strip()
+    with witness_process(root / "witness", log_vkey) as witness:
+        with log_process(data, [witness], quorum=1) as log:
+            with httpx.Client(base_url=log.base_url, headers=log.headers, timeout=30) as http:
+                for i in range(DECISIONS):
+                    body = COMPLAINT if i % 3 else LIVE_COMPLAINT
+                    assert http.post("/v1/decisions", json=body).status_code == 201
+                for _ in range(CASES):
+                    case = http.post("/v1/cases", json=LIVE_COMPLAINT)
+                    assert case.status_code == 201, case.text
+                    event = {"facts": {"stage_two_outcome_at": "2026-12-04"}}
+                    answer = http.post(f"/v1/cases/{case.json()['case_id']}/events", json=event)
+                    assert answer.status_code == 201, answer.text
+                made = http.post("/v1/keys", json={"role": "audit", "name": "auditor"})
+                assert made.status_code == 201, made.text
+                assert http.delete(f"/v1/keys/{made.json()['key_id']}").status_code in (200, 204)
+            wait_for(lambda: fully_cosigned(data), timeout=60)
+        yield Campaign(data, witness, log_vkey, root)
+
+
+def fully_cosigned(data: Path) -> bool:
+    with sqlite3.connect(data / DB_FILE) as conn:
+        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        cosigned = conn.execute(
+            "SELECT MAX(tree_size) FROM checkpoints WHERE note LIKE ?", (COSIGNED_PATTERN,)
+        ).fetchone()[0]
+    return cosigned == count
+
+
+@pytest.fixture
+def copy(campaign: Campaign, tmp_path: Path) -> Path:
+    """A copy of the pristine data directory, to tamper with."""
+    target = tmp_path / "data"
+    shutil.copytree(campaign.pristine, target, ignore=shutil.ignore_patterns("*.lock"))
+    return target
+
+
+def verify(campaign: Campaign, *args: str, strict: bool = True) -> tuple[int, str]:
+    """`redress verify --witness-key W --quorum 1 [--strict] ARGS`: exit code and output."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    command = ["verify", "--witness-key", campaign.witness.vkey, "--quorum", "1", *args]
+    with contextlib.redirect_stdout(out):
+        code = main([*command, *(["--strict"] if strict else [])])
+    return code, out.getvalue()
+
+
+# -- the attacker's tools -------------------------------------------------------------------
+
+
+def documents(db: Path) -> list[dict]:
+    with sqlite3.connect(db) as conn:
+        return [
+            json.loads(raw) for (raw,) in conn.execute("SELECT entry FROM entries ORDER BY idx")
+        ]
+
+
+def rewrite(data: Path, edit: Callable[[list[dict]], list[dict]]) -> int:
+    """Apply `edit` to the entry documents, then rebuild what the store derives from them as
+    an attacker holding the signing key would: indices, the hash chain, the id index, every
+    tree node, and checkpoints (those before the first changed entry kept, with their
+    cosignatures; one new checkpoint of the whole log signed with the log's key). Returns the
+    first changed index."""
+    db = data / DB_FILE
+    before = [rfc8785.dumps(d) for d in documents(db)]
+    after = edit(documents(db))
+    prev, rows, tree = ZERO_HASH, [], MemoryTree()
+    for index, document in enumerate(after):
+        document["index"], document["prev_hash"] = index, prev
+        raw = rfc8785.dumps(document)
+        prev = sha256_hex(raw)
+        ref = expected_ref(document["kind"], document["body"])
+        rows.append((index, document["kind"], ref, prev, raw))
+        tree.append_entry(raw)
+    changed = next(
+        (i for i, (a, b) in enumerate(zip(before, [r[4] for r in rows], strict=False)) if a != b),
+        min(len(before), len(rows)),
+    )
+    signer = Signer.from_bytes(ORIGIN, (data / SIGNING_KEY_FILE).read_bytes())
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM entries")
+        conn.executemany(
+            "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)", rows
+        )
+        conn.execute("DELETE FROM tree_nodes")
+        conn.executemany(
+            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
+            [(lv, p, h) for (lv, p), h in tree.nodes.items()],
+        )
+        conn.execute("DELETE FROM checkpoints WHERE tree_size > ?", (changed,))
+        size, root = tree.size, tree.root()
+        note = signer.sign(format_checkpoint(Checkpoint(ORIGIN, size, root)))
+        conn.execute(
+            "INSERT OR REPLACE INTO checkpoints (tree_size, root_hash, note, signed_at) "
+            "VALUES (?, ?, ?, '2026-12-05T00:00:00Z')",
+            (size, root.hex(), note),
+        )
+    return changed
+
+
+def first_standalone_decision(docs: list[dict], after: int = 100) -> int:
+    return next(
+        i
+        for i, d in enumerate(docs)
+        if i >= after and d["kind"] == "decision" and not d["body"].get("case_id")
+    )
+
+
+def sql(data: Path, statement: str, *params: object) -> None:
+    with sqlite3.connect(data / DB_FILE) as conn:
+        assert conn.execute(statement, params).rowcount >= 1
+
+
+# -- the untouched ledger -------------------------------------------------------------------
+
+
+def test_the_untouched_ledger_verifies_with_the_witness(campaign, copy):
+    code, out = verify(campaign, "--data-dir", str(copy))
+    assert code == 0, out
+    assert "covered by a checkpoint cosigned by" in out
+    assert "id index, cases and keys match" in out
+    code, out = verify(campaign, "--data-dir", str(copy), "--witness-url", campaign.witness.url)
+    assert code == 0, out
+
+
+# -- rewrites re-signed with the log's own key --------------------------------------------------
+
+
+def edit_outcome(docs: list[dict]) -> list[dict]:
+    i = first_standalone_decision(docs)
+    docs[i]["body"]["outcome"]["disposition"] = "close"
+    return docs
+
+
+def forge_facts(docs: list[dict]) -> list[dict]:
+    """Other facts, and the outcome the rules really give on them: a consistent forgery."""
+    i = first_standalone_decision(docs)
+    body = docs[i]["body"]
+    facts = {**body["facts"], "category": "service_quality"}
+    document = next(
+        d["body"]["ruleset"]
+        for d in docs
+        if d["kind"] == "policy" and d["body"]["policy_version"] == body["policy_version"]
+    )
+    again = rules.evaluate_ruleset(document, facts, body["as_of"])
+    body |= {
+        "facts": facts,
+        "outcome": msgspec.to_builtins(again.outcome),
+        "reasons": msgspec.to_builtins(again.reasons),
+    }
+    return docs
+
+
+def reorder(docs: list[dict]) -> list[dict]:
+    i = first_standalone_decision(docs)
+    docs[i], docs[i + 1] = docs[i + 1], docs[i]
+    return docs
+
+
+def insert(docs: list[dict]) -> list[dict]:
+    i = first_standalone_decision(docs)
+    extra = json.loads(json.dumps(docs[i]))
+    extra["body"]["decision_id"] = "00000000-0000-4000-8000-000000000000"
+    return [*docs[: i + 1], extra, *docs[i + 1 :]]
+
+
+def delete(docs: list[dict]) -> list[dict]:
+    i = first_standalone_decision(docs)
+    return [*docs[:i], *docs[i + 1 :]]
+
+
+def edit_policy(docs: list[dict]) -> list[dict]:
+    i = next(i for i, d in enumerate(docs) if d["kind"] == "policy")
+    docs[i]["body"]["ruleset"]["forged"] = True
+    return docs
+
+
+REWRITES = [edit_outcome, forge_facts, reorder, insert, delete, edit_policy]
+
+
+@pytest.mark.parametrize("edit", REWRITES, ids=lambda f: f.__name__)
+def test_a_rewrite_re_signed_with_the_logs_key_is_detected(campaign, copy, edit):
+    changed = rewrite(copy, edit)
+    # What the log's key alone vouches for now passes: only the witness can tell.
+    assert main(["verify", "--data-dir", str(copy)]) == 0
+    code, out = verify(campaign, "--data-dir", str(copy))
+    assert code == 1, out
+    assert "not yet covered" in out
+    first = int(out.split("entries ", 1)[1].split("..", 1)[0])
+    assert first <= changed  # the uncovered range starts at or before the first change
+    # Without --strict the uncovered entries are reported, and the witness's word catches it.
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert "not yet covered" in out
+    code, out = verify(
+        campaign, "--data-dir", str(copy), "--witness-url", campaign.witness.url, strict=False
+    )
+    assert code == 1, out
+    assert "does not extend" in out or "covers" in out
+
+
+def test_a_rewrite_that_keeps_the_cosigned_checkpoint_is_detected_without_strict(campaign, copy):
+    """An attacker who leaves the cosigned checkpoints in place is contradicted by them."""
+    db = copy / DB_FILE
+    with sqlite3.connect(db) as conn:
+        kept = conn.execute("SELECT tree_size, root_hash, note FROM checkpoints").fetchall()
+    rewrite(copy, edit_outcome)
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO checkpoints (tree_size, root_hash, note, signed_at) "
+            "VALUES (?, ?, ?, 'x')",
+            kept,
+        )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "no longer hash to its signed root" in out
+
+
+def test_deleting_every_checkpoint_is_detected(campaign, copy):
+    sql(copy, "DELETE FROM checkpoints")
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "no signed checkpoint" in out
+    assert main(["verify", "--data-dir", str(copy)]) == 1  # even with no witness key
+
+
+def test_re_signing_every_checkpoint_without_cosignatures_is_detected(campaign, copy):
+    rewrite(copy, lambda docs: docs)
+    sql(copy, "DELETE FROM checkpoints WHERE note LIKE ?", COSIGNED_PATTERN)
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "no checkpoint carries 1 valid cosignature" in out
+
+
+def test_dropping_the_last_ten_entries_with_their_nodes_and_checkpoints(campaign, copy):
+    count = len(documents(copy / DB_FILE))
+    rewrite(copy, lambda docs: docs[:-10])
+    code, out = verify(campaign, "--data-dir", str(copy))
+    assert code == 1, out
+    assert "not yet covered" in out
+    code, out = verify(
+        campaign, "--data-dir", str(copy), "--witness-url", campaign.witness.url, strict=False
+    )
+    assert code == 1, out
+    assert f"covers {count} entries but only {count - 10} remain" in out
+
+
+# -- the tables the API answers from ----------------------------------------------------------
+
+
+def test_pointing_the_id_index_at_another_decision(campaign, copy):
+    docs = documents(copy / DB_FILE)
+    a = first_standalone_decision(docs)
+    b = first_standalone_decision(docs, a + 1)
+    victim = docs[a]["body"]["decision_id"]
+    sql(copy, "UPDATE entries SET ref = 'moved' WHERE idx = ?", a)
+    sql(copy, "UPDATE entries SET ref = ? WHERE idx = ?", victim, b)
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert f"finds entry {a} by 'moved'" in out
+
+
+def test_the_api_never_serves_another_entry_for_a_decision_id(campaign, copy):
+    from ledger.store import IndexDamaged, Ledger
+
+    docs = documents(copy / DB_FILE)
+    a = first_standalone_decision(docs)
+    b = first_standalone_decision(docs, a + 1)
+    victim = docs[a]["body"]["decision_id"]
+    sql(copy, "UPDATE entries SET ref = 'moved' WHERE idx = ?", a)
+    sql(copy, "UPDATE entries SET ref = ? WHERE idx = ?", victim, b)
+    ledger = Ledger.open(copy)
+    try:
+        with pytest.raises(IndexDamaged):
+            ledger.decision(victim)
+    finally:
+        ledger.close()
+
+
+def test_editing_case_facts(campaign, copy):
+    sql(
+        copy,
+        "UPDATE cases SET facts = json_set(facts, '$.category', 'service') "
+        "WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+    )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "its facts is not what its decisions" in out
+
+
+def test_editing_a_case_register(campaign, copy):
+    sql(
+        copy,
+        "UPDATE case_obligations SET due = '2030-01-01' "
+        "WHERE case_id = (SELECT MIN(case_id) FROM case_obligations)",
+    )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "obligation register" in out
+
+
+def test_adding_an_unrecorded_admin_key(campaign, copy):
+    sql(
+        copy,
+        "INSERT INTO api_keys (key_hash, role, key_id, name, created_at) "
+        "VALUES ('x', 'admin', 'key_intruder', 'x', '2026-12-05T00:00:00Z')",
+    )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "key_intruder (admin) was never recorded" in out
+
+
+# -- exports ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def exported(copy: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "ledger.jsonl"
+    assert main(["export", "--data-dir", str(copy), "--out", str(out)]) == 0
+    return out
+
+
+def lines_of(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True)
+
+
+def test_an_export_verifies_and_ends_with_a_covering_checkpoint(campaign, exported):
+    code, out = verify(campaign, "--export", str(exported), strict=False)
+    assert code == 0, out
+    last = json.loads(lines_of(exported)[-1])
+    entries = sum(1 for line in lines_of(exported) if '"type":"entry"' in line)
+    assert last["type"] == "checkpoint" and last["tree_size"] == entries
+    assert main(["replay", "--export", str(exported)]) == 0
+
+
+def test_an_export_with_its_checkpoints_stripped(campaign, exported):
+    kept = [line for line in lines_of(exported) if '"type":"checkpoint"' not in line]
+    exported.write_text("".join(kept))
+    code, out = verify(campaign, "--export", str(exported))
+    assert code == 1, out
+    assert "0 of" in out and "entries covered" in out
+
+
+@pytest.mark.parametrize("cut", [1, 5, 40])
+def test_a_truncated_export(campaign, exported, cut):
+    exported.write_text("".join(lines_of(exported)[:-cut]))
+    code, out = verify(campaign, "--export", str(exported), strict=False)
+    assert code == 1, out
+
+
+def test_an_export_with_an_edited_entry(campaign, exported):
+    lines = lines_of(exported)
+    i = next(i for i, line in enumerate(lines) if '"disposition":"accept"' in line and i > 100)
+    lines[i] = lines[i].replace('"disposition":"accept"', '"disposition":"close"')
+    exported.write_text("".join(lines))
+    code, out = verify(campaign, "--export", str(exported), strict=False)
+    assert code == 1, out
+
+
+def test_an_export_of_a_rewritten_ledger(campaign, copy, tmp_path):
+    rewrite(copy, edit_outcome)
+    out_file = tmp_path / "rewritten.jsonl"
+    export(copy / DB_FILE, out_file)
+    code, out = verify(campaign, "--export", str(out_file))
+    assert code == 1, out
+    code, out = verify(
+        campaign, "--export", str(out_file), "--witness-url", campaign.witness.url, strict=False
+    )
+    assert code == 1, out
+
+
+# -- receipts -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def receipt(campaign: Campaign, copy: Path, tmp_path: Path) -> Path:
+    from ledger.store import Ledger
+
+    ledger = Ledger.open(copy, auto_checkpoint=False)
+    ledger.witnessed = True
+    try:
+        text = ledger.receipt(150)
+    finally:
+        ledger.close()
+    path = tmp_path / "receipt.txt"
+    path.write_text(text)
+    (tmp_path / PUBLIC_KEY_FILE).write_text(campaign.log_vkey + "\n")
+    return path
+
+
+def test_a_receipt_verifies_with_the_witness(campaign, receipt):
+    code, out = verify(campaign, "--receipt", str(receipt))
+    assert code == 0, out
+    assert "cosigned by" in out
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: t.replace("index 150\n", "index 151\n", 1),
+        lambda t: t.replace("extra ", "extra A", 1),
+        lambda t: t[: t.rindex("\u2014")],  # every cosignature and the log's signature cut
+    ],
+    ids=["index", "entry", "signatures"],
+)
+def test_a_tampered_receipt_is_rejected(campaign, receipt, damage):
+    receipt.write_text(damage(receipt.read_text()))
+    code, out = verify(campaign, "--receipt", str(receipt))
+    assert code == 1, out
+
+
+def test_a_receipt_against_a_garbage_or_other_checkpoint(campaign, receipt, copy, tmp_path):
+    kept = tmp_path / "kept.txt"
+    kept.write_text("garbage\n")
+    code, out = verify(campaign, "--receipt", str(receipt), "--checkpoint", str(kept))
+    assert code == 1, out
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        older = conn.execute("SELECT note FROM checkpoints ORDER BY tree_size LIMIT 1").fetchone()
+    kept.write_text(older[0])
+    code, out = verify(campaign, "--receipt", str(receipt), "--checkpoint", str(kept))
+    assert code == 1, out
+    assert "not the receipt's tree" in out
+
+
+def test_the_api_answers_503_not_another_decision(campaign, copy):
+    """A decision looked up by id is checked to be that decision: a pointed-away index gives
+    a problem (503), never the other entry's bytes."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    docs = documents(copy / DB_FILE)
+    a = first_standalone_decision(docs)
+    b = first_standalone_decision(docs, a + 1)
+    victim = docs[a]["body"]["decision_id"]
+    sql(copy, "UPDATE entries SET ref = 'moved' WHERE idx = ?", a)
+    sql(copy, "UPDATE entries SET ref = ? WHERE idx = ?", victim, b)
+    with TestClient(create_app(copy)) as client:
+        answer = client.get(
+            f"/v1/decisions/{victim}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert docs[b]["body"]["decision_id"] not in answer.text
+
+
+def test_export_cosigned_ends_with_a_cosigned_checkpoint(campaign, copy, tmp_path):
+    """`export --cosigned` stops at what the witnesses cosigned: `verify --strict` passes."""
+    from ledger.store import Ledger
+
+    ledger = Ledger.open(copy)
+    ledger.append("erasure", {"case_id": "not-yet-cosigned", "commitments": []})
+    ledger.close()
+    out = tmp_path / "cosigned.jsonl"
+    assert main(["export", "--data-dir", str(copy), "--out", str(out), "--cosigned"]) == 0
+    code, text = verify(campaign, "--export", str(out))
+    assert code == 0, text
+    assert "not-yet-cosigned" not in out.read_text()
+
+
+def test_a_whole_new_log_key_is_detected_by_the_witness_alone(campaign, copy):
+    """The attacker replaces the signing key, the genesis entry and public.key, and re-signs
+    everything: without a pinned key the log vouches for itself, but the witness cosigned
+    nothing under that key."""
+    new = Signer.generate(ORIGIN)
+    (copy / SIGNING_KEY_FILE).unlink()
+    (copy / SIGNING_KEY_FILE).write_bytes(new.private_bytes())
+    (copy / PUBLIC_KEY_FILE).write_text(new.verifier_key + "\n")
+
+    def swap(docs: list[dict]) -> list[dict]:
+        docs[0]["body"]["verifier_key"] = new.verifier_key
+        return docs
+
+    assert rewrite(copy, swap) == 0  # every old checkpoint dropped, one new one signed
+    assert main(["verify", "--data-dir", str(copy)]) == 0  # self-consistent
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "no checkpoint carries 1 valid cosignature" in out
+
+
+def test_a_receipt_with_its_cosignature_cut(campaign, receipt):
+    text = receipt.read_text()
+    lines = text.split("\n")
+    cosigned = [i for i, line in enumerate(lines) if line.startswith("\u2014 audit.example")]
+    assert cosigned
+    receipt.write_text("\n".join(line for i, line in enumerate(lines) if i not in cosigned))
+    assert main(["verify", "--receipt", str(receipt)]) == 0  # the log's signature still holds
+    code, out = verify(campaign, "--receipt", str(receipt))
+    assert code == 1, out
+    assert "0 valid cosignature" in out
