@@ -145,6 +145,47 @@ class IndexTx:
         )
         return [tuple(r[:6]) for r in rows]
 
+    def obligation_groups(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]:
+        """The register rows of the subjects received in [start, end], counted by (policy,
+        name, status, due, done_at, received day when done): (…, count) tuples."""
+        where, params = subject_filter(policy, start, end)
+        select = (
+            "SELECT d.policy, o.name, o.status, o.due, o.done_at,"
+            " CASE WHEN o.done_at IS NULL THEN NULL ELSE d.received_day END, COUNT(*)"
+        )
+        group = " GROUP BY 1, 2, 3, 4, 5, 6"
+        rows = self._ix_rows(
+            self._sql(
+                f"{select} FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
+                f" WHERE {where} AND d.case_id IS NOT NULL{group}"
+                f" UNION ALL {select} FROM decision_index d"
+                f" JOIN decision_obligations o ON o.idx = d.idx"
+                f" WHERE {where} AND d.case_id IS NULL{group}"
+            ),
+            [*params, *params],
+        )
+        return [tuple(r) for r in rows]
+
+    def complainant_subjects(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]:
+        """(complainant, policy, received_day, received_at, case_id) of the case subjects
+        received in [start, end] that name a complainant and a received date, by complainant,
+        policy, received day and case."""
+        where, params = subject_filter(policy, start, end)
+        rows = self._ix_rows(
+            self._sql(
+                "SELECT c.complainant, d.policy, d.received_day, d.received_at, d.case_id"
+                " FROM decision_index d JOIN cases c ON c.case_id = d.case_id"
+                f" WHERE {where} AND c.complainant IS NOT NULL AND d.received_day IS NOT NULL"
+                " ORDER BY 1, 2, 3, 5"
+            ),
+            params,
+        )
+        return [tuple(r) for r in rows]
+
     def subject_case_decisions(
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[tuple]:
@@ -233,8 +274,9 @@ class IndexTx:
         """Index one decision entry (in its own transaction): its row, its flags and, for a
         case-less decision, its register; a case's earlier decisions stop being its latest."""
         if row.get("case_id") is not None:
+            # `+latest`: look the case up by its own index, never by the subjects' (latest, …).
             self._ix_exec(
-                self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND latest = 1"),
+                self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND +latest = 1"),
                 [row["case_id"]],
             )
         marks = ", ".join("?" * len(INDEX_COLUMNS))

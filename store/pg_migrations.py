@@ -91,8 +91,10 @@ CREATE TABLE decision_index (
     route TEXT, kind TEXT, category TEXT, complainant_type TEXT, upheld INTEGER,
     urgent INTEGER, actions TEXT NOT NULL DEFAULT '', latest INTEGER NOT NULL DEFAULT 1);
 CREATE UNIQUE INDEX decision_index_id ON decision_index (decision_id);
-CREATE INDEX decision_index_routing ON decision_index (purpose, policy, as_of_day);
-CREATE INDEX decision_index_subjects ON decision_index (latest, purpose, policy, received_day);
+CREATE INDEX decision_index_routing
+        ON decision_index (purpose, as_of_day, policy, route, stage, disposition);
+CREATE INDEX decision_index_subjects
+        ON decision_index (latest, purpose, received_day, policy, case_id);
 CREATE INDEX decision_index_case ON decision_index (case_id, idx);
 CREATE INDEX decision_index_as_of ON decision_index (as_of_day, idx);
 CREATE TABLE decision_flags (
