@@ -168,6 +168,44 @@ class IndexTx:
         )
         return [tuple(r) for r in rows]
 
+    def subject_counts(self, policy: str | None, start: str | None, end: str | None) -> list[tuple]:
+        """(complainant_type, disposition, urgent, count) of the subjects received in
+        [start, end], as their newest decisions give them."""
+        where, params = subject_filter(policy, start, end)
+        rows = self._ix_rows(
+            self._sql(
+                "SELECT d.complainant_type, d.disposition, d.urgent, COUNT(*)"
+                f" FROM decision_index d WHERE {where} GROUP BY 1, 2, 3"
+            ),
+            params,
+        )
+        return [tuple(r) for r in rows]
+
+    def subject_levels(
+        self, policy: str | None, start: str | None, end: str | None, levels: Sequence[str]
+    ) -> list[tuple]:
+        """(highest level reached, escalated at the last level, count) of the subjects
+        received in [start, end]: a level is a decision's stage, ranked by its place in
+        `levels` (None when no decision reached one); a case counts every live decision."""
+        where, params = subject_filter(policy, start, end)
+        rank = "CASE e.stage " + " ".join(f"WHEN ? THEN {n}" for n in range(len(levels))) + " END"
+        top = "CASE WHEN e.disposition = 'escalate' AND e.stage = ? THEN 1 ELSE 0 END"
+        marks = [*levels, levels[-1]]
+        rows = self._ix_rows(
+            self._sql(
+                f"SELECT level, ministry, COUNT(*) FROM ("
+                f" SELECT MAX({rank}) AS level, MAX({top}) AS ministry"
+                " FROM decision_index d JOIN decision_index e"
+                " ON e.case_id = d.case_id AND e.purpose = 'live'"
+                f" WHERE {where} AND d.case_id IS NOT NULL GROUP BY d.idx"
+                f" UNION ALL SELECT {rank.replace('e.', 'd.')} AS level,"
+                f" {top.replace('e.', 'd.')} AS ministry FROM decision_index d"
+                f" WHERE {where} AND d.case_id IS NULL) AS s GROUP BY level, ministry"
+            ),
+            [*marks, *params, *marks, *params],
+        )
+        return [tuple(r) for r in rows]
+
     def complainant_subjects(
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[tuple]:
