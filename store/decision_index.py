@@ -206,6 +206,25 @@ class IndexTx:
         )
         return [tuple(r) for r in rows]
 
+    def pending_obligations(self, before: str, limit: int) -> list[tuple]:
+        """(case_id, decision_id, policy, name, due, done_at, status) of subjects' register
+        rows not done nor lapsed whose `due` sorts before `before`, oldest due first, at most
+        `limit` (the caller judges each at its instant)."""
+        where, params = subject_filter(None, None, None)
+        select = "SELECT d.case_id, d.decision_id, d.policy, o.name, o.due, o.done_at, o.status"
+        pending = "o.done_at IS NULL AND o.status <> 'lapsed' AND o.due < ?"
+        rows = self._ix_rows(
+            self._sql(
+                f"{select} FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
+                f" WHERE {where} AND d.case_id IS NOT NULL AND {pending}"
+                f" UNION ALL {select} FROM decision_index d"
+                f" JOIN decision_obligations o ON o.idx = d.idx"
+                f" WHERE {where} AND d.case_id IS NULL AND {pending} ORDER BY 5 LIMIT ?"
+            ),
+            [*params, before, *params, before, limit],
+        )
+        return [tuple(r) for r in rows]
+
     def complainant_subjects(
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[tuple]:
