@@ -13,7 +13,15 @@ from litestar.di import NamedDependency
 from litestar.params import Body, Parameter, QueryParameter
 
 import rules
-from api.bodies import checked, evaluate, refuse_future, refuse_unrecordable, unknown_policy
+from api.bodies import (
+    checked,
+    evaluate,
+    refuse_future,
+    refuse_lists_in_lists,
+    refuse_unrecordable,
+    unknown_policy,
+    whole_numbers,
+)
 from api.decisions import IdPath, recorded_decision
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
@@ -24,7 +32,7 @@ from cases import BadCursor, CaseFilter, CaseRecord
 from cases.store import MAX_PAGE_ITEMS as MAX_CASE_PAGE
 from cases.store import register_row
 from keys import Caller
-from schemas.api import Case, CaseEvent, CasePage, CasePersonal, CaseRequest, Erasure, Obligation
+from schemas.api import Case, CaseEvent, CasePage, CaseRequest, Erasure, Obligation, PersonalData
 from schemas.decision import RecordedDecision
 from schemas.problems import FieldError
 from service import CaseNotFound, NothingToErase
@@ -60,11 +68,13 @@ def post_case(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Case]:
     render = opened_case(services)
+    data = whole_numbers(data)
     digest = request_hash("POST", request.url.path, data)
     once = idempotent(services.store, caller, idempotency_key, digest, render)
     if isinstance(once, Response):
         return once
     body = checked(data, CaseRequest)
+    refuse_lists_in_lists(body.personal, "/personal")
     refuse_unrecordable(facts=body.facts, personal=body.personal)
     refuse_future(body.as_of, body.purpose)
     decision = evaluate(body.policy, body.facts, body.as_of)
@@ -103,6 +113,7 @@ def post_case_event(
     data: Annotated[Any, Body(title="CaseEvent")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RecordedDecision]:
+    data = whole_numbers(data)
     digest = request_hash("POST", request.url.path, data)
     once = idempotent(
         services.store,
@@ -223,14 +234,16 @@ def list_cases(
     tags=TAGS,
     sync_to_thread=True,
     responses=READ,
-    summary="The case's latest personal data (404 once erased)",
+    summary="The case's latest personal data (null when none was given; 404 once erased)",
 )
-def get_personal(services: NamedDependency[Services], case_id: IdPath) -> CasePersonal:
-    existing_case(services, case_id)
+def get_personal(services: NamedDependency[Services], case_id: IdPath) -> PersonalData:
+    case = existing_case(services, case_id)
+    if case.personal == "none":
+        return PersonalData(case_id=case_id, personal=None)
     found = services.ledger.open_personal(case_id)
     if found is None:
-        raise ApiProblem(404, f"case {case_id} holds no personal data (none given, or erased)")
-    return CasePersonal(case_id=case_id, personal=found)
+        raise ApiProblem(404, f"the personal data of case {case_id} was erased")
+    return PersonalData(case_id=case_id, personal=found)
 
 
 @delete(

@@ -242,11 +242,11 @@ def run_keys_revoke(args: argparse.Namespace) -> int:
     if _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
         return 2
     try:
-        revoke_key(args.data_dir.resolve(), args.key_id)
+        now = revoke_key(args.data_dir.resolve(), args.key_id)
     except UnknownKey as exc:
         print(f"redress keys revoke: {exc} (see `redress keys list`)", file=sys.stderr)
         return 1
-    print(f"revoked {args.key_id}")
+    print(f"revoked {args.key_id}" if now else f"{args.key_id} was revoked already")
     return 0
 
 

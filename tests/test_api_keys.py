@@ -45,7 +45,8 @@ def test_keys_are_created_listed_and_revoked_by_an_admin(client, keys):
     refused = client.post("/v1/decisions", json=COMPLAINT, headers=bearer(created["key"]))
     assert refused.status_code == 401
     again = client.delete(f"/v1/keys/{created['key_id']}", headers=keys.admin)
-    assert again.status_code == 404
+    assert again.status_code == 200 and again.json() == revoked.json()  # DELETE is idempotent
+    assert client.delete("/v1/keys/key_nope", headers=keys.admin).status_code == 404
 
 
 def test_only_an_admin_manages_keys(client, keys):
