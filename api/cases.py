@@ -29,8 +29,8 @@ from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
 from cases import BadCursor, CaseFilter, CaseRecord
+from cases.store import CURSOR_PATTERN, register_row
 from cases.store import MAX_PAGE_ITEMS as MAX_CASE_PAGE
-from cases.store import register_row
 from keys import Caller
 from schemas.api import Case, CaseEvent, CasePage, CaseRequest, Erasure, Obligation, PersonalData
 from schemas.decision import RecordedDecision
@@ -198,7 +198,11 @@ def list_cases(
     ] = None,
     cursor: Annotated[
         str | None,
-        Parameter(max_length=400, description="A page's `next_cursor`: the listing goes on."),
+        Parameter(
+            max_length=106,
+            pattern=CURSOR_PATTERN,
+            description="A page's `next_cursor`: the listing goes on after that case.",
+        ),
     ] = None,
     limit: Annotated[
         int,
