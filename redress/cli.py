@@ -49,7 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = _command(
         key_commands, "create", "Print a new API key (once) and its key id.", run_keys_create
     )
-    create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
+    create.add_argument(
+        "--role",
+        required=True,
+        type=one_of(ROLES),
+        metavar="|".join(ROLES),
+        help="what the key may do",
+    )
     create.add_argument("--name", help="what the key is for (shown by `redress keys list`)")
     _data_dir_option(create)
     listing = _command(
@@ -121,6 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(check)
     return parser
+
+
+def one_of(allowed: Sequence[str]) -> Callable[[str], str]:
+    """An argparse type for an enum-like option: the error lists the allowed values and the
+    nearest one."""
+
+    def check(value: str) -> str:
+        if value in allowed:
+            return value
+        import difflib
+
+        listed = ", ".join(allowed)
+        near = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {listed}{hint}")
+
+    return check
 
 
 def _command(

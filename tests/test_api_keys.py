@@ -138,3 +138,9 @@ def test_a_revoked_key_is_refused_by_every_worker_within_one_second(tmp_path):
         assert answers == [401] * 40
         pids = {line for line in server.log.read_text().splitlines() if "Started server" in line}
         assert len(pids) == 2  # both workers were up to be asked
+
+
+def test_a_mistyped_role_on_the_command_line_names_the_roles_and_the_nearest():
+    answer = run("keys", "create", "--role", "auditor", "--data-dir", "/nonexistent/never")
+    assert answer.returncode == 2
+    assert "'auditor' is not one of decide, audit, admin; did you mean 'audit'?" in answer.stderr
