@@ -212,6 +212,9 @@ def test_cases_are_found_by_reference_and_state_and_paged(client, keys):
         assert [e["pointer"] for e in refused.json()["errors"]] == ["/limit"]
     refused = client.get("/v1/cases?cursor=nonsense", headers=keys.decide)
     assert refused.status_code == 400
+    refused = client.get("/v1/cases?state=shut", headers=keys.decide)
+    assert refused.status_code == 400
+    assert [e["pointer"] for e in refused.json()["errors"]] == ["/state"]
     # A cursor is the last listed case's `<opened_at>_<case_id>`: any such text is a position.
     assert listed("cursor=2000-01-01T00:00:00.000000Z_0") == ids
     assert listed("cursor=2999-01-01T00:00:00.000000Z_0") == []
