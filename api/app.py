@@ -28,7 +28,7 @@ from api.logs import configure_logging, logged
 from api.metrics import timed, worker_stopped
 from api.operations import instrument
 from api.problems import EXCEPTION_HANDLERS, problem_response
-from api.responses import BEARER
+from api.responses import BEARER, with_options
 from api.services import Services, provide_services
 from console import template_config
 from console.pages import CONSOLE_ROUTER
@@ -109,7 +109,7 @@ def routers() -> list[Router]:
 
     def router(reads: tuple[str, ...], writes: tuple[str, ...], handlers: list) -> Router:
         guards = [requires(reads, writes)]
-        return Router("/v1", guards=guards, security=BEARER, route_handlers=handlers)
+        return Router("/v1", guards=guards, security=BEARER, route_handlers=with_options(handlers))
 
     return [
         router(READERS, DECIDE, decisions.HANDLERS),

@@ -1,8 +1,9 @@
 """The ledger for auditors: checkpoints, entries, RFC 9162 proofs and the verifier key.
 
 Indices and sizes are bounded in the document (0 ≤ n < 2^53), so a number out of range is a 400
-before it reaches SQLite; a well-formed request for a proof the tree cannot give is a 422, and
-an entry that does not exist (yet) a 404.
+before it reaches SQLite; a proof the ledger cannot give (a tree larger than it is, or a
+consistency proof from a larger tree to a smaller one) and an entry that does not exist (yet)
+are 404: that resource is not there, and the problem names the parameter.
 """
 
 from __future__ import annotations
@@ -27,19 +28,18 @@ from schemas.problems import SAFE_INTEGER, FieldError
 T = TypeVar("T")
 TAGS = ["ledger"]
 EntryIndex = Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="Entry index.")]
-PROOFS = problems(400, 401, 403, 404, 422)
+PROOFS = problems(400, 401, 403, 404)
 MAX_PAGE_ITEMS = 1000
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 
 
-def ledger_call(call: Callable[..., T], *args: int | None) -> T:
-    """Call the ledger; its "no such entry" is a 404, its "no such proof" a 422."""
+def ledger_call(call: Callable[..., T], *args: int | None, pointer: str = "") -> T:
+    """Call the ledger; its "no such entry" and "no such proof" are 404s (at `pointer`)."""
     try:
         return call(*args)
-    except EntryNotFound as exc:
-        raise ApiProblem(404, str(exc)) from None
-    except BadProofRequest as exc:
-        raise ApiProblem(422, str(exc)) from None
+    except (EntryNotFound, BadProofRequest) as exc:
+        errors = [FieldError(pointer=pointer, message=str(exc))] if pointer else []
+        raise ApiProblem(404, str(exc), errors) from None
 
 
 @get(
@@ -75,6 +75,7 @@ def list_entries(
         Parameter(
             max_length=20,
             description="A page's `next_cursor`: the listing goes on from there, not `start`.",
+            schema_extra={"pattern": "^[0-9]{1,15}$"},
         ),
     ] = None,
     limit: Annotated[
@@ -167,7 +168,7 @@ def get_inclusion_proof(
         Parameter(ge=1, le=SAFE_INTEGER, description="Tree size; the current one when absent."),
     ] = None,
 ) -> InclusionProof:
-    return ledger_call(services.ledger.inclusion_proof, index, tree_size)
+    return ledger_call(services.ledger.inclusion_proof, index, tree_size, pointer="/tree_size")
 
 
 @get(
@@ -188,7 +189,9 @@ def get_consistency_proof(
         ),
     ] = None,
 ) -> ConsistencyProof:
-    return ledger_call(services.ledger.consistency_proof, first, second)
+    return ledger_call(
+        services.ledger.consistency_proof, first, second, pointer="/second" if second else "/first"
+    )
 
 
 @get(

@@ -31,6 +31,19 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def whole_numbers(value: Any) -> Any:
+    """The body with every integral number written as a fraction (`2.0`) made an integer: JSON
+    Schema calls `2.0` an integer, and RFC 8785 writes it `2`, so it means the same and is
+    recorded the same."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53 - 1:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def one_of(value: object, allowed: list[str]) -> str:
     """ "'x' is not allowed: expected one of 'a', 'b'; did you mean 'a'?" """
     listed = ", ".join(repr(a) for a in allowed)
@@ -149,6 +162,26 @@ def refuse_unrecordable(**values: Any) -> None:
     ]
     if errors:
         raise ApiProblem(422, "these values cannot be recorded", errors)
+
+
+def refuse_lists_in_lists(value: Any, pointer: str) -> None:
+    """400 for a list directly inside a list in free-form data (the document's shape for
+    personal data, which generated clients can represent): wrap the inner one in an object."""
+    pending = [(value, pointer)]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, dict):
+            pending.extend((v, f"{where}/{escape_pointer(k)}") for k, v in item.items())
+        elif isinstance(item, list):
+            for i, child in enumerate(item):
+                if isinstance(child, list):
+                    message = "a list directly inside a list: put it in an object"
+                    raise ApiProblem(
+                        400,
+                        "the request body does not fit its schema",
+                        [FieldError(pointer=f"{where}/{i}", message=message)],
+                    )
+                pending.append((child, f"{where}/{i}"))
 
 
 def refuse_future(as_of: str | None, purpose: str = "live") -> None:

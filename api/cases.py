@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
@@ -13,7 +13,15 @@ from litestar.di import NamedDependency
 from litestar.params import Body, Parameter, QueryParameter
 
 import rules
-from api.bodies import checked, evaluate, refuse_future, refuse_unrecordable, unknown_policy
+from api.bodies import (
+    checked,
+    evaluate,
+    refuse_future,
+    refuse_lists_in_lists,
+    refuse_unrecordable,
+    unknown_policy,
+    whole_numbers,
+)
 from api.decisions import IdPath, recorded_decision
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
@@ -21,16 +29,17 @@ from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
 from cases import BadCursor, CaseFilter, CaseRecord
+from cases.store import CURSOR_PATTERN, register_row
 from cases.store import MAX_PAGE_ITEMS as MAX_CASE_PAGE
-from cases.store import register_row
 from keys import Caller
-from schemas.api import Case, CaseEvent, CasePage, CasePersonal, CaseRequest, Erasure, Obligation
+from schemas.api import Case, CaseEvent, CasePage, CaseRequest, Erasure, Obligation, PersonalData
 from schemas.decision import RecordedDecision
 from schemas.problems import FieldError
 from service import CaseNotFound, NothingToErase
 from store import ReadTx
 
 TAGS = ["cases"]
+CASE_STATES = ("open", "closed")
 
 
 def opened_case(services: NamedDependency[Services]) -> Callable[[ReadTx, RecordedDecision], bytes]:
@@ -60,11 +69,13 @@ def post_case(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Case]:
     render = opened_case(services)
+    data = whole_numbers(data)
     digest = request_hash("POST", request.url.path, data)
     once = idempotent(services.store, caller, idempotency_key, digest, render)
     if isinstance(once, Response):
         return once
     body = checked(data, CaseRequest)
+    refuse_lists_in_lists(body.personal, "/personal")
     refuse_unrecordable(facts=body.facts, personal=body.personal)
     refuse_future(body.as_of, body.purpose)
     decision = evaluate(body.policy, body.facts, body.as_of)
@@ -103,6 +114,7 @@ def post_case_event(
     data: Annotated[Any, Body(title="CaseEvent")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RecordedDecision]:
+    data = whole_numbers(data)
     digest = request_hash("POST", request.url.path, data)
     once = idempotent(
         services.store,
@@ -168,8 +180,12 @@ def list_cases(
         ),
     ] = None,
     case_state: Annotated[
-        Literal["open", "closed"] | None,
-        QueryParameter(name="state", description="Only open, or only closed, cases."),
+        str | None,
+        QueryParameter(
+            name="state",
+            description="Only open, or only closed, cases.",
+            schema_extra={"enum": list(CASE_STATES)},
+        ),
     ] = None,
     reference: Annotated[
         str | None,
@@ -187,7 +203,11 @@ def list_cases(
     ] = None,
     cursor: Annotated[
         str | None,
-        Parameter(max_length=400, description="A page's `next_cursor`: the listing goes on."),
+        Parameter(
+            max_length=106,
+            pattern=CURSOR_PATTERN,
+            description="A page's `next_cursor`: the listing goes on after that case.",
+        ),
     ] = None,
     limit: Annotated[
         int,
@@ -205,6 +225,13 @@ def list_cases(
         )
     if policy is not None and policy not in rules.policy_ids():
         raise unknown_policy(policy)
+    if case_state is not None and case_state not in CASE_STATES:
+        # Checked here, not by the parameter's type: Litestar would name it `/case_state`.
+        raise ApiProblem(
+            400,
+            "no such case state",
+            [FieldError(pointer="/state", message="expected one of 'open', 'closed'")],
+        )
     where = CaseFilter(
         policy=policy, state=case_state, reference=reference, overdue_as_of=overdue_as_of
     )
@@ -223,14 +250,16 @@ def list_cases(
     tags=TAGS,
     sync_to_thread=True,
     responses=READ,
-    summary="The case's latest personal data (404 once erased)",
+    summary="The case's latest personal data (null when none was given; 404 once erased)",
 )
-def get_personal(services: NamedDependency[Services], case_id: IdPath) -> CasePersonal:
-    existing_case(services, case_id)
+def get_personal(services: NamedDependency[Services], case_id: IdPath) -> PersonalData:
+    case = existing_case(services, case_id)
+    if case.personal == "none":
+        return PersonalData(case_id=case_id, personal=None)
     found = services.ledger.open_personal(case_id)
     if found is None:
-        raise ApiProblem(404, f"case {case_id} holds no personal data (none given, or erased)")
-    return CasePersonal(case_id=case_id, personal=found)
+        raise ApiProblem(404, f"the personal data of case {case_id} was erased")
+    return PersonalData(case_id=case_id, personal=found)
 
 
 @delete(

@@ -13,7 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
-from api.bodies import checked, evaluate, refuse_future, refuse_unrecordable
+from api.bodies import checked, evaluate, refuse_future, refuse_unrecordable, whole_numbers
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
 from api.problems import ApiProblem
@@ -47,6 +47,7 @@ def post_decision(
     data: Annotated[Any, Body(title="DecisionRequest")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RecordedDecision]:
+    data = whole_numbers(data)
     digest = request_hash("POST", request.url.path, data)
     once = idempotent(services.store, caller, idempotency_key, digest, decision_bytes)
     if isinstance(once, Response):

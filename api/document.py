@@ -30,6 +30,7 @@ from api.problems import PROBLEM_JSON
 from api.typed import decision_enums, request_examples, typed_requests
 from schemas import api as api_schemas
 from schemas import decision, policies, problems
+from schemas.problems import SAFE_INTEGER
 
 SCHEMA_MODULES: list[ModuleType] = [decision, policies, problems, api_schemas]
 REF = "#/components/schemas/{name}"
@@ -50,7 +51,6 @@ LINKS = {
     ("/v1/cases", "post"): {
         "GetCase": ("/v1/cases/{case_id}", "get", CASE_ID),
         "AddEvent": ("/v1/cases/{case_id}/events", "post", CASE_ID),
-        "ErasePersonal": ("/v1/cases/{case_id}/personal", "delete", CASE_ID),
     },
     ("/v1/cases/{case_id}/events", "post"): {
         "GetDecision": ("/v1/decisions/{decision_id}", "get", DECISION_ID),
@@ -121,6 +121,10 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
     ]
     _, regenerated = msgspec.json.schema_components(wanted, ref_template=REF)
     schemas.update(regenerated)
+    schemas["PersonalData"] = personal_value()
+    schemas["CaseRequest"]["properties"]["personal"] = personal_data(
+        schemas["CaseRequest"]["properties"]["personal"]
+    )
     schemas.update(typed_requests(schemas))
     schemas["CaseEvent"]["properties"]["facts"] = event_facts()
     decision_enums(schemas)
@@ -150,6 +154,35 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
     whole_bounds(document)
     components["schemas"] = dict(sorted(schemas.items()))
     return document
+
+
+def personal_value() -> dict[str, Any]:
+    """What personal data may hold: JSON the ledger can commit to exactly (no fractional
+    numbers, integers within ±(2^53 − 1)), as `ledger.canonical.unhashable_values` checks; a
+    list holds values and objects, not lists directly (`api.bodies.refuse_lists_in_lists`)."""
+    me = {"$ref": REF.format(name="PersonalData")}
+    scalars: list[dict[str, Any]] = [
+        {"type": "string"},
+        {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+    return {
+        "title": "PersonalData",
+        "description": "Free-form personal data: text, whole numbers within ±(2^53 − 1), "
+        "true/false, null, objects of these, and lists of values or objects (no fractional "
+        "numbers: they cannot be committed to exactly).",
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [*scalars, me, {"type": "array", "items": {"anyOf": [*scalars, me]}}]
+        },
+    }
+
+
+def personal_data(generated: dict[str, Any]) -> dict[str, Any]:
+    """`personal` (personal data, or null), keeping its description."""
+    described = {k: v for k, v in generated.items() if k in ("description", "default")}
+    return {"anyOf": [{"$ref": REF.format(name="PersonalData")}, {"type": "null"}], **described}
 
 
 def event_facts() -> dict[str, Any]:

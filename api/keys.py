@@ -11,7 +11,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
-from api.bodies import checked
+from api.bodies import checked, whole_numbers
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
 from api.problems import ApiProblem
@@ -28,6 +28,7 @@ from keys import (
     revoke_job,
 )
 from schemas.api import CreatedKey, KeyRequest, KeyView
+from schemas.problems import FieldError
 
 __all__ = ["HANDLERS", "bootstrap_admin", "create_key"]
 TAGS = ["keys"]
@@ -73,6 +74,7 @@ def post_key(
     data: Annotated[Any, Body(title="KeyRequest")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CreatedKey]:
+    data = whole_numbers(data)
     digest = request_hash("POST", request.url.path, data)
     # A replay never repeats the secret: it is not stored anywhere.
     once = idempotent(
@@ -102,10 +104,23 @@ def post_key(
     tags=TAGS,
     sync_to_thread=True,
     status_code=200,
-    responses=READ,
+    responses={**READ, **problems(409)},
     summary="Revoke an API key: every worker refuses it (401) within a second",
+    description="Revoking a key that is revoked already changes nothing and records nothing.",
 )
-def revoke_key(request: Request, services: NamedDependency[Services], key_id: KeyIdPath) -> KeyView:
+def revoke_key(
+    request: Request,
+    services: NamedDependency[Services],
+    caller: NamedDependency[Caller],
+    key_id: KeyIdPath,
+) -> KeyView:
+    if key_id == caller.key_id:
+        raise ApiProblem(
+            409,
+            "a key cannot revoke itself: revoke it with another admin key, or with "
+            "`redress keys revoke`",
+            [FieldError(pointer="/key_id", message="the key this request is made with")],
+        )
     try:
         services.store.write(revoke_job(key_id))
     except UnknownKey as exc:

@@ -73,6 +73,8 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
     if missing and not errors:
         errors = [FieldError(pointer=f"/{escape_pointer(missing[1])}", message="required")]
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
+    if isinstance(exc, ValidationException) and errors:
+        detail = "the request's parameters do not fit their schema"
     if status == 413 and not detail:
         detail = "the request body is over 1 MiB"
     return problem_response(status, detail, errors, headers)
@@ -104,8 +106,35 @@ def parameter_errors(exc: ValidationException) -> list[FieldError]:
             continue
         key = item.get("key")
         pointer = f"/{escape_pointer(str(key))}" if key else ""
-        errors.append(FieldError(pointer=pointer, message=str(item.get("message", "invalid"))))
+        message = plain_message(str(item.get("message", "invalid")))
+        errors.append(FieldError(pointer=pointer, message=message))
     return errors
+
+
+_TYPE_WORDS = {
+    "`int`": "an integer",
+    "`str`": "a string",
+    "`bool`": "a boolean",
+    "`float`": "a number",
+    "`null`": "null",
+}
+_ENCODED = {
+    "Invalid RFC3339 encoded date": "expected a date YYYY-MM-DD, e.g. 2026-11-27",
+    "Invalid RFC3339 encoded datetime": (
+        "expected an RFC 3339 date-time with offset, e.g. 2026-11-27T09:00:00Z"
+    ),
+}
+
+
+def plain_message(message: str) -> str:
+    """msgspec's words for a parameter error in the words of the rest of the API ("Expected
+    `int`, got `str`" → "expected an integer, got a string"), and the accepted date forms."""
+    for raw, plain in _ENCODED.items():
+        if message.startswith(raw):
+            return plain
+    for name, words in _TYPE_WORDS.items():
+        message = message.replace(name, words)
+    return message[:1].lower() + message[1:]
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -105,14 +105,17 @@ def create_job(role: str, name: str | None = None) -> tuple[NewKey, Callable[[Wr
     return made, job
 
 
-def revoke_job(key_id: str) -> Callable[[WriteTx], None]:
-    """The job that revokes a key and appends its `key` entry; `UnknownKey` when there is no
-    such key, or it was revoked already."""
+def revoke_job(key_id: str) -> Callable[[WriteTx], bool]:
+    """The job that revokes a key and appends its `key` entry: True when revoked now, False
+    when it was revoked already (nothing is recorded); `UnknownKey` when there is no such key."""
 
-    def job(tx: WriteTx) -> None:
-        if not tx.revoke_api_key(key_id):
-            raise UnknownKey(f"no key {key_id} that is not revoked")
-        tx.append("key", canonical_bytes({"action": "revoke", "key_id": key_id}), key_id)
+    def job(tx: WriteTx) -> bool:
+        if tx.revoke_api_key(key_id):
+            tx.append("key", canonical_bytes({"action": "revoke", "key_id": key_id}), key_id)
+            return True
+        if any(row["key_id"] == key_id for row in tx.key_records()):
+            return False
+        raise UnknownKey(f"no key {key_id}")
 
     return job
 
@@ -150,9 +153,10 @@ def create_named_key(data_dir: Path, role: str, name: str | None = None) -> NewK
     return made
 
 
-def revoke_key(data_dir: Path, key_id: str) -> None:
-    """Revoke a key (`UnknownKey` when there is none with that id, or it is revoked)."""
-    _in_ledger(data_dir, revoke_job(key_id))
+def revoke_key(data_dir: Path, key_id: str) -> bool:
+    """Revoke a key: True when revoked now, False when it was already (`UnknownKey` when there
+    is none with that id)."""
+    return _in_ledger(data_dir, revoke_job(key_id))
 
 
 def list_keys(data_dir: Path) -> list[dict[str, Any]]:

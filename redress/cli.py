@@ -82,7 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         key_commands, "create", "Print a new API key (once) and its key id.", run_keys_create
     )
     create.set_defaults(command="keys create")
-    create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
+    create.add_argument(
+        "--role",
+        required=True,
+        type=one_of(ROLES),
+        metavar="|".join(ROLES),
+        help="what the key may do",
+    )
     create.add_argument("--name", help="what the key is for (shown by `redress keys list`)")
     _data_dir_option(create)
     listing = _command(
@@ -188,6 +194,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--to-database", metavar="URL", required=True, help="an empty PostgreSQL database"
     )
     return parser
+
+
+def one_of(allowed: Sequence[str]) -> Callable[[str], str]:
+    """An argparse type for an enum-like option: the error lists the allowed values and the
+    nearest one."""
+
+    def check(value: str) -> str:
+        if value in allowed:
+            return value
+        import difflib
+
+        listed = ", ".join(allowed)
+        near = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {listed}{hint}")
+
+    return check
 
 
 def _command(
@@ -345,11 +368,11 @@ def run_keys_revoke(args: argparse.Namespace) -> int:
     if _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
         return 2
     try:
-        revoke_key(args.data_dir.resolve(), args.key_id)
+        now = revoke_key(args.data_dir.resolve(), args.key_id)
     except UnknownKey as exc:
         print(f"redress keys revoke: {exc} (see `redress keys list`)", file=sys.stderr)
         return 1
-    print(f"revoked {args.key_id}")
+    print(f"revoked {args.key_id}" if now else f"{args.key_id} was revoked already")
     return 0
 
 

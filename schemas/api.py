@@ -26,6 +26,7 @@ Identifier = Annotated[
 AsOf = Annotated[
     str,
     msgspec.Meta(
+        min_length=1,
         max_length=64,
         extra_json_schema={"format": "date-time"},
         description=(
@@ -195,11 +196,12 @@ class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     store_writable: bool
 
 
-class CasePersonal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """GET /v1/cases/{case_id}/personal: the case's latest personal data, decrypted."""
+class PersonalData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/cases/{case_id}/personal: the case's latest personal data, decrypted (null when
+    the case was opened without any)."""
 
     case_id: str
-    personal: dict[str, Any]
+    personal: dict[str, Any] | None
 
 
 Role = Literal["decide", "audit", "admin"]

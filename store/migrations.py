@@ -147,8 +147,6 @@ def schema_4(conn: sqlite3.Connection) -> None:
               AND (o.passes_at, o.name) < (case_obligations.passes_at, case_obligations.name));
         CREATE INDEX cases_opened ON cases (opened_at, case_id);
         CREATE INDEX cases_state_opened ON cases (state, opened_at, case_id);
-        CREATE INDEX case_obligations_pending ON case_obligations (passes_at, case_id)
-            WHERE done_at IS NULL AND status IN ('open', 'overdue');
         """,
     )
 

@@ -189,3 +189,21 @@ def test_values_the_ledger_cannot_hash_are_422_and_record_nothing(client, keys):
     assert response.json()["errors"][0]["pointer"] == "/personal/height_m"
     assert tree_size(client, keys) == before
     assert client.get("/v1/cases", headers=keys.decide).json()["items"] == []
+
+
+def test_parameter_errors_say_what_is_accepted_without_internals(client, keys):
+    """Issue 11: "`27/11/2026` gets a message that omits the accepted form; bad query
+    parameters get the pointer `/ParamType.QUERY/overdue_as_of`"."""
+    answer = client.get("/v1/cases?overdue_as_of=27/11/2026", headers=keys.decide)
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == [
+        {"pointer": "/overdue_as_of", "message": "expected a date YYYY-MM-DD, e.g. 2026-11-27"}
+    ]
+    assert "ParamType" not in answer.text
+    answer = client.get("/v1/ledger/entries?limit=abc", headers=keys.audit)
+    assert answer.json()["errors"] == [
+        {"pointer": "/limit", "message": "expected an integer, got a string"}
+    ]
+    unknown = client.get("/v1/cases?policy=serco", headers=keys.decide)
+    assert unknown.status_code == 404
+    assert unknown.json()["errors"][0]["message"].endswith("did you mean 'serco-es'?")

@@ -45,7 +45,8 @@ def test_keys_are_created_listed_and_revoked_by_an_admin(client, keys):
     refused = client.post("/v1/decisions", json=COMPLAINT, headers=bearer(created["key"]))
     assert refused.status_code == 401
     again = client.delete(f"/v1/keys/{created['key_id']}", headers=keys.admin)
-    assert again.status_code == 404
+    assert again.status_code == 200 and again.json() == revoked.json()  # DELETE is idempotent
+    assert client.delete("/v1/keys/key_nope", headers=keys.admin).status_code == 404
 
 
 def test_only_an_admin_manages_keys(client, keys):
@@ -137,3 +138,9 @@ def test_a_revoked_key_is_refused_by_every_worker_within_one_second(tmp_path):
         assert answers == [401] * 40
         pids = {line for line in server.log.read_text().splitlines() if "Started server" in line}
         assert len(pids) == 2  # both workers were up to be asked
+
+
+def test_a_mistyped_role_on_the_command_line_names_the_roles_and_the_nearest():
+    answer = run("keys", "create", "--role", "auditor", "--data-dir", "/nonexistent/never")
+    assert answer.returncode == 2
+    assert "'auditor' is not one of decide, audit, admin; did you mean 'audit'?" in answer.stderr

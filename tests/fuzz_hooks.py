@@ -1,0 +1,82 @@
+"""schemathesis hooks for the contract fuzzing run (tests/schemathesis.toml loads them).
+
+- Dates are drawn from the recent past (2020 to last month), as a complaint's are: facts describe
+  what has happened, so a date after `as_of` (the clock, by default) is refused by a cross-field
+  rule a schema cannot state, and uniformly random years 0001–9999 would test little else.
+- `only_the_documented_422`: the project's one tolerance. A schema-valid request may be answered
+  422 only for a cross-field rule a schema cannot state, and then every error points into
+  `facts` (or at `as_of`, dated against the clock, or at `Idempotency-Key`, reused with another
+  body: rules between requests and fields that the contract states and a schema cannot).
+- Every response to a generated request is tallied (phase, mode, method, path, policy, status)
+  in the JSON Lines file named by `REDRESS_FUZZ_TALLY`, so the test can count acceptances.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+import schemathesis
+from hypothesis import strategies as st
+
+FIRST = date(2020, 1, 1)
+LAST = date.today() - timedelta(days=31)
+TOLERATED = ("/facts", "/as_of", "/Idempotency-Key")
+
+past_dates = st.dates(min_value=FIRST, max_value=LAST)
+offsets = st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(-timedelta(hours=5))])
+past_instants = st.builds(
+    lambda day, seconds, zone: datetime.combine(day, time(), zone) + timedelta(seconds=seconds),
+    past_dates,
+    st.integers(0, 86_399),
+    offsets,
+)
+schemathesis.openapi.format("date", past_dates.map(date.isoformat))
+schemathesis.openapi.format(
+    "date-time", past_instants.map(lambda t: t.isoformat().replace("+00:00", "Z"))
+)
+
+
+def _is_positive(case) -> bool:
+    generation = getattr(case.meta, "generation", None)
+    return generation is not None and str(generation.mode) == "positive"
+
+
+@schemathesis.check
+def only_the_documented_422(ctx, response, case):
+    if response.status_code != 422 or not _is_positive(case):
+        return None
+    try:
+        errors = response.json().get("errors", [])
+    except ValueError:
+        errors = []
+    pointers = [e.get("pointer", "") for e in errors]
+    if not pointers or not all(_tolerated(p) for p in pointers):
+        raise AssertionError(
+            f"a schema-valid request answered 422 outside the tolerance: {pointers}"
+        )
+    return None
+
+
+def _tolerated(pointer: str) -> bool:
+    return any(pointer == t or pointer.startswith(t + "/") for t in TOLERATED)
+
+
+@schemathesis.check
+def tally(ctx, response, case):
+    path = os.environ.get("REDRESS_FUZZ_TALLY")
+    if not path:
+        return None
+    body = case.body if isinstance(case.body, dict) else {}
+    record = {
+        "phase": str(getattr(getattr(case.meta, "phase", None), "name", "")),
+        "mode": "positive" if _is_positive(case) else "negative",
+        "method": case.method.upper(),
+        "path": case.path,
+        "policy": body.get("policy") if isinstance(body.get("policy"), str) else None,
+        "status": response.status_code,
+    }
+    with open(path, "a") as out:
+        out.write(json.dumps(record) + "\n")
+    return None
