@@ -76,37 +76,39 @@ class IndexTx:
     ) -> tuple[list[tuple], list[tuple]]:
         """Live decisions per (policy, route, stage, disposition) and per (policy, flag), by
         the local date of `as_of` within [start, end] (ISO dates, either open)."""
-        where, params = ["d.purpose = 'live'"], []
-        for clause, value in (("d.policy = ?", policy), ("d.as_of_day >= ?", start),
-                              ("d.as_of_day <= ?", end)):  # fmt: skip
+        where, params = ["purpose = 'live'"], []
+        for clause, value in (("policy = ?", policy), ("as_of_day >= ?", start),
+                              ("as_of_day <= ?", end)):  # fmt: skip
             if value is not None:
                 where.append(clause)
                 params.append(value)
         condition = " AND ".join(where)
         combos = self._ix_rows(
             self._sql(
-                "SELECT d.policy, d.route, d.stage, d.disposition, COUNT(*) FROM decision_index d"
-                f" WHERE {condition} GROUP BY d.policy, d.route, d.stage, d.disposition"
+                "SELECT policy, route, stage, disposition, SUM(count) FROM decision_counts"
+                f" WHERE flag = '' AND {condition} GROUP BY policy, route, stage, disposition"
             ),
             params,
         )
         flags = self._ix_rows(
             self._sql(
-                "SELECT d.policy, f.flag, COUNT(*) FROM decision_flags f"
-                f" JOIN decision_index d ON d.idx = f.idx WHERE {condition}"
-                " GROUP BY d.policy, f.flag"
+                "SELECT policy, flag, SUM(count) FROM decision_counts"
+                f" WHERE flag <> '' AND {condition} GROUP BY policy, flag"
             ),
             params,
         )
-        return [tuple(r) for r in combos], [tuple(r) for r in flags]
+        return (
+            [(p, r or None, s or None, d or None, int(n)) for p, r, s, d, n in combos],
+            [(p, f, int(n)) for p, f, n in flags],
+        )
 
     def live_per_day(self) -> list[tuple]:
         """(local date of `as_of`, policy, count) of live decisions, per day and policy."""
         rows = self._ix_rows(
-            "SELECT as_of_day, policy, COUNT(*) FROM decision_index WHERE purpose = 'live'"
-            " GROUP BY as_of_day, policy"
+            "SELECT as_of_day, policy, SUM(count) FROM decision_counts"
+            " WHERE purpose = 'live' AND flag = '' GROUP BY as_of_day, policy"
         )
-        return [tuple(r) for r in rows]
+        return [(day, policy, int(n)) for day, policy, n in rows]
 
     def subject_rows(
         self, policy: str | None, start: str | None, end: str | None
@@ -341,9 +343,23 @@ class IndexTx:
             self._sql(f"INSERT INTO decision_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})"),
             [row.get(c) for c in INDEX_COLUMNS],
         )
+        flags = list(dict.fromkeys(flags))
         self._ix_many(
             self._sql("INSERT INTO decision_flags (idx, flag) VALUES (?, ?)"),
-            [(row["idx"], f) for f in dict.fromkeys(flags)],
+            [(row["idx"], f) for f in flags],
+        )
+        # The day's counts, so that routing sums a few rows a day rather than every decision
+        # ('' stands for none: a key column cannot hold NULL and still match).
+        day = (row["policy"], row["as_of_day"], row["purpose"])
+        combo = tuple(row.get(c) or "" for c in ("route", "stage", "disposition"))
+        self._ix_many(
+            self._sql(
+                "INSERT INTO decision_counts (policy, as_of_day, purpose, route, stage,"
+                " disposition, flag, count) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
+                " ON CONFLICT (purpose, flag, as_of_day, policy, route, stage, disposition)"
+                " DO UPDATE SET count = decision_counts.count + 1"
+            ),
+            [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)],
         )
         self._ix_many(
             self._sql(
@@ -357,7 +373,8 @@ class IndexTx:
         )
 
     def clear_decision_index(self) -> None:
-        for table in ("decision_flags", "decision_obligations", "decision_index"):
+        for table in ("decision_flags", "decision_obligations", "decision_counts",
+                      "decision_index"):  # fmt: skip
             self._ix_exec(f"DELETE FROM {table}")
 
     def put_console_session(

@@ -175,6 +175,11 @@ DECISION_INDEX_SQL = """
     CREATE TABLE decision_flags (
         idx INTEGER NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (idx, flag)) WITHOUT ROWID;
     CREATE INDEX decision_flags_flag ON decision_flags (flag, idx);
+    CREATE TABLE decision_counts (
+        policy TEXT NOT NULL, as_of_day TEXT NOT NULL, purpose TEXT NOT NULL,
+        route TEXT NOT NULL, stage TEXT NOT NULL, disposition TEXT NOT NULL,
+        flag TEXT NOT NULL, count BIGINT NOT NULL,
+        PRIMARY KEY (purpose, flag, as_of_day, policy, route, stage, disposition));
     CREATE TABLE decision_obligations (
         idx INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT,
         done_at TEXT, status TEXT NOT NULL, PRIMARY KEY (idx, seq)) WITHOUT ROWID;

@@ -100,6 +100,11 @@ CREATE INDEX decision_index_as_of ON decision_index (as_of_day, idx);
 CREATE TABLE decision_flags (
     idx BIGINT NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (idx, flag));
 CREATE INDEX decision_flags_flag ON decision_flags (flag, idx);
+CREATE TABLE decision_counts (
+    policy TEXT NOT NULL, as_of_day TEXT NOT NULL, purpose TEXT NOT NULL,
+    route TEXT NOT NULL, stage TEXT NOT NULL, disposition TEXT NOT NULL,
+    flag TEXT NOT NULL, count BIGINT NOT NULL,
+    PRIMARY KEY (purpose, flag, as_of_day, policy, route, stage, disposition));
 CREATE TABLE decision_obligations (
     idx BIGINT NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT,
     done_at TEXT, status TEXT NOT NULL, PRIMARY KEY (idx, seq));

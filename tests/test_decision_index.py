@@ -95,8 +95,9 @@ def index_rows(data_dir) -> list[tuple]:
         rows = db.execute("SELECT * FROM decision_index ORDER BY idx").fetchall()
         flags = db.execute("SELECT * FROM decision_flags ORDER BY idx, flag").fetchall()
         owed = db.execute("SELECT * FROM decision_obligations ORDER BY idx, seq").fetchall()
+        counts = db.execute("SELECT * FROM decision_counts ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
         decisions = db.execute("SELECT COUNT(*) FROM entries WHERE kind = 'decision'").fetchone()
-    return [rows, flags, owed, decisions[0]]
+    return [rows, flags, owed, counts, decisions[0]]
 
 
 def test_every_decision_entry_is_indexed_and_a_rebuild_gives_the_same_index(
@@ -105,10 +106,12 @@ def test_every_decision_entry_is_indexed_and_a_rebuild_gives_the_same_index(
     """One index row per decision entry, written with it; `redress index rebuild` derives the
     same rows from the ledger alone, after the index was emptied or tampered with."""
     before = index_rows(data_dir)
-    rows, _, _, decisions = before
+    rows, _, _, counts, decisions = before
+    assert sum(c[-1] for c in counts if not c[6]) == decisions  # each decision counted once
     assert len(rows) == decisions > 40
     with sqlite3.connect(data_dir / DB_FILE) as db:
         db.execute("DELETE FROM decision_flags")
+        db.execute("UPDATE decision_counts SET count = 7")
         db.execute("UPDATE decision_index SET route = 'nobody', latest = 1")
     assert main(["index", "rebuild", "--data-dir", str(data_dir)]) == 0
     assert f"indexed {decisions} decisions" in capsys.readouterr().out
@@ -121,7 +124,8 @@ def test_verify_does_not_read_the_index(history, data_dir, capsys):
     services = history.app.state.services
     expected = stored(services, "routing", {})
     with sqlite3.connect(data_dir / DB_FILE) as db:
-        db.execute("DELETE FROM decision_index")
+        for table in ("decision_index", "decision_flags", "decision_counts"):
+            db.execute(f"DELETE FROM {table}")
     assert stored(services, "routing", {})["rows"] == []
     assert main(["verify", "--data-dir", str(data_dir)]) == 0
     assert main(["index", "rebuild", "--data-dir", str(data_dir)]) == 0
