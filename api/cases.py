@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
@@ -29,24 +29,17 @@ from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
 from cases import BadCursor, CaseFilter, CaseRecord
+from cases.store import CURSOR_PATTERN, register_row
 from cases.store import MAX_PAGE_ITEMS as MAX_CASE_PAGE
-from cases.store import register_row
 from keys import Caller
-from schemas.api import (
-    Case,
-    CaseEvent,
-    CasePage,
-    CaseRequest,
-    Erasure,
-    Obligation,
-    PersonalData,
-)
+from schemas.api import Case, CaseEvent, CasePage, CaseRequest, Erasure, Obligation, PersonalData
 from schemas.decision import RecordedDecision
 from schemas.problems import FieldError
 from service import CaseNotFound, NothingToErase
 from store import ReadTx
 
 TAGS = ["cases"]
+CASE_STATES = ("open", "closed")
 
 
 def opened_case(services: NamedDependency[Services]) -> Callable[[ReadTx, RecordedDecision], bytes]:
@@ -187,8 +180,12 @@ def list_cases(
         ),
     ] = None,
     case_state: Annotated[
-        Literal["open", "closed"] | None,
-        QueryParameter(name="state", description="Only open, or only closed, cases."),
+        str | None,
+        QueryParameter(
+            name="state",
+            description="Only open, or only closed, cases.",
+            schema_extra={"enum": list(CASE_STATES)},
+        ),
     ] = None,
     reference: Annotated[
         str | None,
@@ -206,7 +203,11 @@ def list_cases(
     ] = None,
     cursor: Annotated[
         str | None,
-        Parameter(max_length=400, description="A page's `next_cursor`: the listing goes on."),
+        Parameter(
+            max_length=106,
+            pattern=CURSOR_PATTERN,
+            description="A page's `next_cursor`: the listing goes on after that case.",
+        ),
     ] = None,
     limit: Annotated[
         int,
@@ -224,6 +225,13 @@ def list_cases(
         )
     if policy is not None and policy not in rules.policy_ids():
         raise unknown_policy(policy)
+    if case_state is not None and case_state not in CASE_STATES:
+        # Checked here, not by the parameter's type: Litestar would name it `/case_state`.
+        raise ApiProblem(
+            400,
+            "no such case state",
+            [FieldError(pointer="/state", message="expected one of 'open', 'closed'")],
+        )
     where = CaseFilter(
         policy=policy, state=case_state, reference=reference, overdue_as_of=overdue_as_of
     )

@@ -1,22 +1,17 @@
-"""Report time over many recorded decisions: reading the snapshot from a real ledger
-(`reports.source.read_snapshot`, the adapter that scans every entry until the decision index
-exists) and computing each report over it.
+"""Report time over many recorded decisions, read from the store's decision index and case
+tables (`reports.stored.compute_stored`, what `GET /v1/reports/{name}` and `redress report` run).
 
-The decisions are built fast, in process: a few hundred real decisions from `rules.evaluate`
-across the four policies, each recorded many times with new ids and dates through
-`Ledger.append_many` (one commit per 5,000 entries); a third of them on cases of 1–3 decisions.
+The data is built fast, in process, by direct store writes: a few hundred real decisions from
+`rules.evaluate` across the four policies, each indexed many times with new ids and dates
+(`tx.index_decision`, 20,000 a write job); a third of them on cases of 1–3 decisions with their
+case row and register (`tx.put_case`, `tx.replace_obligations`), complainants drawn from a pool
+so that some repeat. The ledger itself holds only the policy entries: its growth is measured by
+`store_scale.py`; reports never scan it.
 
-    .venv/bin/python bench/reports.py [--decisions 100000]
+    .venv/bin/python bench/reports.py [--decisions 100000,1000000]
 
-One run, 2026-12-05 (2 cores, shared; other suites running): 100,000 decisions (24,980 cases)
-recorded in 18.7 s; read_snapshot 3.61 s (30.4 s through `Ledger.entries`, which re-checks each
-entry's canonical form); register 1.84 s (the first report also groups the snapshot into cases),
-routing 0.37 s, timeliness 0.24 s, serco-quarterly 0.24 s, repeat-complainers 0.04 s; CSV ≤ 0.1 s.
-1,000,000 decisions (250,085 cases; load average ~6 from other suites): recorded in 335 s;
-read_snapshot 112 s; register 34.1 s, routing 6.6 s, timeliness 5.3 s, serco-quarterly 5.2 s,
-repeat-complainers 0.65 s; peak RSS 7.7 GiB. Far from the issue's 2 s: scanning every entry into
-memory does not scale; a decision index (per-decision rows with policy, as_of, received_at,
-purpose, route, stage, disposition, flags; per-case register rows) queried in SQL is needed.
+Each report is computed with the query in `QUERIES` (plus the register over one month), twice
+(the first run warms SQLite's page cache; both are printed); then peak RSS of the process.
 """
 
 from __future__ import annotations
@@ -39,9 +34,12 @@ import msgspec  # noqa: E402
 
 import reports  # noqa: E402
 import rules  # noqa: E402
-from cases import CaseStore  # noqa: E402
+from cases.store import stored_rows  # noqa: E402
 from ledger import Ledger  # noqa: E402
-from reports.source import read_snapshot  # noqa: E402
+from reports.index import index_entry  # noqa: E402
+from reports.obligations import derive_register  # noqa: E402
+from reports.stored import compute_stored  # noqa: E402
+from store import open_store  # noqa: E402
 
 TEMPLATES = [
     ("wme", {"kind": "complaint", "category": "misconduct"}),
@@ -53,13 +51,15 @@ TEMPLATES = [
     ("cmg-employer-review", {"complainant_type": "employer"}),
     ("dwp-feedback", {}),
 ]
-QUERIES = {
-    "register": {"from": "2026-01-01", "to": "2026-03-31"},
-    "routing": {"from": "2026-01-01", "to": "2026-12-31"},
-    "timeliness": {},
-    "serco-quarterly": {"quarter": "2026-Q2"},
-    "repeat-complainers": {},
-}
+QUERIES = [
+    ("register", {"from": "2026-03-01", "to": "2026-03-31"}),
+    ("register", {"from": "2026-01-01", "to": "2026-03-31"}),
+    ("routing", {"from": "2026-01-01", "to": "2026-12-31"}),
+    ("timeliness", {}),
+    ("serco-quarterly", {"quarter": "2026-Q2"}),
+    ("repeat-complainers", {}),
+]
+JOB = 20_000
 
 
 def sample_decisions(rng: random.Random, count: int = 300) -> list[tuple[dict, dict]]:
@@ -78,98 +78,92 @@ def sample_decisions(rng: random.Random, count: int = 300) -> list[tuple[dict, d
     return found
 
 
-def record(ledger: Ledger, cases: CaseStore, total: int, rng: random.Random) -> None:
+def body_of(decision: dict, facts: dict, case_id: str | None) -> dict:
+    return {
+        "decision_id": uuid.uuid4().hex,
+        "policy": decision["policy"],
+        "as_of": decision["as_of"],
+        "case_id": case_id,
+        "facts": facts,
+        "outcome": decision["outcome"],
+        "purpose": "live",
+    }
+
+
+def build(store, total: int, rng: random.Random, timezones: dict[str, str]) -> int:
+    """Index `total` decisions (and write their cases); returns the number of cases."""
     samples = sample_decisions(rng)
-    documents = {p: rules.ruleset_document(p) for p in rules.policy_ids()}
-    versions = {}
-    for policy in rules.policy_ids():
-        version = rules.policy_summaries()[rules.policy_ids().index(policy)].version
-        versions[policy] = version
-        body = {"policy": policy, "policy_version": version, "ruleset": documents[policy]}
-        ledger.append("policy", body, ref=version)
-    batch: list[tuple[str, dict]] = []
-    case_rows = []
-    written = 0
+    people = max(10, total // 40)
+    written, cases, index = 0, 0, 1000
     while written < total:
-        decision, facts = rng.choice(samples)
-        case_id = uuid.uuid4().hex if rng.random() < 1 / 3 else None
-        for _ in range(rng.randint(1, 3) if case_id else 1):
-            body = {
-                "decision_id": uuid.uuid4().hex,
-                "policy": decision["policy"],
-                "policy_version": decision["policy_version"],
-                "as_of": decision["as_of"],
-                "case_id": case_id,
-                "facts": facts,
-                "outcome": decision["outcome"],
-                "reasons": decision["reasons"],
-                "personal_commitment": None,
-            }
-            batch.append(("decision", body))
-            written += 1
-            if case_id:
-                case_rows.append((case_id, decision, body["decision_id"], facts))
-        if len(batch) >= 5000:
-            ledger.append_many(batch)
-            batch = []
-    if batch:
-        ledger.append_many(batch)
-    store_cases(cases, case_rows)
+        jobs: list = []
+        while len(jobs) < JOB and written < total:
+            decision, facts = rng.choice(samples)
+            timezone = timezones[decision["policy"]]
+            if rng.random() >= 1 / 3:
+                jobs.append(("index", index_entry(index, body_of(decision, facts, None), timezone)))
+                index, written = index + 1, written + 1
+                continue
+            case_id, bodies = uuid.uuid4().hex, []
+            for _ in range(rng.randint(1, 3)):
+                bodies.append(body_of(decision, facts, case_id))
+                jobs.append(("index", index_entry(index, bodies[-1], timezone)))
+                index, written = index + 1, written + 1
+            register = derive_register(bodies, facts, timezone)
+            row = {
+                "case_id": case_id, "policy": decision["policy"], "purpose": "live",
+                "state": "open", "facts": msgspec.json.encode(facts).decode(),
+                "complainant": f"person-{rng.randrange(people)}",
+                "opened_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                "latest_decision_id": bodies[-1]["decision_id"],
+            }  # fmt: skip
+            jobs.append(("case", (row, stored_rows(register, timezone))))
+            cases += 1
+
+        def job(tx, jobs: list = jobs) -> None:
+            for kind, item in jobs:
+                if kind == "index":
+                    tx.index_decision(*item)
+                else:
+                    tx.put_case(item[0], None)
+                    tx.replace_obligations(item[0]["case_id"], item[1])
+
+        store.write(job)
+    return cases
 
 
-def store_cases(cases: CaseStore, rows: list) -> None:
-    """The case tables, written directly (the case store has no bulk insert)."""
-    db = cases._db()  # noqa: SLF001 - a benchmark fills the tables as fast as it can
-    db.execute("BEGIN")
-    seen = set()
-    for case_id, decision, decision_id, facts in rows:
-        if case_id not in seen:
-            seen.add(case_id)
-            stamp = "2026-01-01T00:00:00.000000Z"
-            db["case_cases"].insert({
-                "case_id": case_id, "policy": decision["policy"],
-                "facts": msgspec.json.encode(facts).decode(), "personal": "none",
-                "personal_commitment": None, "created_at": stamp, "updated_at": stamp,
-            })  # fmt: skip
-        (seq,) = db.execute(
-            "SELECT COUNT(*) FROM case_decisions WHERE case_id = ?", [case_id]
-        ).fetchone()
-        db["case_decisions"].insert({"case_id": case_id, "seq": seq, "decision_id": decision_id})
-    db.execute("COMMIT")
+def measure(store, ledger: Ledger) -> None:
+    for name, query in QUERIES:
+        parsed = reports.parse_query(name, query, rules.policy_ids())
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            report = compute_stored(name, store, ledger.root_hash, parsed)
+            times.append(time.perf_counter() - started)
+        rows = len(report.get("rows", [])) if name != "serco-quarterly" else "-"
+        label = f"{name} {query}"
+        print(f"{label:>60}: {times[0]:6.2f} s, again {times[1]:6.2f} s, rows {rows}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--decisions", type=int, default=100_000)
+    parser.add_argument("--decisions", default="100000,1000000")
     args = parser.parse_args()
-    rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as scratch:
-        data = Path(scratch)
-        ledger = Ledger.open(data)
-        cases = CaseStore(data, {p.id: p.timezone for p in rules.policy_summaries()})
-        started = time.perf_counter()
-        record(ledger, cases, args.decisions, rng)
-        print(f"recorded {args.decisions:,} decisions in {time.perf_counter() - started:.1f} s")
-        started = time.perf_counter()
-        snapshot = read_snapshot(ledger, cases)
-        read = time.perf_counter() - started
-        print(
-            f"read_snapshot: {read:.2f} s ({len(snapshot.decisions):,} decisions, "
-            f"{len(snapshot.cases):,} cases, tree size {snapshot.tree_size:,})"
-        )
-        for name, query in QUERIES.items():
-            parsed = reports.parse_query(name, query, rules.policy_ids())
+    timezones = {p.id: p.timezone for p in rules.policy_summaries()}
+    for total in (int(n) for n in args.decisions.split(",")):
+        rng = random.Random(7)
+        with tempfile.TemporaryDirectory() as scratch:
+            data = Path(scratch)
+            store = open_store(data)
+            ledger = Ledger.open(data, store)
             started = time.perf_counter()
-            report = reports.compute(name, snapshot, parsed)
-            computed = time.perf_counter() - started
-            started = time.perf_counter()
-            reports.to_csv(report)
-            as_csv = time.perf_counter() - started
-            rows = len(report.get("rows", [])) if name != "serco-quarterly" else "-"
-            print(f"{name:>20}: compute {computed:6.2f} s, csv {as_csv:5.2f} s, rows {rows}")
+            cases = build(store, total, rng, timezones)
+            print(f"== {total:,} decisions ({cases:,} cases) indexed in "
+                  f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+            measure(store, ledger)
+            ledger.close()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS {peak:,.0f} MiB")
-        ledger.close()
+        print(f"peak RSS so far {peak:,.0f} MiB", flush=True)
 
 
 if __name__ == "__main__":

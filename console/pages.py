@@ -154,19 +154,19 @@ def overview(request: Request) -> Response:
     if session is None:
         return to_sign_in()
     services = services_of(request.app.state)
-    rows = reads.all_subjects(services.store, services.ledger.root_hash)
-    columns, series, counts = reads.weekly(services.store)
-    statuses = views.obligations_by_status(rows.snapshot)
+    seen = reads.overview(services.store, services.ledger.root_hash)
+    columns, series, counts = seen["weekly"]
+    statuses = seen["statuses"]
     return page(
         "overview.html",
         session,
-        snapshot=rows.snapshot,
+        snapshot=seen["snapshot"],
         weekly=charts.stacked_columns("Live decisions per week by policy", columns, series, counts),
         weekly_rows=[(c, [counts.get((c, s), 0) for s in series]) for c in columns],
         series=series,
         statuses=statuses,
         status_chart=charts.bar_chart("Obligations by status", statuses),
-        overdue=views.overdue_now(rows.snapshot)[:50],
+        overdue=seen["overdue"],
     )
 
 

@@ -5,17 +5,22 @@ stays a read.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from console import views
 from ledger.store import Ledger
 from ledger.tlog_proof import format_tlog_proof
-from reports.compute import Snapshot, Subject, obligation_fates, policy_places
+from reports.compute import STATUSES, Snapshot, Subject, obligation_fates, policy_places
+from reports.obligations import status_at
 from reports.query import ReportQuery
-from reports.stored import decision_view, load_subjects, subject_facts
+from reports.stored import decision_view, load_subjects, obligation_counts, subject_facts
+
+OVERDUE_SHOWN = 50
+OVERDUE_CANDIDATES = 2000  # oldest dues first; a few may turn out not yet overdue
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,38 @@ def find_decisions(
     with store.read() as tx:
         rows = tx.search_decisions(views.filter_values(chosen), (page - 1) * size, size + 1)
     return [decision_view(r, r["flags"]) for r in rows[:size]], len(rows) > size
+
+
+def overview(
+    store: Any, root_hash: Callable[[int], str], now: datetime | None = None
+) -> dict[str, Any]:
+    """The overview's numbers, counted by the store: live decisions per week and policy,
+    obligations by status as of now, and the 50 oldest overdue obligations."""
+    at = now or datetime.now(UTC)
+    with store.read() as tx:
+        size = tx.tree_size()
+        per_day = tx.live_per_day()
+        snapshot = Snapshot(size, root_hash(size), [], [], at)
+        counts, _ = obligation_counts(tx, snapshot, ReportQuery())
+        tomorrow = (at.date() + timedelta(days=2)).isoformat()
+        candidates = tx.pending_obligations(tomorrow, OVERDUE_CANDIDATES)
+    statuses: Counter[str] = Counter()
+    for counted in counts.values():
+        statuses.update(counted)
+    places = snapshot.policies
+    overdue = [
+        {"case_id": c, "decision_id": d, "policy": p, "name": name, "due": due}
+        for c, d, p, name, due, done_at, status in candidates
+        if p in places
+        and status_at({"due": due, "done_at": done_at, "status": status}, at, places[p][0])
+        == "overdue"
+    ]
+    return {
+        "snapshot": snapshot,
+        "weekly": views.weekly_counts(per_day, list(places), at.date()),
+        "statuses": [(s, statuses[s]) for s in STATUSES],
+        "overdue": overdue[:OVERDUE_SHOWN],
+    }
 
 
 def weekly(store: Any, now: datetime | None = None) -> tuple[list[str], list[str], dict]:

@@ -9,20 +9,29 @@ subjects are already worked out gives the same report as one built from the whol
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 from reports.compute import (
     SERCO,
+    SERCO_COMPLAINANTS,
+    SERCO_LEVELS,
+    SERCO_OBLIGATIONS,
+    STATUSES,
     Snapshot,
     Subject,
     compute,
     header,
+    near,
     policy_places,
+    report_as_of,
+    working_days_between,
 )
+from reports.obligations import status_at
 from reports.query import ReportQuery, previous_quarter, quarter_bounds
+from rules.calendar import local_date
 
 
 def _day(value: date | None) -> str | None:
@@ -137,6 +146,145 @@ def routing_from_store(tx: Any, snapshot: Snapshot, query: ReportQuery) -> dict[
     return header("routing", snapshot, query) | {"rows": rows, "flags": flag_rows}
 
 
+def weighted_median(values: Counter[int]) -> float | int | None:
+    """`statistics.median` of a multiset given as value → count."""
+    total = sum(values.values())
+    if not total:
+        return None
+    ordered = sorted(values.items())
+
+    def nth(n: int) -> int:
+        for value, count in ordered:
+            if n < count:
+                return value
+            n -= count
+        raise IndexError(n)
+
+    if total % 2:
+        return nth(total // 2)
+    low, high = nth(total // 2 - 1), nth(total // 2)
+    return (low + high) / 2 if low != high else low
+
+
+def timeliness_from_store(tx: Any, snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:
+    """`reports.compute.timeliness_report` over register rows counted by the store: each
+    distinct (policy, name, status, due, done_at, received day) is judged once."""
+    counts, days = obligation_counts(tx, snapshot, query)
+    rows = []
+    for (policy, name), counted in sorted(counts.items()):
+        row = {"policy": policy, "obligation": name} | {s: counted[s] for s in STATUSES}
+        row["median_working_days_to_done"] = weighted_median(days.get((policy, name), Counter()))
+        rows.append(row)
+    return header("timeliness", snapshot, query) | {"rows": rows}
+
+
+def repeat_complainers_from_store(
+    tx: Any, snapshot: Snapshot, query: ReportQuery
+) -> dict[str, Any]:
+    """`reports.compute.repeat_complainers_report` over the case subjects that name a
+    complainant, read in (complainant, policy, received day) order."""
+    groups: dict[tuple[str, str], list[tuple[date, str]]] = defaultdict(list)
+    for complainant, policy, day, received_at, _ in tx.complainant_subjects(
+        query.policy, _day(query.start), _day(query.end)
+    ):
+        if policy in snapshot.policies:
+            groups[(complainant, policy)].append((date.fromisoformat(day), received_at))
+    rows = []
+    for (complainant, policy), cases in sorted(groups.items()):
+        if len(cases) < 2:
+            continue
+        repeats = [
+            c
+            for i, c in enumerate(cases)
+            if any(j != i and near(o[0], c[0]) for j, o in enumerate(cases))
+        ]
+        if len(repeats) >= 2:
+            rows.append(
+                {
+                    "complainant": complainant,
+                    "policy": policy,
+                    "cases": len(repeats),
+                    "first_received_at": repeats[0][1],
+                    "last_received_at": repeats[-1][1],
+                }
+            )
+    return header("repeat-complainers", snapshot, query) | {"rows": rows}
+
+
+def obligation_counts(
+    tx: Any, snapshot: Snapshot, query: ReportQuery
+) -> tuple[dict[tuple[str, str], Counter[str]], dict[tuple[str, str], Counter[int]]]:
+    """Register rows by (policy, name): their statuses at the report's `as_of`, and the
+    working days to done, from rows the store counted."""
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    days: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    places = snapshot.policies
+    at = {p: report_as_of(snapshot, query, p) for p in places}
+    groups = tx.obligation_groups(query.policy, _day(query.start), _day(query.end))
+    for policy, name, status, due, done_at, received_day, n in groups:
+        if policy not in places:
+            continue
+        timezone, calendar = places[policy]
+        row = {"status": status, "due": due, "done_at": done_at}
+        counts[(policy, name)][status_at(row, at[policy], timezone)] += n
+        if done_at and received_day is not None:
+            done = local_date(done_at, timezone)
+            taken = working_days_between(date.fromisoformat(received_day), done, calendar)
+            days[(policy, name)][taken] += n
+    return counts, days
+
+
+def serco_quarter_from_store(tx: Any, snapshot: Snapshot, quarter: str) -> dict[str, Any]:
+    """`reports.compute.serco_quarter` from counts the store makes."""
+    start, end = quarter_bounds(quarter)
+    query = ReportQuery(start, end, SERCO, quarter)
+    bounds = (SERCO, _day(start), _day(end))
+    by_type: Counter[str | None] = Counter()
+    outcomes = {"resolved": 0, "escalated": 0, "open": 0}
+    urgent = 0
+    for complainant_type, disposition, is_urgent, n in tx.subject_counts(*bounds):
+        by_type[complainant_type] += n
+        outcomes[{"close": "resolved", "escalate": "escalated"}.get(disposition, "open")] += n
+        urgent += n if is_urgent else 0
+    by_level: Counter[str | None] = Counter()
+    ministry = 0
+    for level, escalated, n in tx.subject_levels(*bounds, SERCO_LEVELS):
+        by_level[None if level is None else SERCO_LEVELS[level]] += n
+        ministry += n if escalated else 0
+    counts, _ = obligation_counts(tx, snapshot, query)
+    timeliness = {name: dict.fromkeys(STATUSES, 0) for name in SERCO_OBLIGATIONS}
+    for (_, name), counted in sorted(counts.items()):
+        timeliness.setdefault(name, dict.fromkeys(STATUSES, 0))
+        for status, n in counted.items():
+            timeliness[name][status] += n
+    return {
+        "quarter": quarter,
+        "complaints": {
+            "by_complainant_type": {t: by_type[t] for t in SERCO_COMPLAINANTS},
+            "by_level_reached": {lv: by_level[lv] for lv in SERCO_LEVELS},
+            "ministry_escalations": ministry,
+            "urgent": urgent,
+        },
+        "timeliness": timeliness,
+        "outcomes": outcomes,
+    }
+
+
+def serco_quarterly_from_store(tx: Any, snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:
+    assert query.quarter is not None
+    current = serco_quarter_from_store(tx, snapshot, query.quarter)
+    previous = serco_quarter_from_store(tx, snapshot, previous_quarter(query.quarter))
+    return header("serco-quarterly", snapshot, query) | current | {"previous": previous}
+
+
+IN_SQL = {
+    "serco-quarterly": serco_quarterly_from_store,
+    "routing": routing_from_store,
+    "timeliness": timeliness_from_store,
+    "repeat-complainers": repeat_complainers_from_store,
+}
+
+
 def report_bounds(name: str, query: ReportQuery) -> tuple[str | None, date | None, date | None]:
     """The policy and received-date range whose subjects report `name` reads."""
     if name == "serco-quarterly":
@@ -163,8 +311,8 @@ def compute_stored(
     """Report `name` over the store (one read snapshot); `root_hash(size)` names the ledger
     state (hex)."""
     with store.read() as tx:
-        if name == "routing":
-            return routing_from_store(tx, stored_snapshot(tx, root_hash, None, now), query)
+        if name in IN_SQL:
+            return IN_SQL[name](tx, stored_snapshot(tx, root_hash, None, now), query)
         policy, start, end = report_bounds(name, query)
         subjects = load_subjects(tx, policy, start, end, name == "serco-quarterly")
         return compute(name, stored_snapshot(tx, root_hash, subjects, now), query)

@@ -76,37 +76,39 @@ class IndexTx:
     ) -> tuple[list[tuple], list[tuple]]:
         """Live decisions per (policy, route, stage, disposition) and per (policy, flag), by
         the local date of `as_of` within [start, end] (ISO dates, either open)."""
-        where, params = ["d.purpose = 'live'"], []
-        for clause, value in (("d.policy = ?", policy), ("d.as_of_day >= ?", start),
-                              ("d.as_of_day <= ?", end)):  # fmt: skip
+        where, params = ["purpose = 'live'"], []
+        for clause, value in (("policy = ?", policy), ("as_of_day >= ?", start),
+                              ("as_of_day <= ?", end)):  # fmt: skip
             if value is not None:
                 where.append(clause)
                 params.append(value)
         condition = " AND ".join(where)
         combos = self._ix_rows(
             self._sql(
-                "SELECT d.policy, d.route, d.stage, d.disposition, COUNT(*) FROM decision_index d"
-                f" WHERE {condition} GROUP BY d.policy, d.route, d.stage, d.disposition"
+                "SELECT policy, route, stage, disposition, SUM(count) FROM decision_counts"
+                f" WHERE flag = '' AND {condition} GROUP BY policy, route, stage, disposition"
             ),
             params,
         )
         flags = self._ix_rows(
             self._sql(
-                "SELECT d.policy, f.flag, COUNT(*) FROM decision_flags f"
-                f" JOIN decision_index d ON d.idx = f.idx WHERE {condition}"
-                " GROUP BY d.policy, f.flag"
+                "SELECT policy, flag, SUM(count) FROM decision_counts"
+                f" WHERE flag <> '' AND {condition} GROUP BY policy, flag"
             ),
             params,
         )
-        return [tuple(r) for r in combos], [tuple(r) for r in flags]
+        return (
+            [(p, r or None, s or None, d or None, int(n)) for p, r, s, d, n in combos],
+            [(p, f, int(n)) for p, f, n in flags],
+        )
 
     def live_per_day(self) -> list[tuple]:
         """(local date of `as_of`, policy, count) of live decisions, per day and policy."""
         rows = self._ix_rows(
-            "SELECT as_of_day, policy, COUNT(*) FROM decision_index WHERE purpose = 'live'"
-            " GROUP BY as_of_day, policy"
+            "SELECT as_of_day, policy, SUM(count) FROM decision_counts"
+            " WHERE purpose = 'live' AND flag = '' GROUP BY as_of_day, policy"
         )
-        return [tuple(r) for r in rows]
+        return [(day, policy, int(n)) for day, policy, n in rows]
 
     def subject_rows(
         self, policy: str | None, start: str | None, end: str | None
@@ -144,6 +146,104 @@ class IndexTx:
             [*params, *params],
         )
         return [tuple(r[:6]) for r in rows]
+
+    def obligation_groups(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]:
+        """The register rows of the subjects received in [start, end], counted by (policy,
+        name, status, due, done_at, received day when done): (…, count) tuples."""
+        where, params = subject_filter(policy, start, end)
+        select = (
+            "SELECT d.policy, o.name, o.status, o.due, o.done_at,"
+            " CASE WHEN o.done_at IS NULL THEN NULL ELSE d.received_day END, COUNT(*)"
+        )
+        group = " GROUP BY 1, 2, 3, 4, 5, 6"
+        rows = self._ix_rows(
+            self._sql(
+                f"{select} FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
+                f" WHERE {where} AND d.case_id IS NOT NULL{group}"
+                f" UNION ALL {select} FROM decision_index d"
+                f" JOIN decision_obligations o ON o.idx = d.idx"
+                f" WHERE {where} AND d.case_id IS NULL{group}"
+            ),
+            [*params, *params],
+        )
+        return [tuple(r) for r in rows]
+
+    def subject_counts(self, policy: str | None, start: str | None, end: str | None) -> list[tuple]:
+        """(complainant_type, disposition, urgent, count) of the subjects received in
+        [start, end], as their newest decisions give them."""
+        where, params = subject_filter(policy, start, end)
+        rows = self._ix_rows(
+            self._sql(
+                "SELECT d.complainant_type, d.disposition, d.urgent, COUNT(*)"
+                f" FROM decision_index d WHERE {where} GROUP BY 1, 2, 3"
+            ),
+            params,
+        )
+        return [tuple(r) for r in rows]
+
+    def subject_levels(
+        self, policy: str | None, start: str | None, end: str | None, levels: Sequence[str]
+    ) -> list[tuple]:
+        """(highest level reached, escalated at the last level, count) of the subjects
+        received in [start, end]: a level is a decision's stage, ranked by its place in
+        `levels` (None when no decision reached one); a case counts every live decision."""
+        where, params = subject_filter(policy, start, end)
+        rank = "CASE e.stage " + " ".join(f"WHEN ? THEN {n}" for n in range(len(levels))) + " END"
+        top = "CASE WHEN e.disposition = 'escalate' AND e.stage = ? THEN 1 ELSE 0 END"
+        marks = [*levels, levels[-1]]
+        rows = self._ix_rows(
+            self._sql(
+                f"SELECT level, ministry, COUNT(*) FROM ("
+                f" SELECT MAX({rank}) AS level, MAX({top}) AS ministry"
+                " FROM decision_index d JOIN decision_index e"
+                " ON e.case_id = d.case_id AND e.purpose = 'live'"
+                f" WHERE {where} AND d.case_id IS NOT NULL GROUP BY d.idx"
+                f" UNION ALL SELECT {rank.replace('e.', 'd.')} AS level,"
+                f" {top.replace('e.', 'd.')} AS ministry FROM decision_index d"
+                f" WHERE {where} AND d.case_id IS NULL) AS s GROUP BY level, ministry"
+            ),
+            [*marks, *params, *marks, *params],
+        )
+        return [tuple(r) for r in rows]
+
+    def pending_obligations(self, before: str, limit: int) -> list[tuple]:
+        """(case_id, decision_id, policy, name, due, done_at, status) of subjects' register
+        rows not done nor lapsed whose `due` sorts before `before`, oldest due first, at most
+        `limit` (the caller judges each at its instant)."""
+        where, params = subject_filter(None, None, None)
+        select = "SELECT d.case_id, d.decision_id, d.policy, o.name, o.due, o.done_at, o.status"
+        pending = "o.done_at IS NULL AND o.status <> 'lapsed' AND o.due < ?"
+        rows = self._ix_rows(
+            self._sql(
+                f"{select} FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
+                f" WHERE {where} AND d.case_id IS NOT NULL AND {pending}"
+                f" UNION ALL {select} FROM decision_index d"
+                f" JOIN decision_obligations o ON o.idx = d.idx"
+                f" WHERE {where} AND d.case_id IS NULL AND {pending} ORDER BY 5 LIMIT ?"
+            ),
+            [*params, before, *params, before, limit],
+        )
+        return [tuple(r) for r in rows]
+
+    def complainant_subjects(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]:
+        """(complainant, policy, received_day, received_at, case_id) of the case subjects
+        received in [start, end] that name a complainant and a received date, by complainant,
+        policy, received day and case."""
+        where, params = subject_filter(policy, start, end)
+        rows = self._ix_rows(
+            self._sql(
+                "SELECT c.complainant, d.policy, d.received_day, d.received_at, d.case_id"
+                " FROM decision_index d JOIN cases c ON c.case_id = d.case_id"
+                f" WHERE {where} AND c.complainant IS NOT NULL AND d.received_day IS NOT NULL"
+                " ORDER BY 1, 2, 3, 5"
+            ),
+            params,
+        )
+        return [tuple(r) for r in rows]
 
     def subject_case_decisions(
         self, policy: str | None, start: str | None, end: str | None
@@ -233,8 +333,9 @@ class IndexTx:
         """Index one decision entry (in its own transaction): its row, its flags and, for a
         case-less decision, its register; a case's earlier decisions stop being its latest."""
         if row.get("case_id") is not None:
+            # `+latest`: look the case up by its own index, never by the subjects' (latest, …).
             self._ix_exec(
-                self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND latest = 1"),
+                self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND +latest = 1"),
                 [row["case_id"]],
             )
         marks = ", ".join("?" * len(INDEX_COLUMNS))
@@ -242,9 +343,23 @@ class IndexTx:
             self._sql(f"INSERT INTO decision_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})"),
             [row.get(c) for c in INDEX_COLUMNS],
         )
+        flags = list(dict.fromkeys(flags))
         self._ix_many(
             self._sql("INSERT INTO decision_flags (idx, flag) VALUES (?, ?)"),
-            [(row["idx"], f) for f in dict.fromkeys(flags)],
+            [(row["idx"], f) for f in flags],
+        )
+        # The day's counts, so that routing sums a few rows a day rather than every decision
+        # ('' stands for none: a key column cannot hold NULL and still match).
+        day = (row["policy"], row["as_of_day"], row["purpose"])
+        combo = tuple(row.get(c) or "" for c in ("route", "stage", "disposition"))
+        self._ix_many(
+            self._sql(
+                "INSERT INTO decision_counts (policy, as_of_day, purpose, route, stage,"
+                " disposition, flag, count) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
+                " ON CONFLICT (purpose, flag, as_of_day, policy, route, stage, disposition)"
+                " DO UPDATE SET count = decision_counts.count + 1"
+            ),
+            [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)],
         )
         self._ix_many(
             self._sql(
@@ -258,7 +373,8 @@ class IndexTx:
         )
 
     def clear_decision_index(self) -> None:
-        for table in ("decision_flags", "decision_obligations", "decision_index"):
+        for table in ("decision_flags", "decision_obligations", "decision_counts",
+                      "decision_index"):  # fmt: skip
             self._ix_exec(f"DELETE FROM {table}")
 
     def put_console_session(

@@ -93,13 +93,20 @@ CREATE TABLE decision_index (
     route TEXT, kind TEXT, category TEXT, complainant_type TEXT, upheld INTEGER,
     urgent INTEGER, actions TEXT NOT NULL DEFAULT '', latest INTEGER NOT NULL DEFAULT 1);
 CREATE UNIQUE INDEX decision_index_id ON decision_index (decision_id);
-CREATE INDEX decision_index_routing ON decision_index (purpose, policy, as_of_day);
-CREATE INDEX decision_index_subjects ON decision_index (latest, purpose, policy, received_day);
+CREATE INDEX decision_index_routing
+        ON decision_index (purpose, as_of_day, policy, route, stage, disposition);
+CREATE INDEX decision_index_subjects
+        ON decision_index (latest, purpose, received_day, policy, case_id);
 CREATE INDEX decision_index_case ON decision_index (case_id, idx);
 CREATE INDEX decision_index_as_of ON decision_index (as_of_day, idx);
 CREATE TABLE decision_flags (
     idx BIGINT NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (idx, flag));
 CREATE INDEX decision_flags_flag ON decision_flags (flag, idx);
+CREATE TABLE decision_counts (
+    policy TEXT NOT NULL, as_of_day TEXT NOT NULL, purpose TEXT NOT NULL,
+    route TEXT NOT NULL, stage TEXT NOT NULL, disposition TEXT NOT NULL,
+    flag TEXT NOT NULL, count BIGINT NOT NULL,
+    PRIMARY KEY (purpose, flag, as_of_day, policy, route, stage, disposition));
 CREATE TABLE decision_obligations (
     idx BIGINT NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL, rule TEXT, due TEXT,
     done_at TEXT, status TEXT NOT NULL, PRIMARY KEY (idx, seq));

@@ -211,7 +211,13 @@ def test_cases_are_found_by_reference_and_state_and_paged(client, keys):
         assert refused.status_code == 422
         assert [e["pointer"] for e in refused.json()["errors"]] == ["/limit"]
     refused = client.get("/v1/cases?cursor=nonsense", headers=keys.decide)
-    assert refused.status_code == 422
+    assert refused.status_code == 400
+    refused = client.get("/v1/cases?state=shut", headers=keys.decide)
+    assert refused.status_code == 400
+    assert [e["pointer"] for e in refused.json()["errors"]] == ["/state"]
+    # A cursor is the last listed case's `<opened_at>_<case_id>`: any such text is a position.
+    assert listed("cursor=2000-01-01T00:00:00.000000Z_0") == ids
+    assert listed("cursor=2999-01-01T00:00:00.000000Z_0") == []
 
 
 def test_personal_data_reads_back_until_erased(client, keys):
@@ -222,3 +228,20 @@ def test_personal_data_reads_back_until_erased(client, keys):
     assert found.json()["personal"] == OPENING["personal"]
     assert client.delete(path, headers=keys.admin).status_code == 200
     assert client.get(path, headers=keys.decide).status_code == 404
+
+
+def test_the_audit_role_reads_cases_but_not_their_personal_data(client, keys):
+    """CONTRACT.md (version 2): audit "reads everything recorded — decisions, receipts,
+    policies, cases without personal data"; `GET /v1/cases/{case_id}/personal` is decide, admin."""
+    case = open_case(client, keys)
+    assert client.get(f"/v1/cases/{case['case_id']}", headers=keys.audit).status_code == 200
+    assert (
+        client.get("/v1/cases", headers=keys.audit).json()["items"][0]["case_id"]
+        == (case["case_id"])
+    )
+    path = f"/v1/cases/{case['case_id']}/personal"
+    assert client.get(path, headers=keys.audit).status_code == 403
+    event = {"facts": {"complex": True}}
+    assert (
+        client.post(f"/v1/cases/{case['case_id']}/events", json=event, headers=keys.audit)
+    ).status_code == 403

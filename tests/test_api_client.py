@@ -91,4 +91,6 @@ def test_a_generated_client_opens_a_case_under_each_policy_and_records_an_act(
 
         again = get_case.sync(case.case_id, client=client)
         assert isinstance(again, models.Case) and len(again.decisions) == 2
-        assert again.facts.to_dict()["acts"] == {k: v.isoformat() for k, v in done.items()}
+        # (`cases.merge_event` drops an `acts` left empty, so CMG's case has none.)
+        recorded_acts = again.facts.to_dict().get("acts", {})
+        assert recorded_acts == {k: v.isoformat() for k, v in done.items()}

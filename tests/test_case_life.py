@@ -146,6 +146,8 @@ def test_wme_outcome_never_issued_in_time_lapses_when_its_stage_ends(http):
     )
     life.event("2026-10-28T09:00:00Z", {})
     assert life.register() == [("acknowledge", "overdue", None), ("outcome", "overdue", None)]
+    # Unfiltered, a listing names what is overdue now (the server clock, after all these dates).
+    assert life.summary()["overdue"] == ["acknowledge", "outcome"]
     life.event("2026-10-29T09:00:00Z", {"stage_two_outcome_at": "2026-10-29"})
     assert life.register() == [("acknowledge", "lapsed", None), ("outcome", "lapsed", None)]
     assert life.overdue("2026-11-02") is None  # lapsed is not overdue: the stage is over

@@ -118,3 +118,39 @@ def test_concurrent_events_on_one_case_all_count_without_a_lock(tmp_path):
     assert sorted(case.decision_ids[1:]) == sorted(ids)
     assert all(case.facts[f"fact_{n}"] == n for n in range(40))
     assert case.version == 41
+
+
+def test_a_store_at_schema_3_gets_its_cases_purpose_and_register_order(tmp_path):
+    """Schema 4: a case gets `purpose` (`live` for every case recorded before it) and each
+    obligation its place in the register, by due for rows that had none."""
+    import sqlite3
+
+    from store.migrations import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / "redress.db", isolation_level=None)
+    for step in MIGRATIONS[:3]:
+        step(conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(
+        "INSERT INTO cases (case_id, policy, facts, opened_at, updated_at) "
+        "VALUES ('c1', 'wme', '{}', '2026-10-05T10:00:00.000000Z', '2026-10-05T10:00:00.000000Z')"
+    )
+    rows = [
+        ("outcome", "2026-10-27T00:00:00.000000Z"),
+        ("acknowledge", "2026-10-13T00:00:00.000000Z"),
+    ]
+    for name, passes in rows:
+        conn.execute(
+            "INSERT INTO case_obligations (case_id, name, status, passes_at) "
+            "VALUES ('c1', ?, 'open', ?)",
+            (name, passes),
+        )
+    conn.close()
+    store = open_store(tmp_path)
+    try:
+        case = CaseStore(store, TIMEZONES).get("c1")
+        assert case.purpose == "live"
+        assert [r["name"] for r in case.obligations] == ["acknowledge", "outcome"]
+        assert [r["seq"] for r in case.obligations] == [0, 1]
+    finally:
+        store.close()

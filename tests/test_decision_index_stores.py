@@ -81,6 +81,15 @@ def test_index_rows_are_counted_searched_and_a_case_keeps_one_latest(tmp_path: P
             assert [d["idx"] for d in tx.search_decisions({"purpose": "test"}, 0, 50)] == [2]
             assert [d["idx"] for d in tx.search_decisions({}, 1, 2)] == [4, 3]
             assert [d["stage"] for d in tx.indexed_case("c1")] == ["stage_1", "stage_2"]
+            levels = tx.subject_levels(None, None, None, ["stage_1", "stage_2"])
+            assert sorted(levels, key=str) == [(0, 0, 1), (1, 1, 1), (None, 0, 1)]
+            assert sorted(tx.subject_counts(None, None, None), key=str) == [
+                (None, "escalate", 0, 1),
+                (None, "investigate", 0, 2),
+            ]
+            assert tx.obligation_groups(None, None, None) == [
+                ("wme", "acknowledge", "open", "2026-02-05", None, None, 1)
+            ]
         store.write(lambda tx: tx.clear_decision_index())
         with store.read() as tx:
             assert tx.indexed_decisions() == 0 and tx.search_decisions({}, 0, 5) == []

@@ -86,7 +86,8 @@ def test_migrate_copies_a_sqlite_store_byte_for_byte(tmp_path, store_url, monkey
     with TestClient(create_app(data)) as client:
         assert client.get(f"/v1/cases/{case_id}", headers=admin).status_code == 200
         answer = client.post("/v1/decisions", json=COMPLAINT, headers=admin)
-        assert answer.status_code == 201 and answer.json()["ledger"]["index"] == len(source)
+        # after the admin key's own `key` entry
+        assert answer.status_code == 201 and answer.json()["ledger"]["index"] == len(source) + 1
     ledger.close()
     assert verify_database(store_url, public_key=(data / "public.key").read_text()).ok
 
@@ -115,6 +116,16 @@ def test_a_store_written_by_the_previous_schema_is_upgraded_at_start(tmp_path, s
     with psycopg.connect(store_url, autocommit=True) as conn:  # back to what version 1 wrote
         conn.execute("DROP TABLE ledger_tail")
         conn.execute("DROP TABLE idempotency")
+        # what versions 4 and 5 added (the decision index and sessions; key ids, case purpose)
+        conn.execute(
+            "DROP TABLE decision_index, decision_flags, decision_counts, decision_obligations, "
+            "console_sessions"
+        )
+        conn.execute("ALTER TABLE api_keys DROP COLUMN key_id, DROP COLUMN name, "
+                     "DROP COLUMN revoked_at")  # fmt: skip
+        conn.execute("DROP INDEX cases_opened, cases_state_opened")
+        conn.execute("ALTER TABLE cases DROP COLUMN purpose")
+        conn.execute("ALTER TABLE case_obligations DROP COLUMN seq")
         conn.execute("UPDATE redress_schema SET version = 1")
 
     again = Ledger.open(tmp_path)
@@ -205,8 +216,8 @@ def test_ready_and_writes_follow_the_database_away_and_back(tmp_path, own_databa
         assert back.status_code == 201, back.text
     report = verify_database(url)
     assert report.ok, report.summary
-    with psycopg.connect(url) as conn:  # genesis, policy, two decisions: nothing else got in
-        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 4
+    with psycopg.connect(url) as conn:  # genesis, the key, policy, two decisions: nothing else
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 5
         assert conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0
 
 
