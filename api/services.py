@@ -55,7 +55,7 @@ class Services:
 
     def store_writable(self) -> bool:
         """True when the store takes a write lock now (the disk is writable and not stuck)."""
-        return self.store.writable()  # type: ignore[attr-defined]
+        return self.store.writable()
 
     def record(
         self,

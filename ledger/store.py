@@ -124,7 +124,7 @@ class Ledger:
         if store is None:
             store = open_store(data_dir, sign, auto_checkpoint)
         else:
-            store.set_signer(sign, auto_checkpoint)  # type: ignore[attr-defined]
+            store.set_signer(sign, auto_checkpoint)
         ledger = cls(data_dir, store, signer)
         key_body = canonical_bytes({"origin": ORIGIN, "verifier_key": signer.verifier_key})
 
@@ -134,7 +134,7 @@ class Ledger:
 
         store.write(genesis)
         if auto_checkpoint:
-            store.checkpoint_now()  # type: ignore[attr-defined]
+            store.checkpoint_now()
         return ledger
 
     def close(self) -> None:
@@ -276,7 +276,7 @@ class Ledger:
 
     def sign_checkpoint(self) -> CheckpointView:
         """Have the writer sign a checkpoint of the whole tree now (if the tree has grown)."""
-        self.store.checkpoint_now()  # type: ignore[attr-defined]
+        self.store.checkpoint_now()
         return self.checkpoint_view()
 
     def checkpoints(self) -> list[CheckpointView]:

@@ -161,7 +161,22 @@ class WriteTx(ReadTx, Protocol):
         ...
 
 
+Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
+
+
 class Store(Protocol):
+    batch_sizes: list[int]  # recent batch sizes (for metrics)
+
+    def set_signer(self, sign: Sign, auto_checkpoint: bool = True) -> None:
+        """The writer signs a checkpoint after every batch that grew the tree (or, when
+        `auto_checkpoint` is False, only on `checkpoint_now`)."""
+        ...
+
+    def checkpoint_now(self) -> None: ...
+    def writable(self) -> bool:
+        """Whether a write could start now (for the health check)."""
+        ...
+
     def read(self) -> AbstractContextManager[ReadTx]: ...
     def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
         """Run `job` in the writer's next transaction; return its result once committed.

@@ -262,10 +262,8 @@ class SqliteTx:
             "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)",
             (index, kind, ref, digest, raw),
         )
-        self.conn.executemany(
-            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
-            w.frontier.append(leaf_hash(raw)),
-        )
+        # Written once per batch (`_Writer.flush_nodes`); a failed job's are dropped with it.
+        w.nodes.extend(w.frontier.append(leaf_hash(raw)))
         w.tail_hash = digest
         return Receipt(index, digest, w.head)
 
@@ -412,6 +410,13 @@ class _Writer:
         self.head = BatchHead()
         self.valid = False
         self.hooks: list[Callable[[Any], None]] = []  # `before_commit` of the current batch
+        self.nodes: list[tuple[int, int, bytes]] = []  # tree nodes of this batch, not yet written
+
+    def flush_nodes(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)", self.nodes
+        )
+        self.nodes = []
 
 
 class SqliteStore:
@@ -501,26 +506,36 @@ class SqliteStore:
         return await asyncio.wrap_future(self._submit(job, scrub))
 
     def _run(self) -> None:
-        conn = connect(self.path)
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch, stop = [first], False
-                while len(batch) < MAX_BATCH:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stop = True
-                        break
-                    batch.append(job)
+        conn: sqlite3.Connection | None = None
+        while True:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch, stop = [first], False
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+            try:
+                conn = conn or connect(self.path)
                 self._run_batch(conn, batch)
-                if stop:
-                    return
-        finally:
+            except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
+                # A broken connection (disk error, file gone): answer the batch, start afresh.
+                self._state.valid = False
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
+            if stop:
+                break
+        if conn is not None:
             conn.close()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
@@ -540,11 +555,11 @@ class SqliteStore:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
             self._load_tail(conn, state)
-            state.head = BatchHead()
+            state.head, state.nodes = BatchHead(), []
             state.hooks = []
             tx = SqliteTx(conn, state)
             for job in batch:
-                saved = (state.frontier.copy(), state.tail_hash, len(state.hooks))
+                saved = (state.frontier.copy(), state.tail_hash, len(state.nodes), len(state.hooks))
                 conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(tx)
@@ -552,11 +567,13 @@ class SqliteStore:
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     state.frontier, state.tail_hash = saved[0], saved[1]
-                    del state.hooks[saved[2] :]
+                    del state.nodes[saved[2] :]
+                    del state.hooks[saved[3] :]
                     outcomes.append((job, None, exc))
                     continue
                 conn.execute("RELEASE job")
                 outcomes.append((job, result, None))
+            state.flush_nodes(conn)
             root = state.frontier.root()
             state.head.tree_size, state.head.root_hash = state.frontier.size, root.hex()
             for hook in state.hooks:
