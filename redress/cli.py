@@ -294,7 +294,13 @@ def run_serve(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     if _serve_witness_environment(args) is None:
         return 2
-    Ledger.open(data_dir).close()  # creates the store and signing key before workers start
+    from ledger.keys import SigningKeyMismatch
+
+    try:
+        Ledger.open(data_dir).close()  # creates the store and signing key before workers start
+    except SigningKeyMismatch as error:
+        print(f"redress serve: {error}", file=sys.stderr)
+        return 2
     admin_key = bootstrap_admin(data_dir)
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
         print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)
@@ -517,7 +523,7 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ledger import Ledger
     from ledger.export import export
-    from ledger.keys import signing_key_path
+    from ledger.keys import SigningKeyMismatch, signing_key_path
 
     database = _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None:
@@ -525,7 +531,11 @@ def run_export(args: argparse.Namespace) -> int:
     if signing_key_path(args.data_dir).exists() and not args.cosigned:
         # The store's writer signs a checkpoint of the whole tree, so the export ends with one
         # covering every line (without the key, it stops at the newest signed checkpoint).
-        Ledger.open(args.data_dir.resolve()).close()
+        try:
+            Ledger.open(args.data_dir.resolve()).close()
+        except SigningKeyMismatch as error:
+            print(f"redress export: {error}", file=sys.stderr)
+            return 2
     count = export(database, args.out, cosigned_only=args.cosigned)
     print(f"wrote {count} lines to {args.out}")
     return 0
