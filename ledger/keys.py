@@ -41,17 +41,34 @@ def _write_private(path: Path, data: bytes) -> None:
         os.unlink(tmp)
 
 
+class SigningKeyMismatch(ValueError):
+    """The signing key found is not the ledger's key in force (`public.key`): signing with it
+    would make checkpoints `verify` refuses (after a rotation, give `--signing-key NEW`)."""
+
+
 def load_or_create_signer(data_dir: Path, origin: str = ORIGIN) -> Signer:
-    """The data directory's signer, creating the key (0600) and `public.key` on first use."""
+    """The data directory's signer, creating the key (0600) and `public.key` on first use.
+    Raises `SigningKeyMismatch` when `public.key` names another key, or names one while the
+    signing key is missing: a ledger never silently gets a new signing key."""
     key_path = signing_key_path(data_dir)
+    public_path = data_dir / PUBLIC_KEY_FILE
     if not key_path.exists():
+        if public_path.exists():
+            raise SigningKeyMismatch(
+                f"no signing key at {key_path} for the ledger whose key is in {public_path} "
+                "(give --signing-key FILE)"
+            )
         _write_private(key_path, Signer.generate(origin).private_bytes())
     signer = Signer.from_bytes(origin, key_path.read_bytes())
-    public_path = data_dir / PUBLIC_KEY_FILE
     if not public_path.exists():
         tmp = public_path.with_name(f".public-{os.getpid()}")
         tmp.write_text(signer.verifier_key + "\n")
         os.replace(tmp, public_path)
+    elif public_path.read_text().strip() != signer.verifier_key:
+        raise SigningKeyMismatch(
+            f"the signing key at {key_path} is not the ledger's current key ({public_path}); "
+            "after `redress keys rotate-signing`, give --signing-key with the new key"
+        )
     return signer
 
 

@@ -1030,21 +1030,25 @@ def check_coverage(
 def _newest_cosigned(
     checkpoints: list[tuple[int, str, str]], log_key: str, trust: Trust
 ) -> tuple[int, list[str]]:
+    """The newest checkpoint with `trust.needed` valid cosignatures by the witness keys given:
+    its size and the witnesses' names."""
     from ledger.cosignature import CosignatureError, QuorumError, witnessed
 
-    try:
-        keys = [k.strip() for k in trust.witness_keys]
-        for size, _, note in reversed(checkpoints):
-            try:
-                return size, witnessed(note, log_key.split(), keys, trust.needed)[1]
-            except QuorumError:
-                continue
-    except QuorumError as e:  # raised before any note is read: a quorum past the keys given
-        raise Failure(UNWITNESSED, str(e), 0) from None
-    except (CosignatureError, NoteError, ValueError) as e:
-        raise Failure(
-            FORGED_COSIGNATURE, f"a checkpoint's cosignature does not verify: {e}"
-        ) from None
+    keys = [k.strip() for k in trust.witness_keys]
+    if not 0 <= trust.needed <= len(keys):
+        raise Failure(UNWITNESSED, f"quorum {trust.needed} is more than the {len(keys)} keys", 0)
+    for size, _, note in reversed(checkpoints):
+        try:
+            return size, witnessed(note, log_key.split(), keys, trust.needed)[1]
+        except QuorumError:
+            continue
+        except (CosignatureError, NoteError, ValueError) as e:
+            raise Failure(
+                FORGED_COSIGNATURE,
+                f"the checkpoint of size {size}: a trusted witness's cosignature does not "
+                f"verify ({e})",
+                size,
+            ) from None
     raise Failure(
         UNWITNESSED,
         f"no checkpoint carries {trust.needed} valid cosignature(s) from the witness keys given: "

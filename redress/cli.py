@@ -396,7 +396,13 @@ def run_serve(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     if _serve_witness_environment(args) is None:
         return 2
-    ledger = Ledger.open(data_dir)  # creates the store and signing key before workers start
+    from ledger.keys import SigningKeyMismatch
+
+    try:
+        ledger = Ledger.open(data_dir)  # creates the store and signing key before workers start
+    except SigningKeyMismatch as error:
+        print(f"redress serve: {error}", file=sys.stderr)
+        return 2
     try:
         with ledger.store.read() as tx:
             # the genesis key or one a rotation entry handed over to
@@ -666,7 +672,7 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ledger import Ledger
     from ledger.export import covered_size, export, write_export
-    from ledger.keys import signing_key_path
+    from ledger.keys import SigningKeyMismatch, signing_key_path
 
     database = None if args.database else _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None and not args.database:
@@ -674,7 +680,11 @@ def run_export(args: argparse.Namespace) -> int:
     if signing_key_path(args.data_dir).exists() and not args.cosigned:
         # The store's writer signs a checkpoint of the whole tree, so the export ends with one
         # covering every line (without the key, it stops at the newest signed checkpoint).
-        Ledger.open(args.data_dir.resolve()).close()
+        try:
+            Ledger.open(args.data_dir.resolve()).close()
+        except SigningKeyMismatch as error:
+            print(f"redress export: {error}", file=sys.stderr)
+            return 2
     if args.database:
         import itertools
 

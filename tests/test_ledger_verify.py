@@ -413,10 +413,24 @@ def test_a_signing_key_rotation_is_followed_from_the_genesis_key(tmp_path: Path)
     code, out = run_cli("verify", "--data-dir", str(data), "--public-key", str(genesis), "--strict")
     assert code == 0, out
 
-    # The retired key signing anything later is caught.
-    ledger = Ledger.open(data)  # DIR/signing.key: the old key, still on disk
-    ledger.append("erasure", {"case_id": "old-key-again", "commitments": []})
-    ledger.close()
+    # The old key, still in the data directory, is refused for signing ...
+    from ledger.keys import SigningKeyMismatch, load_signer
+
+    with pytest.raises(SigningKeyMismatch):
+        Ledger.open(data)
+    # ... and a checkpoint it signs anyway (an intruder holding it) is caught.
+    old = load_signer(data / "signing.key")
+    with db(data) as conn:
+        size = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        tree = MemoryTree()
+        for (raw,) in conn.execute("SELECT entry FROM entries ORDER BY idx"):
+            tree.append_entry(bytes(raw))
+        note = old.sign(format_checkpoint(Checkpoint("redress.local/ledger", size, tree.root())))
+        conn.execute("DELETE FROM checkpoints WHERE tree_size = ?", (size,))
+        conn.execute(
+            "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, 'x')",
+            (size, tree.root().hex(), note),
+        )
     code, out = run_cli("verify", "--data-dir", str(data), "--public-key", str(genesis))
     assert code == 1 and "a retired key signed it" in out
 

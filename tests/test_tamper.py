@@ -555,3 +555,23 @@ def test_a_receipt_with_its_cosignature_cut(campaign, receipt):
     code, out = verify(campaign, "--receipt", str(receipt))
     assert code == 1, out
     assert "0 valid cosignature" in out
+
+
+def test_a_forged_cosignature_by_the_trusted_witness(campaign, copy):
+    """signed-note: a line whose name and key ID match a trusted key but whose signature does
+    not verify rejects the note."""
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        size, note = conn.execute(
+            "SELECT tree_size, note FROM checkpoints WHERE note LIKE ? ORDER BY tree_size DESC",
+            (COSIGNED_PATTERN,),
+        ).fetchone()
+        line = next(x for x in note.split("\n") if x.startswith("\u2014 audit.example"))
+        encoded = line.rsplit(" ", 1)[1]
+        forged = encoded[:-6] + ("AAAAAA" if not encoded.endswith("AAAAAA") else "BBBBBB")
+        conn.execute(
+            "UPDATE checkpoints SET note = ? WHERE tree_size = ?",
+            (note.replace(encoded, forged), size),
+        )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "cosignature does not verify" in out

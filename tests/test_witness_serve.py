@@ -115,3 +115,38 @@ def test_the_signing_key_can_live_outside_the_data_directory(tmp_path):
     pinned = tmp_path / "pinned.key"
     pinned.write_text((data / PUBLIC_KEY_FILE).read_text())
     assert main(["verify", "--data-dir", str(data), "--public-key", str(pinned), "--strict"]) == 0
+
+
+def test_a_stored_checkpoint_only_ever_gains_cosignatures(tmp_path):
+    """Two cosigners cannot store conflicting notes: `attach_cosignatures` replaces a note only
+    by the same checkpoint with every line it had and more."""
+    from ledger.cosignature import CosignatureSigner, add_cosignatures, sign_cosignature
+    from ledger.note import split_note
+
+    ledger = Ledger.open(tmp_path / "data")
+    try:
+        stored = ledger.checkpoint()
+        size = ledger.tree_size()
+        text = split_note(stored)[0]
+        a, b = (CosignatureSigner.generate(f"w{i}.example/w") for i in (1, 2))
+        line_a = sign_cosignature(a, text, 1_700_000_000)
+        line_b = sign_cosignature(b, text, 1_700_000_000)
+        with_a = add_cosignatures(stored, [line_a])
+        with_b = add_cosignatures(stored, [line_b])
+        with_both = add_cosignatures(with_a, [line_b])
+
+        def attach(note: str) -> bool:
+            return ledger.store.write(lambda tx: tx.attach_cosignatures(size, note))
+
+        assert attach(with_a)
+        assert not attach(with_a)  # nothing new
+        assert not attach(with_b)  # drops a's line: refused
+        assert not attach(stored)  # fewer lines: refused
+        assert attach(with_both)
+        other = ledger.append("erasure", {"case_id": "x", "commitments": []})
+        assert not ledger.store.write(lambda tx: tx.attach_cosignatures(other.tree_size, with_both))
+        with ledger.store.read() as tx:
+            assert tx.latest_cosigned_checkpoint().note == with_both
+            assert tx.latest_cosigned_checkpoint(size + 1) is None
+    finally:
+        ledger.close()
