@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
+import pytest
+
 from cases import CaseFilter, CaseStore
 from ledger.store import Ledger
 from schemas.decision import Deadline, Decision, Outcome
@@ -120,6 +122,7 @@ def test_concurrent_events_on_one_case_all_count_without_a_lock(tmp_path):
     assert case.version == 41
 
 
+@pytest.mark.sqlite_only
 def test_a_store_at_schema_3_gets_its_cases_purpose_and_register_order(tmp_path):
     """Schema 4: a case gets `purpose` (`live` for every case recorded before it) and each
     obligation its place in the register, by due for rows that had none."""

@@ -374,7 +374,23 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("/v1/ledger/public-key", "/v1/ledger/public-key", audit),
         ("/v1/cases/{case_id}/personal", f"/v1/cases/{case}/personal", decide),
         ("/v1/keys", "/v1/keys", admin),
+        ("/v1/reports/{name}", "/v1/reports/register", audit),
+        ("/metrics", "/metrics", audit),
     ]
+    # `/ready` asks for no key: only what the guard refuses of any request.
+    add("PUT /ready", ("put", "/ready"), request("PUT", "/ready", [JSON], b"{}"), 405)
+    add(
+        "GET /ready: Content-Length with Transfer-Encoding",
+        ("get", "/ready"),
+        request(
+            "GET",
+            "/ready",
+            [JSON, ("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
+            b"0\r\n\r\n",
+            length=False,
+        ),
+        400,
+    )
     for template, path, key in reads:
         op = ("get", template)
         add(f"GET {template}: no key", op, request("GET", path), 401)
