@@ -270,6 +270,10 @@ def get_personal(services: NamedDependency[Services], case_id: IdPath) -> Person
     status_code=200,
     responses=READ,
     summary="Erase the case's personal data (its key is destroyed; the ledger records it)",
+    description=(
+        "A case opened without personal data is erased too (its complainant reference goes); "
+        "once erased, its personal data is gone: GET and DELETE answer 404."
+    ),
 )
 def erase_personal(
     request: Request, services: NamedDependency[Services], case_id: IdPath

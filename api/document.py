@@ -204,9 +204,11 @@ def event_facts() -> dict[str, Any]:
         ),
         "properties": {
             "acts": {
-                "type": "object",
-                "description": "Obligations discharged: their names, and when (null: not yet).",
-                "additionalProperties": act,
+                "anyOf": [{"type": "object", "additionalProperties": act}, {"type": "null"}],
+                "description": (
+                    "Obligations discharged: their names, and when (null: not yet); null "
+                    "removes them all."
+                ),
             }
         },
         "examples": [{"acts": {"acknowledge": "2026-11-24"}}],

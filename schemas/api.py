@@ -33,7 +33,7 @@ AsOf = Annotated[
             "The instant the decision is taken for: an RFC 3339 date-time with offset. "
             "The server clock (UTC) when absent."
         ),
-        examples=["2025-12-24T09:00:00Z"],
+        examples=["2026-11-24T09:00:00Z"],
     ),
 ]
 Facts = Annotated[

@@ -48,7 +48,7 @@ class CaseNotFound(LookupError):
 
 
 class NothingToErase(LookupError):
-    """The case holds no personal data (none was given, or it was erased already)."""
+    """The case's personal data was erased already."""
 
     def __init__(self, case: CaseRecord) -> None:
         super().__init__(f"case {case.case_id} holds no personal data ({case.personal})")
@@ -308,12 +308,15 @@ class Workflows:
 
     def erase_personal(self, case_id: str) -> Receipt:
         """Destroy the case's key, sealed records and complainant reference, record the
-        erasure, and scrub the store's files of them; one transaction."""
+        erasure, and scrub the store's files of them; one transaction. A case opened without
+        personal data is erased too (its complainant reference goes; the entry names no
+        commitment), so that afterwards every case reads the same: erased. Only a case erased
+        already has nothing to erase."""
         for _ in range(MAX_ATTEMPTS):
             case = self.cases.get(case_id)
             if case is None:
                 raise CaseNotFound(case_id)
-            if case.personal != "sealed":
+            if case.personal == "erased":
                 raise NothingToErase(case)
             row = {
                 "case_id": case_id,

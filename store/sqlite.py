@@ -616,7 +616,7 @@ class SqliteStore:
             state.hooks = []
             tx = SqliteTx(conn, state)
             for job in batch:
-                saved = (state.frontier.copy(), state.tail_hash, len(state.hooks), len(state.nodes))
+                saved = (state.frontier.copy(), state.tail_hash, len(state.nodes), len(state.hooks))
                 conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(tx)
@@ -624,8 +624,8 @@ class SqliteStore:
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     state.frontier, state.tail_hash = saved[0], saved[1]
-                    del state.hooks[saved[2] :]
-                    del state.nodes[saved[3] :]
+                    del state.nodes[saved[2] :]
+                    del state.hooks[saved[3] :]
                     outcomes.append((job, None, exc))
                     continue
                 conn.execute("RELEASE job")

@@ -5,8 +5,12 @@
   rule a schema cannot state, and uniformly random years 0001–9999 would test little else.
 - `only_the_documented_422`: the project's one tolerance. A schema-valid request may be answered
   422 only for a cross-field rule a schema cannot state, and then every error points into
-  `facts` (or at `as_of`, dated against the clock, or at `Idempotency-Key`, reused with another
-  body: rules between requests and fields that the contract states and a schema cannot).
+  `facts`.
+- A generated `Idempotency-Key` is made unique to its request (a random suffix), as a client
+  makes one key per logical request: generators repeat short values ("0"), and the contract
+  answers a key reused with another body 422, and a key reused with the same body with the
+  first response (a created resource the run may have deleted since). Replays are tested in
+  tests/test_api_idempotency.py.
 - Every response to a generated request is tallied (phase, mode, method, path, policy, status)
   in the JSON Lines file named by `REDRESS_FUZZ_TALLY`, so the test can count acceptances.
 """
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import schemathesis
@@ -22,7 +28,7 @@ from hypothesis import strategies as st
 
 FIRST = date(2020, 1, 1)
 LAST = date.today() - timedelta(days=31)
-TOLERATED = ("/facts", "/as_of", "/Idempotency-Key")
+TOLERATED = ("/facts",)
 
 past_dates = st.dates(min_value=FIRST, max_value=LAST)
 offsets = st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(-timedelta(hours=5))])
@@ -36,6 +42,21 @@ schemathesis.openapi.format("date", past_dates.map(date.isoformat))
 schemathesis.openapi.format(
     "date-time", past_instants.map(lambda t: t.isoformat().replace("+00:00", "Z"))
 )
+
+
+KEY_HEADER = "Idempotency-Key"
+VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    headers = case.headers
+    if not headers or not _is_positive(case):
+        return
+    key = headers.get(KEY_HEADER)
+    if not isinstance(key, str) or not VISIBLE_ASCII.match(key):
+        return
+    headers[KEY_HEADER] = f"{key[:95]}-{uuid.uuid4().hex}"  # at most 128 characters
 
 
 def _is_positive(case) -> bool:
@@ -59,6 +80,13 @@ def only_the_documented_422(ctx, response, case):
     return None
 
 
+def _errors(response) -> list:
+    try:
+        return response.json().get("errors", [])[:3]
+    except (ValueError, AttributeError):
+        return []
+
+
 def _tolerated(pointer: str) -> bool:
     return any(pointer == t or pointer.startswith(t + "/") for t in TOLERATED)
 
@@ -76,6 +104,7 @@ def tally(ctx, response, case):
         "path": case.path,
         "policy": body.get("policy") if isinstance(body.get("policy"), str) else None,
         "status": response.status_code,
+        "errors": _errors(response) if response.status_code >= 400 else [],
     }
     with open(path, "a") as out:
         out.write(json.dumps(record) + "\n")

@@ -80,8 +80,9 @@ def test_a_generated_client_opens_a_case_under_each_policy_and_records_an_act(
 
         # The act: the policy's first obligation done (CMG's policy has none: `acts` stays {}).
         done = {name: datetime.date(2026, 11, 24) for name in obligations(policy)[:1]}
-        acts = models.CaseEventFactsActs.from_dict({k: v.isoformat() for k, v in done.items()})
-        event = models.CaseEvent(facts=models.CaseEventFacts(acts=acts), as_of=ACTED_AT)
+        acts = {k: v.isoformat() for k, v in done.items()}
+        facts = models.CaseEventFacts.from_dict({"acts": acts})
+        event = models.CaseEvent(facts=facts, as_of=ACTED_AT)
         decided = record_case_event.sync_detailed(
             case.case_id, client=client, body=event, idempotency_key=f"act-{policy}"
         )
