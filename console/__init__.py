@@ -5,7 +5,9 @@ Redress itself, sign-in with an audit or admin key into a server-side session.
 - `console.pages`: the handlers (`CONSOLE_ROUTER`), thin.
 - `console.views`, `console.charts`: what pages show, and inline SVG charts (pure).
 - `console.clauses`: each rule citation's clause text from the seeds in `vendor/seeds/`.
-- `console.sessions`: `SessionStore` (create/get/delete, expiry) in `redress.db`.
+- `console.reads`: what pages read, through the store's read methods only (decision index, case
+  tables, stored checkpoints).
+- `console.sessions`: `SessionStore` (create/get/delete, expiry) as store rows.
 - `static/verify.js`: receipt verification in the page with WebCrypto (SHA-256, Ed25519).
 
 Mount with `route_handlers=[…, CONSOLE_ROUTER]` and `template_config=template_config()`.

@@ -7,8 +7,12 @@ dicts, computed from the ledger's `live` decisions and each case's obligation re
 - `reports.compute`: the five reports (`register`, `routing`, `timeliness`, `serco-quarterly`,
   `repeat-complainers`), each `{report, from, to, policy, tree_size, root_hash, …}`.
 - `reports.csvout`: the same rows as CSV with a header line (nested shapes flattened).
-- `reports.source`: the only I/O here: reads a `Snapshot` from the ledger and case store (a thin
-  adapter the decision index will replace).
+- `reports.index`: a decision entry's rows in the decision index, and its rebuild from the ledger.
+- `reports.stored`: the reports over a store's decision index and case tables (what the API,
+  the CLI and the console run): routing, timeliness, serco-quarterly and repeat-complainers
+  counted in SQL, the register from its period's subjects through the pure functions.
+- `reports.source`: a `Snapshot` from the whole ledger and case store: the specification the
+  store-backed reports are tested against (slow; nothing serves from it).
 
 Inputs (plain dicts, as the API returns them or the ledger body holds them):
 a decision `{decision_id, policy, as_of, case_id, purpose, facts, outcome}` and a case
