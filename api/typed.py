@@ -75,7 +75,8 @@ def optional(schema: dict[str, Any], required: bool) -> dict[str, Any]:
     if required:
         return schema
     description = schema.pop("description", None)
-    made: dict[str, Any] = {"anyOf": [schema, NULL]}
+    branches = schema["anyOf"] if set(schema) == {"anyOf"} else [schema]  # no anyOf in anyOf
+    made: dict[str, Any] = {"anyOf": [*branches, NULL]}
     if description:
         made["description"] = description
     return made
