@@ -27,7 +27,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from api.idempotency import HEADER, REPLAYED
 from api.problems import PROBLEM_JSON
-from api.typed import decision_enums, request_examples, typed_requests
+from api.typed import decision_enums, request_examples, response_formats, typed_requests
 from schemas import api as api_schemas
 from schemas import decision, policies, problems
 from schemas.problems import SAFE_INTEGER
@@ -128,6 +128,7 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
     schemas.update(typed_requests(schemas))
     schemas["CaseEvent"]["properties"]["facts"] = event_facts()
     decision_enums(schemas)
+    response_formats(schemas)
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -75,7 +75,8 @@ def optional(schema: dict[str, Any], required: bool) -> dict[str, Any]:
     if required:
         return schema
     description = schema.pop("description", None)
-    made: dict[str, Any] = {"anyOf": [schema, NULL]}
+    branches = schema["anyOf"] if set(schema) == {"anyOf"} else [schema]  # no anyOf in anyOf
+    made: dict[str, Any] = {"anyOf": [*branches, NULL]}
     if description:
         made["description"] = description
     return made
@@ -238,3 +239,43 @@ def decision_enums(schemas: dict[str, Any]) -> None:
     for name in ("CaseSummary", "Case"):
         if name in schemas and "policy" in schemas[name]["properties"]:
             with_enum(schemas[name]["properties"]["policy"], words["policies"])
+
+
+# -- formats of the dates in responses ----------------------------------------------------------
+
+INSTANTS = {
+    "Decision": ["as_of"],
+    "RecordedDecision": ["as_of"],
+    "Case": ["opened_at"],
+    "CaseSummary": ["opened_at"],
+    "KeyView": ["created_at", "revoked_at"],
+    "CreatedKey": ["created_at"],
+    "Entry": ["recorded_at"],
+}
+DAYS_OR_INSTANTS = {"Deadline": ["due", "done_at"], "Obligation": ["due", "done_at"]}
+
+
+def with_format(schema: dict[str, Any], made: list[dict[str, Any]]) -> dict[str, Any]:
+    """The string schema (or the string branch of an optional one) as one of `made`."""
+    if schema.get("type") == "string":
+        if len(made) == 1:
+            return {**schema, **made[0]}
+        return {**{k: v for k, v in schema.items() if k != "type"}, "anyOf": made}
+    rest = [b for b in schema.get("anyOf", []) if b.get("type") != "string"]
+    return {**schema, "anyOf": [*made, *rest]}
+
+
+def response_formats(schemas: dict[str, Any]) -> None:
+    """Every date and instant a response carries, with its format: instants are RFC 3339
+    date-times; a deadline's `due` and `done_at` a date or a date-time."""
+    for name, fields in INSTANTS.items():
+        for field in fields:
+            if name in schemas and field in schemas[name].get("properties", {}):
+                properties = schemas[name]["properties"]
+                properties[field] = with_format(properties[field], [DATE_FORMS["date-time"]])
+    for name, fields in DAYS_OR_INSTANTS.items():
+        for field in fields:
+            if name in schemas and field in schemas[name].get("properties", {}):
+                properties = schemas[name]["properties"]
+                made = [dict(DATE_FORMS["date"]), dict(DATE_FORMS["date-time"])]
+                properties[field] = with_format(properties[field], made)

@@ -40,7 +40,7 @@ def test_a_version_2_store_without_the_idempotency_table_migrates_to_3(tmp_path)
         assert caller is not None and caller.role == "decide"
     finally:
         store.close()
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION >= 3  # 4: the cases migration (purpose, register order) follows
 
 
 def test_a_claimed_key_is_answered_in_the_same_transaction_and_a_failed_write_keeps_nothing(
