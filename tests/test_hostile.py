@@ -374,6 +374,8 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("/v1/ledger/public-key", "/v1/ledger/public-key", audit),
         ("/v1/cases/{case_id}/personal", f"/v1/cases/{case}/personal", decide),
         ("/v1/keys", "/v1/keys", admin),
+        ("/v1/reports/{name}", "/v1/reports/register", audit),
+        ("/metrics", "/metrics", audit),
     ]
     for template, path, key in reads:
         op = ("get", template)
@@ -654,6 +656,12 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         "GET /health with two Authorization headers",
         ("get", "/health"),
         request("GET", "/health", [admin, admin]),
+        400,
+    )
+    add(
+        "GET /ready with two Authorization headers",
+        ("get", "/ready"),
+        request("GET", "/ready", [admin, admin]),
         400,
     )
     add(
