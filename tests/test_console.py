@@ -136,3 +136,37 @@ def test_an_audit_key_can_change_nothing(client, keys):
         concrete = re.sub(r"\{[^}]+\}", "x", path)
         answer = client.request(method, concrete, json={}, headers=keys.audit)
         assert answer.status_code == 403, (method, path, answer.status_code)
+
+
+def test_console_pages_never_write(client, keys, recorded, data_dir):
+    """A GET never writes (COMMON.md): every console page, the decision page's receipt
+    included, leaves the store as it was: no checkpoint is signed for a receipt (the latest
+    stored one that covers the entry is used), no session row is touched by reading it."""
+    import sqlite3
+
+    from ledger import DB_FILE
+
+    sign_in(client, keys.audit)
+    decision_id = recorded["decisions"][0]["decision_id"]
+
+    def state() -> list:
+        with sqlite3.connect(data_dir / DB_FILE) as db:
+            return [
+                db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                for table in ("checkpoints", "console_sessions", "entries", "decision_index")
+            ]
+
+    before = state()
+    kept = before[0][-1]
+    paths = [
+        *PAGES,
+        f"/console/decisions/{decision_id}",
+        f"/console/decisions/{decision_id}/receipt",
+        f"/console/cases/{recorded['case_id']}",
+        "/console/reports?name=timeliness",
+    ]
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    assert state() == before
+    receipt = client.get(f"/console/decisions/{decision_id}/receipt").text
+    assert kept[2] in receipt  # the stored checkpoint's signed note, as it was kept

@@ -675,6 +675,12 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         400,
     )
     add(
+        "GET /ready with two Authorization headers",
+        ("get", "/ready"),
+        request("GET", "/ready", [admin, admin]),
+        400,
+    )
+    add(
         "DELETE /v1/decisions",
         ("delete", "/v1/decisions"),
         request("DELETE", "/v1/decisions", [admin]),
