@@ -241,14 +241,9 @@ def cases(request: Request) -> Response:
     if session is None:
         return to_sign_in()
     values = query_values(request, ("policy", "state", "overdue"))
-    found = reads.case_views(reads.all_subjects(services_of(request.app.state).store))
-    if values["policy"]:
-        found = [c for c in found if c.subject.policy == values["policy"]]
-    if values["state"]:
-        found = [c for c in found if c.state == values["state"]]
-    if values["overdue"]:
-        found = [c for c in found if c.overdue]
-    return page("cases.html", session, values=values, cases=found[-500:][::-1])
+    store = services_of(request.app.state).store
+    found = reads.recent_cases(store, values["policy"], values["state"], bool(values["overdue"]))
+    return page("cases.html", session, values=values, cases=found)
 
 
 @get("/cases/{case_id:str}", sync_to_thread=True)

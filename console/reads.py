@@ -57,6 +57,44 @@ def case_views(rows: CaseRows) -> list[views.CaseView]:
     return found
 
 
+def recent_cases(
+    store: Any,
+    policy: str | None,
+    state: str | None,
+    overdue: bool,
+    limit: int = 500,
+    now: datetime | None = None,
+) -> list[views.CaseView]:
+    """The newest `limit` cases (by received day) of a policy and stored state, newest first;
+    with `overdue`, only those with an obligation overdue now (then every case is judged)."""
+    if overdue:
+        found = case_views(all_subjects(store, now=now))
+        found = [c for c in found if (policy is None or c.subject.policy == policy)
+                 and (state is None or c.state == state) and c.overdue]  # fmt: skip
+        return found[-limit:][::-1]
+    snapshot = Snapshot(0, "", [], [], now or datetime.now(UTC))
+    places = snapshot.policies
+    found = []
+    with store.read() as tx:
+        for row in tx.newest_case_subjects(policy, state, limit):
+            if row["policy"] not in places:
+                continue
+            day = row["received_day"]
+            subject = Subject(
+                row["policy"],
+                row["case_id"],
+                row["received_at"],
+                date.fromisoformat(day) if day else None,
+                [decision_view(row)],
+                subject_facts(row),
+                tx.case_obligations(row["case_id"]),
+                row["complainant"],
+            )
+            fates = obligation_fates(subject, snapshot, ReportQuery())
+            found.append(views.CaseView(subject, row["state"], fates))
+    return found
+
+
 def one_case(store: Any, case_id: str, now: datetime | None = None) -> views.CaseView | None:
     """One case from the index (its decisions, whatever their purpose: a `test` case can be
     looked at too) and the case tables (state, register)."""

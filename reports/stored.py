@@ -1,10 +1,11 @@
 """Reports over a store's decision index and case tables: the I/O side of `reports`.
 
-`routing` is counted by the store in SQL (GROUP BY over the index). The other reports read only
-their period's subjects from the store (the newest live decision of each case with its
-register from `case_obligations`, and each case-less live decision with its own), and hand
-them to the pure functions of `reports.compute`, which stay the specification: a snapshot whose
-subjects are already worked out gives the same report as one built from the whole ledger.
+Each report reads only what it counts, in one read snapshot: `routing` sums the per-day counts;
+`timeliness` and `serco-quarterly` take register rows and subjects grouped in SQL (each distinct
+register row is judged once, at the report's `as_of`); `repeat-complainers` the case subjects
+that name a complainant; `register` its period's subjects and their register rows. The pure
+functions of `reports.compute` over the whole ledger (`reports.source`) stay the specification
+these are tested against. `load_subjects` gives the console whole subjects.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from reports.compute import (
     STATUSES,
     Snapshot,
     Subject,
-    compute,
+    UnknownReport,
     header,
     near,
     policy_places,
@@ -333,16 +334,6 @@ IN_SQL = {
 }
 
 
-def report_bounds(name: str, query: ReportQuery) -> tuple[str | None, date | None, date | None]:
-    """The policy and received-date range whose subjects report `name` reads."""
-    if name == "serco-quarterly":
-        assert query.quarter is not None
-        first, _ = quarter_bounds(previous_quarter(query.quarter))
-        _, last = quarter_bounds(query.quarter)
-        return SERCO, first, last
-    return query.policy, query.start, query.end
-
-
 def stored_snapshot(
     tx: Any, root_hash: Any, subjects: list[Subject] | None, now: datetime | None = None
 ) -> Snapshot:
@@ -358,9 +349,7 @@ def compute_stored(
 ) -> dict[str, Any]:
     """Report `name` over the store (one read snapshot); `root_hash(size)` names the ledger
     state (hex)."""
+    if name not in IN_SQL:
+        raise UnknownReport(name)
     with store.read() as tx:
-        if name in IN_SQL:
-            return IN_SQL[name](tx, stored_snapshot(tx, root_hash, None, now), query)
-        policy, start, end = report_bounds(name, query)
-        subjects = load_subjects(tx, policy, start, end, name == "serco-quarterly")
-        return compute(name, stored_snapshot(tx, root_hash, subjects, now), query)
+        return IN_SQL[name](tx, stored_snapshot(tx, root_hash, None, now), query)

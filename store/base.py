@@ -150,6 +150,9 @@ class ReadTx(Protocol):
     def subject_rows(
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[dict[str, Any]]: ...
+    def newest_case_subjects(
+        self, policy: str | None, state: str | None, limit: int
+    ) -> list[dict[str, Any]]: ...
     def subject_registers(
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[tuple]: ...

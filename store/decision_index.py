@@ -127,6 +127,27 @@ class IndexTx:
         names = (*SUBJECT_COLUMNS, "complainant", "state")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def newest_case_subjects(
+        self, policy: str | None, state: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """`subject_rows` of cases only, filtered by policy and stored state, the last `limit`
+        in subject order (received day, case id), newest first."""
+        where, params = subject_filter(policy, None, None)
+        if state is not None:
+            where += " AND c.state = ?"
+            params.append(state)
+        columns = ", ".join(f"d.{c}" for c in SUBJECT_COLUMNS)
+        rows = self._ix_rows(
+            self._sql(
+                f"SELECT {columns}, c.complainant, c.state FROM decision_index d"
+                f" JOIN cases c ON c.case_id = d.case_id WHERE {where}"
+                " ORDER BY COALESCE(d.received_day, '') DESC, d.case_id DESC LIMIT ?"
+            ),
+            [*params, limit],
+        )
+        names = (*SUBJECT_COLUMNS, "complainant", "state")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def subject_registers(
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[tuple]:

@@ -164,3 +164,12 @@ def test_the_console_reads_what_the_pure_views_compute(history):
         (c.subject.case_id, c.obligations) for c in pure
     ]
     assert [c.state for c in listed] == [c.state for c in pure]  # stored state agrees
+    for policy, state, overdue in ((None, None, False), ("wme", None, False),
+                                   (None, "closed", False), ("serco-es", None, True)):  # fmt: skip
+        recent = reads.recent_cases(services.store, policy, state, overdue, 7, NOW)
+        want = [c for c in pure if (policy is None or c.subject.policy == policy)
+                and (state is None or c.state == state) and (not overdue or c.overdue)]  # fmt: skip
+        assert want  # each filter finds some
+        assert [(c.subject.case_id, c.state, c.obligations) for c in recent] == [
+            (c.subject.case_id, c.state, c.obligations) for c in want[-7:][::-1]
+        ], (policy, state, overdue)

@@ -90,6 +90,19 @@ def test_index_rows_are_counted_searched_and_a_case_keeps_one_latest(tmp_path: P
             assert tx.obligation_groups(None, None, None) == [
                 ("wme", "acknowledge", "open", "2026-02-05", None, None, 1)
             ]
+        case = {"case_id": "c1", "policy": "wme", "state": "closed", "facts": "{}",
+                "complainant": "p1", "opened_at": "2026-02-04T00:00:00Z",
+                "updated_at": "2026-02-05T00:00:00Z"}  # fmt: skip
+        store.write(lambda tx: tx.put_case(case, None))
+        with store.read() as tx:
+            newest = tx.newest_case_subjects("wme", "closed", 5)
+            assert [(r["idx"], r["state"], r["complainant"]) for r in newest] == [
+                (4, "closed", "p1")
+            ]
+            assert tx.newest_case_subjects("wme", "open", 5) == []
+            assert tx.complainant_subjects(None, None, None) == [
+                ("p1", "wme", "2026-02-05", "2026-02-05", "c1")
+            ]
         store.write(lambda tx: tx.clear_decision_index())
         with store.read() as tx:
             assert tx.indexed_decisions() == 0 and tx.search_decisions({}, 0, 5) == []
