@@ -188,6 +188,8 @@ def test_the_untouched_ledger_verifies_with_the_witness(campaign, copy):
     assert "id index, cases and keys match" in out
     code, out = verify(campaign, "--data-dir", str(copy), "--witness-url", campaign.witness.url)
     assert code == 0, out
+    code, out = verify(campaign, "--data-dir", str(copy), "--jobs", "2")
+    assert code == 0, out
 
 
 # -- rewrites re-signed with the log's own key --------------------------------------------------
