@@ -198,10 +198,9 @@ class EntryPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """GET /health: whether the store accepts writes."""
+    """GET /health: the service is alive (GET /ready says whether the store takes writes)."""
 
-    status: Literal["ok", "unavailable"]
-    store_writable: bool
+    status: Literal["ok"]
 
 
 class PersonalData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
