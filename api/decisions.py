@@ -6,22 +6,33 @@ pool; their role guards are the routers' (`api.app`), their services come by inj
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import Body, Parameter
+from litestar.params import Body, Parameter, QueryParameter
 
-from api.bodies import checked, evaluate, refuse_future, refuse_unrecordable, whole_numbers
+import rules
+from api.audit import MAX_PAGE_BYTES, MAX_PAGE_ITEMS, cursor_start
+from api.bodies import (
+    checked,
+    evaluate,
+    refuse_future,
+    refuse_unrecordable,
+    unknown_policy,
+    whole_numbers,
+)
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
 from api.problems import ApiProblem
-from api.responses import READ, WRITE, json_response
+from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
 from keys import Caller
-from schemas.api import DecisionRequest
+from schemas.api import DecisionPage, DecisionRequest
 from schemas.decision import RecordedDecision
+from schemas.problems import FieldError
 from store import ReadTx
 
 IdPath = Annotated[str, Parameter(min_length=1, max_length=64, description="An identifier.")]
@@ -99,4 +110,101 @@ def get_receipt(services: NamedDependency[Services], decision_id: IdPath) -> str
     return services.ledger.receipt(recorded.ledger.index)
 
 
-HANDLERS = [post_decision, get_decision, get_receipt]
+Text = Annotated[str | None, Parameter(max_length=64)]
+
+
+@get(
+    "/decisions",
+    operation_id="listDecisions",
+    tags=TAGS,
+    sync_to_thread=True,
+    responses=problems(400, 401, 403, 404, 422),
+    summary="Recorded decisions, newest first, filtered and paged",
+    description=(
+        f"At most `limit` decisions (1–{MAX_PAGE_ITEMS:,}, else 422) and at most 4 MiB a page "
+        "(a single larger decision is sent alone); `next_cursor` continues the listing, null at "
+        "its end. `from` and `to` are inclusive local dates of `as_of` in each policy's time "
+        "zone. Read from the decision index, which is derived from the ledger."
+    ),
+)
+def list_decisions(
+    services: NamedDependency[Services],
+    policy: Annotated[
+        str | None,
+        Parameter(
+            max_length=64,
+            description="Only this policy's decisions.",
+            schema_extra={"enum": rules.policy_ids()},
+        ),
+    ] = None,
+    start: Annotated[
+        date | None, QueryParameter(name="from", description="First local date of `as_of`.")
+    ] = None,
+    end: Annotated[
+        date | None, QueryParameter(name="to", description="Last local date of `as_of`.")
+    ] = None,
+    route: Annotated[str | None, Parameter(max_length=64, description="Route role.")] = None,
+    stage: Annotated[str | None, Parameter(max_length=64, description="Stage.")] = None,
+    flag: Annotated[str | None, Parameter(max_length=64, description="A flag it has.")] = None,
+    purpose: Annotated[
+        Literal["live", "test", "preview"] | None, Parameter(description="live, test or preview.")
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Parameter(
+            max_length=20,
+            description="A page's `next_cursor`: the listing goes on after it.",
+            schema_extra={"pattern": "^[0-9]{1,15}$"},
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        Parameter(
+            description=f"At most this many decisions: 1–{MAX_PAGE_ITEMS:,}.",
+            schema_extra={"minimum": 1, "maximum": MAX_PAGE_ITEMS},
+        ),
+    ] = 100,
+) -> Response[DecisionPage]:
+    if not 1 <= limit <= MAX_PAGE_ITEMS:
+        raise ApiProblem(
+            422,
+            f"limit must be between 1 and {MAX_PAGE_ITEMS}",
+            [FieldError(pointer="/limit", message=f"not between 1 and {MAX_PAGE_ITEMS}")],
+        )
+    if policy is not None and policy not in rules.policy_ids():
+        raise unknown_policy(policy)
+    filters = {
+        "policy": policy,
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+        "route": route,
+        "stage": stage,
+        "flag": flag,
+        "purpose": purpose,
+    }
+    before = cursor_start(cursor) if cursor is not None else None
+    with services.store.read() as tx:
+        rows = tx.search_decisions(filters, 0, limit + 1, before)
+    return Response(decision_page(services, rows, limit), media_type="application/json")
+
+
+def decision_page(services: Services, rows: list[dict[str, Any]], limit: int) -> bytes:
+    """`{items, next_cursor}` as JSON bytes: at most `limit` decisions and 4 MiB; the cursor is
+    the index of the last decision sent (the next page holds older ones)."""
+    encoded: list[bytes] = []
+    size, last = 0, None
+    for row in rows[:limit]:
+        item = msgspec.json.encode(recorded_decision(services, row["decision_id"]))
+        if encoded and size + len(item) > MAX_PAGE_BYTES:
+            return page(encoded, str(last))
+        encoded.append(item)
+        size, last = size + len(item), row["idx"]
+    return page(encoded, str(last) if len(rows) > limit else None)
+
+
+def page(items: list[bytes], next_cursor: str | None) -> bytes:
+    cursor = msgspec.json.encode(next_cursor)
+    return b'{"items":[' + b",".join(items) + b'],"next_cursor":' + cursor + b"}"
+
+
+HANDLERS = [post_decision, list_decisions, get_decision, get_receipt]

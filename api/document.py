@@ -243,7 +243,7 @@ def document_errors(operation: dict[str, Any], path: str) -> None:
     responses = operation["responses"]
     responses.setdefault("500", {"description": "The server failed; nothing was recorded."})
     for status, response in responses.items():
-        if int(status) < 400 or (path == "/health" and status == "503"):
+        if int(status) < 400:
             continue
         response["content"] = {PROBLEM_JSON: {"schema": {"$ref": REF.format(name="Problem")}}}
 

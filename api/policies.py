@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Response, get
-from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
+from litestar import get
 from litestar.params import Parameter
 
 import rules
 from api.bodies import unknown_policy
-from api.responses import ERROR_TEXT, READ, problems
-from api.services import Services
+from api.responses import READ, problems
 from schemas.api import Health
 from schemas.policies import PolicyDetail, PolicySummary
 
@@ -51,17 +48,13 @@ def get_policy(
 @get(
     "/health",
     operation_id="getHealth",
-    sync_to_thread=True,
-    responses={503: ResponseSpec(Health, description=ERROR_TEXT[503], generate_examples=False)},
-    summary="Whether the service can record decisions (no key needed)",
+    sync_to_thread=False,
+    summary="The service is alive (no key needed; `GET /ready` says whether it takes writes)",
     tags=["health"],
 )
-def health(services: NamedDependency[Services]) -> Response[Health]:
-    writable = services.store_writable()
-    status = "ok" if writable else "unavailable"
-    return Response(
-        Health(status=status, store_writable=writable), status_code=200 if writable else 503
-    )
+def health() -> Health:
+    # Alive only: no store probe here, so a busy store never makes a liveness check hang.
+    return Health(status="ok")
 
 
 HANDLERS = [list_policies, get_policy]

@@ -68,7 +68,7 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
     if status >= 500:
         log.error("server error", exc_info=exc)
         return problem_response(status, "the server could not answer this request", [], headers)
-    errors = parameter_errors(exc) if isinstance(exc, ValidationException) else []
+    errors = parameter_errors(exc, request) if isinstance(exc, ValidationException) else []
     missing = _MISSING_PARAMETER.search(str(exc.detail or ""))
     if missing and not errors:
         errors = [FieldError(pointer=f"/{escape_pointer(missing[1])}", message="required")]
@@ -97,18 +97,34 @@ def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
     return problem_response(500, "the server could not answer this request")
 
 
-def parameter_errors(exc: ValidationException) -> list[FieldError]:
+def parameter_errors(exc: ValidationException, request: Request | None = None) -> list[FieldError]:
     """Field errors from Litestar's validation `extra`: a parameter is named `/<name>` (query,
-    path, header or cookie alike); a body error without a key points at the body (``)."""
+    path, header or cookie alike) by the name the client sends, not the handler's argument name;
+    a body error without a key points at the body (``)."""
     errors = []
+    names = public_names(request)
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
-        key = item.get("key")
+        key = names.get(item.get("key"), item.get("key"))
         pointer = f"/{escape_pointer(str(key))}" if key else ""
         message = plain_message(str(item.get("message", "invalid")))
         errors.append(FieldError(pointer=pointer, message=message))
     return errors
+
+
+def public_names(request: Request | None) -> dict[str, str]:
+    """The handler's argument names that a client sends under another name (`?from=` for the
+    argument `start`), so errors point at what the client wrote."""
+    handler = request.scope.get("route_handler") if request is not None else None
+    signature = getattr(handler, "parsed_fn_signature", None)
+    names = {}
+    for argument, parameter in getattr(signature, "parameters", {}).items():
+        kwarg = getattr(parameter, "kwarg_definition", None)
+        alias = getattr(kwarg, "query", None) or getattr(kwarg, "name", None)
+        if isinstance(alias, str) and alias != argument:
+            names[argument] = alias
+    return names
 
 
 _TYPE_WORDS = {

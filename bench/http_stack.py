@@ -28,10 +28,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789abcdef"
+# Dated in the past: a live decision dated after the server clock (plus 5 minutes) is a 422.
 DECISION = {
     "policy": "wme",
-    "as_of": "2026-12-24T09:00:00Z",
-    "facts": {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"},
+    "as_of": "2025-12-24T09:00:00Z",
+    "facts": {"received_at": "2025-12-23", "kind": "complaint", "category": "misconduct"},
 }
 
 

@@ -181,6 +181,14 @@ class Erasure(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ledger: Receipt
 
 
+class DecisionPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/decisions: recorded decisions newest first, at most `limit` and at most 4 MiB
+    encoded a page; `next_cursor` continues the listing (null at its end)."""
+
+    items: list[RecordedDecision]
+    next_cursor: str | None
+
+
 class EntryPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """GET /v1/ledger/entries: entries in order, at most `limit` of them and at most 4 MiB
     encoded; `next_cursor` is where the next page starts (null at the end of the ledger)."""
@@ -190,10 +198,9 @@ class EntryPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """GET /health: whether the store accepts writes."""
+    """GET /health: the service is alive (GET /ready says whether the store takes writes)."""
 
-    status: Literal["ok", "unavailable"]
-    store_writable: bool
+    status: Literal["ok"]
 
 
 class PersonalData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -284,11 +284,15 @@ class IndexTx:
         return [tuple(r) for r in rows]
 
     def search_decisions(
-        self, filters: dict[str, str | None], offset: int, limit: int
+        self, filters: dict[str, str | None], offset: int, limit: int, before: int | None = None
     ) -> list[dict[str, Any]]:
         """Indexed decisions newest first, filtered by `policy`, `from`/`to` (local date of
-        `as_of`), `route`, `stage`, `flag` and `purpose`; each with its `flags`."""
+        `as_of`), `route`, `stage`, `flag` and `purpose`, and to entries before index `before`
+        (a keyset cursor, for the API's listing); each with its `flags`."""
         where, params = ["1 = 1"], []
+        if before is not None:
+            where.append("d.idx < ?")
+            params.append(before)
         for name, clause in (
             ("policy", "d.policy = ?"),
             ("from", "d.as_of_day >= ?"),

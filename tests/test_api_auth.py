@@ -66,10 +66,15 @@ def test_erasing_personal_data_needs_admin(client, keys):
     assert client.delete(path, headers=keys.admin).status_code == 200
 
 
-def test_health_needs_no_key_and_says_the_store_is_writable(client):
-    response = client.get("/health")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "store_writable": True}
+def test_health_and_ready_need_no_key(client):
+    """CONTRACT.md: `GET /health` (alive) and `GET /ready` (the store takes writes now) need
+    no key."""
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
 
 
 @pytest.mark.sqlite_only

@@ -207,3 +207,65 @@ def test_parameter_errors_say_what_is_accepted_without_internals(client, keys):
     unknown = client.get("/v1/cases?policy=serco", headers=keys.decide)
     assert unknown.status_code == 404
     assert unknown.json()["errors"][0]["message"].endswith("did you mean 'serco-es'?")
+
+
+# GET /v1/decisions: "recorded decisions, newest first, filtered; {items, next_cursor}" -------
+
+
+def record(client, keys, **changes) -> dict:
+    body = {**COMPLAINT, **changes}
+    response = client.post("/v1/decisions", json=body, headers=keys.decide)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_recorded_decisions_list_newest_first_and_page_with_a_cursor(client, keys):
+    ids = [record(client, keys)["decision_id"] for _ in range(5)]
+    first = client.get("/v1/decisions?limit=2", headers=keys.audit)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [d["decision_id"] for d in page["items"]] == ids[::-1][:2]
+    seen = [d["decision_id"] for d in page["items"]]
+    while page["next_cursor"] is not None:
+        page = client.get(
+            f"/v1/decisions?limit=2&cursor={page['next_cursor']}", headers=keys.decide
+        ).json()
+        seen += [d["decision_id"] for d in page["items"]]
+    assert seen == ids[::-1]
+
+
+def test_decisions_filter_by_policy_route_flag_purpose_and_dates(client, keys):
+    serious = record(client, keys)  # a misconduct complaint: chief executive, flag serious
+    concern = record(
+        client,
+        keys,
+        facts={"received_at": "2026-12-21", "kind": "concern", "category": "delay"},
+        as_of="2026-12-22T09:00:00Z",
+    )
+    by = lambda query: [  # noqa: E731
+        d["decision_id"]
+        for d in client.get(f"/v1/decisions?{query}", headers=keys.audit).json()["items"]
+    ]
+    assert by("policy=wme") == [concern["decision_id"], serious["decision_id"]]
+    assert by("policy=serco-es") == []
+    assert by("route=chief_executive") == [serious["decision_id"]]
+    assert by("flag=serious") == [serious["decision_id"]]
+    assert by("stage=informal") == [concern["decision_id"]]
+    assert by("purpose=live") == []
+    assert by("purpose=test") == [concern["decision_id"], serious["decision_id"]]
+    assert by("from=2026-12-23&to=2026-12-24") == [serious["decision_id"]]
+    assert by("to=2026-12-22") == [concern["decision_id"]]
+
+
+def test_bad_listing_parameters_are_named(client, keys):
+    for query, status, pointer in [
+        ("limit=0", 422, "/limit"),
+        ("limit=1001", 422, "/limit"),
+        ("from=27/11/2026", 400, "/from"),
+        ("purpose=later", 400, "/purpose"),
+        ("policy=nope", 404, "/policy"),
+    ]:
+        response = client.get(f"/v1/decisions?{query}", headers=keys.audit)
+        assert response.status_code == status, (query, response.text)
+        assert response.headers["content-type"] == PROBLEM_JSON
+        assert pointer in [e["pointer"] for e in response.json()["errors"]], response.text

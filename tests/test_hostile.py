@@ -362,6 +362,7 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         add(f"{kind}: an audit key", op, request("POST", path, [audit, JSON], valid), 403)
 
     reads = [
+        ("/v1/decisions", "/v1/decisions", decide),
         ("/v1/decisions/{decision_id}", f"/v1/decisions/{decision}", decide),
         ("/v1/decisions/{decision_id}/receipt", f"/v1/decisions/{decision}/receipt", decide),
         ("/v1/cases", "/v1/cases", decide),
@@ -598,6 +599,26 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
             f"entries ?{query}",
             entries,
             request("GET", f"/v1/ledger/entries?{query}", [audit]),
+            expected,
+        )
+    listing = ("get", "/v1/decisions")
+    for query, expected in (
+        ("limit=0", 422),
+        ("limit=1001", 422),
+        ("limit=ten", 400),
+        ("cursor=abc", 422),
+        ("cursor=99999999999999999999999", 400),
+        ("from=27/11/2026", 400),
+        ("to=2026-13-01", 400),
+        ("purpose=later", 400),
+        ("policy=nope", 404),
+        ("route=" + "r" * 65, 400),
+        ("flag=serious&stage=stage_2&policy=wme&from=2026-01-01&to=2026-12-31", 200),
+    ):
+        add(
+            f"decisions ?{query}",
+            listing,
+            request("GET", f"/v1/decisions?{query}", [audit]),
             expected,
         )
     for path, expected in (
