@@ -169,6 +169,27 @@ def list_keys(data_dir: Path) -> list[dict[str, Any]]:
         store.close()
 
 
+def record_unrecorded_keys(tx: WriteTx) -> int:
+    """Append a `create` entry for every stored key the ledger does not name yet: keys made
+    before key entries existed (a store upgraded from version 1), so that `verify` can hold
+    every key row to the ledger. Runs on the write side at start-up; how many it recorded."""
+    recorded = 0
+    for row in tx.key_records():
+        if tx.find_entry("key", row["key_id"]) is None:
+            body = {
+                "action": "create",
+                "key_id": row["key_id"],
+                "role": row["role"],
+                "name": row["name"],
+            }
+            tx.append("key", canonical_bytes(body), row["key_id"])
+            if row["revoked_at"] is not None:
+                revoked = {"action": "revoke", "key_id": row["key_id"]}
+                tx.append("key", canonical_bytes(revoked), row["key_id"])
+            recorded += 1
+    return recorded
+
+
 def bootstrap_admin(data_dir: Path) -> str | None:
     """On first start, create the admin key, write it to DIR/admin.key (0600) and return it.
 
@@ -178,6 +199,7 @@ def bootstrap_admin(data_dir: Path) -> str | None:
     chosen = os.environ.get(ADMIN_KEY_ENV) or None
 
     def job(tx: Any) -> tuple[bool, str | None]:
+        record_unrecorded_keys(tx)
         existed = tx.has_api_key_with_role("admin")
         key = chosen or (None if existed else new_key())
         if key is not None:

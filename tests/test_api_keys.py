@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import COMPLAINT, bearer, serving
 
 REDRESS = str(Path(sys.executable).parent / "redress")
@@ -144,3 +145,36 @@ def test_a_mistyped_role_on_the_command_line_names_the_roles_and_the_nearest():
     answer = run("keys", "create", "--role", "auditor", "--data-dir", "/nonexistent/never")
     assert answer.returncode == 2
     assert "'auditor' is not one of decide, audit, admin; did you mean 'audit'?" in answer.stderr
+
+
+@pytest.mark.sqlite_only
+def test_keys_stored_before_key_entries_are_recorded_at_the_next_start(tmp_path):
+    """CONTRACT.md v2: "key creation and revocation are ledger entries". A store upgraded from
+    version 1 holds keys that no entry names; the next start records them, so `verify` can hold
+    every key row to the ledger."""
+    from keys import bootstrap_admin, key_hash
+    from ledger.store import Ledger
+
+    data = tmp_path / "data"
+    ledger = Ledger.open(data)
+    ledger.store.write(lambda tx: tx.add_api_key(key_hash("old-decide-key"), "decide", "key_old"))
+    ledger.close()
+    before = subprocess.run(
+        [sys.executable, "-m", "redress", "verify", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+    )
+    assert before.returncode != 0 and "key_old" in before.stdout + before.stderr
+
+    bootstrap_admin(data)  # what every `redress serve` start runs, on the write side
+
+    after = subprocess.run(
+        [sys.executable, "-m", "redress", "verify", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+    )
+    assert after.returncode == 0, after.stdout + after.stderr
+    ledger = Ledger.open(data)
+    bodies = [e.body for e in ledger.entries(0, 100) if e.kind == "key"]
+    ledger.close()
+    assert {"action": "create", "key_id": "key_old", "role": "decide", "name": None} in bodies
