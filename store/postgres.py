@@ -77,6 +77,7 @@ def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
 class PgTx(TablesTx):
     """`ReadTx` and (inside the writer) `WriteTx` on one psycopg connection."""
 
+    RECORD_ORDER = "seq"  # personal_records in the order written (a BIGSERIAL)
     PLACEHOLDER = "%s"  # shared SQL (`store.tables`, `store.decision_index`) is written with `?`
 
     def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
@@ -238,19 +239,6 @@ class PgTx(TablesTx):
             "VALUES (%s, %s, %s, %s)",
             (commitment, case_id, sealed, utc_now()),
         )
-
-    def erase_personal(self, case_id: str) -> list[str]:
-        commitments = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT commitment FROM personal_records WHERE case_id = %s ORDER BY seq",
-                (case_id,),
-            )
-        ]
-        self.conn.execute("DELETE FROM personal_keys WHERE case_id = %s", (case_id,))
-        self.conn.execute("DELETE FROM personal_records WHERE case_id = %s", (case_id,))
-        self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = %s", (case_id,))
-        return commitments
 
     def add_api_key(
         self,

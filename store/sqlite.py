@@ -232,19 +232,6 @@ class SqliteTx(TablesTx):
             (commitment, case_id, sealed, utc_now()),
         )
 
-    def erase_personal(self, case_id: str) -> list[str]:
-        commitments = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT commitment FROM personal_records WHERE case_id = ? ORDER BY rowid",
-                (case_id,),
-            )
-        ]
-        self.conn.execute("DELETE FROM personal_keys WHERE case_id = ?", (case_id,))
-        self.conn.execute("DELETE FROM personal_records WHERE case_id = ?", (case_id,))
-        self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = ?", (case_id,))
-        return commitments
-
     def add_api_key(
         self,
         key_hash: str,

@@ -27,6 +27,7 @@ class TablesTx(IndexTx):
 
     conn: Any
     _w: Any
+    RECORD_ORDER = "rowid"  # what orders `personal_records` as written (SQLite's rowid)
 
     def __init__(self, conn: Any, writer: Any = None) -> None:
         self.conn = conn
@@ -197,6 +198,24 @@ class TablesTx(IndexTx):
             self._sql("INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)"),
             [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
         )
+
+    def erase_personal(self, case_id: str) -> list[str]:
+        commitments = [
+            r[0]
+            for r in self.conn.execute(
+                self._sql(
+                    "SELECT commitment FROM personal_records WHERE case_id = ? "
+                    f"ORDER BY {self.RECORD_ORDER}"
+                ),
+                (case_id,),
+            )
+        ]
+        self.conn.execute(self._sql("DELETE FROM personal_keys WHERE case_id = ?"), (case_id,))
+        self.conn.execute(self._sql("DELETE FROM personal_records WHERE case_id = ?"), (case_id,))
+        self.conn.execute(
+            self._sql("UPDATE cases SET complainant = NULL WHERE case_id = ?"), (case_id,)
+        )
+        return commitments
 
     def revoke_api_key(self, key_id: str) -> bool:
         cursor = self.conn.execute(
