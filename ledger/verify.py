@@ -449,17 +449,10 @@ def verify_sqlite(
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
-        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-        checkpoints = [
-            tuple(c)
-            for c in conn.execute(
-                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-            )
-        ]
+        count, checkpoints, first = _outline(conn)
         key_path = db_path.parent / PUBLIC_KEY_FILE
         published = key_path.read_text().strip() if key_path.exists() else None
-        first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
-        material = Material([tuple(r) for r in first.fetchall()], checkpoints, published)
+        material = Material(first, checkpoints, published)
         sizes = {c[0] for c in checkpoints}
         report = _report(
             material,
@@ -921,20 +914,29 @@ def _ledger_outline(
     conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
-        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-        checkpoints = [
-            tuple(c)
-            for c in conn.execute(
-                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-            )
-        ]
-        first = [
-            (h, bytes(raw))
-            for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
-        ]
+        outline = _outline(conn)
         conn.execute("COMMIT")
     finally:
         conn.close()
+    return outline
+
+
+def _outline(
+    conn: sqlite3.Connection,
+) -> tuple[int, list[tuple[int, str, str]], list[tuple[str, bytes]]]:
+    """A SQLite store's entry count, stored checkpoints by size, and [entry 0], in `conn`'s
+    transaction."""
+    count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    checkpoints = [
+        tuple(c)
+        for c in conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+    ]
+    first = [
+        (h, bytes(raw))
+        for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
+    ]
     return count, checkpoints, first  # type: ignore[return-value]
 
 
