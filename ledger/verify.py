@@ -158,10 +158,8 @@ NODE_BATCH = 8192
 
 
 def _verify_snapshot(conn: Any, snapshot: Any, public_key: str | None, kept: list[str]) -> Report:
-    count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-    checkpoints = snapshot.checkpoints()
-    first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1").fetchall()
-    material = Material([(h, bytes(raw)) for h, raw in first], checkpoints, None)
+    count, checkpoints, first = _outline(conn)
+    material = Material(first, checkpoints, None)
     sizes = {c[0] for c in checkpoints}
     return _report(
         material, count, public_key, kept, lambda: _stream_database(conn, snapshot, count, sizes)
@@ -921,11 +919,9 @@ def _ledger_outline(
     return outline
 
 
-def _outline(
-    conn: sqlite3.Connection,
-) -> tuple[int, list[tuple[int, str, str]], list[tuple[str, bytes]]]:
-    """A SQLite store's entry count, stored checkpoints by size, and [entry 0], in `conn`'s
-    transaction."""
+def _outline(conn: Any) -> tuple[int, list[tuple[int, str, str]], list[tuple[str, bytes]]]:
+    """A store's entry count, stored checkpoints by size, and [entry 0], in `conn`'s snapshot
+    (a SQLite connection, or a PostgreSQL one through `_Qmark`)."""
     count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
     checkpoints = [
         tuple(c)
@@ -1337,14 +1333,7 @@ def verify_database_trusted(
     try:
         with ledger_snapshot(url) as snapshot:
             conn = _Qmark(snapshot.conn)
-            count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-            checkpoints = snapshot.checkpoints()
-            first = [
-                (h, bytes(raw))
-                for h, raw in conn.execute(
-                    "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1"
-                )
-            ]
+            count, checkpoints, first = _outline(conn)
             keys = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
             documents = [(idx, parse_entry(bytes(raw))) for idx, raw in keys]
             rotations = [
