@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import Parameter
 
+from api.paging import check_limit
 from api.problems import ApiProblem
 from api.responses import READ, problems
 from api.services import Services
@@ -86,12 +87,7 @@ def list_entries(
         ),
     ] = 100,
 ) -> Response[EntryPage]:
-    if not 1 <= limit <= MAX_PAGE_ITEMS:
-        raise ApiProblem(
-            422,
-            f"limit must be between 1 and {MAX_PAGE_ITEMS}",
-            [FieldError(pointer="/limit", message=f"not between 1 and {MAX_PAGE_ITEMS}")],
-        )
+    check_limit(limit, MAX_PAGE_ITEMS)
     if cursor is not None:
         start = cursor_start(cursor)
     page = entry_page(services.ledger, start, limit)

@@ -25,6 +25,7 @@ from api.bodies import (
 from api.decisions import IdPath, recorded_decision
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
+from api.paging import check_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
@@ -217,12 +218,7 @@ def list_cases(
         ),
     ] = 100,
 ) -> CasePage:
-    if not 1 <= limit <= MAX_CASE_PAGE:
-        raise ApiProblem(
-            422,
-            f"limit must be between 1 and {MAX_CASE_PAGE}",
-            [FieldError(pointer="/limit", message=f"not between 1 and {MAX_CASE_PAGE}")],
-        )
+    check_limit(limit, MAX_CASE_PAGE)
     if policy is not None and policy not in rules.policy_ids():
         raise unknown_policy(policy)
     if case_state is not None and case_state not in CASE_STATES:

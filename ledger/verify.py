@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,32 +158,40 @@ NODE_BATCH = 8192
 
 
 def _verify_snapshot(conn: Any, snapshot: Any, public_key: str | None, kept: list[str]) -> Report:
-    count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-    checkpoints = snapshot.checkpoints()
-    first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1").fetchall()
-    material = Material([(h, bytes(raw)) for h, raw in first], checkpoints, None)
+    count, checkpoints, first = _outline(conn)
+    material = Material(first, checkpoints, None)
+    sizes = {c[0] for c in checkpoints}
+    return _report(
+        material, count, public_key, kept, lambda: _stream_database(conn, snapshot, count, sizes)
+    )
+
+
+def _report(
+    material: Material,
+    size: int,
+    public_key: str | None,
+    kept: list[str],
+    recompute: Callable[[], Any],
+) -> Report:
+    """The one verdict of every source: the trusted key, the tree `recompute` rebuilds from the
+    entries (raising `Failure` at the first damage), each stored checkpoint against it, and
+    each kept checkpoint against it."""
     try:
         verifier = _verifier(trusted_key(material, public_key))
-        tree = _stream_database(conn, snapshot, count, {c[0] for c in checkpoints})
-        checked = check_checkpoints(checkpoints, tree, verifier)  # type: ignore[arg-type]
+        tree = recompute()
+        checked = check_checkpoints(material.checkpoints, tree, verifier)
         for note in kept:
-            check_kept_checkpoint(note, tree, verifier, checkpoints)  # type: ignore[arg-type]
+            check_kept_checkpoint(note, tree, verifier, material.checkpoints)
             checked += 1
     except Failure as f:
-        return Report(
-            ok=False,
-            summary=f.summary,
-            first_bad_index=f.first_bad_index,
-            damage=f.damage,
-            tree_size=count,
-        )
+        return _failed(f, size)
     extends = "; it extends the kept checkpoint" if kept else ""
     signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
     return Report(
         ok=True,
-        summary=f"ok: {count} entries, chain and tree recomputed, {signed} verified and "
+        summary=f"ok: {size} entries, chain and tree recomputed, {signed} verified and "
         f"consistent{extends}",
-        tree_size=count,
+        tree_size=size,
         checkpoints_checked=checked,
     )
 
@@ -227,26 +235,7 @@ def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> S
         if len(produced) >= NODE_BATCH:
             compare()
     compare()
-    beyond = conn.execute(
-        "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
-    ).fetchone()
-    if beyond:
-        raise Failure(
-            Damage.TRUNCATED,
-            f"the stored tree has nodes past the last entry {count - 1}: "
-            "entries were removed from the end",
-            count,
-        )
-    if differing:
-        first = min(differing)[1]
-        raise Failure(
-            Damage.REWRITTEN,
-            f"entry {first} differs from the tree hash stored when it was appended",
-            first,
-        )
-    if missing:
-        first = min(missing)
-        raise Failure(Damage.REWRITTEN, f"the stored tree lacks nodes from entry {first}", first)
+    _refuse_stored_damage(_nodes_beyond(conn, count), count, differing, missing)
     roots[count] = frontier.root()
     return StoredTree(conn, count, roots)  # type: ignore[arg-type]
 
@@ -345,6 +334,15 @@ def _entry_failure(
         return Failure(Damage.MODIFIED, f"entry {position} is not a canonical entry", position)
     if index != position:
         return _misplaced(conn, position, index)
+    return _link_failure(position, document, stored_hash, raw, prev_hash)
+
+
+def _link_failure(
+    position: int, document: dict, stored_hash: str, raw: bytes, prev_hash: str
+) -> Failure | None:
+    """An entry in its place: its `prev_hash` must be the bytes' hash of the one before (else
+    that predecessor's bytes changed, its stored hash made to match), and its own bytes must
+    hash to its stored hash."""
     if document["prev_hash"] != prev_hash:
         bad = position - 1 if position else 0
         return Failure(
@@ -449,44 +447,23 @@ def verify_sqlite(
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
-        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-        checkpoints = [
-            tuple(c)
-            for c in conn.execute(
-                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-            )
-        ]
+        count, checkpoints, first = _outline(conn)
         key_path = db_path.parent / PUBLIC_KEY_FILE
         published = key_path.read_text().strip() if key_path.exists() else None
-        first = conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
-        material = Material([tuple(r) for r in first.fetchall()], checkpoints, published)
-        try:
-            verifier = _verifier(trusted_key(material, public_key))
-            tree = _stream_tree(conn, db_path, count, jobs, {c[0] for c in checkpoints})
-            checked = check_checkpoints(checkpoints, tree, verifier)  # type: ignore[arg-type]
-            if kept_checkpoint is not None:
-                check_kept_checkpoint(kept_checkpoint, tree, verifier, checkpoints)  # type: ignore[arg-type]
-                checked += 1
-        except Failure as f:
-            return Report(
-                ok=False,
-                summary=f.summary,
-                first_bad_index=f.first_bad_index,
-                damage=f.damage,
-                tree_size=count,
-            )
-        conn.execute("COMMIT")
+        material = Material(first, checkpoints, published)
+        sizes = {c[0] for c in checkpoints}
+        report = _report(
+            material,
+            count,
+            public_key,
+            [] if kept_checkpoint is None else [kept_checkpoint],
+            lambda: _stream_tree(conn, db_path, count, jobs, sizes),
+        )
+        if report.ok:
+            conn.execute("COMMIT")
     finally:
         conn.close()
-    kept = "; it extends the kept checkpoint" if kept_checkpoint is not None else ""
-    signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
-    return Report(
-        ok=True,
-        summary=f"ok: {count} entries, chain and tree recomputed, {signed} verified and "
-        f"consistent{kept}",
-        tree_size=count,
-        checkpoints_checked=checked,
-    )
+    return report
 
 
 def _stream_tree(
@@ -519,15 +496,34 @@ def _stream_tree(
                     differing.append((level, position << level))
         else:
             final = chunk.top
-    beyond = conn.execute(
-        "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
-    ).fetchone()
+    _refuse_stored_damage(_nodes_beyond(conn, count), count, differing, missing)
+    roots[count] = Frontier(count, upper.hashes + final).root()
+    return StoredTree(conn, count, roots)
+
+
+def _nodes_beyond(conn: Any, count: int) -> bool:
+    """Whether the stored tree holds a node covering a leaf at or past `count`."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
+        ).fetchone()
+        is not None
+    )
+
+
+def _refuse_stored_damage(
+    beyond: bool, size: int, differing: list[tuple[int, int]], missing: list[int]
+) -> None:
+    """The stored subtree hashes against the recomputed tree: nodes past the last entry (the
+    tail was cut), then the lowest leaf under a differing node (a changed leaf changes every
+    node above it: name the leaf, not the widest subtree), then the first leaf of a node not
+    stored."""
     if beyond:
         raise Failure(
             Damage.TRUNCATED,
-            f"the stored tree has nodes past the last entry {count - 1}: "
+            f"the stored tree has nodes past the last entry {size - 1}: "
             "entries were removed from the end",
-            count,
+            size,
         )
     if differing:
         first = min(differing)[1]
@@ -539,8 +535,6 @@ def _stream_tree(
     if missing:
         first = min(missing)
         raise Failure(Damage.REWRITTEN, f"the stored tree lacks nodes from entry {first}", first)
-    roots[count] = Frontier(count, upper.hashes + final).root()
-    return StoredTree(conn, count, roots)
 
 
 def read_export(path: Path) -> Material:
@@ -562,33 +556,14 @@ def read_export(path: Path) -> Material:
 def verify_material(
     material: Material, public_key: str | None, kept_checkpoint: str | None
 ) -> Report:
-    size = len(material.entries)
-    try:
-        trusted = trusted_key(material, public_key)
-        verifier = _verifier(trusted)
+
+    def recompute() -> MemoryTree:
         tree = check_chain(material.entries)
         check_stored_nodes(material.nodes, tree)
-        checked = check_checkpoints(material.checkpoints, tree, verifier)
-        if kept_checkpoint is not None:
-            check_kept_checkpoint(kept_checkpoint, tree, verifier, material.checkpoints)
-            checked += 1
-    except Failure as f:
-        return Report(
-            ok=False,
-            summary=f.summary,
-            first_bad_index=f.first_bad_index,
-            damage=f.damage,
-            tree_size=size,
-        )
-    kept = "; it extends the kept checkpoint" if kept_checkpoint is not None else ""
-    signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
-    return Report(
-        ok=True,
-        summary=f"ok: {size} entries, chain and tree recomputed, {signed} verified and "
-        f"consistent{kept}",
-        tree_size=size,
-        checkpoints_checked=checked,
-    )
+        return tree
+
+    kept = [] if kept_checkpoint is None else [kept_checkpoint]
+    return _report(material, len(material.entries), public_key, kept, recompute)
 
 
 def trusted_key(material: Material, public_key: str | None) -> str:
@@ -664,24 +639,10 @@ def check_chain(entries: list[tuple[str, bytes]]) -> MemoryTree:
                 f"entries {index}..{position - 1} were inserted",
                 index,
             )
-        document = parse_entry(raw)
-        if document["prev_hash"] != prev_hash:
-            # The predecessor's bytes changed (its stored hash was made to match them).
-            bad = position - 1 if position else 0
-            raise Failure(
-                Damage.MODIFIED,
-                f"entry {position}'s prev_hash does not match entry {bad}'s bytes",
-                bad,
-            )
-        actual = sha256_hex(raw)
-        if stored_hash != actual:
-            raise Failure(
-                Damage.MODIFIED,
-                f"entry {position}'s bytes hash to {actual[:16]}…, not its recorded "
-                f"{stored_hash[:16]}…",
-                position,
-            )
-        prev_hash = actual
+        failure = _link_failure(position, parse_entry(raw), stored_hash, raw, prev_hash)
+        if failure is not None:
+            raise failure
+        prev_hash = stored_hash  # equal to the bytes' hash, just checked
         tree.append_entry(raw)
     return tree
 
@@ -691,29 +652,10 @@ def check_stored_nodes(nodes: dict[tuple[int, int], bytes] | None, tree: MemoryT
     it was, so an entry rewritten later (with every later hash recomputed) disagrees."""
     if nodes is None:
         return
-    beyond = [(lv, p) for (lv, p) in nodes if (p + 1) << lv > tree.size]
-    if beyond:
-        raise Failure(
-            Damage.TRUNCATED,
-            f"the stored tree has nodes past the last entry {tree.size - 1}: "
-            "entries were removed from the end",
-            tree.size,
-        )
-    # A changed leaf changes every node above it: name the leaf, not the widest subtree.
-    differing = sorted(
-        ((lv, p << lv) for (lv, p), h in nodes.items() if tree.nodes.get((lv, p), h) != h)
-    )
+    beyond = any((p + 1) << lv > tree.size for (lv, p) in nodes)
+    differing = [(lv, p << lv) for (lv, p), h in nodes.items() if tree.nodes.get((lv, p), h) != h]
     missing = [p << lv for (lv, p) in tree.nodes if (lv, p) not in nodes]
-    if differing:
-        first = differing[0][1]
-        raise Failure(
-            Damage.REWRITTEN,
-            f"entry {first} differs from the tree hash stored when it was appended",
-            first,
-        )
-    if missing:
-        first = min(missing)
-        raise Failure(Damage.REWRITTEN, f"the stored tree lacks nodes from entry {first}", first)
+    _refuse_stored_damage(beyond, tree.size, differing, missing)
 
 
 def _open_checkpoint(note: str, verifier: Verifier, what: str) -> tuple[int, bytes]:
@@ -970,20 +912,27 @@ def _ledger_outline(
     conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
-        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-        checkpoints = [
-            tuple(c)
-            for c in conn.execute(
-                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-            )
-        ]
-        first = [
-            (h, bytes(raw))
-            for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
-        ]
+        outline = _outline(conn)
         conn.execute("COMMIT")
     finally:
         conn.close()
+    return outline
+
+
+def _outline(conn: Any) -> tuple[int, list[tuple[int, str, str]], list[tuple[str, bytes]]]:
+    """A store's entry count, stored checkpoints by size, and [entry 0], in `conn`'s snapshot
+    (a SQLite connection, or a PostgreSQL one through `_Qmark`)."""
+    count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    checkpoints = [
+        tuple(c)
+        for c in conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+    ]
+    first = [
+        (h, bytes(raw))
+        for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
+    ]
     return count, checkpoints, first  # type: ignore[return-value]
 
 
@@ -1384,14 +1333,7 @@ def verify_database_trusted(
     try:
         with ledger_snapshot(url) as snapshot:
             conn = _Qmark(snapshot.conn)
-            count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-            checkpoints = snapshot.checkpoints()
-            first = [
-                (h, bytes(raw))
-                for h, raw in conn.execute(
-                    "SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1"
-                )
-            ]
+            count, checkpoints, first = _outline(conn)
             keys = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
             documents = [(idx, parse_entry(bytes(raw))) for idx, raw in keys]
             rotations = [

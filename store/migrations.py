@@ -19,7 +19,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from store.base import SchemaTooNew
+from store.schema import migrate_locked
+from store.schema import run_script as _run
 
 
 def schema_1(conn: sqlite3.Connection) -> None:
@@ -189,13 +190,6 @@ DECISION_INDEX_SQL = """
 """
 
 
-def _run(conn: sqlite3.Connection, script: str) -> None:
-    # Statement by statement: `executescript` would commit the migration's transaction first.
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
@@ -212,20 +206,19 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the store to `SCHEMA_VERSION`; refuse one that is newer (`SchemaTooNew`)."""
-    if schema_version(conn) == SCHEMA_VERSION:
-        return  # the common case takes no write lock
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"the store's schema is version {version}; this Redress knows up to "
-                f"{SCHEMA_VERSION}: upgrade Redress"
-            )
-        for step in MIGRATIONS[version:]:
-            step(conn)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    migrate_locked(
+        conn,
+        read_version=schema_version,
+        upto=SCHEMA_VERSION,
+        known=SCHEMA_VERSION,
+        holder="the store's",
+        begin="BEGIN IMMEDIATE",
+        lock=None,
+        step=_steps,
+    )
+
+
+def _steps(conn: sqlite3.Connection, version: int) -> None:
+    for step in MIGRATIONS[version:]:
+        step(conn)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.base import SchemaTooNew
+from store.schema import migrate_locked, run_script
 
 SCHEMA_1 = """
 CREATE TABLE entries (
@@ -154,26 +154,22 @@ def schema_version(conn: Any) -> int:
 def migrate(conn: Any, upto: int = SCHEMA_VERSION) -> None:
     """Bring the current schema to version `upto` (default: this code's); refuse a newer one.
     `conn` is an autocommit psycopg connection."""
-    if schema_version(conn) == upto:
-        return  # the common case takes no lock
-    conn.execute("BEGIN")
-    try:
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('redress:' || current_schema()))")
-        version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"the database's schema is version {version}; this Redress knows up to "
-                f"{SCHEMA_VERSION}: upgrade Redress"
-            )
+
+    def steps(conn: Any, version: int) -> None:
         if version == 0:
             conn.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL)")
             conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (0)")
         for step in MIGRATIONS[version:upto]:
-            for statement in step.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            run_script(conn, step)
         conn.execute(f"UPDATE {VERSION_TABLE} SET version = %s", (max(version, upto),))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+
+    migrate_locked(
+        conn,
+        read_version=schema_version,
+        upto=upto,
+        known=SCHEMA_VERSION,
+        holder="the database's",
+        begin="BEGIN",
+        lock="SELECT pg_advisory_xact_lock(hashtext('redress:' || current_schema()))",
+        step=steps,
+    )

@@ -34,17 +34,14 @@ from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
 from store.base import (
     BUSY_WAIT_S,
-    COSIGNED_PATTERN,
     AppendReceipt,
     StoreBusy,
-    StoredCheckpoint,
     StoredResponse,
-    VersionConflict,
     gains_signatures,
 )
-from store.decision_index import IndexTx
 from store.pg_migrations import migrate
 from store.sqlite import MAX_BATCH, BatchHead, Receipt, Sign, _Job, _Writer, utc_now
+from store.tables import TablesTx
 
 T = TypeVar("T")
 POOL_MAX = 8
@@ -77,20 +74,11 @@ def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"the database at {redacted(url)} cannot be reached: {reason}")
 
 
-class PgTx(IndexTx):
+class PgTx(TablesTx):
     """`ReadTx` and (inside the writer) `WriteTx` on one psycopg connection."""
 
-    PLACEHOLDER = "%s"  # the decision index's SQL (`store.decision_index`) is written with `?`
-
-    def __init__(self, conn: psycopg.Connection, writer: _Writer | None = None) -> None:
-        self.conn = conn
-        self._w = writer
-
-    def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
-        return self.conn.execute(sql, tuple(params)).fetchall()
-
-    def _ix_exec(self, sql: str, params: Any = ()) -> int:
-        return self.conn.execute(sql, tuple(params)).rowcount
+    RECORD_ORDER = "seq"  # personal_records in the order written (a BIGSERIAL)
+    PLACEHOLDER = "%s"  # shared SQL (`store.tables`, `store.decision_index`) is written with `?`
 
     def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
         rows = list(rows)
@@ -98,33 +86,12 @@ class PgTx(IndexTx):
             with self.conn.cursor() as cur:
                 cur.executemany(sql, rows)
 
-    def _one(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        return self.conn.execute(sql, tuple(params)).fetchone()
-
     # -- ledger reads ------------------------------------------------------------------------
 
     def tree_size(self) -> int:
         if self._w is not None:
             return self._w.frontier.size
         return self._one("SELECT size FROM ledger_tail")[0]
-
-    def entry(self, index: int) -> tuple[bytes, str] | None:
-        row = self._one("SELECT entry, entry_hash FROM entries WHERE idx = %s", (index,))
-        return None if row is None else (bytes(row[0]), row[1])
-
-    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]:
-        rows = self.conn.execute(
-            "SELECT idx, entry, entry_hash FROM entries WHERE idx >= %s ORDER BY idx LIMIT %s",
-            (start, limit),
-        )
-        return [(i, bytes(raw), h) for i, raw, h in rows]
-
-    def find_entry(self, kind: str, ref: str) -> int | None:
-        row = self._one(
-            "SELECT idx FROM entries WHERE kind = %s AND ref = %s ORDER BY idx LIMIT 1",
-            (kind, ref),
-        )
-        return None if row is None else row[0]
 
     def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         keys = list(dict.fromkeys(keys))
@@ -142,43 +109,7 @@ class PgTx(IndexTx):
             raise LookupError(f"tree nodes {missing[:3]} are missing")
         return found
 
-    def latest_checkpoint(self) -> StoredCheckpoint | None:
-        row = self._one(
-            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
-        )
-        return None if row is None else StoredCheckpoint(*row)
-
-    def checkpoints(self) -> list[StoredCheckpoint]:
-        rows = self.conn.execute(
-            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-        )
-        return [StoredCheckpoint(*row) for row in rows]
-
-    def latest_cosigned_checkpoint(self, min_size: int = 0) -> StoredCheckpoint | None:
-        # Two signature lines ("\n— " starts each) or more: the log's and a witness's.
-        row = self._one(
-            "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size >= %s "
-            "AND note LIKE %s ORDER BY tree_size DESC LIMIT 1",
-            (min_size, COSIGNED_PATTERN),
-        )
-        return None if row is None else StoredCheckpoint(*row)
-
     # -- case reads --------------------------------------------------------------------------
-
-    def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(sql, tuple(params))
-        names = [d.name for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
-
-    def case(self, case_id: str) -> dict[str, Any] | None:
-        rows = self._dicts("SELECT * FROM cases WHERE case_id = %s", (case_id,))
-        return rows[0] if rows else None
-
-    def case_decision_ids(self, case_id: str) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT decision_id FROM case_decisions WHERE case_id = %s ORDER BY seq", (case_id,)
-        )
-        return [r[0] for r in rows]
 
     def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
         # COLLATE "C": the same order as SQLite's byte-wise text comparison.
@@ -239,10 +170,6 @@ class PgTx(IndexTx):
 
     # -- personal data and keys --------------------------------------------------------------
 
-    def personal_key(self, case_id: str) -> bytes | None:
-        row = self._one("SELECT key FROM personal_keys WHERE case_id = %s", (case_id,))
-        return None if row is None or row[0] is None else bytes(row[0])
-
     def latest_sealed(self, case_id: str) -> bytes | None:
         row = self._one(
             "SELECT sealed FROM personal_records WHERE case_id = %s "
@@ -251,34 +178,12 @@ class PgTx(IndexTx):
         )
         return None if row is None else bytes(row[0])
 
-    def api_keys(self) -> list[tuple[str, str]]:
-        rows = self.conn.execute("SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL")
-        return [tuple(r) for r in rows]
-
     def key_records(self) -> list[dict[str, Any]]:
         return self._dicts(
             "SELECT key_id, key_hash, role, name, created_at, revoked_at FROM api_keys "
             'ORDER BY created_at COLLATE "C", key_id COLLATE "C"',
             (),
         )
-
-    def key_revision(self) -> int:
-        return self._one("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL")[0]
-
-    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
-        row = self._one(
-            "SELECT request_hash, status, response, created_at FROM idempotency "
-            "WHERE owner = %s AND key = %s",
-            (key_id, idempotency_key),
-        )
-        return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
-
-    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
-        row = self._one(
-            "SELECT request_hash, status, response FROM idempotency WHERE owner = %s AND key = %s",
-            (owner, key),
-        )
-        return None if row is None else (row[0], row[1], bytes(row[2]))
 
     # -- writes (writer only) ----------------------------------------------------------------
 
@@ -323,68 +228,6 @@ class PgTx(IndexTx):
         w.tail_hash = digest
         return Receipt(index, digest, w.head)
 
-    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
-        if expected_version is None:
-            columns = [*row, "version"]
-            self.conn.execute(
-                f"INSERT INTO cases ({', '.join(columns)}) VALUES "
-                f"({', '.join(['%s'] * len(columns))})",
-                (*row.values(), 1),
-            )
-            return 1
-        fields = {k: v for k, v in row.items() if k != "case_id"}
-        cursor = self.conn.execute(
-            f"UPDATE cases SET {', '.join(f'{k} = %s' for k in fields)}, version = version + 1 "
-            "WHERE case_id = %s AND version = %s",
-            (*fields.values(), row["case_id"], expected_version),
-        )
-        if cursor.rowcount != 1:
-            raise VersionConflict(f"case {row['case_id']} changed since version {expected_version}")
-        return expected_version + 1
-
-    def add_case_decision(self, case_id: str, decision_id: str) -> None:
-        self.conn.execute(
-            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (%s, "
-            "(SELECT COUNT(*) FROM case_decisions WHERE case_id = %s), %s)",
-            (case_id, case_id, decision_id),
-        )
-
-    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
-        self.conn.execute("DELETE FROM case_obligations WHERE case_id = %s", (case_id,))
-        if not rows:
-            return
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
-                "first_decision_id, last_decision_id, passes_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        case_id,
-                        seq,
-                        r["name"],
-                        r.get("rule"),
-                        r.get("due"),
-                        r.get("done_at"),
-                        r.get("status", "open"),
-                        r.get("first_decision_id"),
-                        r.get("last_decision_id"),
-                        r.get("passes_at"),
-                    )
-                    for seq, r in enumerate(rows)
-                ],
-            )
-
-    def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
-        self.conn.execute("DELETE FROM case_decisions WHERE case_id = %s", (case_id,))
-        if not decision_ids:
-            return
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (%s, %s, %s)",
-                [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
-            )
-
     def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:
         self.conn.execute(
             "INSERT INTO personal_keys (case_id, key) VALUES (%s, %s) "
@@ -396,19 +239,6 @@ class PgTx(IndexTx):
             "VALUES (%s, %s, %s, %s)",
             (commitment, case_id, sealed, utc_now()),
         )
-
-    def erase_personal(self, case_id: str) -> list[str]:
-        commitments = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT commitment FROM personal_records WHERE case_id = %s ORDER BY seq",
-                (case_id,),
-            )
-        ]
-        self.conn.execute("DELETE FROM personal_keys WHERE case_id = %s", (case_id,))
-        self.conn.execute("DELETE FROM personal_records WHERE case_id = %s", (case_id,))
-        self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = %s", (case_id,))
-        return commitments
 
     def add_api_key(
         self,
@@ -431,13 +261,6 @@ class PgTx(IndexTx):
         )
         return cursor.rowcount == 1
 
-    def revoke_api_key(self, key_id: str) -> bool:
-        cursor = self.conn.execute(
-            "UPDATE api_keys SET revoked_at = %s WHERE key_id = %s AND revoked_at IS NULL",
-            (utc_now(), key_id),
-        )
-        return cursor.rowcount == 1
-
     def claim_response(
         self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
     ) -> StoredResponse | None:
@@ -455,12 +278,6 @@ class PgTx(IndexTx):
         )
         return None
 
-    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
-        self.conn.execute(
-            "UPDATE idempotency SET status = %s, response = %s WHERE owner = %s AND key = %s",
-            (status, body, key_id, idempotency_key),
-        )
-
     def attach_cosignatures(self, tree_size: int, note: str) -> bool:
         row = self._one(
             "SELECT note FROM checkpoints WHERE tree_size = %s FOR UPDATE", (tree_size,)
@@ -471,17 +288,6 @@ class PgTx(IndexTx):
             "UPDATE checkpoints SET note = %s WHERE tree_size = %s", (note, tree_size)
         )
         return True
-
-    def before_commit(self, fn: Callable[[Any], None]) -> None:
-        self._writer().hooks.append(fn)
-
-    def has_api_key_with_role(self, role: str) -> bool:
-        return self._one("SELECT 1 FROM api_keys WHERE role = %s LIMIT 1", (role,)) is not None
-
-    def _writer(self) -> _Writer:
-        if self._w is None:
-            raise RuntimeError("a write outside the writer's transaction")
-        return self._w
 
 
 def _configure_reader(conn: psycopg.Connection) -> None:

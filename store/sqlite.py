@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,26 +28,19 @@ from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
 from store.base import (
     BUSY_WAIT_S,
-    COSIGNED_PATTERN,
     AppendReceipt,
     StoreBusy,
-    StoredCheckpoint,
     StoredResponse,
-    VersionConflict,
     gains_signatures,
 )
-from store.decision_index import IndexTx
 from store.migrations import migrate
+from store.tables import TablesTx, utc_now
 
 T = TypeVar("T")
 DB_FILE = "redress.db"
 MAX_BATCH = 1024
 SCRUB_WAIT_S = 10.0
 Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -98,18 +90,8 @@ class _Job:
         self.enqueued = time.monotonic()
 
 
-class SqliteTx(IndexTx):
+class SqliteTx(TablesTx):
     """`ReadTx` and (inside the writer) `WriteTx` on one connection."""
-
-    def __init__(self, conn: sqlite3.Connection, writer: _Writer | None = None) -> None:
-        self.conn = conn
-        self._w = writer
-
-    def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
-        return self.conn.execute(sql, tuple(params)).fetchall()
-
-    def _ix_exec(self, sql: str, params: Any = ()) -> int:
-        return self.conn.execute(sql, tuple(params)).rowcount
 
     def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
         self.conn.executemany(sql, rows)
@@ -121,25 +103,6 @@ class SqliteTx(IndexTx):
             return self._w.frontier.size
         row = self.conn.execute("SELECT MAX(idx) FROM entries").fetchone()
         return 0 if row[0] is None else row[0] + 1
-
-    def entry(self, index: int) -> tuple[bytes, str] | None:
-        row = self.conn.execute(
-            "SELECT entry, entry_hash FROM entries WHERE idx = ?", (index,)
-        ).fetchone()
-        return None if row is None else (bytes(row[0]), row[1])
-
-    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]:
-        rows = self.conn.execute(
-            "SELECT idx, entry, entry_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
-            (start, limit),
-        )
-        return [(i, bytes(raw), h) for i, raw, h in rows]
-
-    def find_entry(self, kind: str, ref: str) -> int | None:
-        row = self.conn.execute(
-            "SELECT idx FROM entries WHERE kind = ? AND ref = ? ORDER BY idx LIMIT 1", (kind, ref)
-        ).fetchone()
-        return None if row is None else row[0]
 
     def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         keys = list(dict.fromkeys(keys))
@@ -157,43 +120,7 @@ class SqliteTx(IndexTx):
             raise LookupError(f"tree nodes {missing[:3]} are missing")
         return found
 
-    def latest_checkpoint(self) -> StoredCheckpoint | None:
-        row = self.conn.execute(
-            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
-        ).fetchone()
-        return None if row is None else StoredCheckpoint(*row)
-
-    def checkpoints(self) -> list[StoredCheckpoint]:
-        rows = self.conn.execute(
-            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-        )
-        return [StoredCheckpoint(*row) for row in rows]
-
-    def latest_cosigned_checkpoint(self, min_size: int = 0) -> StoredCheckpoint | None:
-        # Two signature lines ("\n— " starts each) or more: the log's and a witness's.
-        row = self.conn.execute(
-            "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size >= ? "
-            "AND note LIKE ? ORDER BY tree_size DESC LIMIT 1",
-            (min_size, COSIGNED_PATTERN),
-        ).fetchone()
-        return None if row is None else StoredCheckpoint(*row)
-
     # -- case reads --------------------------------------------------------------------------
-
-    def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(sql, tuple(params))
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
-
-    def case(self, case_id: str) -> dict[str, Any] | None:
-        rows = self._dicts("SELECT * FROM cases WHERE case_id = ?", (case_id,))
-        return rows[0] if rows else None
-
-    def case_decision_ids(self, case_id: str) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT decision_id FROM case_decisions WHERE case_id = ? ORDER BY seq", (case_id,)
-        )
-        return [r[0] for r in rows]
 
     def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
         return self._dicts(
@@ -250,12 +177,6 @@ class SqliteTx(IndexTx):
 
     # -- personal data and keys --------------------------------------------------------------
 
-    def personal_key(self, case_id: str) -> bytes | None:
-        row = self.conn.execute(
-            "SELECT key FROM personal_keys WHERE case_id = ?", (case_id,)
-        ).fetchone()
-        return None if row is None or row[0] is None else bytes(row[0])
-
     def latest_sealed(self, case_id: str) -> bytes | None:
         row = self.conn.execute(
             "SELECT sealed FROM personal_records WHERE case_id = ? "
@@ -264,37 +185,12 @@ class SqliteTx(IndexTx):
         ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def api_keys(self) -> list[tuple[str, str]]:
-        return self.conn.execute(
-            "SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL"
-        ).fetchall()
-
     def key_records(self) -> list[dict[str, Any]]:
         return self._dicts(
             "SELECT key_id, key_hash, role, name, created_at, revoked_at FROM api_keys "
             "ORDER BY created_at, key_id",
             (),
         )
-
-    def key_revision(self) -> int:
-        return self.conn.execute(
-            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL"
-        ).fetchone()[0]
-
-    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
-        row = self.conn.execute(
-            "SELECT request_hash, status, response, created_at FROM idempotency "
-            "WHERE owner = ? AND key = ?",
-            (key_id, idempotency_key),
-        ).fetchone()
-        return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
-
-    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
-        row = self.conn.execute(
-            "SELECT request_hash, status, response FROM idempotency WHERE owner = ? AND key = ?",
-            (owner, key),
-        ).fetchone()
-        return None if row is None else (row[0], row[1], bytes(row[2]))
 
     # -- writes (writer only) ----------------------------------------------------------------
 
@@ -326,61 +222,6 @@ class SqliteTx(IndexTx):
         w.tail_hash = digest
         return Receipt(index, digest, w.head)
 
-    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
-        if expected_version is None:
-            columns = [*row, "version"]
-            self.conn.execute(
-                f"INSERT INTO cases ({', '.join(columns)}) VALUES "
-                f"({', '.join('?' * len(columns))})",
-                (*row.values(), 1),
-            )
-            return 1
-        fields = {k: v for k, v in row.items() if k != "case_id"}
-        cursor = self.conn.execute(
-            f"UPDATE cases SET {', '.join(f'{k} = ?' for k in fields)}, version = version + 1 "
-            "WHERE case_id = ? AND version = ?",
-            (*fields.values(), row["case_id"], expected_version),
-        )
-        if cursor.rowcount != 1:
-            raise VersionConflict(f"case {row['case_id']} changed since version {expected_version}")
-        return expected_version + 1
-
-    def add_case_decision(self, case_id: str, decision_id: str) -> None:
-        self.conn.execute(
-            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, "
-            "(SELECT COUNT(*) FROM case_decisions WHERE case_id = ?), ?)",
-            (case_id, case_id, decision_id),
-        )
-
-    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
-        self.conn.execute("DELETE FROM case_obligations WHERE case_id = ?", (case_id,))
-        self.conn.executemany(
-            "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
-            "first_decision_id, last_decision_id, passes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    case_id,
-                    seq,
-                    r["name"],
-                    r.get("rule"),
-                    r.get("due"),
-                    r.get("done_at"),
-                    r.get("status", "open"),
-                    r.get("first_decision_id"),
-                    r.get("last_decision_id"),
-                    r.get("passes_at"),
-                )
-                for seq, r in enumerate(rows)
-            ],
-        )
-
-    def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
-        self.conn.execute("DELETE FROM case_decisions WHERE case_id = ?", (case_id,))
-        self.conn.executemany(
-            "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)",
-            [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
-        )
-
     def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO personal_keys (case_id, key) VALUES (?, ?)", (case_id, key)
@@ -390,19 +231,6 @@ class SqliteTx(IndexTx):
             "VALUES (?, ?, ?, ?)",
             (commitment, case_id, sealed, utc_now()),
         )
-
-    def erase_personal(self, case_id: str) -> list[str]:
-        commitments = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT commitment FROM personal_records WHERE case_id = ? ORDER BY rowid",
-                (case_id,),
-            )
-        ]
-        self.conn.execute("DELETE FROM personal_keys WHERE case_id = ?", (case_id,))
-        self.conn.execute("DELETE FROM personal_records WHERE case_id = ?", (case_id,))
-        self.conn.execute("UPDATE cases SET complainant = NULL WHERE case_id = ?", (case_id,))
-        return commitments
 
     def add_api_key(
         self,
@@ -425,13 +253,6 @@ class SqliteTx(IndexTx):
         )
         return cursor.rowcount == 1
 
-    def revoke_api_key(self, key_id: str) -> bool:
-        cursor = self.conn.execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-            (utc_now(), key_id),
-        )
-        return cursor.rowcount == 1
-
     def claim_response(
         self, key_id: str, idempotency_key: str, request_hash: str, expired_before: str
     ) -> StoredResponse | None:
@@ -449,12 +270,6 @@ class SqliteTx(IndexTx):
         )
         return None
 
-    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
-        self.conn.execute(
-            "UPDATE idempotency SET status = ?, response = ? WHERE owner = ? AND key = ?",
-            (status, body, key_id, idempotency_key),
-        )
-
     def attach_cosignatures(self, tree_size: int, note: str) -> bool:
         row = self.conn.execute(
             "SELECT note FROM checkpoints WHERE tree_size = ?", (tree_size,)
@@ -463,18 +278,6 @@ class SqliteTx(IndexTx):
             return False
         self.conn.execute("UPDATE checkpoints SET note = ? WHERE tree_size = ?", (note, tree_size))
         return True
-
-    def before_commit(self, fn: Callable[[Any], None]) -> None:
-        self._writer().hooks.append(fn)
-
-    def has_api_key_with_role(self, role: str) -> bool:
-        row = self.conn.execute("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,))
-        return row.fetchone() is not None
-
-    def _writer(self) -> _Writer:
-        if self._w is None:
-            raise RuntimeError("a write outside the writer's transaction")
-        return self._w
 
 
 class _Writer:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from conftest import free_port, wait_until_healthy
 
 
@@ -39,6 +40,12 @@ def start(data: Path, log: Path, workers: int = 1) -> Server:
     env = {**os.environ, "REDRESS_DATA_DIR": str(data)}
     command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    return launch(command, env, port, log)
+
+
+def launch(command: list[str], env: dict[str, str], port: int, log: Path) -> Server:
+    """`command` in its own process group (so it can be SIGKILLed), its output appended to
+    `log`, once it answers healthy on `port`."""
     with log.open("a") as out:
         process = subprocess.Popen(command, stdout=out, stderr=out, env=env, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}")
@@ -48,3 +55,17 @@ def start(data: Path, log: Path, workers: int = 1) -> Server:
         server.kill()
         raise
     return server
+
+
+def tally(answer: httpx.Response, cases: list[str], acked: list[str], fives: list[str]) -> None:
+    """A load driver's answer: a 5xx kept in `fives`; a 201 acknowledges its decision (and a
+    new case's id goes to `cases`, for its events)."""
+    if answer.status_code >= 500:
+        fives.append(answer.text)
+    if answer.status_code == 201:
+        found = answer.json()
+        if "case_id" in found and "decisions" in found:
+            cases.append(found["case_id"])
+            acked.append(found["decisions"][0]["decision_id"])
+        else:
+            acked.append(found["decision_id"])

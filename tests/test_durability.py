@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from conftest import LIVE_COMPLAINT, bearer
-from servers import start
+from servers import start, tally
 
 from api.keys import create_key
 from ledger.verify import verify
@@ -47,15 +47,7 @@ def mixed_load(base: str, headers: dict, stop: threading.Event, acked: list, fiv
                     answer = http.post(f"/v1/cases/{random.choice(cases)}/events", json=event)
             except httpx.HTTPError:
                 return  # the server was killed
-            if answer.status_code >= 500:
-                fives.append(answer.text)
-            if answer.status_code == 201:
-                found = answer.json()
-                if "case_id" in found and "decisions" in found:
-                    cases.append(found["case_id"])
-                    acked.append(found["decisions"][0]["decision_id"])
-                else:
-                    acked.append(found["decision_id"])
+            tally(answer, cases, acked, fives)
 
 
 def check_store(data, acked: list[str]) -> None:

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import COMPLAINT, bearer, free_port, wait_until_healthy
-from servers import Server
+from conftest import COMPLAINT, bearer, free_port
+from servers import Server, launch, tally
 
 from store.postgres import ledger_snapshot
 
@@ -34,15 +34,7 @@ def node(data: Path, url: str, log: Path) -> Server:
     env = {**os.environ, "REDRESS_ADMIN_KEY": ADMIN_KEY}
     env.pop("REDRESS_DATABASE_URL", None)
     command = [REDRESS, "serve", "--data-dir", str(data), "--database", url, "--port", str(port)]
-    with log.open("a") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=out, env=env, start_new_session=True)
-    server = Server(process, f"http://127.0.0.1:{port}")
-    try:
-        wait_until_healthy(server.base_url, process)
-    except BaseException:
-        server.kill()
-        raise
-    return server
+    return launch(command, env, port, log)
 
 
 def load(base: str, stop: threading.Event, acked: list[str], fives: list[str]) -> None:
@@ -60,15 +52,7 @@ def load(base: str, stop: threading.Event, acked: list[str], fives: list[str]) -
                     answer = http.post(f"/v1/cases/{random.choice(cases)}/events", json=event)
             except httpx.HTTPError:
                 return  # the node was killed
-            if answer.status_code >= 500:
-                fives.append(answer.text)
-            elif answer.status_code == 201:
-                found = answer.json()
-                if "decisions" in found:
-                    cases.append(found["case_id"])
-                    acked.append(found["decisions"][0]["decision_id"])
-                else:
-                    acked.append(found["decision_id"])
+            tally(answer, cases, acked, fives)
 
 
 def drive(bases: list[str], seconds: float, acked: list[str], fives: list[str]) -> None:

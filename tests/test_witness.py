@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import free_port
+from witnessed import Witness, witness_process
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.cosignature import (
@@ -44,12 +42,6 @@ from redress.cli import main
 from witness.state import KEY_FILE, VKEY_FILE
 
 ORIGIN = "example.com/log"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- a log made of the pure pieces: leaves, RFC 9162 roots and proofs, signed checkpoints -----
@@ -80,55 +72,11 @@ class Log:
 # -- the witness process ----------------------------------------------------------------
 
 
-@dataclass
-class RunningWitness:
-    url: str
-    vkey: str
-    data_dir: Path
-    port: int
-    process: subprocess.Popen
-
-    def post(self, body: str | bytes) -> httpx.Response:
-        content = body.encode() if isinstance(body, str) else body
-        return httpx.post(f"{self.url}/add-checkpoint", content=content, timeout=10)
-
-
-@contextmanager
 def witness_server(
     data_dir: Path, *log_vkeys: str, port: int | None = None, name: str | None = None
-) -> Iterator[RunningWitness]:
-    """`redress witness serve` until the block ends; its vkey is the line it prints first."""
-    port = port or free_port()
-    command = [sys.executable, "-m", "redress", "witness", "serve", "--data-dir", str(data_dir)]
-    command += ["--port", str(port)]
-    for vkey in log_vkeys:
-        command += ["--log", vkey]
-    if name:
-        command += ["--name", name]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=os.environ
-    )
-    try:
-        vkey = process.stdout.readline().strip()
-        wait_for_port(port, process)
-        yield RunningWitness(f"http://127.0.0.1:{port}", vkey, data_dir, port, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stdout.close()
-
-
-def wait_for_port(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"witness exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("witness did not start listening")
+) -> AbstractContextManager[Witness]:
+    """`redress witness serve` (`witnessed.witness_process`), under its own default name."""
+    return witness_process(data_dir, *log_vkeys, port=port, name=name)
 
 
 @pytest.fixture
@@ -139,7 +87,7 @@ def log() -> Log:
 
 
 @pytest.fixture
-def witness(tmp_path: Path, log: Log) -> Iterator[RunningWitness]:
+def witness(tmp_path: Path, log: Log) -> Iterator[Witness]:
     with witness_server(tmp_path / "witness", log.signer.verifier_key) as running:
         yield running
 
@@ -151,7 +99,7 @@ def body(log: Log, old: int, new: int | None = None, proof: list[bytes] | None =
     )
 
 
-def cosigned_size(witness: RunningWitness, log: Log) -> int:
+def cosigned_size(witness: Witness, log: Log) -> int:
     """What the witness last cosigned, asked as tlog-witness suggests (old size 0 → 409)."""
     return witness_size(witness.url, witness.vkey, log.checkpoint(len(log.leaves)))
 

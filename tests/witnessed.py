@@ -30,15 +30,28 @@ class Witness:
     data_dir: Path
     process: subprocess.Popen
 
+    def post(self, body: str | bytes) -> httpx.Response:
+        """A raw `POST /add-checkpoint` (C2SP tlog-witness)."""
+        content = body.encode() if isinstance(body, str) else body
+        return httpx.post(f"{self.url}/add-checkpoint", content=content, timeout=10)
+
 
 @contextmanager
 def witness_process(
-    data_dir: Path, log_vkey: str, port: int | None = None, name: str = "audit.example/witness"
+    data_dir: Path,
+    *log_vkeys: str,
+    port: int | None = None,
+    name: str | None = "audit.example/witness",
 ) -> Iterator[Witness]:
-    """`redress witness serve` trusting `log_vkey`, until the block ends."""
+    """`redress witness serve` trusting `log_vkeys` (under its own default name when `name` is
+    None), until the block ends."""
     port = port or free_port()
     command = [sys.executable, "-m", "redress", "witness", "serve", "--data-dir", str(data_dir)]
-    command += ["--port", str(port), "--log", log_vkey, "--name", name]
+    command += ["--port", str(port)]
+    for vkey in log_vkeys:
+        command += ["--log", vkey]
+    if name:
+        command += ["--name", name]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )

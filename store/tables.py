@@ -1,0 +1,241 @@
+"""The ledger, case, key and idempotency statements both stores share (a mixin).
+
+Like the decision index (`store.decision_index`), the statements use `?` placeholders and go
+through `_sql()`, so a store whose driver wants another style only sets `PLACEHOLDER`. What
+stays in each store is what truly differs by dialect: upserts (`INSERT OR IGNORE` / `ON CONFLICT
+DO NOTHING`), byte literals, row locking, collation-sensitive ordering, and how the tree grows.
+A store mixes `TablesTx` into its transaction class; `self.conn` is a DB-API connection whose
+`execute` returns a cursor, and `self._w` is the writer's state (None outside the writer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from store.base import COSIGNED_PATTERN, StoredCheckpoint, StoredResponse, VersionConflict
+from store.decision_index import IndexTx
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class TablesTx(IndexTx):
+    """`ReadTx` and `WriteTx` methods whose SQL is the same on both stores."""
+
+    conn: Any
+    _w: Any
+    RECORD_ORDER = "rowid"  # what orders `personal_records` as written (SQLite's rowid)
+
+    def __init__(self, conn: Any, writer: Any = None) -> None:
+        self.conn = conn
+        self._w = writer
+
+    def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def _ix_exec(self, sql: str, params: Any = ()) -> int:
+        return self.conn.execute(sql, tuple(params)).rowcount
+
+    def _one(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self.conn.execute(self._sql(sql), tuple(params)).fetchone()
+
+    def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(self._sql(sql), tuple(params))
+        names = [d[0] for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    # -- ledger reads ------------------------------------------------------------------------
+
+    def entry(self, index: int) -> tuple[bytes, str] | None:
+        row = self._one("SELECT entry, entry_hash FROM entries WHERE idx = ?", (index,))
+        return None if row is None else (bytes(row[0]), row[1])
+
+    def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]:
+        rows = self.conn.execute(
+            self._sql(
+                "SELECT idx, entry, entry_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?"
+            ),
+            (start, limit),
+        )
+        return [(i, bytes(raw), h) for i, raw, h in rows]
+
+    def find_entry(self, kind: str, ref: str) -> int | None:
+        row = self._one(
+            "SELECT idx FROM entries WHERE kind = ? AND ref = ? ORDER BY idx LIMIT 1", (kind, ref)
+        )
+        return None if row is None else row[0]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self._one(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+        )
+        return None if row is None else StoredCheckpoint(*row)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(
+            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
+        )
+        return [StoredCheckpoint(*row) for row in rows]
+
+    def latest_cosigned_checkpoint(self, min_size: int = 0) -> StoredCheckpoint | None:
+        # Two signature lines ("\n— " starts each) or more: the log's and a witness's.
+        row = self._one(
+            "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size >= ? "
+            "AND note LIKE ? ORDER BY tree_size DESC LIMIT 1",
+            (min_size, COSIGNED_PATTERN),
+        )
+        return None if row is None else StoredCheckpoint(*row)
+
+    # -- case reads --------------------------------------------------------------------------
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        rows = self._dicts("SELECT * FROM cases WHERE case_id = ?", (case_id,))
+        return rows[0] if rows else None
+
+    def case_decision_ids(self, case_id: str) -> list[str]:
+        rows = self.conn.execute(
+            self._sql("SELECT decision_id FROM case_decisions WHERE case_id = ? ORDER BY seq"),
+            (case_id,),
+        )
+        return [r[0] for r in rows]
+
+    # -- personal data and keys --------------------------------------------------------------
+
+    def personal_key(self, case_id: str) -> bytes | None:
+        row = self._one("SELECT key FROM personal_keys WHERE case_id = ?", (case_id,))
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def api_keys(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute("SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL")
+        return [tuple(r) for r in rows]
+
+    def key_revision(self) -> int:
+        return self._one("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL")[0]
+
+    def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        row = self._one(
+            "SELECT request_hash, status, response, created_at FROM idempotency "
+            "WHERE owner = ? AND key = ?",
+            (key_id, idempotency_key),
+        )
+        return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
+
+    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
+        row = self._one(
+            "SELECT request_hash, status, response FROM idempotency WHERE owner = ? AND key = ?",
+            (owner, key),
+        )
+        return None if row is None else (row[0], row[1], bytes(row[2]))
+
+    def has_api_key_with_role(self, role: str) -> bool:
+        return self._one("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,)) is not None
+
+    # -- writes (writer only) ----------------------------------------------------------------
+
+    def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
+        if expected_version is None:
+            columns = [*row, "version"]
+            self.conn.execute(
+                self._sql(
+                    f"INSERT INTO cases ({', '.join(columns)}) VALUES "
+                    f"({', '.join('?' * len(columns))})"
+                ),
+                (*row.values(), 1),
+            )
+            return 1
+        fields = {k: v for k, v in row.items() if k != "case_id"}
+        cursor = self.conn.execute(
+            self._sql(
+                f"UPDATE cases SET {', '.join(f'{k} = ?' for k in fields)}, version = version + 1 "
+                "WHERE case_id = ? AND version = ?"
+            ),
+            (*fields.values(), row["case_id"], expected_version),
+        )
+        if cursor.rowcount != 1:
+            raise VersionConflict(f"case {row['case_id']} changed since version {expected_version}")
+        return expected_version + 1
+
+    def add_case_decision(self, case_id: str, decision_id: str) -> None:
+        self.conn.execute(
+            self._sql(
+                "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, "
+                "(SELECT COUNT(*) FROM case_decisions WHERE case_id = ?), ?)"
+            ),
+            (case_id, case_id, decision_id),
+        )
+
+    def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute(self._sql("DELETE FROM case_obligations WHERE case_id = ?"), (case_id,))
+        self._ix_many(
+            self._sql(
+                "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
+                "first_decision_id, last_decision_id, passes_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            [
+                (
+                    case_id,
+                    seq,
+                    r["name"],
+                    r.get("rule"),
+                    r.get("due"),
+                    r.get("done_at"),
+                    r.get("status", "open"),
+                    r.get("first_decision_id"),
+                    r.get("last_decision_id"),
+                    r.get("passes_at"),
+                )
+                for seq, r in enumerate(rows)
+            ],
+        )
+
+    def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
+        self.conn.execute(self._sql("DELETE FROM case_decisions WHERE case_id = ?"), (case_id,))
+        self._ix_many(
+            self._sql("INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)"),
+            [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
+        )
+
+    def erase_personal(self, case_id: str) -> list[str]:
+        commitments = [
+            r[0]
+            for r in self.conn.execute(
+                self._sql(
+                    "SELECT commitment FROM personal_records WHERE case_id = ? "
+                    f"ORDER BY {self.RECORD_ORDER}"
+                ),
+                (case_id,),
+            )
+        ]
+        self.conn.execute(self._sql("DELETE FROM personal_keys WHERE case_id = ?"), (case_id,))
+        self.conn.execute(self._sql("DELETE FROM personal_records WHERE case_id = ?"), (case_id,))
+        self.conn.execute(
+            self._sql("UPDATE cases SET complainant = NULL WHERE case_id = ?"), (case_id,)
+        )
+        return commitments
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        cursor = self.conn.execute(
+            self._sql("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"),
+            (utc_now(), key_id),
+        )
+        return cursor.rowcount == 1
+
+    def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
+        self.conn.execute(
+            self._sql(
+                "UPDATE idempotency SET status = ?, response = ? WHERE owner = ? AND key = ?"
+            ),
+            (status, body, key_id, idempotency_key),
+        )
+
+    def before_commit(self, fn: Callable[[Any], None]) -> None:
+        self._writer().hooks.append(fn)
+
+    def _writer(self) -> Any:
+        if self._w is None:
+            raise RuntimeError("a write outside the writer's transaction")
+        return self._w
