@@ -26,13 +26,13 @@ from api.bodies import (
 )
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
+from api.paging import check_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
 from keys import Caller
 from schemas.api import DecisionPage, DecisionRequest
 from schemas.decision import RecordedDecision
-from schemas.problems import FieldError
 from store import ReadTx
 
 IdPath = Annotated[str, Parameter(min_length=1, max_length=64, description="An identifier.")]
@@ -165,12 +165,7 @@ def list_decisions(
         ),
     ] = 100,
 ) -> Response[DecisionPage]:
-    if not 1 <= limit <= MAX_PAGE_ITEMS:
-        raise ApiProblem(
-            422,
-            f"limit must be between 1 and {MAX_PAGE_ITEMS}",
-            [FieldError(pointer="/limit", message=f"not between 1 and {MAX_PAGE_ITEMS}")],
-        )
+    check_limit(limit, MAX_PAGE_ITEMS)
     if policy is not None and policy not in rules.policy_ids():
         raise unknown_policy(policy)
     filters = {

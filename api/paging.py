@@ -1,4 +1,5 @@
-"""What every paged listing checks of its `limit` (GET /v1/ledger/entries, GET /v1/cases)."""
+"""What every paged listing checks of its `limit` (GET /v1/ledger/entries, /v1/cases,
+/v1/decisions)."""
 
 from __future__ import annotations
 
