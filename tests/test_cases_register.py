@@ -831,8 +831,7 @@ def test_a_case_lives_until_its_policy_closes_it_and_nothing_is_owed(policy):
     """POLICIES.md version 2, item 11, "A case's end": "WME and DWP cases can now close"
     (issue 8). Each case is open until its last decision, which closes it with every
     obligation met."""
-    if not rules_know_version_2():
-        pytest.skip("the rules still emit POLICIES.md version 1 (no close for WME or DWP)")
+    assert rules_know_version_2(), "the rules emit POLICIES.md version 2 deadlines"
     bodies = walk(policy, LIVES[policy], case_id=f"{policy}-life")
     rows: list[dict] = []
     states = []
