@@ -136,7 +136,6 @@ class ReadTx(Protocol):
 
     # idempotency: (request hash, status, response body) kept for (owner, key); the owner is
     # the caller's key id
-    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None: ...
     def stored_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
         """The claim (status 0 while its transaction is open) or response kept for a key."""
         ...
@@ -207,15 +206,6 @@ class WriteTx(ReadTx, Protocol):
     def erase_personal(self, case_id: str) -> list[str]:
         """Destroy the case's key, records and complainant; the erased commitments, in order."""
         ...
-
-    def remember_response(
-        self, owner: str, key: str, request_hash: str, status: int, response: bytes
-    ) -> bool:
-        """Keep the answer to a write for replays, in the write's own transaction (so it is
-        kept exactly when the write is); False when that (owner, key) was already kept."""
-        ...
-
-    def forget_responses_before(self, instant: str) -> int: ...
 
     def add_api_key(
         self,

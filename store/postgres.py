@@ -187,22 +187,6 @@ class PgTx(TablesTx):
 
     # -- writes (writer only) ----------------------------------------------------------------
 
-    def remember_response(
-        self, owner: str, key: str, request_hash: str, status: int, response: bytes
-    ) -> bool:
-        cursor = self.conn.execute(
-            "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (owner, key) DO NOTHING",
-            (owner, key, request_hash, status, response, utc_now()),
-        )
-        return cursor.rowcount == 1
-
-    def forget_responses_before(self, instant: str) -> int:
-        cursor = self.conn.execute(
-            'DELETE FROM idempotency WHERE created_at < %s COLLATE "C"', (instant,)
-        )
-        return cursor.rowcount
-
     def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
         w = self._writer()
         index = w.frontier.size

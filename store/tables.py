@@ -123,13 +123,6 @@ class TablesTx(IndexTx):
         )
         return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
 
-    def idempotent_response(self, owner: str, key: str) -> tuple[str, int, bytes] | None:
-        row = self._one(
-            "SELECT request_hash, status, response FROM idempotency WHERE owner = ? AND key = ?",
-            (owner, key),
-        )
-        return None if row is None else (row[0], row[1], bytes(row[2]))
-
     def has_api_key_with_role(self, role: str) -> bool:
         return self._one("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,)) is not None
 

@@ -95,29 +95,3 @@ def test_a_store_with_a_newer_schema_is_refused(tmp_path):
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(SchemaTooNew):
         open_store(tmp_path)
-
-
-def test_an_answer_is_kept_for_replay_only_with_the_write_it_answers(tmp_path):
-    """CONTRACT.md: "the same key from the same API key with the same body within 24 hours gets
-    the original response again". The answer is kept in the write's transaction: a write that
-    fails keeps no answer."""
-    store = open_store(tmp_path)
-
-    def write_and_remember(tx):
-        tx.add_api_key("h1", "decide")
-        return tx.remember_response("owner", "k1", "sha-of-body", 201, b'{"ok":true}')
-
-    assert store.write(write_and_remember) is True
-    assert store.write(lambda tx: tx.remember_response("owner", "k1", "other", 201, b"")) is False
-
-    def failing(tx):
-        tx.remember_response("owner", "k2", "sha", 201, b"{}")
-        raise RuntimeError("the write failed")
-
-    with pytest.raises(RuntimeError):
-        store.write(failing)
-    with store.read() as tx:
-        assert tx.idempotent_response("owner", "k1") == ("sha-of-body", 201, b'{"ok":true}')
-        assert tx.idempotent_response("owner", "k2") is None
-    assert store.write(lambda tx: tx.forget_responses_before("9999")) == 1
-    store.close()
