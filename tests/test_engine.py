@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import random
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 import rfc8785
+from durable import engine as durable_engine
 
 import rules
 from rules import engine
@@ -364,3 +366,93 @@ def test_the_memory_of_matches_is_bounded():
     for i in range(4200):
         engine.fired_rules(name, document["rules"], {"always": True, "urgent": i})
     assert engine.remembered() == 4096
+
+
+# -- Our use of the C engine against durable_rules' own Host ------------------------------------
+
+
+class _ReferenceHost(durable_engine.Host):
+    """durable_rules' Host the documented way: each rule's action records that it fired."""
+
+    def _run(self) -> None:  # no timer threads (FIELD-NOTES)
+        return None
+
+    def get_action(self, action_name: str):
+        def record(c) -> None:
+            c.s["fired:" + action_name] = True
+
+        return record
+
+
+def _host_fired(host: _ReferenceHost, name: str, message: dict, sid: str) -> frozenset[str]:
+    """The rules the Host's `assert_fact` fires on `message`, in a throwaway session."""
+    try:
+        state = host.assert_fact(name, {**message, "redress_evaluation": True, "sid": sid})
+        assert not state.get("exception")
+        fired = {key.removeprefix("fired:") for key in state if key.startswith("fired:")}
+        return frozenset(fired - {"redress:evaluated"})
+    finally:
+        host.delete_state(name, sid)
+
+
+def _tested_values(rules_: list[dict]) -> dict[str, list]:
+    """Each message field the conditions test, with every value they compare it to."""
+    values: dict[str, set] = {}
+
+    def walk(node: object) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key.startswith("$") or key == "m":
+                    walk(value)
+                else:
+                    values.setdefault(key, set()).add(value)
+
+    for rule in rules_:
+        walk(rule["when"])
+    return {k: sorted(v, key=repr) + ["a value no rule names"] for k, v in sorted(values.items())}
+
+
+def _documents() -> list[dict]:
+    from rules.policies import archive
+
+    return [rules.ruleset_document(p) for p in rules.policy_ids()] + [
+        archive.load(p, 1) for p in rules.policy_ids()
+    ]
+
+
+@pytest.mark.parametrize("document", _documents(), ids=lambda d: f"{d['id']}-{d['format']}")
+def test_the_engine_matches_what_durable_rules_own_host_fires(document):
+    """Issue 10: `rules.engine` talks to the C engine without the Host's action round trips;
+    on 1,500 random messages per document it must fire exactly the rules the Host fires."""
+    version = document_version(document)
+    name = engine.ruleset_name(document["id"], version)
+    host = _ReferenceHost()
+    reference = f"reference:{name}"
+    definition = engine.engine_definition(document["rules"])
+    host.register_rulesets({reference: {r: {**d, "run": r} for r, d in definition.items()}})
+    tested = _tested_values(document["rules"])
+    rng = random.Random(version)
+    seen = set()
+    for i in range(1500):
+        message = {k: rng.choice(v) for k, v in tested.items() if rng.random() < 0.9}
+        expected = _host_fired(host, reference, message, f"r{i}")
+        assert engine.fired_rules(name, document["rules"], message, remember=False) == expected
+        seen.add(expected)
+    assert len(seen) > 10  # the messages were varied enough to fire many combinations
+
+
+def test_an_engine_failure_costs_only_its_own_evaluation():
+    """A message the engine refuses (over 255 properties: error 302) drops the session it was
+    in; 1,100 of them in a row (past the 1,024 live sessions) leave later evaluations intact."""
+    document = rules.ruleset_document("wme")
+    name = engine.ruleset_name("wme", document_version(document))
+    message = {"kind": "complaint", "formal": True, "outcome_known": False, "complex": True}
+    expected = engine.fired_rules(name, document["rules"], message, remember=False)
+    too_big = {**message, **{f"extra_{i}": True for i in range(300)}}
+    for _ in range(1100):
+        with pytest.raises(Exception, match="302"):
+            engine.fired_rules(name, document["rules"], too_big, remember=False)
+        assert engine.fired_rules(name, document["rules"], message, remember=False) == expected
