@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import random
 import sys
-import typing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,8 +51,8 @@ def _date_text(rng: random.Random, as_of: datetime, kind: Any) -> str:
     return (moment + shift).strftime("%Y-%m-%dT%H:%M:%S") + offset
 
 
-def _value(rng: random.Random, hint: Any, as_of: datetime, acts: list[str]) -> Any:
-    how, what = _shape(hint)
+def _value(rng: random.Random, shape: Any, as_of: datetime, acts: list[str]) -> Any:
+    how, what = shape
     if how == "plain":
         bare, _ = what
         if bare is bool:
@@ -71,9 +70,8 @@ def _value(rng: random.Random, hint: Any, as_of: datetime, acts: list[str]) -> A
         return [_value(rng, what, as_of, acts) for _ in range(rng.randrange(0, 4))]
     if how == "dict":
         # `acts`: some of the document's deadline names (obligations or not), each dated.
-        _, item = typing.get_args(what)
         chosen = rng.sample(acts, rng.randrange(0, len(acts) + 1)) if acts else []
-        return {name: _value(rng, item, as_of, acts) for name in chosen}
+        return {name: _value(rng, what, as_of, acts) for name in chosen}
     return rng.randrange(0, 5)  # "convert": the constrained integers
 
 
@@ -81,7 +79,7 @@ def _struct(rng: random.Random, cls: type, as_of: datetime, acts: list[str]) -> 
     facts = {}
     for name, (hint, required) in _struct_fields(cls).items():
         if rng.random() < (0.98 if required else 0.4):
-            facts[name] = _value(rng, hint, as_of, acts)
+            facts[name] = _value(rng, _shape(hint), as_of, acts)
     return facts
 
 

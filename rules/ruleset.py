@@ -261,19 +261,25 @@ class _Conclusions:
             self.stage = self.value(then["stage"])
         if "route" in then:
             self.route = self.role(then["route"])
-        self.notify.extend(r for r in map(self.role, then.get("notify", ())) if r)
-        for spec in then.get("deadlines", ()):
-            if spec.get("ends_when") and self.derived[spec["ends_when"]]:
-                continue
-            self.deadlines.append(
-                Deadline(name=spec["name"], due=self.due(spec["due"]), rule=rule_id)
-            )
-        for spec in then.get("actions", ()):
-            detail = self.value(spec.get("detail"))
-            self.actions.append(Action(code=spec["code"], detail=detail, rule=rule_id))
-        self.flags.extend(then.get("flags", ()))
-        for key, expression in then.get("eligibility", {}).items():
-            self.eligibility[key] = bool(self.value(expression))
+        # Each part only when the rule has it: this runs for every standing rule (issue 10).
+        if "notify" in then:
+            self.notify.extend(r for r in map(self.role, then["notify"]) if r)
+        if "deadlines" in then:
+            for spec in then["deadlines"]:
+                if spec.get("ends_when") and self.derived[spec["ends_when"]]:
+                    continue
+                self.deadlines.append(
+                    Deadline(name=spec["name"], due=self.due(spec["due"]), rule=rule_id)
+                )
+        if "actions" in then:
+            for spec in then["actions"]:
+                detail = self.value(spec.get("detail"))
+                self.actions.append(Action(code=spec["code"], detail=detail, rule=rule_id))
+        if "flags" in then:
+            self.flags.extend(then["flags"])
+        if "eligibility" in then:
+            for key, expression in then["eligibility"].items():
+                self.eligibility[key] = bool(self.value(expression))
         if then.get("closes") and self.disposition == "accept":
             self.disposition = "close"
         if "choose" in then:

@@ -158,14 +158,24 @@ def check_limits(value: object, pointer: str, errors: list[FieldError]) -> None:
             errors.append(FieldError(pointer=pointer, message=message))
             return
         for i, item in enumerate(value):
-            check_limits(item, f"{pointer}/{i}", errors)
+            if _may_be_too_big(item):
+                check_limits(item, f"{pointer}/{i}", errors)
     elif isinstance(value, dict):
         if len(value) > MAX_ITEMS:
             message = f"an object of {len(value)} members: at most {MAX_ITEMS} allowed"
             errors.append(FieldError(pointer=pointer, message=message))
             return
         for key, item in value.items():
-            check_limits(item, f"{pointer}/{escape_pointer(key)}", errors)
+            if _may_be_too_big(item):
+                check_limits(item, f"{pointer}/{escape_pointer(key)}", errors)
+
+
+def _may_be_too_big(value: object) -> bool:
+    """False for what cannot break a limit (booleans, numbers, short strings): the walk then
+    skips them without building their pointer (issue 10)."""
+    if isinstance(value, str):
+        return len(value) > MAX_STRING_CHARS
+    return isinstance(value, (list, dict))
 
 
 def _check_date(value: object, kind: DateKind, pointer: str, check: Check) -> object:
@@ -217,12 +227,11 @@ def _check_choice(value: object, allowed: tuple, pointer: str, check: Check) -> 
     return None
 
 
-def _check_mapping(value: object, hint: Any, pointer: str, check: Check) -> object:
+def _check_mapping(value: object, item_shape: Shape, pointer: str, check: Check) -> object:
     """An object whose values all fit; under `acts`, its keys must be obligation names."""
     if not isinstance(value, dict):
         check.fail(pointer, f"expected an object, got {_a(_json_type(value))}")
         return None
-    _, item_hint = typing.get_args(hint)
     good = {}
     for key, item in value.items():
         here = f"{pointer}/{escape_pointer(key)}"
@@ -235,7 +244,7 @@ def _check_mapping(value: object, hint: Any, pointer: str, check: Check) -> obje
             near = difflib.get_close_matches(key, names, n=1)
             check.fail(here, message + (f"; did you mean {near[0]!r}?" if near else ""))
             continue
-        checked = _check_value(item, item_hint, here, check)
+        checked = _check_value(item, item_shape, here, check)
         if checked is not None:
             good[key] = checked
     # The members that fit, even when some did not: cross-field checks still look at them.
@@ -245,9 +254,16 @@ def _check_mapping(value: object, hint: Any, pointer: str, check: Check) -> obje
 _PLAIN = {bool: "a boolean", int: "an integer", str: "a string"}
 
 
+# How a value is checked: ("plain", (type, hint)), ("choice", allowed values), ("date", DateKind),
+# ("struct", Struct class), ("list", item shape), ("dict", item shape) or ("convert", hint).
+Shape = tuple[str, Any]
+
+
 @functools.cache
-def _shape(hint: Any) -> tuple[str, Any]:
-    """How a field of type `hint` is checked, worked out once per hint (issue 10)."""
+def _shape(hint: Any) -> Shape:
+    """How a value of type `hint` is checked, worked out once per hint (issue 10). A list's and
+    an object's shape hold their items' shape, so checking a value never looks at a type hint
+    (hashing one to find its shape costs more than most checks)."""
     hint = _unwrap_optional(hint)
     kind = _date_kind(hint)
     if kind is not None:
@@ -259,17 +275,17 @@ def _shape(hint: Any) -> tuple[str, Any]:
     if _is_struct(bare):
         return "struct", bare
     if origin is list:
-        return "list", typing.get_args(bare)[0]
+        return "list", _shape(typing.get_args(bare)[0])
     if origin is dict:
-        return "dict", bare
+        return "dict", _shape(typing.get_args(bare)[1])
     if bare in _PLAIN:
         return "plain", (bare, hint)
     return "convert", hint
 
 
-def _check_value(value: object, hint: Any, pointer: str, check: Check) -> object:
-    """The value when it fits `hint`, else None after recording why not."""
-    how, what = _shape(hint)
+def _check_value(value: object, shape: Shape, pointer: str, check: Check) -> object:
+    """The value when it fits `shape` (see `_shape`), else None after recording why not."""
+    how, what = shape
     if how == "plain":
         bare, full = what
         if type(value) is not bare:
@@ -322,6 +338,15 @@ def _struct_fields(cls: type[msgspec.Struct]) -> dict[str, tuple[Any, bool]]:
     return {f.encode_name: (hints[f.name], f.required) for f in msgspec.structs.fields(cls)}
 
 
+@functools.cache
+def _field_checks(cls: type[msgspec.Struct]) -> tuple[tuple[str, str, Shape, bool], ...]:
+    """(wire name, its JSON pointer token, shape, required) of each field of `cls`, once."""
+    return tuple(
+        (name, escape_pointer(name), _shape(hint), required)
+        for name, (hint, required) in _struct_fields(cls).items()
+    )
+
+
 def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Check) -> dict:
     """The members of `data` that fit `cls` field by field; every misfit goes to `check`.
 
@@ -338,20 +363,15 @@ def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Che
                 message + (f"; did you mean {near[0]!r}?" if near else ""),
             )
     good: dict = {}
-    for name, (hint, required) in fields.items():
+    for name, token, shape, required in _field_checks(cls):
         if name not in data:
             if required:
-                check.fail(f"{pointer}/{escape_pointer(name)}", "required")
+                check.fail(f"{pointer}/{token}", "required")
             continue
-        value = _check_value(data[name], hint, f"{pointer}/{_token(name)}", check)
+        value = _check_value(data[name], shape, f"{pointer}/{token}", check)
         if value is not None:
             good[name] = value
     return good
-
-
-@functools.lru_cache(maxsize=1024)
-def _token(name: str) -> str:
-    return escape_pointer(name)
 
 
 def check_acts_after_receipt(good: dict, check: Check) -> None:
