@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -287,12 +288,7 @@ class _Conclusions:
             self.apply(branch["then"] if self.derived[branch["if"]] else branch["else"], rule_id)
 
     def deadline_order(self, deadline: Deadline) -> tuple[datetime, str]:
-        # A date counts as the end of its local day when compared with a date-time.
-        if calendar.is_date_only(deadline.due):
-            moment = calendar.end_of_local_day(date.fromisoformat(deadline.due), self.timezone)
-        else:
-            moment = calendar.parse_date_time(deadline.due)
-        return moment, deadline.name
+        return _due_instant(deadline.due, self.timezone), deadline.name
 
     def outcome(self) -> Outcome:
         return Outcome(
@@ -305,6 +301,16 @@ class _Conclusions:
             flags=self.flags,
             eligibility=self.eligibility,
         )
+
+
+@lru_cache(maxsize=8192)
+def _due_instant(due: str, timezone: str) -> datetime:
+    """The instant a due stands for when deadlines are ordered: a date counts as the end of its
+    local day when compared with a date-time. Cached: dues repeat, and it is on every
+    evaluation's path (issue 10)."""
+    if calendar.is_date_only(due):
+        return calendar.end_of_local_day(date.fromisoformat(due), timezone)
+    return calendar.parse_date_time(due)
 
 
 def conclude(

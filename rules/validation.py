@@ -92,10 +92,15 @@ def _date_message(error: ValueError, forms: str) -> str:
 def without_nulls(value: object) -> object:
     """The value with every null-valued object member removed (null means absent)."""
     if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+        return {k: _nested_without_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [without_nulls(v) for v in value]
+        return [_nested_without_nulls(v) for v in value]
     return value
+
+
+def _nested_without_nulls(value: object) -> object:
+    # Most facts are scalars: no call for them (issue 10).
+    return without_nulls(value) if isinstance(value, (dict, list)) else value
 
 
 def _unwrap_optional(hint: Any) -> Any:
