@@ -1,11 +1,28 @@
 """The store on one SQLite file (WAL, `synchronous=FULL`, `secure_delete`), with one
 group-committing writer thread per process and a read connection per thread.
 
-The writer takes whatever jobs are waiting (a lone job is never held back), runs them in order in
-one `BEGIN IMMEDIATE` transaction, each under its own savepoint, signs a checkpoint of the tree it
-reached, commits once, and only then answers each waiter. Across processes SQLite's write lock
-serialises the writers, and each batch reads the true tail inside its transaction. Reads run on
-their own connections, so a writer waiting for the lock never blocks them.
+The writer takes whatever jobs are waiting (a lone job is never held back), takes its process's
+turn to write, runs them in order in one `BEGIN IMMEDIATE` transaction, each under its own
+savepoint (a lone job needs none), signs a checkpoint of the tree it reached, commits once, ends
+its turn, and only then answers each waiter. Reads run on their own connections, so a writer
+waiting for the lock never blocks them.
+
+Across processes (`redress serve --workers N`, the CLI beside a server) SQLite's write lock
+serialises the writers, and each batch reads the true tail inside its transaction. In front of
+it the writers queue on `redress.db.lock`, a `flock` on a file next to the database
+(`store.writer_lock`): a waiting process is woken the moment the other's turn ends instead of
+polling in SQLite's busy handler. SQLite's lock stays the truth and its busy timeout still
+bounds the wait for a writer outside the queue (a `sqlite3` shell), so a batch that cannot
+write within `BUSY_WAIT_S`, waiting in either, is `StoreBusy`. The lock file holds nothing: it
+is created on the first write; when it cannot be (a read-only directory) the writers rely on
+SQLite's lock alone, and if it is deleted while servers run, processes that opened the old file
+and those that create a new one no longer queue together (still correct, slower under
+contention) until they restart. A backup does not need it.
+
+WAL pages are copied into the database by the writer itself, at most every `WAL_CHECKPOINT_S`,
+after the batch is answered and in its turn (so that the checkpoint completes and the WAL starts
+afresh), rather than by SQLite's auto-checkpoint inside a COMMIT that waiters would wait for.
+Erasure (`scrub`) still checkpoints with TRUNCATE before it answers.
 """
 
 from __future__ import annotations

@@ -16,11 +16,44 @@ waits on with a timeout. A turn granted after its writer gave up is released at 
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import fcntl
 import os
 import queue
 import threading
 from pathlib import Path
+
+
+def _libc_holding_the_gil() -> ctypes.PyDLL | None:
+    try:
+        return ctypes.PyDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+# `fcntl.flock` lets go of the GIL even when it cannot block, and a thread that lets go of it
+# may wait a whole switch interval (5 ms) to have it back while the event loop runs. The writer
+# takes and ends its turn on every batch, so it calls libc's `flock` keeping the GIL for the two
+# calls that never wait (LOCK_NB, LOCK_UN); only the helper's blocking wait lets go of it.
+_LIBC = _libc_holding_the_gil()
+
+
+def _flock_now(fd: int, operation: int) -> bool:
+    """`flock` that does not wait (LOCK_EX | LOCK_NB, or LOCK_UN); False when the lock is held
+    by another open file."""
+    if _LIBC is None:
+        try:
+            fcntl.flock(fd, operation)
+        except BlockingIOError:
+            return False
+        return True
+    if _LIBC.flock(fd, operation) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EWOULDBLOCK, errno.EAGAIN):
+        return False
+    raise OSError(code, os.strerror(code))
 
 
 class _Ticket:
@@ -64,9 +97,7 @@ class WriterLock:
             self._fd, self._opened = self._open(), True
         if self._fd is None:
             return True
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _flock_now(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB):
             return self._wait_in_line(timeout)
         self._held = self._fd
         return True
@@ -109,7 +140,7 @@ class WriterLock:
     def release(self) -> None:
         """End this process's turn (a no-op when `acquire` held nothing)."""
         if self._held is not None:
-            fcntl.flock(self._held, fcntl.LOCK_UN)
+            _flock_now(self._held, fcntl.LOCK_UN)
             self._held = None
 
     def close(self) -> None:
