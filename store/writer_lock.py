@@ -59,11 +59,12 @@ def _flock_now(fd: int, operation: int) -> bool:
 class _Ticket:
     """One wait for the lock: granted by the helper, or abandoned by the writer (timed out)."""
 
-    __slots__ = ("granted", "abandoned")
+    __slots__ = ("granted", "abandoned", "unlocked")
 
     def __init__(self) -> None:
         self.granted = threading.Event()
         self.abandoned = False
+        self.unlocked = False  # granted without the lock: `flock` failed, SQLite's lock decides
 
 
 class WriterLock:
@@ -97,7 +98,11 @@ class WriterLock:
             self._fd, self._opened = self._open(), True
         if self._fd is None:
             return True
-        if not _flock_now(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB):
+        try:
+            free = _flock_now(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # no lock to be had here (ENOLCK): SQLite's lock decides alone
+            return True
+        if not free:
             return self._wait_in_line(timeout)
         self._held = self._fd
         return True
@@ -116,7 +121,7 @@ class WriterLock:
         ticket.granted.wait(max(0.0, timeout))
         with self._mutex:
             if ticket.granted.is_set():
-                self._held = self._helper_fd
+                self._held = None if ticket.unlocked else self._helper_fd
                 return True
             ticket.abandoned = True
             return False
@@ -128,7 +133,12 @@ class WriterLock:
         assert fd is not None
         try:
             while (ticket := self._tickets.get()) is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+                except OSError:  # no lock to be had here (ENOLCK): go on without the queue
+                    ticket.unlocked = True
+                    ticket.granted.set()
+                    continue
                 with self._mutex:
                     if not ticket.abandoned:
                         ticket.granted.set()  # the writer releases it (`release`)
