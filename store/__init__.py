@@ -6,7 +6,8 @@ and `open_store` (`store.open`: PostgreSQL at a database URL, else SQLite in the
 directory); `store.sqlite` is the embedded SQLite implementation, `store.postgres` the one for
 several nodes on one database. Writes go through one group-committing writer per process
 (`Store.write`): the jobs waiting are run in order in one transaction, each under its own
-savepoint, and committed with one fsync.
+savepoint, and committed with one fsync; the writers of processes sharing a SQLite file take
+turns through `store.writer_lock`.
 """
 
 from store.base import (

@@ -1,11 +1,28 @@
 """The store on one SQLite file (WAL, `synchronous=FULL`, `secure_delete`), with one
 group-committing writer thread per process and a read connection per thread.
 
-The writer takes whatever jobs are waiting (a lone job is never held back), runs them in order in
-one `BEGIN IMMEDIATE` transaction, each under its own savepoint, signs a checkpoint of the tree it
-reached, commits once, and only then answers each waiter. Across processes SQLite's write lock
-serialises the writers, and each batch reads the true tail inside its transaction. Reads run on
-their own connections, so a writer waiting for the lock never blocks them.
+The writer takes whatever jobs are waiting (a lone job is never held back), takes its process's
+turn to write, runs them in order in one `BEGIN IMMEDIATE` transaction, each under its own
+savepoint (a lone job needs none), signs a checkpoint of the tree it reached, commits once, ends
+its turn, and only then answers each waiter. Reads run on their own connections, so a writer
+waiting for the lock never blocks them.
+
+Across processes (`redress serve --workers N`, the CLI beside a server) SQLite's write lock
+serialises the writers, and each batch reads the true tail inside its transaction. In front of
+it the writers queue on `redress.db.lock`, a `flock` on a file next to the database
+(`store.writer_lock`): a waiting process is woken the moment the other's turn ends instead of
+polling in SQLite's busy handler. SQLite's lock stays the truth and its busy timeout still
+bounds the wait for a writer outside the queue (a `sqlite3` shell), so a batch that cannot
+write within `BUSY_WAIT_S`, waiting in either, is `StoreBusy`. The lock file holds nothing: it
+is created on the first write; when it cannot be (a read-only directory) the writers rely on
+SQLite's lock alone, and if it is deleted while servers run, processes that opened the old file
+and those that create a new one no longer queue together (still correct, slower under
+contention) until they restart. A backup does not need it.
+
+WAL pages are copied into the database by the writer itself, at most every `WAL_CHECKPOINT_S`,
+after the batch is answered and in its turn (so that the checkpoint completes and the WAL starts
+afresh), rather than by SQLite's auto-checkpoint inside a COMMIT that waiters would wait for.
+Erasure (`scrub`) still checkpoints with TRUNCATE before it answers.
 """
 
 from __future__ import annotations
@@ -35,11 +52,15 @@ from store.base import (
 )
 from store.migrations import migrate
 from store.tables import TablesTx, utc_now
+from store.writer_lock import WriterLock
 
 T = TypeVar("T")
 DB_FILE = "redress.db"
+LOCK_SUFFIX = ".lock"  # the writers' queue: `redress.db.lock` (`store.writer_lock`)
 MAX_BATCH = 1024
 SCRUB_WAIT_S = 10.0
+WAL_CHECKPOINT_S = 0.25  # how often the writer copies the WAL into the database
+WAL_CHECKPOINT_WAIT_S = 0.05  # how long it waits for its turn to (else it copies what it can)
 Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
 
 
@@ -299,6 +320,10 @@ class SqliteStore:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._state = _Writer()
+        self._lock = WriterLock(self.path.with_name(self.path.name + LOCK_SUFFIX))
+        self._busy_ms = -1  # the writer connection's busy timeout
+        self._wal_tidied = 0.0  # when the writer last checkpointed the WAL
+        self._wal_dirty = False  # committed since
         self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
         self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
         conn = connect(self.path)
@@ -388,7 +413,7 @@ class SqliteStore:
                     break
                 batch.append(job)
             try:
-                conn = conn or connect(self.path)
+                conn = conn or self._writer_connection()
                 self._run_batch(conn, batch)
             except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
                 # A broken connection (disk error, file gone): answer the batch, start afresh.
@@ -403,11 +428,49 @@ class SqliteStore:
                 break
         if conn is not None:
             conn.close()
+        self._lock.close()
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        # The writer copies the WAL into the database itself, after answering (`_tidy_wal`),
+        # rather than inside a COMMIT that its waiters would wait for.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._busy_ms = -1
+        self._wal_tidied = time.monotonic()
+        self._wal_dirty = False
+        return conn
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        now = time.monotonic()
-        waited = now - min(job.enqueued for job in batch)
-        conn.execute(f"PRAGMA busy_timeout = {int(max(0.05, BUSY_WAIT_S - waited) * 1000)}")
+        began = time.monotonic()
+        deadline = min(job.enqueued for job in batch) + BUSY_WAIT_S
+        if not self._lock.acquire(deadline - began):
+            busy = StoreBusy("the store stayed busy: another process kept its turn to write")
+            for job in batch:
+                job.future.set_exception(busy)
+            return
+        try:
+            outcomes = self._commit(conn, batch, deadline)
+            if outcomes and any(job.scrub for job in batch):
+                self._scrub(conn)
+        finally:
+            self._lock.release()
+        if outcomes:
+            self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
+            if self.on_batch is not None:
+                self.on_batch(len(batch), time.monotonic() - began)
+        for job, result, exc in outcomes:
+            if exc is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(exc)
+        self._tidy_wal(conn)
+
+    def _commit(
+        self, conn: sqlite3.Connection, batch: list[_Job], deadline: float
+    ) -> list[tuple[_Job, Any, BaseException | None]]:
+        """Run the batch in one transaction and commit it: each job's outcome, to answer once
+        committed (none when the batch was answered already, with the error that ended it)."""
+        self._set_busy_timeout(conn, deadline - time.monotonic())
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -416,32 +479,21 @@ class SqliteStore:
                 error = StoreBusy("the store stayed busy: another process holds its write lock")
             for job in batch:
                 job.future.set_exception(error)
-            return
+            return []
         state = self._state
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
             self._load_tail(conn, state)
             state.head, state.nodes = BatchHead(), []
             state.hooks = []
-            tx = SqliteTx(conn, state)
-            for job in batch:
-                saved = (state.frontier.copy(), state.tail_hash, len(state.nodes), len(state.hooks))
-                conn.execute("SAVEPOINT job")
-                try:
-                    result = job.fn(tx)
-                except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    state.frontier, state.tail_hash = saved[0], saved[1]
-                    del state.nodes[saved[2] :]
-                    del state.hooks[saved[3] :]
-                    outcomes.append((job, None, exc))
-                    continue
-                conn.execute("RELEASE job")
-                outcomes.append((job, result, None))
+            outcomes = self._run_jobs(conn, SqliteTx(conn, state), batch)
+            if len(batch) == 1 and outcomes[0][2] is not None:
+                # A lone job that failed had no savepoint: drop the whole transaction.
+                conn.execute("ROLLBACK")
+                return outcomes
             state.flush_nodes(conn)
             root = state.frontier.root()
             state.head.tree_size, state.head.root_hash = state.frontier.size, root.hex()
+            tx = SqliteTx(conn, state)
             for hook in state.hooks:
                 hook(tx)
             state.hooks = []
@@ -454,17 +506,61 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
             for job in batch:
                 job.future.set_exception(exc)
+            return []
+        self._wal_dirty = True
+        return outcomes
+
+    def _run_jobs(
+        self, conn: sqlite3.Connection, tx: SqliteTx, batch: list[_Job]
+    ) -> list[tuple[_Job, Any, BaseException | None]]:
+        """Each job under its own savepoint, so that one failing fails alone; a lone job needs
+        none (its failure rolls the transaction back)."""
+        state = self._state
+        savepoints = len(batch) > 1
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        for job in batch:
+            saved = (state.frontier.copy(), state.tail_hash, len(state.nodes), len(state.hooks))
+            if savepoints:
+                conn.execute("SAVEPOINT job")
+            try:
+                result = job.fn(tx)
+            except BaseException as exc:  # noqa: BLE001 - it is the job's own answer
+                if savepoints:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                state.frontier, state.tail_hash = saved[0], saved[1]
+                del state.nodes[saved[2] :]
+                del state.hooks[saved[3] :]
+                outcomes.append((job, None, exc))
+                continue
+            if savepoints:
+                conn.execute("RELEASE job")
+            outcomes.append((job, result, None))
+        return outcomes
+
+    def _set_busy_timeout(self, conn: sqlite3.Connection, remaining: float) -> None:
+        """How long SQLite may wait for a writer outside the queue (`WriterLock`): what is left
+        of the batch's `BUSY_WAIT_S`, in whole tenths of a second, so that the pragma is only
+        run again when that changes (almost never: batches rarely wait)."""
+        ms = max(50, int(remaining * 10) * 100)
+        if ms != self._busy_ms:
+            conn.execute(f"PRAGMA busy_timeout = {ms}")
+            self._busy_ms = ms
+
+    def _tidy_wal(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL's pages into the database (a PASSIVE checkpoint) at most every
+        `WAL_CHECKPOINT_S`, after the batch was answered, in this process's turn (so that no
+        writer of ours adds pages meanwhile and the next transaction starts the WAL afresh)."""
+        now = time.monotonic()
+        if not self._wal_dirty or now - self._wal_tidied < WAL_CHECKPOINT_S:
             return
-        self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
-        if self.on_batch is not None:
-            self.on_batch(len(batch), time.monotonic() - now)
-        if any(job.scrub for job in batch):
-            self._scrub(conn)
-        for job, result, exc in outcomes:
-            if exc is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(exc)
+        held = self._lock.acquire(WAL_CHECKPOINT_WAIT_S)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            if held:
+                self._lock.release()
+        self._wal_tidied, self._wal_dirty = time.monotonic(), False
 
     def _load_tail(self, conn: sqlite3.Connection, state: _Writer) -> None:
         """Read the true tail; reload the frontier when another process appended."""
