@@ -87,3 +87,20 @@ def test_the_fast_entry_check_refuses_floats_and_spaced_json_like_the_reference(
         for parse in (parse_entry, parse_entry_fast):
             with pytest.raises(ValueError):
                 parse(raw)
+
+
+NUMBER_PIECES = [b"1", b"09", b"123456789012345", b"9007199254740993", b":", b",", b"[", b"-"]
+NUMBER_PIECES += [b'"', b"a", b"{", b"\xf0", b"\xc3\xa9", b"\xe2\x80\xa8"]
+
+
+@settings(max_examples=800)
+@given(
+    st.binary(max_size=80)
+    | st.lists(st.sampled_from(NUMBER_PIECES), max_size=12).map(b"".join)
+)
+def test_the_unsure_shortcut_finds_exactly_what_the_regex_finds(raw):
+    """`_unsure` matches `_LONG_NUMBER` by byte classes, not by the regex: same verdict."""
+    from ledger.canonical import _BEYOND_BMP, _LONG_NUMBER, _unsure
+
+    regex = _LONG_NUMBER.search(raw) is not None or _BEYOND_BMP.search(raw) is not None
+    assert _unsure(raw) == regex
