@@ -534,6 +534,7 @@ def _checked_chunks(
     jobs: int,
     sizes: list[int],
     chunk_level: int,
+    index: IndexWalk,
 ) -> Iterator[Chunk]:
     chunks = _chunks(conn, count, chunk_level)
     jobs = min(jobs, len(chunks))
@@ -547,7 +548,12 @@ def _checked_chunks(
         columns = [list(c) for c in zip(*chunks, strict=True)]
         n = len(chunks)
         # Checked ahead in `jobs` processes, consumed in order.
-        yield from pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n, [chunk_level] * n)
+        checked = pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n, [chunk_level] * n)
+        if index.find_twice:
+            # This process would only wait for the workers: it asks the id index's one
+            # whole-table question meanwhile, in the same snapshot.
+            index.twice, index.find_twice = decision_twice(conn), False
+        yield from checked
 
 
 def verify_sqlite(
@@ -570,7 +576,7 @@ def verify_sqlite(
         published = key_path.read_text().strip() if key_path.exists() else None
         material = Material(first, checkpoints, published)
         sizes = {c[0] for c in checkpoints}
-        walked = IndexWalk() if index is None else index
+        walked = IndexWalk(find_twice=False) if index is None else index
         report = _report(
             material,
             count,
@@ -601,7 +607,7 @@ def _stream_tree(
     differing: list[tuple[int, int]] = []
     missing: list[int] = []
     final: list[bytes] = []
-    for chunk in _checked_chunks(conn, db_path, count, jobs, sorted(sizes), chunk_level):
+    for chunk in _checked_chunks(conn, db_path, count, jobs, sorted(sizes), chunk_level, index):
         if chunk.failure is not None:
             raise chunk.failure
         index.extend(chunk.index)
@@ -1279,7 +1285,11 @@ def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | Non
 
 def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
     """`check_tables_on` with the entries already walked (`walk`)."""
-    _refuse_decision_twice(conn)
+    twice = decision_twice(conn) if walk.find_twice else walk.twice
+    if twice is not None:
+        raise Failure(
+            INDEX_MISMATCH, f"decision {twice[0]} is in entries {twice[1]} and {twice[2]}", twice[2]
+        )
     if walk.failure is not None:
         raise walk.failure
     _check_cases(tx, walk.case_decisions)
@@ -1299,23 +1309,20 @@ def expected_ref(kind: str, body: dict) -> str | None:
     return None
 
 
-def _refuse_decision_twice(conn: Any) -> None:
-    """No decision id is in two entries. Asked first without naming the entries (half the
-    work: no per-id bounds to keep over a million ids), then, if so, which came first."""
+def decision_twice(conn: Any) -> tuple[str, int, int] | None:
+    """A decision id in two entries or more: the one whose last entry comes first, with its
+    first and last entry. Asked first without naming them (half the work: no per-id bounds
+    to keep over a million ids)."""
     any_twice = conn.execute(
         "SELECT 1 FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
         "GROUP BY ref HAVING COUNT(*) > 1 LIMIT 1"
     ).fetchone()
     if any_twice is None:
-        return
-    twice = conn.execute(
+        return None
+    return conn.execute(
         "SELECT ref, MIN(idx), MAX(idx) FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
         "GROUP BY ref HAVING COUNT(*) > 1 ORDER BY MAX(idx) LIMIT 1"
     ).fetchone()
-    if twice is not None:
-        raise Failure(
-            INDEX_MISMATCH, f"decision {twice[0]} is in entries {twice[1]} and {twice[2]}", twice[2]
-        )
 
 
 @dataclass
@@ -1327,6 +1334,10 @@ class IndexWalk:
     failure: Failure | None = None  # the first entry the id index misstates
     case_decisions: list[dict] = field(default_factory=list)  # decisions of a case
     key_entries: list[dict] = field(default_factory=list)  # API key entries, with `_index`
+    # Whether `decision_twice` is still to be asked, and its answer once asked (by
+    # `_checked_chunks` while the workers check the entries, or else by `check_tables`).
+    find_twice: bool = True
+    twice: tuple[str, int, int] | None = None
 
     def add(self, idx: int, kind: str, ref: str | None, document: dict) -> None:
         body = document["body"]
