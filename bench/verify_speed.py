@@ -1,12 +1,16 @@
 """`redress verify` entries/s on ledgers of 100,000 and 1,000,000 entries, one process and
-`--jobs 2`, run as a subprocess the way an officer runs it.
+`--jobs 2` (`--jobs 0`: the default, one per core), run as a subprocess the way an officer runs
+it; with the CPU seconds per entry of it and its workers, steadier than wall time on a shared
+machine.
 
 The ledgers are grown once through the writer's bulk path (10,000 entries per batch, one
 signed checkpoint per batch, each decision with its own id so the id index is realistic) and
-kept under --dir for the next run: a 1M ledger is ~800 MB and takes minutes to grow.
+kept under --dir for the next run: a 1M ledger is ~800 MB and takes about a minute to grow.
+`--source` runs another checkout's code on the same ledgers, for a before/after:
 
+    git archive <commit> | tar -x -C /tmp/verifybench/base
     .venv/bin/python bench/verify_speed.py [--dir /tmp/verifybench] [--sizes 100000 1000000]
-        [--jobs 1 2] [--repeat 1] [--source CHECKOUT]
+        [--jobs 1 2 0] [--repeat 1] [--source /tmp/verifybench/base]
 """
 
 from __future__ import annotations
