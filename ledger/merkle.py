@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
@@ -33,6 +33,31 @@ def leaf_hash(entry: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """RFC 9162 §2.1.1: HASH(0x01 || MTH(left) || MTH(right)), the hash of an inner node."""
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """`leaf_hash` of each entry, in one loop."""
+    sha256 = hashlib.sha256
+    return [sha256(LEAF_PREFIX + entry).digest() for entry in entries]
+
+
+def parent_hashes(level: Sequence[bytes]) -> list[bytes]:
+    """The level above `level`, a run of complete subtrees of one height starting at an even
+    position: `node_hash` of each pair, left to right (RFC 9162 §2.1.1). An odd last subtree
+    has no complete parent yet and is left out."""
+    sha256 = hashlib.sha256
+    pairs = zip(level[0::2], level[1::2], strict=False)  # an odd last subtree has no partner
+    return [sha256(NODE_PREFIX + left + right).digest() for left, right in pairs]
+
+
+def subtree_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every complete subtree over `leaves` (leaf hashes from an aligned start), built bottom-up
+    a level at a time: `levels[h][i]` is the subtree of height h over leaves [i·2^h, (i+1)·2^h).
+    The last level holds one hash, or none for no leaves."""
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        levels.append(parent_hashes(levels[-1]))
+    return levels
 
 
 def largest_power_of_two_below(n: int) -> int:

@@ -10,6 +10,8 @@ first bad index and a short damage name (see `Damage`).
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -20,11 +22,23 @@ from typing import Any
 import msgspec
 import rfc8785
 
-from ledger.canonical import ZERO_HASH, parse_entry, parse_entry_fast, sha256_hex
+from ledger.canonical import (
+    ZERO_HASH,
+    entry_parser,
+    parse_entry,
+    parse_entry_fast,
+    sha256_hex,
+)
 from ledger.checkpoint import parse_checkpoint
 from ledger.export import EXPORT_TYPE
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
-from ledger.merkle import ProofError, leaf_hash, node_hash, verify_consistency
+from ledger.merkle import (
+    ProofError,
+    leaf_hash,
+    leaf_hashes,
+    subtree_levels,
+    verify_consistency,
+)
 from ledger.note import NoteError, Verifier, open_note
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
 from ledger.tree import Frontier, MemoryTree, consistency_hashes, frontier_keys
@@ -79,24 +93,36 @@ RECEIPT_MAGIC = "c2sp.org/tlog-proof@v1"
 
 
 def verify(
-    source: Path, public_key: str | None = None, checkpoint: str | None = None, jobs: int = 1
+    source: Path,
+    public_key: str | None = None,
+    checkpoint: str | None = None,
+    jobs: int = 1,
+    index: IndexWalk | None = None,
 ) -> Report:
     """Check the ledger (or receipt) in `source`; see the module docstring. A SQLite store is
-    streamed (`verify_sqlite`); `jobs` > 1 checks its entries in that many processes."""
+    streamed (`verify_sqlite`); `jobs` > 1 checks its entries in that many processes, and its
+    id index is walked into `index` on the way."""
     source = Path(source)
     try:
-        head = source.read_bytes()[:64]
+        head = _head(source)
     except OSError as e:
         return Report(ok=False, summary=f"cannot read {source}: {e}", damage=Damage.UNREADABLE)
     if head.startswith(RECEIPT_MAGIC.encode()):
         return verify_receipt_file(source, public_key)
     try:
         if head.startswith(SQLITE_MAGIC):
-            return verify_sqlite(source, public_key, checkpoint, jobs)
+            return verify_sqlite(source, public_key, checkpoint, jobs, index)
         material = read_export(source)
     except (ValueError, KeyError, TypeError, IndexError, sqlite3.Error) as e:
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
     return verify_material(material, public_key, checkpoint)
+
+
+def _head(source: Path) -> bytes:
+    """The first bytes of `source`, enough to tell a store, an export and a receipt apart (a
+    store is hundreds of megabytes: never read whole for that)."""
+    with source.open("rb") as f:
+        return f.read(64)
 
 
 def read_sqlite(db_path: Path) -> Material:
@@ -244,6 +270,9 @@ def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> S
 
 CHUNK_LEVEL = 14
 CHUNK = 1 << CHUNK_LEVEL  # entries per chunk: an aligned complete subtree
+# A chunk's reader maps the file rather than copying each page in with a system call (pread
+# was ~8% of a chunk's time); the mapping is read-only and bounded by the file's own size.
+MMAP_SIZE = 1 << 31  # SQLite's own ceiling
 
 
 class StoredTree:
@@ -276,52 +305,92 @@ class Chunk:
     prefixes: dict[int, list[bytes]]  # the frontier at each asked-for size inside the chunk
     differing: tuple[int, int] | None  # lowest (level, first leaf) of a stored node that differs
     missing: int | None  # first leaf of the first recomputed node not stored
+    index: IndexWalk  # the id index over the good entries, for `check_tables`
 
 
-def _check_chunk(db_path: Path, start: int, low: int, high: int | None, sizes: list[int]) -> Chunk:
-    """Entries at positions start… (indices low ≤ idx < high), start a multiple of CHUNK, checked
-    on their own: canonical form, index, hash, the chain (from the entry stored before them),
-    and every complete subtree among them against the stored node."""
+def _check_chunk(
+    db_path: Path,
+    start: int,
+    low: int,
+    high: int | None,
+    sizes: list[int],
+    chunk_level: int = CHUNK_LEVEL,
+) -> Chunk:
+    """Entries at positions start… (indices low ≤ idx < high), start a multiple of the chunk
+    size 2^chunk_level, checked on their own: canonical form, index, hash, the chain (from the
+    entry stored before them), the id index, and every complete subtree among them against the
+    stored node."""
+    collecting = gc.isenabled()
+    gc.disable()  # each entry's document is made and dropped, no cycles: nothing to collect
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
+        conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
         conn.execute("BEGIN")
         before = conn.execute(
             "SELECT entry FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", (low,)
         ).fetchone()
         prev_hash = sha256_hex(before[0]) if before and start else ZERO_HASH
-        leaves: list[bytes] = []
-        failure = None
         rows = conn.execute(
-            "SELECT entry_hash, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            "SELECT idx, kind, ref, entry_hash, entry FROM entries WHERE idx >= ? AND idx < ? "
+            "ORDER BY idx",
             (low, high if high is not None else 2**62),
         )
-        for position, (stored_hash, raw) in enumerate(rows, start):
-            failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
-            if failure is not None:
-                break
-            prev_hash = stored_hash
-            leaves.append(leaf_hash(raw))
-        levels = [leaves]
-        while len(levels[-1]) > 1:
-            below = levels[-1]
-            levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        good, failure, index = _check_entries(conn, rows, start, prev_hash)
+        levels = subtree_levels(leaf_hashes(good))
         differing, missing = _compare_nodes(conn, start, levels)
         conn.execute("COMMIT")
     finally:
         conn.close()
+        if collecting:
+            gc.enable()
 
     def frontier(size: int) -> list[bytes]:
         return [levels[lv][p] for lv, p in frontier_keys(size)]
 
     return Chunk(
         start,
-        len(leaves),
+        len(good),
         failure,
-        frontier(len(leaves)),
-        {size: frontier(size - start) for size in sizes if start < size <= start + len(leaves)},
+        frontier(len(good)),
+        {size: frontier(size - start) for size in sizes if start < size <= start + len(good)},
         differing,
         missing,
+        index,
     )
+
+
+def _check_entries(
+    conn: sqlite3.Connection,
+    rows: Iterable[tuple[int, str, str | None, str, bytes]],
+    start: int,
+    prev_hash: str,
+) -> tuple[list[bytes], Failure | None, IndexWalk]:
+    """Each `(idx, kind, ref, entry_hash, entry)` in order, the first at position `start`: the
+    checks of `_entry_failure`, written out here for speed (this loop is where `verify` spends
+    its time) and left to it to name the damage, then the id index. Returns the good entries'
+    bytes, the first failure (where the walk stopped) and the id index walked so far."""
+    good: list[bytes] = []
+    index = IndexWalk(find_twice=False)  # the whole table's question is not a chunk's
+    sha256, parse, walk = hashlib.sha256, entry_parser(), index.add
+    for position, (idx, kind, ref, stored_hash, raw) in enumerate(rows, start):
+        try:
+            document = parse(raw)
+        except (ValueError, KeyError, TypeError):
+            document = None
+        if (
+            document is None
+            or document["index"] != position
+            or document["prev_hash"] != prev_hash
+            or sha256(raw).hexdigest() != stored_hash
+        ):
+            failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
+            if failure is not None:
+                return good, failure, index
+            document = parse(raw)
+        walk(idx, kind, ref, document)
+        prev_hash = stored_hash  # the bytes' hash, just checked
+        good.append(raw)
+    return good, None, index
 
 
 def _entry_failure(
@@ -362,24 +431,50 @@ def _link_failure(
 def _compare_nodes(
     conn: sqlite3.Connection, start: int, levels: list[list[bytes]]
 ) -> tuple[tuple[int, int] | None, int | None]:
+    """Each recomputed level against the stored nodes at its positions: read as one range and
+    compared whole (the usual case: they are all there and equal); a level that differs is
+    compared node by node to find the lowest differing and the first missing one."""
     differing: tuple[int, int] | None = None
     missing: int | None = None
     for level, hashes in enumerate(levels):
         base = start >> level
-        stored = dict(
-            conn.execute(
-                "SELECT position, hash FROM tree_nodes WHERE level = ? AND position >= ? "
-                "AND position < ?",
-                (level, base, base + len(hashes)),
-            ).fetchall()
-        )
-        for i, value in enumerate(hashes):
-            found = stored.get(base + i)
-            if found is None:
-                leaf = (base + i) << level
-                missing = leaf if missing is None else min(missing, leaf)
-            elif differing is None and bytes(found) != value:
-                differing = (level, (base + i) << level)
+        # Integer positions only: with as many rows as hashes, each position is there once.
+        stored = conn.execute(
+            "SELECT hash FROM tree_nodes WHERE level = ? AND position >= ? AND position < ? "
+            "AND typeof(position) = 'integer' ORDER BY position",
+            (level, base, base + len(hashes)),
+        ).fetchall()
+        if [value for (value,) in stored] == hashes:
+            continue
+        level_differing, level_missing = _compare_level(conn, level, base, hashes)
+        if differing is None:
+            differing = level_differing
+        if level_missing is not None:
+            missing = level_missing if missing is None else min(missing, level_missing)
+    return differing, missing
+
+
+def _compare_level(
+    conn: sqlite3.Connection, level: int, base: int, hashes: list[bytes]
+) -> tuple[tuple[int, int] | None, int | None]:
+    """(level, first leaf) of the first stored node of `level` from position `base` that
+    differs from `hashes`, and the first leaf of the first one not stored."""
+    differing: tuple[int, int] | None = None
+    missing: int | None = None
+    stored = dict(
+        conn.execute(
+            "SELECT position, hash FROM tree_nodes WHERE level = ? AND position >= ? "
+            "AND position < ?",
+            (level, base, base + len(hashes)),
+        ).fetchall()
+    )
+    for i, value in enumerate(hashes):
+        found = stored.get(base + i)
+        if found is None:
+            leaf = (base + i) << level
+            missing = leaf if missing is None else min(missing, leaf)
+        elif differing is None and bytes(found) != value:
+            differing = (level, (base + i) << level)
     return differing, missing
 
 
@@ -409,41 +504,70 @@ def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
     )
 
 
-def _chunks(conn: sqlite3.Connection) -> list[tuple[int, int, int | None]]:
-    """(first position, first idx, idx past the last) of each chunk of CHUNK stored entries."""
+def _chunks(
+    conn: sqlite3.Connection, count: int, chunk_level: int
+) -> list[tuple[int, int, int | None]]:
+    """(first position, first idx, idx past the last) of each chunk of 2^chunk_level of the
+    `count` stored entries, the last chunk open-ended."""
+    size = 1 << chunk_level
+    # Two subqueries: SQLite seeks a lone MIN or MAX in the index, but scans for a pair.
+    lowest, highest = conn.execute(
+        "SELECT (SELECT MIN(idx) FROM entries), (SELECT MAX(idx) FROM entries)"
+    ).fetchone()
+    if count and (lowest, highest) == (0, count - 1):
+        # idx is the rowid, unique: count of them from 0 to count - 1 are each position's own.
+        starts = list(range(0, count, size))
+        return [(p, p, p + size if p + size < count else None) for p in starts]
     bounds = [
         (position, idx)
         for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx"))
-        if position % CHUNK == 0
+        if position % size == 0
     ]
     highs = [idx for _, idx in bounds[1:]] + [None]
     return [(p, low, high) for (p, low), high in zip(bounds, highs, strict=True)]
 
 
 def _checked_chunks(
-    conn: sqlite3.Connection, db_path: Path, jobs: int, sizes: list[int]
+    conn: sqlite3.Connection,
+    db_path: Path,
+    count: int,
+    jobs: int,
+    sizes: list[int],
+    chunk_level: int,
+    index: IndexWalk,
 ) -> Iterator[Chunk]:
-    chunks = _chunks(conn)
+    chunks = _chunks(conn, count, chunk_level)
+    jobs = min(jobs, len(chunks))
     if jobs <= 1:
         for start, low, high in chunks:
-            yield _check_chunk(db_path, start, low, high, sizes)
+            yield _check_chunk(db_path, start, low, high, sizes, chunk_level)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs) as pool:
-        columns = [list(c) for c in zip(*chunks, strict=True)] or [[], [], []]
+        columns = [list(c) for c in zip(*chunks, strict=True)]
         n = len(chunks)
         # Checked ahead in `jobs` processes, consumed in order.
-        yield from pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n)
+        checked = pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n, [chunk_level] * n)
+        if index.find_twice:
+            # This process would only wait for the workers: it asks the id index's one
+            # whole-table question meanwhile, in the same snapshot.
+            index.twice, index.find_twice = decision_twice(conn), False
+        yield from checked
 
 
 def verify_sqlite(
-    db_path: Path, public_key: str | None, kept_checkpoint: str | None, jobs: int = 1
+    db_path: Path,
+    public_key: str | None,
+    kept_checkpoint: str | None,
+    jobs: int = 1,
+    index: IndexWalk | None = None,
 ) -> Report:
     """`verify_material` for a SQLite store without holding it in memory: the entries are
     streamed in order (checked in `jobs` processes), the tree is rebuilt leaf by leaf from their
     bytes and compared node by node with the stored subtree hashes as they complete, and each
-    stored checkpoint is checked against the root recomputed at its size."""
+    stored checkpoint is checked against the root recomputed at its size. The id index found
+    on the way is added to `index`, if given, for `check_tables`."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
@@ -452,12 +576,13 @@ def verify_sqlite(
         published = key_path.read_text().strip() if key_path.exists() else None
         material = Material(first, checkpoints, published)
         sizes = {c[0] for c in checkpoints}
+        walked = IndexWalk(find_twice=False) if index is None else index
         report = _report(
             material,
             count,
             public_key,
             [] if kept_checkpoint is None else [kept_checkpoint],
-            lambda: _stream_tree(conn, db_path, count, jobs, sizes),
+            lambda: _stream_tree(conn, db_path, count, jobs, sizes, walked),
         )
         if report.ok:
             conn.execute("COMMIT")
@@ -467,25 +592,32 @@ def verify_sqlite(
 
 
 def _stream_tree(
-    conn: sqlite3.Connection, db_path: Path, count: int, jobs: int, sizes: set[int]
+    conn: sqlite3.Connection,
+    db_path: Path,
+    count: int,
+    jobs: int,
+    sizes: set[int],
+    index: IndexWalk,
 ) -> StoredTree:
     """Join the chunks in order: chain failures first (the earliest), then the stored nodes
     above the chunks, then what the chunks found of the stored nodes within them."""
-    upper = Frontier()  # over whole chunks: each a complete subtree at CHUNK_LEVEL
+    chunk_level = CHUNK_LEVEL  # read once, here: the workers are given it
+    upper = Frontier()  # over whole chunks: each a complete subtree at chunk_level
     roots: dict[int, bytes] = {0: Frontier().root()}
     differing: list[tuple[int, int]] = []
     missing: list[int] = []
     final: list[bytes] = []
-    for chunk in _checked_chunks(conn, db_path, jobs, sorted(sizes)):
+    for chunk in _checked_chunks(conn, db_path, count, jobs, sorted(sizes), chunk_level, index):
         if chunk.failure is not None:
             raise chunk.failure
+        index.extend(chunk.index)
         for size, prefix in chunk.prefixes.items():
             roots[size] = Frontier(size, upper.hashes + prefix).root()
         differing += [chunk.differing] if chunk.differing else []
         missing += [chunk.missing] if chunk.missing is not None else []
-        if chunk.count == CHUNK:
+        if chunk.count == 1 << chunk_level:
             for level, position, value in upper.append(chunk.top[0])[1:]:
-                level += CHUNK_LEVEL
+                level += chunk_level
                 row = conn.execute(
                     "SELECT hash FROM tree_nodes WHERE level = ? AND position = ?",
                     (level, position),
@@ -502,13 +634,24 @@ def _stream_tree(
 
 
 def _nodes_beyond(conn: Any, count: int) -> bool:
-    """Whether the stored tree holds a node covering a leaf at or past `count`."""
-    return (
-        conn.execute(
-            "SELECT 1 FROM tree_nodes WHERE ((position + 1) << level) > ? LIMIT 1", (count,)
+    """Whether the stored tree holds a node covering a leaf at or past `count`: level by level
+    (each distinct stored level found by an index seek), from the first position that could."""
+    level = conn.execute("SELECT MIN(level) FROM tree_nodes").fetchone()[0]
+    while level is not None:
+        # (position + 1) << level > count, for an integer position, is position >= count >>
+        # level: that bound lets the primary key skip the level's earlier nodes.
+        first = count >> level if isinstance(level, int) and 0 <= level < 63 else None
+        found = conn.execute(
+            "SELECT 1 FROM tree_nodes WHERE level = ? AND position >= ? "
+            "AND ((position + 1) << level) > ? LIMIT 1",
+            (level, first if first is not None else -(2**63), count),
         ).fetchone()
-        is not None
-    )
+        if found is not None:
+            return True
+        level = conn.execute(
+            "SELECT MIN(level) FROM tree_nodes WHERE level > ?", (level,)
+        ).fetchone()[0]
+    return False
 
 
 def _refuse_stored_damage(
@@ -838,7 +981,7 @@ def verify_trusted(
     the tables the API answers from. See the section comment."""
     source, trust = Path(source), trust or Trust()
     try:
-        head = source.read_bytes()[:64]
+        head = _head(source)
     except OSError as e:
         return Report(ok=False, summary=f"cannot read {source}: {e}", damage=Damage.UNREADABLE)
     if head.startswith(RECEIPT_MAGIC.encode()):
@@ -859,7 +1002,8 @@ def verify_trusted(
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
     kept = [checkpoint] if checkpoint is not None else []
     kept += witnessed_notes
-    report = verify(source, public_key, kept[0] if kept else None, jobs)
+    walked = IndexWalk()  # filled by verify_sqlite for check_tables, which reads no entry again
+    report = verify(source, public_key, kept[0] if kept else None, jobs, walked)
     for note in kept[1:]:
         if not report.ok:
             break
@@ -873,7 +1017,7 @@ def verify_trusted(
         check_signing_chain(checkpoints, chain)
         coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
         if is_sqlite:
-            check_tables(source)
+            check_tables(source, walked)
     except Failure as f:
         return _failed(f, count)
     witnesses = (
@@ -1107,18 +1251,22 @@ def check_signing_chain(
 # -- the tables the API answers from ----------------------------------------------------------
 
 
-def check_tables(db_path: Path) -> None:
+def check_tables(db_path: Path, walked: IndexWalk | None = None) -> None:
     """The id index (`entries.kind`, `entries.ref`), the case store (rows, decision ids,
     obligation registers) and the API key table must be what the entry bytes imply; the first
     mismatch is a `Failure` naming it. The decision index and console sessions are derived or
-    private tables: they are not read (the ledger never trusts them)."""
+    private tables: they are not read (the ledger never trusts them). `walked` is the id index
+    as `verify_sqlite` walked it with the entries, so they are not read again."""
     from store.sqlite import SqliteTx
 
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
-        rows = conn.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
-        check_tables_on(conn, SqliteTx(conn), rows)
+        if walked is None:
+            rows = conn.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
+            check_tables_on(conn, SqliteTx(conn), rows)
+        else:
+            check_walked_tables(conn, SqliteTx(conn), walked)
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -1127,9 +1275,25 @@ def check_tables(db_path: Path) -> None:
 def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | None, bytes]]) -> None:
     """`check_tables` through `conn` (`?` placeholders) and the store's read transaction `tx`
     on the same snapshot, `rows` being every `(idx, kind, ref, entry)` in index order."""
-    cases, keys = _check_index(conn, rows)
-    _check_cases(tx, cases)
-    _check_keys(conn, keys)
+    walk = IndexWalk()
+    for idx, kind, ref, raw in rows:
+        walk.add(idx, kind, ref, parse_entry_fast(bytes(raw)))
+        if walk.failure is not None:
+            break
+    check_walked_tables(conn, tx, walk)
+
+
+def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
+    """`check_tables_on` with the entries already walked (`walk`)."""
+    twice = decision_twice(conn) if walk.find_twice else walk.twice
+    if twice is not None:
+        raise Failure(
+            INDEX_MISMATCH, f"decision {twice[0]} is in entries {twice[1]} and {twice[2]}", twice[2]
+        )
+    if walk.failure is not None:
+        raise walk.failure
+    _check_cases(tx, walk.case_decisions)
+    _check_keys(conn, walk.key_entries)
 
 
 def expected_ref(kind: str, body: dict) -> str | None:
@@ -1145,46 +1309,70 @@ def expected_ref(kind: str, body: dict) -> str | None:
     return None
 
 
-def _check_index(
-    conn: Any, rows: Iterable[tuple[int, str, str | None, bytes]]
-) -> tuple[list[dict], list[dict]]:
-    """Walk the entries once: the id index, and the case decisions and key entries for the
-    other checks."""
-    case_decisions: list[dict] = []
-    key_entries: list[dict] = []
-    twice = conn.execute(
+def decision_twice(conn: Any) -> tuple[str, int, int] | None:
+    """A decision id in two entries or more: the one whose last entry comes first, with its
+    first and last entry. Asked first without naming them (half the work: no per-id bounds
+    to keep over a million ids)."""
+    any_twice = conn.execute(
+        "SELECT 1 FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
+        "GROUP BY ref HAVING COUNT(*) > 1 LIMIT 1"
+    ).fetchone()
+    if any_twice is None:
+        return None
+    return conn.execute(
         "SELECT ref, MIN(idx), MAX(idx) FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
         "GROUP BY ref HAVING COUNT(*) > 1 ORDER BY MAX(idx) LIMIT 1"
     ).fetchone()
-    if twice is not None:
-        raise Failure(
-            INDEX_MISMATCH, f"decision {twice[0]} is in entries {twice[1]} and {twice[2]}", twice[2]
-        )
-    for idx, kind, ref, raw in rows:
-        document = parse_entry_fast(bytes(raw))
+
+
+@dataclass
+class IndexWalk:
+    """The id index checked entry by entry, in index order, against what the bytes say, and
+    what the case and key checks need from the entries. `verify_sqlite`'s chunks each walk
+    their entries; `extend` joins their walks in order."""
+
+    failure: Failure | None = None  # the first entry the id index misstates
+    case_decisions: list[dict] = field(default_factory=list)  # decisions of a case
+    key_entries: list[dict] = field(default_factory=list)  # API key entries, with `_index`
+    # Whether `decision_twice` is still to be asked, and its answer once asked (by
+    # `_checked_chunks` while the workers check the entries, or else by `check_tables`).
+    find_twice: bool = True
+    twice: tuple[str, int, int] | None = None
+
+    def add(self, idx: int, kind: str, ref: str | None, document: dict) -> None:
         body = document["body"]
-        if kind != document["kind"]:
-            raise Failure(
-                INDEX_MISMATCH,
-                f"the id index says entry {idx} is a {kind!r}, its bytes say {document['kind']!r}",
-                idx,
-            )
-        expected = expected_ref(kind, body)
-        # Decisions and policies are looked up by id: theirs must be exact. Another entry may
-        # carry no ref (`Ledger.append` without one): nothing finds it by a wrong id then.
-        if ref != expected and (kind in ("decision", "policy") or ref is not None):
-            raise Failure(
-                INDEX_MISMATCH,
-                f"the id index finds entry {idx} by {ref!r}, but it is {expected!r}: the API "
-                "would serve it for another id",
-                idx,
-            )
+        if self.failure is None and (kind != document["kind"] or ref != expected_ref(kind, body)):
+            self.failure = _index_failure(idx, kind, ref, document)
         if kind == "decision" and ref is not None:
             if body.get("case_id"):
-                case_decisions.append(document)
+                self.case_decisions.append(document)
         elif kind == "key" and "action" in body:
-            key_entries.append(body | {"_index": idx})
-    return case_decisions, key_entries
+            self.key_entries.append(body | {"_index": idx})
+
+    def extend(self, later: IndexWalk) -> None:
+        self.failure = self.failure or later.failure
+        self.case_decisions += later.case_decisions
+        self.key_entries += later.key_entries
+
+
+def _index_failure(idx: int, kind: str, ref: str | None, document: dict) -> Failure | None:
+    if kind != document["kind"]:
+        return Failure(
+            INDEX_MISMATCH,
+            f"the id index says entry {idx} is a {kind!r}, its bytes say {document['kind']!r}",
+            idx,
+        )
+    expected = expected_ref(kind, document["body"])
+    # Decisions and policies are looked up by id: theirs must be exact. Another entry may
+    # carry no ref (`Ledger.append` without one): nothing finds it by a wrong id then.
+    if ref != expected and (kind in ("decision", "policy") or ref is not None):
+        return Failure(
+            INDEX_MISMATCH,
+            f"the id index finds entry {idx} by {ref!r}, but it is {expected!r}: the API "
+            "would serve it for another id",
+            idx,
+        )
+    return None
 
 
 CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"}

@@ -16,6 +16,7 @@ from ledger.canonical import (
     canonical_bytes,
     entry_bytes,
     entry_document,
+    entry_parser,
     is_canonical,
     parse_entry,
     parse_entry_fast,
@@ -27,6 +28,7 @@ text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12
     ["\u2028", "\x7f", '"\\', "\x00\x1f\b\f\n\r\t", "é", "😀", "\ufffd", "\ue000"]
 )
 scalars = st.none() | st.booleans() | st.integers(-SAFE, SAFE) | text
+REUSED_PARSER = entry_parser()  # one buffer across every example, as in `verify`'s loop
 values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(text, inner, max_size=5),
@@ -67,15 +69,15 @@ def test_the_fast_entry_check_accepts_and_refuses_as_the_reference_does(body, ju
     raw = entry_bytes(
         3, "decision", "2026-01-02T03:04:05.000006Z", "cd" * 32, canonical_bytes(body)
     )
-    assert parse_entry_fast(raw) == parse_entry(raw)
+    assert parse_entry_fast(raw) == parse_entry(raw) == REUSED_PARSER(raw)
     damaged = raw[:-1] + junk.encode() + b"}"
     outcomes = []
-    for parse in (parse_entry, parse_entry_fast):
+    for parse in (parse_entry, parse_entry_fast, REUSED_PARSER):
         try:
             outcomes.append(parse(damaged))
         except ValueError:
             outcomes.append("refused")
-    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == outcomes[1] == outcomes[2]
 
 
 def test_the_fast_entry_check_refuses_floats_and_spaced_json_like_the_reference():
@@ -84,6 +86,33 @@ def test_the_fast_entry_check_refuses_floats_and_spaced_json_like_the_reference(
         b'{"body":{}, "index":0,"kind":"key","prev_hash":"0","recorded_at":"t"}',
         b'{"body":{"b":1,"a":2},"index":0,"kind":"key","prev_hash":"0","recorded_at":"t"}',
     ):
-        for parse in (parse_entry, parse_entry_fast):
+        for parse in (parse_entry, parse_entry_fast, entry_parser()):
             with pytest.raises(ValueError):
                 parse(raw)
+
+
+def test_a_reused_parser_compares_each_entry_with_its_own_encoding_only():
+    """`entry_parser` re-encodes into one buffer: a shorter entry after a longer one is compared
+    with its own bytes, not with what the buffer held before."""
+    parse = entry_parser()
+    long = entry_bytes(1, "decision", "t", "ab" * 32, canonical_bytes({"a": "x" * 200}))
+    short = entry_bytes(2, "decision", "t", "ab" * 32, canonical_bytes({"a": "x"}))
+    assert parse(long)["index"] == 1
+    assert parse(short)["index"] == 2
+    with pytest.raises(ValueError):
+        parse(short[:-1] + b" }")
+    assert parse(long)["body"] == {"a": "x" * 200}
+
+
+NUMBER_PIECES = [b"1", b"09", b"123456789012345", b"9007199254740993", b":", b",", b"[", b"-"]
+NUMBER_PIECES += [b'"', b"a", b"{", b"\xf0", b"\xc3\xa9", b"\xe2\x80\xa8"]
+
+
+@settings(max_examples=800)
+@given(st.binary(max_size=80) | st.lists(st.sampled_from(NUMBER_PIECES), max_size=12).map(b"".join))
+def test_the_unsure_shortcut_finds_exactly_what_the_regex_finds(raw):
+    """`_unsure` matches `_LONG_NUMBER` by byte classes, not by the regex: same verdict."""
+    from ledger.canonical import _BEYOND_BMP, _LONG_NUMBER, _unsure
+
+    regex = _LONG_NUMBER.search(raw) is not None or _BEYOND_BMP.search(raw) is not None
+    assert _unsure(raw) == regex

@@ -1,0 +1,241 @@
+"""`verify` of a SQLite store in chunks, in one process or several, names the same first bad
+index and damage as the whole-ledger check, for damage placed at the chunks' edges.
+
+The chunks are made 8 entries long here (`CHUNK_LEVEL` 3) so that a ledger of a few dozen
+entries spans six of them; each tampering is then checked four ways: chunked in one process,
+chunked in two, in one chunk, and by the in-memory reference (`verify_material`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import rfc8785
+
+import ledger.verify as verify_module
+from ledger.canonical import canonical_bytes
+from ledger.store import Ledger
+from ledger.verify import Trust, read_sqlite, verify, verify_material, verify_trusted
+
+LEVEL = 3
+CHUNK = 1 << LEVEL
+SIZE = 5 * CHUNK + 3  # genesis + decisions: five whole chunks and a partial one
+LAST = SIZE - 1
+
+
+def decision(n: int) -> tuple[str, bytes]:
+    decision_id = hashlib.sha256(b"%d" % n).hexdigest()[:32]
+    return decision_id, canonical_bytes({"decision_id": decision_id, "case_id": None, "n": n})
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("chunks") / "data"
+    ledger = Ledger.open(data, auto_checkpoint=False)
+    for n in range(1, SIZE):
+        ref, body = decision(n)
+        ledger.store.write(lambda tx, ref=ref, body=body: tx.append("decision", body, ref))
+        if n + 1 in (CHUNK, 3 * CHUNK + 1, SIZE):
+            ledger.sign_checkpoint()
+    ledger.close()
+    return data
+
+
+def db(data: Path) -> sqlite3.Connection:
+    return sqlite3.connect(data / "redress.db", isolation_level=None)
+
+
+def raw_of(conn: sqlite3.Connection, index: int) -> bytes:
+    return bytes(conn.execute("SELECT entry FROM entries WHERE idx = ?", (index,)).fetchone()[0])
+
+
+# -- the tamperings ---------------------------------------------------------------------------
+
+
+def change_bytes(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("UPDATE entries SET entry = ? WHERE idx = ?", (raw_of(conn, p) + b" ", p))
+
+
+def change_bytes_and_hash(conn: sqlite3.Connection, p: int) -> None:
+    raw = raw_of(conn, p).replace(b'"n":', b'"m":')
+    digest = hashlib.sha256(raw).hexdigest()
+    conn.execute("UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?", (raw, digest, p))
+
+
+def delete(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("DELETE FROM entries WHERE idx = ?", (p,))
+
+
+def swap_with_next(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("UPDATE entries SET idx = -1 WHERE idx = ?", (p,))
+    conn.execute("UPDATE entries SET idx = ? WHERE idx = ?", (p, p + 1))
+    conn.execute("UPDATE entries SET idx = ? WHERE idx = -1", (p + 1,))
+
+
+def insert_forged(conn: sqlite3.Connection, p: int) -> None:
+    """An entry that chains from entry p - 1, put in at p; the rest move up one."""
+    conn.execute("UPDATE entries SET idx = -idx - 1 WHERE idx >= ?", (p,))
+    conn.execute("UPDATE entries SET idx = -idx WHERE idx < 0")
+    ref, body = decision(10_000)
+    forged = {
+        "index": p,
+        "kind": "decision",
+        "recorded_at": "2026-01-01T00:00:00.000000Z",
+        "prev_hash": hashlib.sha256(raw_of(conn, p - 1)).hexdigest(),
+        "body": json.loads(body),
+    }
+    raw = rfc8785.dumps(forged)
+    conn.execute(
+        "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, 'decision', ?, ?, ?)",
+        (p, ref, hashlib.sha256(raw).hexdigest(), raw),
+    )
+
+
+def rewrite_chain_from(conn: sqlite3.Connection, p: int) -> None:
+    """Entry p changed and every later prev_hash and entry_hash recomputed; the stored tree
+    nodes, written as the entries arrived, left as they were."""
+    prev = json.loads(raw_of(conn, p))["prev_hash"]
+    for index in range(p, SIZE):
+        document = json.loads(raw_of(conn, index))
+        document["prev_hash"] = prev
+        if index == p:
+            document["body"]["n"] = -1
+        raw = rfc8785.dumps(document)
+        prev = hashlib.sha256(raw).hexdigest()
+        conn.execute(
+            "UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?", (raw, prev, index)
+        )
+
+
+def node_zeroed(level: int) -> Callable[[sqlite3.Connection, int], None]:
+    def tamper(conn: sqlite3.Connection, p: int) -> None:
+        conn.execute(
+            "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = ? AND position = ?",
+            (level, p >> level),
+        )
+
+    return tamper
+
+
+def node_deleted(level: int) -> Callable[[sqlite3.Connection, int], None]:
+    def tamper(conn: sqlite3.Connection, p: int) -> None:
+        conn.execute("DELETE FROM tree_nodes WHERE level = ? AND position = ?", (level, p >> level))
+
+    return tamper
+
+
+def truncate(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("DELETE FROM entries WHERE idx >= ?", (p,))
+
+
+def misindex(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("UPDATE entries SET ref = ? WHERE idx = ?", (f"not-decision-{p}", p))
+
+
+EDGES = [CHUNK - 1, CHUNK, 2 * CHUNK, 4 * CHUNK - 1, 4 * CHUNK]
+CASES = [
+    *[(change_bytes, p, "modified", p) for p in [*EDGES, LAST]],
+    *[(change_bytes_and_hash, p, "modified", p) for p in EDGES],
+    *[(delete, p, "deleted", p) for p in EDGES],
+    *[(swap_with_next, p, "reordered", p) for p in EDGES],
+    *[(insert_forged, p, "inserted", p) for p in EDGES],
+    *[(rewrite_chain_from, p, "rewritten", p) for p in [*EDGES, LAST]],
+    *[(node_zeroed(0), p, "rewritten", p) for p in [*EDGES, LAST]],
+    *[(node_zeroed(LEVEL), p, "rewritten", p) for p in (CHUNK, 3 * CHUNK)],
+    *[(node_zeroed(LEVEL + 1), p, "rewritten", p) for p in (0, 2 * CHUNK)],
+    *[(node_deleted(LEVEL - 1), p, "rewritten", p) for p in (CHUNK - 4, CHUNK, 4 * CHUNK)],
+    *[(node_deleted(LEVEL + 2), 0, "rewritten", 0)],
+    *[(truncate, p, "truncated", p) for p in (CHUNK, 4 * CHUNK, LAST)],
+]
+
+
+def ids(case: tuple) -> str:
+    tamper, p, damage, _ = case
+    name = getattr(tamper, "__qualname__", "").split(".")[0]
+    return f"{name}-{p}"
+
+
+def tampered(pristine: Path, tmp_path: Path, tamper: Callable, p: int) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(pristine, data, ignore=shutil.ignore_patterns("*.lock"))
+    with db(data) as conn:
+        tamper(conn, p)
+    return data
+
+
+def four_ways(data: Path, monkeypatch: pytest.MonkeyPatch, check: Callable) -> list[tuple]:
+    """(damage, first bad index) from `check(db, jobs)` chunked in 1 and 2 processes and in one
+    chunk; the caller adds the reference."""
+    found = []
+    for level, jobs in ((LEVEL, 1), (LEVEL, 2), (verify_module.CHUNK_LEVEL, 1)):
+        with monkeypatch.context() as patch:
+            patch.setattr(verify_module, "CHUNK_LEVEL", level)
+            report = check(data / "redress.db", jobs)
+        found.append((report.damage, report.first_bad_index))
+    return found
+
+
+def test_the_pristine_ledger_spans_six_chunks_and_verifies_every_way(
+    pristine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def check(path: Path, jobs: int) -> verify_module.Report:
+        report = verify_trusted(path, jobs=jobs, trust=Trust(strict=True))
+        assert report.ok and report.tree_size == SIZE, report.summary
+        return report
+
+    assert four_ways(pristine, monkeypatch, check) == [(None, None)] * 3
+    with db(pristine) as conn:
+        conn.execute("BEGIN")
+        assert len(verify_module._chunks(conn, SIZE, LEVEL)) == 6
+        conn.execute("COMMIT")
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids)
+def test_chunked_serial_and_parallel_name_the_reference_damage(
+    case: tuple, pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tamper, p, damage, first_bad = case
+    data = tampered(pristine, tmp_path, tamper, p)
+    found = four_ways(data, monkeypatch, lambda path, jobs: verify(path, jobs=jobs))
+    material = read_sqlite(data / "redress.db")
+    reference = verify_material(material, None, None)
+    assert found == [(reference.damage, reference.first_bad_index)] * 3
+    assert found[0] == (damage, first_bad)
+
+
+@pytest.mark.parametrize("p", EDGES)
+def test_an_id_index_mismatch_at_a_chunk_edge_is_named_the_same_every_way(
+    p: int, pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The id index is walked by the chunks now; the walk that read every entry again names the
+    same entry, the first of two."""
+
+    def twice_misindexed(conn: sqlite3.Connection, p: int) -> None:
+        misindex(conn, p)
+        misindex(conn, LAST)
+
+    data = tampered(pristine, tmp_path, twice_misindexed, p)
+    found = four_ways(data, monkeypatch, lambda path, jobs: verify_trusted(path, jobs=jobs))
+    with pytest.raises(verify_module.Failure) as reread:
+        verify_module.check_tables(data / "redress.db")
+    assert found == [(reread.value.damage, reread.value.first_bad_index)] * 3
+    assert found[0] == ("index_mismatch", p)
+
+
+def test_a_decision_recorded_twice_across_chunks_is_named_by_its_later_entry(
+    pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def same_ref(conn: sqlite3.Connection, p: int) -> None:
+        ref = conn.execute("SELECT ref FROM entries WHERE idx = 3").fetchone()[0]
+        conn.execute("UPDATE entries SET ref = ? WHERE idx = ?", (ref, p))
+
+    data = tampered(pristine, tmp_path, same_ref, 3 * CHUNK)
+    found = four_ways(data, monkeypatch, lambda path, jobs: verify_trusted(path, jobs=jobs))
+    # Entry 3*CHUNK's ref is also wrong for its bytes, but the repeated id is reported first.
+    assert found == [("index_mismatch", 3 * CHUNK)] * 3
