@@ -16,7 +16,11 @@ HERE = Path(__file__).resolve().parent
 STACKS = "uvicorn-std,uvicorn-fast" + (",granian" if importlib.util.find_spec("granian") else "")
 RUNS = [
     ["rules_soak.py", "100000"],
+    # One typical WME complaint in process: the engine every time, and with its answers remembered.
+    ["rules_latency.py", "20000"],
     ["store_scale.py", "--entries", "1000000", "--seconds", "5"],
+    # `redress verify` as a subprocess at 100k and 1M entries: one process, two, one per core.
+    ["verify_speed.py", "--jobs", "1", "2", "0"],
     # Which HTTP stack: one round each, one worker.
     ["http_stack.py", "--stacks", STACKS, "--rounds", "1", "--workers", "1"],
     # The chosen stack: bare vs Redress alternated twice, with one worker and with two.
