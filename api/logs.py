@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from litestar import Request
 from litestar.types import Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
 LOG_FIELDS = "redress_log"  # the scope key where handlers leave fields for the request line
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -80,15 +82,21 @@ def client_disconnected(scope: Scope) -> None:
 
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_NAME:
             given = value.decode("latin-1")
             if _PLAIN_ID.match(given):
                 return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's would be
 
 
-async def logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
-    """Run one HTTP request through `app`, tagging the response and logging one line."""
+Observe = Callable[[Scope, int | None, float], None]  # (scope, status, seconds) once answered
+
+
+async def logged(
+    app: Any, scope: Scope, receive: Receive, send: Send, observe: Observe | None = None
+) -> None:
+    """Run one HTTP request through `app`, tagging the response and logging one line; then
+    `observe` it (the latency metric), so one wrapper around `send` serves both."""
     request_id = request_id_from(scope)
     fields: dict[str, Any] = {"request_id": request_id}
     scope[LOG_FIELDS] = fields  # type: ignore[typeddict-unknown-key]
@@ -100,20 +108,33 @@ async def logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
         if message["type"] == "http.response.start":
             status = message["status"]
             headers = list(message.get("headers", []))
-            headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+            headers.append((_REQUEST_ID_NAME, request_id.encode()))
             message = {**message, "headers": headers}  # type: ignore[assignment]
         await send(message)
 
     try:
         await app(scope, receive, tagged_send)
     finally:
+        elapsed = time.perf_counter() - started
         fields.update(
             method=scope.get("method"),
             path=scope.get("path"),
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=round(elapsed * 1000, 3),
         )
         if fields.get("event") == "client_disconnected":
-            log.info("client disconnected", extra={"fields": fields})
+            line("client disconnected", fields)
         else:
-            log.info("request", extra={"fields": fields})
+            line("request", fields)
+        if observe is not None:
+            observe(scope, status, elapsed)
+
+
+def line(message: str, fields: dict[str, Any]) -> None:
+    """`log.info(message, extra={"fields": fields})` without `logging`'s search of the call
+    stack for the caller's file and line, which the JSON line does not carry."""
+    if log.isEnabledFor(logging.INFO):
+        record = log.makeRecord(
+            log.name, logging.INFO, "", 0, message, (), None, extra={"fields": fields}
+        )
+        log.handle(record)

@@ -232,7 +232,8 @@ class KeyRing:
 
     The stored hashes of keys not revoked are kept in memory: a known key costs no I/O, a key
     created by another process is found on its first use (a miss reads the store again), and a
-    revocation anywhere is seen within `REVISION_EVERY_S`, by reading one number.
+    revocation anywhere is seen within `REVISION_EVERY_S`, by reading one number. `known` is
+    the I/O-free half, for callers on an event loop; `caller` may read the store.
     """
 
     def __init__(self, store: Store) -> None:
@@ -240,6 +241,13 @@ class KeyRing:
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
         self._revision, self._stored = self._read_stored()
+
+    def known(self, key: str) -> Caller | None:
+        """The caller holding `key` from memory alone, without I/O: None when the key is not
+        held there or when the revocations are due to be checked again (then ask `caller`)."""
+        if time.monotonic() - self._checked_at >= REVISION_EVERY_S:
+            return None
+        return _matching(self._stored, key_hash(key))
 
     def caller(self, key: str) -> Caller | None:
         """The caller holding `key`, or None when no key that is not revoked matches."""

@@ -14,12 +14,14 @@ as is every decision's row in the decision index (`reports.index`).
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 
 from cases import case_state, mark_new_actions, merge_event, register_after
@@ -41,6 +43,7 @@ from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
 
 MAX_ATTEMPTS = 25
 Evaluate = Callable[[str, dict[str, Any], str | None], Decision]
+Job = Callable[[WriteTx], AppendReceipt]
 
 
 class CaseNotFound(LookupError):
@@ -56,8 +59,9 @@ class NothingToErase(LookupError):
 
 
 def new_id() -> str:
-    """A random identifier for decisions and cases: 128 bits, lowercase hex."""
-    return uuid.uuid4().hex
+    """A random identifier for decisions and cases: 128 bits from the OS, lowercase hex
+    (without `uuid4`'s object and version bits, which nothing reads)."""
+    return os.urandom(16).hex()
 
 
 def stage_and_route(decision: Decision) -> dict[str, str | None]:
@@ -162,14 +166,24 @@ class Workflows:
         entry = decision_body(decision, facts, commitment, key_id)
         return decision, entry, canonical_bytes(entry), self._policy(decision)
 
-    def _write(
-        self, job: Callable[[WriteTx], AppendReceipt], decision: Decision, once: Once | None
-    ) -> RecordedDecision:
-        """Run the job; with `once`, claim its Idempotency-Key and remember the response in
+    def _claiming(self, job: Job, decision: Decision, once: Once | None) -> Job:
+        """The job; with `once`, claiming its Idempotency-Key and remembering the response in
         the same transaction."""
-        if once is not None:
-            job = once.wrap(job, lambda receipt: self._recorded(decision, receipt))
-        return self._recorded(decision, self.store.write(job))
+        if once is None:
+            return job
+        return once.wrap(job, lambda receipt: self._recorded(decision, receipt))
+
+    def _write(self, job: Job, decision: Decision, once: Once | None) -> RecordedDecision:
+        """Run the job (see `_claiming`) and wait, blocking this thread, until it is durable."""
+        return self._recorded(decision, self.store.write(self._claiming(job, decision, once)))
+
+    async def _write_async(
+        self, job: Job, decision: Decision, once: Once | None
+    ) -> RecordedDecision:
+        """Run the job (see `_claiming`); the event loop serves other requests until it is
+        durable, so the writer sees every waiting request at once and commits them together."""
+        job = self._claiming(job, decision, once)
+        return self._recorded(decision, await self.store.write_async(job))
 
     @staticmethod
     def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
@@ -208,9 +222,27 @@ class Workflows:
     ) -> RecordedDecision:
         """Give a case-less decision its id and append it (with the caller's `key_id`);
         returns once it is durable."""
+        decision, job = self._decide_job(decision, facts, key_id)
+        return self._write(job, decision, once)
+
+    async def decide_async(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> RecordedDecision:
+        """`decide`, awaiting the writer instead of blocking a thread on it."""
+        decision, job = self._decide_job(decision, facts, key_id)
+        return await self._write_async(job, decision, once)
+
+    def _decide_job(
+        self, decision: Decision, facts: dict[str, Any], key_id: str | None
+    ) -> tuple[Decision, Job]:
         decision, entry, body, policy = self._prepare(decision, facts, None, None, key_id)
         job = indexed(lambda tx: append_decision(tx, decision, body, policy), self._index(entry))
-        return self._write(job, decision, once)
+        return decision, job
 
     def open_case(
         self,
@@ -226,6 +258,37 @@ class Workflows:
         """A new case with its first decision (every action `new`), its register, its state
         and its sealed personal data, committed together. The case takes the decision's
         `purpose`, and its events inherit it."""
+        case_id, decision, job = self._open_job(
+            decision, facts, personal_data, reference, complainant, key_id
+        )
+        return case_id, self._write(job, decision, once)
+
+    async def open_case_async(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        personal_data: dict | None = None,
+        reference: str | None = None,
+        complainant: str | None = None,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> tuple[str, RecordedDecision]:
+        """`open_case`, awaiting the writer instead of blocking a thread on it."""
+        case_id, decision, job = self._open_job(
+            decision, facts, personal_data, reference, complainant, key_id
+        )
+        return case_id, await self._write_async(job, decision, once)
+
+    def _open_job(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        personal_data: dict | None,
+        reference: str | None,
+        complainant: str | None,
+        key_id: str | None,
+    ) -> tuple[str, Decision, Job]:
         case_id = new_id()
         sealed: tuple[bytes, str, bytes] | None = None
         if personal_data:
@@ -258,8 +321,7 @@ class Workflows:
         }
 
         write = case_write(row, None, decision, body, policy, rows, sealed)
-        job = indexed(write, self._index(entry))
-        return case_id, self._write(job, decision, once)
+        return case_id, decision, indexed(write, self._index(entry))
 
     def apply_event(
         self,
@@ -275,36 +337,70 @@ class Workflows:
         case's purpose, and record the decision with the case's new facts, register and state,
         provided the case did not change meanwhile (otherwise read it again and retry)."""
         for attempt in range(MAX_ATTEMPTS):
-            case = self.cases.get(case_id)
-            if case is None:
-                raise CaseNotFound(case_id)
-            facts = merge_event(case.policy, case.facts, changes)
-            decided = msgspec.structs.replace(
-                evaluate(case.policy, facts, as_of),
-                purpose=case.purpose,  # type: ignore[arg-type]
-            )
-            decided = with_new_actions(self.latest_entry(case), decided)
-            decision, entry, body, policy = self._prepare(
-                decided, facts, case_id, case.personal_commitment, key_id
-            )
-            state, rows = self._register(case.obligations, entry)
-            row = {
-                "case_id": case_id,
-                "state": state,
-                "facts": msgspec.json.encode(facts).decode(),
-                "updated_at": now_text(),
-                **stage_and_route(decision),
-                "latest_decision_id": decision.decision_id,
-            }
-
-            job = indexed(
-                case_write(row, case.version, decision, body, policy, rows), self._index(entry)
-            )
+            decision, job = self._event_job(case_id, changes, as_of, evaluate, key_id)
             try:
                 return self._write(job, decision, once)
             except VersionConflict:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise StoreBusy(f"case {case_id} kept changing: try again")
+
+    async def apply_event_async(
+        self,
+        case_id: str,
+        changes: dict[str, Any],
+        as_of: str | None,
+        evaluate: Evaluate,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> RecordedDecision:
+        """`apply_event`, reading the case in a worker thread (the store blocks) and awaiting
+        the writer instead of blocking a thread on it."""
+        for attempt in range(MAX_ATTEMPTS):
+            decision, job = await anyio.to_thread.run_sync(
+                self._event_job, case_id, changes, as_of, evaluate, key_id
+            )
+            try:
+                return await self._write_async(job, decision, once)
+            except VersionConflict:
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise StoreBusy(f"case {case_id} kept changing: try again")
+
+    def _event_job(
+        self,
+        case_id: str,
+        changes: dict[str, Any],
+        as_of: str | None,
+        evaluate: Evaluate,
+        key_id: str | None,
+    ) -> tuple[Decision, Job]:
+        """The event's decision and the job that records it if the case is still at the
+        version read here (reads the store)."""
+        case = self.cases.get(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        facts = merge_event(case.policy, case.facts, changes)
+        decided = msgspec.structs.replace(
+            evaluate(case.policy, facts, as_of),
+            purpose=case.purpose,  # type: ignore[arg-type]
+        )
+        decided = with_new_actions(self.latest_entry(case), decided)
+        decision, entry, body, policy = self._prepare(
+            decided, facts, case_id, case.personal_commitment, key_id
+        )
+        state, rows = self._register(case.obligations, entry)
+        row = {
+            "case_id": case_id,
+            "state": state,
+            "facts": msgspec.json.encode(facts).decode(),
+            "updated_at": now_text(),
+            **stage_and_route(decision),
+            "latest_decision_id": decision.decision_id,
+        }
+        job = indexed(
+            case_write(row, case.version, decision, body, policy, rows), self._index(entry)
+        )
+        return decision, job
 
     def erase_personal(self, case_id: str) -> Receipt:
         """Destroy the case's key, sealed records and complainant reference, record the
