@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import anyio.to_thread
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -41,14 +40,13 @@ def requires(reads: tuple[str, ...], writes: tuple[str, ...] = ()) -> Guard:
 
     The guard runs on the event loop (Litestar would run a synchronous one in a thread): a key
     the key ring holds costs no I/O; only a miss, or the periodic revocation check, reads the
-    store, in a worker thread."""
+    store, in a worker thread (`KeyRing.caller_async`)."""
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         key = bearer_key(connection.headers.get("authorization"))
         if key is None:
             raise ApiProblem(401, "an API key is needed: Authorization: Bearer <key>")
-        ring = connection.app.state.services.keys
-        caller = ring.known(key) or await anyio.to_thread.run_sync(ring.caller, key)
+        caller = await connection.app.state.services.keys.caller_async(key)
         if caller is None:
             raise ApiProblem(401, "unknown or revoked API key")
         roles = reads if connection.scope.get("method") in READ_METHODS else writes
