@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -19,6 +18,8 @@ from typing import Any
 
 from litestar import Request
 from litestar.types import Message, Receive, Scope, Send
+
+from service.ids import random_id
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
@@ -86,7 +87,7 @@ def request_id_from(scope: Scope) -> str:
             given = value.decode("latin-1")
             if _PLAIN_ID.match(given):
                 return given
-    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's would be
+    return random_id()
 
 
 Observe = Callable[[Scope, int | None, float], None]  # (scope, status, seconds) once answered

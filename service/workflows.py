@@ -15,7 +15,6 @@ as is every decision's row in the decision index (`reports.index`).
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +38,7 @@ from ledger.store import (
 from reports.index import IndexEntry, index_entry
 from schemas.decision import Action, Decision, Receipt, RecordedDecision
 from service.idempotency import Once
+from service.ids import random_id
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
 
 MAX_ATTEMPTS = 25
@@ -59,9 +59,8 @@ class NothingToErase(LookupError):
 
 
 def new_id() -> str:
-    """A random identifier for decisions and cases: 128 bits from the OS, lowercase hex
-    (without `uuid4`'s object and version bits, which nothing reads)."""
-    return os.urandom(16).hex()
+    """A random identifier for decisions and cases: 128 bits, lowercase hex."""
+    return random_id()
 
 
 def stage_and_route(decision: Decision) -> dict[str, str | None]:
