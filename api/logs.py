@@ -42,7 +42,10 @@ class JsonLines(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
+
+
+_ENCODER = json.JSONEncoder(default=str)  # `json.dumps(..., default=str)` makes one per call
 
 
 class StderrLines(logging.StreamHandler):
