@@ -89,7 +89,7 @@ def case_write(
     version: int | None,
     decision: Decision,
     body: bytes,
-    policy: bytes,
+    policy: bytes | None,
     obligations: list[dict[str, Any]],
     sealed: tuple[bytes, str, bytes] | None = None,
 ) -> Callable[[WriteTx], AppendReceipt]:
@@ -143,8 +143,15 @@ class Workflows:
         # A policy's canonical body, encoded once per process.
         self._policy_bodies: dict[str, bytes] = {}
         self._rulesets = dict(rulesets)
+        # Policy versions whose entry a committed write of ours appended or found: the ledger
+        # only grows, so later jobs need not look for it (one query less per decision).
+        self._policies_in_ledger: set[str] = set()
 
-    def _policy(self, decision: Decision) -> bytes:
+    def _policy(self, decision: Decision) -> bytes | None:
+        """The policy entry's body for the job to append on first use of its version; None
+        when the ledger surely has it already."""
+        if decision.policy_version in self._policies_in_ledger:
+            return None
         body = self._policy_bodies.get(decision.policy_version)
         if body is None:
             body = policy_body(decision, self._rulesets[decision.policy])
@@ -158,9 +165,9 @@ class Workflows:
         case_id: str | None,
         commitment: str | None,
         key_id: str | None = None,
-    ) -> tuple[Decision, dict[str, Any], bytes, bytes]:
+    ) -> tuple[Decision, dict[str, Any], bytes, bytes | None]:
         """The decision with its id, its entry body (as a dict and canonical bytes, with the
-        caller's `key_id`) and its policy's body."""
+        caller's `key_id`) and its policy's body (`_policy`)."""
         decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
         entry = decision_body(decision, facts, commitment, key_id)
         return decision, entry, canonical_bytes(entry), self._policy(decision)
@@ -174,15 +181,18 @@ class Workflows:
 
     def _write(self, job: Job, decision: Decision, once: Once | None) -> RecordedDecision:
         """Run the job (see `_claiming`) and wait, blocking this thread, until it is durable."""
-        return self._recorded(decision, self.store.write(self._claiming(job, decision, once)))
+        receipt = self.store.write(self._claiming(job, decision, once))
+        self._policies_in_ledger.add(decision.policy_version)
+        return self._recorded(decision, receipt)
 
     async def _write_async(
         self, job: Job, decision: Decision, once: Once | None
     ) -> RecordedDecision:
         """Run the job (see `_claiming`); the event loop serves other requests until it is
         durable, so the writer sees every waiting request at once and commits them together."""
-        job = self._claiming(job, decision, once)
-        return self._recorded(decision, await self.store.write_async(job))
+        receipt = await self.store.write_async(self._claiming(job, decision, once))
+        self._policies_in_ledger.add(decision.policy_version)
+        return self._recorded(decision, receipt)
 
     @staticmethod
     def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
