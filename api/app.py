@@ -151,12 +151,13 @@ def create_app(data_dir: Path) -> Litestar:
         instrument(app.state.services)
         app.state.cosigning = start_cosigning(Path(data_dir), app.state.services)
 
-    def close_stores(app: Litestar) -> None:
+    async def close_stores(app: Litestar) -> None:
         cosigning = getattr(app.state, "cosigning", None)
         if cosigning is not None:
             cosigning.stop()
         services = getattr(app.state, "services", None)
         if services is not None:
+            await services.keys.settle()  # the key ring's background read ends first
             services.close()  # the writer finishes its batch and stops
         worker_stopped()
 

@@ -291,6 +291,13 @@ class KeyRing:
             self._rereading = running
         return running
 
+    async def settle(self) -> None:
+        """Wait for a background re-read still running on this loop (before the store it
+        reads is closed)."""
+        running = self._rereading
+        if running is not None and running.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([running])
+
     def refresh(self) -> None:
         """Read the keys again now (this process just revoked one)."""
         with self._lock:

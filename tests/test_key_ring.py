@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from keys import REVISION_EVERY_S, KeyRing, create_job, revoke_job
+from keys import REFRESH_AFTER_S, REVISION_EVERY_S, KeyRing, create_job, revoke_job
 from store import open_store
 
 
@@ -73,3 +73,23 @@ def test_many_requests_at_a_stale_copy_share_one_re_read_and_all_see_the_revocat
     finally:
         ours.close()
         theirs.close()
+
+
+def test_settle_waits_for_the_background_re_read_so_the_store_can_close(tmp_path):
+    store = open_store(tmp_path)
+    try:
+        made, job = create_job("decide")
+        store.write(job)
+        ring = KeyRing(store)
+        time.sleep(REFRESH_AFTER_S)
+
+        async def check() -> None:
+            assert await ring.caller_async(made.key) is not None  # answered from memory
+            rereading = ring._rereading  # noqa: SLF001 - the read it started in the background
+            assert rereading is not None
+            await ring.settle()
+            assert rereading.done() and rereading.exception() is None
+
+        asyncio.run(check())
+    finally:
+        store.close()
