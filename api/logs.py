@@ -64,6 +64,8 @@ def configure_logging() -> None:
     """Send our logs and uvicorn's to stderr as JSON lines (uvicorn's access log is replaced by
     our request line, which carries the request and decision ids)."""
     handler = StderrLines()
+    # Our lines carry no thread or process names: a record need not look them up.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name in ("redress", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
