@@ -25,7 +25,7 @@ from api.auth import provide_caller, requires
 from api.document import ContractJson, ContractYaml
 from api.guard import Refused, RequestGuard, check_headers, refuse
 from api.logs import configure_logging, logged
-from api.metrics import timed, worker_stopped
+from api.metrics import observe_request, worker_stopped
 from api.operations import instrument
 from api.problems import EXCEPTION_HANDLERS, problem_response
 from api.responses import BEARER, with_options
@@ -76,11 +76,12 @@ def on_index_damaged(_: Request, exc: IndexDamaged) -> Response[bytes]:
 
 
 class RedressApp(Litestar):
-    """Litestar, with one JSON log line and an `X-Request-ID` header for every HTTP request."""
+    """Litestar, with one JSON log line, an `X-Request-ID` header and a latency sample for
+    every HTTP request."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await logged(super().__call__, scope, receive, send)
+            await logged(super().__call__, scope, receive, send, observe_request)
         else:
             await super().__call__(scope, receive, send)
 
@@ -141,18 +142,22 @@ def routers() -> list[Router]:
 def create_app(data_dir: Path) -> Litestar:
     """The API over the stores in `data_dir` (opened when the app starts)."""
     configure_logging()
+    import sys
+
+    sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
 
     def open_stores(app: Litestar) -> None:
         app.state.services = Services.open(Path(data_dir))
         instrument(app.state.services)
         app.state.cosigning = start_cosigning(Path(data_dir), app.state.services)
 
-    def close_stores(app: Litestar) -> None:
+    async def close_stores(app: Litestar) -> None:
         cosigning = getattr(app.state, "cosigning", None)
         if cosigning is not None:
             cosigning.stop()
         services = getattr(app.state, "services", None)
         if services is not None:
+            await services.keys.settle()  # the key ring's background read ends first
             services.close()  # the writer finishes its batch and stops
         worker_stopped()
 
@@ -170,7 +175,7 @@ def create_app(data_dir: Path) -> Litestar:
             StoreBusy: on_store_busy,
             IndexDamaged: on_index_damaged,
         },
-        middleware=[timed, ApiGuard],
+        middleware=[ApiGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,

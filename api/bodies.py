@@ -9,6 +9,7 @@ facts (422, pointers into `facts`), and a `live` decision dated in the future (4
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from datetime import UTC, datetime, timedelta
@@ -72,12 +73,19 @@ def evaluate(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
         raise ApiProblem(422, "the facts do not fit the policy", exc.errors) from None
 
 
+@functools.cache
+def fields_of(shape: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+    """The Struct's fields by their JSON names (worked out once: msgspec evaluates the type
+    annotations again on every call)."""
+    return {f.encode_name: f for f in msgspec.structs.fields(shape)}
+
+
 def body_errors(body: Any, shape: type[msgspec.Struct]) -> list[FieldError]:
     """Every way `body` differs from `shape`: wrong types, missing and unknown fields."""
     if not isinstance(body, dict):
         return [FieldError(pointer="", message="expected a JSON object")]
     errors: list[FieldError] = []
-    fields = {f.encode_name: f for f in msgspec.structs.fields(shape)}
+    fields = fields_of(shape)
     for name in body:
         if name not in fields:
             near = difflib.get_close_matches(name, list(fields), n=1)
@@ -131,6 +139,13 @@ def checked(data: Any, shape: type[S], policy_field: bool = True) -> S:
     When the top level is wrong but the facts can be read, the rules check them too, so the
     answer names bad facts alongside bad top-level fields.
     """
+    if shape.__struct_config__.forbid_unknown_fields:
+        # A closed Struct that converts whole has no field `body_errors` would name: the common
+        # case costs one conversion, and only a body with errors is taken apart field by field.
+        try:
+            return as_struct(data, shape)
+        except msgspec.ValidationError:
+            pass
     errors = body_errors(data, shape)
     if not errors:
         return as_struct(data, shape)

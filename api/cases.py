@@ -1,5 +1,10 @@
 """Cases: open one, record events on it, read it back (with or without its personal data),
-list them, and erase its personal data."""
+list them, and erase its personal data.
+
+The two writes that decide (opening a case, recording an event) run on the event loop and await
+the store's writer, like taking a decision (`api.decisions`); what they read of the store first
+or after is read in a worker thread. The other handlers are synchronous, in Litestar's pool.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -23,7 +29,7 @@ from api.bodies import (
     whole_numbers,
 )
 from api.decisions import IdPath, recorded_decision
-from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
+from api.idempotency import IdempotencyKey, answered_async, idempotent_async, request_hash
 from api.logs import note
 from api.paging import check_limit
 from api.problems import ApiProblem
@@ -58,11 +64,10 @@ def opened_case(services: NamedDependency[Services]) -> Callable[[ReadTx, Record
     "/cases",
     operation_id="openCase",
     tags=TAGS,
-    sync_to_thread=True,
     responses=WRITE,
     summary="Open a case with its facts (and personal data, kept outside the ledger)",
 )
-def post_case(
+async def post_case(
     request: Request,
     services: NamedDependency[Services],
     caller: NamedDependency[Caller],
@@ -71,8 +76,13 @@ def post_case(
 ) -> Response[Case]:
     render = opened_case(services)
     data = whole_numbers(data)
-    digest = request_hash("POST", request.url.path, data)
-    once = idempotent(services.store, caller, idempotency_key, digest, render)
+    once = await idempotent_async(
+        services.store,
+        caller,
+        idempotency_key,
+        lambda: request_hash("POST", request.url.path, data),
+        render,
+    )
     if isinstance(once, Response):
         return once
     body = checked(data, CaseRequest)
@@ -82,8 +92,8 @@ def post_case(
     decision = evaluate(body.policy, body.facts, body.as_of)
     decision = msgspec.structs.replace(decision, purpose=body.purpose)
 
-    def write() -> Response:
-        case_id, recorded = services.workflows.open_case(
+    async def write() -> Response:
+        case_id, recorded = await services.workflows.open_case_async(
             decision,
             body.facts,
             body.personal,
@@ -93,21 +103,31 @@ def post_case(
             once=once,
         )
         note(request, decision_id=recorded.decision_id, case_id=case_id)
-        with services.store.read() as tx:
-            return json_response(render(tx, recorded), 201)
+        return json_response(
+            await anyio.to_thread.run_sync(rendered, services, render, recorded), 201
+        )
 
-    return answered(services.store, once, write)
+    return await answered_async(services.store, once, write)
+
+
+def rendered(
+    services: Services,
+    render: Callable[[ReadTx, RecordedDecision], bytes],
+    recorded: RecordedDecision,
+) -> bytes:
+    """The response to a write, rendered from the store as it is now (reads: a worker thread)."""
+    with services.store.read() as tx:
+        return render(tx, recorded)
 
 
 @post(
     "/cases/{case_id:str}/events",
     operation_id="recordCaseEvent",
     tags=TAGS,
-    sync_to_thread=True,
     responses=WRITE,
     summary="New or changed facts (an act done, an outcome issued…): merge and decide again",
 )
-def post_case_event(
+async def post_case_event(
     request: Request,
     services: NamedDependency[Services],
     caller: NamedDependency[Caller],
@@ -116,24 +136,23 @@ def post_case_event(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RecordedDecision]:
     data = whole_numbers(data)
-    digest = request_hash("POST", request.url.path, data)
-    once = idempotent(
+    once = await idempotent_async(
         services.store,
         caller,
         idempotency_key,
-        digest,
+        lambda: request_hash("POST", request.url.path, data),
         lambda _, recorded: msgspec.json.encode(recorded),
     )
     if isinstance(once, Response):
         return once
-    case = existing_case(services, case_id)
+    case = await anyio.to_thread.run_sync(existing_case, services, case_id)
     body = checked(data, CaseEvent, policy_field=False)
     refuse_unrecordable(facts=body.facts)
     refuse_future(body.as_of, case.purpose)  # a case's events inherit its purpose
 
-    def write() -> Response:
+    async def write() -> Response:
         try:
-            recorded = services.workflows.apply_event(
+            recorded = await services.workflows.apply_event_async(
                 case_id, body.facts, body.as_of, evaluate, key_id=caller.key_id, once=once
             )
         except CaseNotFound:
@@ -141,7 +160,7 @@ def post_case_event(
         note(request, decision_id=recorded.decision_id, case_id=case_id)
         return json_response(recorded, 201)
 
-    return answered(services.store, once, write)
+    return await answered_async(services.store, once, write)
 
 
 @get(

@@ -1,7 +1,9 @@
 """Decisions: take one (the stateless query), read it back, and its receipt.
 
-Handlers are synchronous (the store and the rules engine block) and run in Litestar's thread
-pool; their role guards are the routers' (`api.app`), their services come by injection.
+Taking a decision runs on the event loop: the body is checked and the rules evaluated there
+(pure CPU), and the handler awaits the store's writer, so no thread is held while the write
+waits for its group commit. The readers are synchronous (the store blocks) and run in Litestar's
+thread pool. Role guards are the routers' (`api.app`); services come by injection.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from api.bodies import (
     unknown_policy,
     whole_numbers,
 )
-from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
+from api.idempotency import IdempotencyKey, answered_async, idempotent_async, request_hash
 from api.logs import note
 from api.paging import check_limit
 from api.problems import ApiProblem
@@ -47,11 +49,10 @@ def decision_bytes(_: ReadTx, recorded: RecordedDecision) -> bytes:
     "/decisions",
     operation_id="createDecision",
     tags=TAGS,
-    sync_to_thread=True,
     responses=WRITE,
     summary="Evaluate facts under a policy now, and record the decision",
 )
-def post_decision(
+async def post_decision(
     request: Request,
     services: NamedDependency[Services],
     caller: NamedDependency[Caller],
@@ -59,8 +60,13 @@ def post_decision(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RecordedDecision]:
     data = whole_numbers(data)
-    digest = request_hash("POST", request.url.path, data)
-    once = idempotent(services.store, caller, idempotency_key, digest, decision_bytes)
+    once = await idempotent_async(
+        services.store,
+        caller,
+        idempotency_key,
+        lambda: request_hash("POST", request.url.path, data),
+        decision_bytes,
+    )
     if isinstance(once, Response):
         return once
     body = checked(data, DecisionRequest)
@@ -69,12 +75,14 @@ def post_decision(
     decision = evaluate(body.policy, body.facts, body.as_of)
     decision = msgspec.structs.replace(decision, purpose=body.purpose)
 
-    def write() -> Response:
-        recorded = services.workflows.decide(decision, body.facts, key_id=caller.key_id, once=once)
+    async def write() -> Response:
+        recorded = await services.workflows.decide_async(
+            decision, body.facts, key_id=caller.key_id, once=once
+        )
         note(request, decision_id=recorded.decision_id)
         return json_response(decision_bytes(None, recorded), 201)  # type: ignore[arg-type]
 
-    return answered(services.store, once, write)
+    return await answered_async(services.store, once, write)
 
 
 @get(

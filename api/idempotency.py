@@ -1,15 +1,21 @@
 """`Idempotency-Key` on every POST (CONTRACT.md, version 2): the header, the request's hash, and
 the replay of a remembered response. The remembering itself happens in the write's own
-transaction (`service.idempotency`)."""
+transaction (`service.idempotency`).
+
+Each step has an async twin for handlers on the event loop (`idempotent_async`,
+`answered_async`): the same semantics, with the store's reads in a worker thread, so a request
+without the header costs nothing here and one with it never blocks the loop."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Response
 from litestar.params import HeaderParameter
@@ -88,15 +94,55 @@ def idempotent(
     return Once(caller.key_id, key, digest, render)
 
 
+CLAIM_POLLS = 50  # how often, 10 ms apart, a request that lost a race looks for the winner's answer
+POLL_S = 0.01
+
+
+async def idempotent_async(
+    store: Store,
+    caller: Caller,
+    key: str | None,
+    digest: Callable[[], str],
+    render: Callable[[ReadTx, Any], bytes],
+) -> Response | Once | None:
+    """`idempotent`, with the store read in a worker thread; `digest` (the request's hash) is
+    worked out only when there is a key."""
+    if key is None:
+        return None
+    checked_key(key)
+    hashed = digest()
+    stored = await anyio.to_thread.run_sync(remembered, store, caller.key_id, key)
+    if stored is not None:
+        return replay(stored, hashed)
+    return Once(caller.key_id, key, hashed, render)
+
+
+async def answered_async(
+    store: Store, once: Once | None, write: Callable[[], Awaitable[Response]]
+) -> Response:
+    """`answered` for a coroutine `write`: waits for a racing request's response without
+    holding a thread or the loop."""
+    try:
+        return await write()
+    except AlreadyClaimed:
+        assert once is not None
+        for _ in range(CLAIM_POLLS):  # its transaction committed before ours saw the claim
+            stored = await anyio.to_thread.run_sync(remembered, store, once.key_id, once.key)
+            if stored is not None:
+                return replay(stored, once.request_hash)
+            await asyncio.sleep(POLL_S)
+        raise
+
+
 def answered(store: Store, once: Once | None, write: Callable[[], Response]) -> Response:
     """`write()`; when a racing request with the same key got there first, its response."""
     try:
         return write()
     except AlreadyClaimed:
         assert once is not None
-        for _ in range(50):  # its transaction committed before ours saw the claim
+        for _ in range(CLAIM_POLLS):  # its transaction committed before ours saw the claim
             stored = remembered(store, once.key_id, once.key)
             if stored is not None:
                 return replay(stored, once.request_hash)
-            time.sleep(0.01)
+            time.sleep(POLL_S)
         raise

@@ -12,14 +12,17 @@ import logging
 import re
 import sys
 import time
-import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request
 from litestar.types import Message, Receive, Scope, Send
 
+from service.ids import random_id
+
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
 LOG_FIELDS = "redress_log"  # the scope key where handlers leave fields for the request line
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -39,7 +42,10 @@ class JsonLines(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
+
+
+_ENCODER = json.JSONEncoder(default=str)  # `json.dumps(..., default=str)` makes one per call
 
 
 class StderrLines(logging.StreamHandler):
@@ -58,6 +64,8 @@ def configure_logging() -> None:
     """Send our logs and uvicorn's to stderr as JSON lines (uvicorn's access log is replaced by
     our request line, which carries the request and decision ids)."""
     handler = StderrLines()
+    # Our lines carry no thread or process names: a record need not look them up.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name in ("redress", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
@@ -80,15 +88,21 @@ def client_disconnected(scope: Scope) -> None:
 
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_NAME:
             given = value.decode("latin-1")
             if _PLAIN_ID.match(given):
                 return given
-    return uuid.uuid4().hex
+    return random_id()
 
 
-async def logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
-    """Run one HTTP request through `app`, tagging the response and logging one line."""
+Observe = Callable[[Scope, int | None, float], None]  # (scope, status, seconds) once answered
+
+
+async def logged(
+    app: Any, scope: Scope, receive: Receive, send: Send, observe: Observe | None = None
+) -> None:
+    """Run one HTTP request through `app`, tagging the response and logging one line; then
+    `observe` it (the latency metric), so one wrapper around `send` serves both."""
     request_id = request_id_from(scope)
     fields: dict[str, Any] = {"request_id": request_id}
     scope[LOG_FIELDS] = fields  # type: ignore[typeddict-unknown-key]
@@ -100,20 +114,33 @@ async def logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
         if message["type"] == "http.response.start":
             status = message["status"]
             headers = list(message.get("headers", []))
-            headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+            headers.append((_REQUEST_ID_NAME, request_id.encode()))
             message = {**message, "headers": headers}  # type: ignore[assignment]
         await send(message)
 
     try:
         await app(scope, receive, tagged_send)
     finally:
+        elapsed = time.perf_counter() - started
         fields.update(
             method=scope.get("method"),
             path=scope.get("path"),
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=round(elapsed * 1000, 3),
         )
         if fields.get("event") == "client_disconnected":
-            log.info("client disconnected", extra={"fields": fields})
+            line("client disconnected", fields)
         else:
-            log.info("request", extra={"fields": fields})
+            line("request", fields)
+        if observe is not None:
+            observe(scope, status, elapsed)
+
+
+def line(message: str, fields: dict[str, Any]) -> None:
+    """`log.info(message, extra={"fields": fields})` without `logging`'s search of the call
+    stack for the caller's file and line, which the JSON line does not carry."""
+    if log.isEnabledFor(logging.INFO):
+        record = log.makeRecord(
+            log.name, logging.INFO, "", 0, message, (), None, extra={"fields": fields}
+        )
+        log.handle(record)

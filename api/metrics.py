@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -72,21 +71,47 @@ def observe_batch(jobs: int, seconds: float) -> None:
     COMMIT_SECONDS.observe(seconds)
 
 
+RECORDING = ("decide", "open_case", "apply_event")
+# Labelled series by their labels, looked up once per process (`labels` locks on every call).
+_DECISION_SERIES: dict[tuple[str, str], Any] = {}
+
+
+def count_decision(result: Any) -> None:
+    """Count the decision a workflow returned (alone, or after its case id)."""
+    decision = result[1] if isinstance(result, tuple) else result
+    key = (decision.policy, decision.outcome.disposition)
+    series = _DECISION_SERIES.get(key)
+    if series is None:
+        series = _DECISION_SERIES[key] = DECISIONS.labels(*key)
+    series.inc()
+
+
 def count_decisions(workflows: Any) -> None:
-    """Count every decision the workflows record (wraps `decide`, `open_case`, `apply_event`)."""
+    """Count every decision the workflows record (wraps `decide`, `open_case`, `apply_event`
+    and their `_async` twins)."""
 
     def counted(method: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(method)
         def run(*args: Any, **kwargs: Any) -> Any:
             result = method(*args, **kwargs)
-            decision = result[1] if isinstance(result, tuple) else result
-            DECISIONS.labels(decision.policy, decision.outcome.disposition).inc()
+            count_decision(result)
             return result
 
         return run
 
-    for name in ("decide", "open_case", "apply_event"):
+    def counted_async(method: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(method)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            result = await method(*args, **kwargs)
+            count_decision(result)
+            return result
+
+        return run
+
+    for name in RECORDING:
         setattr(workflows, name, counted(getattr(workflows, name)))
+        twin = f"{name}_async"
+        setattr(workflows, twin, counted_async(getattr(workflows, twin)))
 
 
 def observe_pool(store: Any) -> None:
@@ -97,32 +122,29 @@ def observe_pool(store: Any) -> None:
         POOL_CONNECTIONS.labels(state).set(value)
 
 
-def timed(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: each request's latency, by route template; the pool's use after it."""
+_REQUEST_SERIES: dict[tuple[str, str, int], Any] = {}
 
-    async def run(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
 
-        async def sent(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+def request_seconds(method: str, route: str, status: int) -> Any:
+    """The latency histogram of one (method, route, status), looked up once per process."""
+    key = (method, route, status)
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        series = _REQUEST_SERIES[key] = REQUEST_SECONDS.labels(method, route, str(status))
+    return series
 
-        try:
-            await app(scope, receive, sent)
-        finally:
-            route = scope.get("path_template") or "unmatched"
-            elapsed = time.perf_counter() - started
-            REQUEST_SECONDS.labels(scope.get("method", ""), route, str(status)).observe(elapsed)
-            services = getattr(scope["litestar_app"].state, "services", None)  # type: ignore[typeddict-item]
-            observe_pool(getattr(services, "store", None))
 
-    return run
+def observe_request(scope: Scope, status: int | None, seconds: float) -> None:
+    """One answered request's latency, by route template (`unmatched` when no route took it;
+    500 when no response was started), then the database pool's use (`api.logs.logged`
+    calls this once the request is done)."""
+    route = scope.get("path_template") or "unmatched"
+    request_seconds(scope.get("method", ""), route, 500 if status is None else status).observe(
+        seconds
+    )
+    app = scope.get("litestar_app")
+    services = getattr(app.state, "services", None) if app is not None else None
+    observe_pool(getattr(services, "store", None))
 
 
 def exposition() -> bytes:

@@ -92,6 +92,18 @@ def wrk(url: str, seconds: int, connections: int, body: Path, key: str) -> dict:
     }
 
 
+def mean_batch(metrics_url: str) -> float | None:
+    """Jobs per writer transaction over the run (`redress_append_batch_jobs`), from /metrics."""
+    text = httpx.get(metrics_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}).text
+    found = {
+        name: float(value)
+        for name, value in re.findall(r"^redress_append_batch_jobs_(sum|count) (\S+)$", text, re.M)
+    }
+    if not found.get("count"):
+        return None
+    return round(found["sum"] / found["count"], 2)
+
+
 def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body: Path) -> dict:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{HERE}"}
@@ -130,6 +142,8 @@ def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body:
                 body,
                 ADMIN_KEY,
             )
+            if kind == "redress":
+                result["mean_batch_jobs"] = mean_batch(f"http://127.0.0.1:{port}/metrics")
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:

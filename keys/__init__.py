@@ -9,6 +9,7 @@ HTTP: the API (`api.keys`) and the CLI (`redress keys`) both call it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import anyio.to_thread
 
 from ledger.canonical import canonical_bytes
 
@@ -34,6 +37,9 @@ MAX_NAME_CHARS = 200
 # How often a worker asks the store whether a key was revoked: a revoked key is refused by every
 # worker within this (well under a second), and a request costs no store read in between.
 REVISION_EVERY_S = 0.5
+# When an event loop's key ring starts re-reading the revision in the background, so that its
+# requests need not wait for the read at `REVISION_EVERY_S`.
+REFRESH_AFTER_S = 0.25
 
 
 class UnknownKey(LookupError):
@@ -233,13 +239,19 @@ class KeyRing:
     The stored hashes of keys not revoked are kept in memory: a known key costs no I/O, a key
     created by another process is found on its first use (a miss reads the store again), and a
     revocation anywhere is seen within `REVISION_EVERY_S`, by reading one number.
+
+    `caller` may read the store where it runs; `caller_async` is for the event loop: it reads
+    in a worker thread, and starts re-reading the revision in the background once the copy is
+    `REFRESH_AFTER_S` old, so that requests keep being answered from memory meanwhile and wait
+    only if the copy reaches `REVISION_EVERY_S` (a store slower than that to answer).
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._checked_at = time.monotonic()
+        self._checked_at = time.monotonic()  # when the copy's revision was read (its start)
         self._revision, self._stored = self._read_stored()
+        self._rereading: asyncio.Future[None] | None = None
 
     def caller(self, key: str) -> Caller | None:
         """The caller holding `key`, or None when no key that is not revoked matches."""
@@ -251,28 +263,66 @@ class KeyRing:
             found = _matching(self._stored, presented)
         return found
 
+    async def caller_async(self, key: str) -> Caller | None:
+        """`caller` on an event loop: from memory while the copy is fresh, the store read (when
+        stale, or for a key not held) in a worker thread, one re-read at a time."""
+        age = time.monotonic() - self._checked_at
+        if age >= REFRESH_AFTER_S:
+            reread = self._reread()
+            if age >= REVISION_EVERY_S:
+                await asyncio.shield(reread)  # a cancelled request leaves it running
+        presented = key_hash(key)
+        found = _matching(self._stored, presented)
+        if found is None:  # perhaps a key made by another process since the copy was read
+            return await anyio.to_thread.run_sync(self.caller, key)
+        return found
+
+    def _reread(self) -> asyncio.Future[None]:
+        """The re-reading of the revision in progress on this loop, started now if none is."""
+        running = self._rereading
+        loop = asyncio.get_running_loop()
+        if running is None or running.done() or running.get_loop() is not loop:
+            running = asyncio.ensure_future(
+                anyio.to_thread.run_sync(self._notice_revocations, REFRESH_AFTER_S)
+            )
+            # A failed read is raised to the requests that wait for it, if any; else dropped
+            # (the next request starts another).
+            running.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._rereading = running
+        return running
+
+    async def settle(self) -> None:
+        """Wait for a background re-read still running on this loop (before the store it
+        reads is closed)."""
+        running = self._rereading
+        if running is not None and running.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([running])
+
     def refresh(self) -> None:
         """Read the keys again now (this process just revoked one)."""
         with self._lock:
+            started = time.monotonic()
             self._revision, self._stored = self._read_stored()
-            self._checked_at = time.monotonic()
+            self._checked_at = started
 
     def role_of(self, key: str) -> str | None:
         found = self.caller(key)
         return None if found is None else found.role
 
-    def _notice_revocations(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at < REVISION_EVERY_S:
+    def _notice_revocations(self, older_than: float = REVISION_EVERY_S) -> None:
+        """Read the revision again if the copy's is `older_than` seconds old, and the keys if it
+        moved."""
+        if time.monotonic() - self._checked_at < older_than:
             return
         with self._lock:
-            if now - self._checked_at < REVISION_EVERY_S:
+            started = time.monotonic()
+            if started - self._checked_at < older_than:
                 return
             with self.store.read() as tx:
                 revision = tx.key_revision()
             if revision != self._revision:
                 self._revision, self._stored = self._read_stored()
-            self._checked_at = time.monotonic()
+            self._checked_at = started
 
     def _read_stored(self) -> tuple[int, list[tuple[str, Caller]]]:
         with self.store.read() as tx:

@@ -14,12 +14,13 @@ as is every decision's row in the decision index (`reports.index`).
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 
 from cases import case_state, mark_new_actions, merge_event, register_after
@@ -37,10 +38,12 @@ from ledger.store import (
 from reports.index import IndexEntry, index_entry
 from schemas.decision import Action, Decision, Receipt, RecordedDecision
 from service.idempotency import Once
+from service.ids import random_id
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
 
 MAX_ATTEMPTS = 25
 Evaluate = Callable[[str, dict[str, Any], str | None], Decision]
+Job = Callable[[WriteTx], AppendReceipt]
 
 
 class CaseNotFound(LookupError):
@@ -57,7 +60,7 @@ class NothingToErase(LookupError):
 
 def new_id() -> str:
     """A random identifier for decisions and cases: 128 bits, lowercase hex."""
-    return uuid.uuid4().hex
+    return random_id()
 
 
 def stage_and_route(decision: Decision) -> dict[str, str | None]:
@@ -86,7 +89,7 @@ def case_write(
     version: int | None,
     decision: Decision,
     body: bytes,
-    policy: bytes,
+    policy: bytes | None,
     obligations: list[dict[str, Any]],
     sealed: tuple[bytes, str, bytes] | None = None,
 ) -> Callable[[WriteTx], AppendReceipt]:
@@ -140,8 +143,15 @@ class Workflows:
         # A policy's canonical body, encoded once per process.
         self._policy_bodies: dict[str, bytes] = {}
         self._rulesets = dict(rulesets)
+        # Policy versions whose entry a committed write of ours appended or found: the ledger
+        # only grows, so later jobs need not look for it (one query less per decision).
+        self._policies_in_ledger: set[str] = set()
 
-    def _policy(self, decision: Decision) -> bytes:
+    def _policy(self, decision: Decision) -> bytes | None:
+        """The policy entry's body for the job to append on first use of its version; None
+        when the ledger surely has it already."""
+        if decision.policy_version in self._policies_in_ledger:
+            return None
         body = self._policy_bodies.get(decision.policy_version)
         if body is None:
             body = policy_body(decision, self._rulesets[decision.policy])
@@ -155,21 +165,39 @@ class Workflows:
         case_id: str | None,
         commitment: str | None,
         key_id: str | None = None,
-    ) -> tuple[Decision, dict[str, Any], bytes, bytes]:
+    ) -> tuple[Decision, dict[str, Any], bytes, bytes | None]:
         """The decision with its id, its entry body (as a dict and canonical bytes, with the
-        caller's `key_id`) and its policy's body."""
+        caller's `key_id`) and its policy's body (`_policy`)."""
         decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
         entry = decision_body(decision, facts, commitment, key_id)
         return decision, entry, canonical_bytes(entry), self._policy(decision)
 
-    def _write(
-        self, job: Callable[[WriteTx], AppendReceipt], decision: Decision, once: Once | None
-    ) -> RecordedDecision:
-        """Run the job; with `once`, claim its Idempotency-Key and remember the response in
+    def _claiming(self, job: Job, decision: Decision, once: Once | None) -> Job:
+        """The job; with `once`, claiming its Idempotency-Key and remembering the response in
         the same transaction."""
-        if once is not None:
-            job = once.wrap(job, lambda receipt: self._recorded(decision, receipt))
-        return self._recorded(decision, self.store.write(job))
+        if once is None:
+            return job
+        return once.wrap(job, lambda receipt: self._recorded(decision, receipt))
+
+    def _write(self, job: Job, decision: Decision, once: Once | None) -> RecordedDecision:
+        """Run the job (see `_claiming`) and wait, blocking this thread, until it is durable."""
+        receipt = self.store.write(self._claiming(job, decision, once))
+        self._policies_in_ledger.add(decision.policy_version)
+        return self._recorded(decision, receipt)
+
+    async def _write_async(
+        self, job: Job, decision: Decision, once: Once | None
+    ) -> RecordedDecision:
+        """Run the job (see `_claiming`); the event loop serves other requests until it is
+        durable, so the writer sees every waiting request at once and commits them together.
+
+        Shielded: a cancelled request (its client gone, the server stopping) must not cancel
+        the job's future, which the writer answers after committing its whole batch; the job
+        commits, as it would have from a blocked thread, and nobody reads its receipt."""
+        write = self.store.write_async(self._claiming(job, decision, once))
+        receipt = await asyncio.shield(write)
+        self._policies_in_ledger.add(decision.policy_version)
+        return self._recorded(decision, receipt)
 
     @staticmethod
     def _recorded(decision: Decision, receipt: AppendReceipt) -> RecordedDecision:
@@ -208,9 +236,27 @@ class Workflows:
     ) -> RecordedDecision:
         """Give a case-less decision its id and append it (with the caller's `key_id`);
         returns once it is durable."""
+        decision, job = self._decide_job(decision, facts, key_id)
+        return self._write(job, decision, once)
+
+    async def decide_async(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> RecordedDecision:
+        """`decide`, awaiting the writer instead of blocking a thread on it."""
+        decision, job = self._decide_job(decision, facts, key_id)
+        return await self._write_async(job, decision, once)
+
+    def _decide_job(
+        self, decision: Decision, facts: dict[str, Any], key_id: str | None
+    ) -> tuple[Decision, Job]:
         decision, entry, body, policy = self._prepare(decision, facts, None, None, key_id)
         job = indexed(lambda tx: append_decision(tx, decision, body, policy), self._index(entry))
-        return self._write(job, decision, once)
+        return decision, job
 
     def open_case(
         self,
@@ -226,6 +272,37 @@ class Workflows:
         """A new case with its first decision (every action `new`), its register, its state
         and its sealed personal data, committed together. The case takes the decision's
         `purpose`, and its events inherit it."""
+        case_id, decision, job = self._open_job(
+            decision, facts, personal_data, reference, complainant, key_id
+        )
+        return case_id, self._write(job, decision, once)
+
+    async def open_case_async(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        personal_data: dict | None = None,
+        reference: str | None = None,
+        complainant: str | None = None,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> tuple[str, RecordedDecision]:
+        """`open_case`, awaiting the writer instead of blocking a thread on it."""
+        case_id, decision, job = self._open_job(
+            decision, facts, personal_data, reference, complainant, key_id
+        )
+        return case_id, await self._write_async(job, decision, once)
+
+    def _open_job(
+        self,
+        decision: Decision,
+        facts: dict[str, Any],
+        personal_data: dict | None,
+        reference: str | None,
+        complainant: str | None,
+        key_id: str | None,
+    ) -> tuple[str, Decision, Job]:
         case_id = new_id()
         sealed: tuple[bytes, str, bytes] | None = None
         if personal_data:
@@ -258,8 +335,7 @@ class Workflows:
         }
 
         write = case_write(row, None, decision, body, policy, rows, sealed)
-        job = indexed(write, self._index(entry))
-        return case_id, self._write(job, decision, once)
+        return case_id, decision, indexed(write, self._index(entry))
 
     def apply_event(
         self,
@@ -275,36 +351,70 @@ class Workflows:
         case's purpose, and record the decision with the case's new facts, register and state,
         provided the case did not change meanwhile (otherwise read it again and retry)."""
         for attempt in range(MAX_ATTEMPTS):
-            case = self.cases.get(case_id)
-            if case is None:
-                raise CaseNotFound(case_id)
-            facts = merge_event(case.policy, case.facts, changes)
-            decided = msgspec.structs.replace(
-                evaluate(case.policy, facts, as_of),
-                purpose=case.purpose,  # type: ignore[arg-type]
-            )
-            decided = with_new_actions(self.latest_entry(case), decided)
-            decision, entry, body, policy = self._prepare(
-                decided, facts, case_id, case.personal_commitment, key_id
-            )
-            state, rows = self._register(case.obligations, entry)
-            row = {
-                "case_id": case_id,
-                "state": state,
-                "facts": msgspec.json.encode(facts).decode(),
-                "updated_at": now_text(),
-                **stage_and_route(decision),
-                "latest_decision_id": decision.decision_id,
-            }
-
-            job = indexed(
-                case_write(row, case.version, decision, body, policy, rows), self._index(entry)
-            )
+            decision, job = self._event_job(case_id, changes, as_of, evaluate, key_id)
             try:
                 return self._write(job, decision, once)
             except VersionConflict:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise StoreBusy(f"case {case_id} kept changing: try again")
+
+    async def apply_event_async(
+        self,
+        case_id: str,
+        changes: dict[str, Any],
+        as_of: str | None,
+        evaluate: Evaluate,
+        *,
+        key_id: str | None = None,
+        once: Once | None = None,
+    ) -> RecordedDecision:
+        """`apply_event`, reading the case in a worker thread (the store blocks) and awaiting
+        the writer instead of blocking a thread on it."""
+        for attempt in range(MAX_ATTEMPTS):
+            decision, job = await anyio.to_thread.run_sync(
+                self._event_job, case_id, changes, as_of, evaluate, key_id
+            )
+            try:
+                return await self._write_async(job, decision, once)
+            except VersionConflict:
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise StoreBusy(f"case {case_id} kept changing: try again")
+
+    def _event_job(
+        self,
+        case_id: str,
+        changes: dict[str, Any],
+        as_of: str | None,
+        evaluate: Evaluate,
+        key_id: str | None,
+    ) -> tuple[Decision, Job]:
+        """The event's decision and the job that records it if the case is still at the
+        version read here (reads the store)."""
+        case = self.cases.get(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        facts = merge_event(case.policy, case.facts, changes)
+        decided = msgspec.structs.replace(
+            evaluate(case.policy, facts, as_of),
+            purpose=case.purpose,  # type: ignore[arg-type]
+        )
+        decided = with_new_actions(self.latest_entry(case), decided)
+        decision, entry, body, policy = self._prepare(
+            decided, facts, case_id, case.personal_commitment, key_id
+        )
+        state, rows = self._register(case.obligations, entry)
+        row = {
+            "case_id": case_id,
+            "state": state,
+            "facts": msgspec.json.encode(facts).decode(),
+            "updated_at": now_text(),
+            **stage_and_route(decision),
+            "latest_decision_id": decision.decision_id,
+        }
+        job = indexed(
+            case_write(row, case.version, decision, body, policy, rows), self._index(entry)
+        )
+        return decision, job
 
     def erase_personal(self, case_id: str) -> Receipt:
         """Destroy the case's key, sealed records and complainant reference, record the

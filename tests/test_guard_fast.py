@@ -1,0 +1,66 @@
+"""The guard's fast check (`api.guard.surely_acceptable`) never clears a body the full scan
+(`scan_json`) refuses: it only skips the scan, it never changes an answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.guard import MAX_DEPTH, Refused, scan_json, surely_acceptable
+
+KEYS = st.sampled_from(["a", "b", "A", "é", "\\u0061", "\\\\", '\\"', "a\\u0000"])
+SCALARS = st.sampled_from(["1", '"x"', "null", "true", "2.0", '"\\ud800"', "NaN", '"{["'])
+
+
+@st.composite
+def documents(draw, depth: int = 0) -> str:
+    """JSON-ish text: objects (keys may repeat, spelled with or without escapes), arrays and
+    scalars, sometimes deeper than the limit."""
+    if depth > MAX_DEPTH + 2 or draw(st.integers(0, 3)) == 0:
+        return draw(SCALARS)
+    if draw(st.booleans()):
+        members = draw(st.lists(st.tuples(KEYS, documents(depth + 1)), max_size=4))
+        return "{" + ",".join(f'"{k}":{v}' for k, v in members) + "}"
+    items = draw(st.lists(documents(depth + 1), max_size=3))
+    return "[" + ",".join(items) + "]"
+
+
+def refused(body: bytes) -> bool:
+    try:
+        scan_json(body)
+    except Refused:
+        return True
+    return False
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents(), st.sampled_from(["", " ", "}", "]", ",", '"']))
+def test_what_the_fast_check_clears_the_scan_accepts(text, tail):
+    body = (text + tail).encode("utf-8", "surrogatepass")
+    if surely_acceptable(body):
+        assert not refused(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "cleared"),
+    [
+        (b'{"policy":"wme","facts":{"kind":"complaint"}}', True),
+        (b'{"a":1,"a":2}', False),
+        (b'{"a":1,"\\u0061":2}', False),
+        (b'{"a":{"b":1,"b":1}}', False),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), False),
+        (b'{"a":1', False),
+    ],
+)
+def test_the_fast_check_clears_plain_bodies_and_leaves_the_rest_to_the_scan(body, cleared):
+    assert surely_acceptable(body) is cleared
+    if not cleared and body != b'{"a":1':
+        assert refused(body)
+
+
+def test_a_body_at_the_depth_limit_is_cleared_by_one_or_the_other():
+    body = json.dumps(json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)).encode()
+    assert surely_acceptable(body) and not refused(body)

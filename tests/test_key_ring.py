@@ -1,0 +1,95 @@
+"""The key ring a worker's event loop checks requests against (`KeyRing.caller_async`): answered
+from memory, yet a revocation by another process is refused within `REVISION_EVERY_S`, and a
+key another process made is found on its first use."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from keys import REFRESH_AFTER_S, REVISION_EVERY_S, KeyRing, create_job, revoke_job
+from store import open_store
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_revision_interval(tmp_path):
+    ours, theirs = open_store(tmp_path), open_store(tmp_path)  # two processes' stores
+    try:
+        made, job = create_job("decide", "clerk")
+        ours.write(job)
+        ring = KeyRing(ours)
+
+        async def check() -> None:
+            caller = await ring.caller_async(made.key)
+            assert caller is not None and caller.key_id == made.key_id
+            theirs.write(revoke_job(made.key_id))
+            time.sleep(REVISION_EVERY_S)
+            assert await ring.caller_async(made.key) is None
+            assert ring.caller(made.key) is None
+
+        asyncio.run(check())
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_key_made_by_another_process_is_found_on_its_first_use(tmp_path):
+    ours, theirs = open_store(tmp_path), open_store(tmp_path)
+    try:
+        ring = KeyRing(ours)
+        made, job = create_job("audit")
+        theirs.write(job)
+
+        async def check() -> None:
+            callers = await asyncio.gather(*(ring.caller_async(made.key) for _ in range(8)))
+            assert {c.role for c in callers if c is not None} == {"audit"}
+            assert all(c is not None for c in callers)
+            assert await ring.caller_async("not a key") is None
+
+        asyncio.run(check())
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_many_requests_at_a_stale_copy_share_one_re_read_and_all_see_the_revocation(tmp_path):
+    ours, theirs = open_store(tmp_path), open_store(tmp_path)
+    try:
+        made, job = create_job("decide")
+        ours.write(job)
+        kept, job = create_job("decide")
+        ours.write(job)
+        ring = KeyRing(ours)
+        theirs.write(revoke_job(made.key_id))
+        time.sleep(REVISION_EVERY_S)
+
+        async def check() -> None:
+            revoked = [ring.caller_async(made.key) for _ in range(16)]
+            still = [ring.caller_async(kept.key) for _ in range(16)]
+            found = await asyncio.gather(*revoked, *still)
+            assert found[:16] == [None] * 16
+            assert all(c is not None and c.key_id == kept.key_id for c in found[16:])
+
+        asyncio.run(check())
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_settle_waits_for_the_background_re_read_so_the_store_can_close(tmp_path):
+    store = open_store(tmp_path)
+    try:
+        made, job = create_job("decide")
+        store.write(job)
+        ring = KeyRing(store)
+        time.sleep(REFRESH_AFTER_S)
+
+        async def check() -> None:
+            assert await ring.caller_async(made.key) is not None  # answered from memory
+            rereading = ring._rereading  # noqa: SLF001 - the read it started in the background
+            assert rereading is not None
+            await ring.settle()
+            assert rereading.done() and rereading.exception() is None
+
+        asyncio.run(check())
+    finally:
+        store.close()
