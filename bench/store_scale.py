@@ -27,17 +27,9 @@ from verify_speed import body, decision_id
 from ledger.canonical import canonical_bytes
 from ledger.store import Ledger
 
-BODY = {
-    "decision_id": "0" * 32,
-    "policy": "wme",
-    "policy_version": "sha256:" + "ab" * 32,
-    "as_of": "2026-12-24T09:00:00Z",
-    "case_id": None,
-    "facts": {"received_at": "2026-12-23", "kind": "complaint", "category": "misconduct"},
-    "outcome": {"disposition": "accept", "stage": "stage_1", "deadlines": []},
-    "reasons": [{"rule": "wme-1", "citation": "WME 3.1"}],
-    "personal_commitment": None,
-}
+
+def with_id(template: bytes, n: int) -> bytes:
+    return template.replace(decision_id(0).encode(), decision_id(n).encode(), 1)
 
 
 def rss_mib() -> float:
@@ -51,7 +43,7 @@ def rss_mib() -> float:
 def appending_clients(data: Path, seconds: float, threads: int) -> dict:
     """`threads` clients each appending one entry at a time, each waiting for its commit."""
     ledger = Ledger.open(data)
-    raw = canonical_bytes(BODY)
+    raw = canonical_bytes(body(0))
     stop = threading.Event()
     counts = [0] * threads
     waits: list[list[float]] = [[] for _ in range(threads)]
@@ -141,6 +133,7 @@ def verify_rate(data: Path, size: int, jobs: int) -> int:
 
 def grow(data: Path, entries: int, marks: list[int]) -> list[dict]:
     ledger = Ledger.open(data)
+    template = canonical_bytes(body(0))
     rows = []
     size = ledger.tree_size()
     chunk = 10_000
@@ -149,11 +142,15 @@ def grow(data: Path, entries: int, marks: list[int]) -> list[dict]:
         while size < mark:
             n = min(chunk, mark - size)
             # Each decision with its own id and the id index row the service writes, as
-            # `verify` checks both; encoding the bodies is the service's work, not the store's.
-            items = [(decision_id(i), canonical_bytes(body(i))) for i in range(size, size + n)]
+            # `verify` checks both. The ids are put into one encoded body as they are appended
+            # (same length, so still canonical), so that the process's RSS is the store's and
+            # not a chunk's worth of bodies built beforehand.
             began = time.perf_counter()
             ledger.store.write(
-                lambda tx, items=items: [tx.append("decision", raw, ref) for ref, raw in items]
+                lambda tx, lo=size, n=n: [
+                    tx.append("decision", with_id(template, i), decision_id(i))
+                    for i in range(lo, lo + n)
+                ]
             )
             building += time.perf_counter() - began
             size += n
