@@ -2,6 +2,10 @@
 user + system CPU over the run, divided by the decisions it recorded.
 
     .venv/bin/python bench/decision_cpu.py [--seconds 8] [--connections 32] [--rounds 1]
+        [--root OTHER_CHECKOUT ...]
+
+With `--root`, each round serves each checkout in turn (e.g. main, then this one), so a before
+and an after are measured back to back on the same machine.
 
 Needs `wrk`. The CPU includes the store's writer thread (it is the server process's).
 """
@@ -30,9 +34,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(args: argparse.Namespace, body: Path) -> dict:
+def run(args: argparse.Namespace, body: Path, root: Path) -> dict:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{HERE}"}
+    env = {**os.environ, "PYTHONPATH": f"{root}:{HERE}"}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         env |= {"REDRESS_DATA_DIR": str(data), "REDRESS_ADMIN_KEY": ADMIN_KEY}
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace, body: Path) -> dict:
         server = subprocess.Popen(
             command,
             env=env,
-            cwd=ROOT,
+            cwd=root,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -83,12 +87,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--root", action="append", type=Path, default=[])
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(DECISION, f)
     body = Path(f.name)
     for _ in range(args.rounds):
-        print(json.dumps(run(args, body)), flush=True)
+        for root in [*args.root, ROOT]:
+            print(json.dumps({"root": str(root), **run(args, body, root)}), flush=True)
     body.unlink()
     return 0
 
