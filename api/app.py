@@ -10,6 +10,7 @@ start (`keys.bootstrap_admin`).
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,21 @@ def routers() -> list[Router]:
     ]
 
 
+YOUNG_GENERATION_THRESHOLD = 7000  # allocations between collections of the youngest generation
+
+
+def settle_garbage_collector() -> None:
+    """Once the worker is up: move what start-up made (the app, its handlers, the policies'
+    rule engines, every imported module) out of the collector's sight, and collect the youngest
+    generation ten times less often. Requests leave few cycles, yet with the defaults a decision
+    paid for a collection every ~9 requests and, now and then, a full one that walked the whole
+    start-up heap (tens of ms on one request, on the event loop). Cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, older, oldest)
+
+
 def create_app(data_dir: Path) -> Litestar:
     """The API over the stores in `data_dir` (opened when the app starts)."""
     configure_logging()
@@ -150,6 +166,7 @@ def create_app(data_dir: Path) -> Litestar:
         app.state.services = Services.open(Path(data_dir))
         instrument(app.state.services)
         app.state.cosigning = start_cosigning(Path(data_dir), app.state.services)
+        settle_garbage_collector()
 
     async def close_stores(app: Litestar) -> None:
         cosigning = getattr(app.state, "cosigning", None)

@@ -31,6 +31,7 @@ def a_or_an(word: str) -> str:
 
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+CALLER = "redress_caller"  # the scope key where the guard leaves the caller for the handler
 
 
 def requires(reads: tuple[str, ...], writes: tuple[str, ...] = ()) -> Guard:
@@ -55,7 +56,9 @@ def requires(reads: tuple[str, ...], writes: tuple[str, ...] = ()) -> Guard:
             raise ApiProblem(
                 403, f"{a_or_an(caller.role)} key cannot do this: it needs the {wanted} role"
             )
-        connection.state.caller = caller
+        # In the scope itself: `connection.state` would wrap the scope's state in a new object
+        # on every access, here and again in `provide_caller`.
+        connection.scope[CALLER] = caller  # type: ignore[typeddict-unknown-key]
 
     return guard
 
@@ -67,4 +70,4 @@ def provide_caller(request: Request, services: NamedDependency[Services]) -> Cal
     other: independent ones are resolved concurrently, in an anyio task group of one task
     each, which costs a request more than both lookups together."""
     del services
-    return request.state.caller
+    return request.scope[CALLER]  # type: ignore[typeddict-item]

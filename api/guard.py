@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
+from litestar.utils.scope.state import ScopeState
 
 from api.logs import client_disconnected
 from schemas.problems import FieldError, Problem, escape_pointer
@@ -298,6 +299,9 @@ class RequestGuard:
         except Refused as refused:
             await refuse(send, refused)
             return
+        # Litestar's `Request.body()` takes the body from the connection's state when it is
+        # there, instead of reading it again chunk by chunk through `receive`.
+        ScopeState.from_scope(scope).body = body
         await self.app(scope, replay(body, receive), send)
 
 

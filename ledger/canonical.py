@@ -32,7 +32,12 @@ def unhashable_values(
     """Values the ledger cannot hash canonically (RFC 8785): fractional numbers, integers
     beyond ±(2^53 − 1), text that is not Unicode (lone surrogates), and nesting deeper than
     `max_depth`. The API checks requests with it before anything is recorded (a 422, not a failed
-    write); `canonical_bytes` checks every hashed document with it again."""
+    write); `canonical_bytes` checks every hashed document with it again.
+
+    A value the C check of `_fast_canonical` clears has none of these (see there), and is
+    cleared without the walk in Python; the rest are walked to name each field at fault."""
+    if _fast_canonical(value, max_depth) is not None:
+        return []
     return _scan(value, pointer, max_depth)[0]
 
 
@@ -102,15 +107,16 @@ def canonical_bytes(document: Any) -> bytes:
     return rfc8785.dumps(document) if unsure else _SORTED.encode(document)
 
 
-def _fast_canonical(document: Any) -> bytes | None:
+def _fast_canonical(document: Any, max_depth: int = MAX_DEPTH + ENVELOPE_DEPTH) -> bytes | None:
     """msgspec's bytes when they are certainly canonical and nothing is wrong with the document,
     checked in C: they decode (floats refused) back to an equal document, hold no 16-digit
-    number and no character beyond the BMP, and have fewer brackets than the depth limit.
-    None sends the document through the full Python check."""
+    number and no character beyond the BMP, and have no more brackets than `max_depth` (a
+    value nested d deep sits inside d containers, each opened by a bracket). Text that is not
+    Unicode does not encode. None sends the document through the full Python check."""
     try:
         raw = _SORTED.encode(document)
         if (
-            raw.count(b"[") + raw.count(b"{") > MAX_DEPTH + ENVELOPE_DEPTH
+            raw.count(b"[") + raw.count(b"{") > max_depth
             or _unsure(raw)
             or raw[:1] in _NUMBER_START
             or _STRICT.decode(raw) != document

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.canonical import (
+    _scan,
     canonical_bytes,
     entry_bytes,
     entry_document,
@@ -21,6 +22,7 @@ from ledger.canonical import (
     parse_entry,
     parse_entry_fast,
     sha256_hex,
+    unhashable_values,
 )
 
 SAFE = 2**53 - 1
@@ -116,3 +118,22 @@ def test_the_unsure_shortcut_finds_exactly_what_the_regex_finds(raw):
 
     regex = _LONG_NUMBER.search(raw) is not None or _BEYOND_BMP.search(raw) is not None
     assert _unsure(raw) == regex
+
+
+deep_or_unhashable = st.recursive(
+    scalars | st.floats(allow_nan=True) | st.integers() | st.sampled_from(["\ud800", 2**53]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(text | st.sampled_from(["\udfff"]), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=800)
+@given(deep_or_unhashable, st.integers(0, 6))
+def test_the_fast_clearance_finds_nothing_only_where_the_full_walk_finds_nothing(value, depth):
+    """`unhashable_values` skips its walk for what the C check clears: the walk, run anyway,
+    must agree (floats, NaN, integers past 2^53 - 1, lone surrogates and nesting past the
+    limit included; small limits make the depth check bite)."""
+    assert unhashable_values(value, "/v", depth) == _scan(value, "/v", depth)[0]

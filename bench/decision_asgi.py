@@ -1,0 +1,137 @@
+"""CPU per `POST /v1/decisions` of the Litestar app alone, driven in process through ASGI (no
+HTTP server, no sockets): `concurrency` clients in one event loop, each posting in turn; the
+process's CPU (event loop and the store's writer thread) over the run, per decision.
+
+    PYTHONPATH=. .venv/bin/python bench/decision_asgi.py [--decisions 4000] [--concurrency 32]
+
+Less noisy than wrk on a shared machine: what it counts is CPU time, not wall-clock time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(Path(__file__).resolve().parent))  # after the project: bench/ has a reports.py
+
+from http_stack import ADMIN_KEY, DECISION  # noqa: E402
+
+BODY = json.dumps(DECISION).encode()
+HEADERS = [
+    (b"host", b"127.0.0.1"),
+    (b"content-type", b"application/json"),
+    (b"authorization", f"Bearer {ADMIN_KEY}".encode()),
+    (b"content-length", str(len(BODY)).encode()),
+]
+
+
+def scope() -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/decisions",
+        "raw_path": b"/v1/decisions",
+        "root_path": "",
+        "query_string": b"",
+        "headers": list(HEADERS),
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+async def post(app) -> int:  # noqa: ANN001
+    sent = False
+    status = 0
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": BODY, "more_body": False}
+
+    async def send(message: dict) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope(), receive, send)
+    return status
+
+
+async def client(app, count: int) -> None:  # noqa: ANN001
+    for _ in range(count):
+        status = await post(app)
+        if status != 201:
+            raise RuntimeError(f"status {status}")
+
+
+async def run(args: argparse.Namespace, data: Path) -> dict:
+    from api.app import create_app
+
+    app = create_app(data)
+    async with lifespan(app):
+        await client(app, 200)  # warm up
+        each = args.decisions // args.concurrency
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(client(app, each) for _ in range(args.concurrency)))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    done = each * args.concurrency
+    return {
+        "decisions": done,
+        "cpu_us_per_decision": round(cpu / done * 1e6, 1),
+        "wall_per_s": round(done / wall, 1),
+    }
+
+
+class lifespan:  # noqa: N801
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __aenter__(self) -> None:
+        for hook in self.app.on_startup:
+            result = hook(self.app)
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def __aexit__(self, *_: object) -> None:
+        for hook in self.app.on_shutdown:
+            result = hook(self.app)
+            if asyncio.iscoroutine(result):
+                await result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--decisions", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    import os
+
+    import uvloop
+
+    from api.keys import bootstrap_admin
+
+    os.environ["REDRESS_ADMIN_KEY"] = ADMIN_KEY
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "data"
+            bootstrap_admin(data)
+            print(json.dumps(uvloop.run(run(args, data))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""CPU per decision of one uvicorn worker (uvloop + httptools) under wrk: the server process's
+user + system CPU over the run, divided by the decisions it recorded.
+
+    .venv/bin/python bench/decision_cpu.py [--seconds 8] [--connections 32] [--rounds 1]
+        [--root OTHER_CHECKOUT ...]
+
+With `--root`, each round serves each checkout in turn (e.g. main, then this one), so a before
+and an after are measured back to back on the same machine.
+
+Needs `wrk`. The CPU includes the store's writer thread (it is the server process's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from http_stack import ADMIN_KEY, DECISION, ROOT, free_port, server_command, wait_up, wrk
+
+HERE = Path(__file__).resolve().parent
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU of the process `pid` (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(args: argparse.Namespace, body: Path, root: Path) -> dict:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{root}:{HERE}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        env |= {"REDRESS_DATA_DIR": str(data), "REDRESS_ADMIN_KEY": ADMIN_KEY}
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from api.keys import bootstrap_admin; import sys; "
+                "from pathlib import Path; bootstrap_admin(Path(sys.argv[1]))",
+                str(data),
+            ],
+            env=env,
+            check=True,
+        )
+        command = server_command("uvicorn-fast", "api.app:app_from_environment", port, 1, True)
+        server = subprocess.Popen(
+            command,
+            env=env,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_up(f"http://127.0.0.1:{port}/health")
+            time.sleep(0.5)
+            before = cpu_seconds(server.pid)
+            result = wrk(
+                f"http://127.0.0.1:{port}/v1/decisions",
+                args.seconds,
+                args.connections,
+                body,
+                ADMIN_KEY,
+            )
+            spent = cpu_seconds(server.pid) - before
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=15)
+        with sqlite3.connect(data / "redress.db") as conn:
+            stored = conn.execute("SELECT COUNT(*) FROM entries WHERE kind = 'decision'").fetchone()
+    result["recorded"] = stored[0]
+    result["cpu_us_per_decision"] = round(spent / max(result["requests"], 1) * 1e6, 1)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--root", action="append", type=Path, default=[])
+    args = parser.parse_args()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(DECISION, f)
+    body = Path(f.name)
+    for _ in range(args.rounds):
+        for root in [*args.root, ROOT]:
+            print(json.dumps({"root": str(root), **run(args, body, root)}), flush=True)
+    body.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
