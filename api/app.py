@@ -158,9 +158,6 @@ def settle_garbage_collector() -> None:
 def create_app(data_dir: Path) -> Litestar:
     """The API over the stores in `data_dir` (opened when the app starts)."""
     configure_logging()
-    import sys
-
-    sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
 
     def open_stores(app: Litestar) -> None:
         app.state.services = Services.open(Path(data_dir))
