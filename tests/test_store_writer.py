@@ -45,7 +45,8 @@ def test_jobs_waiting_together_commit_together_and_one_failing_fails_alone(tmp_p
     assert [f.result(10) for f in (queued[0], queued[2], queued[3])] == [2, 3, 4]
     with pytest.raises(ValueError, match="fails after appending"):
         queued[1].result(10)
-    assert store.batch_sizes[-1] == 4  # the four queued jobs made one batch
+    # The four queued jobs, submitted while it ran, joined the slow job's batch.
+    assert store.batch_sizes[-1] == 5
     # The failed job's entry was rolled back with its savepoint: no gap, the chain verifies.
     assert ledger.tree_size() == 5
     assert ledger.checkpoint_view().tree_size == 5
@@ -88,7 +89,7 @@ def test_the_writer_outlives_a_batch_that_breaks(tmp_path):
 
 def _queued_behind_a_held_writer(store, jobs):
     """Submit `jobs` from threads while the writer is held by another job, so that they are
-    all waiting when it is free and make one batch; their futures, in submission order."""
+    all waiting when it is free and join its batch; their futures, in submission order."""
     release, running = threading.Event(), threading.Event()
 
     def hold(tx):
@@ -135,7 +136,7 @@ def test_a_failing_job_in_the_middle_of_a_batch_fails_alone_with_its_own_error(t
     with pytest.raises(ValueError, match="the middle job fails"):
         futures[3].result(10)
     receipts = [f.result(10) for n, f in enumerate(futures) if n != 3]
-    assert store.batch_sizes[-1] == 7  # they made one batch
+    assert store.batch_sizes[-1] == 8  # they joined the held job's batch
     assert [r.index for r in receipts] == [1, 2, 3, 4, 5, 6]  # consecutive, in order
     assert {r.tree_size for r in receipts} == {7}
     # Each good job's hook ran exactly once (not again for the run that found the failure),
