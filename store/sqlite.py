@@ -617,7 +617,8 @@ class SqliteStore:
                     return [(batch[0], None, failure)]
                 if not self._begin(conn, batch, deadline):
                     return []
-                self._load_tail(conn, state)
+                self._load_tail(conn, state)  # another process may have appended meanwhile
+                grown_from = state.frontier.size
                 outcomes = self._run_guarded(jobs_conn, tx, batch)
             state.flush_nodes(conn)
             root = state.frontier.root()
