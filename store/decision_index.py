@@ -369,10 +369,13 @@ class IndexTx:
             [row.get(c) for c in INDEX_COLUMNS],
         )
         flags = list(dict.fromkeys(flags))
-        self._ix_many(
-            self._sql("INSERT INTO decision_flags (idx, flag) VALUES (?, ?)"),
-            [(row["idx"], f) for f in flags],
-        )
+        # No statement for nothing (most decisions have no flags, a case's no register rows):
+        # each call is a round in the writer's thread, which POST /v1/decisions waits for.
+        if flags:
+            self._ix_many(
+                self._sql("INSERT INTO decision_flags (idx, flag) VALUES (?, ?)"),
+                [(row["idx"], f) for f in flags],
+            )
         # The day's counts, so that routing sums a few rows a day rather than every decision
         # ('' stands for none: a key column cannot hold NULL and still match).
         day = (row["policy"], row["as_of_day"], row["purpose"])
@@ -386,16 +389,17 @@ class IndexTx:
             ),
             [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)],
         )
-        self._ix_many(
-            self._sql(
-                "INSERT INTO decision_obligations (idx, seq, name, rule, due, done_at, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)"
-            ),
-            [
-                (row["idx"], seq, *(o.get(c) for c in OBLIGATION_COLUMNS))
-                for seq, o in enumerate(obligations)
-            ],
-        )
+        if obligations:
+            self._ix_many(
+                self._sql(
+                    "INSERT INTO decision_obligations (idx, seq, name, rule, due, done_at, status)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ),
+                [
+                    (row["idx"], seq, *(o.get(c) for c in OBLIGATION_COLUMNS))
+                    for seq, o in enumerate(obligations)
+                ],
+            )
 
     def clear_decision_index(self) -> None:
         for table in ("decision_flags", "decision_obligations", "decision_counts",

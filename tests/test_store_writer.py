@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ledger.canonical import canonical_bytes
+from ledger.canonical import canonical_bytes, parse_entry
 from ledger.store import Ledger
 from ledger.verify import verify
 from store import open_store
@@ -45,7 +45,8 @@ def test_jobs_waiting_together_commit_together_and_one_failing_fails_alone(tmp_p
     assert [f.result(10) for f in (queued[0], queued[2], queued[3])] == [2, 3, 4]
     with pytest.raises(ValueError, match="fails after appending"):
         queued[1].result(10)
-    assert store.batch_sizes[-1] == 4  # the four queued jobs made one batch
+    # The four queued jobs, submitted while it ran, joined the slow job's batch.
+    assert store.batch_sizes[-1] == 5
     # The failed job's entry was rolled back with its savepoint: no gap, the chain verifies.
     assert ledger.tree_size() == 5
     assert ledger.checkpoint_view().tree_size == 5
@@ -84,3 +85,127 @@ def test_the_writer_outlives_a_batch_that_breaks(tmp_path):
     with store.read() as tx:
         assert tx.api_keys() == [("h", "audit")]
     store.close()
+
+
+def _queued_behind_a_held_writer(store, jobs):
+    """Submit `jobs` from threads while the writer is held by another job, so that they are
+    all waiting when it is free and join its batch; their futures, in submission order."""
+    release, running = threading.Event(), threading.Event()
+
+    def hold(tx):
+        running.set()
+        release.wait(10)
+
+    held = store._submit(hold, False)
+    assert running.wait(10)
+    futures = [None] * len(jobs)
+
+    def submit(n):
+        futures[n] = store._submit(jobs[n], False)
+
+    for n in range(len(jobs)):  # one thread each, in order, so the queue keeps their order
+        t = threading.Thread(target=submit, args=(n,))
+        t.start()
+        t.join()
+    release.set()
+    held.result(10)
+    return futures
+
+
+def test_a_failing_job_in_the_middle_of_a_batch_fails_alone_with_its_own_error(tmp_path):
+    ledger = Ledger.open(tmp_path)
+    store = ledger.store
+    hooks_run: list[str] = []
+
+    def good(n):
+        def job(tx):
+            receipt = tx.append("erasure", BODY, f"good-{n}")
+            tx.before_commit(lambda t: hooks_run.append(f"good-{n}"))
+            return receipt
+
+        return job
+
+    def bad(tx):
+        tx.append("erasure", BODY, "bad")
+        tx.add_api_key("bad-key", "audit")
+        tx.before_commit(lambda t: hooks_run.append("bad"))
+        raise ValueError("the middle job fails after writing")
+
+    jobs = [good(0), good(1), good(2), bad, good(3), good(4), good(5)]
+    futures = _queued_behind_a_held_writer(store, jobs)
+    with pytest.raises(ValueError, match="the middle job fails"):
+        futures[3].result(10)
+    receipts = [f.result(10) for n, f in enumerate(futures) if n != 3]
+    assert store.batch_sizes[-1] == 8  # they joined the held job's batch
+    assert [r.index for r in receipts] == [1, 2, 3, 4, 5, 6]  # consecutive, in order
+    assert {r.tree_size for r in receipts} == {7}
+    # Each good job's hook ran exactly once (not again for the run that found the failure),
+    # the failed job's never.
+    assert sorted(hooks_run) == [f"good-{n}" for n in range(6)]
+    with store.read() as tx:
+        assert tx.find_entry("erasure", "bad") is None
+        assert tx.api_keys() == []
+        for n, r in enumerate(receipts):
+            assert tx.find_entry("erasure", f"good-{n}") == r.index
+            assert tx.entry(r.index)[1] == r.entry_hash
+    assert ledger.tree_size() == 7
+    assert ledger.checkpoint_view().tree_size == 7
+    assert verify(tmp_path / "redress.db").ok
+    ledger.close()
+
+
+def test_a_job_sees_the_entries_and_claims_of_earlier_jobs_in_its_batch(tmp_path):
+    """Entries wait to be inserted until the next statement: a later job's lookup must still
+    find an earlier one's entry (the policy entry a decision appends on first use), and an
+    earlier job's claim on an idempotency key, also when the batch is run again guarded."""
+    ledger = Ledger.open(tmp_path)
+    store = ledger.store
+
+    def decision(n):
+        def job(tx):
+            if tx.find_entry("policy", "v1") is None:
+                tx.append("policy", BODY, "v1")
+            return tx.append("decision", BODY, f"d{n}").index
+
+        return job
+
+    def claiming(tx):
+        if tx.claim_response("key", "once", "hash", "2000-01-01T00:00:00Z") is not None:
+            raise LookupError("already claimed")
+        return tx.append("decision", BODY, "claimed").index
+
+    # A batch that runs through (optimistically): one policy entry, before the first decision.
+    futures = _queued_behind_a_held_writer(store, [decision(0), decision(1), decision(2)])
+    assert [f.result(10) for f in futures] == [2, 3, 4]
+    # A batch run again guarded, after its second claim of the same key failed.
+    jobs = [decision(3), claiming, decision(4), claiming, decision(5)]
+    futures = _queued_behind_a_held_writer(store, jobs)
+    assert futures[0].result(10) == 5
+    assert futures[1].result(10) == 6
+    assert futures[2].result(10) == 7
+    with pytest.raises(LookupError, match="already claimed"):
+        futures[3].result(10)
+    assert futures[4].result(10) == 8
+    with store.read() as tx:
+        assert [i for i, _, _ in tx.entries(0, 20)] == list(range(9))
+        assert [kind for (kind,) in tx.conn.execute("SELECT kind FROM entries")].count(
+            "policy"
+        ) == 1
+        assert tx.find_entry("policy", "v1") == 1
+        assert tx.stored_response("key", "once") is not None
+    assert verify(tmp_path / "redress.db").ok
+    ledger.close()
+
+
+def test_the_entries_of_one_batch_share_its_time(tmp_path):
+    ledger = Ledger.open(tmp_path)
+    store = ledger.store
+    jobs = [lambda tx, n=n: tx.append("erasure", BODY, f"e{n}") for n in range(4)]
+    futures = _queued_behind_a_held_writer(store, jobs)
+    indices = [f.result(10).index for f in futures]
+    with store.read() as tx:
+        times = {parse_entry(tx.entry(i)[0])["recorded_at"] for i in indices}
+        genesis = parse_entry(tx.entry(0)[0])["recorded_at"]
+    assert len(times) == 1
+    assert genesis <= times.pop()
+    ledger.close()
