@@ -265,6 +265,8 @@ class Store(Protocol):
     def read(self) -> AbstractContextManager[ReadTx]: ...
     def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
         """Run `job` in the writer's next transaction; return its result once committed.
+        A job acts only through its `tx`: the writer may run it twice before the commit (when
+        another job of its batch fails, the batch is rolled back and run again job by job).
         `scrub`: afterwards, leave no trace of deleted rows in any of the store's files."""
         ...
 
