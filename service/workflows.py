@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -40,8 +40,21 @@ from schemas.decision import Action, Decision, Receipt, RecordedDecision
 from service.idempotency import Once
 from service.ids import random_id
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
+from store.base import BUSY_WAIT_S
 
-MAX_ATTEMPTS = 25
+
+def conflict_pauses() -> Iterator[float]:
+    """The pauses between attempts of a write that found its case changed under it, for as
+    long as a write waits for a busy store (BUSY_WAIT_S). A batch commits only one of several
+    events racing on one case, so each loser waits a random pause that doubles up to 50 ms:
+    the racers spread out and each gets its turn (25 short pauses could starve one of eight)."""
+    deadline = time.monotonic() + BUSY_WAIT_S
+    ceiling = 0.002
+    while time.monotonic() < deadline:
+        yield random.uniform(0, ceiling)
+        ceiling = min(ceiling * 2, 0.05)
+
+
 Evaluate = Callable[[str, dict[str, Any], str | None], Decision]
 Job = Callable[[WriteTx], AppendReceipt]
 
@@ -350,12 +363,12 @@ class Workflows:
         """Merge `changes` into the case's facts (`cases.merge_event`), decide again under the
         case's purpose, and record the decision with the case's new facts, register and state,
         provided the case did not change meanwhile (otherwise read it again and retry)."""
-        for attempt in range(MAX_ATTEMPTS):
+        for pause in conflict_pauses():
             decision, job = self._event_job(case_id, changes, as_of, evaluate, key_id)
             try:
                 return self._write(job, decision, once)
             except VersionConflict:
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                time.sleep(pause)
         raise StoreBusy(f"case {case_id} kept changing: try again")
 
     async def apply_event_async(
@@ -370,14 +383,14 @@ class Workflows:
     ) -> RecordedDecision:
         """`apply_event`, reading the case in a worker thread (the store blocks) and awaiting
         the writer instead of blocking a thread on it."""
-        for attempt in range(MAX_ATTEMPTS):
+        for pause in conflict_pauses():
             decision, job = await anyio.to_thread.run_sync(
                 self._event_job, case_id, changes, as_of, evaluate, key_id
             )
             try:
                 return await self._write_async(job, decision, once)
             except VersionConflict:
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                await asyncio.sleep(pause)
         raise StoreBusy(f"case {case_id} kept changing: try again")
 
     def _event_job(
@@ -422,7 +435,7 @@ class Workflows:
         personal data is erased too (its complainant reference goes; the entry names no
         commitment), so that afterwards every case reads the same: erased. Only a case erased
         already has nothing to erase."""
-        for _ in range(MAX_ATTEMPTS):
+        for pause in conflict_pauses():
             case = self.cases.get(case_id)
             if case is None:
                 raise CaseNotFound(case_id)
@@ -443,5 +456,5 @@ class Workflows:
             try:
                 return as_receipt(self.store.write(job, scrub=True))
             except VersionConflict:
-                time.sleep(random.uniform(0, 0.002))
+                time.sleep(pause)
         raise StoreBusy(f"case {case_id} kept changing: try again")
