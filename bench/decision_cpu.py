@@ -23,7 +23,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from http_stack import ADMIN_KEY, DECISION, ROOT, free_port, server_command, wait_up, wrk
+from http_stack import (
+    ADMIN_KEY,
+    DECISION,
+    ROOT,
+    bootstrapped,
+    free_port,
+    server_command,
+    wait_up,
+    wrk,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,18 +48,7 @@ def run(args: argparse.Namespace, body: Path, root: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": f"{root}:{HERE}"}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        env |= {"REDRESS_DATA_DIR": str(data), "REDRESS_ADMIN_KEY": ADMIN_KEY}
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from api.keys import bootstrap_admin; import sys; "
-                "from pathlib import Path; bootstrap_admin(Path(sys.argv[1]))",
-                str(data),
-            ],
-            env=env,
-            check=True,
-        )
+        env |= bootstrapped(data, env)
         command = server_command("uvicorn-fast", "api.app:app_from_environment", port, 1, True)
         server = subprocess.Popen(
             command,

@@ -104,24 +104,31 @@ def mean_batch(metrics_url: str) -> float | None:
     return round(found["sum"] / found["count"], 2)
 
 
+def bootstrapped(data: Path, env: dict[str, str]) -> dict[str, str]:
+    """A data directory with the bench's admin key, as the CLI's `serve` prepares one; returns
+    the variables a server on it needs."""
+    variables = {"REDRESS_DATA_DIR": str(data), "REDRESS_ADMIN_KEY": ADMIN_KEY}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from api.keys import bootstrap_admin; import sys; "
+            "from pathlib import Path; bootstrap_admin(Path(sys.argv[1]))",
+            str(data),
+        ],
+        env={**env, **variables},
+        check=True,
+    )
+    return variables
+
+
 def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body: Path) -> dict:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{HERE}"}
     with tempfile.TemporaryDirectory() as tmp:
         if kind == "redress":
             data = Path(tmp) / "data"
-            env |= {"REDRESS_DATA_DIR": str(data), "REDRESS_ADMIN_KEY": ADMIN_KEY}
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "from api.keys import bootstrap_admin; import sys; "
-                    "from pathlib import Path; bootstrap_admin(Path(sys.argv[1]))",
-                    str(data),
-                ],
-                env=env,
-                check=True,
-            )
+            env |= bootstrapped(data, env)
             command = server_command(stack, "api.app:app_from_environment", port, workers, True)
         else:
             command = server_command(stack, "bare_app:app", port, workers, False)
