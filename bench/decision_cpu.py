@@ -15,9 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +26,9 @@ from http_stack import (
     ROOT,
     bootstrapped,
     free_port,
+    recorded_decisions,
     server_command,
-    wait_up,
+    serving,
     wrk,
 )
 
@@ -50,16 +48,7 @@ def run(args: argparse.Namespace, body: Path, root: Path) -> dict:
         data = Path(tmp) / "data"
         env |= bootstrapped(data, env)
         command = server_command("uvicorn-fast", "api.app:app_from_environment", port, 1, True)
-        server = subprocess.Popen(
-            command,
-            env=env,
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            wait_up(f"http://127.0.0.1:{port}/health")
+        with serving(command, env, root, port) as server:
             time.sleep(0.5)
             before = cpu_seconds(server.pid)
             result = wrk(
@@ -70,12 +59,7 @@ def run(args: argparse.Namespace, body: Path, root: Path) -> dict:
                 ADMIN_KEY,
             )
             spent = cpu_seconds(server.pid) - before
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=15)
-        with sqlite3.connect(data / "redress.db") as conn:
-            stored = conn.execute("SELECT COUNT(*) FROM entries WHERE kind = 'decision'").fetchone()
-    result["recorded"] = stored[0]
+        result["recorded"] = recorded_decisions(data)
     result["cpu_us_per_decision"] = round(spent / max(result["requests"], 1) * 1e6, 1)
     return result
 

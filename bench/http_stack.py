@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -122,6 +124,37 @@ def bootstrapped(data: Path, env: dict[str, str]) -> dict[str, str]:
     return variables
 
 
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], cwd: Path, port: int
+) -> Iterator[subprocess.Popen]:
+    """The server `command` started in its own session, up on `port`, stopped on leaving."""
+    server = subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/health")
+        yield server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=15)
+
+
+def recorded_decisions(data: Path) -> int:
+    """Decisions in the ledger of `data`: every 201 wrk counted must be among them."""
+    with sqlite3.connect(data / "redress.db") as conn:
+        return conn.execute("SELECT COUNT(*) FROM entries WHERE kind = 'decision'").fetchone()[0]
+
+
 def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body: Path) -> dict:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{HERE}"}
@@ -132,16 +165,7 @@ def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body:
             command = server_command(stack, "api.app:app_from_environment", port, workers, True)
         else:
             command = server_command(stack, "bare_app:app", port, workers, False)
-        server = subprocess.Popen(
-            command,
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            wait_up(f"http://127.0.0.1:{port}/health")
+        with serving(command, env, ROOT, port):
             result = wrk(
                 f"http://127.0.0.1:{port}/v1/decisions",
                 args.seconds,
@@ -151,20 +175,9 @@ def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body:
             )
             if kind == "redress":
                 result["mean_batch_jobs"] = mean_batch(f"http://127.0.0.1:{port}/metrics")
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=15)
         if kind == "redress":
-            with sqlite3.connect(data / "redress.db") as conn:
-                stored = conn.execute(
-                    "SELECT COUNT(*) FROM entries WHERE kind = 'decision'"
-                ).fetchone()[0]
             # Every 201 wrk counted is in the ledger (wrk may cut the last few in flight).
-            result["recorded"] = stored
+            result["recorded"] = recorded_decisions(data)
     return result
 
 
