@@ -8,15 +8,21 @@ case row and register (`tx.put_case`, `tx.replace_obligations`), complainants dr
 so that some repeat. The ledger itself holds only the policy entries: its growth is measured by
 `store_scale.py`; reports never scan it.
 
-    .venv/bin/python bench/reports.py [--decisions 100000,1000000]
+    .venv/bin/python bench/reports.py [--decisions 100000,1000000] [--keep DIR]
+        [--only register] [--out FILE]
 
 Each report is computed with the query in `QUERIES` (plus the register over one month), twice
 (the first run warms SQLite's page cache; both are printed); then peak RSS of the process.
+`--keep DIR` builds each data set once into DIR/<decisions> and reuses it on later runs (ids
+are random: a rebuilt data set is another); `--only` keeps the reports named; `--out FILE`
+writes every report as JSON, one line each, computed at a fixed instant, so that the outputs of
+two versions of the code over the same data compare byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import resource
 import sys
@@ -25,6 +31,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 # Run as a script, this file's folder comes first on the path and its name hides the package.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
@@ -60,6 +67,8 @@ QUERIES = [
     ("repeat-complainers", {}),
 ]
 JOB = 20_000
+NOW = datetime(2026, 12, 31, 12, tzinfo=UTC)  # the reports' instant: outputs compare across runs
+BUILT = "built"  # the marker of a finished data set under --keep
 
 
 def sample_decisions(rng: random.Random, count: int = 300) -> list[tuple[dict, dict]]:
@@ -132,38 +141,63 @@ def build(store, total: int, rng: random.Random, timezones: dict[str, str]) -> i
     return cases
 
 
-def measure(store, ledger: Ledger) -> None:
+def measure(store, ledger: Ledger, only: set[str] | None, out: IO[bytes] | None) -> None:
     for name, query in QUERIES:
+        if only is not None and name not in only:
+            continue
         parsed = reports.parse_query(name, query, rules.policy_ids())
         times = []
         for _ in range(2):
             started = time.perf_counter()
-            report = compute_stored(name, store, ledger.root_hash, parsed)
+            report = compute_stored(name, store, ledger.root_hash, parsed, NOW)
             times.append(time.perf_counter() - started)
         rows = len(report.get("rows", [])) if name != "serco-quarterly" else "-"
         label = f"{name} {query}"
         print(f"{label:>60}: {times[0]:6.2f} s, again {times[1]:6.2f} s, rows {rows}", flush=True)
+        if out is not None:
+            out.write(msgspec.json.encode(report) + b"\n")
+
+
+def data_set(data: Path, total: int, timezones: dict[str, str]) -> None:
+    """Build `total` decisions into `data`, unless an earlier run finished building them."""
+    if (data / BUILT).exists():
+        print(f"== {total:,} decisions, kept in {data}", flush=True)
+        return
+    store = open_store(data)
+    started = time.perf_counter()
+    cases = build(store, total, random.Random(7), timezones)
+    store.close()
+    (data / BUILT).write_text(f"{total} decisions, {cases} cases\n")
+    print(f"== {total:,} decisions ({cases:,} cases) indexed in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", default="100000,1000000")
+    parser.add_argument("--keep", type=Path, help="build each data set once, here, and reuse it")
+    parser.add_argument("--only", help="the reports to run, by name, comma-separated")
+    parser.add_argument("--out", type=Path, help="write each report as one line of JSON")
     args = parser.parse_args()
     timezones = {p.id: p.timezone for p in rules.policy_summaries()}
+    only = None if args.only is None else set(args.only.split(","))
+    out = None if args.out is None else args.out.open("wb")
     for total in (int(n) for n in args.decisions.split(",")):
-        rng = random.Random(7)
-        with tempfile.TemporaryDirectory() as scratch:
-            data = Path(scratch)
+        with contextlib.ExitStack() as stack:
+            if args.keep is None:
+                data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            else:
+                data = args.keep / str(total)
+                data.mkdir(parents=True, exist_ok=True)
+            data_set(data, total, timezones)
             store = open_store(data)
             ledger = Ledger.open(data, store)
-            started = time.perf_counter()
-            cases = build(store, total, rng, timezones)
-            print(f"== {total:,} decisions ({cases:,} cases) indexed in "
-                  f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
-            measure(store, ledger)
+            measure(store, ledger, only, out)
             ledger.close()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS so far {peak:,.0f} MiB", flush=True)
+    if out is not None:
+        out.close()
 
 
 if __name__ == "__main__":

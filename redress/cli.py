@@ -820,8 +820,14 @@ def run_migrate(args: argparse.Namespace) -> int:
     rows = sum(copied.rows.values())
     print(
         f"copied {copied.tree_size} entries ({rows} rows) to {redacted(args.to_database)}; "
-        f"tail {copied.tail_hash}"
+        f"tail {copied.tail_hash}; {copied.indexed} of {copied.decisions} decisions indexed"
     )
+    if copied.indexed != copied.decisions:
+        print(
+            "redress migrate: the source's decision index was not whole (copied as it was): "
+            "run `redress index rebuild --database URL` to remake it from the ledger",
+            file=sys.stderr,
+        )
     return 0
 
 
