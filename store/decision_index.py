@@ -27,23 +27,33 @@ SUBJECT_COLUMNS = (
     "actions",
 )  # fmt: skip
 OBLIGATION_COLUMNS = ("name", "rule", "due", "done_at", "status")
+REGISTER_COLUMNS = (
+    "idx", "received_day", "case_id", "decision_id", "policy", "received_at", "kind", "category",
+    "complainant_type", "stage", "route", "disposition", "upheld", "actions",
+)  # fmt: skip
 
 
-def subject_filter(policy: str | None, start: str | None, end: str | None) -> tuple[str, list[Any]]:
+def subject_filter(
+    policy: str | None, start: str | None, end: str | None, table: str = "d"
+) -> tuple[str, list[Any]]:
     """Subjects (the newest live decision of each case, and each case-less live decision) by
-    policy and by the local date received (a subject without one is only in an open period)."""
-    where = ["d.latest = 1", "d.purpose = 'live'"]
+    policy and by the local date received (a subject without one is only in an open period).
+    With `table` "o", the same of `decision_obligations`' rows, which carry their decision's
+    policy, purpose and received day (a case-less decision is always its own newest)."""
+    where = [f"{table}.purpose = 'live'"]
+    if table == "d":
+        where.insert(0, "d.latest = 1")
     params: list[Any] = []
     if policy is not None:
-        where.append("d.policy = ?")
+        where.append(f"{table}.policy = ?")
         params.append(policy)
     if start is not None or end is not None:
-        where.append("d.received_day IS NOT NULL")
+        where.append(f"{table}.received_day IS NOT NULL")
     if start is not None:
-        where.append("d.received_day >= ?")
+        where.append(f"{table}.received_day >= ?")
         params.append(start)
     if end is not None:
-        where.append("d.received_day <= ?")
+        where.append(f"{table}.received_day <= ?")
         params.append(end)
     return " AND ".join(where), params
 
@@ -155,18 +165,46 @@ class IndexTx:
         subjects received in [start, end], in register order: a case's from the case tables,
         a case-less decision's from the index."""
         where, params = subject_filter(policy, start, end)
+        owed, owed_params = subject_filter(policy, start, end, "o")
         rows = self._ix_rows(
             self._sql(
                 "SELECT d.idx, o.name, o.rule, o.due, o.done_at, o.status, o.seq"
                 " FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
                 f" WHERE {where} AND d.case_id IS NOT NULL"
-                " UNION ALL SELECT d.idx, o.name, o.rule, o.due, o.done_at, o.status, o.seq"
-                " FROM decision_index d JOIN decision_obligations o ON o.idx = d.idx"
-                f" WHERE {where} AND d.case_id IS NULL ORDER BY 1, 7, 2"
+                " UNION ALL SELECT o.idx, o.name, o.rule, o.due, o.done_at, o.status, o.seq"
+                f" FROM decision_obligations o WHERE {owed} ORDER BY 1, 7, 2"
             ),
-            [*params, *params],
+            [*params, *owed_params],
         )
         return [tuple(r[:6]) for r in rows]
+
+    def register_subjects(
+        self, policy: str | None, start: str | None, end: str | None
+    ) -> list[tuple]:
+        """The register report's columns of the subjects received in [start, end], as tuples
+        in `REGISTER_COLUMNS` order, in no particular order (the report sorts its own way)."""
+        where, params = subject_filter(policy, start, end)
+        columns = ", ".join(f"d.{c}" for c in REGISTER_COLUMNS)
+        return self._ix_rows(
+            self._sql(f"SELECT {columns} FROM decision_index d WHERE {where}"), params
+        )
+
+    def register_rows(self, policy: str | None, start: str | None, end: str | None) -> list[tuple]:
+        """(subject idx, seq, name, due, done_at, status) of every register row of the subjects
+        received in [start, end], in no particular order: `subject_registers` without its rule
+        and its sort, for the register report, which orders each subject's few rows itself."""
+        where, params = subject_filter(policy, start, end)
+        owed, owed_params = subject_filter(policy, start, end, "o")
+        return self._ix_rows(
+            self._sql(
+                "SELECT d.idx, o.seq, o.name, o.due, o.done_at, o.status"
+                " FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
+                f" WHERE {where} AND d.case_id IS NOT NULL"
+                " UNION ALL SELECT o.idx, o.seq, o.name, o.due, o.done_at, o.status"
+                f" FROM decision_obligations o WHERE {owed}"
+            ),
+            [*params, *owed_params],
+        )
 
     def obligation_groups(
         self, policy: str | None, start: str | None, end: str | None
@@ -174,20 +212,21 @@ class IndexTx:
         """The register rows of the subjects received in [start, end], counted by (policy,
         name, status, due, done_at, received day when done): (…, count) tuples."""
         where, params = subject_filter(policy, start, end)
+        owed, owed_params = subject_filter(policy, start, end, "o")
         select = (
-            "SELECT d.policy, o.name, o.status, o.due, o.done_at,"
-            " CASE WHEN o.done_at IS NULL THEN NULL ELSE d.received_day END, COUNT(*)"
+            "SELECT {t}.policy, o.name, o.status, o.due, o.done_at,"
+            " CASE WHEN o.done_at IS NULL THEN NULL ELSE {t}.received_day END, COUNT(*)"
         )
         group = " GROUP BY 1, 2, 3, 4, 5, 6"
         rows = self._ix_rows(
             self._sql(
-                f"{select} FROM decision_index d JOIN case_obligations o ON o.case_id = d.case_id"
+                f"{select.format(t='d')} FROM decision_index d"
+                " JOIN case_obligations o ON o.case_id = d.case_id"
                 f" WHERE {where} AND d.case_id IS NOT NULL{group}"
-                f" UNION ALL {select} FROM decision_index d"
-                f" JOIN decision_obligations o ON o.idx = d.idx"
-                f" WHERE {where} AND d.case_id IS NULL{group}"
+                f" UNION ALL {select.format(t='o')} FROM decision_obligations o"
+                f" WHERE {owed}{group}"
             ),
-            [*params, *params],
+            [*params, *owed_params],
         )
         return [tuple(r) for r in rows]
 
@@ -390,13 +429,16 @@ class IndexTx:
             [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)],
         )
         if obligations:
+            # Each register row carries its decision's policy, purpose and received day, so
+            # that a period's rows are read without a lookup of their decision.
+            subject = (row["policy"], row["purpose"], row.get("received_day"))
             self._ix_many(
                 self._sql(
-                    "INSERT INTO decision_obligations (idx, seq, name, rule, due, done_at, status)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO decision_obligations (idx, seq, name, rule, due, done_at,"
+                    " status, policy, purpose, received_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
                 [
-                    (row["idx"], seq, *(o.get(c) for c in OBLIGATION_COLUMNS))
+                    (row["idx"], seq, *(o.get(c) for c in OBLIGATION_COLUMNS), *subject)
                     for seq, o in enumerate(obligations)
                 ],
             )

@@ -8,7 +8,8 @@ unchanged); version 2 replaces the first case tables with the case row, its deci
 obligations (and the answers kept for `Idempotency-Key`); version 3 gives keys an id, a
 name and revocation; version 4 gives a case its `purpose` and each obligation its place in the
 register (`seq`), and indexes the case listing; version 5 adds the decision index and console
-sessions.
+sessions; version 6 lets the register be read without a lookup per row (a covering index of the
+subjects; a case-less decision's register rows carry its policy, purpose and received day).
 
 (sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
 schema, and its transaction handling does not serialise concurrent openers: hence this list.)
@@ -190,12 +191,38 @@ DECISION_INDEX_SQL = """
 """
 
 
+def schema_6(conn: sqlite3.Connection) -> None:
+    """What the register report and the registers' counts read, without a lookup per row: the
+    subjects' index covers every column the register and the Serco counts read of a subject,
+    and a case-less decision's register rows carry its policy, purpose and received day, under
+    an index of their own (a quarter at 1,000,000 decisions is ~200,000 subjects and ~240,000
+    register rows, each a lookup before)."""
+    _run(conn, REGISTER_READS_SQL)
+
+
+REGISTER_READS_SQL = """
+    DROP INDEX decision_index_subjects;
+    CREATE INDEX decision_index_subjects ON decision_index (
+        latest, purpose, received_day, policy, case_id, decision_id, received_at, kind,
+        category, complainant_type, stage, route, disposition, upheld, urgent, actions);
+    ALTER TABLE decision_obligations ADD COLUMN policy TEXT;
+    ALTER TABLE decision_obligations ADD COLUMN purpose TEXT;
+    ALTER TABLE decision_obligations ADD COLUMN received_day TEXT;
+    UPDATE decision_obligations SET (policy, purpose, received_day) = (
+        SELECT d.policy, d.purpose, d.received_day FROM decision_index AS d
+        WHERE d.idx = decision_obligations.idx);
+    CREATE INDEX decision_obligations_subjects ON decision_obligations (
+        purpose, received_day, policy, idx, seq, name, due, done_at, status)
+"""
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
     schema_3,
     schema_4,
     schema_5,
+    schema_6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -8,7 +8,8 @@ bytes, so entry bytes are kept exactly as given); version 2 adds `ledger_tail`, 
 node's writer locks `FOR UPDATE` to sequence appends across nodes; version 3 the answers kept
 for `Idempotency-Key` replays; version 4 the decision index and console sessions; version 5
 what SQLite's versions 3 and 4 added (key ids, names and revocation; a case's purpose and the
-register's order).
+register's order); version 6 what SQLite's version 6 did (the register read without a lookup
+per row).
 """
 
 from __future__ import annotations
@@ -134,7 +135,31 @@ CREATE INDEX cases_opened ON cases (opened_at COLLATE "C", case_id COLLATE "C");
 CREATE INDEX cases_state_opened ON cases (state, opened_at COLLATE "C", case_id COLLATE "C")
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, DECISION_INDEX, KEYS_AND_CASES]
+# SQLite's version 6: the register read without a lookup per row (the subjects' index covers
+# what the register and the Serco counts read; a case-less decision's register rows carry its
+# policy, purpose and received day, under an index of their own).
+REGISTER_READS = """
+DROP INDEX decision_index_subjects;
+CREATE INDEX decision_index_subjects ON decision_index (
+    latest, purpose, received_day, policy, case_id, decision_id, received_at, kind,
+    category, complainant_type, stage, route, disposition, upheld, urgent, actions);
+ALTER TABLE decision_obligations ADD COLUMN policy TEXT;
+ALTER TABLE decision_obligations ADD COLUMN purpose TEXT;
+ALTER TABLE decision_obligations ADD COLUMN received_day TEXT;
+UPDATE decision_obligations AS o SET (policy, purpose, received_day) = (
+    SELECT d.policy, d.purpose, d.received_day FROM decision_index AS d WHERE d.idx = o.idx);
+CREATE INDEX decision_obligations_subjects ON decision_obligations (
+    purpose, received_day, policy, idx, seq, name, due, done_at, status)
+"""
+
+MIGRATIONS: list[str] = [
+    SCHEMA_1,
+    SCHEMA_2,
+    SCHEMA_3,
+    DECISION_INDEX,
+    KEYS_AND_CASES,
+    REGISTER_READS,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"
 

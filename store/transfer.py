@@ -59,7 +59,10 @@ TABLES: dict[str, tuple[str, str]] = {
         "policy, as_of_day, purpose, route, stage, disposition, flag, count",
         "purpose, flag, as_of_day, policy, route, stage, disposition",
     ),
-    "decision_obligations": ("idx, seq, name, rule, due, done_at, status", "idx, seq"),
+    "decision_obligations": (
+        "idx, seq, name, rule, due, done_at, status, policy, purpose, received_day",
+        "idx, seq",
+    ),
     "console_sessions": ("id_hash, role, csrf, expires_at", "id_hash"),
 }
 
