@@ -95,3 +95,99 @@ def test_a_store_with_a_newer_schema_is_refused(tmp_path):
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(SchemaTooNew):
         open_store(tmp_path)
+
+
+# Version 5 as it was: the subjects' index on five columns, register rows without their
+# decision's policy, purpose and received day (what version 6 adds, for the register's reads).
+BACK_TO_5 = """
+DROP INDEX decision_obligations_subjects;
+ALTER TABLE decision_obligations DROP COLUMN policy;
+ALTER TABLE decision_obligations DROP COLUMN purpose;
+ALTER TABLE decision_obligations DROP COLUMN received_day;
+DROP INDEX decision_index_subjects;
+CREATE INDEX decision_index_subjects
+    ON decision_index (latest, purpose, received_day, policy, case_id)
+"""
+REPORTS = [
+    ("register", {}),
+    ("register", {"from": "2026-02-01", "to": "2026-03-31", "policy": "wme"}),
+    ("timeliness", {}),
+    ("serco-quarterly", {"quarter": "2026-Q1"}),
+]
+
+
+def reports_now(data_dir) -> list[dict]:
+    from datetime import UTC, datetime
+
+    import reports
+    import rules
+    from reports.stored import compute_stored
+
+    store = open_store(data_dir)
+    ledger = Ledger.open(data_dir, store)
+    try:
+        return [
+            compute_stored(
+                name,
+                store,
+                ledger.root_hash,
+                reports.parse_query(name, values, rules.policy_ids()),
+                datetime(2026, 6, 30, 12, tzinfo=UTC),
+            )
+            for name, values in REPORTS
+        ]
+    finally:
+        ledger.close()
+
+
+def test_a_store_at_schema_5_gets_the_register_reads_and_keeps_its_reports(
+    data_dir, keys, store_url
+):
+    """Schema 6: existing register rows of case-less decisions get their decision's policy,
+    purpose and received day, and the subjects' index its covering columns; every report reads
+    the same after the upgrade as before it."""
+    import random
+
+    from case_walks import MENUS, OPENINGS, walk
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from store.schema import run_script
+
+    rng = random.Random(6)
+    with TestClient(create_app(data_dir)) as client:
+        for policy in MENUS:
+            first, events = walk(rng, policy, 4)
+            case = client.post("/v1/cases", json={"policy": policy, **first}, headers=keys.decide)
+            assert case.status_code == 201, case.text
+            for as_of, facts in events:
+                event = {"facts": facts, "as_of": as_of}
+                path = f"/v1/cases/{case.json()['case_id']}/events"
+                assert client.post(path, json=event, headers=keys.decide).status_code in (201, 422)
+            for n, facts in enumerate(OPENINGS[policy]):
+                received = f"2026-0{2 + n % 2}-1{n}"
+                body = {"policy": policy, "as_of": f"{received}T11:00:00Z",
+                        "facts": {"received_at": received, **facts}}  # fmt: skip
+                assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code
+    expected = reports_now(data_dir)
+    assert expected[0]["rows"] and any(r["obligations"] for r in expected[0]["rows"])
+
+    if store_url == "sqlite":
+        conn = sqlite3.connect(data_dir / "redress.db", isolation_level=None)
+        run_script(conn, BACK_TO_5 + "; PRAGMA user_version = 5")
+    else:
+        import psycopg
+
+        conn = psycopg.connect(store_url, autocommit=True)
+        run_script(conn, BACK_TO_5 + "; UPDATE redress_schema SET version = 5")
+    try:
+        assert reports_now(data_dir) == expected  # opening upgrades the store first
+        owed = conn.execute("SELECT COUNT(*) FROM decision_obligations").fetchone()[0]
+        carried = conn.execute(
+            "SELECT COUNT(*) FROM decision_obligations o JOIN decision_index d ON d.idx = o.idx"
+            " WHERE o.policy = d.policy AND o.purpose = d.purpose"
+            " AND o.received_day = d.received_day"
+        ).fetchone()[0]
+        assert carried == owed > 0
+    finally:
+        conn.close()
