@@ -28,7 +28,8 @@ from api.bodies import (
     unknown_policy,
     whole_numbers,
 )
-from api.idempotency import IdempotencyKey, answered_async, idempotent_async, request_hash
+from api.idempotency import HEADER, IdempotencyKey, answered_async, idempotent_async, request_hash
+from api.lean import lean
 from api.logs import note
 from api.paging import check_limit
 from api.problems import ApiProblem
@@ -52,6 +53,7 @@ def decision_bytes(_: ReadTx, recorded: RecordedDecision) -> bytes:
     tags=TAGS,
     responses=WRITE,
     summary="Evaluate facts under a policy now, and record the decision",
+    opt=lean(HEADER),
 )
 async def post_decision(
     request: Request,
