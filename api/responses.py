@@ -115,6 +115,13 @@ class EncodedResponse(ASGIResponse):
     def encode_headers(self) -> list[tuple[bytes, bytes]]:
         return self._encoded
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # ASGIResponse's messages, without its steps for HEAD and background tasks (none here)
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self._encoded}
+        )
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+
 
 def with_options(handlers: list[Any]) -> list[Any]:
     """`handlers`, preceded by an OPTIONS handler for each path more than one of them serves.
