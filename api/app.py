@@ -198,6 +198,8 @@ def create_app(data_dir: Path) -> Litestar:
             StoreBusy: on_store_busy,
             IndexDamaged: on_index_damaged,
         },
+        # ApiGuard stays the last (innermost) middleware: lean handlers are answered from it
+        # (`api.lean`), so one declared after it would be skipped for them.
         middleware=[ApiGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
