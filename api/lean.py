@@ -24,8 +24,8 @@ LEAN = "lean"  # the handler's `opt` key: the (lowercase) header parameters it t
 
 
 def lean(*header_parameters: str) -> dict[str, Any]:
-    """The `opt` of a lean handler: a coroutine that takes `request`, `data` (JSON) and these
-    header parameters. A request that sends none of them is answered directly; one that sends any
+    """The `opt` of a lean handler: one that takes `request`, `data` (JSON) and these header
+    parameters. A request that sends none of them is answered directly; one that sends any
     takes Litestar's way (they need its parsing)."""
     return {LEAN: frozenset(name.lower().encode("latin-1") for name in header_parameters)}
 
