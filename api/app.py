@@ -25,7 +25,6 @@ from api import audit, cases, decisions, keys, operations, policies, reports
 from api.auth import provide_caller, requires
 from api.document import ContractJson, ContractYaml
 from api.guard import Refused, RequestGuard, check_headers, refuse
-from api.lean import answered_directly
 from api.logs import configure_logging, logged
 from api.metrics import observe_request, worker_stopped
 from api.operations import instrument
@@ -69,10 +68,6 @@ class ApiGuard(RequestGuard):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-    async def forward(self, scope: Any, body: bytes, receive: Receive, send: Send) -> None:
-        if not await answered_directly(scope, body, receive, send):
-            await self.app(scope, receive, send)
 
 
 def on_index_damaged(_: Request, exc: IndexDamaged) -> Response[bytes]:

@@ -28,8 +28,7 @@ from api.bodies import (
     unknown_policy,
     whole_numbers,
 )
-from api.idempotency import HEADER, IdempotencyKey, answered_async, idempotent_async, request_hash
-from api.lean import lean
+from api.idempotency import IdempotencyKey, answered_async, idempotent_async, request_hash
 from api.logs import note
 from api.paging import check_limit
 from api.problems import ApiProblem
@@ -53,7 +52,6 @@ def decision_bytes(_: ReadTx, recorded: RecordedDecision) -> bytes:
     tags=TAGS,
     responses=WRITE,
     summary="Evaluate facts under a policy now, and record the decision",
-    opt=lean(HEADER),
 )
 async def post_decision(
     request: Request,

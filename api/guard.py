@@ -304,11 +304,7 @@ class RequestGuard:
         # Litestar's `Request.body()` takes the body from the connection's state when it is
         # there, instead of reading it again chunk by chunk through `receive`.
         ScopeState.from_scope(scope).body = body
-        await self.forward(scope, body, replay(body, receive), send)
-
-    async def forward(self, scope: Any, body: bytes, receive: Any, send: Any) -> None:
-        """Pass an accepted request with a body (already read) on to the app."""
-        await self.app(scope, receive, send)
+        await self.app(scope, replay(body, receive), send)
 
 
 def replay(body: bytes, receive: Any) -> Any:
