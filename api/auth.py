@@ -80,9 +80,4 @@ def provide_caller(request: Request, services: NamedDependency[Services]) -> Cal
     other: independent ones are resolved concurrently, in an anyio task group of one task
     each, which costs a request more than both lookups together."""
     del services
-    return the_caller(request)
-
-
-def the_caller(request: Request) -> Caller:
-    """The caller the router's role check found, for a handler that does not inject it."""
     return request.scope[CALLER]  # type: ignore[typeddict-item]

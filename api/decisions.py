@@ -3,8 +3,7 @@
 Taking a decision runs on the event loop: the body is checked and the rules evaluated there
 (pure CPU), and the handler awaits the store's writer, so no thread is held while the write
 waits for its group commit. The readers are synchronous (the store blocks) and run in Litestar's
-thread pool. Role checks are the routers' (`api.app`); services come by injection (except to
-the hot `post_decision`).
+thread pool. Role checks are the routers' (`api.app`); services come by injection.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from litestar.params import Body, Parameter, QueryParameter
 
 import rules
 from api.audit import MAX_PAGE_BYTES, MAX_PAGE_ITEMS, cursor_start
-from api.auth import the_caller
 from api.bodies import (
     checked,
     evaluate,
@@ -34,6 +32,7 @@ from api.paging import check_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
+from keys import Caller
 from schemas.api import DecisionPage, DecisionRequest
 from schemas.decision import RecordedDecision
 from store import ReadTx
@@ -55,14 +54,11 @@ def decision_bytes(_: ReadTx, recorded: RecordedDecision) -> bytes:
 )
 async def post_decision(
     request: Request,
+    services: NamedDependency[Services],
+    caller: NamedDependency[Caller],
     data: Annotated[Any, Body(title="DecisionRequest")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RecordedDecision]:
-    # The hot path takes the services and the caller from the request itself: Litestar's
-    # dependency injection (a signature model parsed per dependency) cost a decision more than
-    # the role check.
-    services: Services = request.app.state.services
-    caller = the_caller(request)
     data = whole_numbers(data)
     once = await idempotent_async(
         services.store,
