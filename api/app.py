@@ -3,9 +3,9 @@
 
 The operations are grouped in routers by resource, each declaring its role check once: who may
 read and who may write decisions, cases, a case's personal data, policies, the ledger and keys.
-Handlers get `services` and `caller` by dependency injection (the hot `post_decision` takes them
-from its request). Each worker process opens the data directory's stores once, at start-up; the
-admin key is bootstrapped by the CLI before workers start (`keys.bootstrap_admin`).
+Handlers get `services` and `caller` by dependency injection. Each worker process opens the
+data directory's stores once, at start-up; the admin key is bootstrapped by the
+CLI before workers start (`keys.bootstrap_admin`).
 """
 
 from __future__ import annotations
@@ -193,8 +193,6 @@ def create_app(data_dir: Path) -> Litestar:
             StoreBusy: on_store_busy,
             IndexDamaged: on_index_damaged,
         },
-        # ApiGuard stays the last (innermost) middleware: lean handlers are answered from it
-        # (`api.lean`), so one declared after it would be skipped for them.
         middleware=[ApiGuard],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),

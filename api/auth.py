@@ -27,7 +27,7 @@ def bearer_key(authorization: str | None) -> str | None:
 
 def authorization(scope: Scope) -> str | None:
     """The request's (first) `Authorization` header, read from the scope: `request.headers`
-    would build a multidict of them all, which the lean decision path needs for nothing else."""
+    would build a multidict of every header for this one."""
     for name, value in scope["headers"]:
         if name.lower() == b"authorization":
             return value.decode("latin-1")
