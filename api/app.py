@@ -1,11 +1,11 @@
 """The Litestar application: `create_app(data_dir)` and the uvicorn factory
 `app_from_environment()` (reads `REDRESS_DATA_DIR`, default `./redress-data`).
 
-The operations are grouped in routers by resource, each declaring its role guard once: who may
+The operations are grouped in routers by resource, each declaring its role check once: who may
 read and who may write decisions, cases, a case's personal data, policies, the ledger and keys.
-Handlers get `services` and `caller` by dependency injection. Each worker process opens the data
-directory's stores once, at start-up; the admin key is bootstrapped by the CLI before workers
-start (`keys.bootstrap_admin`).
+Handlers get `services` and `caller` by dependency injection. Each worker process opens the
+data directory's stores once, at start-up; the admin key is bootstrapped by the
+CLI before workers start (`keys.bootstrap_admin`).
 """
 
 from __future__ import annotations
@@ -118,8 +118,12 @@ def routers() -> list[Router]:
     write (any other method); admin may do everything."""
 
     def router(reads: tuple[str, ...], writes: tuple[str, ...], handlers: list) -> Router:
-        guards = [requires(reads, writes)]
-        return Router("/v1", guards=guards, security=BEARER, route_handlers=with_options(handlers))
+        return Router(
+            "/v1",
+            before_request=requires(reads, writes),
+            security=BEARER,
+            route_handlers=with_options(handlers),
+        )
 
     return [
         router(READERS, DECIDE, decisions.HANDLERS),
@@ -132,7 +136,7 @@ def routers() -> list[Router]:
         Router("/", route_handlers=[*policies.OPEN, *operations.OPEN]),
         Router(
             "/",
-            guards=[requires(("audit",), ADMIN)],
+            before_request=requires(("audit",), ADMIN),
             security=BEARER,
             route_handlers=operations.AUDITED,
         ),  # fmt: skip

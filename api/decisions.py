@@ -3,7 +3,7 @@
 Taking a decision runs on the event loop: the body is checked and the rules evaluated there
 (pure CPU), and the handler awaits the store's writer, so no thread is held while the write
 waits for its group commit. The readers are synchronous (the store blocks) and run in Litestar's
-thread pool. Role guards are the routers' (`api.app`); services come by injection.
+thread pool. Role checks are the routers' (`api.app`); services come by injection.
 """
 
 from __future__ import annotations

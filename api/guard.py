@@ -89,6 +89,8 @@ def check_headers(scope: dict[str, Any], headers: Headers | None = None) -> None
 
 def is_json_media_type(value: bytes | None) -> bool:
     """`application/json` or any `type/subtype+json`; a charset parameter must be UTF-8."""
+    if value == b"application/json":  # what nearly every client sends
+        return True
     if value is None:
         return False
     try:

@@ -1,6 +1,7 @@
 """CPU per `POST /v1/decisions` of the Litestar app alone, driven in process through ASGI (no
 HTTP server, no sockets): `concurrency` clients in one event loop, each posting in turn; the
-process's CPU (event loop and the store's writer thread) over the run, per decision.
+process's CPU (event loop and the store's writer thread) over the run, per decision, and the
+event loop's thread alone (`loop_us_per_decision`).
 
     PYTHONPATH=. .venv/bin/python bench/decision_asgi.py [--decisions 4000] [--concurrency 32]
 
@@ -84,13 +85,15 @@ async def run(args: argparse.Namespace, data: Path) -> dict:
     async with lifespan(app):
         await client(app, 200)  # warm up
         each = args.decisions // args.concurrency
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
         await asyncio.gather(*(client(app, each) for _ in range(args.concurrency)))
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        cpu, loop = time.process_time() - cpu, time.thread_time() - loop
+        wall = time.perf_counter() - wall
     done = each * args.concurrency
     return {
         "decisions": done,
         "cpu_us_per_decision": round(cpu / done * 1e6, 1),
+        "loop_us_per_decision": round(loop / done * 1e6, 1),
         "wall_per_s": round(done / wall, 1),
     }
 
