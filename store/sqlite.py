@@ -54,7 +54,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -119,36 +119,56 @@ class Receipt(AppendReceipt):
 
 
 class _Job:
-    """A write waiting for the writer, answered once its batch committed (or failed): through a
-    `Future` for `write_async` (the event loop awaits it), else through a plain lock that a
-    thread blocked in `write` waits on, which costs both threads less (under the GIL) than a
-    Future's condition variable at thousands of writes a second."""
+    """A write waiting for the writer, answered once its batch committed (or failed), in one of
+    three ways: for `write_async`, through an asyncio future of the submitting event loop, which
+    the writer settles with one callback per batch (`answer_all`); for `write`, through a plain
+    lock that the blocked thread waits on, which costs both threads less (under the GIL) than a
+    Future's condition variable at thousands of writes a second; else through a `Future`."""
 
-    __slots__ = ("fn", "future", "waiter", "result", "error", "scrub", "checkpoint", "enqueued")
+    __slots__ = (
+        "fn",
+        "future",
+        "loop",
+        "waiter",
+        "result",
+        "error",
+        "scrub",
+        "checkpoint",
+        "enqueued",
+        "answered",
+    )
 
     def __init__(
-        self, fn: Callable[[Any], Any], scrub: bool, checkpoint: bool, waited: bool = False
+        self,
+        fn: Callable[[Any], Any],
+        scrub: bool,
+        checkpoint: bool,
+        waited: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        """`waited`: the submitting thread blocks in `wait` (no Future)."""
+        """`waited`: the submitting thread blocks in `wait` (no Future). `loop`: the event loop
+        that awaits `future` (an asyncio future of that loop)."""
         self.fn = fn
-        self.future: Future | None = None if waited else Future()
+        self.loop = loop
+        self.future: Future | asyncio.Future | None = None
         self.waiter: threading.Lock | None = None
-        if waited:
+        if loop is not None:
+            self.future = loop.create_future()
+        elif waited:
             self.waiter = threading.Lock()
-            self.waiter.acquire()  # released by `answer`
+            self.waiter.acquire()  # released by `_answer_now`
+        else:
+            self.future = Future()
         self.result: Any = None
         self.error: BaseException | None = None
         self.scrub = scrub
         self.checkpoint = checkpoint
         self.enqueued = time.monotonic()
+        self.answered = False  # by the writer (an asyncio future is settled later, on its loop)
 
-    @property
-    def answered(self) -> bool:
-        if self.future is not None:
-            return self.future.done()
-        return self.waiter is None
-
-    def answer(self, result: Any, error: BaseException | None = None) -> None:
+    def _answer_now(self, result: Any, error: BaseException | None) -> None:
+        """Answer a job with no event loop, in the writer's thread."""
+        self.answered = True
         if self.future is not None:
             if error is None:
                 self.future.set_result(result)
@@ -170,6 +190,65 @@ class _Job:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+Outcome = tuple[_Job, Any, BaseException | None]  # a job, its result, or the error it failed with
+
+
+def answer_all(outcomes: Iterable[Outcome]) -> None:
+    """Answer jobs, in the writer's thread: each event loop's jobs by one callback on that loop
+    (`_settle`) for all of them, the others at once. The writer never touches an asyncio future
+    itself, so a request cancelled meanwhile (its future cancelled) cannot make answering fail
+    for the rest of the batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any, Any]]] = {}
+    for job, result, error in outcomes:
+        if job.loop is None:
+            job._answer_now(result, error)
+            continue
+        job.answered = True
+        by_loop.setdefault(job.loop, []).append((job.future, result, error))
+    for loop, answers in by_loop.items():
+        with suppress(RuntimeError):  # the loop is closed: nobody awaits these answers any more
+            loop.call_soon_threadsafe(_settle, answers)
+
+
+class LoopSubmissions:
+    """The jobs of `write_async`, put on the writer's queue together at the end of the event
+    loop's round rather than each as its request submits it: the writer, woken by the first,
+    would otherwise start a batch while the loop is still preparing the rest (interleaved with
+    its requests' rules and encoding), and commit many small batches instead of one. No job
+    waits longer than the round the loop was running anyway."""
+
+    def __init__(self, enqueue: Callable[[_Job], None]) -> None:
+        self._enqueue = enqueue
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+
+    def submit(self, fn: Callable[[Any], T], scrub: bool) -> asyncio.Future[T]:
+        """A new job of `fn`; the running loop's future of its answer (see `answer_all`)."""
+        loop = asyncio.get_running_loop()
+        job = _Job(fn, scrub, False, loop=loop)
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._flush, loop)
+        pending.append(job)
+        return job.future  # type: ignore[return-value]
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        for job in self._pending.pop(loop):
+            self._enqueue(job)
+
+
+def _settle(answers: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:
+    """On the awaiting event loop: settle each future not cancelled (its request gone; its
+    job committed all the same, as it would have from a blocked thread)."""
+    for future, result, error in answers:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
 
 
 class SqliteTx(TablesTx):
@@ -428,6 +507,7 @@ class SqliteStore:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._submissions = LoopSubmissions(self._enqueue)
         self._state = _Writer()
         self._lock = WriterLock(self.path.with_name(self.path.name + LOCK_SUFFIX))
         self._busy_ms = -1  # the writer connection's busy timeout
@@ -509,8 +589,9 @@ class SqliteStore:
         self._enqueue(waiting)
         return waiting.wait()
 
-    async def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
-        return await asyncio.wrap_future(self._submit(job, scrub))
+    def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> asyncio.Future[T]:
+        """Submit `job` (`LoopSubmissions`); the running loop's future of its answer."""
+        return self._submissions.submit(job, scrub)
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
@@ -527,9 +608,7 @@ class SqliteStore:
             except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
                 # A broken connection (disk error, file gone): answer the batch, start afresh.
                 self._state.valid = False
-                for job in batch:
-                    if not job.answered:
-                        job.answer(None, exc)
+                answer_all((job, None, exc) for job in batch if not job.answered)
                 if conn is not None:
                     conn.close()
                 conn = None
@@ -572,8 +651,7 @@ class SqliteStore:
         deadline = min(job.enqueued for job in batch) + BUSY_WAIT_S
         if not self._lock.acquire(deadline - began):
             busy = StoreBusy("the store stayed busy: another process kept its turn to write")
-            for job in batch:
-                job.answer(None, busy)
+            answer_all((job, None, busy) for job in batch)
             return
         try:
             outcomes = self._commit(conn, batch, deadline)
@@ -585,13 +663,12 @@ class SqliteStore:
             self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
             if self.on_batch is not None:
                 self.on_batch(len(batch), time.monotonic() - began)
-        for job, result, exc in outcomes:
-            job.answer(result, exc)
+        answer_all(outcomes)
         self._tidy_wal(conn)
 
     def _commit(
         self, conn: sqlite3.Connection, batch: list[_Job], deadline: float
-    ) -> list[tuple[_Job, Any, BaseException | None]]:
+    ) -> list[Outcome]:
         """Run the batch in one transaction and commit it: each job's outcome, to answer once
         committed (none when the batch was answered already, with the error that ended it).
         The jobs run optimistically, with no savepoint (`_run_optimistic`); if one fails, the
@@ -635,8 +712,7 @@ class SqliteStore:
             state.rows = []
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            for job in batch:
-                job.answer(None, exc)
+            answer_all((job, None, exc) for job in batch)
             return []
         self._wal_dirty = True
         return outcomes
@@ -651,19 +727,18 @@ class SqliteStore:
             error: BaseException = exc
             if "locked" in str(exc) or "busy" in str(exc):
                 error = StoreBusy("the store stayed busy: another process holds its write lock")
-            for job in batch:
-                job.answer(None, error)
+            answer_all((job, None, error) for job in batch)
             return False
         return True
 
     def _run_optimistic(
         self, conn: _WriterConn, tx: SqliteTx, batch: list[_Job]
-    ) -> tuple[list[tuple[_Job, Any, BaseException | None]], BaseException | None]:
+    ) -> tuple[list[Outcome], BaseException | None]:
         """Run the jobs one after the other with no savepoint, then once more the jobs
         submitted meanwhile (`_take_waiting`; only once, so that a steady stream of jobs cannot
         keep the first waiting), and insert their entries in one statement: every job's
         outcome, or the first failure (the caller then undoes the whole run)."""
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         try:
             for job in batch:
                 outcomes.append((job, job.fn(tx), None))
@@ -675,13 +750,11 @@ class SqliteStore:
             return outcomes, exc
         return outcomes, None
 
-    def _run_guarded(
-        self, conn: _WriterConn, tx: SqliteTx, batch: list[_Job]
-    ) -> list[tuple[_Job, Any, BaseException | None]]:
+    def _run_guarded(self, conn: _WriterConn, tx: SqliteTx, batch: list[_Job]) -> list[Outcome]:
         """Each job under its own savepoint, so that one failing fails alone: its writes,
         entries included, and its changes to the writer's state are undone."""
         state = self._state
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         for job in batch:
             saved = state.mark()
             conn.execute("SAVEPOINT job")
