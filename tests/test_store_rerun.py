@@ -26,7 +26,6 @@ from ledger.verify import verify
 from store.sqlite import DB_FILE, LOCK_SUFFIX
 
 ROOT = Path(__file__).resolve().parent.parent
-BODY = canonical_bytes({"case_id": "c", "commitments": []})
 OTHER_ENTRIES = 3
 
 # The other process: appends through its own store (its own writer, signer and lock file).
@@ -58,13 +57,18 @@ def append_in_another_process(data: Path) -> list[list]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def erasure(tx, case_id: str):
+    """Append an erasure entry of `case_id` (found by it in the id index)."""
+    return tx.append("erasure", canonical_bytes({"case_id": case_id, "commitments": []}), case_id)
+
+
 def test_a_guarded_rerun_reads_the_tail_another_process_appended_after_the_rollback(
     tmp_path, monkeypatch
 ):
     monkeypatch.delenv("REDRESS_DATABASE_URL", raising=False)
     ledger = Ledger.open(tmp_path)
     store = ledger.store
-    store.write(lambda tx: tx.append("erasure", BODY, "before"))  # the writer opens the lock file
+    store.write(lambda tx: erasure(tx, "before"))  # the writer opens the lock file
     (tmp_path / (DB_FILE + LOCK_SUFFIX)).unlink()  # so the other process queues apart from it
 
     elsewhere: list[list] = []
@@ -83,13 +87,13 @@ def test_a_guarded_rerun_reads_the_tail_another_process_appended_after_the_rollb
         tx.conn.conn.set_trace_callback(on_statement)  # the writer's sqlite3 connection
         running.set()
         release.wait(30)  # holds the writer, so that the next jobs join its batch
-        return tx.append("erasure", BODY, "held")
+        return erasure(tx, "held")
 
     def good(n):
-        return lambda tx: tx.append("erasure", BODY, f"good-{n}")
+        return lambda tx: erasure(tx, f"good-{n}")
 
     def bad(tx):
-        tx.append("erasure", BODY, "bad")
+        erasure(tx, "bad")
         raise ValueError("this job fails on purpose, after appending")
 
     try:
