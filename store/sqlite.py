@@ -37,9 +37,15 @@ SQLite's lock alone, and if it is deleted while servers run, processes that open
 and those that create a new one no longer queue together (still correct, slower under
 contention) until they restart. A backup does not need it.
 
-WAL pages are copied into the database by the writer itself, at most every `WAL_CHECKPOINT_S`,
-after the batch is answered and in its turn (so that the checkpoint completes and the WAL starts
-afresh), rather than by SQLite's auto-checkpoint inside a COMMIT that waiters would wait for.
+WAL pages are copied into the database at most every `WAL_CHECKPOINT_S`, rather than by
+SQLite's auto-checkpoint inside a COMMIT that waiters would wait for, and not by the writer
+either: a copy (a PASSIVE checkpoint, with the fsync of the database that `synchronous=FULL`
+asks) took 15-100 ms under load, and every batch behind it waited that long. A thread of its
+own (`WalCopier`), on its own connection, copies while the writer goes on; the WAL starts afresh
+at the first batch that begins after a copy has caught up with it, which happens whenever the
+writer pauses (between the event loop's rounds it mostly does). Should the copies keep missing
+that (a writer never pausing), so that the WAL holds more than `WAL_FRAMES_MAX` frames after a
+copy, the writer copies it in its own turn once, as it used to each time, and the WAL restarts.
 Erasure (`scrub`) still checkpoints with TRUNCATE before it answers.
 """
 
@@ -77,8 +83,9 @@ DB_FILE = "redress.db"
 LOCK_SUFFIX = ".lock"  # the writers' queue: `redress.db.lock` (`store.writer_lock`)
 MAX_BATCH = 1024
 SCRUB_WAIT_S = 10.0
-WAL_CHECKPOINT_S = 0.25  # how often the writer copies the WAL into the database
-WAL_CHECKPOINT_WAIT_S = 0.05  # how long it waits for its turn to (else it copies what it can)
+WAL_CHECKPOINT_S = 0.25  # how often the WAL is copied into the database (`WalCopier`)
+WAL_CHECKPOINT_WAIT_S = 0.05  # how long the writer waits for its turn to copy (else copies anyway)
+WAL_FRAMES_MAX = 4096  # frames left in the WAL after a copy beyond which the writer copies it
 Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
 
 
@@ -493,6 +500,64 @@ class _WriterConn:
         return self.conn.in_transaction
 
 
+class WalCopier:
+    """Copies the WAL's pages into the database (a PASSIVE checkpoint) on a thread and a
+    connection of its own, when the writer asks (`start`), so that no batch waits for it (see
+    the module doc). `frames`: the WAL's length, in frames, at the end of the last copy."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.frames = 0
+        self.copies = 0  # copies made (for the tests)
+        self._wake = threading.Event()
+        self._wanted = False  # a copy was asked for and has not started yet
+        self._idle = True  # no copy asked for or running
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        """Start a copy; False, doing nothing, while the last one still runs."""
+        if not self._idle:
+            return False
+        self._idle, self._wanted = False, True
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="redress-wal", daemon=True)
+            self._thread.start()
+        self._wake.set()
+        return True
+
+    def _run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._wanted:  # before closing: a copy asked for is made
+                    self._wanted = False
+                    self._copy(conn)
+                if self._closing:
+                    return
+        finally:
+            conn.close()
+
+    def _copy(self, conn: sqlite3.Connection) -> None:
+        try:
+            _, self.frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.copies += 1
+        except sqlite3.Error:
+            pass  # the next copy tries again (the WAL only waits longer)
+        finally:
+            self._idle = True
+
+    def close(self) -> None:
+        """Stop the thread, once it made the copy asked for, if any."""
+        if self._thread is not None:
+            self._closing = True
+            self._wake.set()
+            self._thread.join()
+            self._thread = None
+
+
 class SqliteStore:
     """`Store` on `DIR/redress.db`. `sign`, when given, signs a checkpoint after each batch
     that grew the tree (the ledger passes its signer)."""
@@ -511,8 +576,9 @@ class SqliteStore:
         self._state = _Writer()
         self._lock = WriterLock(self.path.with_name(self.path.name + LOCK_SUFFIX))
         self._busy_ms = -1  # the writer connection's busy timeout
-        self._wal_tidied = 0.0  # when the writer last checkpointed the WAL
+        self._wal_tidied = 0.0  # when the WAL was last copied into the database
         self._wal_dirty = False  # committed since
+        self._wal_copier = WalCopier(self.path)
         self._stopping = False  # close() was asked for: the current batch is the last
         self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
         self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
@@ -638,8 +704,8 @@ class SqliteStore:
 
     def _writer_connection(self) -> sqlite3.Connection:
         conn = connect(self.path)
-        # The writer copies the WAL into the database itself, after answering (`_tidy_wal`),
-        # rather than inside a COMMIT that its waiters would wait for.
+        # The WAL is copied into the database beside the writer (`_tidy_wal`), rather than
+        # inside a COMMIT that its waiters would wait for.
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._busy_ms = -1
         self._wal_tidied = time.monotonic()
@@ -781,19 +847,28 @@ class SqliteStore:
             self._busy_ms = ms
 
     def _tidy_wal(self, conn: sqlite3.Connection) -> None:
-        """Copy the WAL's pages into the database (a PASSIVE checkpoint) at most every
-        `WAL_CHECKPOINT_S`, after the batch was answered, in this process's turn (so that no
-        writer of ours adds pages meanwhile and the next transaction starts the WAL afresh)."""
+        """Have the WAL's pages copied into the database at most every `WAL_CHECKPOINT_S`,
+        after the batch was answered: by the `WalCopier`, beside the writer; by the writer, in
+        this process's turn (so that no writer of ours adds pages meanwhile and the next
+        transaction starts the WAL afresh), only when the copier's copies left the WAL longer
+        than `WAL_FRAMES_MAX` frames (see the module doc)."""
         now = time.monotonic()
         if not self._wal_dirty or now - self._wal_tidied < WAL_CHECKPOINT_S:
             return
+        if self._wal_copier.frames > WAL_FRAMES_MAX:
+            self._copy_wal_in_turn(conn)
+        elif not self._wal_copier.start():
+            return  # the last copy still runs: ask again after the next batch
+        self._wal_tidied, self._wal_dirty = now, False
+
+    def _copy_wal_in_turn(self, conn: sqlite3.Connection) -> None:
         held = self._lock.acquire(WAL_CHECKPOINT_WAIT_S)
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
             if held:
                 self._lock.release()
-        self._wal_tidied, self._wal_dirty = time.monotonic(), False
+        self._wal_copier.frames = frames
 
     def _load_tail(self, conn: sqlite3.Connection, state: _Writer) -> None:
         """Read the true tail; reload the frontier when another process appended."""
@@ -857,6 +932,7 @@ class SqliteStore:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        self._wal_copier.close()
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
