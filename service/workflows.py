@@ -204,11 +204,11 @@ class Workflows:
         """Run the job (see `_claiming`); the event loop serves other requests until it is
         durable, so the writer sees every waiting request at once and commits them together.
 
-        Shielded: a cancelled request (its client gone, the server stopping) must not cancel
-        the job's future, which the writer answers after committing its whole batch; the job
-        commits, as it would have from a blocked thread, and nobody reads its receipt."""
-        write = self.store.write_async(self._claiming(job, decision, once))
-        receipt = await asyncio.shield(write)
+        No shield is needed: a cancelled request (its client gone, the server stopping) cancels
+        only the future it awaits, which the store settles on this loop, after the commit, only
+        if still pending (`Store.write_async`); the job commits, as it would have from a
+        blocked thread, its batch is answered as ever, and nobody reads its receipt."""
+        receipt = await self.store.write_async(self._claiming(job, decision, once))
         self._policies_in_ledger.add(decision.policy_version)
         return self._recorded(decision, receipt)
 

@@ -8,7 +8,7 @@ own savepoint: a job that raises fails alone, and its caller gets the exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -270,7 +270,13 @@ class Store(Protocol):
         `scrub`: afterwards, leave no trace of deleted rows in any of the store's files."""
         ...
 
-    async def write_async(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T: ...
+    def write_async(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> Awaitable[T]:
+        """`write` for a coroutine: submits `job` at once and returns what to await for its
+        result, which the running event loop is given only once the job committed (no thread
+        blocks, no task is made). Cancelling the await does not cancel the job: it commits
+        with its batch, whose other jobs are answered as ever; nobody reads its result."""
+        ...
+
     def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
         """Every entry from `start` in order, streamed (never the whole ledger in memory)."""
         ...

@@ -20,7 +20,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -40,7 +39,18 @@ from store.base import (
     gains_signatures,
 )
 from store.pg_migrations import migrate
-from store.sqlite import MAX_BATCH, BatchHead, Receipt, Sign, _Job, _Writer, utc_now
+from store.sqlite import (
+    MAX_BATCH,
+    BatchHead,
+    LoopSubmissions,
+    Outcome,
+    Receipt,
+    Sign,
+    _Job,
+    _Writer,
+    answer_all,
+    utc_now,
+)
 from store.tables import TablesTx
 
 T = TypeVar("T")
@@ -291,6 +301,7 @@ class PostgresStore:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._submissions = LoopSubmissions(self._enqueue)
         self._state = _Writer()
         self._conn: psycopg.Connection | None = None
         self.batch_sizes: list[int] = []
@@ -361,7 +372,7 @@ class PostgresStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _submit(self, fn: Callable[[Any], T], scrub: bool, checkpoint: bool = False) -> Future:
+    def _enqueue(self, job: _Job) -> None:
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
@@ -371,19 +382,22 @@ class PostgresStore:
                     self._thread.start()
         if threading.current_thread() is self._thread:
             raise RuntimeError("a write job cannot wait for another write")
-        job = _Job(fn, scrub, checkpoint)
         self._queue.put(job)
-        return job.future
 
     def write(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
-        return self._submit(job, scrub).result()
+        waiting = _Job(job, scrub, False, waited=True)
+        self._enqueue(waiting)
+        return waiting.wait()
 
-    async def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
-        return await asyncio.wrap_future(self._submit(job, scrub))
+    def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> asyncio.Future[T]:
+        """Submit `job` (`LoopSubmissions`); the running loop's future of its answer."""
+        return self._submissions.submit(job, scrub)
 
     def checkpoint_now(self) -> None:
         """Sign a checkpoint of the whole tree unless the latest one covers it already."""
-        self._submit(lambda tx: None, False, True).result()
+        job = _Job(lambda tx: None, False, True, waited=True)
+        self._enqueue(job)
+        job.wait()
 
     def _run(self) -> None:
         try:
@@ -406,9 +420,7 @@ class PostgresStore:
                 except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
                     self._state.valid = False
                     self._drop_connection()
-                    for job in batch:
-                        if not job.future.done():
-                            job.future.set_exception(exc)
+                    answer_all((job, None, exc) for job in batch if not job.answered)
                 if stop:
                     return
         finally:
@@ -430,7 +442,7 @@ class PostgresStore:
         started = time.monotonic()
         waited = started - min(job.enqueued for job in batch)
         state = self._state
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         solo = len(batch) == 1  # a lone job needs no savepoint: its failure is the batch's
         try:
             conn = self._writer_connection()
@@ -453,7 +465,7 @@ class PostgresStore:
                     del state.hooks[saved[2] :]
                     if solo:
                         conn.execute("ROLLBACK")
-                        job.future.set_exception(_as_store_error(exc))
+                        answer_all([(job, None, _as_store_error(exc))])
                         return
                     conn.execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
                     outcomes.append((job, None, _as_store_error(exc)))
@@ -472,19 +484,14 @@ class PostgresStore:
         except BaseException as exc:
             state.valid = False
             error = self._batch_error(exc)
-            for job in batch:
-                job.future.set_exception(error)
+            answer_all((job, None, error) for job in batch)
             return
         self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
         if self.on_batch is not None:
             self.on_batch(len(batch), time.monotonic() - started)
         if any(job.scrub for job in batch):
             self._scrub(conn)
-        for job, result, exc in outcomes:
-            if exc is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(exc)
+        answer_all(outcomes)
 
     def _finish(
         self, conn: psycopg.Connection, state: _Writer, grew: bool, root: bytes, asked: bool

@@ -37,9 +37,15 @@ SQLite's lock alone, and if it is deleted while servers run, processes that open
 and those that create a new one no longer queue together (still correct, slower under
 contention) until they restart. A backup does not need it.
 
-WAL pages are copied into the database by the writer itself, at most every `WAL_CHECKPOINT_S`,
-after the batch is answered and in its turn (so that the checkpoint completes and the WAL starts
-afresh), rather than by SQLite's auto-checkpoint inside a COMMIT that waiters would wait for.
+WAL pages are copied into the database at most every `WAL_CHECKPOINT_S`, rather than by
+SQLite's auto-checkpoint inside a COMMIT that waiters would wait for, and not by the writer
+either: a copy (a PASSIVE checkpoint, with the fsync of the database that `synchronous=FULL`
+asks) took 15-100 ms under load, and every batch behind it waited that long. A thread of its
+own (`WalCopier`), on its own connection, copies while the writer goes on; the WAL starts afresh
+at the first batch that begins after a copy has caught up with it, which happens whenever the
+writer pauses (between the event loop's rounds it mostly does). Should the copies keep missing
+that (a writer never pausing), so that the WAL holds more than `WAL_FRAMES_MAX` frames after a
+copy, the writer copies it in its own turn once, as it used to each time, and the WAL restarts.
 Erasure (`scrub`) still checkpoints with TRUNCATE before it answers.
 """
 
@@ -54,7 +60,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,8 +83,9 @@ DB_FILE = "redress.db"
 LOCK_SUFFIX = ".lock"  # the writers' queue: `redress.db.lock` (`store.writer_lock`)
 MAX_BATCH = 1024
 SCRUB_WAIT_S = 10.0
-WAL_CHECKPOINT_S = 0.25  # how often the writer copies the WAL into the database
-WAL_CHECKPOINT_WAIT_S = 0.05  # how long it waits for its turn to (else it copies what it can)
+WAL_CHECKPOINT_S = 0.25  # how often the WAL is copied into the database (`WalCopier`)
+WAL_CHECKPOINT_WAIT_S = 0.05  # how long the writer waits for its turn to copy (else copies anyway)
+WAL_FRAMES_MAX = 4096  # frames left in the WAL after a copy beyond which the writer copies it
 Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
 
 
@@ -119,36 +126,56 @@ class Receipt(AppendReceipt):
 
 
 class _Job:
-    """A write waiting for the writer, answered once its batch committed (or failed): through a
-    `Future` for `write_async` (the event loop awaits it), else through a plain lock that a
-    thread blocked in `write` waits on, which costs both threads less (under the GIL) than a
-    Future's condition variable at thousands of writes a second."""
+    """A write waiting for the writer, answered once its batch committed (or failed), in one of
+    three ways: for `write_async`, through an asyncio future of the submitting event loop, which
+    the writer settles with one callback per batch (`answer_all`); for `write`, through a plain
+    lock that the blocked thread waits on, which costs both threads less (under the GIL) than a
+    Future's condition variable at thousands of writes a second; else through a `Future`."""
 
-    __slots__ = ("fn", "future", "waiter", "result", "error", "scrub", "checkpoint", "enqueued")
+    __slots__ = (
+        "fn",
+        "future",
+        "loop",
+        "waiter",
+        "result",
+        "error",
+        "scrub",
+        "checkpoint",
+        "enqueued",
+        "answered",
+    )
 
     def __init__(
-        self, fn: Callable[[Any], Any], scrub: bool, checkpoint: bool, waited: bool = False
+        self,
+        fn: Callable[[Any], Any],
+        scrub: bool,
+        checkpoint: bool,
+        waited: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        """`waited`: the submitting thread blocks in `wait` (no Future)."""
+        """`waited`: the submitting thread blocks in `wait` (no Future). `loop`: the event loop
+        that awaits `future` (an asyncio future of that loop)."""
         self.fn = fn
-        self.future: Future | None = None if waited else Future()
+        self.loop = loop
+        self.future: Future | asyncio.Future | None = None
         self.waiter: threading.Lock | None = None
-        if waited:
+        if loop is not None:
+            self.future = loop.create_future()
+        elif waited:
             self.waiter = threading.Lock()
-            self.waiter.acquire()  # released by `answer`
+            self.waiter.acquire()  # released by `_answer_now`
+        else:
+            self.future = Future()
         self.result: Any = None
         self.error: BaseException | None = None
         self.scrub = scrub
         self.checkpoint = checkpoint
         self.enqueued = time.monotonic()
+        self.answered = False  # by the writer (an asyncio future is settled later, on its loop)
 
-    @property
-    def answered(self) -> bool:
-        if self.future is not None:
-            return self.future.done()
-        return self.waiter is None
-
-    def answer(self, result: Any, error: BaseException | None = None) -> None:
+    def _answer_now(self, result: Any, error: BaseException | None) -> None:
+        """Answer a job with no event loop, in the writer's thread."""
+        self.answered = True
         if self.future is not None:
             if error is None:
                 self.future.set_result(result)
@@ -170,6 +197,65 @@ class _Job:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+Outcome = tuple[_Job, Any, BaseException | None]  # a job, its result, or the error it failed with
+
+
+def answer_all(outcomes: Iterable[Outcome]) -> None:
+    """Answer jobs, in the writer's thread: each event loop's jobs by one callback on that loop
+    (`_settle`) for all of them, the others at once. The writer never touches an asyncio future
+    itself, so a request cancelled meanwhile (its future cancelled) cannot make answering fail
+    for the rest of the batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any, Any]]] = {}
+    for job, result, error in outcomes:
+        if job.loop is None:
+            job._answer_now(result, error)
+            continue
+        job.answered = True
+        by_loop.setdefault(job.loop, []).append((job.future, result, error))
+    for loop, answers in by_loop.items():
+        with suppress(RuntimeError):  # the loop is closed: nobody awaits these answers any more
+            loop.call_soon_threadsafe(_settle, answers)
+
+
+class LoopSubmissions:
+    """The jobs of `write_async`, put on the writer's queue together at the end of the event
+    loop's round rather than each as its request submits it: the writer, woken by the first,
+    would otherwise start a batch while the loop is still preparing the rest (interleaved with
+    its requests' rules and encoding), and commit many small batches instead of one. No job
+    waits longer than the round the loop was running anyway."""
+
+    def __init__(self, enqueue: Callable[[_Job], None]) -> None:
+        self._enqueue = enqueue
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+
+    def submit(self, fn: Callable[[Any], T], scrub: bool) -> asyncio.Future[T]:
+        """A new job of `fn`; the running loop's future of its answer (see `answer_all`)."""
+        loop = asyncio.get_running_loop()
+        job = _Job(fn, scrub, False, loop=loop)
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._flush, loop)
+        pending.append(job)
+        return job.future  # type: ignore[return-value]
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        for job in self._pending.pop(loop):
+            self._enqueue(job)
+
+
+def _settle(answers: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:
+    """On the awaiting event loop: settle each future not cancelled (its request gone; its
+    job committed all the same, as it would have from a blocked thread)."""
+    for future, result, error in answers:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
 
 
 class SqliteTx(TablesTx):
@@ -414,6 +500,64 @@ class _WriterConn:
         return self.conn.in_transaction
 
 
+class WalCopier:
+    """Copies the WAL's pages into the database (a PASSIVE checkpoint) on a thread and a
+    connection of its own, when the writer asks (`start`), so that no batch waits for it (see
+    the module doc). `frames`: the WAL's length, in frames, at the end of the last copy."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.frames = 0
+        self.copies = 0  # copies made (for the tests)
+        self._wake = threading.Event()
+        self._wanted = False  # a copy was asked for and has not started yet
+        self._idle = True  # no copy asked for or running
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        """Start a copy; False, doing nothing, while the last one still runs."""
+        if not self._idle:
+            return False
+        self._idle, self._wanted = False, True
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="redress-wal", daemon=True)
+            self._thread.start()
+        self._wake.set()
+        return True
+
+    def _run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._wanted:  # before closing: a copy asked for is made
+                    self._wanted = False
+                    self._copy(conn)
+                if self._closing:
+                    return
+        finally:
+            conn.close()
+
+    def _copy(self, conn: sqlite3.Connection) -> None:
+        try:
+            _, self.frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.copies += 1
+        except sqlite3.Error:
+            pass  # the next copy tries again (the WAL only waits longer)
+        finally:
+            self._idle = True
+
+    def close(self) -> None:
+        """Stop the thread, once it made the copy asked for, if any."""
+        if self._thread is not None:
+            self._closing = True
+            self._wake.set()
+            self._thread.join()
+            self._thread = None
+
+
 class SqliteStore:
     """`Store` on `DIR/redress.db`. `sign`, when given, signs a checkpoint after each batch
     that grew the tree (the ledger passes its signer)."""
@@ -428,11 +572,13 @@ class SqliteStore:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._submissions = LoopSubmissions(self._enqueue)
         self._state = _Writer()
         self._lock = WriterLock(self.path.with_name(self.path.name + LOCK_SUFFIX))
         self._busy_ms = -1  # the writer connection's busy timeout
-        self._wal_tidied = 0.0  # when the writer last checkpointed the WAL
+        self._wal_tidied = 0.0  # when the WAL was last copied into the database
         self._wal_dirty = False  # committed since
+        self._wal_copier = WalCopier(self.path)
         self._stopping = False  # close() was asked for: the current batch is the last
         self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
         self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
@@ -509,8 +655,9 @@ class SqliteStore:
         self._enqueue(waiting)
         return waiting.wait()
 
-    async def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> T:
-        return await asyncio.wrap_future(self._submit(job, scrub))
+    def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> asyncio.Future[T]:
+        """Submit `job` (`LoopSubmissions`); the running loop's future of its answer."""
+        return self._submissions.submit(job, scrub)
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
@@ -527,9 +674,7 @@ class SqliteStore:
             except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
                 # A broken connection (disk error, file gone): answer the batch, start afresh.
                 self._state.valid = False
-                for job in batch:
-                    if not job.answered:
-                        job.answer(None, exc)
+                answer_all((job, None, exc) for job in batch if not job.answered)
                 if conn is not None:
                     conn.close()
                 conn = None
@@ -559,8 +704,8 @@ class SqliteStore:
 
     def _writer_connection(self) -> sqlite3.Connection:
         conn = connect(self.path)
-        # The writer copies the WAL into the database itself, after answering (`_tidy_wal`),
-        # rather than inside a COMMIT that its waiters would wait for.
+        # The WAL is copied into the database beside the writer (`_tidy_wal`), rather than
+        # inside a COMMIT that its waiters would wait for.
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._busy_ms = -1
         self._wal_tidied = time.monotonic()
@@ -572,8 +717,7 @@ class SqliteStore:
         deadline = min(job.enqueued for job in batch) + BUSY_WAIT_S
         if not self._lock.acquire(deadline - began):
             busy = StoreBusy("the store stayed busy: another process kept its turn to write")
-            for job in batch:
-                job.answer(None, busy)
+            answer_all((job, None, busy) for job in batch)
             return
         try:
             outcomes = self._commit(conn, batch, deadline)
@@ -585,13 +729,12 @@ class SqliteStore:
             self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
             if self.on_batch is not None:
                 self.on_batch(len(batch), time.monotonic() - began)
-        for job, result, exc in outcomes:
-            job.answer(result, exc)
+        answer_all(outcomes)
         self._tidy_wal(conn)
 
     def _commit(
         self, conn: sqlite3.Connection, batch: list[_Job], deadline: float
-    ) -> list[tuple[_Job, Any, BaseException | None]]:
+    ) -> list[Outcome]:
         """Run the batch in one transaction and commit it: each job's outcome, to answer once
         committed (none when the batch was answered already, with the error that ended it).
         The jobs run optimistically, with no savepoint (`_run_optimistic`); if one fails, the
@@ -635,8 +778,7 @@ class SqliteStore:
             state.rows = []
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            for job in batch:
-                job.answer(None, exc)
+            answer_all((job, None, exc) for job in batch)
             return []
         self._wal_dirty = True
         return outcomes
@@ -651,19 +793,18 @@ class SqliteStore:
             error: BaseException = exc
             if "locked" in str(exc) or "busy" in str(exc):
                 error = StoreBusy("the store stayed busy: another process holds its write lock")
-            for job in batch:
-                job.answer(None, error)
+            answer_all((job, None, error) for job in batch)
             return False
         return True
 
     def _run_optimistic(
         self, conn: _WriterConn, tx: SqliteTx, batch: list[_Job]
-    ) -> tuple[list[tuple[_Job, Any, BaseException | None]], BaseException | None]:
+    ) -> tuple[list[Outcome], BaseException | None]:
         """Run the jobs one after the other with no savepoint, then once more the jobs
         submitted meanwhile (`_take_waiting`; only once, so that a steady stream of jobs cannot
         keep the first waiting), and insert their entries in one statement: every job's
         outcome, or the first failure (the caller then undoes the whole run)."""
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         try:
             for job in batch:
                 outcomes.append((job, job.fn(tx), None))
@@ -675,13 +816,11 @@ class SqliteStore:
             return outcomes, exc
         return outcomes, None
 
-    def _run_guarded(
-        self, conn: _WriterConn, tx: SqliteTx, batch: list[_Job]
-    ) -> list[tuple[_Job, Any, BaseException | None]]:
+    def _run_guarded(self, conn: _WriterConn, tx: SqliteTx, batch: list[_Job]) -> list[Outcome]:
         """Each job under its own savepoint, so that one failing fails alone: its writes,
         entries included, and its changes to the writer's state are undone."""
         state = self._state
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         for job in batch:
             saved = state.mark()
             conn.execute("SAVEPOINT job")
@@ -708,19 +847,28 @@ class SqliteStore:
             self._busy_ms = ms
 
     def _tidy_wal(self, conn: sqlite3.Connection) -> None:
-        """Copy the WAL's pages into the database (a PASSIVE checkpoint) at most every
-        `WAL_CHECKPOINT_S`, after the batch was answered, in this process's turn (so that no
-        writer of ours adds pages meanwhile and the next transaction starts the WAL afresh)."""
+        """Have the WAL's pages copied into the database at most every `WAL_CHECKPOINT_S`,
+        after the batch was answered: by the `WalCopier`, beside the writer; by the writer, in
+        this process's turn (so that no writer of ours adds pages meanwhile and the next
+        transaction starts the WAL afresh), only when the copier's copies left the WAL longer
+        than `WAL_FRAMES_MAX` frames (see the module doc)."""
         now = time.monotonic()
         if not self._wal_dirty or now - self._wal_tidied < WAL_CHECKPOINT_S:
             return
+        if self._wal_copier.frames > WAL_FRAMES_MAX:
+            self._copy_wal_in_turn(conn)
+        elif not self._wal_copier.start():
+            return  # the last copy still runs: ask again after the next batch
+        self._wal_tidied, self._wal_dirty = now, False
+
+    def _copy_wal_in_turn(self, conn: sqlite3.Connection) -> None:
         held = self._lock.acquire(WAL_CHECKPOINT_WAIT_S)
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
             if held:
                 self._lock.release()
-        self._wal_tidied, self._wal_dirty = time.monotonic(), False
+        self._wal_copier.frames = frames
 
     def _load_tail(self, conn: sqlite3.Connection, state: _Writer) -> None:
         """Read the true tail; reload the frontier when another process appended."""
@@ -784,6 +932,7 @@ class SqliteStore:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        self._wal_copier.close()
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()

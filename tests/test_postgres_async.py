@@ -1,0 +1,9 @@
+"""`Store.write_async` on PostgreSQL: `test_store_async`, on a schema of its own."""
+
+from __future__ import annotations
+
+from test_store_async import cancelled_waiter_leaves_its_batch_answered
+
+
+def test_a_cancelled_waiter_leaves_its_job_and_its_batch_answered(tmp_path, store_url):
+    cancelled_waiter_leaves_its_batch_answered(tmp_path)
