@@ -27,6 +27,7 @@ from ledger.canonical import (
     entry_checker,
     entry_of,
     parse_entry,
+    plain_decision,
     parse_entry_fast,
     sha256_hex,
 )
@@ -403,10 +404,7 @@ def _check_entries(
         elif not (
             # The usual entry, a decision outside a case whose id the index holds, leaves
             # nothing for the walk to keep (`IndexWalk.add`): only the others go through it.
-            kind == "decision" == entry.kind
-            and ref is not None
-            and ref == entry.body.get("decision_id")
-            and not entry.body.get("case_id")
+            kind == "decision" and ref is not None and ref == plain_decision(entry)
         ):
             walk(_idx(position, start, indices), kind, ref, entry_of(entry))
         prev_hash = stored_hash  # the bytes' hash, just checked
