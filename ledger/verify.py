@@ -27,8 +27,8 @@ from ledger.canonical import (
     entry_checker,
     entry_of,
     parse_entry,
-    plain_decision,
     parse_entry_fast,
+    plain_decision,
     sha256_hex,
 )
 from ledger.checkpoint import parse_checkpoint
