@@ -580,6 +580,7 @@ def _checked_chunks(
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    entry_checker()  # its decoders are built once, here, and forked into the workers
     with ProcessPoolExecutor(jobs) as pool:
         columns = [list(c) for c in zip(*chunks, strict=True)]
         n = len(chunks)
@@ -587,9 +588,19 @@ def _checked_chunks(
         checked = pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n, [chunk_level] * n)
         if index.find_twice:
             # This process would only wait for the workers: it asks the id index's one
-            # whole-table question meanwhile, in the same snapshot.
+            # whole-table question meanwhile, in the same snapshot, and loads the rest of
+            # `check_tables`, which would otherwise run on one core after them.
             index.twice, index.find_twice = decision_twice(conn), False
+            _load_table_checks()
         yield from checked
+
+
+def _load_table_checks() -> None:
+    """Import what `check_tables` imports when it runs (the case rebuild loads the policies'
+    calendars: a tenth of a second)."""
+    import rules  # noqa: F401
+    import store.sqlite  # noqa: F401
+    from cases import rebuild, register  # noqa: F401
 
 
 def verify_sqlite(
@@ -1190,6 +1201,8 @@ def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
     """The checkpoint each `--witness-url` last cosigned for our origin (log signature checked
     here; its consistency with the ledger by `verify` as a kept checkpoint). A witness that
     cannot be reached fails verification: the auditor asked for its word."""
+    if not trust.witness_urls:
+        return []  # without importing the HTTP client (a serial 20 ms before `verify`)
     from ledger.cosignature import CosignatureError, witnessed
     from ledger.witnessing import WitnessError, fetch_cosigned_checkpoint
 
