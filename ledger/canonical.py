@@ -214,10 +214,11 @@ _NUMBER_START = frozenset(b"-0123456789"[i : i + 1] for i in range(11))
 
 # -- the entry check of `verify`'s loop ----------------------------------------------------------
 
-# How deep the fast check's type nests values inside an entry's body; a deeper entry takes
-# `parse_entry`. msgspec takes no recursive type, so the type is written out level by level,
-# and its decoder grows about threefold a level (depth 8: ~15 ms to build, once).
-FAST_DEPTH = 8
+# How deep the fast check's type nests values inside an entry's body (a decision's facts are
+# two or three deep); a deeper entry takes `parse_entry`. msgspec takes no recursive type, so
+# the type is written out level by level, and its decoders grow about twofold a level
+# (depth 6: ~20 ms to build, once; depth 8: ~65 ms).
+FAST_DEPTH = 6
 SafeInteger = Annotated[int, msgspec.Meta(ge=-SAFE_INTEGER, le=SAFE_INTEGER)]
 
 
