@@ -274,8 +274,8 @@ def entry_checker() -> Callable[[bytes], Any]:
     null, safe integers, lists and objects inside), holds no character beyond the BMP (the key
     order of msgspec and of RFC 8785 may differ there), and msgspec's sorted encoding gives
     `raw` back: for such values the two encodings are byte for byte the same
-    (tests/test_canonical_fast.py). Raises TypeError if `raw` is not bytes. The re-encoding
-    goes into one buffer the loop reuses."""
+    (tests/test_canonical_fast.py, tests/test_canonical_entry_check.py). Text is never taken
+    for bytes: None, or a TypeError. The re-encoding goes into one buffer the loop reuses."""
     decisions, entries = _fast_entry_decoders()
     decode_decision, decode_entry = decisions.decode, entries.decode
     encode_into, buffer, beyond_bmp = _SORTED.encode_into, bytearray(), _BEYOND_BMP.search
@@ -285,10 +285,10 @@ def entry_checker() -> Callable[[bytes], Any]:
             return None
         try:
             entry = decode_decision(raw)
-        except msgspec.MsgspecError:
+        except ValueError:  # msgspec's errors, and text that is not UTF-8
             try:
                 entry = decode_entry(raw)
-            except msgspec.MsgspecError:
+            except ValueError:
                 return None
         encode_into(entry, buffer)
         return entry if buffer == raw else None

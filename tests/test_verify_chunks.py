@@ -68,6 +68,21 @@ def change_bytes_and_hash(conn: sqlite3.Connection, p: int) -> None:
     conn.execute("UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?", (raw, digest, p))
 
 
+def rehashed(conn: sqlite3.Connection, p: int, raw: bytes) -> None:
+    digest = hashlib.sha256(raw).hexdigest()
+    conn.execute("UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?", (raw, digest, p))
+
+
+def not_utf8(conn: sqlite3.Connection, p: int) -> None:
+    """Bytes that are not UTF-8 inside a string, their hash recomputed."""
+    rehashed(conn, p, raw_of(conn, p).replace(b'"decision_id":"', b'"decision_id":"\xff'))
+
+
+def float_index(conn: sqlite3.Connection, p: int) -> None:
+    """The same index written as a float (not RFC 8785's form), its hash recomputed."""
+    rehashed(conn, p, raw_of(conn, p).replace(b'"index":%d' % p, b'"index":%d.0' % p))
+
+
 def delete(conn: sqlite3.Connection, p: int) -> None:
     conn.execute("DELETE FROM entries WHERE idx = ?", (p,))
 
@@ -142,6 +157,8 @@ EDGES = [CHUNK - 1, CHUNK, 2 * CHUNK, 4 * CHUNK - 1, 4 * CHUNK]
 CASES = [
     *[(change_bytes, p, "modified", p) for p in [*EDGES, LAST]],
     *[(change_bytes_and_hash, p, "modified", p) for p in EDGES],
+    *[(not_utf8, p, "modified", p) for p in EDGES],
+    *[(float_index, p, "modified", p) for p in EDGES],
     *[(delete, p, "deleted", p) for p in EDGES],
     *[(swap_with_next, p, "reordered", p) for p in EDGES],
     *[(insert_forged, p, "inserted", p) for p in EDGES],
