@@ -296,14 +296,6 @@ def entry_checker() -> Callable[[bytes], Any]:
     return check
 
 
-def plain_decision(entry: Any) -> str | None:
-    """The id of the decision `entry_checker`'s check returned, if it is one outside a case."""
-    body = entry.body
-    if isinstance(body, msgspec.Struct) and entry.kind == "decision" and not body.case_id:
-        return body.decision_id
-    return None
-
-
 def entry_of(checked: Any) -> dict:
     """The entry document (as `parse_entry` gives it) of what `entry_checker`'s check returned."""
     document = msgspec.structs.asdict(checked)

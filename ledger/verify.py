@@ -28,7 +28,6 @@ from ledger.canonical import (
     entry_of,
     parse_entry,
     parse_entry_fast,
-    plain_decision,
     sha256_hex,
 )
 from ledger.checkpoint import parse_checkpoint
@@ -404,7 +403,12 @@ def _check_entries(
         elif not (
             # The usual entry, a decision outside a case whose id the index holds, leaves
             # nothing for the walk to keep (`IndexWalk.add`): only the others go through it.
-            kind == "decision" and ref is not None and ref == plain_decision(entry)
+            # A decision's body as the service writes it is a struct (`entry_checker`), any
+            # other a dict, which has no attribute `decision_id`.
+            kind == "decision" == entry.kind
+            and ref is not None
+            and ref == getattr(entry.body, "decision_id", None)
+            and not entry.body.case_id
         ):
             walk(_idx(position, start, indices), kind, ref, entry_of(entry))
         prev_hash = stored_hash  # the bytes' hash, just checked

@@ -22,7 +22,6 @@ from ledger.canonical import (
     entry_checker,
     entry_of,
     parse_entry,
-    plain_decision,
 )
 from ledger.store import decision_body
 from schemas.decision import Decision
@@ -178,11 +177,12 @@ def service_decision(case_id: str | None) -> bytes:
 
 
 def test_a_decision_as_the_service_writes_it_takes_the_struct_path():
-    """The fast path is not vacuous: a decision outside a case is accepted and named by its
-    id, one inside a case is accepted but left for the id index walk."""
+    """The fast path is not vacuous: a decision as the service writes it is accepted, its body
+    a struct that `verify`'s loop reads the decision and case ids from."""
     outside, inside = service_decision(None), service_decision("c" * 32)
-    assert plain_decision(CHECK(outside)) == "d" * 32
-    assert plain_decision(CHECK(inside)) is None
+    assert CHECK(outside).body.decision_id == "d" * 32
+    assert CHECK(outside).body.case_id is None
+    assert CHECK(inside).body.case_id == "c" * 32
     assert entry_of(CHECK(inside)) == parse_entry(inside)
     assert rfc8785.dumps(parse_entry(outside)) == outside
 
