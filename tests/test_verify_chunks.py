@@ -145,6 +145,20 @@ def node_deleted(level: int) -> Callable[[sqlite3.Connection, int], None]:
     return tamper
 
 
+def leaf_node_at_a_fraction(conn: sqlite3.Connection, p: int) -> None:
+    """Leaf node p deleted, and a node put at position p + 0.25 holding the 32 bytes that
+    start a quarter into node p in the level's nodes joined (what a count of nodes equal to
+    their slice of that join would take for node p, were positions not held to integers)."""
+
+    def node(position: int) -> bytes:
+        query = "SELECT hash FROM tree_nodes WHERE level = 0 AND position = ?"
+        return bytes(conn.execute(query, (position,)).fetchone()[0])
+
+    window = node(p)[8:] + node(p + 1)[:8]
+    conn.execute("DELETE FROM tree_nodes WHERE level = 0 AND position = ?", (p,))
+    conn.execute("INSERT INTO tree_nodes VALUES (0, ?, ?)", (p + 0.25, window))
+
+
 def truncate(conn: sqlite3.Connection, p: int) -> None:
     conn.execute("DELETE FROM entries WHERE idx >= ?", (p,))
 
@@ -168,6 +182,7 @@ CASES = [
     *[(node_zeroed(LEVEL + 1), p, "rewritten", p) for p in (0, 2 * CHUNK)],
     *[(node_deleted(LEVEL - 1), p, "rewritten", p) for p in (CHUNK - 4, CHUNK, 4 * CHUNK)],
     *[(node_deleted(LEVEL + 2), 0, "rewritten", 0)],
+    *[(leaf_node_at_a_fraction, p, "rewritten", p) for p in (CHUNK, 2 * CHUNK + 3)],
     *[(truncate, p, "truncated", p) for p in (CHUNK, 4 * CHUNK, LAST)],
 ]
 
