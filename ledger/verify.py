@@ -26,6 +26,7 @@ from ledger.canonical import (
     ZERO_HASH,
     entry_checker,
     entry_of,
+    entry_parser,
     parse_entry,
     parse_entry_fast,
     sha256_hex,
@@ -529,9 +530,10 @@ def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
             index,
         )
     later = conn.execute("SELECT entry FROM entries ORDER BY idx LIMIT -1 OFFSET ?", (position,))
+    parse = entry_parser()
     for (raw,) in later:
         try:
-            if parse_entry_fast(raw)["index"] == position:
+            if parse(raw)["index"] == position:
                 return Failure(
                     Damage.REORDERED,
                     f"entry {index} stands where entry {position} should, which comes later",
@@ -1333,9 +1335,9 @@ def check_tables(db_path: Path, walked: IndexWalk | None = None) -> None:
 def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | None, bytes]]) -> None:
     """`check_tables` through `conn` (`?` placeholders) and the store's read transaction `tx`
     on the same snapshot, `rows` being every `(idx, kind, ref, entry)` in index order."""
-    walk = IndexWalk()
+    walk, parse = IndexWalk(), entry_parser()
     for idx, kind, ref, raw in rows:
-        walk.add(idx, kind, ref, parse_entry_fast(bytes(raw)))
+        walk.add(idx, kind, ref, parse(bytes(raw)))
         if walk.failure is not None:
             break
     check_walked_tables(conn, tx, walk)
