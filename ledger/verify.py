@@ -485,9 +485,7 @@ def _level_matches(conn: sqlite3.Connection, level: int, base: int, hashes: list
     costs a third of the one by typeof().)"""
     if not hashes:
         return True
-    joined = b"".join(hashes)
-    if len(joined) != HASH_SIZE * len(hashes):
-        return False
+    joined = b"".join(hashes)  # each a SHA-256 digest: node i at bytes 32i..32i+31
     (equal,) = conn.execute(
         "SELECT COUNT(*) FROM tree_nodes WHERE level = ?1 AND position >= ?2 "
         "AND position < ?2 + ?3 AND CAST(position AS INTEGER) = position "
