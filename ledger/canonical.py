@@ -7,11 +7,12 @@ depend on the encoder), integers past 2^53 - 1, text that is not Unicode, very d
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import rfc8785
@@ -209,42 +210,115 @@ def _unsure(raw: bytes) -> bool:
 
 
 _NUMBER_START = frozenset(b"-0123456789"[i : i + 1] for i in range(11))
-_ENTRY_FIELDS = frozenset({"index", "kind", "recorded_at", "prev_hash", "body"})
+
+
+# -- the entry check of `verify`'s loop ----------------------------------------------------------
+
+# How deep the fast check's type nests values inside an entry's body (a decision's facts are
+# two or three deep); a deeper entry takes `parse_entry`. msgspec takes no recursive type, so
+# the type is written out level by level, and its decoders grow about twofold a level
+# (depth 6: ~20 ms to build, once; depth 8: ~65 ms).
+FAST_DEPTH = 6
+SafeInteger = Annotated[int, msgspec.Meta(ge=-SAFE_INTEGER, le=SAFE_INTEGER)]
+
+
+def _hashable_json(depth: int) -> Any:
+    """The JSON values msgspec encodes as RFC 8785 does (see `canonical_bytes`), nested at most
+    `depth` containers deep, as a msgspec type: its decoder refuses a float, an integer past
+    ±(2^53 − 1) and deeper nesting while it decodes, in C."""
+    scalar: Any = None | bool | SafeInteger | str
+    if depth == 0:
+        return scalar
+    inner = _hashable_json(depth - 1)
+    return scalar | list[inner] | dict[str, inner]  # type: ignore[valid-type]
+
+
+# A decision's body as `ledger.store.decision_body` writes it, its fields in RFC 8785 order: the
+# fast check decodes most entries into this (a struct decodes and encodes faster than a dict).
+DECISION_TEXT_FIELDS = ("as_of", "case_id", "decision_id", "key_id", "personal_commitment")
+DECISION_TEXT_FIELDS += ("policy", "policy_version", "purpose")
+DECISION_VALUE_FIELDS = ("facts", "outcome", "reasons")
+
+
+@functools.cache
+def _fast_entry_decoders() -> tuple[msgspec.json.Decoder, msgspec.json.Decoder]:
+    """Decoders of `{index, kind, recorded_at, prev_hash, body}` and nothing else, each field of
+    its type, the body's values `_hashable_json`: one for a decision's body as the service
+    writes it, one for any body. Built on first use (they take a while)."""
+    values = _hashable_json(FAST_DEPTH)
+    text: Any = str | None
+    body_fields = [(name, text) for name in DECISION_TEXT_FIELDS]
+    body_fields += [(name, values) for name in DECISION_VALUE_FIELDS]
+    body_fields.sort()
+    decision_body = msgspec.defstruct("DecisionBody", body_fields, forbid_unknown_fields=True)
+
+    def entry(name: str, body: Any) -> msgspec.json.Decoder:
+        # Fields in RFC 8785 order, which is the order msgspec's sorted encoding writes them in.
+        fields = [
+            ("body", body),
+            ("index", SafeInteger),
+            ("kind", str),
+            ("prev_hash", str),
+            ("recorded_at", str),
+        ]
+        return msgspec.json.Decoder(msgspec.defstruct(name, fields, forbid_unknown_fields=True))
+
+    return entry("DecisionEntry", decision_body), entry("FastEntry", dict[str, values])
+
+
+def entry_checker() -> Callable[[bytes], Any]:
+    """For one loop over many entries (`verify`'s, one thread): a check returning the entry in
+    `raw` (a struct with the entry's fields, its body a dict or, for a decision, a struct) when
+    `raw` is certainly its own RFC 8785 form, and None when that takes `parse_entry` to decide.
+    Certain when it decodes as an entry type of `_fast_entry_decoders` (only text, booleans,
+    null, safe integers, lists and objects inside), holds no character beyond the BMP (the key
+    order of msgspec and of RFC 8785 may differ there), and msgspec's sorted encoding gives
+    `raw` back: for such values the two encodings are byte for byte the same
+    (tests/test_canonical_fast.py, tests/test_canonical_entry_check.py). Text is never taken
+    for bytes: None, or a TypeError. The re-encoding goes into one buffer the loop reuses."""
+    decisions, entries = _fast_entry_decoders()
+    decode_decision, decode_entry = decisions.decode, entries.decode
+    encode_into, buffer, beyond_bmp = _SORTED.encode_into, bytearray(), _BEYOND_BMP.search
+
+    def check(raw: bytes) -> Any:
+        if not raw.isascii() and beyond_bmp(raw) is not None:
+            return None
+        try:
+            entry = decode_decision(raw)
+        except ValueError:  # msgspec's errors, and text that is not UTF-8
+            try:
+                entry = decode_entry(raw)
+            except ValueError:
+                return None
+        encode_into(entry, buffer)
+        return entry if buffer == raw else None
+
+    return check
+
+
+def entry_of(checked: Any) -> dict:
+    """The entry document (as `parse_entry` gives it) of what `entry_checker`'s check returned."""
+    document = msgspec.structs.asdict(checked)
+    if isinstance(checked.body, msgspec.Struct):
+        document["body"] = msgspec.structs.asdict(checked.body)
+    return document
 
 
 def parse_entry_fast(raw: bytes) -> dict:
-    """`parse_entry`, with the canonical check done by msgspec (decode, re-encode sorted,
-    compare) where that is certain to agree with RFC 8785, and by `parse_entry` otherwise."""
-    if not _unsure(raw):
-        try:
-            document = _STRICT.decode(raw)
-        except (msgspec.DecodeError, ValueError):
-            document = None
-        if (
-            isinstance(document, dict)
-            and document.keys() == _ENTRY_FIELDS
-            and _SORTED.encode(document) == raw
-        ):
-            return document
-    return parse_entry(raw)
+    """`parse_entry`, with the canonical check done by `entry_checker`'s where it is certain to
+    agree with RFC 8785, and by `parse_entry` otherwise."""
+    return entry_parser()(raw)
 
 
 def entry_parser() -> Callable[[bytes], dict]:
-    """`parse_entry_fast` for one loop over many entries, e.g. `verify`'s (one thread only:
-    the re-encoding of each entry goes into one buffer the loop reuses)."""
-    buffer = bytearray()
-    decode, encode_into = _STRICT.decode, _SORTED.encode_into
+    """`parse_entry_fast` for one loop over many entries (one thread only)."""
+    check = entry_checker()
 
     def parse(raw: bytes) -> dict:
-        if not _unsure(raw):
-            try:
-                document = decode(raw)
-            except (msgspec.DecodeError, ValueError):
-                document = None
-            if isinstance(document, dict) and document.keys() == _ENTRY_FIELDS:
-                encode_into(document, buffer)
-                if buffer == raw:
-                    return document
-        return parse_entry(raw)
+        try:
+            checked = check(raw)
+        except TypeError:
+            checked = None
+        return parse_entry(raw) if checked is None else entry_of(checked)
 
     return parse

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
@@ -33,12 +33,6 @@ def leaf_hash(entry: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """RFC 9162 §2.1.1: HASH(0x01 || MTH(left) || MTH(right)), the hash of an inner node."""
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
-
-
-def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
-    """`leaf_hash` of each entry, in one loop."""
-    sha256 = hashlib.sha256
-    return [sha256(LEAF_PREFIX + entry).digest() for entry in entries]
 
 
 def parent_hashes(level: Sequence[bytes]) -> list[bytes]:

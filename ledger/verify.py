@@ -24,6 +24,8 @@ import rfc8785
 
 from ledger.canonical import (
     ZERO_HASH,
+    entry_checker,
+    entry_of,
     entry_parser,
     parse_entry,
     parse_entry_fast,
@@ -33,9 +35,10 @@ from ledger.checkpoint import parse_checkpoint
 from ledger.export import EXPORT_TYPE
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
 from ledger.merkle import (
+    HASH_SIZE,
+    LEAF_PREFIX,
     ProofError,
     leaf_hash,
-    leaf_hashes,
     subtree_levels,
     verify_consistency,
 )
@@ -313,13 +316,14 @@ def _check_chunk(
     start: int,
     low: int,
     high: int | None,
+    dense: bool,
     sizes: list[int],
     chunk_level: int = CHUNK_LEVEL,
 ) -> Chunk:
-    """Entries at positions start… (indices low ≤ idx < high), start a multiple of the chunk
-    size 2^chunk_level, checked on their own: canonical form, index, hash, the chain (from the
-    entry stored before them), the id index, and every complete subtree among them against the
-    stored node."""
+    """Entries at positions start… (indices low ≤ idx < high, each idx its position if
+    `dense`), start a multiple of the chunk size 2^chunk_level, checked on their own: canonical
+    form, index, hash, the chain (from the entry stored before them), the id index, and every
+    complete subtree among them against the stored node."""
     collecting = gc.isenabled()
     gc.disable()  # each entry's document is made and dropped, no cycles: nothing to collect
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -330,13 +334,19 @@ def _check_chunk(
             "SELECT entry FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", (low,)
         ).fetchone()
         prev_hash = sha256_hex(before[0]) if before and start else ZERO_HASH
+        bounds = (low, high if high is not None else 2**62)
+        # A dense chunk's idx is its position: not read (a quarter of a row's reading time).
+        indices = None
+        if not dense:
+            where = "SELECT idx FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"
+            indices = [idx for (idx,) in conn.execute(where, bounds)]
         rows = conn.execute(
-            "SELECT idx, kind, ref, entry_hash, entry FROM entries WHERE idx >= ? AND idx < ? "
+            "SELECT kind, ref, entry_hash, entry FROM entries WHERE idx >= ? AND idx < ? "
             "ORDER BY idx",
-            (low, high if high is not None else 2**62),
+            bounds,
         )
-        good, failure, index = _check_entries(conn, rows, start, prev_hash)
-        levels = subtree_levels(leaf_hashes(good))
+        leaves, failure, index = _check_entries(conn, rows, start, prev_hash, indices)
+        levels = subtree_levels(leaves)
         differing, missing = _compare_nodes(conn, start, levels)
         conn.execute("COMMIT")
     finally:
@@ -349,10 +359,10 @@ def _check_chunk(
 
     return Chunk(
         start,
-        len(good),
+        len(leaves),
         failure,
-        frontier(len(good)),
-        {size: frontier(size - start) for size in sizes if start < size <= start + len(good)},
+        frontier(len(leaves)),
+        {size: frontier(size - start) for size in sizes if start < size <= start + len(leaves)},
         differing,
         missing,
         index,
@@ -361,36 +371,54 @@ def _check_chunk(
 
 def _check_entries(
     conn: sqlite3.Connection,
-    rows: Iterable[tuple[int, str, str | None, str, bytes]],
+    rows: Iterable[tuple[str, str | None, str, bytes]],
     start: int,
     prev_hash: str,
+    indices: list[int] | None = None,
 ) -> tuple[list[bytes], Failure | None, IndexWalk]:
-    """Each `(idx, kind, ref, entry_hash, entry)` in order, the first at position `start`: the
-    checks of `_entry_failure`, written out here for speed (this loop is where `verify` spends
-    its time) and left to it to name the damage, then the id index. Returns the good entries'
-    bytes, the first failure (where the walk stopped) and the id index walked so far."""
-    good: list[bytes] = []
+    """Each `(kind, ref, entry_hash, entry)` in order, the first at position `start` (its idx
+    `indices[0]`, or `start` when None): the checks of `_entry_failure`, written out here for
+    speed (this loop is where `verify` spends its time) and left to it to name the damage, then
+    the id index. Returns the good entries' leaf hashes, the first failure (where the walk
+    stopped) and the id index walked so far."""
+    leaves: list[bytes] = []
     index = IndexWalk(find_twice=False)  # the whole table's question is not a chunk's
-    sha256, parse, walk = hashlib.sha256, entry_parser(), index.add
-    for position, (idx, kind, ref, stored_hash, raw) in enumerate(rows, start):
+    # Bound to locals: each name below is looked up once an entry, a million times.
+    check, sha256, walk, add_leaf = entry_checker(), hashlib.sha256, index.add, leaves.append
+    for position, (kind, ref, stored_hash, raw) in enumerate(rows, start):
         try:
-            document = parse(raw)
-        except (ValueError, KeyError, TypeError):
-            document = None
+            entry = check(raw)  # the entry when certainly canonical, else None
+        except TypeError:  # not bytes: `_entry_failure` names it
+            entry = None
         if (
-            document is None
-            or document["index"] != position
-            or document["prev_hash"] != prev_hash
+            entry is None
+            or entry.index != position
+            or entry.prev_hash != prev_hash
             or sha256(raw).hexdigest() != stored_hash
         ):
             failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
             if failure is not None:
-                return good, failure, index
-            document = parse(raw)
-        walk(idx, kind, ref, document)
+                return leaves, failure, index
+            # Canonical after all (the exact check, `parse_entry`, says so), in its place.
+            walk(_idx(position, start, indices), kind, ref, parse_entry_fast(raw))
+        elif not (
+            # The usual entry, a decision outside a case whose id the index holds, leaves
+            # nothing for the walk to keep (`IndexWalk.add`): only the others go through it.
+            # A decision's body as the service writes it is a struct (`entry_checker`), any
+            # other a dict, which has no attribute `decision_id`.
+            kind == "decision" == entry.kind
+            and ref is not None
+            and ref == getattr(entry.body, "decision_id", None)
+            and not entry.body.case_id
+        ):
+            walk(_idx(position, start, indices), kind, ref, entry_of(entry))
         prev_hash = stored_hash  # the bytes' hash, just checked
-        good.append(raw)
-    return good, None, index
+        add_leaf(sha256(LEAF_PREFIX + raw).digest())  # RFC 9162 §2.1.1, `leaf_hash`
+    return leaves, None, index
+
+
+def _idx(position: int, start: int, indices: list[int] | None) -> int:
+    return position if indices is None else indices[position - start]
 
 
 def _entry_failure(
@@ -431,20 +459,14 @@ def _link_failure(
 def _compare_nodes(
     conn: sqlite3.Connection, start: int, levels: list[list[bytes]]
 ) -> tuple[tuple[int, int] | None, int | None]:
-    """Each recomputed level against the stored nodes at its positions: read as one range and
-    compared whole (the usual case: they are all there and equal); a level that differs is
-    compared node by node to find the lowest differing and the first missing one."""
+    """Each recomputed level against the stored nodes at its positions: compared whole in
+    SQLite (the usual case: they are all there and equal); a level that differs is compared
+    node by node to find the lowest differing and the first missing one."""
     differing: tuple[int, int] | None = None
     missing: int | None = None
     for level, hashes in enumerate(levels):
         base = start >> level
-        # Integer positions only: with as many rows as hashes, each position is there once.
-        stored = conn.execute(
-            "SELECT hash FROM tree_nodes WHERE level = ? AND position >= ? AND position < ? "
-            "AND typeof(position) = 'integer' ORDER BY position",
-            (level, base, base + len(hashes)),
-        ).fetchall()
-        if [value for (value,) in stored] == hashes:
+        if _level_matches(conn, level, base, hashes):
             continue
         level_differing, level_missing = _compare_level(conn, level, base, hashes)
         if differing is None:
@@ -452,6 +474,25 @@ def _compare_nodes(
         if level_missing is not None:
             missing = level_missing if missing is None else min(missing, level_missing)
     return differing, missing
+
+
+def _level_matches(conn: sqlite3.Connection, level: int, base: int, hashes: list[bytes]) -> bool:
+    """Whether the stored nodes of `level` at positions base… are exactly `hashes`: counted in
+    SQLite against the level joined into one blob, so no row becomes a Python object. Integer
+    positions only, each there once (the primary key), and a blob equal to its 32-byte slice,
+    so the count is len(hashes) only if every node is stored and the same. (An integral
+    position is an INTEGER: the column's affinity stores 5.0 as 5; the test of that by CAST
+    costs a third of the one by typeof().)"""
+    if not hashes:
+        return True
+    joined = b"".join(hashes)  # each a SHA-256 digest: node i at bytes 32i..32i+31
+    (equal,) = conn.execute(
+        "SELECT COUNT(*) FROM tree_nodes WHERE level = ?1 AND position >= ?2 "
+        "AND position < ?2 + ?3 AND CAST(position AS INTEGER) = position "
+        "AND hash = substr(?4, (position - ?2) * ?5 + 1, ?5)",
+        (level, base, len(hashes), joined, HASH_SIZE),
+    ).fetchone()
+    return equal == len(hashes)
 
 
 def _compare_level(
@@ -487,9 +528,10 @@ def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
             index,
         )
     later = conn.execute("SELECT entry FROM entries ORDER BY idx LIMIT -1 OFFSET ?", (position,))
+    parse = entry_parser()
     for (raw,) in later:
         try:
-            if parse_entry_fast(raw)["index"] == position:
+            if parse(raw)["index"] == position:
                 return Failure(
                     Damage.REORDERED,
                     f"entry {index} stands where entry {position} should, which comes later",
@@ -506,9 +548,9 @@ def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
 
 def _chunks(
     conn: sqlite3.Connection, count: int, chunk_level: int
-) -> list[tuple[int, int, int | None]]:
-    """(first position, first idx, idx past the last) of each chunk of 2^chunk_level of the
-    `count` stored entries, the last chunk open-ended."""
+) -> list[tuple[int, int, int | None, bool]]:
+    """(first position, first idx, idx past the last, whether each idx is its position) of each
+    chunk of 2^chunk_level of the `count` stored entries, the last chunk open-ended."""
     size = 1 << chunk_level
     # Two subqueries: SQLite seeks a lone MIN or MAX in the index, but scans for a pair.
     lowest, highest = conn.execute(
@@ -517,14 +559,14 @@ def _chunks(
     if count and (lowest, highest) == (0, count - 1):
         # idx is the rowid, unique: count of them from 0 to count - 1 are each position's own.
         starts = list(range(0, count, size))
-        return [(p, p, p + size if p + size < count else None) for p in starts]
+        return [(p, p, p + size if p + size < count else None, True) for p in starts]
     bounds = [
         (position, idx)
         for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx"))
         if position % size == 0
     ]
     highs = [idx for _, idx in bounds[1:]] + [None]
-    return [(p, low, high) for (p, low), high in zip(bounds, highs, strict=True)]
+    return [(p, low, high, False) for (p, low), high in zip(bounds, highs, strict=True)]
 
 
 def _checked_chunks(
@@ -539,11 +581,12 @@ def _checked_chunks(
     chunks = _chunks(conn, count, chunk_level)
     jobs = min(jobs, len(chunks))
     if jobs <= 1:
-        for start, low, high in chunks:
-            yield _check_chunk(db_path, start, low, high, sizes, chunk_level)
+        for start, low, high, dense in chunks:
+            yield _check_chunk(db_path, start, low, high, dense, sizes, chunk_level)
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    entry_checker()  # its decoders are built once, here, and forked into the workers
     with ProcessPoolExecutor(jobs) as pool:
         columns = [list(c) for c in zip(*chunks, strict=True)]
         n = len(chunks)
@@ -551,9 +594,19 @@ def _checked_chunks(
         checked = pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n, [chunk_level] * n)
         if index.find_twice:
             # This process would only wait for the workers: it asks the id index's one
-            # whole-table question meanwhile, in the same snapshot.
+            # whole-table question meanwhile, in the same snapshot, and loads the rest of
+            # `check_tables`, which would otherwise run on one core after them.
             index.twice, index.find_twice = decision_twice(conn), False
+            _load_table_checks()
         yield from checked
+
+
+def _load_table_checks() -> None:
+    """Import what `check_tables` imports when it runs (the case rebuild loads the policies'
+    calendars: a tenth of a second)."""
+    import rules  # noqa: F401
+    import store.sqlite  # noqa: F401
+    from cases import rebuild, register  # noqa: F401
 
 
 def verify_sqlite(
@@ -795,6 +848,9 @@ def check_stored_nodes(nodes: dict[tuple[int, int], bytes] | None, tree: MemoryT
     it was, so an entry rewritten later (with every later hash recomputed) disagrees."""
     if nodes is None:
         return
+    # A row at a position that is not an integer is no node of the tree (as `_level_matches`
+    # and `_compare_level` read the store): the node it may stand for is missing.
+    nodes = {key: h for key, h in nodes.items() if all(type(k) is int for k in key)}
     beyond = any((p + 1) << lv > tree.size for (lv, p) in nodes)
     differing = [(lv, p << lv) for (lv, p), h in nodes.items() if tree.nodes.get((lv, p), h) != h]
     missing = [p << lv for (lv, p) in tree.nodes if (lv, p) not in nodes]
@@ -1154,6 +1210,8 @@ def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
     """The checkpoint each `--witness-url` last cosigned for our origin (log signature checked
     here; its consistency with the ledger by `verify` as a kept checkpoint). A witness that
     cannot be reached fails verification: the auditor asked for its word."""
+    if not trust.witness_urls:
+        return []  # without importing the HTTP client (a serial 20 ms before `verify`)
     from ledger.cosignature import CosignatureError, witnessed
     from ledger.witnessing import WitnessError, fetch_cosigned_checkpoint
 
@@ -1275,9 +1333,9 @@ def check_tables(db_path: Path, walked: IndexWalk | None = None) -> None:
 def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | None, bytes]]) -> None:
     """`check_tables` through `conn` (`?` placeholders) and the store's read transaction `tx`
     on the same snapshot, `rows` being every `(idx, kind, ref, entry)` in index order."""
-    walk = IndexWalk()
+    walk, parse = IndexWalk(), entry_parser()
     for idx, kind, ref, raw in rows:
-        walk.add(idx, kind, ref, parse_entry_fast(bytes(raw)))
+        walk.add(idx, kind, ref, parse(bytes(raw)))
         if walk.failure is not None:
             break
     check_walked_tables(conn, tx, walk)

@@ -68,6 +68,21 @@ def change_bytes_and_hash(conn: sqlite3.Connection, p: int) -> None:
     conn.execute("UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?", (raw, digest, p))
 
 
+def rehashed(conn: sqlite3.Connection, p: int, raw: bytes) -> None:
+    digest = hashlib.sha256(raw).hexdigest()
+    conn.execute("UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?", (raw, digest, p))
+
+
+def not_utf8(conn: sqlite3.Connection, p: int) -> None:
+    """Bytes that are not UTF-8 inside a string, their hash recomputed."""
+    rehashed(conn, p, raw_of(conn, p).replace(b'"decision_id":"', b'"decision_id":"\xff'))
+
+
+def float_index(conn: sqlite3.Connection, p: int) -> None:
+    """The same index written as a float (not RFC 8785's form), its hash recomputed."""
+    rehashed(conn, p, raw_of(conn, p).replace(b'"index":%d' % p, b'"index":%d.0' % p))
+
+
 def delete(conn: sqlite3.Connection, p: int) -> None:
     conn.execute("DELETE FROM entries WHERE idx = ?", (p,))
 
@@ -130,6 +145,20 @@ def node_deleted(level: int) -> Callable[[sqlite3.Connection, int], None]:
     return tamper
 
 
+def leaf_node_at_a_fraction(conn: sqlite3.Connection, p: int) -> None:
+    """Leaf node p deleted, and a node put at position p + 0.25 holding the 32 bytes that
+    start a quarter into node p in the level's nodes joined (what a count of nodes equal to
+    their slice of that join would take for node p, were positions not held to integers)."""
+
+    def node(position: int) -> bytes:
+        query = "SELECT hash FROM tree_nodes WHERE level = 0 AND position = ?"
+        return bytes(conn.execute(query, (position,)).fetchone()[0])
+
+    window = node(p)[8:] + node(p + 1)[:8]
+    conn.execute("DELETE FROM tree_nodes WHERE level = 0 AND position = ?", (p,))
+    conn.execute("INSERT INTO tree_nodes VALUES (0, ?, ?)", (p + 0.25, window))
+
+
 def truncate(conn: sqlite3.Connection, p: int) -> None:
     conn.execute("DELETE FROM entries WHERE idx >= ?", (p,))
 
@@ -142,6 +171,8 @@ EDGES = [CHUNK - 1, CHUNK, 2 * CHUNK, 4 * CHUNK - 1, 4 * CHUNK]
 CASES = [
     *[(change_bytes, p, "modified", p) for p in [*EDGES, LAST]],
     *[(change_bytes_and_hash, p, "modified", p) for p in EDGES],
+    *[(not_utf8, p, "modified", p) for p in EDGES],
+    *[(float_index, p, "modified", p) for p in EDGES],
     *[(delete, p, "deleted", p) for p in EDGES],
     *[(swap_with_next, p, "reordered", p) for p in EDGES],
     *[(insert_forged, p, "inserted", p) for p in EDGES],
@@ -151,6 +182,7 @@ CASES = [
     *[(node_zeroed(LEVEL + 1), p, "rewritten", p) for p in (0, 2 * CHUNK)],
     *[(node_deleted(LEVEL - 1), p, "rewritten", p) for p in (CHUNK - 4, CHUNK, 4 * CHUNK)],
     *[(node_deleted(LEVEL + 2), 0, "rewritten", 0)],
+    *[(leaf_node_at_a_fraction, p, "rewritten", p) for p in (CHUNK, 2 * CHUNK + 3)],
     *[(truncate, p, "truncated", p) for p in (CHUNK, 4 * CHUNK, LAST)],
 ]
 

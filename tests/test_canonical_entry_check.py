@@ -1,0 +1,196 @@
+"""`verify`'s fast entry check (`entry_checker`) never accepts what the exact check refuses.
+
+`verify` takes an entry as canonical when the typed msgspec decode and re-encode of
+`entry_checker` gives its bytes back, and asks `parse_entry` (RFC 8785 through `rfc8785`) only
+otherwise. These properties hold the fast check to the exact one on canonical entries, on
+entries with a piece of non-canonical JSON spliced in, and on values the fast path must leave
+alone (floats, integers past 2^53 - 1, characters beyond the BMP, deep nesting).
+"""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.canonical import (
+    FAST_DEPTH,
+    canonical_bytes,
+    entry_bytes,
+    entry_checker,
+    entry_of,
+    parse_entry,
+)
+from ledger.store import decision_body
+from schemas.decision import Decision
+
+SAFE = 2**53 - 1
+CHECK = entry_checker()  # one buffer across every example, as in `verify`'s loop
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8) | st.sampled_from(
+    ["\u2028", "\x7f", '"\\', "\x00\x1f\b\f\n\r\t", "é", "😀", "\ue000", "/"]
+)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-SAFE, SAFE)
+    | st.sampled_from([SAFE, -SAFE, 10**15, 0])
+    | text
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=25,
+)
+# Pieces of JSON that are not RFC 8785's form of what they say, or are not JSON at all.
+NOT_CANONICAL = [
+    b" ",
+    b"\n",
+    b"1.0",
+    b"-0",
+    b"1e2",
+    b"1E2",
+    b"01",
+    b"9007199254740992",
+    b"-9007199254740992",
+    b"18446744073709551616",
+    b'"\\u0041"',
+    b'"\\/"',
+    b'"\\u001F"',
+    b'"\\ud800"',
+    b'"\xf0\x9f\x98\x80"',
+    b'"\xed\xa0\x80"',
+    b'"a":1,',
+    b',"a":1',
+    b'"index":0,',
+    b"true",
+    b"null",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b'"',
+    b":",
+    b",",
+    b"\\",
+]
+
+
+def entry(body: dict, index: int = 5) -> bytes:
+    return entry_bytes(index, "decision", "2026-01-02T03:04:05.000006Z", "ab" * 32, body)
+
+
+def exact(raw: bytes) -> dict | None:
+    try:
+        return parse_entry(raw)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=600)
+@given(st.dictionaries(text, values, max_size=6))
+def test_a_canonical_entry_is_accepted_as_the_exact_check_reads_it(body):
+    raw = entry(canonical_bytes(body))
+    checked = CHECK(raw)
+    assert exact(raw) is not None
+    if checked is not None:
+        assert entry_of(checked) == exact(raw)
+
+
+@settings(max_examples=1500)
+@given(
+    st.dictionaries(text, values, max_size=5),
+    st.integers(0, 10**4),
+    st.integers(0, 12),
+    st.sampled_from(NOT_CANONICAL) | st.binary(max_size=6),
+)
+def test_the_fast_check_never_accepts_what_the_exact_check_refuses(body, at, cut, piece):
+    """A piece spliced in anywhere (replacing up to `cut` bytes): whatever the fast check
+    accepts, the exact check accepts as the same document."""
+    raw = entry(canonical_bytes(body))
+    at %= len(raw) + 1
+    damaged = raw[:at] + piece + raw[at + cut :]
+    checked = CHECK(damaged)
+    if checked is not None:
+        assert exact(damaged) == entry_of(checked)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"x": 1.0},
+        {"x": 2**53},
+        {"x": -(2**53)},
+        {"x": 2**64},
+        {"\U0001f600": 1, "\uff5e": 2},
+        {"x": "\U0001f600"},
+    ],
+)
+def test_what_msgspec_and_rfc8785_may_render_differently_is_left_to_the_exact_check(value):
+    """Floats, unsafe integers and characters beyond the BMP never pass the fast check, even
+    written as msgspec writes them (the exact check then decides)."""
+    body = msgspec.json.encode(value, order="sorted")
+    assert CHECK(entry(body)) is None
+
+
+def nested(depth: int) -> object:
+    value: object = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_nesting_past_the_fast_depth_is_left_to_the_exact_check():
+    within = entry(canonical_bytes({"x": nested(FAST_DEPTH)}))
+    beyond = entry(canonical_bytes({"x": nested(FAST_DEPTH + 1)}))
+    assert entry_of(CHECK(within)) == parse_entry(within)
+    assert CHECK(beyond) is None
+    assert parse_entry(beyond)["body"]["x"] == nested(FAST_DEPTH + 1)
+
+
+def service_decision(case_id: str | None) -> bytes:
+    outcome = {
+        "disposition": "accept",
+        "stage": "stage_1",
+        "route": {"role": "investigator", "assignee": None},
+        "notify": [],
+        "deadlines": [{"name": "acknowledge", "due": "2026-12-31", "rule": "wme-2"}],
+        "actions": [],
+        "flags": [],
+        "eligibility": {"in_time": True},
+    }
+    decision = msgspec.convert(
+        {
+            "decision_id": "d" * 32,
+            "policy": "wme",
+            "policy_version": "sha256:" + "ab" * 32,
+            "as_of": "2026-12-24T09:00:00Z",
+            "case_id": case_id,
+            "outcome": outcome,
+            "reasons": [{"rule": "wme-1", "citation": "WME 3.1", "text": "in time"}],
+        },
+        Decision,
+    )
+    body = decision_body(decision, {"received_at": "2026-12-23", "n": [1, {"a": None}]}, None)
+    return entry(canonical_bytes(body))
+
+
+def test_a_decision_as_the_service_writes_it_takes_the_struct_path():
+    """The fast path is not vacuous: a decision as the service writes it is accepted, its body
+    a struct that `verify`'s loop reads the decision and case ids from."""
+    outside, inside = service_decision(None), service_decision("c" * 32)
+    assert CHECK(outside).body.decision_id == "d" * 32
+    assert CHECK(outside).body.case_id is None
+    assert CHECK(inside).body.case_id == "c" * 32
+    assert entry_of(CHECK(inside)) == parse_entry(inside)
+    assert rfc8785.dumps(parse_entry(outside)) == outside
+
+
+def test_text_is_never_taken_for_entry_bytes():
+    """A store whose entry column holds text: `verify`'s loop names it (a TypeError or None
+    sends it to `_entry_failure`), never accepts it."""
+    text = service_decision(None).decode()
+    assert CHECK(text) is None  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        CHECK(text.replace("received_at", "reçu"))  # type: ignore[arg-type]
