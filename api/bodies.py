@@ -66,7 +66,8 @@ def unknown_policy(policy: object, pointer: str = "/policy") -> ApiProblem:
 def evaluate(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
     """`rules.evaluate`, with its errors as problems: 404 for an unknown policy, 422 for facts."""
     try:
-        return rules.evaluate(policy, facts, as_of or utc_now())
+        # The clock as an instant, not as text to be parsed again (the same decision).
+        return rules.evaluate(policy, facts, as_of or datetime.now(UTC))
     except rules.UnknownPolicy:
         raise unknown_policy(policy) from None
     except rules.InputError as exc:

@@ -87,6 +87,7 @@ class _Prepared:
     def __init__(self, document: Mapping, version: str) -> None:
         self.cls, self.cross_check = fact_schema(document["facts"])
         self.derive = derivation(document["derive"])
+        self.document = document
         self.engine_name = engine.ruleset_name(document["id"], version)
         # Only what the conditions test goes into the engine (no names, no free text).
         self.tested = condition_names(document["rules"])
@@ -120,7 +121,7 @@ def run_document(document: Mapping, version: str, facts: object, as_of: object) 
     derived = ready.derive(struct, moment, document["calendar"], timezone)
     message = {k: derived[k] for k in ready.tested if derived.get(k) is not None}
     fired = engine.fired_rules(ready.engine_name, document["rules"], message)
-    outcome, reasons = conclude(document, fired, derived)
+    outcome, reasons = concluded(version, fired, derived)
     if ready.kinds is not None:
         outcome = with_obligations(
             outcome, ready.kinds, getattr(struct, "acts", {}), moment, timezone
@@ -132,6 +133,28 @@ def run_document(document: Mapping, version: str, facts: object, as_of: object) 
         outcome=outcome,
         reasons=reasons,
     )
+
+
+def concluded(
+    version: str, fired: frozenset[str], derived: Mapping[str, Any]
+) -> tuple[Outcome, list[Reason]]:
+    """`conclude` for a version already `prepared`, remembered: the conclusions are a pure
+    function of the version, the rules that fired and the derived values (dates among them,
+    so the same facts received on the same day conclude alike), and the Structs are frozen
+    (issue 10: a third of an evaluation's time)."""
+    try:
+        # The types too: True == 1 would otherwise share an entry.
+        key = (tuple(derived.items()), tuple(map(type, derived.values())))
+        return _remembered_conclusions(version, fired, key)
+    except TypeError:  # a derived value that cannot be hashed: work it out every time
+        return conclude(_prepared[version].document, fired, derived)
+
+
+@lru_cache(maxsize=4096)
+def _remembered_conclusions(
+    version: str, fired: frozenset[str], derived: tuple[tuple[tuple[str, Any], ...], tuple]
+) -> tuple[Outcome, list[Reason]]:
+    return conclude(_prepared[version].document, fired, dict(derived[0]))
 
 
 def deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:

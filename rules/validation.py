@@ -71,13 +71,21 @@ def parse_as_of(value: object, timezone: str) -> Moment:
             raise InputError([FieldError(pointer="/as_of", message="year out of range")])
     elif isinstance(value, str):
         try:
-            instant = calendar.parse_date_time(value)
+            return _moment_of_text(value, timezone)
         except ValueError as exc:
             message = _date_message(exc, DATE_TIME_FORM)
             raise InputError([FieldError(pointer="/as_of", message=message)]) from None
     else:
         message = f"expected {DATE_TIME_FORM}, got {_a(_json_type(value))}"
         raise InputError([FieldError(pointer="/as_of", message=message)])
+    return Moment(instant=instant, local_date=calendar.local_date(instant, timezone))
+
+
+@functools.lru_cache(maxsize=1024)
+def _moment_of_text(text: str, timezone: str) -> Moment:
+    """The Moment of an `as_of` text, parsed once per text and zone (clients that date their
+    requests send the same `as_of` many times; a Moment is frozen)."""
+    instant = calendar.parse_date_time(text)
     return Moment(instant=instant, local_date=calendar.local_date(instant, timezone))
 
 
