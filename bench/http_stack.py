@@ -79,19 +79,34 @@ def wrk(url: str, seconds: int, connections: int, body: Path, key: str) -> dict:
         text=True,
         check=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    return {
-        "rps": rps,
-        "p99_ms": float(p99.group(1)) * scale,
-        "non_2xx": int(bad.group(1)) if bad else 0,
-        "socket_errors": errors.group(0) if errors else "",
-        "requests": total,
+    return {**distribution(out), "socket_errors": errors.group(0) if errors else ""}
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def milliseconds(value: str, unit: str) -> float:
+    return round(float(value) * UNITS[unit], 2)
+
+
+def distribution(out: str) -> dict:
+    """What wrk's `--latency` report says: requests/s, p50 to p99, mean and standard deviation,
+    the request count and the answers that were not 2xx."""
+    found: dict = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    found |= {
+        f"p{p}_ms": milliseconds(v, u)
+        for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)
     }
+    mean, mean_unit, stdev, stdev_unit = re.search(
+        r"Latency\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", out
+    ).groups()
+    found["mean_ms"] = milliseconds(mean, mean_unit)
+    found["stdev_ms"] = milliseconds(stdev, stdev_unit)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    found["non_2xx"] = int(bad.group(1)) if bad else 0
+    found["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    return found
 
 
 def mean_batch(metrics_url: str) -> float | None:

@@ -25,8 +25,8 @@ RUNS = [
     ["http_stack.py", "--stacks", STACKS, "--rounds", "1", "--workers", "1"],
     # The chosen stack: bare vs Redress alternated twice, with one worker and with two.
     ["http_stack.py", "--stacks", "uvicorn-fast", "--rounds", "2", "--workers", "1,2"],
-    # The latency distribution of one worker under wrk -c32 (p50 to p99), twice.
-    ["decision_tail.py", "--seconds", "8", "--rounds", "2"],
+    # One worker under wrk -c32, twice: its CPU per decision and latency distribution (p50 to p99).
+    ["decision_cpu.py", "--seconds", "8", "--rounds", "2"],
     # Reports over the decision index at 100,000 and 1,000,000 decisions.
     ["reports.py", "--decisions", "100000,1000000"],
 ]
