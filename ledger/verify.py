@@ -594,16 +594,14 @@ def _checked_chunks(
         checked = pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n, [chunk_level] * n)
         if index.find_twice:
             # This process would only wait for the workers: it asks the id index's one
-            # whole-table question meanwhile, in the same snapshot, and loads the rest of
-            # `check_tables`, which would otherwise run on one core after them.
+            # whole-table question meanwhile, in the same snapshot.
             index.twice, index.find_twice = decision_twice(conn), False
-            _load_table_checks()
         yield from checked
 
 
-def _load_table_checks() -> None:
-    """Import what `check_tables` imports when it runs (the case rebuild loads the policies'
-    calendars: a tenth of a second)."""
+def _load_case_checks() -> None:
+    """Import what `_check_cases` imports to rebuild cases (the store, the case rebuild and
+    the policies' calendars: a tenth of a second), while the workers still check entries."""
     import rules  # noqa: F401
     import store.sqlite  # noqa: F401
     from cases import rebuild, register  # noqa: F401
@@ -663,6 +661,8 @@ def _stream_tree(
     for chunk in _checked_chunks(conn, db_path, count, jobs, sorted(sizes), chunk_level, index):
         if chunk.failure is not None:
             raise chunk.failure
+        if chunk.index.case_decisions and not index.case_decisions:
+            _load_case_checks()  # only a ledger with cases needs them
         index.extend(chunk.index)
         for size, prefix in chunk.prefixes.items():
             roots[size] = Frontier(size, upper.hashes + prefix).root()
@@ -1315,19 +1315,36 @@ def check_tables(db_path: Path, walked: IndexWalk | None = None) -> None:
     mismatch is a `Failure` naming it. The decision index and console sessions are derived or
     private tables: they are not read (the ledger never trusts them). `walked` is the id index
     as `verify_sqlite` walked it with the entries, so they are not read again."""
-    from store.sqlite import SqliteTx
-
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
         if walked is None:
+            from store.sqlite import SqliteTx
+
             rows = conn.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
             check_tables_on(conn, SqliteTx(conn), rows)
         else:
-            check_walked_tables(conn, SqliteTx(conn), walked)
+            if walked.case_decisions:
+                from store.sqlite import SqliteTx
+
+                tx: Any = SqliteTx(conn)
+            else:
+                tx = _StoredCaseIds(conn)
+            check_walked_tables(conn, tx, walked)
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+class _StoredCaseIds:
+    """The one read `_check_cases` makes of a SQLite store when the ledger holds no case
+    decision (`SqliteTx.case_ids`), without loading the store package for it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def case_ids(self) -> list[str]:
+        return [case_id for (case_id,) in self.conn.execute("SELECT case_id FROM cases")]
 
 
 def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | None, bytes]]) -> None:
@@ -1369,13 +1386,13 @@ def expected_ref(kind: str, body: dict) -> str | None:
 
 def decision_twice(conn: Any) -> tuple[str, int, int] | None:
     """A decision id in two entries or more: the one whose last entry comes first, with its
-    first and last entry. Asked first without naming them (half the work: no per-id bounds
-    to keep over a million ids)."""
-    any_twice = conn.execute(
-        "SELECT 1 FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
-        "GROUP BY ref HAVING COUNT(*) > 1 LIMIT 1"
-    ).fetchone()
-    if any_twice is None:
+    first and last entry. Asked first without naming them: fewer distinct ids than entries
+    (two index scans, each cheaper than grouping: 0.19 s against 0.23 s at a million, and
+    half the work of naming them)."""
+    where = "FROM entries WHERE kind = 'decision' AND ref IS NOT NULL"
+    (entries,) = conn.execute(f"SELECT COUNT(*) {where}").fetchone()
+    (ids,) = conn.execute(f"SELECT COUNT(DISTINCT ref) {where}").fetchone()
+    if ids == entries:
         return None
     return conn.execute(
         "SELECT ref, MIN(idx), MAX(idx) FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
@@ -1439,6 +1456,13 @@ CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"
 def _check_cases(tx: Any, case_decisions: list[dict]) -> None:
     """Each case row, its decision ids and its obligation register, as `redress cases check`
     rebuilds them from the case's decisions in ledger order (`cases.rebuild.compare`)."""
+    if not case_decisions:
+        # Nothing to rebuild: the case store must hold no case, which is what `compare` finds
+        # then, without loading the rebuild and the policies' calendars for it.
+        stored = tx.case_ids()
+        if stored:
+            raise Failure(CASE_MISMATCH, f"case {min(stored)} has no decision in the ledger")
+        return
     import rules
     from cases.rebuild import compare
     from cases.register import registers_from_entries

@@ -35,26 +35,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    from store import SchemaTooNew, StoreBusy
-
     try:
         _use_database(args)
         return args.run(args)
-    except (StoreBusy, SchemaTooNew, ValueError) as exc:
+    except Exception as exc:
+        if not _reported_in_one_line(exc):
+            raise
         # One line, never a traceback: an unreachable database (named without its password),
         # a schema newer than this code, a URL that is not postgresql://.
         print(f"redress {args.command}: {exc}", file=sys.stderr)
         return 2
 
 
+def _reported_in_one_line(exc: Exception) -> bool:
+    """Whether `main` reports `exc` in one line. The store is imported only here, on the way
+    out: `redress verify` of a SQLite file never loads the store package (a tenth of a second
+    before its workers start)."""
+    from store import SchemaTooNew, StoreBusy
+
+    return isinstance(exc, (StoreBusy, SchemaTooNew, ValueError))
+
+
 def _use_database(args: argparse.Namespace) -> None:
     """`--database URL` for this process and the workers it starts (`store.open_store` reads
     `REDRESS_DATABASE_URL`)."""
-    from store import database_url
-
     given = getattr(args, "database", None)
     if args.command == "verify" and given is None:
         return  # verify reads what it is pointed at, never a database from the environment
+    from store import database_url
+
     url = database_url(given)
     if url is not None:
         os.environ[DATABASE_ENV] = url

@@ -271,3 +271,33 @@ def test_a_decision_recorded_twice_across_chunks_is_named_by_its_later_entry(
     found = four_ways(data, monkeypatch, lambda path, jobs: verify_trusted(path, jobs=jobs))
     # Entry 3*CHUNK's ref is also wrong for its bytes, but the repeated id is reported first.
     assert found == [("index_mismatch", 3 * CHUNK)] * 3
+
+
+def test_a_case_stored_for_a_ledger_without_cases_is_named_as_the_rebuild_names_it(
+    pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger holds no decision of a case, so the case store must be empty: a row there is
+    named the same way with the entries walked by the chunks (no rebuild loaded) as by the
+    check that reads them again and rebuilds the cases (`cases.rebuild.compare`)."""
+
+    def stray_cases(conn: sqlite3.Connection, p: int) -> None:
+        for case_id in ("case-b", "case-a"):
+            conn.execute(
+                "INSERT INTO cases (case_id, policy, facts, opened_at, updated_at) "
+                "VALUES (?, 'wme', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                (case_id,),
+            )
+
+    data = tampered(pristine, tmp_path, stray_cases, 0)
+    reports = []
+
+    def check(path: Path, jobs: int) -> verify_module.Report:
+        reports.append(verify_trusted(path, jobs=jobs))
+        return reports[-1]
+
+    found = four_ways(data, monkeypatch, check)
+    with pytest.raises(verify_module.Failure) as reread:
+        verify_module.check_tables(data / "redress.db")
+    assert reread.value.summary == "case case-a has no decision in the ledger"
+    assert found == [(verify_module.CASE_MISMATCH, None)] * 3
+    assert {r.summary for r in reports} == {reread.value.summary}
