@@ -134,6 +134,7 @@ def bootstrapped(data: Path, env: dict[str, str]) -> dict[str, str]:
             str(data),
         ],
         env={**env, **variables},
+        cwd=data.parent,  # not this checkout: `python -c` puts the cwd before PYTHONPATH
         check=True,
     )
     return variables
