@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -192,6 +193,30 @@ class Keys:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def stored_reports(
+    data: Path, queries: list[tuple[str, dict]], now: datetime, database: str | None = None
+) -> list[dict]:
+    """Each `(report, query)` as the API, CLI and console compute it from the store in `data`
+    (or at `database`), at the instant `now`."""
+    import reports
+    import rules
+    from ledger import Ledger
+    from reports.stored import compute_stored
+    from store import open_store
+
+    store = open_store(data, database=database)
+    ledger = Ledger.open(data, store)
+    try:
+        return [
+            compute_stored(
+                name, store, ledger.root_hash, reports.parse_query(name, q, rules.policy_ids()), now
+            )
+            for name, q in queries
+        ]
+    finally:
+        ledger.close()
 
 
 @pytest.fixture

@@ -20,15 +20,12 @@ from typing import Any
 import psycopg
 import pytest
 from case_walks import MENUS, OPENINGS, walk
-from conftest import bearer
+from conftest import bearer, stored_reports
 from litestar.testing import TestClient
 
-import reports
-import rules
 from api.app import create_app
 from api.keys import create_key
 from ledger import Ledger
-from reports.stored import compute_stored
 from store import open_store
 
 REDRESS = str(Path(sys.executable).parent / "redress")
@@ -110,24 +107,6 @@ def listing(
     return found
 
 
-def stored_reports(data: Path, database: str | None) -> list[dict[str, Any]]:
-    store = open_store(data, database=database)
-    ledger = Ledger.open(data, store)
-    try:
-        return [
-            compute_stored(
-                name,
-                store,
-                ledger.root_hash,
-                reports.parse_query(name, values, rules.policy_ids()),
-                NOW,
-            )
-            for name, values in REPORTS
-        ]
-    finally:
-        ledger.close()
-
-
 def test_after_migrate_postgres_lists_and_reports_the_same_decisions(
     tmp_path, store_url, monkeypatch
 ):
@@ -143,7 +122,7 @@ def test_after_migrate_postgres_lists_and_reports_the_same_decisions(
                 "SELECT flag FROM decision_flags GROUP BY flag ORDER BY COUNT(*) DESC LIMIT 1"
             ).fetchone()[0]
         flagged = [{"flag": flag}]
-        on_sqlite = listing(data, decide, flagged), stored_reports(data, None)
+        on_sqlite = listing(data, decide, flagged), stored_reports(data, REPORTS, NOW)
     assert len(index) == decisions[0] > 40
 
     done = redress("migrate", "--data-dir", str(data), "--to-database", store_url)
@@ -154,7 +133,7 @@ def test_after_migrate_postgres_lists_and_reports_the_same_decisions(
         copied = db.execute("SELECT * FROM decision_index ORDER BY idx").fetchall()
     assert copied == index
 
-    on_postgres = listing(data, decide, flagged), stored_reports(data, store_url)
+    on_postgres = listing(data, decide, flagged), stored_reports(data, REPORTS, NOW, store_url)
     assert on_postgres[0] == on_sqlite[0]
     assert on_postgres[1] == on_sqlite[1]
     everything = on_sqlite[0][repr({})]

@@ -7,8 +7,10 @@ Issue 10: "one storage layer that every package uses: … versioned schema migra
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
+from conftest import stored_reports
 
 from cases import CaseStore
 from ledger.store import Ledger
@@ -117,27 +119,7 @@ REPORTS = [
 
 
 def reports_now(data_dir) -> list[dict]:
-    from datetime import UTC, datetime
-
-    import reports
-    import rules
-    from reports.stored import compute_stored
-
-    store = open_store(data_dir)
-    ledger = Ledger.open(data_dir, store)
-    try:
-        return [
-            compute_stored(
-                name,
-                store,
-                ledger.root_hash,
-                reports.parse_query(name, values, rules.policy_ids()),
-                datetime(2026, 6, 30, 12, tzinfo=UTC),
-            )
-            for name, values in REPORTS
-        ]
-    finally:
-        ledger.close()
+    return stored_reports(data_dir, REPORTS, datetime(2026, 6, 30, 12, tzinfo=UTC))
 
 
 def test_a_store_at_schema_5_gets_the_register_reads_and_keeps_its_reports(
