@@ -19,7 +19,9 @@ thread; the `Workflows` caches are filled after the write returns).
 A job's entries are not inserted one statement each: `append` keeps the row, and the writer's
 connection (`_WriterConn`) inserts every row kept so far in one `executemany` just before its next
 statement of any kind, so each statement, a job's reads included (the policy entry lookup), sees
-every entry appended before it.
+every entry appended before it. The decision index's rows are kept the same way (one
+`executemany` per table for the batch), and its day counts added up over the batch, so that a
+batch of decisions costs a few statements rather than four each.
 
 The entries of one batch share its `recorded_at`, the time its transaction began: they become
 durable in the same commit, so one timestamp is as true for each of them as any, and it costs
