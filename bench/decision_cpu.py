@@ -1,14 +1,18 @@
-"""CPU per decision of one uvicorn worker (uvloop + httptools) under wrk: the server process's
-user + system CPU over the run, divided by the decisions it recorded; with the latency
-distribution wrk saw (p50, p75, p90, p99, mean and standard deviation) and decisions/s.
+"""CPU per decision of uvicorn (uvloop + httptools) serving Redress under wrk: the server's user +
+system CPU over the run (every process of it: with `--workers N` the supervisor and its N
+workers), divided by the decisions it recorded; with the latency distribution wrk saw (p50, p75,
+p90, p99, mean and standard deviation) and decisions/s.
 
     .venv/bin/python bench/decision_cpu.py [--seconds 8] [--connections 32] [--rounds 1]
-        [--root OTHER_CHECKOUT ...]
+        [--workers 1[,2]] [--root OTHER_CHECKOUT ...]
 
 With `--root`, each round serves each checkout in turn (e.g. main, then this one), so a before
-and an after are measured back to back on the same machine.
+and an after are measured back to back on the same machine; with `--workers 1,2`, each number of
+workers in turn too.
 
-Needs `wrk`. The CPU includes the store's writer thread (it is the server process's).
+Needs `wrk`. The CPU includes the store's writer thread (it is the server process's). It is also
+split: `loop_us_per_decision` is the workers' main threads (the event loop), `threads_us_…` their
+other threads (the writer, the WAL copier, the key ring's and anyio's helpers).
 """
 
 from __future__ import annotations
@@ -34,24 +38,68 @@ from http_stack import (
 )
 
 HERE = Path(__file__).resolve().parent
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def stat_cpu(path: Path) -> float:
+    """user + system CPU in a /proc `stat` file (a process's, or one thread's)."""
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def cpu_seconds(pid: int) -> float:
     """user + system CPU of the process `pid` (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat_cpu(Path(f"/proc/{pid}/stat"))
 
 
-def run(args: argparse.Namespace, body: Path, root: Path) -> dict:
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process under it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def tree_cpu(pids: list[int]) -> tuple[float, float]:
+    """(CPU of the main threads, CPU of the other threads) over the processes `pids`."""
+    main = other = 0.0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                spent = stat_cpu(task / "stat")
+            except OSError:
+                continue
+            if int(task.name) == pid:
+                main += spent
+            else:
+                other += spent
+    return main, other
+
+
+def run(args: argparse.Namespace, body: Path, root: Path, workers: int) -> dict:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{root}:{HERE}"}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         env |= bootstrapped(data, env)
-        command = server_command("uvicorn-fast", "api.app:app_from_environment", port, 1, True)
+        command = server_command(
+            "uvicorn-fast", "api.app:app_from_environment", port, workers, True
+        )
         with serving(command, env, root, port) as server:
-            time.sleep(0.5)
-            before = cpu_seconds(server.pid)
+            time.sleep(1.0 if workers > 1 else 0.5)
+            pids = descendants(server.pid)
+            main_before, other_before = tree_cpu(pids)
             result = wrk(
                 f"http://127.0.0.1:{port}/v1/decisions",
                 args.seconds,
@@ -59,9 +107,13 @@ def run(args: argparse.Namespace, body: Path, root: Path) -> dict:
                 body,
                 ADMIN_KEY,
             )
-            spent = cpu_seconds(server.pid) - before
+            main_after, other_after = tree_cpu(pids)
         result["recorded"] = recorded_decisions(data)
-    result["cpu_us_per_decision"] = round(spent / max(result["requests"], 1) * 1e6, 1)
+    done = max(result["requests"], 1)
+    main, other = main_after - main_before, other_after - other_before
+    result["cpu_us_per_decision"] = round((main + other) / done * 1e6, 1)
+    result["loop_us_per_decision"] = round(main / done * 1e6, 1)
+    result["threads_us_per_decision"] = round(other / done * 1e6, 1)
     return result
 
 
@@ -70,14 +122,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--workers", default="1")
     parser.add_argument("--root", action="append", type=Path, default=[])
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(DECISION, f)
     body = Path(f.name)
     for _ in range(args.rounds):
-        for root in [*args.root, ROOT]:
-            print(json.dumps({"root": str(root), **run(args, body, root)}), flush=True)
+        for workers in [int(w) for w in args.workers.split(",")]:
+            for root in [*args.root, ROOT]:
+                result = run(args, body, root, workers)
+                print(json.dumps({"root": str(root), "workers": workers, **result}), flush=True)
     body.unlink()
     return 0
 

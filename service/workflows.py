@@ -38,7 +38,7 @@ from ledger.store import (
 from reports.index import IndexEntry, index_entry
 from schemas.decision import Action, Decision, Receipt, RecordedDecision
 from service.idempotency import Once
-from service.ids import random_id
+from service.ids import ordered_id
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
 from store.base import BUSY_WAIT_S
 
@@ -72,8 +72,9 @@ class NothingToErase(LookupError):
 
 
 def new_id() -> str:
-    """A random identifier for decisions and cases: 128 bits, lowercase hex."""
-    return random_id()
+    """An identifier for decisions and cases: 128 bits, lowercase hex, time first so that
+    the store's indexes on them grow at their end (`service.ids.ordered_id`)."""
+    return ordered_id()
 
 
 def stage_and_route(decision: Decision) -> dict[str, str | None]:

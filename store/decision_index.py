@@ -32,6 +32,22 @@ SUBJECT_COLUMNS = (
     "actions",
 )  # fmt: skip
 OBLIGATION_COLUMNS = ("name", "rule", "due", "done_at", "status")
+INSERT_ROW = (
+    f"INSERT INTO decision_index ({', '.join(INDEX_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(INDEX_COLUMNS))})"
+)
+INSERT_FLAG = "INSERT INTO decision_flags (idx, flag) VALUES (?, ?)"
+INSERT_OBLIGATION = (
+    "INSERT INTO decision_obligations (idx, seq, name, rule, due, done_at, status, policy,"
+    " purpose, received_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# A key's count goes up by the row's count (1 a decision, or what a batch added up).
+ADD_COUNTS = (
+    "INSERT INTO decision_counts (policy, as_of_day, purpose, route, stage, disposition, flag,"
+    " count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (purpose, flag, as_of_day, policy, route, stage, disposition)"
+    " DO UPDATE SET count = decision_counts.count + excluded.count"
+)
 REGISTER_COLUMNS = (
     "idx", "received_day", "case_id", "decision_id", "policy", "received_at", "kind", "category",
     "complainant_type", "stage", "route", "disposition", "upheld", "actions",
@@ -401,52 +417,45 @@ class IndexTx:
     ) -> None:
         """Index one decision entry (in its own transaction): its row, its flags and, for a
         case-less decision, its register; a case's earlier decisions stop being its latest."""
+        idx = row["idx"]
         if row.get("case_id") is not None:
             # `+latest`: look the case up by its own index, never by the subjects' (latest, …).
             self._ix_exec(
                 self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND +latest = 1"),
                 [row["case_id"]],
             )
-        marks = ", ".join("?" * len(INDEX_COLUMNS))
-        self._ix_exec(
-            self._sql(f"INSERT INTO decision_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})"),
-            [row.get(c) for c in INDEX_COLUMNS],
-        )
+        self._ix_insert(INSERT_ROW, [tuple(map(row.get, INDEX_COLUMNS))])
         flags = list(dict.fromkeys(flags))
-        # No statement for nothing (most decisions have no flags, a case's no register rows):
-        # each call is a round in the writer's thread, which POST /v1/decisions waits for.
+        # No rows, no statement (most decisions have no flags, a case's no register rows).
         if flags:
-            self._ix_many(
-                self._sql("INSERT INTO decision_flags (idx, flag) VALUES (?, ?)"),
-                [(row["idx"], f) for f in flags],
-            )
+            self._ix_insert(INSERT_FLAG, [(idx, f) for f in flags])
         # The day's counts, so that routing sums a few rows a day rather than every decision
         # ('' stands for none: a key column cannot hold NULL and still match).
         day = (row["policy"], row["as_of_day"], row["purpose"])
-        combo = tuple(row.get(c) or "" for c in ("route", "stage", "disposition"))
-        self._ix_many(
-            self._sql(
-                "INSERT INTO decision_counts (policy, as_of_day, purpose, route, stage,"
-                " disposition, flag, count) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
-                " ON CONFLICT (purpose, flag, as_of_day, policy, route, stage, disposition)"
-                " DO UPDATE SET count = decision_counts.count + 1"
-            ),
-            [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)],
-        )
+        combo = (row.get("route") or "", row.get("stage") or "", row.get("disposition") or "")
+        self._ix_count([(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)])
         if obligations:
             # Each register row carries its decision's policy, purpose and received day, so
             # that a period's rows are read without a lookup of their decision.
             subject = (row["policy"], row["purpose"], row.get("received_day"))
-            self._ix_many(
-                self._sql(
-                    "INSERT INTO decision_obligations (idx, seq, name, rule, due, done_at,"
-                    " status, policy, purpose, received_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                ),
+            self._ix_insert(
+                INSERT_OBLIGATION,
                 [
-                    (row["idx"], seq, *(o.get(c) for c in OBLIGATION_COLUMNS), *subject)
+                    (idx, seq, *map(o.get, OBLIGATION_COLUMNS), *subject)
                     for seq, o in enumerate(obligations)
                 ],
             )
+
+    def _ix_insert(self, sql: str, rows: list[tuple]) -> None:
+        """Insert `rows` with `sql` (one of the `INSERT_…` statements); a store's writer may
+        keep them to insert with the rows of the batch's other jobs, in one statement per
+        table, before its next statement of any other kind (`store.sqlite`)."""
+        self._ix_many(self._sql(sql), rows)
+
+    def _ix_count(self, keys: list[tuple]) -> None:
+        """Add one to the `decision_counts` row of each key (`COUNT_COLUMNS` but the count);
+        a store's writer may add up a batch's keys and write each once (`store.sqlite`)."""
+        self._ix_many(self._sql(ADD_COUNTS), [(*key, 1) for key in keys])
 
     def clear_decision_index(self) -> None:
         for table in ("decision_flags", "decision_obligations", "decision_counts",

@@ -19,7 +19,9 @@ thread; the `Workflows` caches are filled after the write returns).
 A job's entries are not inserted one statement each: `append` keeps the row, and the writer's
 connection (`_WriterConn`) inserts every row kept so far in one `executemany` just before its next
 statement of any kind, so each statement, a job's reads included (the policy entry lookup), sees
-every entry appended before it.
+every entry appended before it. The decision index's rows are kept the same way (one
+`executemany` per table for the batch), and its day counts added up over the batch, so that a
+batch of decisions costs a few statements rather than four each.
 
 The entries of one batch share its `recorded_at`, the time its transaction began: they become
 durable in the same commit, so one timestamp is as true for each of them as any, and it costs
@@ -74,6 +76,7 @@ from store.base import (
     StoredResponse,
     gains_signatures,
 )
+from store.decision_index import ADD_COUNTS
 from store.migrations import migrate
 from store.tables import TablesTx, utc_now
 from store.writer_lock import WriterLock
@@ -264,6 +267,26 @@ class SqliteTx(TablesTx):
     def _ix_many(self, sql: str, rows: Iterable[Any]) -> None:
         self.conn.executemany(sql, rows)
 
+    def _ix_insert(self, sql: str, rows: list[tuple]) -> None:
+        w = self._w
+        if w is None:
+            return self._ix_many(sql, rows)
+        # Inserted with the batch's other rows of `sql` before the next statement
+        # (`_WriterConn`); a failed job's are dropped.
+        kept = w.later.get(sql)
+        if kept is None:
+            w.later[sql] = rows
+        else:
+            kept += rows
+
+    def _ix_count(self, keys: list[tuple]) -> None:
+        w = self._w
+        if w is None:
+            return super()._ix_count(keys)
+        counts = w.counts  # added up over the batch, written with its other rows
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+
     # -- ledger reads ------------------------------------------------------------------------
 
     def tree_size(self) -> int:
@@ -444,11 +467,20 @@ class _Writer:
         self.nodes: list[tuple[int, int, bytes]] = []  # tree nodes of this batch, not yet written
         self.recorded_at = ""  # the `recorded_at` of this batch's entries (see the module doc)
         self.rows: list[tuple[int, str, str | None, str, bytes]] = []  # entries not yet inserted
+        self.later: dict[str, list[tuple]] = {}  # decision index rows not yet inserted, by SQL
+        self.counts: dict[tuple, int] = {}  # decision counts not yet added, by key
+
+    def pending(self) -> bool:
+        """True when rows wait to be inserted (`_WriterConn.flush`)."""
+        return bool(self.rows or self.later or self.counts)
+
+    def drop_pending(self) -> None:
+        self.rows, self.later, self.counts = [], {}, {}
 
     def mark(self) -> tuple[Frontier, str, int, int]:
         """What a job may change, to restore if it fails (`restore`). Taken only when no
-        entry row waits to be inserted (at a batch's start, after a job's rows were inserted)."""
-        assert not self.rows, "a mark with entry rows pending"
+        row waits to be inserted (at a batch's start, after a job's rows were inserted)."""
+        assert not self.pending(), "a mark with rows pending"
         return self.frontier.copy(), self.tail_hash, len(self.nodes), len(self.hooks)
 
     def restore(self, mark: tuple[Frontier, str, int, int]) -> None:
@@ -456,7 +488,7 @@ class _Writer:
         self.frontier, self.tail_hash = mark[0], mark[1]
         del self.nodes[mark[2] :]
         del self.hooks[mark[3] :]
-        self.rows.clear()
+        self.drop_pending()
 
     def flush_nodes(self, conn: sqlite3.Connection) -> None:
         conn.executemany(
@@ -467,9 +499,10 @@ class _Writer:
 
 class _WriterConn:
     """The writer's connection as its transaction sees it: the entry rows `append` kept
-    (`_Writer.rows`) are inserted, in one `executemany`, before any other statement runs, so
-    that a batch of appends costs one statement instead of one each and every statement still
-    sees every entry appended before it."""
+    (`_Writer.rows`) and the decision index's rows (`_Writer.later`, `_Writer.counts`) are
+    inserted, in one `executemany` per table, before any other statement runs, so that a batch
+    of decisions costs a few statements instead of a few each, and every statement still sees
+    every row written before it."""
 
     __slots__ = ("conn", "state")
 
@@ -478,22 +511,32 @@ class _WriterConn:
         self.state = state
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        if self.state.rows:
+        if self.state.pending():
             self.flush()
         return self.conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> sqlite3.Cursor:
-        if self.state.rows:
+        if self.state.pending():
             self.flush()
         return self.conn.executemany(sql, rows)
 
     def flush(self) -> None:
-        if not self.state.rows:
-            return
-        rows, self.state.rows = self.state.rows, []
-        self.conn.executemany(
-            "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)", rows
-        )
+        """Insert the rows kept, entries first (a statement that fails leaves the others
+        kept: the caller rolls back and drops them, `_Writer.restore`)."""
+        state = self.state
+        if state.rows:
+            rows, state.rows = state.rows, []
+            self.conn.executemany(
+                "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        if state.later:
+            later, state.later = state.later, {}
+            for sql, rows in later.items():
+                self.conn.executemany(sql, rows)
+        if state.counts:
+            counts, state.counts = state.counts, {}
+            self.conn.executemany(ADD_COUNTS, [(*key, n) for key, n in counts.items()])
 
     @property
     def in_transaction(self) -> bool:
@@ -745,7 +788,8 @@ class SqliteStore:
         state = self._state
         try:
             self._load_tail(conn, state)
-            state.head, state.nodes, state.rows = BatchHead(), [], []
+            state.head, state.nodes = BatchHead(), []
+            state.drop_pending()
             state.hooks = []
             state.recorded_at = utc_now()
             grown_from = state.frontier.size
@@ -775,7 +819,7 @@ class SqliteStore:
             jobs_conn.execute("COMMIT")
         except BaseException as exc:
             state.valid = False
-            state.rows = []
+            state.drop_pending()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             answer_all((job, None, exc) for job in batch)

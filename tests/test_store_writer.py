@@ -209,3 +209,60 @@ def test_the_entries_of_one_batch_share_its_time(tmp_path):
     assert len(times) == 1
     assert genesis <= times.pop()
     ledger.close()
+
+
+def _indexed(n: int, fails: bool = False, reads: bool = False):
+    """A job that appends a decision entry and indexes it (one flag, one register row), like
+    `service.workflows`' jobs; `fails` raises afterwards, `reads` first searches the index for
+    the decisions indexed before it."""
+
+    def job(tx):
+        seen = [d["idx"] for d in tx.search_decisions({}, 0, 50)] if reads else None
+        receipt = tx.append("decision", BODY, f"d{n}")
+        row = {
+            "idx": receipt.index, "decision_id": f"d{n}", "policy": "wme",
+            "as_of": "2026-02-01T09:00:00Z", "as_of_day": "2026-02-01",
+            "received_at": "2026-02-01", "received_day": "2026-02-01", "purpose": "live",
+            "disposition": "investigate", "stage": "stage_1", "route": "investigator",
+            "urgent": 0, "actions": "acknowledge",
+        }  # fmt: skip
+        owed = [{"name": "acknowledge", "rule": "r", "due": "2026-02-05", "status": "open"}]
+        tx.index_decision(row, ["late"], owed)
+        if fails:
+            raise ValueError(f"job {n} fails after indexing")
+        return receipt.index, seen
+
+    return job
+
+
+@pytest.mark.parametrize("failing", [False, True])
+def test_a_batch_indexes_each_decision_once_and_a_failed_jobs_rows_go_with_it(tmp_path, failing):
+    """The writer keeps a batch's index rows and inserts them together, adding up the day's
+    counts over the batch: every decision of the batch is counted once, a later job sees the
+    rows of earlier ones, and a job that fails leaves none (also when the batch is run again
+    guarded)."""
+    ledger = Ledger.open(tmp_path)
+    store = ledger.store
+    jobs = [_indexed(0), _indexed(1), _indexed(2, fails=failing), _indexed(3, reads=True)]
+    futures = _queued_behind_a_held_writer(store, jobs)
+    good = [0, 1, 3] if failing else [0, 1, 2, 3]
+    assert store.batch_sizes[-1] == 5  # they joined the held job's batch
+    if failing:
+        with pytest.raises(ValueError, match="job 2 fails"):
+            futures[2].result(10)
+    results = {n: futures[n].result(10) for n in good}
+    indices = sorted(index for index, _ in results.values())
+    assert sorted(results[3][1]) == indices[:-1]  # the earlier jobs' rows, not its own
+    with store.read() as tx:
+        assert tx.indexed_decisions() == len(good)
+        combos, flags = tx.routing_counts(None, None, None)
+        assert combos == [("wme", "investigator", "stage_1", "investigate", len(good))]
+        assert flags == [("wme", "late", len(good))]
+        counted = tx.conn.execute("SELECT SUM(count) FROM decision_counts").fetchone()[0]
+        assert counted == 2 * len(good)  # each decision's combination and its flag, once
+        found = tx.search_decisions({"flag": "late"}, 0, 50)
+        assert sorted(d["idx"] for d in found) == indices
+        assert tx.obligation_groups(None, None, None) == [
+            ("wme", "acknowledge", "open", "2026-02-05", None, None, len(good))
+        ]
+    ledger.close()
