@@ -315,7 +315,7 @@ def _check_chunk(
     db_path: Path,
     start: int,
     low: int,
-    high: int | None,
+    high: int,
     dense: bool,
     sizes: list[int],
     chunk_level: int = CHUNK_LEVEL,
@@ -334,7 +334,7 @@ def _check_chunk(
             "SELECT entry FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", (low,)
         ).fetchone()
         prev_hash = sha256_hex(before[0]) if before and start else ZERO_HASH
-        bounds = (low, high if high is not None else 2**62)
+        bounds = (low, high)
         # A dense chunk's idx is its position: not read (a quarter of a row's reading time).
         indices = None
         if not dense:
@@ -567,9 +567,10 @@ def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
 
 def _chunks(
     conn: sqlite3.Connection, count: int, chunk_level: int
-) -> list[tuple[int, int, int | None, bool]]:
+) -> list[tuple[int, int, int, bool]]:
     """(first position, first idx, idx past the last, whether each idx is its position) of each
-    chunk of 2^chunk_level of the `count` stored entries, the last chunk open-ended."""
+    chunk of 2^chunk_level of the `count` stored entries. The last chunk ends after the last
+    entry of this snapshot: a worker reads in its own, where the log may have grown since."""
     size = 1 << chunk_level
     # Two subqueries: SQLite seeks a lone MIN or MAX in the index, but scans for a pair.
     lowest, highest = conn.execute(
@@ -577,14 +578,13 @@ def _chunks(
     ).fetchone()
     if count and (lowest, highest) == (0, count - 1):
         # idx is the rowid, unique: count of them from 0 to count - 1 are each position's own.
-        starts = list(range(0, count, size))
-        return [(p, p, p + size if p + size < count else None, True) for p in starts]
-    bounds = [
-        (position, idx)
-        for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx"))
-        if position % size == 0
-    ]
-    highs = [idx for _, idx in bounds[1:]] + [None]
+        return [(p, p, min(p + size, count), True) for p in range(0, count, size)]
+    bounds = []
+    for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx")):
+        if position % size == 0:
+            bounds.append((position, idx))
+        last = idx
+    highs = [idx for _, idx in bounds[1:]] + [last + 1] if bounds else []
     return [(p, low, high, False) for (p, low), high in zip(bounds, highs, strict=True)]
 
 

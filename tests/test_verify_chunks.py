@@ -373,3 +373,29 @@ def test_a_case_stored_for_a_ledger_without_cases_is_named_as_the_rebuild_names_
     assert reread.value.summary == "case case-a has no decision in the ledger"
     assert found == [(verify_module.CASE_MISMATCH, None)] * 3
     assert {r.summary for r in reports} == {reread.value.summary}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_entries_appended_while_the_chunks_are_checked_are_not_read(
+    jobs: int, pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`verify` of a live log: entries (and a checkpoint) appended after the chunks are planned
+    belong to a later snapshot; each chunk, read in a worker's own snapshot, stops where the
+    planning snapshot's log ends, so the log is verified as it was then."""
+    data = tampered(pristine, tmp_path, lambda conn, p: None, 0)
+    planned, appended = verify_module._chunks, iter(range(SIZE, 2 * SIZE))
+
+    def planned_then_appended(conn: sqlite3.Connection, count: int, level: int) -> list:
+        chunks = planned(conn, count, level)
+        ledger = Ledger.open(data)
+        ref, body = decision(next(appended))
+        ledger.store.write(lambda tx: tx.append("decision", body, ref))
+        ledger.sign_checkpoint()
+        ledger.close()
+        return chunks
+
+    monkeypatch.setattr(verify_module, "_chunks", planned_then_appended)
+    monkeypatch.setattr(verify_module, "CHUNK_LEVEL", LEVEL)
+    report = verify(data / "redress.db", jobs=jobs)
+    assert report.ok and report.tree_size == SIZE, report.summary
+    assert verify(data / "redress.db", jobs=jobs).tree_size == SIZE + 1
