@@ -6,11 +6,13 @@ machine.
 The ledgers are grown once through the writer's bulk path (10,000 entries per batch, one
 signed checkpoint per batch, each decision with its own id so the id index is realistic) and
 kept under --dir for the next run: a 1M ledger is ~800 MB and takes about a minute to grow.
-`--source` runs another checkout's code on the same ledgers, for a before/after:
+`--source` runs another checkout's code on the same ledgers, for a before/after;
+`--against` runs another checkout's and this one's back to back, each measurement in turn
+(the machine is shared: alternated runs see the same load), and ends with their medians:
 
     git archive <commit> | tar -x -C /tmp/verifybench/base
     .venv/bin/python bench/verify_speed.py [--dir /tmp/verifybench] [--sizes 100000 1000000]
-        [--jobs 1 2 0] [--repeat 1] [--source /tmp/verifybench/base]
+        [--jobs 1 2 0] [--repeat 1] [--source /tmp/verifybench/base | --against /work/main]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import hashlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -127,14 +130,36 @@ def main() -> None:
     parser.add_argument(
         "--source", type=Path, help="run the redress of this checkout instead (a baseline)"
     )
+    parser.add_argument(
+        "--against", type=Path, help="alternate this checkout with that one (the before)"
+    )
     args = parser.parse_args()
+    codes = {"before": args.against, "after": None} if args.against else {None: args.source}
+    rows: list[dict] = []
     for entries in args.sizes:
         data = ledger_of(args.dir, entries)
-        for jobs in args.jobs:
-            for _ in range(args.repeat):
-                rate, seconds, cpu = verify_rate(data, entries, jobs or None, args.source)
-                row = {"entries": entries, "jobs": jobs or "default", "verify_per_s": rate}
-                print(json.dumps(row | {"seconds": seconds, "cpu_us_per_entry": cpu}), flush=True)
+        for _ in range(args.repeat):
+            for jobs in args.jobs:
+                for code, source in codes.items():
+                    rate, seconds, cpu = verify_rate(data, entries, jobs or None, source)
+                    row = {"entries": entries, "jobs": jobs or "default", "verify_per_s": rate}
+                    row |= {"seconds": seconds, "cpu_us_per_entry": cpu}
+                    rows.append(row if code is None else {"code": code} | row)
+                    print(json.dumps(rows[-1]), flush=True)
+    if args.against:
+        print_medians(rows)
+
+
+def print_medians(rows: list[dict]) -> None:
+    """The median rate and CPU per entry of each code, size and --jobs."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["entries"], row["jobs"], row["code"]), []).append(row)
+    for (entries, jobs, code), runs in groups.items():
+        rate = round(statistics.median(r["verify_per_s"] for r in runs))
+        cpu = round(statistics.median(r["cpu_us_per_entry"] for r in runs), 2)
+        median = {"median_of": len(runs), "verify_per_s": rate, "cpu_us_per_entry": cpu}
+        print(json.dumps({"code": code, "entries": entries, "jobs": jobs} | median), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ alone (floats, integers past 2^53 - 1, characters beyond the BMP, deep nesting).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 import pytest
 import rfc8785
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from ledger.canonical import (
     FAST_DEPTH,
+    _sorted_struct,
     canonical_bytes,
     entry_bytes,
     entry_checker,
@@ -194,3 +197,47 @@ def test_text_is_never_taken_for_entry_bytes():
     assert CHECK(text) is None  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         CHECK(text.replace("received_at", "reçu"))  # type: ignore[arg-type]
+
+
+def reordered(raw: bytes, order: Callable[[list[str]], list[str]], where: str) -> bytes:
+    """`raw` (an entry) with its own keys ("envelope") or its body's ("body") written in
+    `order`, nothing else changed: JSON that says the same, not in RFC 8785's form."""
+    document = msgspec.json.decode(raw)
+
+    def written(value: dict, keys_order: Callable[[list[str]], list[str]]) -> bytes:
+        parts = [msgspec.json.encode(k) + b":" + value[k] for k in keys_order(list(value))]
+        return b"{" + b",".join(parts) + b"}"
+
+    def kept(keys: list[str]) -> list[str]:
+        return sorted(keys)
+
+    body = {k: msgspec.json.encode(v, order="sorted") for k, v in document["body"].items()}
+    envelope = {k: msgspec.json.encode(v, order="sorted") for k, v in document.items()}
+    envelope["body"] = written(body, order if where == "body" else kept)
+    return written(envelope, order if where == "envelope" else kept)
+
+
+@pytest.mark.parametrize("where", ["envelope", "body"])
+@pytest.mark.parametrize(
+    "order",
+    [
+        lambda keys: sorted(keys, reverse=True),
+        lambda keys: sorted(keys, key=lambda k: (len(k), k)),
+        lambda keys: [*sorted(keys)[1:], sorted(keys)[0]],
+    ],
+)
+def test_a_decision_whose_fields_are_out_of_order_is_not_canonical(order, where):
+    """The check's encoder writes a struct's fields in the order its type defines them (sorted,
+    `_sorted_struct`), not sorted again: fields written in another order are refused, by the
+    fast check and by the exact one, for the service's decisions (a struct) and others."""
+    for raw in (service_decision(None), service_decision("c" * 32), entry(b'{"aa":2,"b":1}')):
+        assert reordered(raw, sorted, where) == raw
+        damaged = reordered(raw, order, where)
+        assert damaged != raw and msgspec.json.decode(damaged) == msgspec.json.decode(raw)
+        assert CHECK(damaged) is None
+        assert exact(damaged) is None
+
+
+def test_a_struct_type_out_of_rfc8785_order_is_refused():
+    with pytest.raises(ValueError, match="not in RFC 8785 order"):
+        _sorted_struct("Out", [("b", int), ("a", int)])

@@ -22,6 +22,7 @@ from ledger.merkle import (
     node_hash,
     root_from_inclusion_proof,
     root_of,
+    subtree_levels,
     verify_consistency,
     verify_inclusion,
 )
@@ -83,6 +84,19 @@ def test_small_roots_by_hand():
     assert root_of([a, b]) == node_hash(a, b)
     # Three leaves split 2 + 1: the largest power of two below 3 is 2.
     assert root_of([a, b, c]) == node_hash(node_hash(a, b), c)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 5, 8, 13, 32, 63])
+def test_subtree_levels_hold_the_root_of_every_complete_subtree(size: int):
+    """`verify` rebuilds a chunk's tree a level at a time (`subtree_levels`, its own hashing):
+    node i of level h is MTH of leaves [i·2^h, (i+1)·2^h), by the recursive definition."""
+    levels = subtree_levels(leaves(size))
+    for height, level in enumerate(levels):
+        width = 1 << height
+        assert level == [
+            root_of(leaves(size)[i : i + width]) for i in range(0, size - width + 1, width)
+        ]
+    assert len(levels[-1]) == (1 if size else 0)
 
 
 def test_reference_paths_by_hand_for_five_leaves():

@@ -15,11 +15,12 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 import rfc8785
 
 import ledger.verify as verify_module
-from ledger.canonical import canonical_bytes
+from ledger.canonical import canonical_bytes, entry_checker
 from ledger.store import Ledger
 from ledger.verify import Trust, read_sqlite, verify, verify_material, verify_trusted
 
@@ -34,9 +35,27 @@ def decision(n: int) -> tuple[str, bytes]:
     return decision_id, canonical_bytes({"decision_id": decision_id, "case_id": None, "n": n})
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("chunks") / "data"
+def service_decision(n: int) -> tuple[str, bytes]:
+    """A decision body with the fields the service writes (`ledger.store.decision_body`), which
+    `verify`'s loop decodes into a struct and reads the ids from, not a dict."""
+    decision_id = hashlib.sha256(b"%d" % n).hexdigest()[:32]
+    body = {
+        "decision_id": decision_id,
+        "policy": "wme",
+        "policy_version": "sha256:" + "ab" * 32,
+        "as_of": "2026-12-24T09:00:00Z",
+        "case_id": None,
+        "facts": {"received_at": "2026-12-23", "n": n},
+        "outcome": {"disposition": "accept", "deadlines": []},
+        "reasons": [{"rule": "wme-1", "citation": "WME 3.1"}],
+        "personal_commitment": None,
+        "purpose": "complaint-routing",
+        "key_id": None,
+    }
+    return decision_id, canonical_bytes(body)
+
+
+def grown(data: Path, decision: Callable[[int], tuple[str, bytes]]) -> Path:
     ledger = Ledger.open(data, auto_checkpoint=False)
     for n in range(1, SIZE):
         ref, body = decision(n)
@@ -44,6 +63,20 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if n + 1 in (CHUNK, 3 * CHUNK + 1, SIZE):
             ledger.sign_checkpoint()
     ledger.close()
+    return data
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return grown(tmp_path_factory.mktemp("chunks") / "data", decision)
+
+
+@pytest.fixture(scope="module")
+def service_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = grown(tmp_path_factory.mktemp("service") / "data", service_decision)
+    with db(data) as conn:
+        # Not vacuous: these entries take the struct path of `entry_checker`.
+        assert isinstance(entry_checker()(raw_of(conn, 1)).body, msgspec.Struct)
     return data
 
 
@@ -260,6 +293,45 @@ def test_an_id_index_mismatch_at_a_chunk_edge_is_named_the_same_every_way(
     assert found[0] == ("index_mismatch", p)
 
 
+def rekind(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("UPDATE entries SET kind = 'policy' WHERE idx = ?", (p,))
+
+
+def kind_in_capitals_under_nocase(conn: sqlite3.Connection, p: int) -> None:
+    """The entries table rebuilt with its kind compared without case, and entry p's kind made
+    'DECISION': equal to 'decision' for that table's own comparisons, not for the id index."""
+    (schema,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()
+    conn.execute("ALTER TABLE entries RENAME TO old_entries")
+    conn.execute(schema.replace("kind TEXT NOT NULL", "kind TEXT NOT NULL COLLATE NOCASE"))
+    conn.execute("INSERT INTO entries SELECT * FROM old_entries")
+    conn.execute("DROP TABLE old_entries")
+    conn.execute("UPDATE entries SET kind = 'DECISION' WHERE idx = ?", (p,))
+    assert conn.execute("SELECT kind = 'decision' FROM entries WHERE idx = ?", (p,)).fetchone()[0]
+
+
+@pytest.mark.parametrize("p", EDGES)
+@pytest.mark.parametrize("tamper", [rekind, kind_in_capitals_under_nocase, misindex])
+@pytest.mark.parametrize("ledger", ["pristine", "service_pristine"])
+def test_an_index_the_bytes_contradict_is_named_the_same_every_way(
+    ledger: str,
+    tamper: Callable,
+    p: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The chunks read a decision's kind in SQL (`DECISION_ROWS`), by its exact text whatever
+    collation the table declares: a kind or ref changed at a chunk edge is named as the walk
+    that reads every entry's kind and ref in Python names it, for entries whose body is a dict
+    and for the service's decisions (a struct, whose ids the loop reads itself)."""
+    data = tampered(request.getfixturevalue(ledger), tmp_path, tamper, p)
+    found = four_ways(data, monkeypatch, lambda path, jobs: verify_trusted(path, jobs=jobs))
+    with pytest.raises(verify_module.Failure) as reread:
+        verify_module.check_tables(data / "redress.db")
+    assert found == [(reread.value.damage, reread.value.first_bad_index)] * 3
+    assert found[0] == ("index_mismatch", p)
+
+
 def test_a_decision_recorded_twice_across_chunks_is_named_by_its_later_entry(
     pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,3 +373,29 @@ def test_a_case_stored_for_a_ledger_without_cases_is_named_as_the_rebuild_names_
     assert reread.value.summary == "case case-a has no decision in the ledger"
     assert found == [(verify_module.CASE_MISMATCH, None)] * 3
     assert {r.summary for r in reports} == {reread.value.summary}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_entries_appended_while_the_chunks_are_checked_are_not_read(
+    jobs: int, pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`verify` of a live log: entries (and a checkpoint) appended after the chunks are planned
+    belong to a later snapshot; each chunk, read in a worker's own snapshot, stops where the
+    planning snapshot's log ends, so the log is verified as it was then."""
+    data = tampered(pristine, tmp_path, lambda conn, p: None, 0)
+    planned, appended = verify_module._chunks, iter(range(SIZE, 2 * SIZE))
+
+    def planned_then_appended(conn: sqlite3.Connection, count: int, level: int) -> list:
+        chunks = planned(conn, count, level)
+        ledger = Ledger.open(data)
+        ref, body = decision(next(appended))
+        ledger.store.write(lambda tx: tx.append("decision", body, ref))
+        ledger.sign_checkpoint()
+        ledger.close()
+        return chunks
+
+    monkeypatch.setattr(verify_module, "_chunks", planned_then_appended)
+    monkeypatch.setattr(verify_module, "CHUNK_LEVEL", LEVEL)
+    report = verify(data / "redress.db", jobs=jobs)
+    assert report.ok and report.tree_size == SIZE, report.summary
+    assert verify(data / "redress.db", jobs=jobs).tree_size == SIZE + 1
