@@ -12,11 +12,12 @@ import difflib
 import functools
 import types
 import typing
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
 
+import clock
 import rules
 from api.problems import ApiProblem
 from ledger.canonical import unhashable_values
@@ -25,11 +26,6 @@ from schemas.problems import FieldError, escape_pointer
 
 S = TypeVar("S", bound=msgspec.Struct)
 FUTURE_SLACK = timedelta(minutes=5)
-
-
-def utc_now() -> str:
-    """The server clock as `as_of`, for requests that give none."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def whole_numbers(value: Any) -> Any:
@@ -67,7 +63,7 @@ def evaluate(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
     """`rules.evaluate`, with its errors as problems: 404 for an unknown policy, 422 for facts."""
     try:
         # The clock as an instant, not as text to be parsed again (the same decision).
-        return rules.evaluate(policy, facts, as_of or datetime.now(UTC))
+        return rules.evaluate(policy, facts, as_of or clock.now())
     except rules.UnknownPolicy:
         raise unknown_policy(policy) from None
     except rules.InputError as exc:
@@ -163,7 +159,7 @@ def fact_errors(
     """What the rules say of these facts, besides errors already reported."""
     seen = {e.pointer for e in known}
     try:
-        rules.evaluate(policy, facts, as_of if isinstance(as_of, str) else utc_now())
+        rules.evaluate(policy, facts, as_of if isinstance(as_of, str) else clock.now_text())
     except rules.InputError as exc:
         return [e for e in exc.errors if e.pointer not in seen]
     except rules.UnknownPolicy:
@@ -212,7 +208,7 @@ def refuse_future(as_of: str | None, purpose: str = "live") -> None:
         return
     if instant.tzinfo is None:
         return
-    latest = datetime.now(UTC) + FUTURE_SLACK
+    latest = clock.now() + FUTURE_SLACK
     if instant > latest:
         raise ApiProblem(
             422,

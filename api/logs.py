@@ -20,6 +20,7 @@ import msgspec
 from litestar import Request
 from litestar.types import Message, Receive, Scope, Send
 
+import clock
 from service.ids import random_id
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -196,7 +197,7 @@ def line(message: str, fields: dict[str, Any]) -> None:
         )
         log.handle(record)
         return
-    handler.write_line(json_line(time.time(), "info", log.name, message, fields))
+    handler.write_line(json_line(clock.unix_seconds(), "info", log.name, message, fields))
 
 
 def _request_lines_handler() -> StderrLines | None:

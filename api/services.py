@@ -11,7 +11,7 @@ from typing import Any
 from litestar.datastructures import State
 
 import rules
-from api.bodies import evaluate, utc_now
+from api.bodies import evaluate
 from cases import CaseStore
 from keys import KeyRing
 from ledger.store import Ledger
@@ -67,4 +67,4 @@ def provide_services(state: State) -> Services:
     return state.services
 
 
-__all__ = ["Services", "evaluate", "new_id", "provide_services", "utc_now"]
+__all__ = ["Services", "evaluate", "new_id", "provide_services"]

@@ -15,13 +15,13 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
+import clock
 from cases.register import PENDING, as_instant, overdue_at, passes_at
 from store import Store
 
-INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # The register row as CONTRACT.md names it (the stored row adds case_id, seq and passes_at).
 REGISTER_FIELDS = (
     "name",
@@ -77,15 +77,6 @@ class CaseRecord:
         ]
 
 
-def utc_text(instant: datetime) -> str:
-    """Fixed-width UTC text, so instants compare correctly as strings in SQL."""
-    return instant.astimezone(UTC).strftime(INSTANT)
-
-
-def now_text() -> str:
-    return utc_text(datetime.now(UTC))
-
-
 def register_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A register row as CONTRACT.md shows it, from a stored row."""
     return {name: row.get(name) for name in REGISTER_FIELDS}
@@ -93,7 +84,10 @@ def register_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def stored_rows(rows: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
     """Register rows as the case table stores them: each with the instant it passes."""
-    return [{**register_row(r), "passes_at": utc_text(passes_at(r["due"], timezone))} for r in rows]
+    return [
+        {**register_row(r), "passes_at": clock.instant_text(passes_at(r["due"], timezone))}
+        for r in rows
+    ]
 
 
 def _route(text: str | None) -> Any:
@@ -173,7 +167,7 @@ class CaseStore:
 
     def overdue_cutoffs(self, policies: Iterable[str], at: date | datetime) -> dict[str, str]:
         """Per policy, the instant `at` stands for (a date: the start of its local day)."""
-        return {p: utc_text(as_instant(at, self.timezones[p])) for p in policies}
+        return {p: clock.instant_text(as_instant(at, self.timezones[p])) for p in policies}
 
     def page(
         self, where: CaseFilter, limit: int, cursor: str | None = None, now: datetime | None = None
@@ -186,7 +180,7 @@ class CaseStore:
         """
         after = decode_cursor(cursor) if cursor is not None else None
         policies = [where.policy] if where.policy is not None else sorted(self.timezones)
-        at = where.overdue_as_of if where.overdue_as_of is not None else now or datetime.now(UTC)
+        at = where.overdue_as_of if where.overdue_as_of is not None else now or clock.now()
         cutoffs = (
             self.overdue_cutoffs(policies, where.overdue_as_of)
             if where.overdue_as_of is not None

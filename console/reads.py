@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import clock
 from console import views
 from ledger.store import Ledger
 from ledger.tlog_proof import format_tlog_proof
@@ -41,7 +42,7 @@ def all_subjects(
         size = tx.tree_size()
         subjects = load_subjects(tx, None, None, None, False, states)
     root = root_hash(size) if root_hash else ""
-    snapshot = Snapshot(size, root, [], [], now or datetime.now(UTC))
+    snapshot = Snapshot(size, root, [], [], now or clock.now())
     snapshot.memo["subjects"] = subjects
     return CaseRows(snapshot, subjects, states)
 
@@ -72,7 +73,7 @@ def recent_cases(
         found = [c for c in found if (policy is None or c.subject.policy == policy)
                  and (state is None or c.state == state) and c.overdue]  # fmt: skip
         return found[-limit:][::-1]
-    snapshot = Snapshot(0, "", [], [], now or datetime.now(UTC))
+    snapshot = Snapshot(0, "", [], [], now or clock.now())
     places = snapshot.policies
     found = []
     with store.read() as tx:
@@ -115,7 +116,7 @@ def one_case(store: Any, case_id: str, now: datetime | None = None) -> views.Cas
         register,
         case.get("complainant"),
     )
-    snapshot = Snapshot(0, "", [], [], now or datetime.now(UTC))
+    snapshot = Snapshot(0, "", [], [], now or clock.now())
     fates = obligation_fates(subject, snapshot, ReportQuery())
     return views.CaseView(subject, case["state"], fates)
 
@@ -135,7 +136,7 @@ def overview(
 ) -> dict[str, Any]:
     """The overview's numbers, counted by the store: live decisions per week and policy,
     obligations by status as of now, and the 50 oldest overdue obligations."""
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     with store.read() as tx:
         size = tx.tree_size()
         per_day = tx.live_per_day()
@@ -165,7 +166,7 @@ def overview(
 def weekly(store: Any, now: datetime | None = None) -> tuple[list[str], list[str], dict]:
     with store.read() as tx:
         per_day = tx.live_per_day()
-    today = (now or datetime.now(UTC)).date()
+    today = (now or clock.now()).date()
     return views.weekly_counts(per_day, list(policy_places()), today)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+import clock
 from store import Store
 
 LIFETIME = timedelta(hours=8)
@@ -39,7 +40,7 @@ class SessionStore:
     def create(self, role: str, now: datetime | None = None) -> tuple[str, Session]:
         """A new session for `role`: its secret id (for the cookie only) and the session."""
         session_id = secrets.token_urlsafe(32)
-        at = now or datetime.now(UTC)
+        at = now or clock.now()
         session = Session(role, secrets.token_urlsafe(32), at + self.lifetime)
         id_hash, expires = _hash(session_id), session.expires_at.isoformat()
         self.store.write(
@@ -56,7 +57,7 @@ class SessionStore:
         if row is None:
             return None
         expires = datetime.fromisoformat(row[2])
-        if expires <= (now or datetime.now(UTC)):
+        if expires <= (now or clock.now()):
             return None  # expired rows are purged by the next sign-in: a read never writes
         return Session(row[0], row[1], expires)
 

@@ -18,12 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import anyio.to_thread
 
+import clock
 from ledger.canonical import canonical_bytes
 
 if TYPE_CHECKING:
@@ -66,10 +66,6 @@ class NewKey:
     created_at: str
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def key_hash(key: str) -> str:
     """The stored form of a key: SHA-256 hex (keys are random, so no salt or stretching)."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -101,7 +97,7 @@ def check_role(role: str) -> None:
 def create_job(role: str, name: str | None = None) -> tuple[NewKey, Callable[[WriteTx], None]]:
     """A new key, and the job that stores it and appends its `key` entry."""
     check_role(role)
-    made = NewKey(new_key(), new_key_id(), role, name, utc_now())
+    made = NewKey(new_key(), new_key_id(), role, name, clock.now_text())
 
     def job(tx: WriteTx) -> None:
         tx.add_api_key(key_hash(made.key), role, made.key_id, name, made.created_at)

@@ -19,7 +19,6 @@ Go's note signer keys, with the cosignature type byte).
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+import clock
 from ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, strict_base64
 from ledger.note import (
     SIGNATURE_PREFIX,
@@ -223,7 +223,7 @@ def sign_cosignature(
 ) -> str:
     """The cosignature line (with its newline) of `signer` on the checkpoint note text, at
     `timestamp` (POSIX seconds; now when omitted)."""
-    when = int(time.time()) if timestamp is None else timestamp
+    when = int(clock.unix_seconds()) if timestamp is None else timestamp
     signature = signer.private_key.sign(cosigned_message(checkpoint_text, when))
     raw = encode_timestamped_signature(signer.key_id, when, signature)
     return f"{SIGNATURE_PREFIX}{signer.name} {base64.b64encode(raw).decode()}\n"

@@ -12,9 +12,10 @@ What reports need from a store, as functions:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+import clock
 from cases import CaseStore
 from ledger.store import Ledger
 from reports.compute import Snapshot
@@ -70,4 +71,4 @@ def read_snapshot(ledger: Ledger, cases: CaseStore, now: datetime | None = None)
         found = [by_id[i] for i in case.pop("decision_ids") if i in by_id]
         if found:
             case_list.append(case | {"decisions": found})
-    return Snapshot(size, root, decisions, case_list, now or datetime.now(UTC))
+    return Snapshot(size, root, decisions, case_list, now or clock.now())

@@ -14,9 +14,10 @@ import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
+import clock
 from reports.compute import (
     SERCO,
     SERCO_COMPLAINANTS,
@@ -364,7 +365,7 @@ def stored_snapshot(
     tx: Any, root_hash: Any, subjects: list[Subject] | None, now: datetime | None = None
 ) -> Snapshot:
     size = tx.tree_size()
-    snapshot = Snapshot(size, root_hash(size), [], [], now or datetime.now(UTC))
+    snapshot = Snapshot(size, root_hash(size), [], [], now or clock.now())
     if subjects is not None:
         snapshot.memo["subjects"] = subjects
     return snapshot

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
+import clock
 from store import ReadTx, Store, WriteTx
 from store.base import StoredResponse
 
 T = TypeVar("T")
 WINDOW = timedelta(hours=24)
-INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class AlreadyClaimed(RuntimeError):
@@ -29,7 +29,7 @@ class AlreadyClaimed(RuntimeError):
 
 def expired_before() -> str:
     """Claims made before this instant are forgotten (24 hours ago)."""
-    return (datetime.now(UTC) - WINDOW).strftime(INSTANT)
+    return clock.instant_text(clock.now() - WINDOW)
 
 
 def remembered(store: Store, key_id: str, key: str) -> StoredResponse | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
+
+import clock
 
 POOL_BYTES = 4096
 ID_BYTES = 16
@@ -58,4 +59,4 @@ def ordered_id() -> str:
     whose index pages no longer fit SQLite's cache, the writer spent 180-215 us of CPU a
     decision instead of 105-115. 80 random bits keep them unguessable; they tell when they
     were made, which the decision and the case say anyway (`recorded_at`, `opened_at`)."""
-    return f"{time.time_ns() // 1_000_000:012x}" + _POOL.take(ID_BYTES - TIME_BYTES).hex()
+    return f"{clock.unix_millis():012x}" + _POOL.take(ID_BYTES - TIME_BYTES).hex()

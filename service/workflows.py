@@ -23,8 +23,9 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
+import clock
 from cases import case_state, mark_new_actions, merge_event, register_after
-from cases.store import CaseRecord, CaseStore, now_text, stored_rows
+from cases.store import CaseRecord, CaseStore, stored_rows
 from ledger import personal
 from ledger.canonical import canonical_bytes, parse_entry
 from ledger.store import (
@@ -331,7 +332,7 @@ class Workflows:
             key_id,
         )
         state, rows = self._register([], entry)
-        stamp = now_text()
+        stamp = clock.now_text()
         row = {
             "case_id": case_id,
             "policy": decision.policy,
@@ -421,7 +422,7 @@ class Workflows:
             "case_id": case_id,
             "state": state,
             "facts": msgspec.json.encode(facts).decode(),
-            "updated_at": now_text(),
+            "updated_at": clock.now_text(),
             **stage_and_route(decision),
             "latest_decision_id": decision.decision_id,
         }
@@ -447,7 +448,7 @@ class Workflows:
                 "personal": "erased",
                 "personal_commitment": None,
                 "complainant": None,
-                "updated_at": now_text(),
+                "updated_at": clock.now_text(),
             }
 
             def job(tx: WriteTx, row: dict = row, version: int = case.version) -> AppendReceipt:

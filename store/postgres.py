@@ -28,6 +28,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+import clock
 from ledger.canonical import ZERO_HASH, entry_bytes
 from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
@@ -49,7 +50,6 @@ from store.sqlite import (
     _Job,
     _Writer,
     answer_all,
-    utc_now,
 )
 from store.tables import TablesTx
 
@@ -200,7 +200,7 @@ class PgTx(TablesTx):
     def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
         w = self._writer()
         index = w.frontier.size
-        raw = entry_bytes(index, kind, utc_now(), w.tail_hash, body)
+        raw = entry_bytes(index, kind, clock.now_text(), w.tail_hash, body)
         digest = hashlib.sha256(raw).hexdigest()
         nodes = w.frontier.append(leaf_hash(raw))
         # One statement (one round trip): the entry and the tree nodes it completes.
@@ -231,7 +231,7 @@ class PgTx(TablesTx):
         self.conn.execute(
             "INSERT INTO personal_records (commitment, case_id, sealed, sealed_at) "
             "VALUES (%s, %s, %s, %s)",
-            (commitment, case_id, sealed, utc_now()),
+            (commitment, case_id, sealed, clock.now_text()),
         )
 
     def add_api_key(
@@ -248,7 +248,7 @@ class PgTx(TablesTx):
             (
                 key_hash,
                 role,
-                created_at or utc_now(),
+                created_at or clock.now_text(),
                 key_id or "key_" + secrets.token_hex(8),
                 name,
             ),
@@ -268,7 +268,7 @@ class PgTx(TablesTx):
         self.conn.execute(
             "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
             "VALUES (%s, %s, %s, 0, ''::bytea, %s)",
-            (key_id, idempotency_key, request_hash, utc_now()),
+            (key_id, idempotency_key, request_hash, clock.now_text()),
         )
         return None
 
@@ -505,7 +505,7 @@ class PostgresStore:
                 "WITH tail AS (UPDATE ledger_tail SET size = %s, tail_hash = %s WHERE id = 1) "
                 "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) "
                 "VALUES (%s, %s, %s, %s)",
-                (size, state.tail_hash, size, root.hex(), self._sign(size, root), utc_now()),
+                (size, state.tail_hash, size, root.hex(), self._sign(size, root), clock.now_text()),
             )
             return
         if grew:
@@ -556,7 +556,7 @@ class PostgresStore:
         conn.execute(
             "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) "
             "VALUES (%s, %s, %s, %s)",
-            (size, root.hex(), self._sign(size, root), utc_now()),
+            (size, root.hex(), self._sign(size, root), clock.now_text()),
         )
 
     def _scrub(self, conn: psycopg.Connection) -> None:

@@ -66,6 +66,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
+import clock
 from ledger.canonical import ZERO_HASH, entry_bytes
 from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
@@ -78,7 +79,7 @@ from store.base import (
 )
 from store.decision_index import ADD_COUNTS
 from store.migrations import migrate
-from store.tables import TablesTx, utc_now
+from store.tables import TablesTx
 from store.writer_lock import WriterLock
 
 T = TypeVar("T")
@@ -404,7 +405,7 @@ class SqliteTx(TablesTx):
         self.conn.execute(
             "INSERT INTO personal_records (commitment, case_id, sealed, sealed_at) "
             "VALUES (?, ?, ?, ?)",
-            (commitment, case_id, sealed, utc_now()),
+            (commitment, case_id, sealed, clock.now_text()),
         )
 
     def add_api_key(
@@ -421,7 +422,7 @@ class SqliteTx(TablesTx):
             (
                 key_hash,
                 role,
-                created_at or utc_now(),
+                created_at or clock.now_text(),
                 key_id or "key_" + secrets.token_hex(8),
                 name,
             ),
@@ -441,7 +442,7 @@ class SqliteTx(TablesTx):
         self.conn.execute(
             "INSERT INTO idempotency (owner, key, request_hash, status, response, created_at) "
             "VALUES (?, ?, ?, 0, x'', ?)",
-            (key_id, idempotency_key, request_hash, utc_now()),
+            (key_id, idempotency_key, request_hash, clock.now_text()),
         )
         return None
 
@@ -791,7 +792,7 @@ class SqliteStore:
             state.head, state.nodes = BatchHead(), []
             state.drop_pending()
             state.hooks = []
-            state.recorded_at = utc_now()
+            state.recorded_at = clock.now_text()
             grown_from = state.frontier.size
             jobs_conn = _WriterConn(conn, state)
             tx = SqliteTx(jobs_conn, state)
@@ -939,7 +940,7 @@ class SqliteStore:
                 return
         conn.execute(
             "INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)",
-            (size, root.hex(), self._sign(size, root), utc_now()),
+            (size, root.hex(), self._sign(size, root), clock.now_text()),
         )
 
     def _scrub(self, conn: sqlite3.Connection) -> None:

@@ -11,15 +11,11 @@ A store mixes `TablesTx` into its transaction class; `self.conn` is a DB-API con
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
+import clock
 from store.base import COSIGNED_PATTERN, StoredCheckpoint, StoredResponse, VersionConflict
 from store.decision_index import IndexTx
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class TablesTx(IndexTx):
@@ -213,7 +209,7 @@ class TablesTx(IndexTx):
     def revoke_api_key(self, key_id: str) -> bool:
         cursor = self.conn.execute(
             self._sql("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"),
-            (utc_now(), key_id),
+            (clock.now_text(), key_id),
         )
         return cursor.rowcount == 1
 

@@ -4,9 +4,9 @@ the old size and the recording of the new checkpoint done atomically per origin.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable
 
+import clock
 from ledger.cosignature import CosignatureSigner, sign_cosignature
 from ledger.merkle import EMPTY_ROOT
 from ledger.note import Verifier, add_signatures, open_note, split_note
@@ -85,4 +85,4 @@ class Witness:
 
 def _now() -> int:
     # "The cosignature MUST NOT omit the timestamp, i.e. the timestamp MUST NOT be zero."
-    return max(1, int(time.time()))
+    return max(1, int(clock.unix_seconds()))
