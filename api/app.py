@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from api.services import Services, provide_services
 from console import template_config
 from console.pages import CONSOLE_ROUTER
 from ledger.store import IndexDamaged
+from rules.calendar import load_holidays
 from service.cosigning import Cosigning, parse_witness
 from store import StoreBusy
 
@@ -167,6 +169,7 @@ def create_app(data_dir: Path) -> Litestar:
         app.state.services = Services.open(Path(data_dir))
         instrument(app.state.services)
         app.state.cosigning = start_cosigning(Path(data_dir), app.state.services)
+        load_holidays(datetime.now(UTC).date())
         settle_garbage_collector()
 
     async def close_stores(app: Litestar) -> None:
