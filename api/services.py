@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litestar.datastructures import State
-
 import rules
 from api.bodies import evaluate
 from cases import CaseStore
@@ -62,9 +60,4 @@ class Services:
         return self.workflows.decide(decision, facts)
 
 
-def provide_services(state: State) -> Services:
-    """The dependency handlers ask for as `services`."""
-    return state.services
-
-
-__all__ = ["Services", "evaluate", "new_id", "provide_services"]
+__all__ = ["Services", "evaluate", "new_id"]

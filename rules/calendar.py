@@ -76,6 +76,17 @@ def _holidays_in(calendar_name: str, year: int) -> frozenset[date]:
         return frozenset(d for d in found if d.year == year)
 
 
+def load_holidays(today: date) -> None:
+    """Build every calendar's holiday sets for the year before `today`'s, its year and the
+    next, now. The `holidays` package imports a module per country on first use (~90 ms): a
+    server calls this at start-up, so that its first decision does not stall the event loop
+    (and every request waiting behind it) for that, and those modules are among what the
+    collector freezes after start-up."""
+    for name in CALENDARS:
+        for year in (today.year - 1, today.year, today.year + 1):
+            _holidays_in(name, year)
+
+
 def is_holiday(day: date, calendar_name: str) -> bool:
     """True when `day` is a public holiday (including an observed substitute) of the calendar."""
     return day in _holidays_in(calendar_name, day.year)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from conftest import COMPLAINT
 
@@ -164,6 +165,20 @@ def test_a_bad_purpose_names_the_allowed_values(client, keys):
             "did you mean 'live'?",
         }
     ]
+
+
+def test_the_server_builds_this_years_holidays_before_its_first_decision(data_dir, keys):
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from rules.calendar import CALENDARS, _holidays_in, is_holiday
+
+    _holidays_in.cache_clear()
+    with TestClient(create_app(data_dir)):
+        built = _holidays_in.cache_info()
+        for name in CALENDARS:
+            is_holiday(datetime.now(UTC).date(), name)
+        assert _holidays_in.cache_info().misses == built.misses
 
 
 def test_each_request_is_logged_as_one_json_line_with_its_ids(client, keys, capsys):

@@ -10,9 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rules.calendar import (
+    _holidays_in,
     end_of_local_day,
     hours_after,
+    is_holiday,
     is_working_day,
+    load_holidays,
     local_date,
     parse_date_fact,
     parse_date_time,
@@ -29,6 +32,17 @@ ON = "ontario"
 
 
 # --- holidays -------------------------------------------------------------------------------
+
+
+def test_load_holidays_builds_each_calendars_years_around_today_beforehand():
+    _holidays_in.cache_clear()
+    load_holidays(date(2031, 6, 1))
+    built = _holidays_in.cache_info()
+    for year in (2030, 2031, 2032):
+        assert is_holiday(date(year, 12, 25), ENG)
+        assert is_holiday(date(year, 12, 25), ON)
+    after = _holidays_in.cache_info()
+    assert (after.hits - built.hits, after.misses - built.misses) == (6, 0)
 
 
 @pytest.mark.parametrize("calendar_name", [ENG, ON])
