@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import Receive, Scope, Send
 
+import clock
 from api import audit, cases, decisions, keys, operations, policies, reports
 from api.auth import provide_caller, requires
 from api.document import ContractJson, ContractYaml
@@ -169,7 +169,7 @@ def create_app(data_dir: Path) -> Litestar:
         app.state.services = Services.open(Path(data_dir))
         instrument(app.state.services)
         app.state.cosigning = start_cosigning(Path(data_dir), app.state.services)
-        load_holidays(datetime.now(UTC).date())
+        load_holidays(clock.now().date())
         settle_garbage_collector()
 
     async def close_stores(app: Litestar) -> None:
