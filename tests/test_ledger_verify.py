@@ -326,7 +326,7 @@ def test_a_ledger_of_several_chunks_verifies_and_damage_is_found_in_any_of_them(
     """`verify` streams a store in chunks of 2^14 entries; damage past the first chunk, and a
     stored node above the chunks, are still found, in one process or two."""
     from ledger.canonical import canonical_bytes
-    from ledger.verify import CHUNK
+    from ledger.verify_chunks import CHUNK
 
     ledger = Ledger.open(tmp_path, auto_checkpoint=False)
     body = canonical_bytes({"case_id": "c", "commitments": []})

@@ -20,6 +20,7 @@ import pytest
 import rfc8785
 
 import ledger.verify as verify_module
+import ledger.verify_chunks as chunks_module
 from ledger.canonical import canonical_bytes, entry_checker
 from ledger.store import Ledger
 from ledger.verify import Trust, read_sqlite, verify, verify_material, verify_trusted
@@ -238,9 +239,9 @@ def four_ways(data: Path, monkeypatch: pytest.MonkeyPatch, check: Callable) -> l
     """(damage, first bad index) from `check(db, jobs)` chunked in 1 and 2 processes and in one
     chunk; the caller adds the reference."""
     found = []
-    for level, jobs in ((LEVEL, 1), (LEVEL, 2), (verify_module.CHUNK_LEVEL, 1)):
+    for level, jobs in ((LEVEL, 1), (LEVEL, 2), (chunks_module.CHUNK_LEVEL, 1)):
         with monkeypatch.context() as patch:
-            patch.setattr(verify_module, "CHUNK_LEVEL", level)
+            patch.setattr(chunks_module, "CHUNK_LEVEL", level)
             report = check(data / "redress.db", jobs)
         found.append((report.damage, report.first_bad_index))
     return found
@@ -257,7 +258,7 @@ def test_the_pristine_ledger_spans_six_chunks_and_verifies_every_way(
     assert four_ways(pristine, monkeypatch, check) == [(None, None)] * 3
     with db(pristine) as conn:
         conn.execute("BEGIN")
-        assert len(verify_module._chunks(conn, SIZE, LEVEL)) == 6
+        assert len(chunks_module._chunks(conn, SIZE, LEVEL)) == 6
         conn.execute("COMMIT")
 
 
@@ -383,7 +384,7 @@ def test_entries_appended_while_the_chunks_are_checked_are_not_read(
     belong to a later snapshot; each chunk, read in a worker's own snapshot, stops where the
     planning snapshot's log ends, so the log is verified as it was then."""
     data = tampered(pristine, tmp_path, lambda conn, p: None, 0)
-    planned, appended = verify_module._chunks, iter(range(SIZE, 2 * SIZE))
+    planned, appended = chunks_module._chunks, iter(range(SIZE, 2 * SIZE))
 
     def planned_then_appended(conn: sqlite3.Connection, count: int, level: int) -> list:
         chunks = planned(conn, count, level)
@@ -394,8 +395,8 @@ def test_entries_appended_while_the_chunks_are_checked_are_not_read(
         ledger.close()
         return chunks
 
-    monkeypatch.setattr(verify_module, "_chunks", planned_then_appended)
-    monkeypatch.setattr(verify_module, "CHUNK_LEVEL", LEVEL)
+    monkeypatch.setattr(chunks_module, "_chunks", planned_then_appended)
+    monkeypatch.setattr(chunks_module, "CHUNK_LEVEL", LEVEL)
     report = verify(data / "redress.db", jobs=jobs)
     assert report.ok and report.tree_size == SIZE, report.summary
     assert verify(data / "redress.db", jobs=jobs).tree_size == SIZE + 1
