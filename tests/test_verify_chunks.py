@@ -22,6 +22,7 @@ import rfc8785
 import ledger.verify as verify_module
 import ledger.verify_chunks as chunks_module
 from ledger.canonical import canonical_bytes, entry_checker
+from ledger.note import Signer
 from ledger.store import Ledger
 from ledger.verify import Trust, read_sqlite, verify, verify_material, verify_trusted
 
@@ -400,3 +401,24 @@ def test_entries_appended_while_the_chunks_are_checked_are_not_read(
     report = verify(data / "redress.db", jobs=jobs)
     assert report.ok and report.tree_size == SIZE, report.summary
     assert verify(data / "redress.db", jobs=jobs).tree_size == SIZE + 1
+
+
+def test_checks_started_ahead_are_the_verdict_and_stop_with_it(
+    pristine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`redress verify` starts the entry checks before the rest of `verify` loads: they give
+    the same verdict, in the snapshot they planned, and their workers stop when `verify`
+    answers, the entries' verdict or an earlier one (a key that is not the log's)."""
+    monkeypatch.setattr(chunks_module, "CHUNK_LEVEL", LEVEL)
+    started = chunks_module.start_entry_checks(pristine / "redress.db", 2)
+    assert started is not None and started.pool is not None and started.count == SIZE
+    report = verify_trusted(pristine / "redress.db", jobs=2, started=started)
+    assert report.ok and report.tree_size == SIZE, report.summary
+    assert started.pool is None
+    started = chunks_module.start_entry_checks(pristine / "redress.db", 2)
+    assert started is not None and started.pool is not None
+    other = Signer.generate("redress.local/ledger").verifier_key
+    report = verify_trusted(pristine / "redress.db", other, jobs=2, started=started)
+    assert report.damage == "swapped_key", report.summary
+    assert started.pool is None
+    assert chunks_module.start_entry_checks(pristine / "public.key", 2) is None
