@@ -712,7 +712,8 @@ def verify_trusted(
 ) -> Report:
     """`verify`, then coverage by (cosigned) checkpoints, what witnesses last cosigned, and
     the tables the API answers from. See the section comment. `started` are the entry checks
-    of `source` already under way (`start_entry_checks`); else they start here."""
+    of `source` already under way (`start_entry_checks`: not with `trust.witness_urls`, whose
+    checkpoints a snapshot taken before asking them may not hold yet); else they start here."""
     source, trust = Path(source), trust or Trust()
     try:
         head = _head(source)
@@ -738,9 +739,10 @@ def _verify_trusted(
     started: EntryChecks | None,
 ) -> Report:
     try:
-        if is_sqlite and started is None:
+        if is_sqlite and started is None and not trust.witness_urls:
             # The entries are checked from the first moment: in the workers, while this
-            # process finds the key, the witnesses' checkpoints and the signatures.
+            # process finds the key and checks the signatures. (Not before asking witnesses:
+            # the snapshot must be at least as new as what they cosigned.)
             started = start_entry_checks(source, jobs)
         if started is not None:
             count, checkpoints, first = started.count, started.checkpoints, started.first
