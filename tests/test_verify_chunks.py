@@ -422,3 +422,26 @@ def test_checks_started_ahead_are_the_verdict_and_stop_with_it(
     assert report.damage == "swapped_key", report.summary
     assert started.pool is None
     assert chunks_module.start_entry_checks(pristine / "public.key", 2) is None
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_checkpoint_a_witness_cosigned_while_verify_began_is_in_its_snapshot(
+    jobs: int, pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `--witness-url`, the snapshot `verify` reads is taken after the witnesses are
+    asked: a live log may have grown to the checkpoint a witness just cosigned (here: the log
+    grows and signs as the witness is asked, which answers with that checkpoint)."""
+    data = tampered(pristine, tmp_path, lambda conn, p: None, 0)
+
+    def grown_as_asked(trust: Trust, log_key: str) -> list[str]:
+        ledger = Ledger.open(data)
+        ref, body = decision(SIZE)
+        ledger.store.write(lambda tx: tx.append("decision", body, ref))
+        note = ledger.sign_checkpoint().checkpoint
+        ledger.close()
+        return [note]
+
+    monkeypatch.setattr(verify_module, "_witness_checkpoints", grown_as_asked)
+    trust = Trust(witness_urls=["http://127.0.0.1:9/"])
+    report = verify_trusted(data / "redress.db", jobs=jobs, trust=trust)
+    assert report.ok and report.tree_size == SIZE + 1, report.summary
