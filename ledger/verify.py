@@ -10,11 +10,9 @@ first bad index and a short damage name (see `Damage`).
 
 from __future__ import annotations
 
-import gc
-import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,44 +20,27 @@ from typing import Any
 import msgspec
 import rfc8785
 
-from ledger.canonical import (
-    ZERO_HASH,
-    entry_checker,
-    entry_of,
-    entry_parser,
-    parse_entry,
-    parse_entry_fast,
-    sha256_hex,
-)
+from ledger.canonical import ZERO_HASH, entry_parser, parse_entry, sha256_hex
 from ledger.checkpoint import parse_checkpoint
 from ledger.export import EXPORT_TYPE
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
-from ledger.merkle import (
-    HASH_SIZE,
-    LEAF_PREFIX,
-    ProofError,
-    leaf_hash,
-    subtree_levels,
-    verify_consistency,
-)
+from ledger.merkle import ProofError, leaf_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from ledger.tree import Frontier, MemoryTree, consistency_hashes, frontier_keys
-
-
-class Damage:
-    """The kinds of damage `verify` names."""
-
-    MODIFIED = "modified"  # an entry's bytes no longer match its hash or its successor's
-    DELETED = "deleted"  # an index is missing from the sequence
-    INSERTED = "inserted"  # an entry that was never appended sits in the sequence
-    REORDERED = "reordered"  # entries are present but out of order
-    TRUNCATED = "truncated"  # the log is shorter than a checkpoint says it was
-    REWRITTEN = "rewritten"  # a self-consistent chain that signed checkpoints contradict
-    FORGED_CHECKPOINT = "forged_checkpoint"  # a checkpoint whose signature does not verify
-    SWAPPED_KEY = "swapped_key"  # the log's key is not the key the verifier trusts
-    UNREADABLE = "unreadable"  # the source is not a ledger at all
-    BAD_RECEIPT = "bad_receipt"  # a receipt that does not prove its entry
+from ledger.tree import Frontier, MemoryTree, consistency_hashes
+from ledger.verify_chunks import (
+    INDEX_MISMATCH,
+    SQLITE_MAGIC,
+    Damage,
+    EntryChecks,
+    Failure,
+    IndexWalk,
+    _entry_failure,
+    _link_failure,
+    decision_twice,
+    outline,
+    start_entry_checks,
+)
 
 
 class Report(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,16 +50,6 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     damage: str | None = None
     tree_size: int = 0
     checkpoints_checked: int = 0
-
-
-class Failure(Exception):
-    def __init__(self, damage: str, summary: str, first_bad_index: int | None = None) -> None:
-        super().__init__(summary)
-        self.damage, self.summary, self.first_bad_index = damage, summary, first_bad_index
-
-    def __reduce__(self) -> tuple:
-        # Sent back from `--jobs` worker processes.
-        return (Failure, (self.damage, self.summary, self.first_bad_index))
 
 
 @dataclass
@@ -91,7 +62,6 @@ class Material:
     nodes: dict[tuple[int, int], bytes] | None = field(default=None)  # stored tree nodes
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 RECEIPT_MAGIC = "c2sp.org/tlog-proof@v1"
 
 
@@ -101,10 +71,11 @@ def verify(
     checkpoint: str | None = None,
     jobs: int = 1,
     index: IndexWalk | None = None,
+    started: EntryChecks | None = None,
 ) -> Report:
     """Check the ledger (or receipt) in `source`; see the module docstring. A SQLite store is
-    streamed (`verify_sqlite`); `jobs` > 1 checks its entries in that many processes, and its
-    id index is walked into `index` on the way."""
+    streamed (`verify_sqlite`); `jobs` > 1 checks its entries in that many processes (or the
+    `started` checks of it do), and its id index is walked into `index` on the way."""
     source = Path(source)
     try:
         head = _head(source)
@@ -114,7 +85,7 @@ def verify(
         return verify_receipt_file(source, public_key)
     try:
         if head.startswith(SQLITE_MAGIC):
-            return verify_sqlite(source, public_key, checkpoint, jobs, index)
+            return verify_sqlite(source, public_key, checkpoint, jobs, index, started)
         material = read_export(source)
     except (ValueError, KeyError, TypeError, IndexError, sqlite3.Error) as e:
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
@@ -187,7 +158,7 @@ NODE_BATCH = 8192
 
 
 def _verify_snapshot(conn: Any, snapshot: Any, public_key: str | None, kept: list[str]) -> Report:
-    count, checkpoints, first = _outline(conn)
+    count, checkpoints, first = outline(conn)
     material = Material(first, checkpoints, None)
     sizes = {c[0] for c in checkpoints}
     return _report(
@@ -207,8 +178,10 @@ def _report(
     each kept checkpoint against it."""
     try:
         verifier = _verifier(trusted_key(material, public_key))
+        # Their signatures first: while `--jobs` workers check the entries.
+        opened = open_checkpoints(material.checkpoints, verifier)
         tree = recompute()
-        checked = check_checkpoints(material.checkpoints, tree, verifier)
+        checked = check_checkpoints(opened, tree)
         for note in kept:
             check_kept_checkpoint(note, tree, verifier, material.checkpoints)
             checked += 1
@@ -271,12 +244,6 @@ def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> S
 
 # -- a SQLite store, streamed -------------------------------------------------------------------
 
-CHUNK_LEVEL = 14
-CHUNK = 1 << CHUNK_LEVEL  # entries per chunk: an aligned complete subtree
-# A chunk's reader maps the file rather than copying each page in with a system call (pread
-# was ~8% of a chunk's time); the mapping is read-only and bounded by the file's own size.
-MMAP_SIZE = 1 << 31  # SQLite's own ceiling
-
 
 class StoredTree:
     """`MemoryTree`'s reading side over the recomputed roots and the stored nodes (which the
@@ -297,327 +264,6 @@ class StoredTree:
         return self.roots[self.size if size is None else size]
 
 
-@dataclass
-class Chunk:
-    """What a worker found in one aligned chunk of entries (see `_check_chunk`)."""
-
-    start: int
-    count: int  # entries that passed, from `start`
-    failure: Failure | None
-    top: list[bytes]  # the frontier of the good entries, largest subtree first
-    prefixes: dict[int, list[bytes]]  # the frontier at each asked-for size inside the chunk
-    differing: tuple[int, int] | None  # lowest (level, first leaf) of a stored node that differs
-    missing: int | None  # first leaf of the first recomputed node not stored
-    index: IndexWalk  # the id index over the good entries, for `check_tables`
-
-
-def _check_chunk(
-    db_path: Path,
-    start: int,
-    low: int,
-    high: int,
-    dense: bool,
-    sizes: list[int],
-    chunk_level: int = CHUNK_LEVEL,
-) -> Chunk:
-    """Entries at positions start… (indices low ≤ idx < high, each idx its position if
-    `dense`), start a multiple of the chunk size 2^chunk_level, checked on their own: canonical
-    form, index, hash, the chain (from the entry stored before them), the id index, and every
-    complete subtree among them against the stored node."""
-    collecting = gc.isenabled()
-    gc.disable()  # each entry's document is made and dropped, no cycles: nothing to collect
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
-        conn.execute("BEGIN")
-        before = conn.execute(
-            "SELECT entry FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", (low,)
-        ).fetchone()
-        prev_hash = sha256_hex(before[0]) if before and start else ZERO_HASH
-        bounds = (low, high)
-        # A dense chunk's idx is its position: not read (a quarter of a row's reading time).
-        indices = None
-        if not dense:
-            where = "SELECT idx FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"
-            indices = [idx for (idx,) in conn.execute(where, bounds)]
-        rows = conn.execute(DECISION_ROWS, bounds)
-        leaves, failure, index = _check_entries(conn, rows, start, prev_hash, indices)
-        levels = subtree_levels(leaves)
-        differing, missing = _compare_nodes(conn, start, levels)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-        if collecting:
-            gc.enable()
-
-    def frontier(size: int) -> list[bytes]:
-        return [levels[lv][p] for lv, p in frontier_keys(size)]
-
-    return Chunk(
-        start,
-        len(leaves),
-        failure,
-        frontier(len(leaves)),
-        {size: frontier(size - start) for size in sizes if start < size <= start + len(leaves)},
-        differing,
-        missing,
-        index,
-    )
-
-
-# A chunk's rows: `ref` where `kind` is exactly the text 'decision' (whatever collation the
-# table declares), else NULL, then `entry_hash` and `entry`. Most entries are decisions: their
-# kind is not read into Python (each column read costs the sqlite3 module a release and
-# retake of the GIL; this one was an eighth of a row's reading time). An entry whose first
-# column is NULL has its kind and ref read by `_indexed_as` when the id index walk needs them.
-DECISION_ROWS = (
-    "SELECT CASE WHEN kind = 'decision' COLLATE BINARY THEN ref END, entry_hash, entry "
-    "FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"
-)
-
-
-def _check_entries(
-    conn: sqlite3.Connection,
-    rows: Iterable[tuple[str | None, str, bytes]],
-    start: int,
-    prev_hash: str,
-    indices: list[int] | None = None,
-) -> tuple[list[bytes], Failure | None, IndexWalk]:
-    """Each row of `DECISION_ROWS` in order, the first at position `start` (its idx
-    `indices[0]`, or `start` when None): the checks of `_entry_failure`, written out here for
-    speed (this loop is where `verify` spends its time) and left to it to name the damage, then
-    the id index. Returns the good entries' leaf hashes, the first failure (where the walk
-    stopped) and the id index walked so far."""
-    leaves: list[bytes] = []
-    index = IndexWalk(find_twice=False)  # the whole table's question is not a chunk's
-    # Bound to locals: each name below is looked up once an entry, a million times.
-    check, sha256, walk, add_leaf = entry_checker(), hashlib.sha256, index.add, leaves.append
-    # RFC 9162 §2.1.1 (`leaf_hash`): a copy of a hash already fed the leaf prefix, then the
-    # entry's bytes, rather than the prefix and the bytes joined into a new copy of them.
-    leaf = hashlib.sha256(LEAF_PREFIX).copy
-    for position, (decision_ref, stored_hash, raw) in enumerate(rows, start):
-        try:
-            entry = check(raw)  # the entry when certainly canonical, else None
-        except TypeError:  # not bytes: `_entry_failure` names it
-            entry = None
-        if (
-            entry is None
-            or entry.index != position
-            or entry.prev_hash != prev_hash
-            or sha256(raw).hexdigest() != stored_hash
-        ):
-            failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
-            if failure is not None:
-                return leaves, failure, index
-            # Canonical after all (the exact check, `parse_entry`, says so), in its place.
-            idx = _idx(position, start, indices)
-            walk(idx, *_indexed_as(conn, idx), parse_entry_fast(raw))
-        elif not (
-            # The usual entry, a decision outside a case whose id the index holds (kind
-            # 'decision', ref its id), leaves nothing for the walk to keep (`IndexWalk.add`):
-            # only the others go through it. A decision's body as the service writes it is a
-            # struct (`entry_checker`), any other a dict, which has no attribute `decision_id`.
-            decision_ref is not None
-            and decision_ref == getattr(entry.body, "decision_id", None)
-            and entry.kind == "decision"
-            and not entry.body.case_id
-        ):
-            idx = _idx(position, start, indices)
-            walk(idx, *_indexed_as(conn, idx), entry_of(entry))
-        prev_hash = stored_hash  # the bytes' hash, just checked
-        hashed = leaf()
-        hashed.update(raw)
-        add_leaf(hashed.digest())
-    return leaves, None, index
-
-
-def _indexed_as(conn: sqlite3.Connection, idx: int) -> tuple[Any, Any]:
-    """The id index's `(kind, ref)` of the entry at `idx`."""
-    return conn.execute("SELECT kind, ref FROM entries WHERE idx = ?", (idx,)).fetchone()
-
-
-def _idx(position: int, start: int, indices: list[int] | None) -> int:
-    return position if indices is None else indices[position - start]
-
-
-def _entry_failure(
-    conn: sqlite3.Connection, position: int, stored_hash: str, raw: bytes, prev_hash: str
-) -> Failure | None:
-    try:
-        document = parse_entry_fast(raw)
-        index = document["index"]
-    except (ValueError, KeyError, TypeError):
-        return Failure(Damage.MODIFIED, f"entry {position} is not a canonical entry", position)
-    if index != position:
-        return _misplaced(conn, position, index)
-    return _link_failure(position, document, stored_hash, raw, prev_hash)
-
-
-def _link_failure(
-    position: int, document: dict, stored_hash: str, raw: bytes, prev_hash: str
-) -> Failure | None:
-    """An entry in its place: its `prev_hash` must be the bytes' hash of the one before (else
-    that predecessor's bytes changed, its stored hash made to match), and its own bytes must
-    hash to its stored hash."""
-    if document["prev_hash"] != prev_hash:
-        bad = position - 1 if position else 0
-        return Failure(
-            Damage.MODIFIED, f"entry {position}'s prev_hash does not match entry {bad}'s bytes", bad
-        )
-    actual = sha256_hex(raw)
-    if stored_hash != actual:
-        return Failure(
-            Damage.MODIFIED,
-            f"entry {position}'s bytes hash to {actual[:16]}…, not its recorded "
-            f"{stored_hash[:16]}…",
-            position,
-        )
-    return None
-
-
-def _compare_nodes(
-    conn: sqlite3.Connection, start: int, levels: list[list[bytes]]
-) -> tuple[tuple[int, int] | None, int | None]:
-    """Each recomputed level against the stored nodes at its positions: compared whole in
-    SQLite (the usual case: they are all there and equal); a level that differs is compared
-    node by node to find the lowest differing and the first missing one."""
-    differing: tuple[int, int] | None = None
-    missing: int | None = None
-    for level, hashes in enumerate(levels):
-        base = start >> level
-        if _level_matches(conn, level, base, hashes):
-            continue
-        level_differing, level_missing = _compare_level(conn, level, base, hashes)
-        if differing is None:
-            differing = level_differing
-        if level_missing is not None:
-            missing = level_missing if missing is None else min(missing, level_missing)
-    return differing, missing
-
-
-def _level_matches(conn: sqlite3.Connection, level: int, base: int, hashes: list[bytes]) -> bool:
-    """Whether the stored nodes of `level` at positions base… are exactly `hashes`: counted in
-    SQLite against the level joined into one blob, so no row becomes a Python object. Integer
-    positions only, each there once (the primary key), and a blob equal to its 32-byte slice,
-    so the count is len(hashes) only if every node is stored and the same. (An integral
-    position is an INTEGER: the column's affinity stores 5.0 as 5; the test of that by CAST
-    costs a third of the one by typeof().)"""
-    if not hashes:
-        return True
-    joined = b"".join(hashes)  # each a SHA-256 digest: node i at bytes 32i..32i+31
-    (equal,) = conn.execute(
-        "SELECT COUNT(*) FROM tree_nodes WHERE level = ?1 AND position >= ?2 "
-        "AND position < ?2 + ?3 AND CAST(position AS INTEGER) = position "
-        "AND hash = substr(?4, (position - ?2) * ?5 + 1, ?5)",
-        (level, base, len(hashes), joined, HASH_SIZE),
-    ).fetchone()
-    return equal == len(hashes)
-
-
-def _compare_level(
-    conn: sqlite3.Connection, level: int, base: int, hashes: list[bytes]
-) -> tuple[tuple[int, int] | None, int | None]:
-    """(level, first leaf) of the first stored node of `level` from position `base` that
-    differs from `hashes`, and the first leaf of the first one not stored."""
-    differing: tuple[int, int] | None = None
-    missing: int | None = None
-    stored = dict(
-        conn.execute(
-            "SELECT position, hash FROM tree_nodes WHERE level = ? AND position >= ? "
-            "AND position < ?",
-            (level, base, base + len(hashes)),
-        ).fetchall()
-    )
-    for i, value in enumerate(hashes):
-        found = stored.get(base + i)
-        if found is None:
-            leaf = (base + i) << level
-            missing = leaf if missing is None else min(missing, leaf)
-        elif differing is None and bytes(found) != value:
-            differing = (level, (base + i) << level)
-    return differing, missing
-
-
-def _misplaced(conn: sqlite3.Connection, position: int, index: int) -> Failure:
-    if index < position:
-        return Failure(
-            Damage.INSERTED,
-            f"entry {index} appears again at position {position}: "
-            f"entries {index}..{position - 1} were inserted",
-            index,
-        )
-    later = conn.execute("SELECT entry FROM entries ORDER BY idx LIMIT -1 OFFSET ?", (position,))
-    parse = entry_parser()
-    for (raw,) in later:
-        try:
-            if parse(raw)["index"] == position:
-                return Failure(
-                    Damage.REORDERED,
-                    f"entry {index} stands where entry {position} should, which comes later",
-                    position,
-                )
-        except (ValueError, KeyError, TypeError):
-            continue
-    return Failure(
-        Damage.DELETED,
-        f"entry {position} is missing: entry {index} follows entry {position - 1}",
-        position,
-    )
-
-
-def _chunks(
-    conn: sqlite3.Connection, count: int, chunk_level: int
-) -> list[tuple[int, int, int, bool]]:
-    """(first position, first idx, idx past the last, whether each idx is its position) of each
-    chunk of 2^chunk_level of the `count` stored entries. The last chunk ends after the last
-    entry of this snapshot: a worker reads in its own, where the log may have grown since."""
-    size = 1 << chunk_level
-    # Two subqueries: SQLite seeks a lone MIN or MAX in the index, but scans for a pair.
-    lowest, highest = conn.execute(
-        "SELECT (SELECT MIN(idx) FROM entries), (SELECT MAX(idx) FROM entries)"
-    ).fetchone()
-    if count and (lowest, highest) == (0, count - 1):
-        # idx is the rowid, unique: count of them from 0 to count - 1 are each position's own.
-        return [(p, p, min(p + size, count), True) for p in range(0, count, size)]
-    bounds = []
-    for position, (idx,) in enumerate(conn.execute("SELECT idx FROM entries ORDER BY idx")):
-        if position % size == 0:
-            bounds.append((position, idx))
-        last = idx
-    highs = [idx for _, idx in bounds[1:]] + [last + 1] if bounds else []
-    return [(p, low, high, False) for (p, low), high in zip(bounds, highs, strict=True)]
-
-
-def _checked_chunks(
-    conn: sqlite3.Connection,
-    db_path: Path,
-    count: int,
-    jobs: int,
-    sizes: list[int],
-    chunk_level: int,
-    index: IndexWalk,
-) -> Iterator[Chunk]:
-    chunks = _chunks(conn, count, chunk_level)
-    jobs = min(jobs, len(chunks))
-    if jobs <= 1:
-        for start, low, high, dense in chunks:
-            yield _check_chunk(db_path, start, low, high, dense, sizes, chunk_level)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    entry_checker()  # its decoders are built once, here, and forked into the workers
-    with ProcessPoolExecutor(jobs) as pool:
-        columns = [list(c) for c in zip(*chunks, strict=True)]
-        n = len(chunks)
-        # Checked ahead in `jobs` processes, consumed in order.
-        checked = pool.map(_check_chunk, [db_path] * n, *columns, [sizes] * n, [chunk_level] * n)
-        if index.find_twice:
-            # This process would only wait for the workers: it asks the id index's one
-            # whole-table question meanwhile, in the same snapshot.
-            index.twice, index.find_twice = decision_twice(conn), False
-        yield from checked
-
-
 def _load_case_checks() -> None:
     """Import what `_check_cases` imports to rebuild cases (the store, the case rebuild and
     the policies' calendars: a tenth of a second), while the workers still check entries."""
@@ -632,52 +278,45 @@ def verify_sqlite(
     kept_checkpoint: str | None,
     jobs: int = 1,
     index: IndexWalk | None = None,
+    started: EntryChecks | None = None,
 ) -> Report:
     """`verify_material` for a SQLite store without holding it in memory: the entries are
-    streamed in order (checked in `jobs` processes), the tree is rebuilt leaf by leaf from their
-    bytes and compared node by node with the stored subtree hashes as they complete, and each
-    stored checkpoint is checked against the root recomputed at its size. The id index found
-    on the way is added to `index`, if given, for `check_tables`."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    streamed in order (checked in `jobs` processes, or by the `started` checks), the tree is
+    rebuilt leaf by leaf from their bytes and compared node by node with the stored subtree
+    hashes as they complete, and each stored checkpoint is checked against the root
+    recomputed at its size. The id index found on the way is added to `index`, if given, for
+    `check_tables`."""
+    checks = started or EntryChecks(db_path, jobs)
     try:
-        conn.execute("BEGIN")
-        count, checkpoints, first = _outline(conn)
         key_path = db_path.parent / PUBLIC_KEY_FILE
         published = key_path.read_text().strip() if key_path.exists() else None
-        material = Material(first, checkpoints, published)
-        sizes = {c[0] for c in checkpoints}
+        material = Material(checks.first, checks.checkpoints, published)
         walked = IndexWalk(find_twice=False) if index is None else index
-        report = _report(
+        return _report(
             material,
-            count,
+            checks.count,
             public_key,
             [] if kept_checkpoint is None else [kept_checkpoint],
-            lambda: _stream_tree(conn, db_path, count, jobs, sizes, walked),
+            lambda: _stream_tree(checks, walked),
         )
-        if report.ok:
-            conn.execute("COMMIT")
     finally:
-        conn.close()
-    return report
+        checks.close()
 
 
-def _stream_tree(
-    conn: sqlite3.Connection,
-    db_path: Path,
-    count: int,
-    jobs: int,
-    sizes: set[int],
-    index: IndexWalk,
-) -> StoredTree:
+def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
     """Join the chunks in order: chain failures first (the earliest), then the stored nodes
     above the chunks, then what the chunks found of the stored nodes within them."""
-    chunk_level = CHUNK_LEVEL  # read once, here: the workers are given it
+    conn, count, chunk_level = checks.conn, checks.count, checks.chunk_level
+    if checks.pool is not None and index.find_twice:
+        # This process would only wait for the workers: it asks the id index's one
+        # whole-table question meanwhile, in the same snapshot.
+        index.twice, index.find_twice = decision_twice(conn), False
     upper = Frontier()  # over whole chunks: each a complete subtree at chunk_level
     roots: dict[int, bytes] = {0: Frontier().root()}
     differing: list[tuple[int, int]] = []
     missing: list[int] = []
     final: list[bytes] = []
-    for chunk in _checked_chunks(conn, db_path, count, jobs, sorted(sizes), chunk_level, index):
+    for chunk in checks.checked:
         if chunk.failure is not None:
             raise chunk.failure
         if chunk.index.case_decisions and not index.case_decisions:
@@ -892,20 +531,39 @@ def _open_checkpoint(note: str, verifier: Verifier, what: str) -> tuple[int, byt
     return parsed.size, bytes(parsed.root_hash)
 
 
-def check_checkpoints(
-    checkpoints: list[tuple[int, str, str]], tree: MemoryTree, verifier: Verifier
-) -> int:
-    """Every stored checkpoint: signed by the trusted key, committing to the recomputed tree,
-    and consistent with the one before it."""
-    previous: tuple[int, bytes] | None = None
+def open_checkpoints(
+    checkpoints: list[tuple[int, str, str]], verifier: Verifier
+) -> list[tuple[int, bytes] | Failure]:
+    """Each stored checkpoint's signed (size, root), if signed by the trusted key and agreeing
+    with its columns, else the failure to report in its turn (`check_checkpoints`): the
+    entries' damage, found later, comes first."""
+    opened: list[tuple[int, bytes] | Failure] = []
     for column_size, column_root, note in checkpoints:
         what = f"stored checkpoint of size {column_size}"
-        size, root = _open_checkpoint(note, verifier, what)
-        if size != column_size or root.hex() != column_root:
-            raise Failure(Damage.FORGED_CHECKPOINT, f"{what}: its columns disagree with its text")
-        _check_against_tree(size, root, tree, what, previous)
+        try:
+            size, root = _open_checkpoint(note, verifier, what)
+            if size != column_size or root.hex() != column_root:
+                raise Failure(
+                    Damage.FORGED_CHECKPOINT, f"{what}: its columns disagree with its text"
+                )
+        except Failure as f:
+            opened.append(f)
+        else:
+            opened.append((size, root))
+    return opened
+
+
+def check_checkpoints(opened: list[tuple[int, bytes] | Failure], tree: MemoryTree) -> int:
+    """Every stored checkpoint (`open_checkpoints`): signed by the trusted key, committing to
+    the recomputed tree, and consistent with the one before it."""
+    previous: tuple[int, bytes] | None = None
+    for checkpoint in opened:
+        if isinstance(checkpoint, Failure):
+            raise checkpoint
+        size, root = checkpoint
+        _check_against_tree(size, root, tree, f"stored checkpoint of size {size}", previous)
         previous = (size, root)
-    return len(checkpoints)
+    return len(opened)
 
 
 def _refuse_truncation(size: int, tree: MemoryTree, what: str) -> None:
@@ -1025,7 +683,6 @@ UNCOVERED = "uncovered"  # entries no (cosigned) checkpoint covers, or no checkp
 UNWITNESSED = "unwitnessed"  # no checkpoint carries the quorum of trusted cosignatures
 FORGED_COSIGNATURE = "forged_cosignature"  # a trusted witness's line that does not verify
 ROLLED_BACK = "rolled_back"  # a witness cosigned a larger tree than the ledger holds
-INDEX_MISMATCH = "index_mismatch"  # entries.kind / entries.ref not what the entry says
 CASE_MISMATCH = "case_mismatch"  # a case row, its decisions or obligations not the ledger's
 KEY_MISMATCH = "key_mismatch"  # the API key table not what the `key` entries say
 
@@ -1051,9 +708,12 @@ def verify_trusted(
     checkpoint: str | None = None,
     jobs: int = 1,
     trust: Trust | None = None,
+    started: EntryChecks | None = None,
 ) -> Report:
     """`verify`, then coverage by (cosigned) checkpoints, what witnesses last cosigned, and
-    the tables the API answers from. See the section comment."""
+    the tables the API answers from. See the section comment. `started` are the entry checks
+    of `source` already under way (`start_entry_checks`: not with `trust.witness_urls`, whose
+    checkpoints a snapshot taken before asking them may not hold yet); else they start here."""
     source, trust = Path(source), trust or Trust()
     try:
         head = _head(source)
@@ -1063,8 +723,34 @@ def verify_trusted(
         return verify_receipt_trusted(source, public_key, checkpoint, trust)
     is_sqlite = head.startswith(SQLITE_MAGIC)
     try:
-        count, checkpoints, first = _ledger_outline(source, is_sqlite)
-        chain = signing_chain(_rotations(source, is_sqlite), public_key or _genesis_key(first))
+        return _verify_trusted(source, public_key, checkpoint, jobs, trust, is_sqlite, started)
+    finally:
+        if started is not None:
+            started.close()  # unless `verify` did: the verdict came before the entries'
+
+
+def _verify_trusted(
+    source: Path,
+    public_key: str | None,
+    checkpoint: str | None,
+    jobs: int,
+    trust: Trust,
+    is_sqlite: bool,
+    started: EntryChecks | None,
+) -> Report:
+    try:
+        if is_sqlite and started is None and not trust.witness_urls:
+            # The entries are checked from the first moment: in the workers, while this
+            # process finds the key and checks the signatures. (Not before asking witnesses:
+            # the snapshot must be at least as new as what they cosigned.)
+            started = start_entry_checks(source, jobs)
+        if started is not None:
+            count, checkpoints, first = started.count, started.checkpoints, started.first
+            rotations = _rotations_in(started.conn)
+        else:
+            count, checkpoints, first = _ledger_outline(source, is_sqlite)
+            rotations = _rotations(source, is_sqlite)
+        chain = signing_chain(rotations, public_key or _genesis_key(first))
         if len(chain) > 1:
             public_key = "\n".join(key for _, key in chain)
         trusted = trusted_key(
@@ -1078,7 +764,7 @@ def verify_trusted(
     kept = [checkpoint] if checkpoint is not None else []
     kept += witnessed_notes
     walked = IndexWalk()  # filled by verify_sqlite for check_tables, which reads no entry again
-    report = verify(source, public_key, kept[0] if kept else None, jobs, walked)
+    report = verify(source, public_key, kept[0] if kept else None, jobs, walked, started)
     for note in kept[1:]:
         if not report.ok:
             break
@@ -1131,28 +817,11 @@ def _ledger_outline(
     conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")
-        outline = _outline(conn)
+        counted = outline(conn)
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return outline
-
-
-def _outline(conn: Any) -> tuple[int, list[tuple[int, str, str]], list[tuple[str, bytes]]]:
-    """A store's entry count, stored checkpoints by size, and [entry 0], in `conn`'s snapshot
-    (a SQLite connection, or a PostgreSQL one through `_Qmark`)."""
-    count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
-    checkpoints = [
-        tuple(c)
-        for c in conn.execute(
-            "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
-        )
-    ]
-    first = [
-        (h, bytes(raw))
-        for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
-    ]
-    return count, checkpoints, first  # type: ignore[return-value]
+    return counted
 
 
 def check_coverage(
@@ -1267,19 +936,25 @@ def _genesis_key(first: list[tuple[str, bytes]]) -> str | None:
 
 def _rotations(source: Path, is_sqlite: bool) -> list[tuple[int, dict]]:
     """(index, body) of every signing-key rotation entry, in order."""
-    from ledger.keys import ROTATE_SIGNING
-
     if is_sqlite:
         conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
-            rows = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
-            documents = [(idx, parse_entry(bytes(raw))) for idx, raw in rows]
+            return _rotations_in(conn)
         finally:
             conn.close()
-    else:
-        documents = [
-            (i, parse_entry(raw)) for i, (_, raw) in enumerate(read_export(source).entries)
-        ]
+    entries = read_export(source).entries
+    return _rotation_bodies([(i, parse_entry(raw)) for i, (_, raw) in enumerate(entries)])
+
+
+def _rotations_in(conn: sqlite3.Connection) -> list[tuple[int, dict]]:
+    """`_rotations` of a SQLite store, read through `conn` (in its snapshot)."""
+    rows = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
+    return _rotation_bodies([(idx, parse_entry(bytes(raw))) for idx, raw in rows])
+
+
+def _rotation_bodies(documents: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    from ledger.keys import ROTATE_SIGNING
+
     return [
         (idx, d["body"])
         for idx, d in documents
@@ -1388,85 +1063,6 @@ def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
         raise walk.failure
     _check_cases(tx, walk.case_decisions)
     _check_keys(conn, walk.key_entries)
-
-
-def expected_ref(kind: str, body: dict) -> str | None:
-    """What `entries.ref` holds for an entry (the id the API finds it by)."""
-    if kind == "decision":
-        return body.get("decision_id")
-    if kind == "policy":
-        return body.get("policy_version")
-    if kind == "erasure":
-        return body.get("case_id")
-    if kind == "key":
-        return body.get("key_id") or body.get("verifier_key")
-    return None
-
-
-def decision_twice(conn: Any) -> tuple[str, int, int] | None:
-    """A decision id in two entries or more: the one whose last entry comes first, with its
-    first and last entry. Asked first without naming them: fewer distinct ids than entries
-    (two index scans, each cheaper than grouping: 0.19 s against 0.23 s at a million, and
-    half the work of naming them)."""
-    where = "FROM entries WHERE kind = 'decision' AND ref IS NOT NULL"
-    (entries,) = conn.execute(f"SELECT COUNT(*) {where}").fetchone()
-    (ids,) = conn.execute(f"SELECT COUNT(DISTINCT ref) {where}").fetchone()
-    if ids == entries:
-        return None
-    return conn.execute(
-        "SELECT ref, MIN(idx), MAX(idx) FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
-        "GROUP BY ref HAVING COUNT(*) > 1 ORDER BY MAX(idx) LIMIT 1"
-    ).fetchone()
-
-
-@dataclass
-class IndexWalk:
-    """The id index checked entry by entry, in index order, against what the bytes say, and
-    what the case and key checks need from the entries. `verify_sqlite`'s chunks each walk
-    their entries; `extend` joins their walks in order."""
-
-    failure: Failure | None = None  # the first entry the id index misstates
-    case_decisions: list[dict] = field(default_factory=list)  # decisions of a case
-    key_entries: list[dict] = field(default_factory=list)  # API key entries, with `_index`
-    # Whether `decision_twice` is still to be asked, and its answer once asked (by
-    # `_checked_chunks` while the workers check the entries, or else by `check_tables`).
-    find_twice: bool = True
-    twice: tuple[str, int, int] | None = None
-
-    def add(self, idx: int, kind: str, ref: str | None, document: dict) -> None:
-        body = document["body"]
-        if self.failure is None and (kind != document["kind"] or ref != expected_ref(kind, body)):
-            self.failure = _index_failure(idx, kind, ref, document)
-        if kind == "decision" and ref is not None:
-            if body.get("case_id"):
-                self.case_decisions.append(document)
-        elif kind == "key" and "action" in body:
-            self.key_entries.append(body | {"_index": idx})
-
-    def extend(self, later: IndexWalk) -> None:
-        self.failure = self.failure or later.failure
-        self.case_decisions += later.case_decisions
-        self.key_entries += later.key_entries
-
-
-def _index_failure(idx: int, kind: str, ref: str | None, document: dict) -> Failure | None:
-    if kind != document["kind"]:
-        return Failure(
-            INDEX_MISMATCH,
-            f"the id index says entry {idx} is a {kind!r}, its bytes say {document['kind']!r}",
-            idx,
-        )
-    expected = expected_ref(kind, document["body"])
-    # Decisions and policies are looked up by id: theirs must be exact. Another entry may
-    # carry no ref (`Ledger.append` without one): nothing finds it by a wrong id then.
-    if ref != expected and (kind in ("decision", "policy") or ref is not None):
-        return Failure(
-            INDEX_MISMATCH,
-            f"the id index finds entry {idx} by {ref!r}, but it is {expected!r}: the API "
-            "would serve it for another id",
-            idx,
-        )
-    return None
 
 
 CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"}
@@ -1622,7 +1218,7 @@ def verify_database_trusted(
     try:
         with ledger_snapshot(url) as snapshot:
             conn = _Qmark(snapshot.conn)
-            count, checkpoints, first = _outline(conn)
+            count, checkpoints, first = outline(conn)
             keys = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
             documents = [(idx, parse_entry(bytes(raw))) for idx, raw in keys]
             rotations = [

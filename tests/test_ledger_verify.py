@@ -202,6 +202,43 @@ def test_a_forged_checkpoint(tmp_path: Path) -> None:
     assert report.damage == "forged_checkpoint"
 
 
+def forge_checkpoint(conn: sqlite3.Connection, size: int) -> None:
+    """Another root in the stored checkpoint of `size`, under its old signature."""
+    note = conn.execute("SELECT note FROM checkpoints WHERE tree_size = ?", (size,)).fetchone()[0]
+    lines = note.split("\n")
+    lines[2] = ("B" if lines[2].startswith("A") else "A") + lines[2][1:]
+    conn.execute("UPDATE checkpoints SET note = ? WHERE tree_size = ?", ("\n".join(lines), size))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_damaged_entries_are_named_before_a_forged_checkpoint(tmp_path: Path, jobs: int) -> None:
+    """The checkpoints' signatures are checked while the entries are (`--jobs`), but a damaged
+    entry is still the one reported: the first failure in the order of the checks."""
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        forge_checkpoint(conn, 6)
+        raw = raw_of(conn, 3).replace(b"case-3", b"case-X")
+        conn.execute("UPDATE entries SET entry = ? WHERE idx = 3", (raw,))
+    report = verify(tmp_path / "redress.db", jobs=jobs)
+    assert (report.damage, report.first_bad_index) == ("modified", 3), report.summary
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_checkpoints_fail_in_their_order(tmp_path: Path, jobs: int) -> None:
+    """A forged checkpoint of size 6 is named before the rewrite the one of size 12 shows."""
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        forge_checkpoint(conn, 6)
+        rewrite_from(conn, 8, {"case_id": "rewritten"})
+    report = verify(tmp_path / "redress.db", jobs=jobs)
+    assert report.damage == "forged_checkpoint", report.summary
+    assert "size 6" in report.summary
+    with db(tmp_path) as conn:
+        conn.execute("DELETE FROM checkpoints WHERE tree_size = 6")
+    report = verify(tmp_path / "redress.db", jobs=jobs)
+    assert (report.damage, report.first_bad_index) == ("rewritten", 0), report.summary
+
+
 def test_a_checkpoint_re_signed_with_another_key(tmp_path: Path) -> None:
     honest_ledger(tmp_path)
     intruder = Signer.generate("redress.local/ledger")
@@ -326,7 +363,7 @@ def test_a_ledger_of_several_chunks_verifies_and_damage_is_found_in_any_of_them(
     """`verify` streams a store in chunks of 2^14 entries; damage past the first chunk, and a
     stored node above the chunks, are still found, in one process or two."""
     from ledger.canonical import canonical_bytes
-    from ledger.verify import CHUNK
+    from ledger.verify_chunks import CHUNK
 
     ledger = Ledger.open(tmp_path, auto_checkpoint=False)
     body = canonical_bytes({"case_id": "c", "commitments": []})

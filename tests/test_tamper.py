@@ -40,7 +40,7 @@ from ledger.export import export
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE, SIGNING_KEY_FILE
 from ledger.note import Signer
 from ledger.tree import MemoryTree
-from ledger.verify import expected_ref
+from ledger.verify_chunks import expected_ref
 from redress.cli import main
 from store.base import COSIGNED_PATTERN
 

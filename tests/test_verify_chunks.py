@@ -20,7 +20,9 @@ import pytest
 import rfc8785
 
 import ledger.verify as verify_module
+import ledger.verify_chunks as chunks_module
 from ledger.canonical import canonical_bytes, entry_checker
+from ledger.note import Signer
 from ledger.store import Ledger
 from ledger.verify import Trust, read_sqlite, verify, verify_material, verify_trusted
 
@@ -238,9 +240,9 @@ def four_ways(data: Path, monkeypatch: pytest.MonkeyPatch, check: Callable) -> l
     """(damage, first bad index) from `check(db, jobs)` chunked in 1 and 2 processes and in one
     chunk; the caller adds the reference."""
     found = []
-    for level, jobs in ((LEVEL, 1), (LEVEL, 2), (verify_module.CHUNK_LEVEL, 1)):
+    for level, jobs in ((LEVEL, 1), (LEVEL, 2), (chunks_module.CHUNK_LEVEL, 1)):
         with monkeypatch.context() as patch:
-            patch.setattr(verify_module, "CHUNK_LEVEL", level)
+            patch.setattr(chunks_module, "CHUNK_LEVEL", level)
             report = check(data / "redress.db", jobs)
         found.append((report.damage, report.first_bad_index))
     return found
@@ -257,7 +259,7 @@ def test_the_pristine_ledger_spans_six_chunks_and_verifies_every_way(
     assert four_ways(pristine, monkeypatch, check) == [(None, None)] * 3
     with db(pristine) as conn:
         conn.execute("BEGIN")
-        assert len(verify_module._chunks(conn, SIZE, LEVEL)) == 6
+        assert len(chunks_module._chunks(conn, SIZE, LEVEL)) == 6
         conn.execute("COMMIT")
 
 
@@ -383,7 +385,7 @@ def test_entries_appended_while_the_chunks_are_checked_are_not_read(
     belong to a later snapshot; each chunk, read in a worker's own snapshot, stops where the
     planning snapshot's log ends, so the log is verified as it was then."""
     data = tampered(pristine, tmp_path, lambda conn, p: None, 0)
-    planned, appended = verify_module._chunks, iter(range(SIZE, 2 * SIZE))
+    planned, appended = chunks_module._chunks, iter(range(SIZE, 2 * SIZE))
 
     def planned_then_appended(conn: sqlite3.Connection, count: int, level: int) -> list:
         chunks = planned(conn, count, level)
@@ -394,8 +396,52 @@ def test_entries_appended_while_the_chunks_are_checked_are_not_read(
         ledger.close()
         return chunks
 
-    monkeypatch.setattr(verify_module, "_chunks", planned_then_appended)
-    monkeypatch.setattr(verify_module, "CHUNK_LEVEL", LEVEL)
+    monkeypatch.setattr(chunks_module, "_chunks", planned_then_appended)
+    monkeypatch.setattr(chunks_module, "CHUNK_LEVEL", LEVEL)
     report = verify(data / "redress.db", jobs=jobs)
     assert report.ok and report.tree_size == SIZE, report.summary
     assert verify(data / "redress.db", jobs=jobs).tree_size == SIZE + 1
+
+
+def test_checks_started_ahead_are_the_verdict_and_stop_with_it(
+    pristine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`redress verify` starts the entry checks before the rest of `verify` loads: they give
+    the same verdict, in the snapshot they planned, and their workers stop when `verify`
+    answers, the entries' verdict or an earlier one (a key that is not the log's)."""
+    monkeypatch.setattr(chunks_module, "CHUNK_LEVEL", LEVEL)
+    started = chunks_module.start_entry_checks(pristine / "redress.db", 2)
+    assert started is not None and started.pool is not None and started.count == SIZE
+    report = verify_trusted(pristine / "redress.db", jobs=2, started=started)
+    assert report.ok and report.tree_size == SIZE, report.summary
+    assert started.pool is None
+    started = chunks_module.start_entry_checks(pristine / "redress.db", 2)
+    assert started is not None and started.pool is not None
+    other = Signer.generate("redress.local/ledger").verifier_key
+    report = verify_trusted(pristine / "redress.db", other, jobs=2, started=started)
+    assert report.damage == "swapped_key", report.summary
+    assert started.pool is None
+    assert chunks_module.start_entry_checks(pristine / "public.key", 2) is None
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_checkpoint_a_witness_cosigned_while_verify_began_is_in_its_snapshot(
+    jobs: int, pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `--witness-url`, the snapshot `verify` reads is taken after the witnesses are
+    asked: a live log may have grown to the checkpoint a witness just cosigned (here: the log
+    grows and signs as the witness is asked, which answers with that checkpoint)."""
+    data = tampered(pristine, tmp_path, lambda conn, p: None, 0)
+
+    def grown_as_asked(trust: Trust, log_key: str) -> list[str]:
+        ledger = Ledger.open(data)
+        ref, body = decision(SIZE)
+        ledger.store.write(lambda tx: tx.append("decision", body, ref))
+        note = ledger.sign_checkpoint().checkpoint
+        ledger.close()
+        return [note]
+
+    monkeypatch.setattr(verify_module, "_witness_checkpoints", grown_as_asked)
+    trust = Trust(witness_urls=["http://127.0.0.1:9/"])
+    report = verify_trusted(data / "redress.db", jobs=jobs, trust=trust)
+    assert report.ok and report.tree_size == SIZE + 1, report.summary
