@@ -111,3 +111,44 @@ def walk(rng: random.Random, policy: str, steps: int) -> tuple[dict, list[tuple[
         event = rng.choice(MENUS[policy])
         events.append((stamp(moment), event(moment.date().isoformat(), stamp(moment))))
     return first, events
+
+
+def record_history(
+    client: Any,
+    headers: dict[str, str],
+    rng: random.Random,
+    cases: int,
+    steps: int,
+    case_purpose: Callable[[int], str | None] = lambda n: None,
+    decision_purpose: Callable[[int], str | None] = lambda n: None,
+) -> None:
+    """Record a history through the API (`client`, a test or HTTP client): for each policy,
+    `cases` cases opened on a `walk` of `steps` events (their complainants two people in turn,
+    so each repeats), then one case-less decision per opening of the policy, received in
+    February to April. The n-th case or decision takes `case_purpose(n)` or
+    `decision_purpose(n)` as its purpose (None: the default). Events a history makes bad at
+    their point are refused (422) and record nothing."""
+    for policy in MENUS:
+        for n in range(cases):
+            first, events = walk(rng, policy, steps)
+            body = {"policy": policy, **first, "complainant": f"person-{n % 2}"}
+            if case_purpose(n) is not None:
+                body["purpose"] = case_purpose(n)
+            answer = client.post("/v1/cases", json=body, headers=headers)
+            assert answer.status_code == 201, answer.text
+            case_id = answer.json()["case_id"]
+            for as_of, facts in events:
+                event = {"facts": facts, "as_of": as_of}
+                answer = client.post(f"/v1/cases/{case_id}/events", json=event, headers=headers)
+                assert answer.status_code in (201, 422), answer.text
+        for n, facts in enumerate(OPENINGS[policy]):
+            received = f"2026-0{2 + n % 3}-1{n}"
+            body = {
+                "policy": policy,
+                "as_of": f"{received}T11:00:00Z",
+                "facts": {"received_at": received, **facts},
+            }
+            if decision_purpose(n) is not None:
+                body["purpose"] = decision_purpose(n)
+            answer = client.post("/v1/decisions", json=body, headers=headers)
+            assert answer.status_code == 201, answer.text

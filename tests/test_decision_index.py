@@ -10,7 +10,7 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from case_walks import MENUS, OPENINGS, walk
+from case_walks import record_history
 
 import reports
 import rules
@@ -39,34 +39,15 @@ QUERIES = [
 @pytest.fixture
 def history(client, keys):
     """Cases with events (some as `test`), case-less decisions, repeat complainants."""
-    rng = random.Random(SEED)
-    for policy in MENUS:
-        for n in range(5):
-            first, events = walk(rng, policy, 6)
-            body = {"policy": policy, **first, "complainant": f"person-{n % 2}"}
-            if n == 4:
-                body["purpose"] = "test"
-            answer = client.post("/v1/cases", json=body, headers=keys.decide)
-            assert answer.status_code == 201, answer.text
-            case_id = answer.json()["case_id"]
-            for as_of, facts in events:
-                answer = client.post(
-                    f"/v1/cases/{case_id}/events",
-                    json={"facts": facts, "as_of": as_of},
-                    headers=keys.decide,
-                )
-                assert answer.status_code in (201, 422), answer.text
-        for n, facts in enumerate(OPENINGS[policy]):
-            received = f"2026-0{2 + n % 3}-1{n}"
-            body = {
-                "policy": policy,
-                "as_of": f"{received}T11:00:00Z",
-                "facts": {"received_at": received, **facts},
-            }
-            if n == 1:
-                body["purpose"] = "preview"
-            answer = client.post("/v1/decisions", json=body, headers=keys.decide)
-            assert answer.status_code == 201, answer.text
+    record_history(
+        client,
+        keys.decide,
+        random.Random(SEED),
+        cases=5,
+        steps=6,
+        case_purpose=lambda n: "test" if n == 4 else None,
+        decision_purpose=lambda n: "preview" if n == 1 else None,
+    )
     return client
 
 

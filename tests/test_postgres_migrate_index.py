@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from case_walks import MENUS, OPENINGS, walk
+from case_walks import record_history
 from conftest import bearer, stored_reports
 from litestar.testing import TestClient
 
@@ -57,32 +57,19 @@ def redress(*args: str, database: str | None = None) -> subprocess.CompletedProc
     return subprocess.run([REDRESS, *args], capture_output=True, text=True, timeout=120, env=env)
 
 
-def record_history(data: Path) -> dict[str, str]:
+def recorded_sqlite_history(data: Path) -> dict[str, str]:
     """Cases with events, repeat complainants, case-less decisions of every purpose, recorded
     through the API into a SQLite store; the decide key's header."""
     decide = bearer(create_key(data, "decide"))
-    rng = random.Random(SEED)
     with TestClient(create_app(data)) as client:
-        for policy in MENUS:
-            for n in range(4):
-                first, events = walk(rng, policy, 5)
-                body = {"policy": policy, **first, "complainant": f"person-{n % 2}"}
-                answer = client.post("/v1/cases", json=body, headers=decide)
-                assert answer.status_code == 201, answer.text
-                for as_of, facts in events:
-                    path = f"/v1/cases/{answer.json()['case_id']}/events"
-                    event = {"facts": facts, "as_of": as_of}
-                    assert client.post(path, json=event, headers=decide).status_code in (201, 422)
-            for n, facts in enumerate(OPENINGS[policy]):
-                received = f"2026-0{2 + n % 3}-1{n}"
-                body = {
-                    "policy": policy,
-                    "as_of": f"{received}T11:00:00Z",
-                    "facts": {"received_at": received, **facts},
-                    "purpose": ("live", "preview", "test")[n % 3],
-                }
-                answer = client.post("/v1/decisions", json=body, headers=decide)
-                assert answer.status_code == 201, answer.text
+        record_history(
+            client,
+            decide,
+            random.Random(SEED),
+            cases=4,
+            steps=5,
+            decision_purpose=lambda n: ("live", "preview", "test")[n % 3],
+        )
     return decide
 
 
@@ -113,7 +100,7 @@ def test_after_migrate_postgres_lists_and_reports_the_same_decisions(
     data = tmp_path / "data"
     with monkeypatch.context() as m:
         m.delenv("REDRESS_DATABASE_URL")
-        decide = record_history(data)
+        decide = recorded_sqlite_history(data)
         with sqlite3.connect(data / "redress.db") as db:
             decisions = db.execute("SELECT COUNT(*) FROM entries WHERE kind = 'decision'")
             decisions = decisions.fetchone()
@@ -158,7 +145,7 @@ def test_a_source_index_behind_its_ledger_is_copied_as_it_is_and_named(
     data = tmp_path / "data"
     with monkeypatch.context() as m:
         m.delenv("REDRESS_DATABASE_URL")
-        decide = record_history(data)
+        decide = recorded_sqlite_history(data)
     with sqlite3.connect(data / "redress.db") as db:
         dropped = db.execute("DELETE FROM decision_index WHERE idx % 3 = 0").rowcount
         total = db.execute("SELECT COUNT(*) FROM entries WHERE kind = 'decision'").fetchone()[0]
