@@ -30,61 +30,16 @@ from http_stack import (
     DECISION,
     ROOT,
     bootstrapped,
+    descendants,
     free_port,
     recorded_decisions,
     server_command,
     serving,
+    tree_cpu,
     wrk,
 )
 
 HERE = Path(__file__).resolve().parent
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def stat_cpu(path: Path) -> float:
-    """user + system CPU in a /proc `stat` file (a process's, or one thread's)."""
-    fields = path.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU of the process `pid` (all its threads), from /proc."""
-    return stat_cpu(Path(f"/proc/{pid}/stat"))
-
-
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process under it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo += children.get(current, [])
-    return found
-
-
-def tree_cpu(pids: list[int]) -> tuple[float, float]:
-    """(CPU of the main threads, CPU of the other threads) over the processes `pids`."""
-    main = other = 0.0
-    for pid in pids:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                spent = stat_cpu(task / "stat")
-            except OSError:
-                continue
-            if int(task.name) == pid:
-                main += spent
-            else:
-                other += spent
-    return main, other
 
 
 def run(args: argparse.Namespace, body: Path, root: Path, workers: int) -> dict:
@@ -114,6 +69,8 @@ def run(args: argparse.Namespace, body: Path, root: Path, workers: int) -> dict:
     result["cpu_us_per_decision"] = round((main + other) / done * 1e6, 1)
     result["loop_us_per_decision"] = round(main / done * 1e6, 1)
     result["threads_us_per_decision"] = round(other / done * 1e6, 1)
+    # With wrk's own `wrk_cores`: how much of the machine's cores the run used in all.
+    result["server_cores"] = round((main + other) / args.seconds, 2)
     return result
 
 

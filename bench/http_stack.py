@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -29,6 +30,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
+TICK = os.sysconf("SC_CLK_TCK")
 ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789abcdef"
 # Dated in the past: a live decision dated after the server clock (plus 5 minutes) is a 422.
 DECISION = {
@@ -68,9 +70,18 @@ def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
+def children_cpu() -> float:
+    """user + system CPU of this process's finished children (wrk, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(url: str, seconds: int, connections: int, body: Path, key: str) -> dict:
+    """wrk's report, and `wrk_cores`: the CPU wrk itself used over the run, in cores (on 2
+    cores, what the load generator leaves the server)."""
     env = {**os.environ, "WRK_BODY": str(body), "WRK_KEY": key}
     threads = str(min(2, connections))
+    before = children_cpu()
     out = subprocess.run(
         ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--latency"]
         + ["-s", str(HERE / "wrk" / "post.lua"), url],
@@ -79,8 +90,10 @@ def wrk(url: str, seconds: int, connections: int, body: Path, key: str) -> dict:
         text=True,
         check=True,
     ).stdout
+    wrk_cores = round((children_cpu() - before) / seconds, 2)
     errors = re.search(r"Socket errors:.*", out)
-    return {**distribution(out), "socket_errors": errors.group(0) if errors else ""}
+    found = distribution(out)
+    return {**found, "socket_errors": errors.group(0) if errors else "", "wrk_cores": wrk_cores}
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -165,6 +178,52 @@ def serving(
             server.wait(timeout=15)
 
 
+def stat_cpu(path: Path) -> float:
+    """user + system CPU in a /proc `stat` file (a process's, or one thread's)."""
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU of the process `pid` (all its threads), from /proc."""
+    return stat_cpu(Path(f"/proc/{pid}/stat"))
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process under it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def tree_cpu(pids: list[int]) -> tuple[float, float]:
+    """(CPU of the main threads, CPU of the other threads) over the processes `pids`."""
+    main = other = 0.0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                spent = stat_cpu(task / "stat")
+            except OSError:
+                continue
+            if int(task.name) == pid:
+                main += spent
+            else:
+                other += spent
+    return main, other
+
+
 def recorded_decisions(data: Path) -> int:
     """Decisions in the ledger of `data`: every 201 wrk counted must be among them."""
     with sqlite3.connect(data / "redress.db") as conn:
@@ -181,7 +240,9 @@ def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body:
             command = server_command(stack, "api.app:app_from_environment", port, workers, True)
         else:
             command = server_command(stack, "bare_app:app", port, workers, False)
-        with serving(command, env, ROOT, port):
+        with serving(command, env, ROOT, port) as server:
+            pids = descendants(server.pid)
+            cpu_before = sum(tree_cpu(pids))
             result = wrk(
                 f"http://127.0.0.1:{port}/v1/decisions",
                 args.seconds,
@@ -189,6 +250,10 @@ def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body:
                 body,
                 ADMIN_KEY,
             )
+            # The server's CPU per answered request: what the ratio of the two rates comes from.
+            cpu = sum(tree_cpu(pids)) - cpu_before
+            result["cpu_us_per_request"] = round(cpu / max(result["requests"], 1) * 1e6, 1)
+            result["server_cores"] = round(cpu / args.seconds, 2)
             if kind == "redress":
                 result["mean_batch_jobs"] = mean_batch(f"http://127.0.0.1:{port}/metrics")
         if kind == "redress":
