@@ -15,6 +15,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ledger.canonical import (
     entry_of,
     entry_parser,
     parse_entry_fast,
+    run_checker,
     sha256_hex,
 )
 from ledger.merkle import HASH_SIZE, LEAF_PREFIX, subtree_levels
@@ -146,6 +148,11 @@ DECISION_ROWS = (
 )
 
 
+# Entries checked together by `run_checker`: enough to share its calls, few enough that the
+# run's bytes and documents stay in the core's cache while the loop hashes them.
+RUN = 32
+
+
 def _check_entries(
     conn: sqlite3.Connection,
     rows: Iterable[tuple[str | None, str, bytes]],
@@ -161,43 +168,45 @@ def _check_entries(
     leaves: list[bytes] = []
     index = IndexWalk(find_twice=False)  # the whole table's question is not a chunk's
     # Bound to locals: each name below is looked up once an entry, a million times.
-    check, sha256, walk, add_leaf = entry_checker(), hashlib.sha256, index.add, leaves.append
+    check_run, sha256, walk, add_leaf = run_checker(), hashlib.sha256, index.add, leaves.append
     # RFC 9162 §2.1.1 (`leaf_hash`): a copy of a hash already fed the leaf prefix, then the
     # entry's bytes, rather than the prefix and the bytes joined into a new copy of them.
     leaf = hashlib.sha256(LEAF_PREFIX).copy
-    for position, (decision_ref, stored_hash, raw) in enumerate(rows, start):
-        try:
-            entry = check(raw)  # the entry when certainly canonical, else None
-        except TypeError:  # not bytes: `_entry_failure` names it
-            entry = None
-        if (
-            entry is None
-            or entry.index != position
-            or entry.prev_hash != prev_hash
-            or sha256(raw).hexdigest() != stored_hash
-        ):
-            failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
-            if failure is not None:
-                return leaves, failure, index
-            # Canonical after all (the exact check, `parse_entry`, says so), in its place.
-            idx = _idx(position, start, indices)
-            walk(idx, *_indexed_as(conn, idx), parse_entry_fast(raw))
-        elif not (
-            # The usual entry, a decision outside a case whose id the index holds (kind
-            # 'decision', ref its id), leaves nothing for the walk to keep (`IndexWalk.add`):
-            # only the others go through it. A decision's body as the service writes it is a
-            # struct (`entry_checker`), any other a dict, which has no attribute `decision_id`.
-            decision_ref is not None
-            and decision_ref == getattr(entry.body, "decision_id", None)
-            and entry.kind == "decision"
-            and not entry.body.case_id
-        ):
-            idx = _idx(position, start, indices)
-            walk(idx, *_indexed_as(conn, idx), entry_of(entry))
-        prev_hash = stored_hash  # the bytes' hash, just checked
-        hashed = leaf()
-        hashed.update(raw)
-        add_leaf(hashed.digest())
+    rows, position = iter(rows), start
+    while run := list(islice(rows, RUN)):
+        # The entry when certainly canonical, else None (`run_checker`).
+        checked = check_run([raw for _, _, raw in run])
+        for (decision_ref, stored_hash, raw), entry in zip(run, checked, strict=True):
+            if (
+                entry is None
+                or entry.index != position
+                or entry.prev_hash != prev_hash
+                or sha256(raw).hexdigest() != stored_hash
+            ):
+                failure = _entry_failure(conn, position, stored_hash, raw, prev_hash)
+                if failure is not None:
+                    return leaves, failure, index
+                # Canonical after all (the exact check, `parse_entry`, says so), in its place.
+                idx = _idx(position, start, indices)
+                walk(idx, *_indexed_as(conn, idx), parse_entry_fast(raw))
+            elif not (
+                # The usual entry, a decision outside a case whose id the index holds (kind
+                # 'decision', ref its id), leaves nothing for the walk to keep
+                # (`IndexWalk.add`): only the others go through it. A decision's body as the
+                # service writes it is a struct (`entry_checker`), any other a dict, which has
+                # no attribute `decision_id`.
+                decision_ref is not None
+                and decision_ref == getattr(entry.body, "decision_id", None)
+                and entry.kind == "decision"
+                and not entry.body.case_id
+            ):
+                idx = _idx(position, start, indices)
+                walk(idx, *_indexed_as(conn, idx), entry_of(entry))
+            prev_hash = stored_hash  # the bytes' hash, just checked
+            hashed = leaf()
+            hashed.update(raw)
+            add_leaf(hashed.digest())
+            position += 1
     return leaves, None, index
 
 
