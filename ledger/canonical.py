@@ -327,7 +327,7 @@ def run_checker() -> Callable[[Sequence[bytes]], list[Any]]:
     Any other run (an entry of another shape, one not canonical) is checked entry by entry."""
     check = entry_checker()
     decode_decision = _fast_entry_decoders()[0].decode
-    encode = _STRUCTS_IN_ORDER.encode
+    encode_into, buffer = _STRUCTS_IN_ORDER.encode_into, bytearray()
     beyond_bmp = _BEYOND_BMP.search
 
     def check_alone(raw: bytes) -> Any:
@@ -338,10 +338,13 @@ def run_checker() -> Callable[[Sequence[bytes]], list[Any]]:
 
     def check_run(raws: Sequence[bytes]) -> list[Any]:
         try:
-            joined = b"[" + b",".join(raws) + b"]"  # text among them: a TypeError
+            joined = b",".join(raws)  # text among them: a TypeError
             if joined.isascii() or beyond_bmp(joined) is None:
                 entries = list(map(decode_decision, raws))
-                if encode(entries) == joined:
+                # The list's encoding is `[`, the entries' joined by commas, `]`: compared
+                # in place, not copied between the brackets.
+                encode_into(entries, buffer)
+                if len(buffer) == len(joined) + 2 and buffer.startswith(joined, 1):
                     return entries
         except (TypeError, ValueError):  # ValueError: msgspec's errors, text not UTF-8
             pass
