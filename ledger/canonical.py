@@ -318,13 +318,16 @@ def run_checker() -> Callable[[Sequence[bytes]], list[Any]]:
     """`entry_checker`'s check for a run of entries at once (one loop, one thread): for each of
     `raws`, what the check returns for it, or None where it raises a TypeError (text). A run of
     decisions as the service writes them is checked with fewer calls: each decoded alone, by a
-    C loop, then the run re-encoded as one list and compared with the entries joined as one (a
-    tenth of a chunk's time in `verify`). That comparison holds exactly when each entry's own
-    does, as each entry decoded alone is one JSON object: at the first entry whose encoding
-    differs from its bytes, one would begin the other; but the shorter one, a whole object
-    (or the encoding of one), would end the longer one's object where it ends, so the longer
-    one goes on with whitespace only, where the other goes on with the list's comma or bracket.
-    Any other run (an entry of another shape, one not canonical) is checked entry by entry."""
+    C loop, then the run re-encoded as one list and compared with the entries joined by commas
+    (a sixteenth less CPU for a chunk of `verify`). That one comparison holds exactly when each
+    entry's own does, each entry having been decoded alone (one JSON object, then at most
+    whitespace). At the first entry whose encoding differs from its bytes, both begin at the
+    same place of the two equal texts, so one is the start of the other. Were its bytes the
+    shorter, the encoding would close its object where they close theirs (the same bytes, read
+    the same way) and end there, being compact: not longer. Were the encoding the shorter, the
+    bytes would go on with whitespace only, where the list goes on with a comma or its closing
+    bracket. Any other run (an entry of another shape, one not canonical) is checked entry by
+    entry."""
     check = entry_checker()
     decode_decision = _fast_entry_decoders()[0].decode
     encode_into, buffer = _STRUCTS_IN_ORDER.encode_into, bytearray()
