@@ -399,13 +399,14 @@ def expected_ref(kind: str, body: dict) -> str | None:
     return None
 
 
-def decision_twice(conn: Any) -> tuple[str, int, int] | None:
+def decision_twice(conn: Any, count: int | None = None) -> tuple[str, int, int] | None:
     """A decision id in two entries or more: the one whose last entry comes first, with its
     first and last entry. Asked first without naming them: fewer distinct ids than entries
     (two index scans, each cheaper than grouping: 0.19 s against 0.23 s at a million, and
-    half the work of naming them)."""
+    half the work of naming them). `count`, the entries in `conn`'s snapshot when known, spares
+    one scan: the entries with a decision's id are then the others less the few without."""
     where = "FROM entries WHERE kind = 'decision' AND ref IS NOT NULL"
-    (entries,) = conn.execute(f"SELECT COUNT(*) {where}").fetchone()
+    entries = _decisions_with_ids(conn, count)
     (ids,) = conn.execute(f"SELECT COUNT(DISTINCT ref) {where}").fetchone()
     if ids == entries:
         return None
@@ -413,6 +414,26 @@ def decision_twice(conn: Any) -> tuple[str, int, int] | None:
         "SELECT ref, MIN(idx), MAX(idx) FROM entries WHERE kind = 'decision' AND ref IS NOT NULL "
         "GROUP BY ref HAVING COUNT(*) > 1 ORDER BY MAX(idx) LIMIT 1"
     ).fetchone()
+
+
+# Every entry that is not a decision with an id (kind = 'decision' AND ref IS NOT NULL), in four
+# parts that never overlap: whatever the kind column's collation, a kind not NULL is below,
+# equal to or above 'decision'. Each part is a seek in the (kind, ref) index, not a scan: the
+# decisions with an id are nearly every entry, and none of these.
+_NOT_DECISIONS_WITH_IDS = (
+    "SELECT (SELECT COUNT(*) FROM entries WHERE kind IS NULL)"
+    " + (SELECT COUNT(*) FROM entries WHERE kind < 'decision')"
+    " + (SELECT COUNT(*) FROM entries WHERE kind > 'decision')"
+    " + (SELECT COUNT(*) FROM entries WHERE kind = 'decision' AND ref IS NULL)"
+)
+
+
+def _decisions_with_ids(conn: Any, count: int | None) -> int:
+    """The entries with kind 'decision' and a ref, in `conn`'s snapshot of `count` entries."""
+    if count is None:
+        where = "FROM entries WHERE kind = 'decision' AND ref IS NOT NULL"
+        return conn.execute(f"SELECT COUNT(*) {where}").fetchone()[0]
+    return count - conn.execute(_NOT_DECISIONS_WITH_IDS).fetchone()[0]
 
 
 @dataclass
