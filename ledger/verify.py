@@ -310,7 +310,7 @@ def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
     if checks.pool is not None and index.find_twice:
         # This process would only wait for the workers: it asks the id index's one
         # whole-table question meanwhile, in the same snapshot.
-        index.twice, index.find_twice = decision_twice(conn), False
+        index.twice, index.find_twice = decision_twice(conn, count), False
     upper = Frontier()  # over whole chunks: each a complete subtree at chunk_level
     roots: dict[int, bytes] = {0: Frontier().root()}
     differing: list[tuple[int, int]] = []

@@ -25,6 +25,7 @@ from ledger.canonical import (
     entry_checker,
     entry_of,
     parse_entry,
+    run_checker,
 )
 from ledger.store import decision_body
 from schemas.decision import Decision
@@ -241,3 +242,72 @@ def test_a_decision_whose_fields_are_out_of_order_is_not_canonical(order, where)
 def test_a_struct_type_out_of_rfc8785_order_is_refused():
     with pytest.raises(ValueError, match="not in RFC 8785 order"):
         _sorted_struct("Out", [("b", int), ("a", int)])
+
+
+# -- a run of entries checked at once (`run_checker`, `verify`'s loop) -------------------------
+
+RUN_CHECK = run_checker()
+
+
+def alone(raw: bytes) -> dict | None:
+    """What `verify`'s loop takes an entry for when checked alone: the document, or None."""
+    try:
+        checked = CHECK(raw)
+    except TypeError:
+        return None
+    return None if checked is None else entry_of(checked)
+
+
+def as_checked_alone(raws: list[bytes]) -> list[dict | None]:
+    return [None if c is None else entry_of(c) for c in RUN_CHECK(raws)]
+
+
+def test_a_run_of_the_services_decisions_takes_the_runs_path():
+    """Not vacuous: a run of decisions as the service writes them is accepted whole (the
+    entries given back are its own decoding, not the entry-by-entry fallback's)."""
+    raws = [service_decision(None), service_decision("c" * 32)] * 3
+    checked = RUN_CHECK(raws)
+    assert [entry_of(c) for c in checked] == [parse_entry(raw) for raw in raws]
+    assert RUN_CHECK([]) == []
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(st.sampled_from([None, "c" * 32]), min_size=1, max_size=5),
+    st.integers(0, 10**4),
+    st.integers(0, 12),
+    st.sampled_from(NOT_CANONICAL) | st.binary(max_size=6),
+)
+def test_a_run_is_taken_entry_for_entry_as_each_alone(case_ids, at, cut, piece):
+    """One entry of a run of the service's decisions damaged anywhere: each entry of the run is
+    taken for what the check of it alone takes it for (the damaged one refused)."""
+    raws = [service_decision(case_id) for case_id in case_ids]
+    which = at % len(raws)
+    raw = raws[which]
+    at %= len(raw) + 1
+    raws[which] = raw[:at] + piece + raw[at + cut :]
+    assert as_checked_alone(raws) == [alone(raw) for raw in raws]
+
+
+@pytest.mark.parametrize("cut", range(1, 40))
+def test_entries_whose_bytes_are_split_otherwise_between_rows_are_refused(cut):
+    """Two entries written across two rows at another boundary (the first row holding the
+    first entry, its comma and the start of the second): the run joined says the same as the
+    two entries, but neither row is an entry, and neither is taken for one."""
+    first, second = service_decision(None), service_decision("c" * 32)
+    commas = [i for i, byte in enumerate(second) if byte == ord(",")]
+    split = commas[cut % len(commas)]
+    rows = [first + b"," + second[:split], second[split + 1 :]]
+    assert b",".join(rows) == first + b"," + second
+    assert as_checked_alone(rows) == [None, None]
+    around = [first, *rows, second]
+    assert as_checked_alone(around) == [parse_entry(first), None, None, parse_entry(second)]
+
+
+def test_a_run_with_text_or_another_shape_is_taken_entry_by_entry():
+    """Text among the rows (a store whose column holds text), and an entry that is not a
+    decision as the service writes it: each of the others is still taken for itself."""
+    decision, other = service_decision(None), entry(b'{"aa":2,"b":1}')
+    rows = [decision, decision.decode(), other, decision]
+    expected = [parse_entry(decision), None, parse_entry(other), parse_entry(decision)]
+    assert as_checked_alone(rows) == expected

@@ -445,3 +445,32 @@ def test_a_checkpoint_a_witness_cosigned_while_verify_began_is_in_its_snapshot(
     trust = Trust(witness_urls=["http://127.0.0.1:9/"])
     report = verify_trusted(data / "redress.db", jobs=jobs, trust=trust)
     assert report.ok and report.tree_size == SIZE + 1, report.summary
+
+
+@pytest.mark.parametrize("collation", ["BINARY", "NOCASE", "RTRIM"])
+@pytest.mark.parametrize("not_null", [True, False])
+def test_the_decisions_with_ids_counted_from_the_others_are_the_ones_a_scan_counts(
+    collation: str, not_null: bool
+) -> None:
+    """`decision_twice` given the snapshot's entry count counts the decisions with an id as
+    the entries less the others (seeks, not a scan): the same number the scan gives, whatever
+    the kinds, refs and the kind column's collation (a store someone rebuilt)."""
+    conn = sqlite3.connect(":memory:")
+    null = " NOT NULL" if not_null else ""
+    conn.execute(
+        f"CREATE TABLE entries (idx INTEGER PRIMARY KEY, kind TEXT{null} COLLATE {collation}, "
+        "ref TEXT, entry_hash TEXT NOT NULL, entry BLOB NOT NULL)"
+    )
+    conn.execute("CREATE INDEX idx_entries_kind_ref ON entries (kind, ref)")
+    kinds = ["decision", "DECISION", "decision ", "key", "policy", "erasure", "a", "z", "", 7]
+    kinds += [b"decision", None] if not not_null else []
+    rows = [(kind, ref) for kind in kinds for ref in ("d1", "d2", None, "d1")]
+    conn.executemany(
+        "INSERT INTO entries (kind, ref, entry_hash, entry) VALUES (?, ?, '', x'')", rows
+    )
+    (count,) = conn.execute("SELECT COUNT(*) FROM entries").fetchone()
+    scanned = chunks_module._decisions_with_ids(conn, None)
+    assert chunks_module._decisions_with_ids(conn, count) == scanned
+    assert scanned == {"BINARY": 3, "NOCASE": 6, "RTRIM": 6}[collation]
+    assert chunks_module.decision_twice(conn, count) == chunks_module.decision_twice(conn)
+    assert chunks_module.decision_twice(conn, count) is not None
