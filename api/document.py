@@ -25,7 +25,7 @@ import yaml
 from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
-from api.idempotency import HEADER, REPLAYED
+from api.idempotency import HEADER, KEY_TEXT, REPLAYED
 from api.problems import PROBLEM_JSON
 from api.typed import decision_enums, request_examples, response_formats, typed_requests
 from schemas import api as api_schemas
@@ -84,6 +84,9 @@ the server clock plus 5 minutes is 422 (`/as_of`); `test` and `preview` may be d
 List endpoints page with `limit` 1–1,000 (else 422, `/limit`) and end a page at 4 MiB, with a
 `next_cursor` to go on.
 """
+# Operations whose handler reads `Idempotency-Key` from the request itself, not through Litestar's
+# header parameter (`api.idempotency.key_from_scope`): documented here as that parameter would be.
+OWN_IDEMPOTENCY_KEY = {("/v1/decisions", "post")}
 BODY_TEXT = (
     "JSON (`application/json` or `+json`, UTF-8), at most 1 MiB, nested at most 32 levels, "
     "with no duplicate key in any object."
@@ -129,6 +132,10 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
     schemas["CaseEvent"]["properties"]["facts"] = event_facts()
     decision_enums(schemas)
     response_formats(schemas)
+    for path, method in OWN_IDEMPOTENCY_KEY:
+        item = document.get("paths", {}).get(path, {})
+        if method in item:
+            item[method] = with_key_parameter(item[method])
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -214,6 +221,27 @@ def event_facts() -> dict[str, Any]:
         },
         "examples": [{"acts": {"acknowledge": "2026-11-24"}}],
     }
+
+
+def with_key_parameter(operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation with the `Idempotency-Key` header parameter, where Litestar puts the
+    parameters (after `operationId`, before the request body); the schema is `document_replays`'."""
+    parameter = {
+        "name": HEADER,
+        "in": "header",
+        "schema": {"type": "string"},
+        "description": KEY_TEXT,
+        "required": False,
+        "deprecated": False,
+    }
+    completed: dict[str, Any] = {}
+    for key, value in operation.items():
+        if key in ("requestBody", "responses") and "parameters" not in completed:
+            completed["parameters"] = []
+        completed[key] = value
+    completed.setdefault("parameters", [])
+    completed["parameters"] = [*completed["parameters"], parameter]
+    return completed
 
 
 def document_replays(operation: dict[str, Any]) -> None:
