@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 
@@ -32,7 +32,7 @@ from api.idempotency import answered_async, idempotent_async, key_from_scope, re
 from api.logs import note
 from api.paging import check_limit
 from api.problems import ApiProblem
-from api.responses import READ, WRITE, json_response, problems
+from api.responses import READ, WRITE, json_response, post_resolved, problems
 from api.services import Services
 from keys import Caller
 from schemas.api import DecisionPage, DecisionRequest
@@ -47,7 +47,7 @@ def decision_bytes(_: ReadTx, recorded: RecordedDecision) -> bytes:
     return msgspec.json.encode(recorded)
 
 
-@post(
+@post_resolved(
     "/decisions",
     operation_id="createDecision",
     tags=TAGS,
