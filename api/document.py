@@ -25,7 +25,7 @@ import yaml
 from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
-from api.idempotency import HEADER, REPLAYED
+from api.idempotency import HEADER, KEY_TEXT, REPLAYED
 from api.problems import PROBLEM_JSON
 from api.typed import decision_enums, request_examples, response_formats, typed_requests
 from schemas import api as api_schemas
@@ -84,6 +84,10 @@ the server clock plus 5 minutes is 422 (`/as_of`); `test` and `preview` may be d
 List endpoints page with `limit` 1–1,000 (else 422, `/limit`) and end a page at 4 MiB, with a
 `next_cursor` to go on.
 """
+# Operations whose handler reads `Idempotency-Key` and its body from the request itself, not
+# through Litestar's parameters (`api.idempotency.key_from_scope`, `api.bodies.json_body`): their
+# header is documented here as that parameter would be, their body as every other one is.
+READS_ITS_OWN = {("/v1/decisions", "post")}
 BODY_TEXT = (
     "JSON (`application/json` or `+json`, UTF-8), at most 1 MiB, nested at most 32 levels, "
     "with no duplicate key in any object."
@@ -129,6 +133,10 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
     schemas["CaseEvent"]["properties"]["facts"] = event_facts()
     decision_enums(schemas)
     response_formats(schemas)
+    for path, method in READS_ITS_OWN:
+        item = document.get("paths", {}).get(path, {})
+        if method in item:
+            item[method] = with_own_inputs(item[method])
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -214,6 +222,29 @@ def event_facts() -> dict[str, Any]:
         },
         "examples": [{"acts": {"acknowledge": "2026-11-24"}}],
     }
+
+
+def with_own_inputs(operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation with the `Idempotency-Key` header parameter and a request body, where
+    Litestar puts them (after `operationId`, before the responses); the header's schema is
+    `document_replays`', the body `contract_document`'s."""
+    parameter = {
+        "name": HEADER,
+        "in": "header",
+        "schema": {"type": "string"},
+        "description": KEY_TEXT,
+        "required": False,
+        "deprecated": False,
+    }
+    completed: dict[str, Any] = {}
+    for key, value in operation.items():
+        if key == "responses":
+            completed.setdefault("parameters", [])
+            completed.setdefault("requestBody", {})
+        completed[key] = value
+    completed["parameters"] = [*completed.get("parameters", []), parameter]
+    completed.setdefault("requestBody", {})
+    return completed
 
 
 def document_replays(operation: dict[str, Any]) -> None:

@@ -34,20 +34,35 @@ VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]{1,128}$")
 KEY_RULE = "1 to 128 visible ASCII characters (no spaces)"
 REPLAYED = "Idempotent-Replayed"
 
+KEY_TEXT = (
+    f"Makes a retry safe: {KEY_RULE}. The same key from the same API key with the same body "
+    "within 24 hours gets the original response again (same status and body, with "
+    "`Idempotent-Replayed: true`) and records nothing new; the same key with another body is "
+    "422."
+)
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name=HEADER,
         required=False,
-        description=(
-            f"Makes a retry safe: {KEY_RULE}. The same key from the same API key with the same "
-            "body within 24 hours gets the original response again (same status and body, with "
-            "`Idempotent-Replayed: true`) and records nothing new; the same key with another "
-            "body is 422."
-        ),
+        description=KEY_TEXT,
         schema_extra={"minLength": 1, "maxLength": 128, "pattern": r"^[\x21-\x7e]+$"},
     ),
 ]
+
+
+_HEADER_NAME = HEADER.lower().encode()
+
+
+def key_from_scope(scope: Any) -> str | None:
+    """The request's `Idempotency-Key` (its first, as `IdempotencyKey` takes it), read from the
+    scope: a handler on the event loop that reads it here spares Litestar's header parameter,
+    which builds a multidict of every header for this one (`api.document` documents the header
+    for the operations that do, `OWN_IDEMPOTENCY_KEY`)."""
+    for name, value in scope["headers"]:
+        if name.lower() == _HEADER_NAME:
+            return value.decode("latin-1")
+    return None
 
 
 def checked_key(key: str) -> str:

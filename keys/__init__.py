@@ -248,6 +248,10 @@ class KeyRing:
         self._checked_at = time.monotonic()  # when the copy's revision was read (its start)
         self._revision, self._stored = self._read_stored()
         self._rereading: asyncio.Future[None] | None = None
+        # The callers of keys presented on the event loop and found in one copy (`_stored`),
+        # with that copy: a key presented again is not hashed and matched again while the copy
+        # stands, and a new copy (a revocation seen) starts with none.
+        self._known: tuple[list[tuple[str, Caller]], dict[str, Caller]] = (self._stored, {})
 
     def caller(self, key: str) -> Caller | None:
         """The caller holding `key`, or None when no key that is not revoked matches."""
@@ -267,10 +271,17 @@ class KeyRing:
             reread = self._reread()
             if age >= REVISION_EVERY_S:
                 await asyncio.shield(reread)  # a cancelled request leaves it running
-        presented = key_hash(key)
-        found = _matching(self._stored, presented)
-        if found is None:  # perhaps a key made by another process since the copy was read
-            return await anyio.to_thread.run_sync(self.caller, key)
+        stored = self._stored
+        copy, known = self._known
+        if copy is not stored:
+            known = {}
+            self._known = (stored, known)
+        found = known.get(key)
+        if found is None:
+            found = _matching(stored, key_hash(key))
+            if found is None:  # perhaps a key made by another process since the copy was read
+                return await anyio.to_thread.run_sync(self.caller, key)
+            known[key] = found
         return found
 
     def _reread(self) -> asyncio.Future[None]:

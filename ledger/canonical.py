@@ -128,6 +128,60 @@ def _fast_canonical(document: Any, max_depth: int = MAX_DEPTH + ENVELOPE_DEPTH) 
     return raw
 
 
+def canonical_decision_body(body: dict[str, Any]) -> bytes:
+    """`canonical_bytes(body)` for a decision entry's body as `ledger.store.decision_body` makes
+    it: its `outcome` and `reasons` the Decision's, as `msgspec.to_builtins` gives them (only
+    lists, dicts, text, booleans and null: nothing whose JSON differs from the value), the other
+    values text or null but for `facts`, which may hold anything.
+
+    Checked in one typed decode of msgspec's sorted bytes instead of `_fast_canonical`'s untyped
+    decode, comparison, depth and number scans (half of a decision's canonical encoding): the
+    bytes decode as `_DecisionBody` (no float, no integer past ±(2^53 − 1), the Decision's types,
+    facts nested at most `_BODY_FACTS_DEPTH` deep), hold no character beyond the BMP, and give
+    back the facts. For such a body `canonical_bytes` gives the same bytes
+    (tests/test_canonical_fast.py); any other body goes to it."""
+    try:
+        raw = _SORTED.encode(body)
+        decoded = _decision_body_decoder().decode(raw)
+    except (TypeError, ValueError, msgspec.MsgspecError):  # msgspec's errors; text not UTF-8
+        return canonical_bytes(body)
+    if (
+        (not raw.isascii() and _BEYOND_BMP.search(raw) is not None)
+        or not all(isinstance(body[name], str | None) for name in _BODY_TEXT_FIELDS)
+        or decoded.facts != body["facts"]
+    ):
+        return canonical_bytes(body)
+    return raw
+
+
+_BODY_FACTS_DEPTH = 6  # containers, the facts' own included; deeper facts take `canonical_bytes`
+_BODY_TEXT_FIELDS = ("as_of", "case_id", "decision_id", "key_id", "personal_commitment")
+_BODY_TEXT_FIELDS += ("policy", "policy_version", "purpose")
+
+
+@functools.cache
+def _decision_body_decoder() -> msgspec.json.Decoder:
+    """The decoder of a decision entry's body (`canonical_decision_body`), built on first use
+    (~10 ms; `service.Workflows` asks for it at start-up, `decision_bodies_ready`)."""
+    from schemas.decision import Outcome, Reason
+
+    text: Any = str | None
+    fields: list[tuple[str, Any]] = [(name, text) for name in _BODY_TEXT_FIELDS]
+    fields += [
+        ("facts", dict[str, _hashable_json(_BODY_FACTS_DEPTH - 1)]),  # type: ignore[misc]
+        ("outcome", Outcome),
+        ("reasons", list[Reason]),
+    ]
+    return msgspec.json.Decoder(
+        msgspec.defstruct("_DecisionBody", fields, forbid_unknown_fields=True, gc=False)
+    )
+
+
+def decision_bodies_ready() -> None:
+    """Build `canonical_decision_body`'s decoder now, not on the first decision."""
+    _decision_body_decoder()
+
+
 def entry_bytes(index: int, kind: str, recorded_at: str, prev_hash: str, body: bytes) -> bytes:
     """The canonical bytes of `entry_document(...)` around a body already in canonical form:
     the envelope's keys in RFC 8785 order, its values plain ASCII, so no re-encoding."""

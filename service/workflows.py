@@ -27,7 +27,7 @@ import clock
 from cases import case_state, mark_new_actions, merge_event, register_after
 from cases.store import CaseRecord, CaseStore, stored_rows
 from ledger import personal
-from ledger.canonical import canonical_bytes, parse_entry
+from ledger.canonical import canonical_decision_body, decision_bodies_ready, parse_entry
 from ledger.store import (
     Ledger,
     append_decision,
@@ -161,6 +161,7 @@ class Workflows:
         # Policy versions whose entry a committed write of ours appended or found: the ledger
         # only grows, so later jobs need not look for it (one query less per decision).
         self._policies_in_ledger: set[str] = set()
+        decision_bodies_ready()
 
     def _policy(self, decision: Decision) -> bytes | None:
         """The policy entry's body for the job to append on first use of its version; None
@@ -185,7 +186,7 @@ class Workflows:
         caller's `key_id`) and its policy's body (`_policy`)."""
         decision = msgspec.structs.replace(decision, decision_id=new_id(), case_id=case_id)
         entry = decision_body(decision, facts, commitment, key_id)
-        return decision, entry, canonical_bytes(entry), self._policy(decision)
+        return decision, entry, canonical_decision_body(entry), self._policy(decision)
 
     def _claiming(self, job: Job, decision: Decision, once: Once | None) -> Job:
         """The job; with `once`, claiming its Idempotency-Key and remembering the response in

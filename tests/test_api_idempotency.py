@@ -137,3 +137,22 @@ def test_a_retry_on_another_worker_and_after_a_restart_gets_the_same_decision(tm
         assert again.status_code == 201 and again.content == first.content
         assert again.headers["idempotent-replayed"] == "true"
         assert decisions_in_ledger(restarted.base_url, bearer(admin_key)) == 1
+
+
+def test_a_decision_reads_the_key_as_the_header_parameter_does():
+    """`POST /v1/decisions` reads its Idempotency-Key from the scope (`key_from_scope`), not
+    through Litestar's header parameter: the same value, the first of two, any case of name."""
+    from litestar.datastructures import Headers
+
+    from api.idempotency import HEADER, key_from_scope
+
+    cases = [
+        [],
+        [(b"idempotency-key", b"k-1")],
+        [(b"Idempotency-Key", b"k-2"), (b"idempotency-key", b"k-3")],
+        [(b"content-type", b"application/json"), (b"IDEMPOTENCY-KEY", b"caf\xe9")],
+        [(b"idempotency-keys", b"no"), (b"x-idempotency-key", b"no")],
+    ]
+    for headers in cases:
+        scope = {"type": "http", "headers": headers}
+        assert key_from_scope(scope) == Headers(headers).get(HEADER), headers
