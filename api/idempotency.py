@@ -58,7 +58,7 @@ def key_from_scope(scope: Any) -> str | None:
     """The request's `Idempotency-Key` (its first, as `IdempotencyKey` takes it), read from the
     scope: a handler on the event loop that reads it here spares Litestar's header parameter,
     which builds a multidict of every header for this one (`api.document` documents the header
-    for the operations that do, `OWN_IDEMPOTENCY_KEY`)."""
+    for the operations that do, `READS_ITS_OWN`)."""
     for name, value in scope["headers"]:
         if name.lower() == _HEADER_NAME:
             return value.decode("latin-1")

@@ -139,7 +139,7 @@ def canonical_decision_body(body: dict[str, Any]) -> bytes:
     bytes decode as `_DecisionBody` (no float, no integer past ±(2^53 − 1), the Decision's types,
     facts nested at most `_BODY_FACTS_DEPTH` deep), hold no character beyond the BMP, and give
     back the facts. For such a body `canonical_bytes` gives the same bytes
-    (tests/test_canonical_fast.py); any other body goes to it."""
+    (tests/test_canonical_decision_body.py); any other body goes to it."""
     try:
         raw = _SORTED.encode(body)
         decoded = _decision_body_decoder().decode(raw)
