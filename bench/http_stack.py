@@ -241,6 +241,8 @@ def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body:
         else:
             command = server_command(stack, "bare_app:app", port, workers, False)
         with serving(command, env, ROOT, port) as server:
+            if workers > 1:
+                time.sleep(1.0)  # /health answered from one worker: let the others start too
             pids = descendants(server.pid)
             cpu_before = sum(tree_cpu(pids))
             result = wrk(
