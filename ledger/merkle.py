@@ -54,23 +54,15 @@ def parent_level(level: bytes) -> bytes:
     return bytes(parents)
 
 
-def joined_subtree_levels(leaves: bytes) -> list[bytes]:
-    """`subtree_levels` with each level's hashes joined (`parent_level`): node i of level h is
-    `levels[h][32i : 32i + 32]`."""
+def subtree_levels(leaves: bytes) -> list[bytes]:
+    """Every complete subtree over `leaves` (leaf hashes from an aligned start, joined), built
+    bottom-up a level at a time (`parent_level`): node i of level h, `levels[h][32i : 32i + 32]`,
+    is the subtree of height h over leaves [i·2^h, (i+1)·2^h). The last level holds one hash,
+    or none for no leaves."""
     levels = [bytes(leaves)]
     while len(levels[-1]) > HASH_SIZE:
         levels.append(parent_level(levels[-1]))
     return levels
-
-
-def subtree_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
-    """Every complete subtree over `leaves` (leaf hashes from an aligned start), built bottom-up
-    a level at a time: `levels[h][i]` is the subtree of height h over leaves [i·2^h, (i+1)·2^h).
-    The last level holds one hash, or none for no leaves."""
-    return [
-        [level[at : at + HASH_SIZE] for at in range(0, len(level), HASH_SIZE)]
-        for level in joined_subtree_levels(b"".join(leaves))
-    ]
 
 
 def largest_power_of_two_below(n: int) -> int:

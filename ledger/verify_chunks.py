@@ -28,7 +28,7 @@ from ledger.canonical import (
     run_checker,
     sha256_hex,
 )
-from ledger.merkle import HASH_SIZE, LEAF_PREFIX, joined_subtree_levels
+from ledger.merkle import HASH_SIZE, LEAF_PREFIX, subtree_levels
 from ledger.tree import frontier_keys
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -114,7 +114,7 @@ def _check_chunk(
             indices = [idx for (idx,) in conn.execute(where, bounds)]
         rows = conn.execute(DECISION_ROWS, bounds)
         leaves, failure, index = _check_entries(conn, rows, start, prev_hash, indices)
-        levels = joined_subtree_levels(leaves)
+        levels = subtree_levels(leaves)
         differing, missing = _compare_nodes(conn, start, levels)
         count = len(leaves) // HASH_SIZE
         conn.execute("COMMIT")
@@ -164,7 +164,7 @@ def _check_entries(
     """Each row of `DECISION_ROWS` in order, the first at position `start` (its idx
     `indices[0]`, or `start` when None): the checks of `_entry_failure`, written out here for
     speed (this loop is where `verify` spends its time) and left to it to name the damage, then
-    the id index. Returns the good entries' leaf hashes (joined, as `joined_subtree_levels`
+    the id index. Returns the good entries' leaf hashes (joined, as `subtree_levels`
     takes them), the first failure (where the walk stopped) and the id index walked so far."""
     leaves = bytearray()
     index = IndexWalk(find_twice=False)  # the whole table's question is not a chunk's
@@ -258,7 +258,7 @@ def _link_failure(
 def _compare_nodes(
     conn: sqlite3.Connection, start: int, levels: list[bytes]
 ) -> tuple[tuple[int, int] | None, int | None]:
-    """Each recomputed level (its hashes joined, `joined_subtree_levels`) against the stored
+    """Each recomputed level (its hashes joined, `subtree_levels`) against the stored
     nodes at its positions: compared whole in SQLite (the usual case: they are all there and
     equal); a level that differs is compared node by node to find the lowest differing and the
     first missing one."""
