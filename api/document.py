@@ -238,12 +238,11 @@ def with_own_inputs(operation: dict[str, Any]) -> dict[str, Any]:
     }
     completed: dict[str, Any] = {}
     for key, value in operation.items():
-        if key == "responses":
-            completed.setdefault("parameters", [])
-            completed.setdefault("requestBody", {})
-        completed[key] = value
-    completed["parameters"] = [*completed.get("parameters", []), parameter]
-    completed.setdefault("requestBody", {})
+        if key == "responses":  # every operation has them: the two keys go just before
+            completed |= {"parameters": [*operation.get("parameters", []), parameter]}
+            completed |= {"requestBody": operation.get("requestBody", {})}
+        if key not in ("parameters", "requestBody"):
+            completed[key] = value
     return completed
 
 
