@@ -29,7 +29,7 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import durable_rules_engine
 import msgspec
@@ -177,10 +177,23 @@ def fired_rules(
         return fired
 
 
+# What layers above remember of the engine's answers, dropped with them (`on_forget`).
+_forgetting: list[Callable[[], None]] = []
+
+
+def on_forget(clear: Callable[[], None]) -> None:
+    """Have `forget()` call `clear` too: a layer that remembers what it made of the engine's
+    answers (`rules.ruleset`'s decided conclusions) forgets it with them, so that after
+    `forget()` the next evaluations still each go to the engine."""
+    _forgetting.append(clear)
+
+
 def forget() -> None:
     """Drop every remembered answer: the next evaluations each go to the engine."""
     with _lock:
         _remembered.clear()
+    for clear in _forgetting:
+        clear()
 
 
 def remembered() -> int:

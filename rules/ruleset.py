@@ -119,9 +119,7 @@ def run_document(document: Mapping, version: str, facts: object, as_of: object) 
         facts, as_of, ready.cls, timezone, ready.cross_check, ready.obligations
     )
     derived = ready.derive(struct, moment, document["calendar"], timezone)
-    message = {k: derived[k] for k in ready.tested if derived.get(k) is not None}
-    fired = engine.fired_rules(ready.engine_name, document["rules"], message)
-    outcome, reasons = concluded(version, fired, derived)
+    outcome, reasons = decided(ready, version, derived)
     if ready.kinds is not None:
         outcome = with_obligations(
             outcome, ready.kinds, getattr(struct, "acts", {}), moment, timezone
@@ -133,6 +131,40 @@ def run_document(document: Mapping, version: str, facts: object, as_of: object) 
         outcome=outcome,
         reasons=reasons,
     )
+
+
+def decided(
+    ready: _Prepared, version: str, derived: Mapping[str, Any]
+) -> tuple[Outcome, list[Reason]]:
+    """The outcome and reasons on the derived values, remembered per version and derived
+    values: the rules that fire are a pure function of the message, itself one of the derived
+    values, so a repeat skips the message, the engine's remembered match and `concluded`'s key
+    (issue 10: a sixth of an evaluation). `engine.forget()` forgets these too."""
+    try:
+        # The types too, as in `concluded`.
+        key = (tuple(derived.items()), tuple(map(type, derived.values())))
+        return _remembered_decisions(version, key)
+    except TypeError:  # a derived value that cannot be hashed: work it out every time
+        return _decide(ready, version, derived)
+
+
+def _decide(
+    ready: _Prepared, version: str, derived: Mapping[str, Any]
+) -> tuple[Outcome, list[Reason]]:
+    """Match the message (only what the conditions test) on the engine, then conclude."""
+    message = {k: derived[k] for k in ready.tested if derived.get(k) is not None}
+    fired = engine.fired_rules(ready.engine_name, ready.document["rules"], message)
+    return concluded(version, fired, derived)
+
+
+@lru_cache(maxsize=4096)
+def _remembered_decisions(
+    version: str, derived: tuple[tuple[tuple[str, Any], ...], tuple]
+) -> tuple[Outcome, list[Reason]]:
+    return _decide(_prepared[version], version, dict(derived[0]))
+
+
+engine.on_forget(_remembered_decisions.cache_clear)
 
 
 def concluded(

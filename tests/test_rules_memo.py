@@ -77,3 +77,18 @@ def test_utc_text_writes_what_strftime_writes():
             expected = moment.strftime("%Y-%m-%dT%H:%M:%S")
             expected += f".{moment.microsecond:06d}" if micro else ""
             assert utc_text(instant) == expected + "Z"
+
+
+def test_remembered_decisions_skip_the_engine_until_it_is_forgotten(monkeypatch):
+    from rules import engine
+
+    calls = []
+    match = engine._match
+    monkeypatch.setattr(engine, "_match", lambda *args: calls.append(1) or match(*args))
+    engine.forget()
+    first = rules.evaluate("wme", WME, "2025-12-24T09:00:00Z")
+    assert rules.evaluate("wme", WME, "2025-12-24T09:00:00Z") == first
+    assert len(calls) == 1
+    engine.forget()  # the decided conclusions go too: the engine matches the message again
+    assert rules.evaluate("wme", WME, "2025-12-24T09:00:00Z") == first
+    assert len(calls) == 2
