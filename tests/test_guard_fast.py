@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.guard import MAX_DEPTH, Refused, scan_json, surely_acceptable
+from api.guard import MAX_DEPTH, Refused, scan_json, surely_acceptable, written_back
 
 KEYS = st.sampled_from(["a", "b", "A", "é", "\\u0061", "\\\\", '\\"', "a\\u0000"])
 SCALARS = st.sampled_from(["1", '"x"', "null", "true", "2.0", '"\\ud800"', "NaN", '"{["'])
@@ -49,6 +49,9 @@ def test_what_the_fast_check_clears_the_scan_accepts(text, tail):
     [
         (b'{"policy":"wme","facts":{"kind":"complaint"}}', True),
         (b'{"a":1,"a":2}', False),
+        (b'{"a": 1, "a": 2}', False),
+        (b'{"a": 1, "b": [1, {"c": null}]}', True),
+        (b'{\n  "a": 1\n}', True),
         (b'{"a":1,"\\u0061":2}', False),
         (b'{"a":{"b":1,"b":1}}', False),
         (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), False),
@@ -59,6 +62,22 @@ def test_the_fast_check_clears_plain_bodies_and_leaves_the_rest_to_the_scan(body
     assert surely_acceptable(body) is cleared
     if not cleared and body != b'{"a":1':
         assert refused(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "same"),
+    [
+        (b'{"a":1,"b":[true,null,"x"]}', True),
+        (b'{"a": 1, "b": [true, null, "x"]}', True),
+        (b'{"a":1,"a":1}', False),
+        (b'{"a": 1, "a": 1}', False),
+        (b'{"a":1.5e3}', False),
+        (b'{"a":"\\u00e9"}', False),
+        (b'{"a":1', False),
+    ],
+)
+def test_a_body_msgspec_writes_back_as_it_came_is_one_without_repeated_keys(body, same):
+    assert written_back(body) is same
 
 
 def test_a_body_at_the_depth_limit_is_cleared_by_one_or_the_other():
