@@ -127,7 +127,7 @@ def run_document(document: Mapping, version: str, facts: object, as_of: object) 
     return Decision(
         policy=document["id"],
         policy_version=version,
-        as_of=calendar.utc_text(moment.instant),
+        as_of=moment.text,
         outcome=outcome,
         reasons=reasons,
     )

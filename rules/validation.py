@@ -37,10 +37,13 @@ DATE_ONLY_FORM = "a date YYYY-MM-DD, e.g. 2026-11-27"
 
 @dataclass(frozen=True)
 class Moment:
-    """The decision instant: `as_of` as an aware datetime, and its local date."""
+    """The decision instant: `as_of` as an aware datetime, its local date, and the instant as
+    a decision writes it (`calendar.utc_text`: worked out with the rest, so a remembered
+    Moment has it too)."""
 
     instant: datetime
     local_date: date
+    text: str
 
 
 @dataclass
@@ -78,15 +81,22 @@ def parse_as_of(value: object, timezone: str) -> Moment:
     else:
         message = f"expected {DATE_TIME_FORM}, got {_a(_json_type(value))}"
         raise InputError([FieldError(pointer="/as_of", message=message)])
-    return Moment(instant=instant, local_date=calendar.local_date(instant, timezone))
+    return _moment(instant, timezone)
+
+
+def _moment(instant: datetime, timezone: str) -> Moment:
+    return Moment(
+        instant=instant,
+        local_date=calendar.local_date(instant, timezone),
+        text=calendar.utc_text(instant),
+    )
 
 
 @functools.lru_cache(maxsize=1024)
 def _moment_of_text(text: str, timezone: str) -> Moment:
     """The Moment of an `as_of` text, parsed once per text and zone (clients that date their
     requests send the same `as_of` many times; a Moment is frozen)."""
-    instant = calendar.parse_date_time(text)
-    return Moment(instant=instant, local_date=calendar.local_date(instant, timezone))
+    return _moment(calendar.parse_date_time(text), timezone)
 
 
 def _date_message(error: ValueError, forms: str) -> str:
