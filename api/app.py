@@ -82,6 +82,9 @@ class RedressApp(Litestar):
     """Litestar, with one JSON log line, an `X-Request-ID` header and a latency sample for
     every HTTP request."""
 
+    # `state.services` as well, once the app has started: see `api.services.services_of`.
+    services: Services | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             await logged(super().__call__, scope, receive, send, observe_request)
@@ -165,8 +168,8 @@ def create_app(data_dir: Path) -> Litestar:
     """The API over the stores in `data_dir` (opened when the app starts)."""
     configure_logging()
 
-    def open_stores(app: Litestar) -> None:
-        app.state.services = Services.open(Path(data_dir))
+    def open_stores(app: RedressApp) -> None:
+        app.state.services = app.services = Services.open(Path(data_dir))
         instrument(app.state.services)
         app.state.cosigning = start_cosigning(Path(data_dir), app.state.services)
         load_holidays(clock.now().date())

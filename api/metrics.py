@@ -27,6 +27,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from api.services import services_of
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The text format generate_latest writes (Litestar adds the charset).
 CONTENT_TYPE = "text/plain; version=0.0.4"
@@ -143,7 +145,7 @@ def observe_request(scope: Scope, status: int | None, seconds: float) -> None:
         seconds
     )
     app = scope.get("litestar_app")
-    services = getattr(app.state, "services", None) if app is not None else None
+    services = services_of(app) if app is not None else None
     observe_pool(getattr(services, "store", None))
 
 
