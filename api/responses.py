@@ -85,6 +85,10 @@ class JsonBytes(Response):
         if not self._plain(others):
             return super().to_asgi_response(app, request, headers=headers, **others)
         merged = {**headers, **self.headers} if headers is not None else self.headers
+        if not merged:  # the usual: only the two headers Litestar adds (`_plain`: the type is JSON)
+            length = b"%d" % len(self.content)
+            encoded = [(b"content-type", b"application/json"), (b"content-length", length)]
+            return EncodedResponse(self.content, self.status_code, encoded)
         encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in merged.items()]
         given = {name for name, _ in encoded}
         if b"content-type" not in given:
