@@ -251,7 +251,7 @@ def written_back(body: bytes) -> bool:
     every object (the body of almost every request)."""
     try:
         again = _ENCODE(_DECODE(body))
-    except (ValueError, TypeError):  # msgspec's errors; a value it cannot write back
+    except (msgspec.MsgspecError, ValueError, TypeError):  # not JSON msgspec reads or writes
         return False
     return again == body or msgspec.json.format(again, indent=0) == body
 
