@@ -173,6 +173,9 @@ def create_app(data_dir: Path) -> Litestar:
         load_holidays(clock.now().date())
         settle_garbage_collector()
 
+    def count_connections(app: Litestar) -> None:
+        take_slot()  # under `redress serve --workers N`, this worker's (api.connections)
+
     async def close_stores(app: Litestar) -> None:
         cosigning = getattr(app.state, "cosigning", None)
         if cosigning is not None:
@@ -197,7 +200,7 @@ def create_app(data_dir: Path) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
-        on_startup=[open_stores, take_slot],
+        on_startup=[open_stores, count_connections],
         on_shutdown=[close_stores],
         exception_handlers={
             **EXCEPTION_HANDLERS,
