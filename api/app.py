@@ -24,6 +24,7 @@ from litestar.types import Receive, Scope, Send
 import clock
 from api import audit, cases, decisions, keys, operations, policies, reports
 from api.auth import provide_caller, requires
+from api.connections import take_slot
 from api.document import ContractJson, ContractYaml
 from api.guard import Refused, RequestGuard, check_headers, refuse
 from api.logs import configure_logging, logged
@@ -175,6 +176,9 @@ def create_app(data_dir: Path) -> Litestar:
         load_holidays(clock.now().date())
         settle_garbage_collector()
 
+    def count_connections(app: Litestar) -> None:
+        take_slot()  # under `redress serve --workers N`, this worker's (api.connections)
+
     async def close_stores(app: Litestar) -> None:
         cosigning = getattr(app.state, "cosigning", None)
         if cosigning is not None:
@@ -199,7 +203,7 @@ def create_app(data_dir: Path) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
-        on_startup=[open_stores],
+        on_startup=[open_stores, count_connections],
         on_shutdown=[close_stores],
         exception_handlers={
             **EXCEPTION_HANDLERS,

@@ -4,6 +4,11 @@ process's CPU (event loop and the store's writer thread) over the run, per decis
 event loop's thread alone (`loop_us_per_decision`).
 
     PYTHONPATH=. .venv/bin/python bench/decision_asgi.py [--decisions 4000] [--concurrency 32]
+        [--dates 1]
+
+`--dates N` posts N complaints in turn, received on N consecutive days (each decided the next
+morning) instead of wrk's one body: what repeats cost against what differs (the rules engine's
+answers are remembered by message, and deadlines are computed per date).
 
 Less noisy than wrk on a shared machine: what it counts is CPU time, not wall-clock time.
 """
@@ -12,10 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,16 +32,28 @@ sys.path.append(str(Path(__file__).resolve().parent))  # after the project: benc
 
 from http_stack import ADMIN_KEY, DECISION  # noqa: E402
 
-BODY = json.dumps(DECISION).encode()
 HEADERS = [
     (b"host", b"127.0.0.1"),
     (b"content-type", b"application/json"),
     (b"authorization", f"Bearer {ADMIN_KEY}".encode()),
-    (b"content-length", str(len(BODY)).encode()),
 ]
 
 
-def scope() -> dict:
+def bodies(dates: int) -> Iterator[bytes]:
+    """wrk's body, or with `dates` > 1 that complaint received on each of `dates` days."""
+    if dates == 1:
+        return itertools.repeat(json.dumps(DECISION).encode())
+    first = date(2025, 1, 6)
+    varied = []
+    for offset in range(dates):
+        received = first + timedelta(days=offset)
+        body = {**DECISION, "as_of": f"{received + timedelta(days=1)}T09:00:00Z"}
+        body["facts"] = {**DECISION["facts"], "received_at": str(received)}
+        varied.append(json.dumps(body).encode())
+    return itertools.cycle(varied)
+
+
+def scope(body: bytes) -> dict:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -44,14 +64,14 @@ def scope() -> dict:
         "raw_path": b"/v1/decisions",
         "root_path": "",
         "query_string": b"",
-        "headers": list(HEADERS),
+        "headers": [*HEADERS, (b"content-length", str(len(body)).encode())],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
         "state": {},
     }
 
 
-async def post(app) -> int:  # noqa: ANN001
+async def post(app, body: bytes) -> int:  # noqa: ANN001
     sent = False
     status = 0
 
@@ -60,20 +80,20 @@ async def post(app) -> int:  # noqa: ANN001
         if sent:
             await asyncio.sleep(3600)
         sent = True
-        return {"type": "http.request", "body": BODY, "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    await app(scope(), receive, send)
+    await app(scope(body), receive, send)
     return status
 
 
-async def client(app, count: int) -> None:  # noqa: ANN001
+async def client(app, count: int, posted: Iterator[bytes]) -> None:  # noqa: ANN001
     for _ in range(count):
-        status = await post(app)
+        status = await post(app, next(posted))
         if status != 201:
             raise RuntimeError(f"status {status}")
 
@@ -82,11 +102,12 @@ async def run(args: argparse.Namespace, data: Path) -> dict:
     from api.app import create_app
 
     app = create_app(data)
+    posted = bodies(args.dates)
     async with lifespan(app):
-        await client(app, 200)  # warm up
+        await client(app, 200, posted)  # warm up
         each = args.decisions // args.concurrency
         cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
-        await asyncio.gather(*(client(app, each) for _ in range(args.concurrency)))
+        await asyncio.gather(*(client(app, each, posted) for _ in range(args.concurrency)))
         cpu, loop = time.process_time() - cpu, time.thread_time() - loop
         wall = time.perf_counter() - wall
     done = each * args.concurrency
@@ -120,6 +141,7 @@ def main() -> int:
     parser.add_argument("--decisions", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--dates", type=int, default=1)
     args = parser.parse_args()
     import os
 

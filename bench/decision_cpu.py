@@ -1,4 +1,4 @@
-"""CPU per decision of uvicorn (uvloop + httptools) serving Redress under wrk: the server's user +
+"""CPU per decision of `redress serve` (uvicorn, uvloop + httptools) under wrk: the server's user +
 system CPU over the run (every process of it: with `--workers N` the supervisor and its N
 workers), divided by the decisions it recorded; with the latency distribution wrk saw (p50, p75,
 p90, p99, mean and standard deviation) and decisions/s.
@@ -33,7 +33,7 @@ from http_stack import (
     descendants,
     free_port,
     recorded_decisions,
-    server_command,
+    redress_serve_command,
     serving,
     tree_cpu,
     wrk,
@@ -48,9 +48,7 @@ def run(args: argparse.Namespace, body: Path, root: Path, workers: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         env |= bootstrapped(data, env)
-        command = server_command(
-            "uvicorn-fast", "api.app:app_from_environment", port, workers, True
-        )
+        command = redress_serve_command(data, port, workers)
         with serving(command, env, root, port) as server:
             time.sleep(1.0 if workers > 1 else 0.5)
             pids = descendants(server.pid)

@@ -59,6 +59,13 @@ def server_command(stack: str, target: str, port: int, workers: int, factory: bo
     return [*command, *(["--factory"] if factory else []), target.replace(":", ":", 1)]
 
 
+def redress_serve_command(data: Path, port: int, workers: int) -> list[str]:
+    """`redress serve` itself: uvicorn with uvloop and httptools, as `uvicorn-fast`, and with
+    `--workers N` the connections spread over the workers (`api.connections`)."""
+    command = [sys.executable, "-m", "redress", "serve", "--data-dir", str(data)]
+    return command + ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+
+
 def wait_up(url: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -237,7 +244,10 @@ def run_one(kind: str, stack: str, workers: int, args: argparse.Namespace, body:
         if kind == "redress":
             data = Path(tmp) / "data"
             env |= bootstrapped(data, env)
-            command = server_command(stack, "api.app:app_from_environment", port, workers, True)
+            if stack == "uvicorn-fast":
+                command = redress_serve_command(data, port, workers)
+            else:
+                command = server_command(stack, "api.app:app_from_environment", port, workers, True)
         else:
             command = server_command(stack, "bare_app:app", port, workers, False)
         with serving(command, env, ROOT, port) as server:

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger import DB_FILE
 
@@ -437,7 +437,14 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)
-    _fresh_metrics_dir()
+    shared = _fresh_metrics_dir()
+    http: Any = "httptools"
+    if args.workers > 1:
+        from api.connections import CONNECTIONS_ENV, SharedHttpTools, create_slots
+
+        create_slots(shared / "connections", args.workers)
+        os.environ[CONNECTIONS_ENV] = str(shared / "connections")
+        http = SharedHttpTools
     where = f"data: {data_dir}"
     if args.database:
         from store.postgres import redacted
@@ -450,18 +457,19 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        # uvloop and httptools: chosen by measurement (bench/http_stack.py, bench/README.md)
+        # uvloop and httptools: chosen by measurement (bench/http_stack.py, bench/README.md);
+        # with several workers, httptools spreading the connections (api.connections)
         loop="uvloop",
-        http="httptools",
+        http=http,
         access_log=False,
         log_config=JSON_LOG_CONFIG,
     )
     return 0
 
 
-def _fresh_metrics_dir() -> None:
+def _fresh_metrics_dir() -> Path:
     """Each server's workers share a fresh directory for their metrics (prometheus-client's
-    multiprocess mode), removed when the server exits."""
+    multiprocess mode) and their connection counts, removed when the server exits."""
     import atexit
     import shutil
     import tempfile
@@ -469,6 +477,7 @@ def _fresh_metrics_dir() -> None:
     path = tempfile.mkdtemp(prefix="redress-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return Path(path)
 
 
 def _serve_witness_environment(args: argparse.Namespace) -> bool | None:
