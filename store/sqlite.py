@@ -68,6 +68,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -495,7 +496,7 @@ def insert_rows(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> None:
         if len(part) == 1:
             conn.execute(sql, part[0])
         else:
-            conn.execute(rows_statement(sql, len(part)), [v for row in part for v in row])
+            conn.execute(rows_statement(sql, len(part)), list(chain.from_iterable(part)))
 
 
 class _Writer:
