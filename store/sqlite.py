@@ -17,11 +17,15 @@ which every job in the code base does (they compute what they write beforehand, 
 thread; the `Workflows` caches are filled after the write returns).
 
 A job's entries are not inserted one statement each: `append` keeps the row, and the writer's
-connection (`_WriterConn`) inserts every row kept so far in one `executemany` just before its next
-statement of any kind, so each statement, a job's reads included (the policy entry lookup), sees
-every entry appended before it. The decision index's rows are kept the same way (one
-`executemany` per table for the batch), and its day counts added up over the batch, so that a
-batch of decisions costs a few statements rather than four each.
+connection (`_WriterConn`) inserts every row kept so far just before its next statement of any
+kind, so each statement, a job's reads included (the policy entry lookup), sees every entry
+appended before it. The decision index's rows are kept the same way, and its day counts added up
+over the batch, so that a batch of decisions costs a few statements rather than four each. The
+rows of a table, and the batch's tree nodes, go in as one multi-row `INSERT OR FAIL` (per 64 rows,
+`insert_rows`), not an `executemany`: SQLite opens the table and its indexes once rather than once
+a row, the writer lets go of the GIL once rather than once a row, and `OR FAIL` spares SQLite the
+statement journal that a multi-row `INSERT` (`OR ABORT`) keeps to undo its own rows, which the
+writer never needs: a failed insert is rolled back with its batch, or its job's savepoint.
 
 The entries of one batch share its `recorded_at`, the time its transaction began: they become
 durable in the same commit, so one timestamp is as true for each of them as any, and it costs
@@ -54,6 +58,7 @@ Erasure (`scrub`) still checkpoints with TRUNCATE before it answers.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import queue
 import secrets
@@ -63,6 +68,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,9 +99,16 @@ WAL_FRAMES_MAX = 4096  # frames left in the WAL after a copy beyond which the wr
 Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """The one place a connection is made: WAL, full sync, deleted content overwritten."""
-    conn = sqlite3.connect(path, timeout=BUSY_WAIT_S, isolation_level=None, check_same_thread=False)
+def connect(path: Path, statements: int = 128) -> sqlite3.Connection:
+    """The one place a connection is made: WAL, full sync, deleted content overwritten.
+    `statements`: how many prepared statements it keeps (the sqlite3 module's default)."""
+    conn = sqlite3.connect(
+        path,
+        timeout=BUSY_WAIT_S,
+        isolation_level=None,
+        check_same_thread=False,
+        cached_statements=statements,
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA secure_delete=ON")
@@ -456,6 +469,36 @@ class SqliteTx(TablesTx):
         return True
 
 
+INSERT_ENTRY = "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)"
+INSERT_NODE = "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)"
+ROWS_PER_INSERT = 64  # rows in one multi-row INSERT (`insert_rows`)
+WRITER_STATEMENTS = 512  # prepared statements the writer's connection keeps
+
+
+@functools.cache  # a few statements (`insert_rows`'s) times `ROWS_PER_INSERT` sizes at most
+def rows_statement(sql: str, count: int) -> str:
+    """`sql`, an `INSERT INTO … VALUES (?, …)` of one row, made an `INSERT OR FAIL` of `count`
+    rows: a statement that fails is rolled back with its batch or its job (see the module
+    doc), so SQLite need not keep a statement journal to undo its own rows, as it would for
+    the default `OR ABORT` (a temporary file past 64 KiB, written on every batch)."""
+    head, _, row = sql.rpartition(" VALUES ")
+    head = head.replace("INSERT INTO", "INSERT OR FAIL INTO", 1)
+    return f"{head} VALUES {', '.join([row] * count)}"
+
+
+def insert_rows(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> None:
+    """Insert `rows` with `sql` (an `INSERT INTO … VALUES` of one row), up to
+    `ROWS_PER_INSERT` in one statement (`rows_statement`): SQLite then opens the table and
+    its indexes once for them all, and the writer lets go of the GIL once, where
+    `executemany` does both for each row."""
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        part = rows[start : start + ROWS_PER_INSERT]
+        if len(part) == 1:
+            conn.execute(sql, part[0])
+        else:
+            conn.execute(rows_statement(sql, len(part)), list(chain.from_iterable(part)))
+
+
 class _Writer:
     """The writer's view of the tree: the frontier and tail hash of the last batch."""
 
@@ -492,18 +535,16 @@ class _Writer:
         self.drop_pending()
 
     def flush_nodes(self, conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)", self.nodes
-        )
+        insert_rows(conn, INSERT_NODE, self.nodes)
         self.nodes = []
 
 
 class _WriterConn:
     """The writer's connection as its transaction sees it: the entry rows `append` kept
     (`_Writer.rows`) and the decision index's rows (`_Writer.later`, `_Writer.counts`) are
-    inserted, in one `executemany` per table, before any other statement runs, so that a batch
-    of decisions costs a few statements instead of a few each, and every statement still sees
-    every row written before it."""
+    inserted, in one statement per table (`insert_rows`), before any other statement runs, so
+    that a batch of decisions costs a few statements instead of a few each, and every statement
+    still sees every row written before it."""
 
     __slots__ = ("conn", "state")
 
@@ -527,14 +568,11 @@ class _WriterConn:
         state = self.state
         if state.rows:
             rows, state.rows = state.rows, []
-            self.conn.executemany(
-                "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+            insert_rows(self.conn, INSERT_ENTRY, rows)
         if state.later:
             later, state.later = state.later, {}
             for sql, rows in later.items():
-                self.conn.executemany(sql, rows)
+                insert_rows(self.conn, sql, rows)
         if state.counts:
             counts, state.counts = state.counts, {}
             self.conn.executemany(ADD_COUNTS, [(*key, n) for key, n in counts.items()])
@@ -747,7 +785,9 @@ class SqliteStore:
         return took
 
     def _writer_connection(self) -> sqlite3.Connection:
-        conn = connect(self.path)
+        # Room for every size of `insert_rows`'s statements beside the jobs' own, so that a
+        # batch of a size seen before never prepares its inserts again.
+        conn = connect(self.path, WRITER_STATEMENTS)
         # The WAL is copied into the database beside the writer (`_tidy_wal`), rather than
         # inside a COMMIT that its waiters would wait for.
         conn.execute("PRAGMA wal_autocheckpoint=0")

@@ -7,6 +7,7 @@ answers each waiter with its own receipt".
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +17,7 @@ from ledger.canonical import canonical_bytes, parse_entry
 from ledger.store import Ledger
 from ledger.verify import verify
 from store import open_store
+from store.sqlite import ROWS_PER_INSERT
 
 BODY = canonical_bytes({"case_id": "c", "commitments": []})
 
@@ -265,4 +267,39 @@ def test_a_batch_indexes_each_decision_once_and_a_failed_jobs_rows_go_with_it(tm
         assert tx.obligation_groups(None, None, None) == [
             ("wme", "acknowledge", "open", "2026-02-05", None, None, len(good))
         ]
+    ledger.close()
+
+
+def test_a_row_the_database_refuses_fails_its_own_job_and_leaves_none_of_its_rows(tmp_path):
+    """A batch's rows of a table go in as one multi-row statement (`insert_rows`, `OR FAIL`):
+    when one of them breaks a constraint (a decision id indexed twice), the batch is run again
+    guarded and only the job that wrote it fails, with no row of it left behind."""
+    ledger = Ledger.open(tmp_path)
+    store = ledger.store
+    jobs = [_indexed(0), _indexed(1), _indexed(1), _indexed(3)]
+    futures = _queued_behind_a_held_writer(store, jobs)
+    with pytest.raises(sqlite3.IntegrityError):
+        futures[2].result(10)
+    indices = sorted(futures[n].result(10)[0] for n in (0, 1, 3))
+    assert indices == [1, 2, 3]
+    with store.read() as tx:
+        assert tx.tree_size() == 4
+        assert tx.indexed_decisions() == 3
+        assert [d["idx"] for d in tx.search_decisions({"flag": "late"}, 0, 50)] == [3, 2, 1]
+        rows = tx.conn.execute("SELECT COUNT(*) FROM decision_obligations").fetchone()[0]
+        assert rows == 3
+    assert verify(tmp_path / "redress.db").ok
+    ledger.close()
+
+
+def test_a_job_with_more_rows_than_one_insert_takes_writes_them_all_in_order(tmp_path):
+    ledger = Ledger.open(tmp_path)
+    count = 2 * ROWS_PER_INSERT + 3
+    items = [("erasure", {"case_id": f"c{n}", "commitments": []}) for n in range(count)]
+    receipts = ledger.append_many(items)
+    assert [r.index for r in receipts] == list(range(1, count + 1))
+    assert {r.tree_size for r in receipts} == {count + 1}
+    for n in (0, ROWS_PER_INSERT, count - 1):
+        assert ledger.entry(n + 1).body["case_id"] == f"c{n}"
+    assert verify(tmp_path / "redress.db").ok
     ledger.close()
