@@ -3,7 +3,8 @@ list them, and erase its personal data.
 
 The two writes that decide (opening a case, recording an event) run on the event loop and await
 the store's writer, like taking a decision (`api.decisions`); what they read of the store first
-or after is read in a worker thread. The other handlers are synchronous, in Litestar's pool.
+or after goes through `Store.call_reading` (on the loop for SQLite, in a worker thread for
+PostgreSQL). The other handlers are synchronous, in Litestar's pool.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -104,7 +104,7 @@ async def post_case(
         )
         note(request, decision_id=recorded.decision_id, case_id=case_id)
         return json_response(
-            await anyio.to_thread.run_sync(rendered, services, render, recorded), 201
+            await services.store.call_reading(rendered, services, render, recorded), 201
         )
 
     return await answered_async(services.store, once, write)
@@ -115,7 +115,7 @@ def rendered(
     render: Callable[[ReadTx, RecordedDecision], bytes],
     recorded: RecordedDecision,
 ) -> bytes:
-    """The response to a write, rendered from the store as it is now (reads: a worker thread)."""
+    """The response to a write, rendered from the store as it is now."""
     with services.store.read() as tx:
         return render(tx, recorded)
 
@@ -145,7 +145,7 @@ async def post_case_event(
     )
     if isinstance(once, Response):
         return once
-    case = await anyio.to_thread.run_sync(existing_case, services, case_id)
+    case = await services.store.call_reading(existing_case, services, case_id)
     body = checked(data, CaseEvent, policy_field=False)
     refuse_unrecordable(facts=body.facts)
     refuse_future(body.as_of, case.purpose)  # a case's events inherit its purpose

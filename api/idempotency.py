@@ -3,8 +3,8 @@ the replay of a remembered response. The remembering itself happens in the write
 transaction (`service.idempotency`).
 
 Each step has an async twin for handlers on the event loop (`idempotent_async`,
-`answered_async`): the same semantics, with the store's reads in a worker thread, so a request
-without the header costs nothing here and one with it never blocks the loop."""
+`answered_async`): the same semantics, with the store's reads through `Store.call_reading`,
+so a request without the header costs nothing here."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Response
 from litestar.params import HeaderParameter
@@ -120,13 +119,13 @@ async def idempotent_async(
     digest: Callable[[], str],
     render: Callable[[ReadTx, Any], bytes],
 ) -> Response | Once | None:
-    """`idempotent`, with the store read in a worker thread; `digest` (the request's hash) is
-    worked out only when there is a key."""
+    """`idempotent`, reading the store through `Store.call_reading`; `digest` (the request's
+    hash) is worked out only when there is a key."""
     if key is None:
         return None
     checked_key(key)
     hashed = digest()
-    stored = await anyio.to_thread.run_sync(remembered, store, caller.key_id, key)
+    stored = await store.call_reading(remembered, store, caller.key_id, key)
     if stored is not None:
         return replay(stored, hashed)
     return Once(caller.key_id, key, hashed, render)
@@ -142,7 +141,7 @@ async def answered_async(
     except AlreadyClaimed:
         assert once is not None
         for _ in range(CLAIM_POLLS):  # its transaction committed before ours saw the claim
-            stored = await anyio.to_thread.run_sync(remembered, store, once.key_id, once.key)
+            stored = await store.call_reading(remembered, store, once.key_id, once.key)
             if stored is not None:
                 return replay(stored, once.request_hash)
             await asyncio.sleep(POLL_S)

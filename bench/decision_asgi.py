@@ -4,11 +4,12 @@ process's CPU (event loop and the store's writer thread) over the run, per decis
 event loop's thread alone (`loop_us_per_decision`).
 
     PYTHONPATH=. .venv/bin/python bench/decision_asgi.py [--decisions 4000] [--concurrency 32]
-        [--dates 1]
+        [--dates 1] [--path /v1/decisions]
 
 `--dates N` posts N complaints in turn, received on N consecutive days (each decided the next
 morning) instead of wrk's one body: what repeats cost against what differs (the rules engine's
-answers are remembered by message, and deadlines are computed per date).
+answers are remembered by message, and deadlines are computed per date). `--path /v1/cases`
+opens a case with each body instead (the same decision, with its case row and register).
 
 Less noisy than wrk on a shared machine: what it counts is CPU time, not wall-clock time.
 """
@@ -53,15 +54,15 @@ def bodies(dates: int) -> Iterator[bytes]:
     return itertools.cycle(varied)
 
 
-def scope(body: bytes) -> dict:
+def scope(body: bytes, path: str) -> dict:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/v1/decisions",
-        "raw_path": b"/v1/decisions",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
         "headers": [*HEADERS, (b"content-length", str(len(body)).encode())],
@@ -71,7 +72,7 @@ def scope(body: bytes) -> dict:
     }
 
 
-async def post(app, body: bytes) -> int:  # noqa: ANN001
+async def post(app, body: bytes, path: str) -> int:  # noqa: ANN001
     sent = False
     status = 0
 
@@ -87,13 +88,13 @@ async def post(app, body: bytes) -> int:  # noqa: ANN001
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    await app(scope(body), receive, send)
+    await app(scope(body, path), receive, send)
     return status
 
 
-async def client(app, count: int, posted: Iterator[bytes]) -> None:  # noqa: ANN001
+async def client(app, count: int, posted: Iterator[bytes], path: str) -> None:  # noqa: ANN001
     for _ in range(count):
-        status = await post(app, next(posted))
+        status = await post(app, next(posted), path)
         if status != 201:
             raise RuntimeError(f"status {status}")
 
@@ -104,10 +105,11 @@ async def run(args: argparse.Namespace, data: Path) -> dict:
     app = create_app(data)
     posted = bodies(args.dates)
     async with lifespan(app):
-        await client(app, 200, posted)  # warm up
+        await client(app, 200, posted, args.path)  # warm up
         each = args.decisions // args.concurrency
         cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
-        await asyncio.gather(*(client(app, each, posted) for _ in range(args.concurrency)))
+        clients = [client(app, each, posted, args.path) for _ in range(args.concurrency)]
+        await asyncio.gather(*clients)
         cpu, loop = time.process_time() - cpu, time.thread_time() - loop
         wall = time.perf_counter() - wall
     done = each * args.concurrency
@@ -142,6 +144,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--dates", type=int, default=1)
+    parser.add_argument("--path", default="/v1/decisions", choices=["/v1/decisions", "/v1/cases"])
     args = parser.parse_args()
     import os
 

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 
 import clock
@@ -384,10 +383,10 @@ class Workflows:
         key_id: str | None = None,
         once: Once | None = None,
     ) -> RecordedDecision:
-        """`apply_event`, reading the case in a worker thread (the store blocks) and awaiting
-        the writer instead of blocking a thread on it."""
+        """`apply_event`, reading the case through `Store.call_reading` and awaiting the
+        writer instead of blocking a thread on it."""
         for pause in conflict_pauses():
-            decision, job = await anyio.to_thread.run_sync(
+            decision, job = await self.store.call_reading(
                 self._event_job, case_id, changes, as_of, evaluate, key_id
             )
             try:

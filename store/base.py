@@ -277,6 +277,12 @@ class Store(Protocol):
         with its batch, whose other jobs are answered as ever; nobody reads its result."""
         ...
 
+    async def call_reading(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)`, which reads this store (a point read on a write path), for a
+        coroutine: on the event loop itself when a read is cheaper than handing it to a worker
+        thread, in a worker thread when it may wait on the network."""
+        ...
+
     def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
         """Every entry from `start` in order, streamed (never the whole ledger in memory)."""
         ...

@@ -24,6 +24,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio.to_thread
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -388,6 +389,10 @@ class PostgresStore:
         waiting = _Job(job, scrub, False, waited=True)
         self._enqueue(waiting)
         return waiting.wait()
+
+    async def call_reading(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker thread: a read waits on the database server."""
+        return await anyio.to_thread.run_sync(fn, *args)
 
     def write_async(self, job: Callable[[Any], T], *, scrub: bool = False) -> asyncio.Future[T]:
         """Submit `job` (`LoopSubmissions`); the running loop's future of its answer."""

@@ -741,6 +741,12 @@ class SqliteStore:
         """Submit `job` (`LoopSubmissions`); the running loop's future of its answer."""
         return self._submissions.submit(job, scrub)
 
+    async def call_reading(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` at once, on the event loop: a point read of a local file costs tens of
+        µs, and handing it to a worker thread and back cost ~0.8 ms of CPU under load (the
+        pool's threads contend for the GIL: `bench/decision_asgi.py --path /v1/cases`)."""
+        return fn(*args)
+
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         self._stopping = False

@@ -60,3 +60,29 @@ def cancelled_waiter_leaves_its_batch_answered(data: Path) -> None:
 def test_a_cancelled_waiter_leaves_its_job_and_its_batch_answered(tmp_path, monkeypatch):
     monkeypatch.delenv("REDRESS_DATABASE_URL", raising=False)
     cancelled_waiter_leaves_its_batch_answered(tmp_path)
+
+
+def reading_thread(data: Path) -> bool:
+    """`Store.call_reading` answers what its function read; True when the function ran on the
+    event loop's own thread."""
+    store = open_store(data)
+    store.write(lambda tx: tx.add_api_key("read-back", "audit"))
+
+    def read_keys() -> tuple[set[str], int]:
+        with store.read() as tx:
+            return {key_hash for key_hash, _ in tx.api_keys()}, threading.get_ident()
+
+    async def read_from_a_coroutine() -> bool:
+        found, thread = await store.call_reading(read_keys)
+        assert "read-back" in found
+        return thread == threading.get_ident()
+
+    try:
+        return asyncio.run(read_from_a_coroutine())
+    finally:
+        store.close()
+
+
+def test_a_sqlite_point_read_runs_on_the_event_loop(tmp_path):
+    # Handing it to a worker thread and back cost more CPU than the read (store/sqlite.py).
+    assert reading_thread(tmp_path) is True
