@@ -437,11 +437,11 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)
-    shared = _fresh_metrics_dir()
     http: Any = "httptools"
     if args.workers > 1:
         from api.connections import CONNECTIONS_ENV, SharedHttpTools, create_slots
 
+        shared = _workers_directory()
         create_slots(shared / "connections", args.workers)
         os.environ[CONNECTIONS_ENV] = str(shared / "connections")
         http = SharedHttpTools
@@ -467,9 +467,11 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fresh_metrics_dir() -> Path:
-    """Each server's workers share a fresh directory for their metrics (prometheus-client's
-    multiprocess mode) and their connection counts, removed when the server exits."""
+def _workers_directory() -> Path:
+    """A fresh directory that the workers of `--workers N` share for their metrics
+    (prometheus-client's multiprocess mode) and their connection counts, removed when the
+    server exits. One worker serves in this process, which has imported prometheus-client
+    already (`api.app`, for the witness options): it keeps its metrics in memory."""
     import atexit
     import shutil
     import tempfile

@@ -1,4 +1,5 @@
-"""`GET /metrics` from a two-worker server, read with prometheus-client's own parser.
+"""`GET /metrics` from `redress serve` with one worker and with two, read with prometheus-client's
+own parser.
 
 CONTRACT: "`GET /metrics` (audit) is Prometheus text: decisions by policy and disposition,
 request latency histogram, ledger size, append batch sizes and commit time"; issue 13:
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import COMPLAINT, bearer, free_port, wait_until_healthy
 from prometheus_client.parser import text_string_to_metric_families
 from servers import Server
@@ -37,12 +39,14 @@ def total(found: dict[str, list], name: str, **labels: str) -> float:
     )
 
 
-def test_two_workers_add_up_in_one_scrape(tmp_path, store_url):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_workers_add_up_in_one_scrape(tmp_path, store_url, workers):
     data = tmp_path / "data"
     port = free_port()
     env = {**os.environ, "REDRESS_ADMIN_KEY": ADMIN_KEY}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [REDRESS, "serve", "--data-dir", str(data), "--port", str(port), "--workers", "2"]
+    command = [REDRESS, "serve", "--data-dir", str(data), "--port", str(port)]
+    command += ["--workers", str(workers)]
     if store_url != "sqlite":
         command += ["--database", store_url]
     log = (tmp_path / "server.log").open("w")
