@@ -167,11 +167,14 @@ async def post_case_event(
     "/cases/{case_id:str}",
     operation_id="getCase",
     tags=TAGS,
-    sync_to_thread=True,
     responses=READ,
     summary="A case: its state, facts, decisions and obligation register (no personal data)",
 )
-def get_case(services: NamedDependency[Services], case_id: IdPath) -> Case:
+async def get_case(services: NamedDependency[Services], case_id: IdPath) -> Case:
+    return await services.store.call_reading(case_read, services, case_id)
+
+
+def case_read(services: Services, case_id: str) -> Case:
     case = existing_case(services, case_id)
     return case_with(case, [recorded_decision(services, d) for d in case.decision_ids])
 

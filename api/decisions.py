@@ -94,12 +94,13 @@ async def post_decision(request: Request) -> Response[RecordedDecision]:
     "/decisions/{decision_id:str}",
     operation_id="getDecision",
     tags=TAGS,
-    sync_to_thread=True,
     responses=READ,
     summary="A decision as recorded",
 )
-def get_decision(services: NamedDependency[Services], decision_id: IdPath) -> RecordedDecision:
-    return recorded_decision(services, decision_id)
+async def get_decision(
+    services: NamedDependency[Services], decision_id: IdPath
+) -> RecordedDecision:
+    return await services.store.call_reading(recorded_decision, services, decision_id)
 
 
 def recorded_decision(services: NamedDependency[Services], decision_id: str) -> RecordedDecision:
@@ -113,12 +114,15 @@ def recorded_decision(services: NamedDependency[Services], decision_id: str) -> 
     "/decisions/{decision_id:str}/receipt",
     operation_id="getReceipt",
     tags=TAGS,
-    sync_to_thread=True,
     responses=READ,
     media_type="text/plain",
     summary="A self-contained C2SP tlog-proof for the decision's ledger entry",
 )
-def get_receipt(services: NamedDependency[Services], decision_id: IdPath) -> str:
+async def get_receipt(services: NamedDependency[Services], decision_id: IdPath) -> str:
+    return await services.store.call_reading(receipt_of, services, decision_id)
+
+
+def receipt_of(services: Services, decision_id: str) -> str:
     recorded = recorded_decision(services, decision_id)
     return services.ledger.receipt(recorded.ledger.index)
 
