@@ -4,7 +4,7 @@ list them, and erase its personal data.
 The two writes that decide (opening a case, recording an event) run on the event loop and await
 the store's writer, like taking a decision (`api.decisions`); what they read of the store first
 or after goes through `Store.call_reading` (on the loop for SQLite, in a worker thread for
-PostgreSQL). The other handlers are synchronous, in Litestar's pool.
+PostgreSQL), as does reading one case. The other handlers are synchronous, in Litestar's pool.
 """
 
 from __future__ import annotations
