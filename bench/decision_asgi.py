@@ -23,7 +23,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -54,12 +54,12 @@ def bodies(dates: int) -> Iterator[bytes]:
     return itertools.cycle(varied)
 
 
-def scope(body: bytes, path: str) -> dict:
+def scope(method: str, path: str, body: bytes) -> dict:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -72,9 +72,11 @@ def scope(body: bytes, path: str) -> dict:
     }
 
 
-async def post(app, body: bytes, path: str) -> int:  # noqa: ANN001
+async def call(app, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:  # noqa: ANN001
+    """One request through `app`: its status and body."""
     sent = False
     status = 0
+    chunks: list[bytes] = []
 
     async def receive() -> dict:
         nonlocal sent
@@ -87,14 +89,16 @@ async def post(app, body: bytes, path: str) -> int:  # noqa: ANN001
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
 
-    await app(scope(body, path), receive, send)
-    return status
+    await app(scope(method, path, body), receive, send)
+    return status, b"".join(chunks)
 
 
 async def client(app, count: int, posted: Iterator[bytes], path: str) -> None:  # noqa: ANN001
     for _ in range(count):
-        status = await post(app, next(posted), path)
+        status, _ = await call(app, "POST", path, next(posted))
         if status != 201:
             raise RuntimeError(f"status {status}")
 
@@ -146,6 +150,15 @@ def main() -> int:
     parser.add_argument("--dates", type=int, default=1)
     parser.add_argument("--path", default="/v1/decisions", choices=["/v1/decisions", "/v1/cases"])
     args = parser.parse_args()
+    for _ in range(args.rounds):
+        print(json.dumps(in_a_fresh_store(run, args)), flush=True)
+    return 0
+
+
+def in_a_fresh_store(
+    run: Callable[[argparse.Namespace, Path], Awaitable[dict]], args: argparse.Namespace
+) -> dict:
+    """`run(args, data)` on uvloop, over a fresh data directory with the bench's admin key."""
     import os
 
     import uvloop
@@ -153,12 +166,10 @@ def main() -> int:
     from api.keys import bootstrap_admin
 
     os.environ["REDRESS_ADMIN_KEY"] = ADMIN_KEY
-    for _ in range(args.rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp) / "data"
-            bootstrap_admin(data)
-            print(json.dumps(uvloop.run(run(args, data))), flush=True)
-    return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        bootstrap_admin(data)
+        return uvloop.run(run(args, data))
 
 
 if __name__ == "__main__":

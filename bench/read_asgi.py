@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,46 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from decision_asgi import ADMIN_KEY, DECISION, HEADERS, lifespan  # noqa: E402
-
-
-async def call(app, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:  # noqa: ANN001
-    """One request through `app`: its status and body."""
-    sent = False
-    status = 0
-    chunks: list[bytes] = []
-
-    async def receive() -> dict:
-        nonlocal sent
-        if sent:
-            await asyncio.sleep(3600)
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [*HEADERS, (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
+from decision_asgi import DECISION, call, in_a_fresh_store, lifespan  # noqa: E402
 
 
 async def recorded_path(app, read: str) -> str:  # noqa: ANN001
@@ -112,17 +72,7 @@ def main() -> int:
     parser.add_argument("--reads", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    import os
-
-    import uvloop
-
-    from api.keys import bootstrap_admin
-
-    os.environ["REDRESS_ADMIN_KEY"] = ADMIN_KEY
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        bootstrap_admin(data)
-        print(json.dumps(uvloop.run(run(args, data))), flush=True)
+    print(json.dumps(in_a_fresh_store(run, args)), flush=True)
     return 0
 
 
