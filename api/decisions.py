@@ -4,8 +4,9 @@ Taking a decision runs on the event loop: the body is checked and the rules eval
 (pure CPU), and the handler awaits the store's writer, so no thread is held while the write
 waits for its group commit. Reading one decision or its receipt goes through
 `Store.call_reading` (on the loop for SQLite: cheaper than a thread's hand-off; in a worker
-thread for PostgreSQL); the listing is synchronous, in Litestar's thread pool. Role checks are the routers' (`api.app`); services come by injection, except to
-the taking of a decision (see there).
+thread for PostgreSQL); the listing is synchronous, in Litestar's thread pool. Role checks
+are the routers' (`api.app`); services come by injection, except to the taking of a decision
+(see there).
 """
 
 from __future__ import annotations
