@@ -9,7 +9,8 @@ event loop's thread alone (`loop_us_per_decision`).
 `--dates N` posts N complaints in turn, received on N consecutive days (each decided the next
 morning) instead of wrk's one body: what repeats cost against what differs (the rules engine's
 answers are remembered by message, and deadlines are computed per date). `--path /v1/cases`
-opens a case with each body instead (the same decision, with its case row and register).
+opens a case with each body instead (the same decision, with its case row and register);
+`--path events` records events (`POST /v1/cases/{id}/events`), each client on a case of its own.
 
 Less noisy than wrk on a shared machine: what it counts is CPU time, not wall-clock time.
 """
@@ -103,16 +104,39 @@ async def client(app, count: int, posted: Iterator[bytes], path: str) -> None:  
             raise RuntimeError(f"status {status}")
 
 
+# An event on a case opened with wrk's body: its stage 2 outcome issued on one of four days.
+EVENTS = [
+    json.dumps({"facts": {"stage_two_outcome_at": day}, "as_of": "2026-01-20T10:00:00Z"}).encode()
+    for day in ("2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08")
+]
+
+
+async def case_events(app, count: int) -> list[str]:  # noqa: ANN001
+    """`count` cases opened with wrk's body: the path of each one's events."""
+    paths = []
+    for _ in range(count):
+        status, answer = await call(app, "POST", "/v1/cases", json.dumps(DECISION).encode())
+        if status != 201:
+            raise RuntimeError(f"status {status}: {answer[:200]!r}")
+        paths.append(f"/v1/cases/{json.loads(answer)['case_id']}/events")
+    return paths
+
+
 async def run(args: argparse.Namespace, data: Path) -> dict:
     from api.app import create_app
 
     app = create_app(data)
-    posted = bodies(args.dates)
     async with lifespan(app):
-        await client(app, 200, posted, args.path)  # warm up
+        if args.path == "events":  # each client records events on a case of its own
+            paths = await case_events(app, args.concurrency)
+            posted = itertools.cycle(EVENTS)
+        else:
+            paths = [args.path] * args.concurrency
+            posted = bodies(args.dates)
+        await client(app, 200 // len(paths), posted, paths[0])  # warm up
         each = args.decisions // args.concurrency
         cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
-        clients = [client(app, each, posted, args.path) for _ in range(args.concurrency)]
+        clients = [client(app, each, posted, path) for path in paths]
         await asyncio.gather(*clients)
         cpu, loop = time.process_time() - cpu, time.thread_time() - loop
         wall = time.perf_counter() - wall
@@ -148,7 +172,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--dates", type=int, default=1)
-    parser.add_argument("--path", default="/v1/decisions", choices=["/v1/decisions", "/v1/cases"])
+    paths = ["/v1/decisions", "/v1/cases", "events"]
+    parser.add_argument("--path", default="/v1/decisions", choices=paths)
     args = parser.parse_args()
     for _ in range(args.rounds):
         print(json.dumps(in_a_fresh_store(run, args)), flush=True)
