@@ -153,7 +153,13 @@ async def post_case_event(
     async def write() -> Response:
         try:
             recorded = await services.workflows.apply_event_async(
-                case_id, body.facts, body.as_of, evaluate, key_id=caller.key_id, once=once
+                case_id,
+                body.facts,
+                body.as_of,
+                evaluate,
+                key_id=caller.key_id,
+                once=once,
+                read=case,  # read above: not read again for the first try
             )
         except CaseNotFound:
             raise ApiProblem(404, f"no case {case_id}") from None

@@ -382,13 +382,16 @@ class Workflows:
         *,
         key_id: str | None = None,
         once: Once | None = None,
+        read: CaseRecord | None = None,
     ) -> RecordedDecision:
         """`apply_event`, reading the case through `Store.call_reading` and awaiting the
-        writer instead of blocking a thread on it."""
+        writer instead of blocking a thread on it. `read`: the case as the caller has just read
+        it, used by the first try (its version is checked at the write all the same)."""
         for pause in conflict_pauses():
             decision, job = await self.store.call_reading(
-                self._event_job, case_id, changes, as_of, evaluate, key_id
+                self._event_job, case_id, changes, as_of, evaluate, key_id, read
             )
+            read = None  # a retry reads the case again
             try:
                 return await self._write_async(job, decision, once)
             except VersionConflict:
@@ -402,10 +405,11 @@ class Workflows:
         as_of: str | None,
         evaluate: Evaluate,
         key_id: str | None,
+        read: CaseRecord | None = None,
     ) -> tuple[Decision, Job]:
         """The event's decision and the job that records it if the case is still at the
-        version read here (reads the store)."""
-        case = self.cases.get(case_id)
+        version read here (reads the store, unless given the case `read` already)."""
+        case = read if read is not None else self.cases.get(case_id)
         if case is None:
             raise CaseNotFound(case_id)
         facts = merge_event(case.policy, case.facts, changes)
