@@ -83,7 +83,7 @@ class RedressApp(Litestar):
     """Litestar, with one JSON log line, an `X-Request-ID` header and a latency sample for
     every HTTP request."""
 
-    # `state.services` as well, once the app has started: see `api.services.services_of`.
+    # Also `state.services`, once the app has started: see `api.services.app_services`.
     services: Services | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

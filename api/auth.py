@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.types import Scope
 
 from api.problems import ApiProblem
-from api.services import Services, services_of
+from api.services import Services, app_services
 from keys import Caller, allows
 
 RoleCheck = Callable[[Request], Awaitable[None]]
@@ -57,9 +57,7 @@ def requires(reads: tuple[str, ...], writes: tuple[str, ...] = ()) -> RoleCheck:
         key = bearer_key(authorization(connection.scope))
         if key is None:
             raise ApiProblem(401, "an API key is needed: Authorization: Bearer <key>")
-        services = services_of(connection.app)
-        assert services is not None  # requests come once the app has started
-        caller = await services.keys.caller_async(key)
+        caller = await app_services(connection.app).keys.caller_async(key)
         if caller is None:
             raise ApiProblem(401, "unknown or revoked API key")
         roles = reads if connection.scope.get("method") in READ_METHODS else writes

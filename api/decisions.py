@@ -35,7 +35,7 @@ from api.logs import note
 from api.paging import check_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, post_resolved, problems
-from api.services import Services, services_of
+from api.services import Services, app_services
 from keys import Caller
 from schemas.api import DecisionPage, DecisionRequest
 from schemas.decision import RecordedDecision
@@ -63,8 +63,7 @@ async def post_decision(request: Request) -> Response[RecordedDecision]:
     # parameter and extracts and checks a body parameter on every request (a tenth of a decision's
     # time on the event loop); `api.document` documents the header and body as before.
     scope = request.scope
-    services = services_of(scope["litestar_app"])
-    assert services is not None  # requests come once the app has started
+    services = app_services(scope["litestar_app"])
     caller: Caller = scope[CALLER]  # type: ignore[typeddict-item]
     data = await json_body(request)
     once = await idempotent_async(

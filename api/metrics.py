@@ -27,8 +27,6 @@ from prometheus_client import (
     multiprocess,
 )
 
-from api.services import services_of
-
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The text format generate_latest writes (Litestar adds the charset).
 CONTENT_TYPE = "text/plain; version=0.0.4"
@@ -145,7 +143,7 @@ def observe_request(scope: Scope, status: int | None, seconds: float) -> None:
         seconds
     )
     app = scope.get("litestar_app")
-    services = services_of(app) if app is not None else None
+    services = getattr(app, "services", None)  # None until the app has started
     observe_pool(getattr(services, "store", None))
 
 
