@@ -66,6 +66,10 @@ class Slots:
         self.open += 1
         self._write()
 
+    def send_away(self) -> None:
+        """One more connection is told to close after its answer."""
+        self.closing += 1
+
     def closed(self, was_closing: bool) -> None:
         self.open -= 1
         self.closing -= was_closing
@@ -134,5 +138,5 @@ class SharedHttpTools(HttpToolsProtocol):
         slots = self._slots
         if slots is not None and not self._closing and slots.surplus():
             self._closing = True
-            slots.closing += 1
+            slots.send_away()
             self.cycle.keep_alive = False  # as uvicorn's own shutdown does

@@ -141,9 +141,10 @@ def test_a_dead_worker_s_slot_counts_for_nothing(tmp_path: Path) -> None:
         for _ in range(4):
             mine.opened()
         assert mine.surplus()  # 4 against 1: the share is 3
-        mine.closing += 1
+        mine.send_away()
         assert not mine.surplus()  # one is being sent away already
-        mine.closing -= 1
+        mine.closed(was_closing=True)
+        assert mine.surplus()  # 3 against 1: the share is 2
         other.send_signal(signal.SIGKILL)
         other.wait(timeout=30)
         assert not mine.surplus()  # its stale count of 1 no longer counts
