@@ -141,54 +141,63 @@ def decided(
     values, so a repeat skips the message, the engine's remembered match and `concluded`'s key
     (issue 10: a sixth of an evaluation). `engine.forget()` forgets these too."""
     try:
-        # Names, values and their types (as in `concluded`), as three flat tuples: quicker to
-        # build and hash than one of pairs.
-        values = tuple(derived.values())
-        return _remembered_decisions(version, (tuple(derived), values, tuple(map(type, values))))
+        return _remembered_decisions(version, _derived_key(derived))
     except TypeError:  # a derived value that cannot be hashed: work it out every time
         return _decide(ready, version, derived)
 
 
+DerivedKey = tuple[tuple[str, ...], tuple, tuple]
+
+
+def _derived_key(derived: Mapping[str, Any]) -> DerivedKey:
+    """Names, values and their types (True == 1 would otherwise share an entry), as three
+    flat tuples: quicker to build and hash than one of pairs (hashing it raises TypeError
+    when a value cannot be hashed)."""
+    values = tuple(derived.values())
+    return (tuple(derived), values, tuple(map(type, values)))
+
+
 def _decide(
-    ready: _Prepared, version: str, derived: Mapping[str, Any]
+    ready: _Prepared, version: str, derived: Mapping[str, Any], key: DerivedKey | None = None
 ) -> tuple[Outcome, list[Reason]]:
     """Match the message (only what the conditions test) on the engine, then conclude."""
-    message = {k: derived[k] for k in ready.tested if derived.get(k) is not None}
+    message = {k: v for k in ready.tested if (v := derived.get(k)) is not None}
     fired = engine.fired_rules(ready.engine_name, ready.document["rules"], message)
-    return concluded(version, fired, derived)
+    return concluded(version, fired, derived, key)
 
 
 @lru_cache(maxsize=4096)
-def _remembered_decisions(
-    version: str, derived: tuple[tuple[str, ...], tuple, tuple]
-) -> tuple[Outcome, list[Reason]]:
-    names, values, _ = derived
-    return _decide(_prepared[version], version, dict(zip(names, values, strict=True)))
+def _remembered_decisions(version: str, key: DerivedKey) -> tuple[Outcome, list[Reason]]:
+    names, values, _ = key
+    return _decide(_prepared[version], version, dict(zip(names, values, strict=True)), key)
 
 
 engine.on_forget(_remembered_decisions.cache_clear)
 
 
 def concluded(
-    version: str, fired: frozenset[str], derived: Mapping[str, Any]
+    version: str,
+    fired: frozenset[str],
+    derived: Mapping[str, Any],
+    key: DerivedKey | None = None,
 ) -> tuple[Outcome, list[Reason]]:
     """`conclude` for a version already `prepared`, remembered: the conclusions are a pure
     function of the version, the rules that fired and the derived values (dates among them,
     so the same facts received on the same day conclude alike), and the Structs are frozen
-    (issue 10: a third of an evaluation's time)."""
+    (issue 10: a third of an evaluation's time). `key`: the derived values' `_derived_key`,
+    when the caller has it already."""
     try:
-        # The types too: True == 1 would otherwise share an entry.
-        key = (tuple(derived.items()), tuple(map(type, derived.values())))
-        return _remembered_conclusions(version, fired, key)
+        return _remembered_conclusions(version, fired, key or _derived_key(derived))
     except TypeError:  # a derived value that cannot be hashed: work it out every time
         return conclude(_prepared[version].document, fired, derived)
 
 
 @lru_cache(maxsize=4096)
 def _remembered_conclusions(
-    version: str, fired: frozenset[str], derived: tuple[tuple[tuple[str, Any], ...], tuple]
+    version: str, fired: frozenset[str], key: DerivedKey
 ) -> tuple[Outcome, list[Reason]]:
-    return conclude(_prepared[version].document, fired, dict(derived[0]))
+    names, values, _ = key
+    return conclude(_prepared[version].document, fired, dict(zip(names, values, strict=True)))
 
 
 def deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:
@@ -197,6 +206,20 @@ def deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str
     A date deadline compares local dates; an hours deadline compares instants, a date act
     standing for the start of its local day. Exactly at `due` is on time.
     """
+    try:
+        return _remembered_status(due, done_at, moment, timezone)
+    except TypeError:  # a Moment made by hand around something that cannot be hashed
+        return _deadline_status(due, done_at, moment, timezone)
+
+
+@lru_cache(maxsize=8192)
+def _remembered_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:
+    # A pure function of its arguments, asked again for every deadline of every decision: the
+    # same complaint decided in the same hour asks the same questions (issue 10).
+    return _deadline_status(due, done_at, moment, timezone)
+
+
+def _deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:
     if calendar.is_date_only(due):
         limit = date.fromisoformat(due)
         if done_at is None:
