@@ -445,6 +445,7 @@ class _Plan:
     names: frozenset[str]  # every wire name
     dates: tuple[tuple[str, DateKind], ...]  # date facts
     date_maps: tuple[tuple[str, DateKind], ...]  # objects of date facts (`acts`)
+    date_map_names: frozenset[str]  # their names: the only objects checked at once
 
 
 @functools.cache
@@ -455,7 +456,8 @@ def _plan(cls: type[msgspec.Struct]) -> _Plan:
             dates.append((name, what))
         elif how == "dict" and what[0] == "date":
             date_maps.append((name, what[1]))
-    return _Plan(frozenset(_struct_fields(cls)), tuple(dates), tuple(date_maps))
+    names = frozenset(_struct_fields(cls))
+    return _Plan(names, tuple(dates), tuple(date_maps), frozenset(n for n, _ in date_maps))
 
 
 def _fits_at_once(
@@ -480,13 +482,13 @@ def _fits_at_once(
     plan = _plan(cls)
     if not facts.keys() <= plan.names:
         return None
-    for value in facts.values():
+    for name, value in facts.items():
         kind = type(value)
         if kind is str:
             if len(value) > MAX_STRING_CHARS:
                 return None
         elif kind is dict:
-            if len(value) > MAX_ITEMS:
+            if name not in plan.date_map_names or len(value) > MAX_ITEMS:
                 return None
             for item in value.values():
                 if type(item) is not str or len(item) > MAX_STRING_CHARS:

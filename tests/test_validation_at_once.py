@@ -11,6 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 import rules
@@ -26,6 +27,7 @@ from rules.validation import (
     parse_as_of,
     validate_facts,
 )
+from schemas.facts import DateFact
 
 AS_OF = "2026-06-15T09:00:00Z"
 MOMENT = datetime(2026, 6, 15, 9, tzinfo=UTC)
@@ -190,3 +192,20 @@ def test_null_still_means_absent():
     base = {"received_at": "2026-06-12", "kind": "complaint"}
     with_null = rules.evaluate("wme", {**base, "category": None, "acts": None}, MOMENT)
     assert with_null == rules.evaluate("wme", base, MOMENT)
+
+
+class _Inner(msgspec.Struct, forbid_unknown_fields=True):
+    when: DateFact
+
+
+class _Outer(msgspec.Struct, forbid_unknown_fields=True):
+    inner: _Inner | None = None
+
+
+def test_an_object_other_than_acts_is_left_to_the_walk():
+    # No policy has such a fact today; its dates would go unchecked at once.
+    facts = {"inner": {"when": "2026-06-16"}}  # after AS_OF
+    assert _fits_at_once(facts, parse_as_of(AS_OF, "UTC"), _Outer, "UTC", None, None) is None
+    with pytest.raises(InputError) as refused:
+        validate_facts(facts, AS_OF, _Outer, "UTC")
+    assert [e.pointer for e in refused.value.errors] == ["/facts/inner/when"]
