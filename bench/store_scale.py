@@ -1,8 +1,9 @@
 """The store at scale: durable appends/s under concurrency (from one process, then from
-`--processes` processes sharing the file, the same number of client threads in all), then a
-ledger grown to 1,000,000 entries through the writer's fast path, measuring at 10k, 100k and 1M
-entries: inclusion and consistency proof time, `verify` entries/s (1 and 2 processes), RSS of the
-appending process.
+`--processes` processes sharing the file, the same number of client threads in all; then as
+many clients as coroutines on one event loop, awaiting `Store.write_async` as the server's
+requests do), then a ledger grown to 1,000,000 entries through the writer's fast path,
+measuring at 10k, 100k and 1M entries: inclusion and consistency proof time, `verify`
+entries/s (1 and 2 processes), RSS of the appending process.
 
     .venv/bin/python bench/store_scale.py [--entries 1000000] [--seconds 5] [--threads 32]
         [--processes 2] [--appends-only]
@@ -11,6 +12,7 @@ appending process.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing
 import resource
@@ -74,6 +76,36 @@ def appending_clients(data: Path, seconds: float, threads: int) -> dict:
     }
 
 
+def awaiting_clients(data: Path, seconds: float, clients: int) -> dict:
+    """`clients` coroutines on one uvloop event loop (the server's), each appending one entry
+    at a time through `Store.write_async` and awaiting its commit."""
+    import uvloop
+
+    ledger = Ledger.open(data)
+    raw = canonical_bytes(body(0))
+    counts = [0] * clients
+    waits: list[float] = []
+
+    async def client(n: int, until: float) -> None:
+        while time.perf_counter() < until:
+            began = time.perf_counter()
+            await ledger.store.write_async(lambda tx: tx.append("decision", raw, None))
+            counts[n] += 1
+            waits.append(time.perf_counter() - began)
+
+    async def run() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n, started + seconds) for n in range(clients)))
+        return time.perf_counter() - started
+
+    elapsed = uvloop.run(run())
+    sizes = ledger.store.batch_sizes
+    ledger.close()
+    return summary(
+        [{"appended": sum(counts), "seconds": elapsed, "batch_sizes": sizes, "waits": waits}]
+    )
+
+
 def _client_process(data: str, seconds: float, threads: int, results: multiprocessing.Queue):
     results.put(appending_clients(Path(data), seconds, threads))
 
@@ -97,6 +129,11 @@ def concurrent_appends(data: Path, seconds: float, threads: int, processes: int 
         runs = [results.get() for _ in pool]
         for p in pool:
             p.join()
+    return summary(runs)
+
+
+def summary(runs: list[dict]) -> dict:
+    """Appends/s summed over the runs, the median batch, and the commit waits' quantiles."""
     waits = sorted(w for run in runs for w in run["waits"])
     sizes = [size for run in runs for size in run["batch_sizes"]]
     return {
@@ -185,6 +222,10 @@ def main() -> None:
             result = concurrent_appends(Path(tmp) / "c", args.seconds, args.threads, processes)
             shape = {"threads": args.threads, "processes": processes}
             print(json.dumps({"concurrent_durable_appends": result, **shape}), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = awaiting_clients(Path(tmp) / "a", args.seconds, args.threads)
+        shape = {"coroutines": args.threads, "processes": 1}
+        print(json.dumps({"concurrent_durable_appends": result, **shape}), flush=True)
     if args.appends_only:
         return
     marks = [m for m in (10_000, 100_000, 1_000_000) if m < args.entries] + [args.entries]
