@@ -200,26 +200,17 @@ def _remembered_conclusions(
     return conclude(_prepared[version].document, fired, dict(zip(names, values, strict=True)))
 
 
+@lru_cache(maxsize=8192)
 def deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:
     """`met`, `late`, `open` or `overdue` (POLICIES.md, "Deadlines, obligations and acts").
 
     A date deadline compares local dates; an hours deadline compares instants, a date act
     standing for the start of its local day. Exactly at `due` is on time.
+
+    Remembered: a pure function of its arguments (a Moment is frozen), asked again for every
+    deadline of every decision, and the same complaint decided in the same hour asks the same
+    questions (issue 10).
     """
-    try:
-        return _remembered_status(due, done_at, moment, timezone)
-    except TypeError:  # a Moment made by hand around something that cannot be hashed
-        return _deadline_status(due, done_at, moment, timezone)
-
-
-@lru_cache(maxsize=8192)
-def _remembered_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:
-    # A pure function of its arguments, asked again for every deadline of every decision: the
-    # same complaint decided in the same hour asks the same questions (issue 10).
-    return _deadline_status(due, done_at, moment, timezone)
-
-
-def _deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str) -> str:
     if calendar.is_date_only(due):
         limit = date.fromisoformat(due)
         if done_at is None:
