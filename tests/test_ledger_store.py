@@ -8,6 +8,7 @@ import multiprocessing
 import sqlite3
 import stat
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -139,10 +140,15 @@ def test_entries_pages_in_index_order(tmp_path: Path) -> None:
 
 
 def _append_many_from_another_process(data_dir: str, worker: int, count: int) -> None:
-    ledger = Ledger.open(Path(data_dir))
-    for n in range(count):
-        ledger.append("erasure", {"case_id": f"w{worker}-{n}", "commitments": []})
-    ledger.close()
+    try:
+        ledger = Ledger.open(Path(data_dir))
+        for n in range(count):
+            ledger.append("erasure", {"case_id": f"w{worker}-{n}", "commitments": []})
+        ledger.close()
+    except BaseException:
+        # The parent's assertion shows it: a bare exit code does not say what went wrong.
+        (Path(data_dir) / f"worker-{worker}.error").write_text(traceback.format_exc())
+        raise
 
 
 @pytest.mark.sqlite_only
@@ -156,7 +162,8 @@ def test_four_processes_appending_at_once_make_one_valid_chain(tmp_path: Path) -
         w.start()
     for w in workers:
         w.join()
-    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    errors = [p.read_text() for p in sorted(tmp_path.glob("worker-*.error"))]
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0], "\n".join(errors)
     raws = raw_entries(tmp_path / "redress.db")
     documents = [json.loads(r) for r in raws]
     assert len(documents) == 1 + 4 * 50  # one genesis, however many processes raced to open
