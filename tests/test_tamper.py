@@ -22,6 +22,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,9 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
 
 
 def fully_cosigned(data: Path) -> bool:
-    with sqlite3.connect(data / DB_FILE) as conn:
+    # Closed here, not by the garbage collector during a later copy of `data` (`copy`): the
+    # last connection to close deletes the WAL and its index, and the copy would fail.
+    with closing(sqlite3.connect(data / DB_FILE)) as conn:
         count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
         cosigned = conn.execute(
             "SELECT MAX(tree_size) FROM checkpoints WHERE note LIKE ?", (COSIGNED_PATTERN,)

@@ -12,7 +12,8 @@ import hashlib
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -82,8 +83,16 @@ def service_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def db(data: Path) -> sqlite3.Connection:
-    return sqlite3.connect(data / "redress.db", isolation_level=None)
+@contextmanager
+def db(data: Path) -> Iterator[sqlite3.Connection]:
+    """An autocommit connection to the store at `data`, closed on leaving. Left to the garbage
+    collector, it would close whenever collected, and the last connection to close deletes the
+    WAL and its index: perhaps while `tampered` copies the directory, which then fails."""
+    conn = sqlite3.connect(data / "redress.db", isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def raw_of(conn: sqlite3.Connection, index: int) -> bytes:
