@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from ledger.note import Signer
@@ -94,6 +95,18 @@ def rotation_body(old: Signer, new: Signer) -> dict:
         "previous_key": old.verifier_key,
         "statement": old.sign(rotation_text(new.verifier_key)),
     }
+
+
+def key_in_force(key_entries: Iterable[dict]) -> str | None:
+    """The signing key a ledger is in the hands of, from its `key` entries in order (parsed):
+    the genesis key (entry 0's), or the one the newest rotation handed over to. API keys'
+    entries share the kind and are passed over; `verify` checks each hand-over, not this."""
+    found = None
+    for document in key_entries:
+        body = document["body"]
+        if document["index"] == 0 or body.get("action") == ROTATE_SIGNING:
+            found = body.get("verifier_key")
+    return found
 
 
 def follow_rotation(body: dict, current: str) -> str:

@@ -399,32 +399,14 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from keys import bootstrap_admin
-    from ledger import Ledger
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     if _serve_witness_environment(args) is None:
         return 2
-    from ledger.keys import SigningKeyMismatch
-
-    try:
-        ledger = Ledger.open(data_dir)  # creates the store and signing key before workers start
-    except SigningKeyMismatch as error:
-        print(f"redress serve: {error}", file=sys.stderr)
-        return 2
-    try:
-        with ledger.store.read() as tx:
-            # the genesis key or one a rotation entry handed over to
-            recorded = tx.find_entry("key", ledger.verifier_key) is not None
-    finally:
-        ledger.close()
-    if not recorded:
-        # A node given other key files would sign checkpoints the ledger's key cannot verify.
-        print(
-            f"redress serve: the signing key in {data_dir} ({ledger.verifier_key}) is not "
-            "one the ledger recorded: give every node the same key files",
-            file=sys.stderr,
-        )
+    refusal = _key_not_in_force(data_dir)  # creates the store and key before workers start
+    if refusal is not None:
+        print(f"redress serve: {refusal}", file=sys.stderr)
         return 2
     admin_key = bootstrap_admin(data_dir)
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
@@ -465,6 +447,37 @@ def run_serve(args: argparse.Namespace) -> int:
         log_config=JSON_LOG_CONFIG,
     )
     return 0
+
+
+def _key_not_in_force(data_dir: Path) -> str | None:
+    """Why the signing key in `data_dir` must not sign for the ledger, or None when it is the
+    key in force. A node given other key files, or still holding a key that a rotation (on
+    another PostgreSQL node, say) retired, would sign checkpoints that `verify` refuses. The
+    ledger is opened without signing anything, so that the check comes first."""
+    from ledger import Ledger
+    from ledger.keys import SigningKeyMismatch
+
+    try:
+        ledger = Ledger.open(data_dir, auto_checkpoint=False)
+    except SigningKeyMismatch as error:
+        return str(error)
+    try:
+        mine, in_force = ledger.verifier_key, ledger.key_in_force()
+        with ledger.store.read() as tx:
+            recorded = tx.find_entry("key", mine) is not None
+    finally:
+        ledger.close()
+    if mine == in_force:
+        return None
+    if not recorded:
+        return (
+            f"the signing key in {data_dir} ({mine}) is not one the ledger recorded: give "
+            "every node the same key files"
+        )
+    return (
+        f"the signing key in {data_dir} ({mine}) was retired by a rotation; the ledger's key "
+        f"in force is {in_force}: give this node that key (--signing-key) and its public.key"
+    )
 
 
 def _workers_directory() -> Path:
@@ -594,6 +607,11 @@ def run_keys_rotate_signing(args: argparse.Namespace) -> int:
     old_path = signing_key_path(data_dir)
     if not old_path.exists():
         print(f"redress keys rotate-signing: no signing key at {old_path}", file=sys.stderr)
+        return 2
+    # Only the key in force may hand the ledger over: a rotation from a retired one is damage.
+    refusal = _key_not_in_force(data_dir)
+    if refusal is not None:
+        print(f"redress keys rotate-signing: {refusal}", file=sys.stderr)
         return 2
     try:
         new = create_signer_file(args.new_key.resolve())

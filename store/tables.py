@@ -64,6 +64,10 @@ class TablesTx(IndexTx):
         )
         return None if row is None else row[0]
 
+    def entries_of_kind(self, kind: str) -> list[bytes]:
+        sql = self._sql("SELECT entry FROM entries WHERE kind = ? ORDER BY idx")
+        return [bytes(raw) for (raw,) in self.conn.execute(sql, (kind,))]
+
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         row = self._one(
             "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"

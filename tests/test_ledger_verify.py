@@ -472,6 +472,35 @@ def test_a_signing_key_rotation_is_followed_from_the_genesis_key(tmp_path: Path)
     assert code == 1 and "a retired key signed it" in out
 
 
+def test_the_key_in_force_follows_rotations_and_passes_over_api_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """API keys' entries share the `key` kind with the signing keys': the key in force (what
+    `serve` and `keys rotate-signing` insist on) is the genesis key, then the one each rotation
+    hands over to, whatever API keys are made in between."""
+    from keys import create_key
+    from ledger.keys import SIGNING_KEY_ENV
+
+    data = tmp_path / "data"
+    ledger = honest_ledger(data)
+    genesis = ledger.verifier_key
+    ledger.close()
+    create_key(data, "audit")
+    ledger = Ledger.open(data)
+    assert ledger.key_in_force() == genesis
+    ledger.close()
+    new_key = tmp_path / "elsewhere" / "signing.key"
+    code, out = run_cli(
+        "keys", "rotate-signing", "--data-dir", str(data), "--new-key", f"{new_key}"
+    )
+    assert code == 0, out
+    monkeypatch.setenv(SIGNING_KEY_ENV, str(new_key))
+    create_key(data, "decide")
+    ledger = Ledger.open(data)
+    assert ledger.key_in_force() == out.strip() == ledger.verifier_key != genesis
+    ledger.close()
+
+
 def test_a_rotation_not_signed_by_the_key_in_force_fails(tmp_path: Path) -> None:
     from ledger.keys import rotation_body
 

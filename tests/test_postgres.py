@@ -298,3 +298,49 @@ def test_a_node_with_other_key_files_refuses_to_start(tmp_path, store_url):
     assert refused.returncode == 2
     assert "give every node the same key files" in refused.stderr
     assert verify_database(store_url).ok
+
+
+def test_a_node_still_holding_a_retired_signing_key_is_refused(tmp_path, store_url):
+    """Nodes on other machines hold copies of the key files. After `keys rotate-signing` on one
+    node, another still holding the old key would sign checkpoints `verify` refuses (a retired
+    key signs nothing new): `serve` refuses it, and so does a second rotation from it."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    Ledger.open(first).close()  # the genesis entry names the first key
+    second.mkdir()
+    for name in ("signing.key", "public.key"):
+        (second / name).write_bytes((first / name).read_bytes())
+    genesis = tmp_path / "genesis.key"
+    genesis.write_bytes((first / "public.key").read_bytes())
+    new_key = tmp_path / "new" / "signing.key"
+    rotated = redress(
+        "keys", "rotate-signing", "--data-dir", str(first), "--database", store_url,
+        "--new-key", str(new_key),
+    )  # fmt: skip
+    assert rotated.returncode == 0, rotated.stderr
+    in_force = rotated.stdout.strip()
+
+    refused = redress("serve", "--data-dir", str(second), "--database", store_url)
+    assert refused.returncode == 2
+    assert "was retired by a rotation" in refused.stderr and in_force in refused.stderr
+    stray = tmp_path / "stray" / "signing.key"
+    again = redress(
+        "keys", "rotate-signing", "--data-dir", str(second), "--database", store_url,
+        "--new-key", str(stray),
+    )  # fmt: skip
+    assert again.returncode == 2 and "was retired by a rotation" in again.stderr
+    assert not stray.exists()
+
+    # The node given the key in force starts.
+    command = [REDRESS, "serve", "--data-dir", str(first), "--database", store_url]
+    command += ["--signing-key", str(new_key), "--port", str(free_port())]
+    env = {k: v for k, v in os.environ.items() if k != "REDRESS_DATABASE_URL"}
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert server.stderr is not None
+        lines = iter(server.stderr.readline, "")
+        assert any(line.startswith("Redress on http://") for line in lines)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    checked = redress("verify", "--database", store_url, "--public-key", str(genesis), "--strict")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
