@@ -97,16 +97,16 @@ def rotation_body(old: Signer, new: Signer) -> dict:
     }
 
 
-def key_in_force(key_entries: Iterable[dict]) -> str | None:
-    """The signing key a ledger is in the hands of, from its `key` entries in order (parsed):
-    the genesis key (entry 0's), or the one the newest rotation handed over to. API keys'
-    entries share the kind and are passed over; `verify` checks each hand-over, not this."""
-    found = None
-    for document in key_entries:
-        body = document["body"]
-        if document["index"] == 0 or body.get("action") == ROTATE_SIGNING:
-            found = body.get("verifier_key")
-    return found
+def signing_keys(key_entries: Iterable[dict]) -> list[str]:
+    """The signing keys a ledger has been in the hands of, oldest first, from its `key`
+    entries in order (parsed): the genesis key (entry 0's), then the one each rotation handed
+    over to; the last is the key in force. API keys' entries share the kind and are passed
+    over; `verify` checks each hand-over, not this."""
+    return [
+        document["body"]["verifier_key"]
+        for document in key_entries
+        if document["index"] == 0 or document["body"].get("action") == ROTATE_SIGNING
+    ]
 
 
 def follow_rotation(body: dict, current: str) -> str:

@@ -18,7 +18,7 @@ import msgspec
 from ledger import personal
 from ledger.canonical import canonical_bytes, parse_entry
 from ledger.checkpoint import Checkpoint, format_checkpoint
-from ledger.keys import ORIGIN, key_in_force, load_or_create_signer
+from ledger.keys import ORIGIN, load_or_create_signer, signing_keys
 from ledger.note import Signer
 from ledger.tlog_proof import format_tlog_proof
 from ledger.tree import (
@@ -154,12 +154,16 @@ class Ledger:
     def verifier_key(self) -> str:
         return self._signer.verifier_key
 
-    def key_in_force(self) -> str | None:
-        """The signing key the ledger is in the hands of (`keys.key_in_force`); None for a
-        ledger with no entry yet."""
+    def signing_keys(self) -> list[str]:
+        """The signing keys the ledger has been in the hands of, the key in force last
+        (`keys.signing_keys`); empty for a ledger with no entry yet."""
         with self.store.read() as tx:
             raws = tx.entries_of_kind("key")
-        return key_in_force(msgspec.json.decode(raw) for raw in raws)  # a guard; `verify` checks
+        return signing_keys(msgspec.json.decode(raw) for raw in raws)
+
+    def key_in_force(self) -> str | None:
+        keys = self.signing_keys()
+        return keys[-1] if keys else None
 
     # -- appending ---------------------------------------------------------------------------
 

@@ -462,21 +462,19 @@ def _key_not_in_force(data_dir: Path) -> str | None:
     except SigningKeyMismatch as error:
         return str(error)
     try:
-        mine, in_force = ledger.verifier_key, ledger.key_in_force()
-        with ledger.store.read() as tx:
-            recorded = tx.find_entry("key", mine) is not None
+        mine, keys = ledger.verifier_key, ledger.signing_keys()
     finally:
         ledger.close()
-    if mine == in_force:
+    if keys[-1:] == [mine]:
         return None
-    if not recorded:
+    if mine not in keys:
         return (
             f"the signing key in {data_dir} ({mine}) is not one the ledger recorded: give "
             "every node the same key files"
         )
     return (
         f"the signing key in {data_dir} ({mine}) was retired by a rotation; the ledger's key "
-        f"in force is {in_force}: give this node that key (--signing-key) and its public.key"
+        f"in force is {keys[-1]}: give this node that key (--signing-key) and its public.key"
     )
 
 
