@@ -161,10 +161,6 @@ class Ledger:
             raws = tx.entries_of_kind("key")
         return signing_keys(msgspec.json.decode(raw) for raw in raws)
 
-    def key_in_force(self) -> str | None:
-        keys = self.signing_keys()
-        return keys[-1] if keys else None
-
     # -- appending ---------------------------------------------------------------------------
 
     def append(self, kind: str, body: dict, ref: str | None = None) -> Receipt:
