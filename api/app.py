@@ -35,6 +35,7 @@ from api.responses import BEARER, with_options
 from api.services import Services
 from console import template_config
 from console.pages import CONSOLE_ROUTER
+from ledger.keys import KeyRetired
 from ledger.store import IndexDamaged
 from rules.calendar import load_holidays
 from service.cosigning import Cosigning, parse_witness
@@ -71,6 +72,12 @@ class ApiGuard(RequestGuard):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def on_key_retired(_: Request, exc: KeyRetired) -> Response[bytes]:
+    """503 with no `Retry-After`: this node's signing key was retired by a rotation made
+    elsewhere, so it records nothing more until it restarts with the key in force."""
+    return problem_response(503, str(exc), [])
 
 
 def on_index_damaged(_: Request, exc: IndexDamaged) -> Response[bytes]:
@@ -208,6 +215,7 @@ def create_app(data_dir: Path) -> Litestar:
         exception_handlers={
             **EXCEPTION_HANDLERS,
             StoreBusy: on_store_busy,
+            KeyRetired: on_key_retired,
             IndexDamaged: on_index_damaged,
         },
         middleware=[ApiGuard],

@@ -34,7 +34,8 @@ class Readiness(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         503: ResponseSpec(
             Problem,
             media_type=PROBLEM_JSON,
-            description="The store does not take writes now (database unreachable, disk stuck).",
+            description="The store does not take writes now (database unreachable, disk "
+            "stuck), or this node's signing key was retired by a rotation made elsewhere.",
             generate_examples=False,
         )
     },
@@ -42,11 +43,15 @@ class Readiness(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tags=["operations"],
 )
 def ready(state: State) -> Response:
-    if state.services.store_writable():
-        return Response(Readiness(status="ready"))
-    return problem_response(
-        503, "the store does not take writes now", [], {"Retry-After": str(RETRY_AFTER_S)}
-    )
+    services = state.services
+    if not services.store_writable():
+        return problem_response(
+            503, "the store does not take writes now", [], {"Retry-After": str(RETRY_AFTER_S)}
+        )
+    retired = services.ledger.key_retired()
+    if retired is not None:  # no write would commit until the node restarts with the new key
+        return problem_response(503, retired, [])
+    return Response(Readiness(status="ready"))
 
 
 @get(

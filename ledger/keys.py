@@ -11,8 +11,14 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
 
 from ledger.note import Signer
+
+if TYPE_CHECKING:
+    from store.base import ReadTx
 
 ORIGIN = "redress.local/ledger"
 SIGNING_KEY_FILE = "signing.key"
@@ -40,6 +46,11 @@ def _write_private(path: Path, data: bytes) -> None:
             os.link(tmp, path)
     finally:
         os.unlink(tmp)
+
+
+class KeyRetired(RuntimeError):
+    """This process's signing key was retired by a rotation made elsewhere while it ran: it
+    signs nothing more (`KeyInForce`), so its writes fail until it restarts with the new key."""
 
 
 class SigningKeyMismatch(ValueError):
@@ -107,6 +118,45 @@ def signing_keys(key_entries: Iterable[dict]) -> list[str]:
         for document in key_entries
         if document["index"] == 0 or document["body"].get("action") == ROTATE_SIGNING
     ]
+
+
+class KeyInForce:
+    """Whether this process's signing key (`mine`) is still the ledger's key in force, followed
+    through the `key` entries other processes append (`follow`, the store's
+    `on_appended_elsewhere`): after a rotation by another node, or by `keys rotate-signing`
+    beside a running server, the retired key must sign no checkpoint, which `verify` would
+    refuse (`check`)."""
+
+    def __init__(self, mine: str) -> None:
+        self.mine = mine
+        self.in_force = mine
+        self.handed_over_at: int | None = None  # the index of the rotation that retired it
+
+    def follow(self, tx: ReadTx, start: int) -> None:
+        """Take the `key` entries from index `start` (every one when `start` is 0)."""
+        documents = [msgspec.json.decode(raw) for raw in tx.entries_of_kind("key", start)]
+        keys = signing_keys(documents)
+        if not keys or keys[-1] == self.in_force:
+            return
+        self.in_force = keys[-1]
+        rotations = [d["index"] for d in documents if d["body"].get("action") == ROTATE_SIGNING]
+        self.handed_over_at = rotations[-1] if rotations else None
+
+    def retired(self) -> str | None:
+        """Why `mine` must sign nothing more; None while it is the key in force."""
+        if self.in_force == self.mine:
+            return None
+        where = "" if self.handed_over_at is None else f" at entry {self.handed_over_at}"
+        return (
+            f"this node's signing key ({self.mine}) was retired by a rotation{where}: it signs "
+            f"nothing more; restart it with --signing-key giving the key in force ({self.in_force})"
+        )
+
+    def check(self) -> None:
+        """`KeyRetired` unless `mine` is the key in force."""
+        why = self.retired()
+        if why is not None:
+            raise KeyRetired(why)
 
 
 def follow_rotation(body: dict, current: str) -> str:

@@ -18,7 +18,7 @@ import msgspec
 from ledger import personal
 from ledger.canonical import canonical_bytes, parse_entry
 from ledger.checkpoint import Checkpoint, format_checkpoint
-from ledger.keys import ORIGIN, load_or_create_signer, signing_keys
+from ledger.keys import ORIGIN, KeyInForce, load_or_create_signer, signing_keys
 from ledger.note import Signer
 from ledger.tlog_proof import format_tlog_proof
 from ledger.tree import (
@@ -127,14 +127,19 @@ class Ledger:
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         signer = load_or_create_signer(data_dir)
+        key = KeyInForce(signer.verifier_key)
 
         def sign(size: int, root: bytes) -> str:
+            key.check()  # a key another node's rotation retired signs nothing more
             return signer.sign(format_checkpoint(Checkpoint(ORIGIN, size, root)))
 
         if store is None:
             store = open_store(data_dir, sign, auto_checkpoint)
         else:
             store.set_signer(sign, auto_checkpoint)
+        store.on_appended_elsewhere = key.follow
+        with store.read() as tx:  # the store's writer may have started before this ledger
+            key.follow(tx, 0)
         ledger = cls(data_dir, store, signer)
         key_body = canonical_bytes({"origin": ORIGIN, "verifier_key": signer.verifier_key})
 
@@ -153,6 +158,14 @@ class Ledger:
     @property
     def verifier_key(self) -> str:
         return self._signer.verifier_key
+
+    def key_retired(self) -> str | None:
+        """Why this process's signing key signs nothing more (a rotation made elsewhere
+        retired it), read now; None while it is the key in force."""
+        key = KeyInForce(self.verifier_key)
+        with self.store.read() as tx:
+            key.follow(tx, 0)
+        return key.retired()
 
     def signing_keys(self) -> list[str]:
         """The signing keys the ledger has been in the hands of, the key in force last

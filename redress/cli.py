@@ -51,9 +51,10 @@ def _reported_in_one_line(exc: Exception) -> bool:
     """Whether `main` reports `exc` in one line. The store is imported only here, on the way
     out: `redress verify` of a SQLite file never loads the store package (a tenth of a second
     before its workers start)."""
+    from ledger.keys import KeyRetired
     from store import SchemaTooNew, StoreBusy
 
-    return isinstance(exc, (StoreBusy, SchemaTooNew, ValueError))
+    return isinstance(exc, (StoreBusy, SchemaTooNew, KeyRetired, ValueError))
 
 
 def _use_database(args: argparse.Namespace) -> None:

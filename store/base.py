@@ -89,8 +89,9 @@ class ReadTx(Protocol):
     def entry(self, index: int) -> tuple[bytes, str] | None: ...
     def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]: ...
     def find_entry(self, kind: str, ref: str) -> int | None: ...
-    def entries_of_kind(self, kind: str) -> list[bytes]:
-        """The bytes of every entry of `kind`, in order: meant for the rare kinds (`key`)."""
+    def entries_of_kind(self, kind: str, start: int = 0) -> list[bytes]:
+        """The bytes of every entry of `kind` from index `start`, in order: meant for the rare
+        kinds (`key`)."""
         ...
 
     def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
@@ -265,7 +266,16 @@ class WriteTx(ReadTx, Protocol):
         ...
 
 
+AppendedElsewhere = Callable[[ReadTx, int], None]
+
+
 class Store(Protocol):
+    # Set by the ledger: called by the writer inside a batch's transaction, before its jobs,
+    # when the tail holds entries this writer did not append (another process or node did,
+    # or it is the writer's first batch), with the first index of them. What it raises fails
+    # the batch, every job of it answered with that error.
+    on_appended_elsewhere: AppendedElsewhere | None
+
     def read(self) -> AbstractContextManager[ReadTx]: ...
     def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
         """Run `job` in the writer's next transaction; return its result once committed.

@@ -35,6 +35,7 @@ from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
 from store.base import (
     BUSY_WAIT_S,
+    AppendedElsewhere,
     AppendReceipt,
     StoreBusy,
     StoredResponse,
@@ -307,6 +308,7 @@ class PostgresStore:
         self._conn: psycopg.Connection | None = None
         self.batch_sizes: list[int] = []
         self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
+        self.on_appended_elsewhere: AppendedElsewhere | None = None  # see `Store`
         try:
             with self._connect() as conn:
                 migrate(conn)
@@ -540,17 +542,21 @@ class PostgresStore:
 
     def _load_tail(self, conn: psycopg.Connection, state: _Writer) -> None:
         """Lock the tail row (one node at a time past this point); reload the frontier when
-        another node appended since this one's last batch."""
+        another node appended since this one's last batch, and tell `on_appended_elsewhere`
+        from where."""
         size, tail_hash = conn.execute(
             "SELECT size, tail_hash FROM ledger_tail WHERE id = 1 FOR UPDATE"
         ).fetchone()
         if state.valid and state.frontier.size == size and state.tail_hash == tail_hash:
             return
+        seen = state.frontier.size if state.valid else 0
         keys = frontier_keys(size)
         nodes = PgTx(conn).nodes(keys)
         state.frontier = Frontier(size, [nodes[k] for k in keys])
         state.tail_hash = tail_hash if size else ZERO_HASH
         state.valid = True
+        if self.on_appended_elsewhere is not None:
+            self.on_appended_elsewhere(PgTx(conn), seen)
 
     def _sign_checkpoint(self, conn: psycopg.Connection, size: int, root: bytes) -> None:
         if self._sign is None or size == 0:

@@ -78,6 +78,7 @@ from ledger.merkle import leaf_hash
 from ledger.tree import Frontier, frontier_keys
 from store.base import (
     BUSY_WAIT_S,
+    AppendedElsewhere,
     AppendReceipt,
     StoreBusy,
     StoredResponse,
@@ -664,6 +665,7 @@ class SqliteStore:
         self._stopping = False  # close() was asked for: the current batch is the last
         self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
         self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
+        self.on_appended_elsewhere: AppendedElsewhere | None = None  # see `Store`
         conn = connect(self.path)
         try:
             migrate(conn)
@@ -962,17 +964,21 @@ class SqliteStore:
         self._wal_copier.frames = frames
 
     def _load_tail(self, conn: sqlite3.Connection, state: _Writer) -> None:
-        """Read the true tail; reload the frontier when another process appended."""
+        """Read the true tail; reload the frontier when another process appended, and tell
+        `on_appended_elsewhere` from where."""
         row = conn.execute("SELECT idx, entry_hash FROM entries ORDER BY idx DESC LIMIT 1")
         tail = row.fetchone()
         size, tail_hash = (0, ZERO_HASH) if tail is None else (tail[0] + 1, tail[1])
         if state.valid and state.frontier.size == size and state.tail_hash == tail_hash:
             return
+        seen = state.frontier.size if state.valid else 0
         keys = frontier_keys(size)
         nodes = SqliteTx(conn).nodes(keys)
         state.frontier = Frontier(size, [nodes[k] for k in keys])
         state.tail_hash = tail_hash
         state.valid = True
+        if self.on_appended_elsewhere is not None:
+            self.on_appended_elsewhere(SqliteTx(conn), seen)
 
     def _sign_checkpoint(self, conn: _WriterConn, size: int, root: bytes, grew: bool) -> None:
         """Sign and store a checkpoint of `size` unless one of it or a larger tree exists,

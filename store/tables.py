@@ -64,9 +64,9 @@ class TablesTx(IndexTx):
         )
         return None if row is None else row[0]
 
-    def entries_of_kind(self, kind: str) -> list[bytes]:
-        sql = self._sql("SELECT entry FROM entries WHERE kind = ? ORDER BY idx")
-        return [bytes(raw) for (raw,) in self.conn.execute(sql, (kind,))]
+    def entries_of_kind(self, kind: str, start: int = 0) -> list[bytes]:
+        sql = self._sql("SELECT entry FROM entries WHERE kind = ? AND idx >= ? ORDER BY idx")
+        return [bytes(raw) for (raw,) in self.conn.execute(sql, (kind, start))]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         row = self._one(
