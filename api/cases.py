@@ -50,8 +50,8 @@ CASE_STATES = ("open", "closed")
 
 
 def opened_case(services: NamedDependency[Services]) -> Callable[[ReadTx, RecordedDecision], bytes]:
-    """The response to opening a case, rendered from the store as of `tx` (the write's own
-    transaction when it is remembered for an Idempotency-Key)."""
+    """The response to opening a case, rendered from the store as of `tx`: the write's own
+    transaction, which remembers it for an Idempotency-Key's replays."""
 
     def render(tx: ReadTx, recorded: RecordedDecision) -> bytes:
         record = services.cases._record(tx, tx.case(recorded.case_id))  # noqa: SLF001
@@ -93,7 +93,7 @@ async def post_case(
     decision = msgspec.structs.replace(decision, purpose=body.purpose)
 
     async def write() -> Response:
-        case_id, recorded = await services.workflows.open_case_async(
+        case, recorded = await services.workflows.open_case_async(
             decision,
             body.facts,
             body.personal,
@@ -102,22 +102,11 @@ async def post_case(
             key_id=caller.key_id,
             once=once,
         )
-        note(request, decision_id=recorded.decision_id, case_id=case_id)
-        return json_response(
-            await services.store.call_reading(rendered, services, render, recorded), 201
-        )
+        note(request, decision_id=recorded.decision_id, case_id=case.case_id)
+        # The case as written, not read back (a replay sends what `render` stored, the same).
+        return json_response(case_with(case, [recorded]), 201)
 
     return await answered_async(services.store, once, write)
-
-
-def rendered(
-    services: Services,
-    render: Callable[[ReadTx, RecordedDecision], bytes],
-    recorded: RecordedDecision,
-) -> bytes:
-    """The response to a write, rendered from the store as it is now."""
-    with services.store.read() as tx:
-        return render(tx, recorded)
 
 
 @post(

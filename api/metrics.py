@@ -77,7 +77,7 @@ _DECISION_SERIES: dict[tuple[str, str], Any] = {}
 
 
 def count_decision(result: Any) -> None:
-    """Count the decision a workflow returned (alone, or after its case id)."""
+    """Count the decision a workflow returned (alone, or after its case)."""
     decision = result[1] if isinstance(result, tuple) else result
     key = (decision.policy, decision.outcome.disposition)
     series = _DECISION_SERIES.get(key)

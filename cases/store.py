@@ -90,6 +90,31 @@ def stored_rows(rows: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[s
     ]
 
 
+def case_record(
+    row: Mapping[str, Any], decision_ids: list[str], obligations: list[dict[str, Any]]
+) -> CaseRecord:
+    """The case of a case row (as stored), its decision ids and its register rows (as stored,
+    or as `stored_rows` makes them for storing)."""
+    return CaseRecord(
+        case_id=row["case_id"],
+        policy=row["policy"],
+        purpose=row.get("purpose") or "live",
+        facts=json.loads(row["facts"]),
+        personal=row["personal"],
+        personal_commitment=row["personal_commitment"],
+        decision_ids=decision_ids,
+        opened_at=row["opened_at"],
+        updated_at=row["updated_at"],
+        state=row["state"],
+        reference=row["reference"],
+        complainant=row["complainant"],
+        stage=row["stage"],
+        route=_route(row["route"]),
+        version=row.get("version", 1),
+        obligations=obligations,
+    )
+
+
 def _route(text: str | None) -> Any:
     """The case row keeps a structured route as JSON text."""
     if text is None:
@@ -146,24 +171,8 @@ class CaseStore:
             return None if row is None else self._record(tx, row)
 
     def _record(self, tx: Any, row: dict[str, Any]) -> CaseRecord:
-        return CaseRecord(
-            case_id=row["case_id"],
-            policy=row["policy"],
-            purpose=row.get("purpose") or "live",
-            facts=json.loads(row["facts"]),
-            personal=row["personal"],
-            personal_commitment=row["personal_commitment"],
-            decision_ids=tx.case_decision_ids(row["case_id"]),
-            opened_at=row["opened_at"],
-            updated_at=row["updated_at"],
-            state=row["state"],
-            reference=row["reference"],
-            complainant=row["complainant"],
-            stage=row["stage"],
-            route=_route(row["route"]),
-            version=row["version"],
-            obligations=tx.case_obligations(row["case_id"]),
-        )
+        case_id = row["case_id"]
+        return case_record(row, tx.case_decision_ids(case_id), tx.case_obligations(case_id))
 
     def overdue_cutoffs(self, policies: Iterable[str], at: date | datetime) -> dict[str, str]:
         """Per policy, the instant `at` stands for (a date: the start of its local day)."""

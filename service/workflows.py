@@ -24,7 +24,7 @@ import msgspec
 
 import clock
 from cases import case_state, mark_new_actions, merge_event, register_after
-from cases.store import CaseRecord, CaseStore, stored_rows
+from cases.store import CaseRecord, CaseStore, case_record, stored_rows
 from ledger import personal
 from ledger.canonical import canonical_decision_body, decision_bodies_ready, parse_entry
 from ledger.store import (
@@ -283,14 +283,15 @@ class Workflows:
         *,
         key_id: str | None = None,
         once: Once | None = None,
-    ) -> tuple[str, RecordedDecision]:
+    ) -> tuple[CaseRecord, RecordedDecision]:
         """A new case with its first decision (every action `new`), its register, its state
-        and its sealed personal data, committed together. The case takes the decision's
-        `purpose`, and its events inherit it."""
-        case_id, decision, job = self._open_job(
+        and its sealed personal data, committed together; the case as written (what reading
+        it back would give) and its decision. The case takes the decision's `purpose`, and its
+        events inherit it."""
+        case, decision, job = self._open_job(
             decision, facts, personal_data, reference, complainant, key_id
         )
-        return case_id, self._write(job, decision, once)
+        return case, self._write(job, decision, once)
 
     async def open_case_async(
         self,
@@ -302,12 +303,12 @@ class Workflows:
         *,
         key_id: str | None = None,
         once: Once | None = None,
-    ) -> tuple[str, RecordedDecision]:
+    ) -> tuple[CaseRecord, RecordedDecision]:
         """`open_case`, awaiting the writer instead of blocking a thread on it."""
-        case_id, decision, job = self._open_job(
+        case, decision, job = self._open_job(
             decision, facts, personal_data, reference, complainant, key_id
         )
-        return case_id, await self._write_async(job, decision, once)
+        return case, await self._write_async(job, decision, once)
 
     def _open_job(
         self,
@@ -317,7 +318,7 @@ class Workflows:
         reference: str | None,
         complainant: str | None,
         key_id: str | None,
-    ) -> tuple[str, Decision, Job]:
+    ) -> tuple[CaseRecord, Decision, Job]:
         case_id = new_id()
         sealed: tuple[bytes, str, bytes] | None = None
         if personal_data:
@@ -350,7 +351,8 @@ class Workflows:
         }
 
         write = case_write(row, None, decision, body, policy, rows, sealed)
-        return case_id, decision, indexed(write, self._index(entry))
+        case = case_record(row, [decision.decision_id], rows)
+        return case, decision, indexed(write, self._index(entry))
 
     def apply_event(
         self,

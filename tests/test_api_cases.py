@@ -45,6 +45,27 @@ def test_a_case_opens_with_its_first_decision_and_register(client, keys):
     ]
 
 
+def test_a_case_opened_is_answered_as_it_is_stored(client, keys):
+    """The answer to opening a case is built from what the write stored, not read back: it
+    must be the case as `GET` reads it, and byte for byte what a replay of its Idempotency-Key
+    sends (that one rendered from the store, inside the write's transaction)."""
+    opening = {**OPENING, "reference": "REF-7", "complainant": "cmp-7"}
+    headers = {**keys.decide, "Idempotency-Key": "open-7"}
+    opened = client.post("/v1/cases", json=opening, headers=headers)
+    assert opened.status_code == 201, opened.text
+    replayed = client.post("/v1/cases", json=opening, headers=headers)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.content == opened.content
+    for answer in (opened.json(), open_case(client, keys, opening)):
+        read = client.get(f"/v1/cases/{answer['case_id']}", headers=keys.decide).json()
+        assert {k: v for k, v in answer.items() if k != "decisions"} == {
+            k: v for k, v in read.items() if k != "decisions"
+        }
+        assert [d["decision_id"] for d in answer["decisions"]] == [
+            d["decision_id"] for d in read["decisions"]
+        ]
+
+
 def test_personal_data_never_reaches_the_ledger(client, keys):
     case = open_case(client, keys)
     index = case["decisions"][0]["ledger"]["index"]

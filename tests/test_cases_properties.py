@@ -57,7 +57,8 @@ def test_no_obligation_leaves_the_register_and_closed_means_nothing_pending(poli
     first, events = walk(random.Random(seed), policy, steps)
     with workflows() as flows:
         decision = rules.evaluate(policy, first["facts"], first["as_of"])
-        case_id, recorded = flows.open_case(decision, first["facts"])
+        opened, recorded = flows.open_case(decision, first["facts"])
+        case_id = opened.case_id
         assert all(a.new for a in recorded.outcome.actions)
         before = flows.cases.get(case_id)
         previous = recorded

@@ -42,11 +42,14 @@ def some_cases(data: Path) -> list[str]:
     flows = workflows(data)
     try:
         facts = {"received_at": "2026-10-05", "kind": "complaint", "in_writing": True}
-        wme, _ = flows.open_case(rules.evaluate("wme", facts, "2026-10-05T10:00:00Z"), facts)
+        wme = flows.open_case(rules.evaluate("wme", facts, "2026-10-05T10:00:00Z"), facts)[
+            0
+        ].case_id
         acts = {"acts": {"acknowledge": "2026-10-06"}}
         flows.apply_event(wme, acts, "2026-10-07T09:00:00Z", rules.evaluate)
         facts = {"received_at": "2026-08-04", "complainant_type": "service_provider"}
-        serco, _ = flows.open_case(rules.evaluate("serco-es", facts, "2026-08-04T14:00:00Z"), facts)
+        decided = rules.evaluate("serco-es", facts, "2026-08-04T14:00:00Z")
+        serco = flows.open_case(decided, facts)[0].case_id
         flows.apply_event(serco, {"resolved": True}, "2026-08-06T14:00:00Z", rules.evaluate)
         return [wme, serco]
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -51,7 +52,15 @@ def decision(policy: str, decision_id: str, *deadlines: Deadline) -> Decision:
 def test_a_case_keeps_its_facts_decisions_and_latest_deadlines(tmp_path):
     flows = workflows(tmp_path)
     first = decision("wme", "d1", Deadline(name="outcome", due="2027-01-18", rule="complaint"))
-    case_id, opened = flows.open_case(first, {"kind": "complaint"}, {"name": "A. Person"})
+    written, opened = flows.open_case(first, {"kind": "complaint"}, {"name": "A. Person"})
+    case_id = written.case_id
+    # The case as written is the case read back (its register rows without the table's keys).
+    read = flows.cases.get(case_id)
+    assert read is not None
+    assert dataclasses.replace(read, obligations=[]) == dataclasses.replace(written, obligations=[])
+    assert [{k: r[k] for k in written.obligations[0]} for r in read.obligations] == (
+        written.obligations
+    )
     second = decision("wme", "d2", Deadline(name="appeal", due="2027-02-01", rule="appeal"))
     later = event(flows, case_id, {"upheld": True}, second)
 
@@ -75,11 +84,11 @@ def test_a_case_keeps_its_facts_decisions_and_latest_deadlines(tmp_path):
 def test_overdue_means_an_open_deadline_due_before_the_given_date(tmp_path):
     flows = workflows(tmp_path)
     due_4th = Deadline(name="acknowledge", due="2027-01-04", rule="acknowledge")
-    early, _ = flows.open_case(decision("wme", "d1", due_4th), {})
+    early = flows.open_case(decision("wme", "d1", due_4th), {})[0].case_id
     due_18th = Deadline(name="outcome", due="2027-01-18", rule="complaint")
-    late, _ = flows.open_case(decision("wme", "d2", due_18th), {})
+    late = flows.open_case(decision("wme", "d2", due_18th), {})[0].case_id
     hours = Deadline(name="triage", due="2026-12-29T04:00:00Z", rule="urgent")
-    toronto, _ = flows.open_case(decision("serco-es", "d3", hours), {})
+    toronto = flows.open_case(decision("serco-es", "d3", hours), {})[0].case_id
     names = {early: "early", late: "late", toronto: "toronto"}
 
     def overdue(day: str, policy: str | None = None) -> list[str]:
@@ -98,7 +107,7 @@ def test_overdue_means_an_open_deadline_due_before_the_given_date(tmp_path):
 def test_a_decision_clears_the_deadlines_that_ended(tmp_path):
     flows = workflows(tmp_path)
     due = Deadline(name="acknowledge", due="2027-01-04", rule="acknowledge")
-    case_id, _ = flows.open_case(decision("wme", "d1", due), {})
+    case_id = flows.open_case(decision("wme", "d1", due), {})[0].case_id
     event(flows, case_id, {}, decision("wme", "d2"))
     where = CaseFilter(policy="wme", overdue_as_of=date(2027, 2, 1))
     assert flows.cases.page(where, 1000) == ([], None)
@@ -109,7 +118,7 @@ def test_concurrent_events_on_one_case_all_count_without_a_lock(tmp_path):
     """Issue 9: "a case lock that cannot false-deadlock across processes". There is no lock: an
     event that finds the case changed under it (its version moved) reads it again and retries."""
     flows = workflows(tmp_path)
-    case_id, _ = flows.open_case(decision("wme", "d0"), {"count": 0})
+    case_id = flows.open_case(decision("wme", "d0"), {"count": 0})[0].case_id
 
     def one(n: int) -> str:
         return event(flows, case_id, {f"fact_{n}": n}, decision("wme", "dn")).decision_id

@@ -115,9 +115,9 @@ def test_erasure_also_removes_the_complainant_reference(tmp_path):
     from test_cases_store import decision, workflows
 
     flows = workflows(tmp_path)
-    case_id, _ = flows.open_case(
+    case_id = flows.open_case(
         decision("wme", "d1"), {}, {"name": PLAINTEXT}, reference="REF-1", complainant=COMPLAINANT
-    )
+    )[0].case_id
     assert flows.cases.get(case_id).complainant == COMPLAINANT
     assert COMPLAINANT.encode() in store_bytes(tmp_path)
     flows.erase_personal(case_id)
