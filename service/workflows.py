@@ -113,27 +113,32 @@ def case_write(
     case_id = row["case_id"]
 
     def job(tx: WriteTx) -> AppendReceipt:
-        tx.put_case(row, version)
+        if version is None:  # inserts only, which the writer may make with its batch's others
+            tx.add_case(row, decision.decision_id, obligations)
+        else:
+            tx.put_case(row, version)
         if sealed is not None:
             tx.put_personal(case_id, *sealed)
         receipt = append_decision(tx, decision, body, policy)
-        tx.add_case_decision(case_id, decision.decision_id)
-        tx.replace_obligations(case_id, obligations)
+        if version is not None:
+            tx.add_case_decision(case_id, decision.decision_id)
+            tx.replace_obligations(case_id, obligations)
         return receipt
 
     return job
 
 
 def indexed(
-    job: Callable[[WriteTx], AppendReceipt], entry: IndexEntry
+    job: Callable[[WriteTx], AppendReceipt], entry: IndexEntry, first_of_case: bool = False
 ) -> Callable[[WriteTx], AppendReceipt]:
     """`job`, then the decision's row in the decision index, in the same transaction (the
-    row is worked out before, in the caller's thread; only its ledger index is filled in)."""
+    row is worked out before, in the caller's thread; only its ledger index is filled in).
+    `first_of_case`: the decision opens its case."""
     row, flags, register = entry
 
     def run(tx: WriteTx) -> AppendReceipt:
         receipt = job(tx)
-        tx.index_decision({**row, "idx": receipt.index}, flags, register)
+        tx.index_decision({**row, "idx": receipt.index}, flags, register, first_of_case)
         return receipt
 
     return run
@@ -352,7 +357,7 @@ class Workflows:
 
         write = case_write(row, None, decision, body, policy, rows, sealed)
         case = case_record(row, [decision.decision_id], rows)
-        return case, decision, indexed(write, self._index(entry))
+        return case, decision, indexed(write, self._index(entry), first_of_case=True)
 
     def apply_event(
         self,

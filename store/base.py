@@ -198,6 +198,11 @@ class WriteTx(ReadTx, Protocol):
         `VersionConflict` when the stored version is not `expected_version`."""
         ...
 
+    def add_case(self, row: dict[str, Any], decision_id: str, obligations: list[dict]) -> None:
+        """A new case: its row (version 1), its first decision and its register (rows as
+        `replace_obligations` takes them)."""
+        ...
+
     def add_case_decision(self, case_id: str, decision_id: str) -> None: ...
     def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
         """The case's register, in order (each row's `seq` is its place)."""
@@ -241,9 +246,14 @@ class WriteTx(ReadTx, Protocol):
         ...
 
     def index_decision(
-        self, row: dict[str, Any], flags: Iterable[str], obligations: Sequence[dict[str, Any]]
+        self,
+        row: dict[str, Any],
+        flags: Iterable[str],
+        obligations: Sequence[dict[str, Any]],
+        first_of_case: bool = False,
     ) -> None:
-        """Index a decision entry in its own transaction (row, flags, case-less register)."""
+        """Index a decision entry in its own transaction (row, flags, case-less register);
+        `first_of_case`: the decision that opens its case (no earlier one to supersede)."""
         ...
 
     def clear_decision_index(self) -> None: ...

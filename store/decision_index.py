@@ -413,12 +413,18 @@ class IndexTx:
     # -- writes --------------------------------------------------------------------------------
 
     def index_decision(
-        self, row: dict[str, Any], flags: Iterable[str], obligations: Sequence[dict[str, Any]]
+        self,
+        row: dict[str, Any],
+        flags: Iterable[str],
+        obligations: Sequence[dict[str, Any]],
+        first_of_case: bool = False,
     ) -> None:
         """Index one decision entry (in its own transaction): its row, its flags and, for a
-        case-less decision, its register; a case's earlier decisions stop being its latest."""
+        case-less decision, its register; a case's earlier decisions stop being its latest
+        (none when it is the case's first: then the writer may keep every row for its batch's
+        others, `_ix_insert`, with no statement of this decision's own)."""
         idx = row["idx"]
-        if row.get("case_id") is not None:
+        if row.get("case_id") is not None and not first_of_case:
             # `+latest`: look the case up by its own index, never by the subjects' (latest, …).
             self._ix_exec(
                 self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND +latest = 1"),

@@ -413,14 +413,9 @@ class SqliteTx(TablesTx):
         return Receipt(index, digest, w.head)
 
     def put_personal(self, case_id: str, key: bytes, commitment: str, sealed: bytes) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO personal_keys (case_id, key) VALUES (?, ?)", (case_id, key)
-        )
-        self.conn.execute(
-            "INSERT INTO personal_records (commitment, case_id, sealed, sealed_at) "
-            "VALUES (?, ?, ?, ?)",
-            (commitment, case_id, sealed, clock.now_text()),
-        )
+        # Kept, in the writer, to insert with the batch's other rows (`_ix_insert`).
+        self._ix_insert(INSERT_PERSONAL_KEY, [(case_id, key)])
+        self._ix_insert(INSERT_PERSONAL_RECORD, [(commitment, case_id, sealed, clock.now_text())])
 
     def add_api_key(
         self,
@@ -470,6 +465,10 @@ class SqliteTx(TablesTx):
         return True
 
 
+INSERT_PERSONAL_KEY = "INSERT OR REPLACE INTO personal_keys (case_id, key) VALUES (?, ?)"
+INSERT_PERSONAL_RECORD = (
+    "INSERT INTO personal_records (commitment, case_id, sealed, sealed_at) VALUES (?, ?, ?, ?)"
+)
 INSERT_ENTRY = "INSERT INTO entries (idx, kind, ref, entry_hash, entry) VALUES (?, ?, ?, ?, ?)"
 INSERT_NODE = "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)"
 ROWS_PER_INSERT = 64  # rows in one multi-row INSERT (`insert_rows`)

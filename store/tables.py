@@ -10,6 +10,7 @@ A store mixes `TablesTx` into its transaction class; `self.conn` is a DB-API con
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -130,14 +131,7 @@ class TablesTx(IndexTx):
 
     def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
         if expected_version is None:
-            columns = [*row, "version"]
-            self.conn.execute(
-                self._sql(
-                    f"INSERT INTO cases ({', '.join(columns)}) VALUES "
-                    f"({', '.join('?' * len(columns))})"
-                ),
-                (*row.values(), 1),
-            )
+            self.conn.execute(self._sql(_insert_case(tuple(row))), (*row.values(), 1))
             return 1
         fields = {k: v for k, v in row.items() if k != "case_id"}
         cursor = self.conn.execute(
@@ -151,6 +145,14 @@ class TablesTx(IndexTx):
             raise VersionConflict(f"case {row['case_id']} changed since version {expected_version}")
         return expected_version + 1
 
+    def add_case(self, row: dict[str, Any], decision_id: str, obligations: list[dict]) -> None:
+        # Inserts only: a store's writer may keep them for the batch's other rows (`_ix_insert`).
+        case_id = row["case_id"]
+        self._ix_insert(_insert_case(tuple(row)), [(*row.values(), 1)])
+        self._ix_insert(INSERT_CASE_DECISION, [(case_id, 0, decision_id)])
+        if obligations:
+            self._ix_insert(INSERT_OBLIGATION, _obligation_rows(case_id, obligations))
+
     def add_case_decision(self, case_id: str, decision_id: str) -> None:
         self.conn.execute(
             self._sql(
@@ -162,33 +164,12 @@ class TablesTx(IndexTx):
 
     def replace_obligations(self, case_id: str, rows: list[dict[str, Any]]) -> None:
         self.conn.execute(self._sql("DELETE FROM case_obligations WHERE case_id = ?"), (case_id,))
-        self._ix_many(
-            self._sql(
-                "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
-                "first_decision_id, last_decision_id, passes_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
-            [
-                (
-                    case_id,
-                    seq,
-                    r["name"],
-                    r.get("rule"),
-                    r.get("due"),
-                    r.get("done_at"),
-                    r.get("status", "open"),
-                    r.get("first_decision_id"),
-                    r.get("last_decision_id"),
-                    r.get("passes_at"),
-                )
-                for seq, r in enumerate(rows)
-            ],
-        )
+        self._ix_many(self._sql(INSERT_OBLIGATION), _obligation_rows(case_id, rows))
 
     def replace_case_decisions(self, case_id: str, decision_ids: list[str]) -> None:
         self.conn.execute(self._sql("DELETE FROM case_decisions WHERE case_id = ?"), (case_id,))
         self._ix_many(
-            self._sql("INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)"),
+            self._sql(INSERT_CASE_DECISION),
             [(case_id, seq, d) for seq, d in enumerate(decision_ids)],
         )
 
@@ -232,3 +213,36 @@ class TablesTx(IndexTx):
         if self._w is None:
             raise RuntimeError("a write outside the writer's transaction")
         return self._w
+
+
+INSERT_CASE_DECISION = "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)"
+INSERT_OBLIGATION = (
+    "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
+    "first_decision_id, last_decision_id, passes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@functools.cache  # one set of columns in practice: the case row `service.workflows` writes
+def _insert_case(columns: tuple[str, ...]) -> str:
+    """The `INSERT` of a new case row of these columns, at version 1 (its last parameter)."""
+    names = [*columns, "version"]
+    return f"INSERT INTO cases ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+
+
+def _obligation_rows(case_id: str, rows: Iterable[dict[str, Any]]) -> list[tuple]:
+    """`INSERT_OBLIGATION`'s parameters for the register `rows`, in order."""
+    return [
+        (
+            case_id,
+            seq,
+            r["name"],
+            r.get("rule"),
+            r.get("due"),
+            r.get("done_at"),
+            r.get("status", "open"),
+            r.get("first_decision_id"),
+            r.get("last_decision_id"),
+            r.get("passes_at"),
+        )
+        for seq, r in enumerate(rows)
+    ]

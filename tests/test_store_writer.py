@@ -303,3 +303,49 @@ def test_a_job_with_more_rows_than_one_insert_takes_writes_them_all_in_order(tmp
         assert ledger.entry(n + 1).body["case_id"] == f"c{n}"
     assert verify(tmp_path / "redress.db").ok
     ledger.close()
+
+
+def _opened(n: int, fails: bool = False):
+    """A job that opens case `c{n}` as `service.workflows` does (the case row, its first
+    decision, its register, sealed personal data): inserts only, which the writer keeps for
+    the batch's other rows; `fails` raises afterwards."""
+
+    def job(tx):
+        row = {
+            "case_id": f"c{n}", "policy": "wme", "purpose": "live", "state": "open",
+            "facts": "{}", "reference": f"REF-{n}", "complainant": None,
+            "opened_at": "2026-02-01T09:00:00Z", "updated_at": "2026-02-01T09:00:00Z",
+            "stage": "stage_1", "route": None, "latest_decision_id": f"d{n}",
+            "personal": "sealed", "personal_commitment": f"commit-{n}",
+        }  # fmt: skip
+        owed = [{"name": "acknowledge", "rule": "r", "due": "2026-02-05", "status": "open"}]
+        tx.add_case(row, f"d{n}", owed)
+        tx.put_personal(f"c{n}", b"k" * 32, f"commit-{n}", b"sealed")
+        receipt = tx.append("decision", BODY, f"d{n}")
+        if fails:
+            raise ValueError(f"job {n} fails after opening its case")
+        return receipt.index
+
+    return job
+
+
+def test_cases_opened_in_one_batch_commit_with_it_and_a_failed_one_leaves_nothing(tmp_path):
+    """A new case's rows wait for the batch's other rows, like the decision index's: every
+    case opened in a batch is stored whole, and one whose job fails leaves no row behind
+    (its batch run again, each job under its own savepoint)."""
+    ledger = Ledger.open(tmp_path)
+    store = ledger.store
+    futures = _queued_behind_a_held_writer(store, [_opened(0), _opened(1, fails=True), _opened(2)])
+    with pytest.raises(ValueError, match="job 1 fails"):
+        futures[1].result(10)
+    assert sorted(futures[n].result(10) for n in (0, 2)) == [1, 2]
+    with store.read() as tx:
+        assert tx.case_ids() == ["c0", "c2"]
+        for n in (0, 2):
+            assert tx.case(f"c{n}")["reference"] == f"REF-{n}"
+            assert tx.case_decision_ids(f"c{n}") == [f"d{n}"]
+            assert [o["name"] for o in tx.case_obligations(f"c{n}")] == ["acknowledge"]
+            assert tx.personal_key(f"c{n}") == b"k" * 32
+        assert tx.case("c1") is None and tx.personal_key("c1") is None
+        assert tx.latest_sealed("c1") is None and tx.case_obligations("c1") == []
+    ledger.close()
