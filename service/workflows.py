@@ -116,14 +116,12 @@ def case_write(
         if version is None:  # inserts only, which the writer may make with its batch's others
             tx.add_case(row, decision.decision_id, obligations)
         else:
-            tx.put_case(row, version)
-        if sealed is not None:
-            tx.put_personal(case_id, *sealed)
-        receipt = append_decision(tx, decision, body, policy)
-        if version is not None:
+            tx.put_case(row, version)  # first: a case changed meanwhile fails the job at once
             tx.add_case_decision(case_id, decision.decision_id)
             tx.replace_obligations(case_id, obligations)
-        return receipt
+        if sealed is not None:
+            tx.put_personal(case_id, *sealed)
+        return append_decision(tx, decision, body, policy)
 
     return job
 
