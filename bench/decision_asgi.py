@@ -4,13 +4,14 @@ process's CPU (event loop and the store's writer thread) over the run, per decis
 event loop's thread alone (`loop_us_per_decision`).
 
     PYTHONPATH=. .venv/bin/python bench/decision_asgi.py [--decisions 4000] [--concurrency 32]
-        [--dates 1] [--path /v1/decisions]
+        [--dates 1] [--path /v1/decisions] [--events-per-case 0]
 
 `--dates N` posts N complaints in turn, received on N consecutive days (each decided the next
 morning) instead of wrk's one body: what repeats cost against what differs (the rules engine's
 answers are remembered by message, and deadlines are computed per date). `--path /v1/cases`
 opens a case with each body instead (the same decision, with its case row and register);
-`--path events` records events (`POST /v1/cases/{id}/events`), each client on a case of its own.
+`--path events` records events (`POST /v1/cases/{id}/events`), each client on a case of its own
+(with `--events-per-case N`, on a case of its own for every N events: a case's life is short).
 
 Less noisy than wrk on a shared machine: what it counts is CPU time, not wall-clock time.
 """
@@ -97,9 +98,9 @@ async def call(app, method: str, path: str, body: bytes = b"") -> tuple[int, byt
     return status, b"".join(chunks)
 
 
-async def client(app, count: int, posted: Iterator[bytes], path: str) -> None:  # noqa: ANN001
+async def client(app, count: int, posted: Iterator[bytes], paths: Iterator[str]) -> None:  # noqa: ANN001
     for _ in range(count):
-        status, _ = await call(app, "POST", path, next(posted))
+        status, _ = await call(app, "POST", next(paths), next(posted))
         if status != 201:
             raise RuntimeError(f"status {status}")
 
@@ -127,14 +128,24 @@ async def run(args: argparse.Namespace, data: Path) -> dict:
 
     app = create_app(data)
     async with lifespan(app):
-        if args.path == "events":  # each client records events on a case of its own
-            paths = await case_events(app, args.concurrency)
+        each = args.decisions // args.concurrency
+        if args.path == "events":  # each client records events on cases of its own
+            per_case = args.events_per_case or each
+            cases = -(-each // per_case)  # each client's
+            opened = await case_events(app, args.concurrency * cases + 1)
+            warm_up, opened = itertools.repeat(opened[0]), opened[1:]
+            paths = [
+                itertools.chain.from_iterable(
+                    itertools.repeat(path, per_case) for path in opened[n :: args.concurrency]
+                )
+                for n in range(args.concurrency)
+            ]
             posted = itertools.cycle(EVENTS)
         else:
-            paths = [args.path] * args.concurrency
+            warm_up = itertools.repeat(args.path)
+            paths = [itertools.repeat(args.path)] * args.concurrency
             posted = bodies(args.dates)
-        await client(app, 200 // len(paths), posted, paths[0])  # warm up
-        each = args.decisions // args.concurrency
+        await client(app, 6, posted, warm_up)
         cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
         clients = [client(app, each, posted, path) for path in paths]
         await asyncio.gather(*clients)
@@ -174,6 +185,7 @@ def main() -> int:
     parser.add_argument("--dates", type=int, default=1)
     paths = ["/v1/decisions", "/v1/cases", "events"]
     parser.add_argument("--path", default="/v1/decisions", choices=paths)
+    parser.add_argument("--events-per-case", type=int, default=0)
     args = parser.parse_args()
     for _ in range(args.rounds):
         print(json.dumps(in_a_fresh_store(run, args)), flush=True)

@@ -26,7 +26,7 @@ import clock
 from cases import case_state, mark_new_actions, merge_event, register_after
 from cases.store import CaseRecord, CaseStore, case_record, stored_rows
 from ledger import personal
-from ledger.canonical import canonical_decision_body, decision_bodies_ready, parse_entry
+from ledger.canonical import canonical_decision_body, decision_bodies_ready, parse_entry_fast
 from ledger.store import (
     Ledger,
     append_decision,
@@ -240,7 +240,7 @@ class Workflows:
         with self.store.read() as tx:
             index = tx.find_entry("decision", case.decision_ids[-1])
             found = None if index is None else tx.entry(index)
-        return None if found is None else parse_entry(bytes(found[0]))["body"]
+        return None if found is None else parse_entry_fast(bytes(found[0]))["body"]
 
     # -- the workflows -----------------------------------------------------------------------
 
