@@ -27,6 +27,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from api.idempotency import HEADER, KEY_TEXT, REPLAYED
 from api.problems import PROBLEM_JSON
+from api.reports import CSV, STATE_HEADERS
 from api.typed import decision_enums, request_examples, response_formats, typed_requests
 from schemas import api as api_schemas
 from schemas import decision, policies, problems
@@ -88,6 +89,7 @@ List endpoints page with `limit` 1–1,000 (else 422, `/limit`) and end a page a
 # through Litestar's parameters (`api.idempotency.key_from_scope`, `api.bodies.json_body`): their
 # header is documented here as that parameter would be, their body as every other one is.
 READS_ITS_OWN = {("/v1/decisions", "post")}
+REPORT = "/v1/reports/{name}"
 BODY_TEXT = (
     "JSON (`application/json` or `+json`, UTF-8), at most 1 MiB, nested at most 32 levels, "
     "with no duplicate key in any object."
@@ -160,6 +162,7 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
     if LIMITS.strip() not in info.get("description", ""):
         info["description"] = info.get("description", "").rstrip("\n") + "\n" + LIMITS
     add_links(document)
+    document_report(document)
     whole_bounds(document)
     components["schemas"] = dict(sorted(schemas.items()))
     return document
@@ -276,6 +279,22 @@ def document_errors(operation: dict[str, Any], path: str) -> None:
         if int(status) < 400:
             continue
         response["content"] = {PROBLEM_JSON: {"schema": {"$ref": REF.format(name="Problem")}}}
+
+
+def document_report(document: dict[str, Any]) -> None:
+    """A report's success: JSON (`Report`) or CSV, with the ledger state it was computed at in
+    two headers, always sent."""
+    answered = document.get("paths", {}).get(REPORT, {}).get("get", {}).get("responses", {})
+    if "200" not in answered:
+        return
+    ok = answered["200"]
+    ok["headers"] = {
+        name: {"description": text, "required": True, "schema": {"type": "string"}}
+        for name, text in STATE_HEADERS.items()
+    }
+    ok.setdefault("content", {})[CSV] = {
+        "schema": {"type": "string", "description": "The report's rows, after a header line."}
+    }
 
 
 def add_links(document: dict[str, Any]) -> None:

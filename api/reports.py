@@ -19,10 +19,19 @@ import rules
 from api.problems import ApiProblem
 from api.responses import problems
 from api.services import Services
+from reports.query import QUARTER
 from reports.stored import compute_stored
+from schemas.api import Report
 from schemas.problems import FieldError
 
 CSV = "text/csv"
+TREE_SIZE, ROOT_HASH = "Redress-Tree-Size", "Redress-Root-Hash"  # the ledger state it is of
+STATE_HEADERS = {
+    TREE_SIZE: "The size of the ledger the report was computed at.",
+    ROOT_HASH: "That tree's root hash, hex.",
+}
+# The query's forms, for the contract (a value not of them is a 422 naming it, `parse_query`).
+A_DATE = {"format": "date"}
 
 
 def report_for(services: Services, name: str, values: dict[str, str | None]) -> dict[str, Any]:
@@ -43,10 +52,7 @@ def report_for(services: Services, name: str, values: dict[str, str | None]) -> 
 
 
 def report_response(report: dict[str, Any], as_csv: bool) -> Response[bytes]:
-    headers = {
-        "Redress-Tree-Size": str(report["tree_size"]),
-        "Redress-Root-Hash": report["root_hash"],
-    }
+    headers = {TREE_SIZE: str(report["tree_size"]), ROOT_HASH: report["root_hash"]}
     if as_csv:
         filename = f"{report['report']}.csv"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -65,22 +71,44 @@ def wants_csv(request: Request) -> bool:
     tags=["reports"],
     sync_to_thread=True,
     responses=problems(400, 401, 403, 404, 422),
+    # fmt: skip
     summary="A report (register, routing, timeliness, serco-quarterly, repeat-complainers); "
     "JSON, or CSV with Accept: text/csv",
 )
 def get_report(
     request: Request,
     services: NamedDependency[Services],
-    name: Annotated[str, Parameter(max_length=64, description="The report's name.")],
+    name: Annotated[
+        str,
+        Parameter(
+            max_length=64,
+            description="The report's name.",
+            schema_extra={"enum": list(reports.REPORT_NAMES)},
+        ),
+    ],
     date_from: Annotated[
-        str | None, QueryParameter(name="from", max_length=64, description="First local date.")
+        str | None,
+        QueryParameter(
+            name="from", max_length=64, description="First local date.", schema_extra=A_DATE
+        ),
     ] = None,
     date_to: Annotated[
-        str | None, QueryParameter(name="to", max_length=64, description="Last local date.")
+        str | None,
+        QueryParameter(
+            name="to", max_length=64, description="Last local date.", schema_extra=A_DATE
+        ),
     ] = None,
-    quarter: Annotated[str | None, Parameter(max_length=64, description="YYYY-QN.")] = None,
-    policy: Annotated[str | None, Parameter(max_length=64, description="A policy id.")] = None,
-) -> Response[bytes]:
+    quarter: Annotated[
+        str | None,
+        Parameter(max_length=64, description="YYYY-QN.", schema_extra={"pattern": QUARTER.pattern}),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        Parameter(
+            max_length=64, description="A policy id.", schema_extra={"enum": rules.policy_ids()}
+        ),
+    ] = None,
+) -> Response[Report]:
     values = {"from": date_from, "to": date_to, "quarter": quarter, "policy": policy}
     return report_response(report_for(services, name, values), wants_csv(request))
 

@@ -9,6 +9,10 @@ from datetime import date, timedelta
 
 QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The days a report may be asked about: a period's instants (a day's end in a policy's time
+# zone, the quarter before a Serco quarter) must stay within what a date can hold.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+SPAN = f"the years {FIRST_YEAR}-{LAST_YEAR}"
 
 
 class QueryError(ValueError):
@@ -36,31 +40,34 @@ def quarter_bounds(label: str) -> tuple[date, date]:
         raise ValueError(f"{label!r} is not a quarter YYYY-QN")
     year, number = int(match.group(1)), int(match.group(2))
     first = date(year, 3 * number - 2, 1)
-    following = date(year + (number == 4), 1 if number == 4 else 3 * number + 1, 1)
-    return first, following - timedelta(days=1)
+    last = date(year, 12, 31) if number == 4 else date(year, 3 * number + 1, 1) - timedelta(days=1)
+    return first, last
 
 
 def previous_quarter(label: str) -> str:
     """The quarter before `YYYY-QN`."""
     first, _ = quarter_bounds(label)
-    before = first - timedelta(days=1)
-    return f"{before.year}-Q{(before.month - 1) // 3 + 1}"
+    return quarter_of(first - timedelta(days=1))
 
 
 def quarter_of(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
 
 
 def _date(text: str | None, pointer: str, errors: list[tuple[str, str]]) -> date | None:
-    if text is None or text == "":
+    if text is None:
         return None
     try:
         if not DATE.match(text):
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.append((pointer, f"{text!r} is not a date YYYY-MM-DD"))
         return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        errors.append((pointer, f"{text} is outside {SPAN}"))
+        return None
+    return day
 
 
 def parse_query(
@@ -73,7 +80,13 @@ def parse_query(
     `quarter` stands for its first and last day and cannot be given with `from` or `to`;
     `serco-quarterly` needs it and covers the policy `serco-es` only.
     """
-    errors: list[tuple[str, str]] = []
+    # An empty value is refused rather than read as absent: the contract's forms (a date, a
+    # quarter, a policy id) have none, and a client sending one likely meant something.
+    empty = [key for key in ("from", "to", "quarter", "policy") if values.get(key) == ""]
+    errors: list[tuple[str, str]] = [
+        (f"/{k}", "empty: give a value or leave it out") for k in empty
+    ]
+    values = {k: v for k, v in values.items() if k not in empty}
     start = _date(values.get("from"), "/from", errors)
     end = _date(values.get("to"), "/to", errors)
     quarter = values.get("quarter") or None
@@ -83,6 +96,8 @@ def parse_query(
     if quarter is not None:
         if QUARTER.match(quarter) is None:
             errors.append(("/quarter", f"{quarter!r} is not a quarter YYYY-QN"))
+        elif not FIRST_YEAR <= int(quarter[:4]) <= LAST_YEAR:
+            errors.append(("/quarter", f"{quarter} is outside {SPAN}"))
         elif values.get("from") or values.get("to"):
             errors.append(("/quarter", "give a quarter or from/to, not both"))
         else:

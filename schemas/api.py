@@ -197,6 +197,25 @@ class EntryPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     next_cursor: str | None
 
 
+class Report(msgspec.Struct, kw_only=True):
+    """GET /v1/reports/{name}: what every report starts with (CONTRACT.md, "Reports"), then its
+    own sections (`rows`, `flags`, `quarter`, `complaints`…), which differ by report. With
+    `Accept: text/csv`, the same rows as CSV."""
+
+    report: Literal["register", "routing", "timeliness", "serco-quarterly", "repeat-complainers"]
+    from_: Annotated[
+        str | None, msgspec.Meta(description="The first local date, inclusive (none: no bound).")
+    ] = msgspec.field(name="from")
+    to: Annotated[
+        str | None, msgspec.Meta(description="The last local date, inclusive (none: no bound).")
+    ]
+    policy: str | None
+    tree_size: Annotated[
+        int, msgspec.Meta(ge=0, description="The ledger state it was computed at.")
+    ]
+    root_hash: Annotated[str, msgspec.Meta(description="That tree's root hash, hex.")]
+
+
 class Health(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """GET /health: the service is alive (GET /ready says whether the store takes writes)."""
 

@@ -75,6 +75,41 @@ def test_unknown_report_is_404_and_bad_values_are_named(client, keys):
     assert [e["pointer"] for e in answer.json()["errors"]] == ["/quarter"]
 
 
+@pytest.mark.parametrize(
+    "query, pointer",
+    [
+        ("from=0001-01-01", "/from"),
+        ("to=9999-12-31", "/to"),
+        ("quarter=0000-Q1", "/quarter"),
+        ("quarter=9999-Q4", "/quarter"),
+    ],
+)
+def test_a_period_beyond_the_years_reports_cover_is_named_not_a_500(client, keys, query, pointer):
+    """Bad input gets a problem naming the field, never a 500: a period's end is the next
+    local day's start, and a Serco quarter brings the quarter before it, so a report's days lie
+    within the years 1900-9998 (found by fuzzing the contract, which once answered 500)."""
+    for name in ("register", "serco-quarterly", "timeliness"):
+        answer = client.get(f"/v1/reports/{name}?{query}", headers=keys.audit)
+        assert answer.status_code == 422, answer.text
+        assert pointer in [e["pointer"] for e in answer.json()["errors"]]
+    edge = "quarter=1900-Q1" if "quarter" in query else "from=1900-01-01&to=9998-12-31"
+    for name in ("register", "serco-quarterly", "timeliness"):
+        if name == "serco-quarterly" and "quarter" not in edge:
+            continue
+        assert client.get(f"/v1/reports/{name}?{edge}", headers=keys.audit).status_code == 200
+
+
+def test_an_empty_query_value_is_named_not_read_as_absent(client, keys):
+    """ "`from` and `to` … are optional (no bound)": leaving one out is the way to say so. An
+    empty value fits none of the contract's forms (a date, a quarter, a policy id), so it is
+    refused and named, as `openapi.yaml`'s `format`, `pattern` and `enum` say."""
+    answer = client.get("/v1/reports/routing?from=&to=2026-01-31&policy=", headers=keys.audit)
+    assert answer.status_code == 422
+    assert [e["pointer"] for e in answer.json()["errors"]] == ["/from", "/policy"]
+    assert all(e["message"].startswith("empty") for e in answer.json()["errors"])
+    assert client.get("/v1/reports/routing?to=2026-01-31", headers=keys.audit).status_code == 200
+
+
 def test_reports_need_the_audit_role(client, keys):
     assert client.get("/v1/reports/register").status_code == 401
     assert client.get("/v1/reports/register", headers=keys.decide).status_code == 403
