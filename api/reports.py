@@ -19,7 +19,7 @@ import rules
 from api.problems import ApiProblem
 from api.responses import problems
 from api.services import Services
-from reports.query import QUARTER
+from reports.query import QUARTER, SPAN
 from reports.stored import compute_stored
 from schemas.api import Report
 from schemas.problems import FieldError
@@ -71,7 +71,6 @@ def wants_csv(request: Request) -> bool:
     tags=["reports"],
     sync_to_thread=True,
     responses=problems(400, 401, 403, 404, 422),
-    # fmt: skip
     summary="A report (register, routing, timeliness, serco-quarterly, repeat-complainers); "
     "JSON, or CSV with Accept: text/csv",
 )
@@ -89,13 +88,19 @@ def get_report(
     date_from: Annotated[
         str | None,
         QueryParameter(
-            name="from", max_length=64, description="First local date.", schema_extra=A_DATE
+            name="from",
+            max_length=64,
+            description=f"First local date, in {SPAN}.",
+            schema_extra=A_DATE,
         ),
     ] = None,
     date_to: Annotated[
         str | None,
         QueryParameter(
-            name="to", max_length=64, description="Last local date.", schema_extra=A_DATE
+            name="to",
+            max_length=64,
+            description=f"Last local date, in {SPAN}.",
+            schema_extra=A_DATE,
         ),
     ] = None,
     quarter: Annotated[
