@@ -25,6 +25,7 @@ import clock
 import rules
 from api.problems import ApiProblem
 from ledger.canonical import unhashable_values
+from schemas.api import NO_NUL
 from schemas.decision import Decision
 from schemas.problems import SAFE_INTEGER, FieldError, escape_pointer
 
@@ -154,10 +155,15 @@ def _choices(hint: Any) -> list[str] | None:
     return None
 
 
+NO_NUL_MISMATCH = f"Expected `str` matching regex {NO_NUL!r}"
+
+
 def _message(exc: msgspec.ValidationError, hint: Any = None) -> str:
     """msgspec's message without its trailing `- at ...` location (the pointer says where), or
     for an enum-like field, the allowed values and the nearest one."""
     text = str(exc).split(" - at `", 1)[0]
+    if text == NO_NUL_MISMATCH:
+        return "no NUL character (U+0000): a store keeps this as text"
     choices = _choices(hint)
     if choices and text.startswith("Invalid enum value"):
         given = text.removeprefix("Invalid enum value ").strip()

@@ -31,6 +31,7 @@ from api.reports import CSV, STATE_HEADERS
 from api.typed import decision_enums, request_examples, response_formats, typed_requests
 from schemas import api as api_schemas
 from schemas import decision, policies, problems
+from schemas.api import NO_NUL
 from schemas.problems import SAFE_INTEGER
 
 SCHEMA_MODULES: list[ModuleType] = [decision, policies, problems, api_schemas]
@@ -80,7 +81,9 @@ LIMITS = """
 Limits. Refused as ambiguous or abusive, before any decoding: JSON nested deeper than 32
 levels (400), duplicate object keys (400), a body that is not `application/json` or `+json`
 (UTF-8), or has no Content-Type (415), Content-Length with Transfer-Encoding (400), two
-`Authorization` headers (400), a body over 1 MiB (413). A `live` decision's `as_of` later than
+`Authorization` headers (400), a body over 1 MiB (413), a NUL character (`%00`, U+0000) in
+the path or a query parameter (400; none of them, and no text field a store keeps as text,
+may hold one: PostgreSQL cannot). A `live` decision's `as_of` later than
 the server clock plus 5 minutes is 422 (`/as_of`); `test` and `preview` may be dated anywhere.
 List endpoints page with `limit` 1–1,000 (else 422, `/limit`) and end a page at 4 MiB, with a
 `next_cursor` to go on.
@@ -90,6 +93,7 @@ List endpoints page with `limit` 1–1,000 (else 422, `/limit`) and end a page a
 # header is documented here as that parameter would be, their body as every other one is.
 READS_ITS_OWN = {("/v1/decisions", "post")}
 REPORT = "/v1/reports/{name}"
+FORMED = frozenset({"pattern", "enum", "format", "const"})  # a string schema's own shape
 BODY_TEXT = (
     "JSON (`application/json` or `+json`, UTF-8), at most 1 MiB, nested at most 32 levels, "
     "with no duplicate key in any object."
@@ -163,6 +167,7 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
         info["description"] = info.get("description", "").rstrip("\n") + "\n" + LIMITS
     add_links(document)
     document_report(document)
+    no_nul_in_parameters(document)
     whole_bounds(document)
     components["schemas"] = dict(sorted(schemas.items()))
     return document
@@ -295,6 +300,21 @@ def document_report(document: dict[str, Any]) -> None:
     ok.setdefault("content", {})[CSV] = {
         "schema": {"type": "string", "description": "The report's rows, after a header line."}
     }
+
+
+def no_nul_in_parameters(document: dict[str, Any]) -> None:
+    """Every free text of the path and query says it holds no NUL, which the edge refuses
+    (`api.guard.check_target`): each string schema with no pattern, enum or format of its own."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("path", "query"):
+                    schema = parameter.get("schema", {})
+                    for branch in [schema, *schema.get("oneOf", []), *schema.get("anyOf", [])]:
+                        if branch.get("type") == "string" and not FORMED.intersection(branch):
+                            branch["pattern"] = NO_NUL
 
 
 def add_links(document: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import json
 import re
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio.to_thread
 import msgspec
@@ -70,8 +71,29 @@ def watched_headers(scope: dict[str, Any]) -> Headers:
     return found
 
 
+def check_target(scope: dict[str, Any]) -> None:
+    """No NUL character (U+0000) in the path or a query parameter: no store keeps one in text
+    (PostgreSQL refuses it), so it could only ever match nothing, or fail."""
+    if "\x00" in scope.get("path", ""):
+        raise Refused(400, "the path holds a NUL character (%00)")
+    query = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    names = [name for name, value in pairs if "\x00" in name + value]
+    if not names:
+        return
+    raise Refused(
+        400,
+        "a query parameter holds a NUL character (%00)",
+        [FieldError(pointer="/" + escape_pointer(n), message="no NUL character") for n in names],
+    )
+
+
 def check_headers(scope: dict[str, Any], headers: Headers | None = None) -> None:
-    """Framing and authority must be unambiguous: one way to delimit the body, one key."""
+    """Framing and authority must be unambiguous: one way to delimit the body, one key; and
+    the target must hold no NUL (`check_target`)."""
+    check_target(scope)
     if headers is None:
         headers = watched_headers(scope)
     lengths = headers.get(b"content-length", ())

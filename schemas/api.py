@@ -58,11 +58,13 @@ Purpose = Annotated[
     ),
 ]
 PolicyId = Annotated[str, msgspec.Meta(description="A policy id, as GET /v1/policies lists.")]
+NO_NUL = r"^[^\x00]*$"  # text a store keeps as text: PostgreSQL's cannot hold U+0000
 ClientText = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description=(
             "A reference of the client system's own: `reference` names the case there "
             "(searchable); `complainant` is an opaque complainant reference (kept outside the "
@@ -233,7 +235,12 @@ class PersonalData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 Role = Literal["decide", "audit", "admin"]
 KeyName = Annotated[
     str,
-    msgspec.Meta(min_length=1, max_length=200, description="What the key is for (shown in lists)."),
+    msgspec.Meta(
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="What the key is for (shown in lists).",
+    ),
 ]
 
 

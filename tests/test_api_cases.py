@@ -266,3 +266,22 @@ def test_the_audit_role_reads_cases_but_not_their_personal_data(client, keys):
     assert (
         client.post(f"/v1/cases/{case['case_id']}/events", json=event, headers=keys.audit)
     ).status_code == 403
+
+
+def test_a_nul_character_is_refused_at_the_edge_on_either_store(client, keys):
+    """Bad input gets a problem naming the field, never a 500: PostgreSQL keeps no NUL
+    (U+0000) in text, so a NUL in the path, a query parameter or a field kept as text
+    (`reference`, `complainant`, a key's `name`) is refused on both stores alike (fuzzing the
+    contract on PostgreSQL once answered 500)."""
+    listed = client.get("/v1/cases?reference=a%00b", headers=keys.decide)
+    assert listed.status_code == 400, listed.text
+    assert [e["pointer"] for e in listed.json()["errors"]] == ["/reference"]
+    assert client.get("/v1/cases/%00", headers=keys.decide).status_code == 400
+    assert client.get("/v1/decisions?route=%00", headers=keys.audit).status_code == 400
+    opening = {**OPENING, "reference": "REF\x00", "complainant": "cmp\x00"}
+    opened = client.post("/v1/cases", json=opening, headers=keys.decide)
+    assert opened.status_code == 400, opened.text
+    assert [e["pointer"] for e in opened.json()["errors"]] == ["/reference", "/complainant"]
+    named = client.post("/v1/keys", json={"role": "audit", "name": "a\x00"}, headers=keys.admin)
+    assert named.status_code == 400 and named.json()["errors"][0]["pointer"] == "/name"
+    assert client.get("/v1/cases", headers=keys.decide).json()["items"] == []  # none recorded
