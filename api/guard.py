@@ -71,23 +71,50 @@ def watched_headers(scope: dict[str, Any]) -> Headers:
     return found
 
 
+# The query parameters that are integers wherever they appear. Litestar reads `1.0` or `1e3` as
+# one; the contract's schema admits digits only, so such a number is named here (Litestar names
+# any other non-integer itself).
+INTEGER_PARAMETERS = frozenset({"first", "index", "limit", "second", "start", "tree_size"})
+_FRACTION_OR_EXPONENT = re.compile(r"-?(?=\.?[0-9])[0-9]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
+
+
 def check_target(scope: dict[str, Any]) -> None:
     """No NUL character (U+0000) in the path or a query parameter: no store keeps one in text
-    (PostgreSQL refuses it), so it could only ever match nothing, or fail."""
+    (PostgreSQL refuses it), so it could only ever match nothing, or fail. An integer parameter
+    is written in decimal digits (`INTEGER_PARAMETERS`)."""
     if "\x00" in scope.get("path", ""):
         raise Refused(400, "the path holds a NUL character (%00)")
     query = scope.get("query_string", b"")
-    if b"%00" not in query and b"\x00" not in query:
+    if not query:
         return
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    names = [name for name, value in pairs if "\x00" in name + value]
-    if not names:
-        return
-    raise Refused(
-        400,
-        "a query parameter holds a NUL character (%00)",
-        [FieldError(pointer="/" + escape_pointer(n), message="no NUL character") for n in names],
-    )
+    if b"%00" in query or b"\x00" in query:
+        names = [name for name, value in pairs if "\x00" in name + value]
+        if names:
+            raise Refused(
+                400, "a query parameter holds a NUL character (%00)", named(names, NO_NUL)
+            )
+    names = [
+        name
+        for name, value in pairs
+        if name in INTEGER_PARAMETERS and not value.isdigit() and is_fraction_or_exponent(value)
+    ]
+    if names:
+        raise Refused(400, "an integer is written in decimal digits", named(names, DIGITS))
+
+
+def is_fraction_or_exponent(value: str) -> bool:
+    """`1.0`, `1e3`, `-2.`: a number written with a fraction or an exponent."""
+    return any(c in value for c in ".eE") and _FRACTION_OR_EXPONENT.fullmatch(value) is not None
+
+
+NO_NUL = "no NUL character"
+DIGITS = "expected an integer, got a number with a fraction or an exponent"
+
+
+def named(names: list[str], message: str) -> list[FieldError]:
+    """One error for each query parameter named, pointing at it."""
+    return [FieldError(pointer="/" + escape_pointer(name), message=message) for name in names]
 
 
 def check_headers(scope: dict[str, Any], headers: Headers | None = None) -> None:

@@ -219,6 +219,16 @@ def test_parameter_errors_say_what_is_accepted_without_internals(client, keys):
     assert answer.json()["errors"] == [
         {"pointer": "/limit", "message": "expected an integer, got a string"}
     ]
+    # The contract's integers are digits: msgspec alone would read 1e3 as 1000 and 2.0 as 2.
+    answer = client.get("/v1/ledger/proofs/inclusion?index=0&tree_size=2.0", headers=keys.audit)
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == [
+        {
+            "pointer": "/tree_size",
+            "message": "expected an integer, got a number with a fraction or an exponent",
+        }
+    ]
+    assert client.get("/v1/ledger/entries?limit=1e3", headers=keys.audit).status_code == 400
     unknown = client.get("/v1/cases?policy=serco", headers=keys.decide)
     assert unknown.status_code == 404
     assert unknown.json()["errors"][0]["message"].endswith("did you mean 'serco-es'?")

@@ -583,7 +583,9 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("limit=-5", 422),
         ("limit=99999999999999999999", 422),
         ("limit=ten", 400),
-        ("limit=1e3", 200),
+        ("limit=1e3", 400),
+        ("limit=10.0", 400),
+        ("limit=%2B10", 400),
         ("limit=", 400),
         ("limit=1&limit=2", 200),
         ("start=-1", 400),
@@ -643,6 +645,8 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("index=99999999", 404),
         ("index=0&tree_size=99999999", 404),
         ("index=0&tree_size=9007199254740992", 400),
+        ("index=0.0&tree_size=1.0", 400),
+        ("index=0&tree_size=1e0", 400),
     ):
         add(
             f"inclusion ?{query}",
@@ -655,6 +659,8 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("", 400),
         ("first=0", 400),
         ("first=x", 400),
+        ("first=1.0&second=2", 400),
+        ("first=1&second=2e0", 400),
         ("first=3&second=2", 404),
         ("first=1&second=99999999", 404),
         ("first=99999999", 404),
