@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,7 +22,7 @@ import msgspec
 from litestar.utils.scope.state import ScopeState
 
 from api.logs import client_disconnected
-from schemas.problems import FieldError, Problem, escape_pointer
+from schemas.problems import FieldError, escape_pointer, problem
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -49,8 +48,7 @@ class Refused(Exception):
 
 
 def problem_bytes(status: int, detail: str, errors: list[FieldError]) -> bytes:
-    problem = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors)
-    return msgspec.json.encode(problem)
+    return msgspec.json.encode(problem(status, detail, errors))
 
 
 # -- headers -----------------------------------------------------------------------------------

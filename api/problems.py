@@ -17,7 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 
 from api.logs import client_disconnected
-from schemas.problems import FieldError, Problem, escape_pointer
+from schemas.problems import FieldError, escape_pointer, problem
 
 PROBLEM_JSON = "application/problem+json"
 _MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '([^']*)'")
@@ -39,12 +39,9 @@ class ApiProblem(Exception):
 def problem_response(
     status: int, detail: str = "", errors: list[FieldError] | None = None, headers: Any = None
 ) -> Response[bytes]:
-    """A problem details response; `title` is the status phrase, as `about:blank` requires."""
-    problem = Problem(
-        title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors or []
-    )
+    """A problem details response (`schemas.problems.problem`)."""
     return Response(
-        content=msgspec.json.encode(problem),
+        content=msgspec.json.encode(problem(status, detail, errors)),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=dict(headers or {}),
@@ -75,9 +72,17 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
     if isinstance(exc, ValidationException) and errors:
         detail = "the request's parameters do not fit their schema"
-    if status == 413 and not detail:
-        detail = "the request body is over 1 MiB"
+    if not detail:
+        detail = _PLAIN_DETAILS.get(status, "").format(method=request.method)
     return problem_response(status, detail, errors, headers)
+
+
+# What Litestar's own refusals mean, where its detail only repeats the status phrase.
+_PLAIN_DETAILS = {
+    404: "no resource at this path",
+    405: "this path does not take {method}",
+    413: "the request body is over 1 MiB",
+}
 
 
 def is_disconnection(exc: HTTPException) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import msgspec
 
 # RFC 8785 (I-JSON) numbers are IEEE doubles: past this an integer is no longer exact, so the
@@ -21,11 +23,29 @@ class FieldError(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     message: str
 
 
-class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Problem(msgspec.Struct, kw_only=True):
     """An RFC 9457 problem details object (`application/problem+json`)."""
 
-    type: str = "about:blank"
+    # Always the four members CONTRACT.md names; `errors` only when fields are at fault.
+
+    type: str
     title: str
     status: int
-    detail: str = ""
-    errors: list[FieldError] = msgspec.field(default_factory=list)
+    detail: str
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
+
+
+ABOUT_BLANK = "about:blank"  # RFC 9457 4.2.1: the title is then the HTTP status phrase
+
+
+def problem(status: int, detail: str = "", errors: list[FieldError] | None = None) -> Problem:
+    """The problem of an HTTP status: `about:blank`, titled by the status phrase, its detail
+    the phrase when there is nothing more specific to say, `errors` only when there are some."""
+    title = HTTPStatus(status).phrase
+    return Problem(
+        type=ABOUT_BLANK,
+        title=title,
+        status=status,
+        detail=detail or title,
+        errors=list(errors) if errors else msgspec.UNSET,
+    )

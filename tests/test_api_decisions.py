@@ -234,6 +234,30 @@ def test_parameter_errors_say_what_is_accepted_without_internals(client, keys):
     assert unknown.json()["errors"][0]["message"].endswith("did you mean 'serco-es'?")
 
 
+def test_every_problem_has_a_type_title_status_and_detail(client, keys):
+    """CONTRACT.md: "Errors are RFC 9457 problem details (`application/problem+json`: `type`,
+    `title`, `status`, `detail`, and for bad input `errors: [{pointer, message}]`...)"."""
+    answers = {
+        "no key": client.get("/v1/policies"),
+        "no such route": client.get("/v1/nope", headers=keys.audit),
+        "no such method": client.put("/v1/decisions", headers=keys.decide),
+        "no such entry": client.get("/v1/ledger/entries/abc", headers=keys.audit),
+        "bad input": client.post(
+            "/v1/decisions", json={**COMPLAINT, "extra": 1}, headers=keys.decide
+        ),
+    }
+    for what, answer in answers.items():
+        assert answer.headers["content-type"] == PROBLEM_JSON, what
+        problem = answer.json()
+        assert problem["type"] == "about:blank", what
+        assert problem["status"] == answer.status_code, what
+        assert problem["title"] and problem["detail"], what
+        # `errors` names fields at fault; where none is, there is no empty list.
+        assert ("errors" in problem) == (what == "bad input"), what
+    assert answers["no such method"].json()["detail"] == "this path does not take PUT"
+    assert answers["bad input"].json()["errors"][0]["pointer"] == "/extra"
+
+
 # GET /v1/decisions: "recorded decisions, newest first, filtered; {items, next_cursor}" -------
 
 

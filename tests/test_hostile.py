@@ -824,4 +824,7 @@ def judge(item: Hostile, answer: Answer) -> str:
         problem = json.loads(answer.body)
         if problem.get("status") != answer.status or not problem.get("title"):
             return f"problem {problem} does not match status {answer.status}"
+        # CONTRACT.md: "`type`, `title`, `status`, `detail`".
+        if not problem.get("type") or not problem.get("detail"):
+            return f"problem {problem} lacks a type or a detail"
     return ""
