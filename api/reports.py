@@ -2,7 +2,8 @@
 ledger state it was computed at in `Redress-Tree-Size` and `Redress-Root-Hash`.
 
 The query values arrive as plain strings and are checked by `reports.parse_query`, so a bad one
-is a 422 naming its parameter (`/from`, `/to`, `/quarter`, `/policy`); an unknown report is 404.
+is a 422 naming its parameter (`/from`, `/to`, `/quarter`, `/policy`); an unknown report or
+policy is 404.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from litestar.params import Parameter, QueryParameter
 
 import reports
 import rules
+from api.bodies import unknown_policy
 from api.problems import ApiProblem
 from api.responses import problems
 from api.services import Services
@@ -43,6 +45,9 @@ def report_for(services: Services, name: str, values: dict[str, str | None]) -> 
             f"no report {name!r}: one of {', '.join(reports.REPORT_NAMES)}",
             [FieldError(pointer="/name", message="unknown report")],
         )
+    policy = values.get("policy")
+    if policy and policy not in rules.policy_ids():
+        raise unknown_policy(policy)  # CONTRACT.md: "an unknown policy 404", as everywhere
     try:
         query = reports.parse_query(name, values, rules.policy_ids())
     except reports.QueryError as exc:
@@ -56,7 +61,7 @@ def report_response(report: dict[str, Any], as_csv: bool) -> Response[bytes]:
     if as_csv:
         filename = f"{report['report']}.csv"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return Response(reports.to_csv(report).encode(), media_type=f"{CSV}; charset=utf-8",
+        return Response(reports.to_csv(report).encode(), media_type=CSV,
                         headers=headers)  # fmt: skip
     return Response(msgspec.json.encode(report), media_type="application/json", headers=headers)
 

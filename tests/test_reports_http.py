@@ -58,7 +58,7 @@ def test_csv_with_accept_text_csv(recorded, keys):
         "/v1/reports/routing?to=2026-01-31", headers=keys.audit | {"Accept": "text/csv"}
     )
     assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"  # once, not twice
     rows = list(csv.reader(io.StringIO(answer.text)))
     assert rows[0] == ["section", "policy", "route", "stage", "disposition", "flag", "count"]
     assert ["route", "wme", "chief_executive", "stage_2", "accept", "", "1"] in rows
@@ -67,6 +67,10 @@ def test_csv_with_accept_text_csv(recorded, keys):
 
 def test_unknown_report_is_404_and_bad_values_are_named(client, keys):
     assert client.get("/v1/reports/nope", headers=keys.audit).status_code == 404
+    # CONTRACT.md: "an unknown policy 404", in a report's query as in a decision's body.
+    answer = client.get("/v1/reports/routing?policy=nope", headers=keys.audit)
+    assert answer.status_code == 404
+    assert [e["pointer"] for e in answer.json()["errors"]] == ["/policy"]
     answer = client.get("/v1/reports/register?from=2026-02-30&to=x", headers=keys.audit)
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("application/problem+json")

@@ -129,6 +129,7 @@ def test_a_fresh_log_is_cosigned_from_size_0(witness, log):
     more note signature lines starting with U+2014."""
     response = witness.post(body(log, 0))
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"  # the charset once
     assert response.text.startswith("\u2014 ") and response.text.endswith("\n")
     note = log.checkpoint() + response.text
     checkpoint, names = witnessed(note, log.signer.verifier_key, [witness.vkey], 1)

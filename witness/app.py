@@ -23,7 +23,7 @@ from witness.state import DEFAULT_NAME, WitnessState, load_or_create_key
 
 # A checkpoint note with a hundred signatures and 63 proof lines stays well below this.
 MAX_BODY_BYTES = 64 * 1024
-NOTE_CONTENT_TYPE = "text/plain; charset=utf-8"
+NOTE_CONTENT_TYPE = "text/plain"  # Litestar adds "; charset=utf-8" to a text/ type
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TITLES = {
     400: "Malformed add-checkpoint request",
