@@ -29,9 +29,20 @@ from schemas.problems import SAFE_INTEGER, FieldError
 T = TypeVar("T")
 TAGS = ["ledger"]
 EntryIndex = Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="Entry index.")]
-PROOFS = problems(400, 401, 403, 404)
+PROOFS = problems(400, 401, 403, 404, 422)
 MAX_PAGE_ITEMS = 1000
 MAX_PAGE_BYTES = 4 * 1024 * 1024
+
+
+def refuse_unordered(lower: int, higher: int | None, names: tuple[str, str], strict: bool) -> None:
+    """422 naming `names[0]` when it does not come before `higher` (`strict`: below it, as an
+    entry index in a tree; else at most it, as a tree size in a later one): a request that no
+    ledger could answer. A size the ledger has not reached yet is a 404 (`ledger_call`)."""
+    if higher is None or lower < higher or (lower == higher and not strict):
+        return
+    relation = "below" if strict else "at most"
+    message = f"{names[0]} must be {relation} {names[1]} ({higher})"
+    raise ApiProblem(422, message, [FieldError(pointer=f"/{names[0]}", message=message)])
 
 
 def ledger_call(call: Callable[..., T], *args: int | None, pointer: str = "") -> T:
@@ -164,6 +175,7 @@ def get_inclusion_proof(
         Parameter(ge=1, le=SAFE_INTEGER, description="Tree size; the current one when absent."),
     ] = None,
 ) -> InclusionProof:
+    refuse_unordered(index, tree_size, ("index", "tree_size"), strict=True)
     return ledger_call(services.ledger.inclusion_proof, index, tree_size, pointer="/tree_size")
 
 
@@ -185,6 +197,7 @@ def get_consistency_proof(
         ),
     ] = None,
 ) -> ConsistencyProof:
+    refuse_unordered(first, second, ("first", "second"), strict=False)
     return ledger_call(
         services.ledger.consistency_proof, first, second, pointer="/second" if second else "/first"
     )
