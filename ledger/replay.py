@@ -43,11 +43,19 @@ def _entries(db_path: Path) -> list[dict]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         return [
-            parse_entry(bytes(raw))
-            for (raw,) in conn.execute("SELECT entry FROM entries ORDER BY idx")
+            parse_entry(stored_bytes(index, raw))
+            for index, raw in conn.execute("SELECT idx, entry FROM entries ORDER BY idx")
         ]
     finally:
         conn.close()
+
+
+def stored_bytes(index: int, raw: object) -> bytes:
+    """An entry's stored bytes; `ValueError` when the store holds something else there (text
+    written over it with the sqlite3 shell, say), which `verify` reports as damage."""
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise ValueError(f"entry {index} is not stored as bytes: run `redress verify`")
+    return bytes(raw)
 
 
 def _export_entries(path: Path) -> list[dict]:

@@ -692,20 +692,20 @@ def run_replay(args: argparse.Namespace) -> int:
     from ledger.canonical import parse_entry
     from ledger.replay import replay, replay_entries
 
-    if args.database and not args.export:
-        from store.postgres import ledger_snapshot
+    try:
+        if args.database and not args.export:
+            from store.postgres import ledger_snapshot
 
-        with ledger_snapshot(args.database) as snapshot:
-            report = replay_entries(parse_entry(raw) for _, raw, _ in snapshot.entries())
-    else:
-        database = _existing_ledger(args.export or args.data_dir / DB_FILE, "replay")
-        if database is None:
-            return 2
-        try:
+            with ledger_snapshot(args.database) as snapshot:
+                report = replay_entries(parse_entry(raw) for _, raw, _ in snapshot.entries())
+        else:
+            database = _existing_ledger(args.export or args.data_dir / DB_FILE, "replay")
+            if database is None:
+                return 2
             report = replay(database)
-        except (ValueError, KeyError) as error:
-            print(f"redress replay: {error}", file=sys.stderr)
-            return 2
+    except (ValueError, KeyError) as error:  # damaged entries: `verify` says where and how
+        print(f"redress replay: {error}", file=sys.stderr)
+        return 2
     print(report.summary)
     return 0 if report.ok else 1
 

@@ -97,6 +97,21 @@ def test_an_edited_outcome_with_hashes_recomputed_is_reported(tmp_path: Path) ->
     assert (checked.damage, checked.first_bad_index) == ("rewritten", 3)
 
 
+def test_an_entry_overwritten_as_text_is_named_not_a_traceback(tmp_path: Path, capsys) -> None:
+    """The sqlite3 shell's `replace()` turns an entry's bytes into text: `redress replay` says
+    which entry and exits 2, as it does for other damage, and `verify` says what is wrong."""
+    from redress.cli import main
+
+    ledger = Ledger.open(tmp_path)
+    record(ledger, COMPLIMENT, "2026-03-02T12:00:00Z")
+    ledger.close()
+    with sqlite3.connect(tmp_path / "redress.db", isolation_level=None) as conn:
+        conn.execute("UPDATE entries SET entry = CAST(entry AS TEXT) WHERE idx = 2")
+    assert main(["replay", "--data-dir", str(tmp_path)]) == 2
+    assert "entry 2 is not stored as bytes" in capsys.readouterr().err
+    assert not verify(tmp_path / "redress.db").ok
+
+
 def test_after_erasure_the_ledger_verifies_and_replays(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
     commitment = ledger.seal_personal("case-1", {"name": "Ada", "phone": "01632 960000"})
