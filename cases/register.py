@@ -6,7 +6,12 @@ decision at a time (`register_after`), or rebuilt from a case's decisions (`regi
 `registers_from_entries`).
 
 A row is `{name, rule, due, done_at, status, first_decision_id, last_decision_id}`, one per
-obligation deadline any of the case's decisions listed, in the order they were first listed.
+obligation deadline any of the case's decisions listed, in the order they were first listed;
+two more keys, kept with it but not shown, say when it stopped being pending: `dropped_at`, the
+`as_of` of the decision that first no longer listed it, and `ends_at`, the earlier of that and
+its act (`ends_at_of`). An obligation is overdue at an instant between its due passing and its
+end (`was_overdue`), so a past day is answered with what was overdue on it (as far as the
+acts recorded since tell): a missed obligation never vanishes from the days it was overdue.
 
 Choices where CONTRACT.md is silent:
 - `last_decision_id` is the latest decision that listed the obligation (while it is listed, the
@@ -29,6 +34,7 @@ from typing import Any
 
 import msgspec
 
+from clock import instant_text
 from rules.calendar import (
     is_date_only,
     local_date,
@@ -97,6 +103,29 @@ def as_instant(at: date | datetime | str, timezone: str) -> datetime:
     return start_of_local_day(at, timezone)
 
 
+def ends_at_of(done_at: str | None, dropped_at: str | None, timezone: str) -> str | None:
+    """When an obligation stopped being pending, as UTC instant text: the earlier of its act (a
+    date act stands for the start of its local day, as POLICIES.md has it for an hours
+    deadline, so an act in time ends it before its due passes) and `dropped_at`; None while
+    neither happened."""
+    ends = [] if dropped_at is None else [parse_date_time(dropped_at).astimezone(UTC)]
+    if done_at is not None:
+        ends.append(_instant(done_at, timezone))
+    return instant_text(min(ends)) if ends else None
+
+
+def was_overdue(row: Row, moment: datetime, timezone: str) -> bool:
+    """Whether the obligation of `row` was overdue at `moment` (UTC): its due had passed and it
+    had not ended. A row stored before rows kept their end (`ends_at` absent) counts while
+    it is listed and not done, as it did then."""
+    if moment < passes_at(row["due"], timezone):
+        return False
+    ends_at = row.get("ends_at")
+    if ends_at is None:
+        return row["status"] in PENDING and row["done_at"] is None
+    return moment < parse_date_time(ends_at).astimezone(UTC)
+
+
 def obligation_status(due: str, done_at: str | None, as_of: str, timezone: str) -> str:
     """`met`, `late`, `open` or `overdue`, exactly as POLICIES.md defines `status`.
 
@@ -162,13 +191,35 @@ def _listed_row(
         "status": status,
         "first_decision_id": first_decision_id,
         "last_decision_id": decision["decision_id"],
+        "dropped_at": None,
+        "ends_at": ends_at_of(done_at, None, tz),
     }
 
 
-def _ended_row(row: Row, done_at: str | None, tz: str) -> Row:
-    """A row no decision lists any more: met or late if done, lapsed if never done."""
+def _ended_row(row: Row, done_at: str | None, dropped_at: str, tz: str) -> Row:
+    """A row no decision lists any more (since `dropped_at`): met or late if done, lapsed if
+    never done."""
     status = LAPSED if done_at is None else obligation_status(row["due"], done_at, done_at, tz)
-    return {**row, "done_at": done_at, "status": status}
+    ends_at = ends_at_of(done_at, dropped_at, tz)
+    return {
+        **row,
+        "done_at": done_at,
+        "status": status,
+        "dropped_at": dropped_at,
+        "ends_at": ends_at,
+    }
+
+
+def _dropped_at(decision: Decision) -> str:
+    """The instant a decision that no longer lists an obligation was taken, as UTC text. An
+    obligation is dropped at the earliest such instant (`_earliest`): events may be dated
+    before the case's previous decision, and at any decision's `as_of` after the one that
+    dropped it, the obligation has ended."""
+    return instant_text(parse_date_time(decision["as_of"]).astimezone(UTC))
+
+
+def _earliest(kept: str | None, instant: str) -> str:
+    return instant if kept is None else min(kept, instant)  # fixed-width UTC text sorts as time
 
 
 # -- the register --------------------------------------------------------------------------------
@@ -201,7 +252,8 @@ def register_after(
             after.append(_listed_row(deadline, decision, row["first_decision_id"], known_acts, tz))
         else:
             done_at = row["done_at"] if known_acts is _NO_FACTS else known_acts.get(name)
-            after.append(_ended_row(row, done_at, tz))
+            dropped_at = _earliest(row.get("dropped_at"), _dropped_at(decision))
+            after.append(_ended_row(row, done_at, dropped_at, tz))
     after.extend(
         _listed_row(d, decision, decision["decision_id"], known_acts, tz) for d in listed.values()
     )
@@ -234,7 +286,8 @@ def register_of(decisions: Sequence[Decision], *, timezone: str | None = None) -
                 acts = acts_of(later)
                 if acts is not _NO_FACTS:
                     done_at = acts.get(name)
-            row = _ended_row(row, done_at, tz)
+            dropped_at = min(_dropped_at(later) for later in decisions[last + 1 :])
+            row = _ended_row(row, done_at, dropped_at, tz)
         rows.append(row)
     return rows
 
@@ -248,20 +301,10 @@ def case_state(latest_decision: Decision, rows: Iterable[Row]) -> str:
 
 
 def overdue_at(rows: Iterable[Row], at: date | datetime | str, timezone: str) -> list[str]:
-    """Names of the obligations overdue at `at` (a date D: the start of local day D).
-
-    An obligation is overdue when its case's latest decision still lists it, it is not done,
-    and its due has passed at `at`. The stored status was computed at the decision's `as_of`,
-    so only listed-and-not-done is read from it; the due is compared with `at` afresh.
-    """
+    """Names of the obligations overdue at `at` (a date D: the start of local day D): due
+    passed and not yet ended at that instant (`was_overdue`), even when they ended since."""
     moment = as_instant(at, timezone)
-    return [
-        row["name"]
-        for row in rows
-        if row["status"] in PENDING
-        and row["done_at"] is None
-        and moment >= passes_at(row["due"], timezone)
-    ]
+    return [row["name"] for row in rows if was_overdue(row, moment, timezone)]
 
 
 def case_summary(

@@ -9,7 +9,8 @@ obligations (and the answers kept for `Idempotency-Key`); version 3 gives keys a
 name and revocation; version 4 gives a case its `purpose` and each obligation its place in the
 register (`seq`), and indexes the case listing; version 5 adds the decision index and console
 sessions; version 6 lets the register be read without a lookup per row (a covering index of the
-subjects; a case-less decision's register rows carry its policy, purpose and received day).
+subjects; a case-less decision's register rows carry its policy, purpose and received day);
+version 7 keeps when each obligation stopped being pending.
 
 (sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
 schema, and its transaction handling does not serialise concurrent openers: hence this list.)
@@ -216,6 +217,19 @@ REGISTER_READS_SQL = """
 """
 
 
+def schema_7(conn: sqlite3.Connection) -> None:
+    """Each register row keeps when its obligation stopped being pending (`dropped_at`, `ends_at`:
+    `cases.register.ends_at_of`), so `overdue_as_of` on a past day gives what was overdue then.
+    Rows stored before stay without (read as before); `redress cases rebuild` fills them in."""
+    _run(conn, OBLIGATION_ENDS_SQL)
+
+
+OBLIGATION_ENDS_SQL = """
+    ALTER TABLE case_obligations ADD COLUMN dropped_at TEXT;
+    ALTER TABLE case_obligations ADD COLUMN ends_at TEXT
+"""
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
@@ -223,6 +237,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_4,
     schema_5,
     schema_6,
+    schema_7,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -152,6 +152,12 @@ CREATE INDEX decision_obligations_subjects ON decision_obligations (
     purpose, received_day, policy, idx, seq, name, due, done_at, status)
 """
 
+# SQLite's version 7: when each obligation stopped being pending (`overdue_as_of` on a past day).
+OBLIGATION_ENDS = """
+ALTER TABLE case_obligations ADD COLUMN dropped_at TEXT;
+ALTER TABLE case_obligations ADD COLUMN ends_at TEXT
+"""
+
 MIGRATIONS: list[str] = [
     SCHEMA_1,
     SCHEMA_2,
@@ -159,6 +165,7 @@ MIGRATIONS: list[str] = [
     DECISION_INDEX,
     KEYS_AND_CASES,
     REGISTER_READS,
+    OBLIGATION_ENDS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"

@@ -53,7 +53,7 @@ from store.sqlite import (
     _Writer,
     answer_all,
 )
-from store.tables import TablesTx
+from store.tables import STILL_PENDING, TablesTx
 
 T = TypeVar("T")
 POOL_MAX = 8
@@ -152,18 +152,19 @@ class PgTx(TablesTx):
             where.append("c.reference = %s")
             params.append(reference)
         if overdue_cutoffs is not None:
-            # Per policy, since a date's start differs by time zone; only rows not done and
-            # still listed (status open or overdue) count.
+            # Per policy, since a date's start differs by time zone: due passed at the cutoff
+            # and not ended by it (`cases.register.was_overdue`).
             tests = " OR ".join(
-                '(c.policy = %s AND o.passes_at <= %s COLLATE "C")' for _ in overdue_cutoffs
+                '(c.policy = %s AND o.passes_at <= %s COLLATE "C" AND (o.ends_at > %s COLLATE "C"'
+                f" OR (o.ends_at IS NULL AND {STILL_PENDING})))"
+                for _ in overdue_cutoffs
             )
             where.append(
                 "EXISTS (SELECT 1 FROM case_obligations AS o WHERE o.case_id = c.case_id "
-                "AND o.done_at IS NULL AND o.status IN ('open', 'overdue') "
                 f"AND ({tests or 'FALSE'}))"
             )
             for pid, cutoff in overdue_cutoffs.items():
-                params += [pid, cutoff]
+                params += [pid, cutoff, cutoff]
         if after is not None:
             where.append('(c.opened_at COLLATE "C", c.case_id COLLATE "C") > (%s, %s)')
             params += list(after)

@@ -86,7 +86,7 @@ from store.base import (
 )
 from store.decision_index import ADD_COUNTS
 from store.migrations import migrate
-from store.tables import TablesTx
+from store.tables import STILL_PENDING, TablesTx
 from store.writer_lock import WriterLock
 
 T = TypeVar("T")
@@ -357,15 +357,19 @@ class SqliteTx(TablesTx):
             where.append("reference = ?")
             params.append(reference)
         if overdue_cutoffs is not None:
-            # Per policy, since a date's start differs by time zone; only rows not done and
-            # still listed (status open or overdue) count.
-            tests = " OR ".join("(c.policy = ? AND o.passes_at <= ?)" for _ in overdue_cutoffs)
+            # Per policy, since a date's start differs by time zone: due passed at the cutoff
+            # and not ended by it (`cases.register.was_overdue`).
+            tests = " OR ".join(
+                "(c.policy = ? AND o.passes_at <= ? AND (o.ends_at > ?"
+                f" OR (o.ends_at IS NULL AND {STILL_PENDING})))"
+                for _ in overdue_cutoffs
+            )
             where.append(
                 "EXISTS (SELECT 1 FROM case_obligations AS o WHERE o.case_id = c.case_id "
-                f"AND o.done_at IS NULL AND o.status IN ('open', 'overdue') AND ({tests or '0'}))"
+                f"AND ({tests or '0'}))"
             )
             for pid, cutoff in overdue_cutoffs.items():
-                params += [pid, cutoff]
+                params += [pid, cutoff, cutoff]
         if after is not None:
             where.append("(c.opened_at, c.case_id) > (?, ?)")
             params += list(after)

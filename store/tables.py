@@ -215,10 +215,14 @@ class TablesTx(IndexTx):
         return self._w
 
 
+# A register row stored before rows kept their end (schema 7, no `ends_at`) is overdue while it is
+# listed and not done, as it was read then (`cases.register.was_overdue`).
+STILL_PENDING = "o.done_at IS NULL AND o.status IN ('open', 'overdue')"
 INSERT_CASE_DECISION = "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)"
 INSERT_OBLIGATION = (
     "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
-    "first_decision_id, last_decision_id, passes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "first_decision_id, last_decision_id, passes_at, dropped_at, ends_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -243,6 +247,8 @@ def _obligation_rows(case_id: str, rows: Iterable[dict[str, Any]]) -> list[tuple
             r.get("first_decision_id"),
             r.get("last_decision_id"),
             r.get("passes_at"),
+            r.get("dropped_at"),
+            r.get("ends_at"),
         )
         for seq, r in enumerate(rows)
     ]

@@ -134,6 +134,50 @@ def test_overdue_lists_cases_with_an_obligation_overdue_at_the_date(client, keys
     assert client.get("/v1/cases?policy=nope", headers=keys.decide).status_code == 404
 
 
+def test_a_missed_obligation_never_vanishes_from_the_days_it_was_overdue(client, keys):
+    """CONTRACT.md version 2: "the overdue list reads that register, so a met deadline is never
+    listed and a missed one never vanishes"; "with `overdue_as_of=D`, only cases with an
+    obligation overdue at D". An acknowledgement done late, and an outcome whose stage ended
+    without it (lapsed), stay overdue on the days they were, after the events that ended them;
+    from the day they ended, they are not."""
+    late, lapsed = open_case(client, keys)["case_id"], open_case(client, keys)["case_id"]
+
+    def overdue(day: str) -> dict[str, list[str]]:
+        response = client.get(f"/v1/cases?policy=wme&overdue_as_of={day}", headers=keys.decide)
+        assert response.status_code == 200, response.text
+        return {c["case_id"]: c["overdue"] for c in response.json()["items"]}
+
+    both_missed = {late: ["acknowledge", "outcome"], lapsed: ["acknowledge", "outcome"]}
+    assert overdue("2027-01-19") == both_missed
+    # WME 4.2: acknowledged on 7 January, 5 working days due on the 4th: late.
+    acted = {"facts": {"acts": {"acknowledge": "2027-01-07"}}, "as_of": "2027-01-20T10:00:00Z"}
+    assert (
+        client.post(f"/v1/cases/{late}/events", json=acted, headers=keys.decide).status_code == 201
+    )
+    # The stage 2 outcome issued on 25 January, no act recorded: both obligations lapse then.
+    ended = {"facts": {"stage_two_outcome_at": "2027-01-25"}, "as_of": "2027-01-25T10:00:00Z"}
+    assert (
+        client.post(f"/v1/cases/{lapsed}/events", json=ended, headers=keys.decide).status_code
+        == 201
+    )
+    statuses = {
+        case_id: [
+            o["status"]
+            for o in client.get(f"/v1/cases/{case_id}", headers=keys.audit).json()["obligations"]
+        ]
+        for case_id in (late, lapsed)
+    }
+    assert statuses == {late: ["late", "overdue"], lapsed: ["lapsed", "lapsed"]}
+
+    assert overdue("2027-01-05") == {late: ["acknowledge"], lapsed: ["acknowledge"]}
+    assert overdue("2027-01-19") == {late: ["outcome"], lapsed: ["acknowledge", "outcome"]}
+    assert overdue("2027-01-06") == {late: ["acknowledge"], lapsed: ["acknowledge"]}
+    # Done on the 7th: a date act counts from its day's start (POLICIES.md, hours deadlines).
+    assert overdue("2027-01-07") == {lapsed: ["acknowledge"]}
+    assert overdue("2027-01-25") == {late: ["outcome"], lapsed: ["acknowledge", "outcome"]}
+    assert overdue("2027-01-26") == {late: ["outcome"]}  # lapsed on the 25th
+
+
 def test_erasing_personal_data_is_recorded_once(client, keys):
     case = open_case(client, keys)
     path = f"/v1/cases/{case['case_id']}/personal"

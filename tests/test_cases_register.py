@@ -303,19 +303,27 @@ def test_a_case_is_closed_only_when_nothing_is_open_or_overdue(decisions):
 def test_the_overdue_list_reads_the_register_against_the_asked_instant(decisions, days, hour):
     """CONTRACT.md version 2: "the overdue list reads that register, so a met deadline is never
     listed and a missed one never vanishes". At the latest decision's `as_of` it names exactly
-    the rows whose status is `overdue`; later it can only grow; a done or lapsed row never
-    appears."""
+    the rows whose status is `overdue`; from then on it can only grow, and a done or lapsed row
+    never appears; before it, a done or lapsed row appears exactly while its due had passed and
+    it had not ended yet (its act, or the first decision that no longer listed it), and one met
+    in time never does."""
     rows = register_of(decisions, timezone=LONDON)
     as_of = decisions[-1]["as_of"]
     assert overdue_at(rows, as_of, LONDON) == [r["name"] for r in rows if r["status"] == "overdue"]
-    later = datetime.fromisoformat(as_of) + timedelta(days=days, hours=hour)
-    at_later = overdue_at(rows, later, LONDON)
+    at = datetime.fromisoformat(as_of) + timedelta(days=days, hours=hour)
+    listed = overdue_at(rows, at, LONDON)
     pending = {r["name"]: r for r in rows if r["status"] in ("open", "overdue")}
-    assert set(at_later) <= set(pending)
-    for name in at_later:
-        assert expected_status(pending[name]["due"], None, later.isoformat()) == "overdue"
-    for name in set(pending) - set(at_later):
-        assert expected_status(pending[name]["due"], None, later.isoformat()) == "open"
+    for row in rows:
+        name = row["name"]
+        if name in pending:
+            status = expected_status(row["due"], None, at.isoformat())
+            assert (name in listed) == (status == "overdue")
+            continue
+        ended = datetime.fromisoformat(row["ends_at"])
+        assert ended <= datetime.fromisoformat(as_of)  # ended by the latest decision
+        assert (name in listed) == (passes_at(row["due"], LONDON) <= at < ended)
+        if row["status"] == "met":
+            assert name not in listed
 
 
 @settings(max_examples=500, deadline=None)

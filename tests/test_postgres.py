@@ -126,6 +126,7 @@ def test_a_store_written_by_the_previous_schema_is_upgraded_at_start(tmp_path, s
         conn.execute("DROP INDEX cases_opened, cases_state_opened")
         conn.execute("ALTER TABLE cases DROP COLUMN purpose")
         conn.execute("ALTER TABLE case_obligations DROP COLUMN seq")
+        conn.execute("ALTER TABLE case_obligations DROP COLUMN dropped_at, DROP COLUMN ends_at")
         conn.execute("UPDATE redress_schema SET version = 1")
 
     again = Ledger.open(tmp_path)

@@ -101,7 +101,13 @@ def test_a_store_with_a_newer_schema_is_refused(tmp_path):
 
 # Version 5 as it was: the subjects' index on five columns, register rows without their
 # decision's policy, purpose and received day (what version 6 adds, for the register's reads).
-BACK_TO_5 = """
+BACK_TO_6 = """
+ALTER TABLE case_obligations DROP COLUMN dropped_at;
+ALTER TABLE case_obligations DROP COLUMN ends_at
+"""
+BACK_TO_5 = (
+    BACK_TO_6
+    + """;
 DROP INDEX decision_obligations_subjects;
 ALTER TABLE decision_obligations DROP COLUMN policy;
 ALTER TABLE decision_obligations DROP COLUMN purpose;
@@ -110,6 +116,7 @@ DROP INDEX decision_index_subjects;
 CREATE INDEX decision_index_subjects
     ON decision_index (latest, purpose, received_day, policy, case_id)
 """
+)
 REPORTS = [
     ("register", {}),
     ("register", {"from": "2026-02-01", "to": "2026-03-31", "policy": "wme"}),
@@ -173,3 +180,45 @@ def test_a_store_at_schema_5_gets_the_register_reads_and_keeps_its_reports(
         assert carried == owed > 0
     finally:
         conn.close()
+
+
+def test_a_store_at_schema_6_reads_its_older_rows_as_before_until_rebuilt(
+    data_dir, keys, store_url
+):
+    """Schema 7: register rows keep when they stopped being pending, so `overdue_as_of` on a
+    past day lists an obligation that lapsed since. Rows stored before have no such instant:
+    they are read as before (a lapsed one is not listed) until `redress cases rebuild` derives
+    it from the ledger."""
+    from conftest import COMPLAINT
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from redress.cli import main
+    from store.schema import run_script
+
+    def overdue(client, day: str) -> list[list[str]]:
+        answer = client.get(f"/v1/cases?overdue_as_of={day}", headers=keys.audit)
+        return [c["overdue"] for c in answer.json()["items"]]
+
+    ended = {"facts": {"stage_two_outcome_at": "2027-01-25"}, "as_of": "2027-01-25T10:00:00Z"}
+    with TestClient(create_app(data_dir)) as client:
+        case_id = client.post("/v1/cases", json=COMPLAINT, headers=keys.decide).json()["case_id"]
+        path = f"/v1/cases/{case_id}/events"
+        assert client.post(path, json=ended, headers=keys.decide).status_code == 201
+        assert overdue(client, "2027-01-19") == [["acknowledge", "outcome"]]
+
+    if store_url == "sqlite":
+        conn = sqlite3.connect(data_dir / "redress.db", isolation_level=None)
+        run_script(conn, BACK_TO_6 + "; PRAGMA user_version = 6")
+    else:
+        import psycopg
+
+        conn = psycopg.connect(store_url, autocommit=True)
+        run_script(conn, BACK_TO_6 + "; UPDATE redress_schema SET version = 6")
+    conn.close()
+    with TestClient(create_app(data_dir)) as client:  # opening upgrades the store
+        assert overdue(client, "2027-01-19") == []  # lapsed: read as schema 6 read it
+    assert main(["cases", "rebuild", "--data-dir", str(data_dir)]) == 0
+    with TestClient(create_app(data_dir)) as client:
+        assert overdue(client, "2027-01-19") == [["acknowledge", "outcome"]]
+        assert overdue(client, "2027-01-26") == []
