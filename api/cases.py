@@ -43,6 +43,7 @@ from schemas.api import Case, CaseEvent, CasePage, CaseRequest, Erasure, Obligat
 from schemas.decision import RecordedDecision
 from schemas.problems import FieldError
 from service import CaseNotFound, NothingToErase
+from service.ownership import owns_case
 from store import ReadTx
 
 TAGS = ["cases"]
@@ -264,9 +265,22 @@ def list_cases(
     sync_to_thread=True,
     responses=READ,
     summary="The case's latest personal data (null when none was given; 404 once erased)",
+    description=(
+        "A decide key reads the personal data of the cases it opened, or a key of the same "
+        "name opened (the same client system), and 403 for another's; an admin key reads every "
+        "case's."
+    ),
 )
-def get_personal(services: NamedDependency[Services], case_id: IdPath) -> PersonalData:
+def get_personal(
+    services: NamedDependency[Services], caller: NamedDependency[Caller], case_id: IdPath
+) -> PersonalData:
     case = existing_case(services, case_id)
+    if not owns_case(services.store, caller, case_id):
+        raise ApiProblem(
+            403,
+            f"case {case_id} was opened by another client system: a decide key reads the "
+            "personal data of the cases it, or a key of its name, opened",
+        )
     if case.personal == "none":
         return PersonalData(case_id=case_id, personal=None)
     found = services.ledger.open_personal(case_id)

@@ -295,6 +295,31 @@ def test_personal_data_reads_back_until_erased(client, keys):
     assert client.get(path, headers=keys.decide).status_code == 404
 
 
+def test_a_decide_key_reads_the_personal_data_of_its_own_cases_only(client, keys):
+    """CONTRACT.md: `decide` is "a client system: decisions and cases, reading back what it
+    recorded, the personal data of its cases". A client system is known by its keys: the one
+    that opened the case, and any key of the same name (README); an admin reads every case's."""
+
+    def new_key(name: str) -> dict[str, str]:
+        made = client.post("/v1/keys", json={"role": "decide", "name": name}, headers=keys.admin)
+        assert made.status_code == 201, made.text
+        return {"Authorization": f"Bearer {made.json()['key']}"}
+
+    crm, crm_again, other = new_key("crm"), new_key("crm"), new_key("another-crm")
+    opened = client.post("/v1/cases", json=OPENING, headers=crm)
+    assert opened.status_code == 201, opened.text
+    path = f"/v1/cases/{opened.json()['case_id']}/personal"
+    for reader in (crm, crm_again, keys.admin):
+        answer = client.get(path, headers=reader)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["personal"] == OPENING["personal"]
+    refused = client.get(path, headers=other)
+    assert refused.status_code == 403
+    assert "another client system" in refused.json()["detail"]
+    assert "A. Person" not in refused.text
+    assert client.get(path, headers=keys.decide).status_code == 403  # a key with no name
+
+
 def test_the_audit_role_reads_cases_but_not_their_personal_data(client, keys):
     """CONTRACT.md (version 2): audit "reads everything recorded — decisions, receipts,
     policies, cases without personal data"; `GET /v1/cases/{case_id}/personal` is decide, admin."""
