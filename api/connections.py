@@ -25,7 +25,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from api.http11 import ProblemHttpTools
 
 CONNECTIONS_ENV = "REDRESS_CONNECTIONS_FILE"
 SLOT = struct.Struct("<q")  # a worker's open connections; -1: the slot was never taken
@@ -114,9 +114,9 @@ def take_slot() -> Slots | None:
     return _slots
 
 
-class SharedHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol, counting its connections in the workers' shared file and
-    closing a surplus one after its answer."""
+class SharedHttpTools(ProblemHttpTools):
+    """uvicorn's httptools protocol (an unparsable request answered as a problem), counting its
+    connections in the workers' shared file and closing a surplus one after its answer."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -420,7 +420,9 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)
-    http: Any = "httptools"
+    from api.http11 import ProblemHttpTools
+
+    http: Any = ProblemHttpTools
     if args.workers > 1:
         from api.connections import CONNECTIONS_ENV, SharedHttpTools, create_slots
 

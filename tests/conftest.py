@@ -266,8 +266,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @contextmanager
-def serving(root: Path, workers: int = 1) -> Iterator[LiveServer]:
-    """Run uvicorn (with `workers` processes) until the block ends."""
+def serving(root: Path, workers: int = 1, redress_serve: bool = False) -> Iterator[LiveServer]:
+    """Run uvicorn (with `workers` processes) until the block ends; with `redress_serve`, as
+    `redress serve` runs it (its own HTTP protocol, `api.http11`)."""
     from api.keys import create_key
 
     data = root / "data"
@@ -275,19 +276,13 @@ def serving(root: Path, workers: int = 1) -> Iterator[LiveServer]:
     port = free_port()
     log = root / "server.log"
     env = {**os.environ, "REDRESS_DATA_DIR": str(data)}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "api.app:app_from_environment",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+    env.pop("REDRESS_ADMIN_KEY", None)  # the admin key is the one made above
+    where = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    if redress_serve:
+        command = [sys.executable, "-m", "redress", "serve", "--data-dir", str(data), *where]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment"]
+        command += where
     with log.open("w") as out:
         server = subprocess.Popen(command, stdout=out, stderr=out, env=env)
         base = f"http://127.0.0.1:{port}"
