@@ -170,6 +170,9 @@ def overview(request: Request) -> Response:
     )
 
 
+MAX_PAGE = 1_000_000  # 50 million decisions, 50 a page
+
+
 @get("/decisions", sync_to_thread=True)
 def decisions(request: Request) -> Response:
     session = current(request)
@@ -181,6 +184,8 @@ def decisions(request: Request) -> Response:
         number = max(1, int(request.query_params.get("page") or 1))
     except ValueError:
         number, errors = 1, [*errors, "page: not a number"]
+    if number > MAX_PAGE:  # its offset would not fit the store's integers
+        number, errors = 1, [*errors, f"page: at most {MAX_PAGE:,}"]
     found, more = reads.find_decisions(services_of(request.app.state).store, chosen, number)
     keep = {k: v for k, v in values.items() if v}
     return page(
