@@ -73,15 +73,28 @@ def watched_headers(scope: dict[str, Any]) -> Headers:
 # one; the contract's schema admits digits only, so such a number is named here (Litestar names
 # any other non-integer itself).
 INTEGER_PARAMETERS = frozenset({"first", "index", "limit", "second", "start", "tree_size"})
+_INTEGER = re.compile(r"-?[0-9]+")
 _FRACTION_OR_EXPONENT = re.compile(r"-?(?=\.?[0-9])[0-9]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
+
+
+# Path segments that are integers, by the path before them. Litestar reads one with `int()`,
+# which also takes `+1`, `1_0`, ` 1 ` and other scripts' digits.
+INTEGER_SEGMENTS = {"/v1/ledger/entries/": "index"}
 
 
 def check_target(scope: dict[str, Any]) -> None:
     """No NUL character (U+0000) in the path or a query parameter: no store keeps one in text
     (PostgreSQL refuses it), so it could only ever match nothing, or fail. An integer parameter
-    is written in decimal digits (`INTEGER_PARAMETERS`)."""
-    if "\x00" in scope.get("path", ""):
+    is written in decimal digits (`INTEGER_PARAMETERS`, `INTEGER_SEGMENTS`)."""
+    path = scope.get("path", "")
+    if "\x00" in path:
         raise Refused(400, "the path holds a NUL character (%00)")
+    for before, name in INTEGER_SEGMENTS.items():
+        segment = path[len(before) :] if path.startswith(before) else None
+        if segment and "/" not in segment and _INTEGER.fullmatch(segment) is None:
+            raise Refused(
+                400, "an integer is written in decimal digits", named([name], INTEGER_DIGITS)
+            )
     query = scope.get("query_string", b"")
     if not query:
         return
@@ -108,6 +121,7 @@ def is_fraction_or_exponent(value: str) -> bool:
 
 NO_NUL = "no NUL character"
 DIGITS = "expected an integer, got a number with a fraction or an exponent"
+INTEGER_DIGITS = "expected an integer in decimal digits, e.g. 42"
 
 
 def named(names: list[str], message: str) -> list[FieldError]:

@@ -40,6 +40,7 @@ from rules.calendar import (
     local_date,
     parse_date_fact,
     parse_date_time,
+    parse_instant,
     start_of_local_day,
 )
 
@@ -89,7 +90,7 @@ def passes_at(due: str, timezone: str) -> datetime:
     """
     if is_date_only(due):
         return start_of_local_day(date.fromisoformat(due) + timedelta(days=1), timezone)
-    return parse_date_time(due).astimezone(UTC) + timedelta(microseconds=1)
+    return parse_instant(due).astimezone(UTC) + timedelta(microseconds=1)
 
 
 def as_instant(at: date | datetime | str, timezone: str) -> datetime:
@@ -108,7 +109,7 @@ def ends_at_of(done_at: str | None, dropped_at: str | None, timezone: str) -> st
     date act stands for the start of its local day, as POLICIES.md has it for an hours
     deadline, so an act in time ends it before its due passes) and `dropped_at`; None while
     neither happened."""
-    ends = [] if dropped_at is None else [parse_date_time(dropped_at).astimezone(UTC)]
+    ends = [] if dropped_at is None else [parse_instant(dropped_at).astimezone(UTC)]
     if done_at is not None:
         ends.append(_instant(done_at, timezone))
     return instant_text(min(ends)) if ends else None
@@ -123,7 +124,7 @@ def was_overdue(row: Row, moment: datetime, timezone: str) -> bool:
     ends_at = row.get("ends_at")
     if ends_at is None:
         return row["status"] in PENDING and row["done_at"] is None
-    return moment < parse_date_time(ends_at).astimezone(UTC)
+    return moment < parse_instant(ends_at).astimezone(UTC)
 
 
 def obligation_status(due: str, done_at: str | None, as_of: str, timezone: str) -> str:
@@ -137,7 +138,7 @@ def obligation_status(due: str, done_at: str | None, as_of: str, timezone: str) 
     if is_date_only(due):
         in_time = local_date(moment, timezone) <= date.fromisoformat(due)
     else:
-        in_time = _instant(moment, timezone) <= parse_date_time(due).astimezone(UTC)
+        in_time = _instant(moment, timezone) <= parse_instant(due).astimezone(UTC)
     if done_at is not None:
         return "met" if in_time else "late"
     return "open" if in_time else "overdue"
@@ -215,7 +216,7 @@ def _dropped_at(decision: Decision) -> str:
     obligation is dropped at the earliest such instant (`_earliest`): events may be dated
     before the case's previous decision, and at any decision's `as_of` after the one that
     dropped it, the obligation has ended."""
-    return instant_text(parse_date_time(decision["as_of"]).astimezone(UTC))
+    return instant_text(parse_instant(decision["as_of"]).astimezone(UTC))
 
 
 def _earliest(kept: str | None, instant: str) -> str:

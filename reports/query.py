@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Matched whole (`fullmatch`; the pattern is also the contract's), ASCII digits only.
+QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # The days a report may be asked about: a period's instants (a day's end in a policy's time
 # zone, the quarter before a Serco quarter) must stay within what a date can hold.
 FIRST_YEAR, LAST_YEAR = 1900, 9998
@@ -35,7 +36,7 @@ class ReportQuery:
 
 def quarter_bounds(label: str) -> tuple[date, date]:
     """The first and last day of quarter `YYYY-QN`."""
-    match = QUARTER.match(label)
+    match = QUARTER.fullmatch(label)
     if match is None:
         raise ValueError(f"{label!r} is not a quarter YYYY-QN")
     year, number = int(match.group(1)), int(match.group(2))
@@ -58,7 +59,7 @@ def _date(text: str | None, pointer: str, errors: list[tuple[str, str]]) -> date
     if text is None:
         return None
     try:
-        if not DATE.match(text):
+        if not DATE.fullmatch(text):
             raise ValueError
         day = date.fromisoformat(text)
     except ValueError:
@@ -94,7 +95,7 @@ def parse_query(
     if policy is not None and policy not in policies:
         errors.append(("/policy", f"no policy {policy!r}: one of {', '.join(policies)}"))
     if quarter is not None:
-        if QUARTER.match(quarter) is None:
+        if QUARTER.fullmatch(quarter) is None:
             errors.append(("/quarter", f"{quarter!r} is not a quarter YYYY-QN"))
         elif not FIRST_YEAR <= int(quarter[:4]) <= LAST_YEAR:
             errors.append(("/quarter", f"{quarter} is outside {SPAN}"))

@@ -19,10 +19,13 @@ import holidays
 
 # RFC 3339 date-time: `fromisoformat` alone also accepts week dates, basic format and missing
 # seconds, which client systems must not rely on.
+# Matched whole (`fullmatch`), ASCII digits only: Python's `\d` takes any script's digits, and
+# `$` a trailing newline.
 _DATE_TIME = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # A due date must be found within this many calendar days; guards against a broken holiday set.
 _SEARCH_LIMIT_DAYS = 3660
@@ -144,7 +147,7 @@ def within_six_months_before(event: date, reference: date) -> bool:
 
 def parse_date(text: str) -> date:
     """A `YYYY-MM-DD` date; ValueError when the shape is wrong or the day does not exist."""
-    if not _DATE.match(text):
+    if not _DATE.fullmatch(text):
         raise ValueError("expected a date YYYY-MM-DD")
     try:
         day = date.fromisoformat(text)
@@ -154,36 +157,46 @@ def parse_date(text: str) -> date:
     return day
 
 
-def _check_year(year: int) -> None:
+def _check_year(year: int, where: str = "") -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValueError(f"year {year} is outside the supported range {FIRST_YEAR}–{LAST_YEAR}")
+        raise ValueError(
+            f"year {year}{where} is outside the supported range {FIRST_YEAR}–{LAST_YEAR}"
+        )
 
 
 def parse_date_time(text: str) -> datetime:
-    """An RFC 3339 date-time with offset, as an aware datetime.
+    """An RFC 3339 date-time with offset, as an aware datetime, within the supported years both
+    where it was written and in UTC (what it is recorded as).
 
     Fractions beyond microseconds are truncated (Python cannot hold them). ValueError when there
-    is no offset, the shape is wrong, or the instant does not exist.
+    is no offset, the shape is wrong, the instant does not exist, or it lies outside the years.
     """
-    found = _DATE_TIME.match(text)
+    moment = parse_instant(text)
+    _check_year(moment.year)
+    _check_year(moment.astimezone(UTC).year, " in UTC")  # a day from a year checked: no overflow
+    return moment
+
+
+def parse_instant(text: str) -> datetime:
+    """`parse_date_time` without the range of years: for the instants this service computed
+    from checked input (a due 48 hours after a form received on 31 December 2999 is in 3000)."""
+    found = _DATE_TIME.fullmatch(text)
     if not found:
-        if _DATE_TIME.match(text + "Z"):
+        if _DATE_TIME.fullmatch(text + "Z"):
             raise ValueError("a date-time needs an offset (Z or ±HH:MM)")
         raise ValueError("expected an RFC 3339 date-time with offset")
     day, clock, fraction, offset = found.groups()
     fraction = (fraction or "")[:7]
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        moment = datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}")
+        return datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}")
     except ValueError as exc:
         raise ValueError(f"not a real date-time: {exc}") from None
-    _check_year(moment.year)
-    return moment
 
 
 def is_date_only(text: str) -> bool:
     """True when `text` has the shape of a bare date (no time of day)."""
-    return bool(_DATE.match(text))
+    return bool(_DATE.fullmatch(text))
 
 
 @lru_cache(maxsize=8192)

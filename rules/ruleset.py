@@ -216,7 +216,7 @@ def deadline_status(due: str, done_at: str | None, moment: Moment, timezone: str
         if done_at is None:
             return "open" if moment.local_date <= limit else "overdue"
         return "met" if calendar.local_date(done_at, timezone) <= limit else "late"
-    deadline = calendar.parse_date_time(due)
+    deadline = calendar.parse_instant(due)  # computed: it may lie past the years of input
     if done_at is None:
         return "open" if moment.instant <= deadline else "overdue"
     act = calendar.parse_date_fact(done_at)
@@ -322,7 +322,7 @@ class _Conclusions:
             start = date.fromisoformat(self.derived[spec["days_after"]])
             return calendar.days_after(start, n).isoformat()
         if "hours_after" in spec:
-            instant = calendar.parse_date_time(self.derived[spec["hours_after"]])
+            instant = calendar.parse_instant(self.derived[spec["hours_after"]])
             return calendar.utc_text(calendar.hours_after(instant, n))
         raise ValueError(f"unknown due expression {sorted(spec)}")
 
@@ -381,7 +381,7 @@ def _due_instant(due: str, timezone: str) -> datetime:
     evaluation's path (issue 10)."""
     if calendar.is_date_only(due):
         return calendar.end_of_local_day(date.fromisoformat(due), timezone)
-    return calendar.parse_date_time(due)
+    return calendar.parse_instant(due)
 
 
 def conclude(

@@ -241,7 +241,7 @@ def test_every_problem_has_a_type_title_status_and_detail(client, keys):
         "no key": client.get("/v1/policies"),
         "no such route": client.get("/v1/nope", headers=keys.audit),
         "no such method": client.put("/v1/decisions", headers=keys.decide),
-        "no such entry": client.get("/v1/ledger/entries/abc", headers=keys.audit),
+        "no such entry": client.get("/v1/ledger/entries/99999999", headers=keys.audit),
         "bad input": client.post(
             "/v1/decisions", json={**COMPLAINT, "extra": 1}, headers=keys.decide
         ),
@@ -318,3 +318,63 @@ def test_bad_listing_parameters_are_named(client, keys):
         assert response.status_code == status, (query, response.text)
         assert response.headers["content-type"] == PROBLEM_JSON
         assert pointer in [e["pointer"] for e in response.json()["errors"]], response.text
+
+
+def test_an_instant_whose_utc_year_is_out_of_range_is_named_not_a_500(client, keys):
+    """Bad input is 400 or 422, never 500: `as_of` is recorded in UTC, so its UTC year must be
+    within the supported years too (1900-01-01T00:00:00+14:00 is 1899 in UTC; found by
+    fuzzing, which once got a 500 for it on every write)."""
+    early = "1900-01-01T00:00:00+14:00"
+    body = {
+        "policy": "wme",
+        "as_of": early,
+        "facts": {"received_at": "1900-01-01", "kind": "concern"},
+    }
+    before = tree_size(client, keys)
+    for path in ("/v1/decisions", "/v1/cases"):
+        answer = client.post(path, json=body, headers=keys.decide)
+        assert answer.status_code == 422, answer.text
+        (error,) = answer.json()["errors"]
+        assert error["pointer"] == "/as_of" and "in UTC" in error["message"]
+    late = {**body, "purpose": "test", "as_of": "2999-12-31T23:00:00-01:00"}
+    late["facts"] = {**body["facts"], "received_at": "2999-12-31"}
+    assert client.post("/v1/decisions", json=late, headers=keys.decide).status_code == 422
+    assert tree_size(client, keys) == before
+
+
+def test_a_deadline_computed_past_the_years_of_input_is_answered(client, keys):
+    """DWP: the team leader acts "within 48 hours" of the form; a form received on the last day
+    of the supported years gives a due in the year after, which the service computes, records
+    and reads back (it answered 500 once, reading that due as if it were input)."""
+    body = {
+        "policy": "dwp-feedback",
+        "purpose": "test",
+        "as_of": "2999-12-31T12:00:00Z",
+        "facts": {
+            "received_at": "2999-12-31",
+            "handled_by": "resolution",
+            "escalation_causes": ["failed_to_keep_informed"],
+            "issue_occurred_at": "2999-12-01",
+            "caseworkers": [{"id": "a", "last_opportunity_at": "2999-12-10"}],
+            "form_received_at": "2999-12-31T11:00:00Z",
+        },
+    }
+    decided = client.post("/v1/decisions", json=body, headers=keys.decide)
+    assert decided.status_code == 201, decided.text
+    dues = {d["name"]: d["due"] for d in decided.json()["outcome"]["deadlines"]}
+    assert dues["team_leader_action"] == "3000-01-02T11:00:00Z"
+    case = client.post("/v1/cases", json=body, headers=keys.decide)
+    assert case.status_code == 201, case.text
+    assert client.get(f"/v1/cases/{case.json()['case_id']}", headers=keys.audit).status_code == 200
+    listed = client.get("/v1/cases?overdue_as_of=2999-12-31", headers=keys.audit)
+    assert listed.status_code == 200
+
+
+def test_dates_are_ascii_digits_and_nothing_after(client, keys):
+    """A date fact is `YYYY-MM-DD` or an RFC 3339 date-time: not another script's digits, and
+    no trailing newline (Python's `\\d` and `$` admit both)."""
+    for received in ("2026-11-23T10:00:00Z\n", "\u0662\u0660\u0662\u0666-11-23"):
+        body = {**COMPLAINT, "facts": {**COMPLAINT["facts"], "received_at": received}}
+        answer = client.post("/v1/decisions", json=body, headers=keys.decide)
+        assert answer.status_code in (400, 422), answer.text
+        assert [e["pointer"] for e in answer.json()["errors"]] == ["/facts/received_at"]

@@ -626,7 +626,12 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("/v1/ledger/entries/-1", 400),
         ("/v1/ledger/entries/9007199254740992", 400),
         ("/v1/ledger/entries/99999999", 404),
-        ("/v1/ledger/entries/abc", 404),
+        ("/v1/ledger/entries/abc", 404),  # no route: Litestar routes only what int() reads
+        ("/v1/ledger/entries/+1", 400),
+        ("/v1/ledger/entries/1_0", 400),
+        ("/v1/ledger/entries/%201%20", 400),
+        ("/v1/ledger/entries/%D9%A2", 400),  # ARABIC-INDIC DIGIT TWO: int() reads it as 2
+        ("/v1/ledger/entries/%EF%BC%94", 400),  # FULLWIDTH DIGIT FOUR
     ):
         add(
             f"GET {path}",

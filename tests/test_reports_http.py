@@ -103,6 +103,15 @@ def test_a_period_beyond_the_years_reports_cover_is_named_not_a_500(client, keys
         assert client.get(f"/v1/reports/{name}?{edge}", headers=keys.audit).status_code == 200
 
 
+def test_a_quarter_is_ascii_digits_and_nothing_after(client, keys):
+    """`quarter` is `YYYY-QN` as the contract's pattern says (ECMA-262: ASCII digits, `$` the
+    end): no trailing newline echoed into the report, no other script's digits."""
+    for quarter in ("2026-Q1%0A", "%D9%A2%D9%A0%D9%A2%D9%A6-Q1"):
+        answer = client.get(f"/v1/reports/serco-quarterly?quarter={quarter}", headers=keys.audit)
+        assert answer.status_code == 422, answer.text
+        assert [e["pointer"] for e in answer.json()["errors"]] == ["/quarter"]
+
+
 def test_an_empty_query_value_is_named_not_read_as_absent(client, keys):
     """ "`from` and `to` … are optional (no bound)": leaving one out is the way to say so. An
     empty value fits none of the contract's forms (a date, a quarter, a policy id), so it is

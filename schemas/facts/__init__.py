@@ -42,9 +42,11 @@ DATE = DateKind(datetime_only=False)
 DATE_TIME = DateKind(datetime_only=True)
 PROMISED_DATE = DateKind(datetime_only=False, date_only=True, may_be_later=True)
 
-_DATE_OR_DATE_TIME = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
-_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
-_DATE_TIME_ONLY = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+_DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits: Python's `\d` takes any script's
+_TIME = "[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+_DATE_OR_DATE_TIME = f"^{_DAY}([Tt ]{_TIME})?$"
+_DATE_ONLY = f"^{_DAY}$"
+_DATE_TIME_ONLY = f"^{_DAY}[Tt ]{_TIME}$"
 
 DateFact = Annotated[
     str,
