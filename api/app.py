@@ -94,10 +94,17 @@ class RedressApp(Litestar):
     services: Services | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await logged(super().__call__, scope, receive, send, observe_request)
-        else:
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+        elif scope["method"] == "HEAD":
+            await logged(self._head, scope, receive, send, observe_request)
+        else:
+            await logged(super().__call__, scope, receive, send, observe_request)
+
+    async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HEAD wherever GET (RFC 9110 section 9.3.2): the GET's status and headers; the server
+        (uvicorn, which knows the request was HEAD) sends no body. A GET never writes."""
+        await super().__call__({**scope, "method": "GET"}, receive, send)  # type: ignore[typeddict-item]
 
 
 def openapi_config() -> OpenAPIConfig:

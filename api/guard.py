@@ -56,7 +56,9 @@ def problem_bytes(status: int, detail: str, errors: list[FieldError]) -> bytes:
 
 Headers = dict[bytes, list[bytes]]
 # The headers the guard judges (ASGI gives names in lowercase; `lower()` is kept for safety).
-WATCHED = frozenset({b"content-length", b"transfer-encoding", b"authorization", b"content-type"})
+WATCHED = frozenset(
+    {b"content-length", b"transfer-encoding", b"authorization", b"content-type", b"idempotency-key"}
+)
 
 
 def watched_headers(scope: dict[str, Any]) -> Headers:
@@ -145,6 +147,12 @@ def check_headers(scope: dict[str, Any], headers: Headers | None = None) -> None
             400,
             "more than one Authorization header",
             [FieldError(pointer="", message="send exactly one Authorization header")],
+        )
+    if len(headers.get(b"idempotency-key", ())) > 1:  # which one would the retry match?
+        raise Refused(
+            400,
+            "more than one Idempotency-Key header",
+            [FieldError(pointer="/Idempotency-Key", message="send at most one")],
         )
 
 

@@ -334,6 +334,17 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
             400,
         )
         add(
+            f"{kind}: two Idempotency-Key headers",
+            op,
+            request(
+                "POST",
+                path,
+                [decide, JSON, ("Idempotency-Key", "one"), ("Idempotency-Key", "two")],
+                valid,
+            ),
+            400,
+        )
+        add(
             f"{kind}: a body over 1 MiB",
             op,
             request("POST", path, [decide, JSON], b'{"facts": "' + b"x" * MiB + b'"}'),
@@ -822,3 +833,19 @@ def judge(item: Hostile, answer: Answer) -> str:
         if not problem.get("type") or not problem.get("detail"):
             return f"problem {problem} lacks a type or a detail"
     return ""
+
+
+def test_head_answers_wherever_get_does_and_sends_no_body(hostile_server: LiveServer):
+    """RFC 9110 section 9.3.2: a server answers HEAD as it would GET, without the content; the
+    headers (Content-Length among them) are the GET's. A HEAD records nothing."""
+    before = tree_size(hostile_server)
+    key = bearer(hostile_server.admin_key)
+    for path in ("/health", "/v1/policies", "/v1/ledger/checkpoint", "/v1/decisions?limit=1"):
+        url = f"{hostile_server.base_url}{path}"
+        got, head = httpx.get(url, headers=key), httpx.head(url, headers=key)
+        assert (head.status_code, head.content) == (got.status_code, b""), path
+        assert head.headers["content-length"] == got.headers["content-length"], path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+    refused = httpx.head(f"{hostile_server.base_url}/v1/policies")
+    assert (refused.status_code, refused.content) == (401, b"")
+    assert tree_size(hostile_server) == before
