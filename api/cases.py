@@ -279,7 +279,7 @@ def get_personal(
         raise ApiProblem(
             403,
             f"case {case_id} was opened by another client system: a decide key reads the "
-            "personal data of the cases it, or a key of its name, opened",
+            "personal data only of the cases opened by itself or by a key of the same name",
         )
     if case.personal == "none":
         return PersonalData(case_id=case_id, personal=None)

@@ -88,7 +88,13 @@ def check_target(scope: dict[str, Any]) -> None:
     """No NUL character (U+0000) in the path or a query parameter: no store keeps one in text
     (PostgreSQL refuses it), so it could only ever match nothing, or fail. An integer parameter
     is written in decimal digits (`INTEGER_PARAMETERS`, `INTEGER_SEGMENTS`)."""
-    path = scope.get("path", "")
+    check_path(scope.get("path", ""))
+    query = scope.get("query_string", b"")
+    if query:
+        check_query(query)
+
+
+def check_path(path: str) -> None:
     if "\x00" in path:
         raise Refused(400, "the path holds a NUL character (%00)")
     for before, name in INTEGER_SEGMENTS.items():
@@ -97,9 +103,9 @@ def check_target(scope: dict[str, Any]) -> None:
             raise Refused(
                 400, "an integer is written in decimal digits", named([name], INTEGER_DIGITS)
             )
-    query = scope.get("query_string", b"")
-    if not query:
-        return
+
+
+def check_query(query: bytes) -> None:
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     if b"%00" in query or b"\x00" in query:
         names = [name for name, value in pairs if "\x00" in name + value]

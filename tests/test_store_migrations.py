@@ -117,6 +117,23 @@ CREATE INDEX decision_index_subjects
     ON decision_index (latest, purpose, received_day, policy, case_id)
 """
 )
+
+
+def rolled_back(data_dir, store_url: str, script: str, version: int):
+    """The store taken back to schema `version` by `script`: an open connection to it."""
+    from store.schema import run_script
+
+    if store_url == "sqlite":
+        conn = sqlite3.connect(data_dir / "redress.db", isolation_level=None)
+        run_script(conn, f"{script}; PRAGMA user_version = {version}")
+        return conn
+    import psycopg
+
+    conn = psycopg.connect(store_url, autocommit=True)
+    run_script(conn, f"{script}; UPDATE redress_schema SET version = {version}")
+    return conn
+
+
 REPORTS = [
     ("register", {}),
     ("register", {"from": "2026-02-01", "to": "2026-03-31", "policy": "wme"}),
@@ -141,7 +158,6 @@ def test_a_store_at_schema_5_gets_the_register_reads_and_keeps_its_reports(
     from litestar.testing import TestClient
 
     from api.app import create_app
-    from store.schema import run_script
 
     rng = random.Random(6)
     with TestClient(create_app(data_dir)) as client:
@@ -161,14 +177,7 @@ def test_a_store_at_schema_5_gets_the_register_reads_and_keeps_its_reports(
     expected = reports_now(data_dir)
     assert expected[0]["rows"] and any(r["obligations"] for r in expected[0]["rows"])
 
-    if store_url == "sqlite":
-        conn = sqlite3.connect(data_dir / "redress.db", isolation_level=None)
-        run_script(conn, BACK_TO_5 + "; PRAGMA user_version = 5")
-    else:
-        import psycopg
-
-        conn = psycopg.connect(store_url, autocommit=True)
-        run_script(conn, BACK_TO_5 + "; UPDATE redress_schema SET version = 5")
+    conn = rolled_back(data_dir, store_url, BACK_TO_5, 5)
     try:
         assert reports_now(data_dir) == expected  # opening upgrades the store first
         owed = conn.execute("SELECT COUNT(*) FROM decision_obligations").fetchone()[0]
@@ -194,7 +203,6 @@ def test_a_store_at_schema_6_reads_its_older_rows_as_before_until_rebuilt(
 
     from api.app import create_app
     from redress.cli import main
-    from store.schema import run_script
 
     def overdue(client, day: str) -> list[list[str]]:
         answer = client.get(f"/v1/cases?overdue_as_of={day}", headers=keys.audit)
@@ -207,15 +215,7 @@ def test_a_store_at_schema_6_reads_its_older_rows_as_before_until_rebuilt(
         assert client.post(path, json=ended, headers=keys.decide).status_code == 201
         assert overdue(client, "2027-01-19") == [["acknowledge", "outcome"]]
 
-    if store_url == "sqlite":
-        conn = sqlite3.connect(data_dir / "redress.db", isolation_level=None)
-        run_script(conn, BACK_TO_6 + "; PRAGMA user_version = 6")
-    else:
-        import psycopg
-
-        conn = psycopg.connect(store_url, autocommit=True)
-        run_script(conn, BACK_TO_6 + "; UPDATE redress_schema SET version = 6")
-    conn.close()
+    rolled_back(data_dir, store_url, BACK_TO_6, 6).close()
     with TestClient(create_app(data_dir)) as client:  # opening upgrades the store
         assert overdue(client, "2027-01-19") == []  # lapsed: read as schema 6 read it
     assert main(["cases", "rebuild", "--data-dir", str(data_dir)]) == 0
