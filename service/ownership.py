@@ -12,30 +12,27 @@ from __future__ import annotations
 
 from keys import Caller
 from ledger.canonical import parse_entry_fast
-from store import Store
+from store import ReadTx, Store
 
 
-def case_opener(store: Store, case_id: str) -> str | None:
+def case_opener(tx: ReadTx, case_id: str) -> str | None:
     """The id of the key whose decision opened the case; None when no decision names one."""
-    with store.read() as tx:
-        decision_ids = tx.case_decision_ids(case_id)
-        index = tx.find_entry("decision", decision_ids[0]) if decision_ids else None
-        found = tx.entry(index) if index is not None else None
-    if found is None:
-        return None
-    return parse_entry_fast(bytes(found[0]))["body"].get("key_id")
+    decision_ids = tx.case_decision_ids(case_id)
+    index = tx.find_entry("decision", decision_ids[0]) if decision_ids else None
+    found = tx.entry(index) if index is not None else None
+    return None if found is None else parse_entry_fast(bytes(found[0]))["body"].get("key_id")
 
 
 def owns_case(store: Store, caller: Caller, case_id: str) -> bool:
     """Whether `caller` may read the case's personal data: an admin, the key that opened it,
-    or a key of the same name as that one."""
+    or a key of the same name as that one (one read of the store)."""
     if caller.role == "admin":
         return True
-    opener = case_opener(store, case_id)
-    if opener is None or opener == caller.key_id:
-        return True
-    if not caller.name:
-        return False
     with store.read() as tx:
+        opener = case_opener(tx, case_id)
+        if opener is None or opener == caller.key_id:
+            return True
+        if not caller.name:
+            return False
         names = {row["key_id"]: row["name"] for row in tx.key_records()}
     return names.get(opener) == caller.name
