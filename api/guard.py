@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -86,9 +87,13 @@ INTEGER_SEGMENTS = {"/v1/ledger/entries/": "index"}
 
 def check_target(scope: dict[str, Any]) -> None:
     """No NUL character (U+0000) in the path or a query parameter: no store keeps one in text
-    (PostgreSQL refuses it), so it could only ever match nothing, or fail. An integer parameter
-    is written in decimal digits (`INTEGER_PARAMETERS`, `INTEGER_SEGMENTS`)."""
+    (PostgreSQL refuses it), so it could only ever match nothing, or fail. No id holds a slash.
+    A query parameter is given once; an integer one is written in decimal digits
+    (`INTEGER_PARAMETERS`, `INTEGER_SEGMENTS`)."""
     check_path(scope.get("path", ""))
+    if b"%2f" in (scope.get("raw_path") or b"").lower():
+        # Decoded, it would split a segment in two (`/v1/decisions/%2F` read as the list).
+        raise Refused(404, "no resource has an encoded slash (%2F) in its path")
     query = scope.get("query_string", b"")
     if query:
         check_query(query)
@@ -113,6 +118,9 @@ def check_query(query: bytes) -> None:
             raise Refused(
                 400, "a query parameter holds a NUL character (%00)", named(names, NO_NUL)
             )
+    names = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
+    if names:  # which one would count? Refused as two Authorization headers are
+        raise Refused(400, "a query parameter is given more than once", named(names, ONCE))
     names = [
         name
         for name, value in pairs
@@ -128,6 +136,7 @@ def is_fraction_or_exponent(value: str) -> bool:
 
 
 NO_NUL = "no NUL character"
+ONCE = "given more than once: give it once"
 DIGITS = "expected an integer, got a number with a fraction or an exponent"
 INTEGER_DIGITS = "expected an integer in decimal digits, e.g. 42"
 
@@ -269,6 +278,7 @@ def scan_json(body: bytes) -> None:
             if top is not None:
                 top.expect_key = False
         elif top is not None and top.is_object and top.expect_key:
+            check_characters(token, top.pointer, is_key=True)
             key = _decoded_key(token)
             if key is None:
                 continue  # not a valid JSON string: the decoder will say so
@@ -282,6 +292,32 @@ def scan_json(body: bytes) -> None:
             top.keys.add(key)
             top.key = key
             top.expect_key = False
+        elif token[:1] == b'"':
+            check_characters(token, top.child_pointer() if top is not None else "")
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def check_characters(token: bytes, pointer: str, is_key: bool = False) -> None:
+    """Refuse a string holding a lone UTF-16 surrogate escape (`"\\ud800"`): RFC 8259 section
+    8.2 leaves such strings' meaning open, no UTF-8 text can hold one, and msgspec's complaint
+    ("Input data was truncated") named no field. A pair (`"\\ud83d\\ude00"`) is one character."""
+    if b"\\u" not in token or not _SURROGATE_ESCAPE.search(token):
+        return
+    try:
+        text = json.loads(token)  # Python's decoder keeps a lone surrogate as it is
+    except ValueError:
+        return  # not a valid JSON string: the decoder will say so
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        # A key's pointer would hold the surrogate, which no JSON answer can carry: name the
+        # object instead.
+        what = "a key of this object" if is_key else "this string"
+        raise Refused(
+            400,
+            "a lone UTF-16 surrogate escape is not a character",
+            [FieldError(pointer=pointer, message=f"{what} holds a lone UTF-16 surrogate escape")],
+        )
 
 
 class _Duplicate(Exception):
@@ -301,11 +337,14 @@ def surely_acceptable(body: bytes) -> bool:
     """True when `body` is certainly nested no deeper than `MAX_DEPTH` and repeats no key in any
     object: it has no more brackets than that (inside strings or not), and msgspec writes it
     back as it came (`written_back`) or json's C parser reads it, finding no object with a
-    repeated key. False says nothing: `scan_json` decides, and names the field at fault."""
+    repeated key, nor a surrogate escape. False says nothing: `scan_json` decides, and names
+    the field at fault."""
     if body.count(b"{") + body.count(b"[") > MAX_DEPTH:
         return False
     if written_back(body):
         return True
+    if _SURROGATE_ESCAPE.search(body):  # json's parser takes a lone one: the scan decides
+        return False
     try:
         _PAIRS.decode(body.decode())
     except (ValueError, RecursionError, _Duplicate):  # not UTF-8 or JSON, or a repeated key

@@ -83,3 +83,23 @@ def test_a_body_msgspec_writes_back_as_it_came_is_one_without_repeated_keys(body
 def test_a_body_at_the_depth_limit_is_cleared_by_one_or_the_other():
     body = json.dumps(json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)).encode()
     assert surely_acceptable(body) and not refused(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        (b'{"policy":"wme","facts":{"category":"\\ud800"}}', "/facts/category"),
+        (b'{"facts":{"acts":["a","x\\uDC00y"]}}', "/facts/acts/1"),
+        (b'{"facts":{"cat\\udfff":1}}', "/facts"),  # a key: its object is named
+    ],
+)
+def test_a_lone_surrogate_escape_is_refused_naming_where_it_is(body, pointer):
+    """No UTF-8 text holds a lone surrogate, so no fact can be one: refused, by field."""
+    with pytest.raises(Refused) as refusal:
+        scan_json(body)
+    assert refusal.value.status == 400
+    assert [e.pointer for e in refusal.value.errors] == [pointer]
+
+
+def test_a_surrogate_pair_and_an_escaped_backslash_are_not_lone_surrogates():
+    scan_json(b'{"facts":{"name":"\\ud83d\\ude00","path":"\\\\ud800"}}')
