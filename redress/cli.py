@@ -560,7 +560,7 @@ def run_keys_create(args: argparse.Namespace) -> int:
 def run_keys_list(args: argparse.Namespace) -> int:
     from keys import list_keys
 
-    if _existing_ledger(args.data_dir / DB_FILE, "keys list") is None:
+    if not args.database and _existing_ledger(args.data_dir / DB_FILE, "keys list") is None:
         return 2
     print("\t".join(("key_id", "role", "name", "created", "revoked")))
     for row in list_keys(args.data_dir.resolve()):
@@ -572,7 +572,7 @@ def run_keys_list(args: argparse.Namespace) -> int:
 def run_keys_revoke(args: argparse.Namespace) -> int:
     from keys import UnknownKey, revoke_key
 
-    if _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
+    if not args.database and _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
         return 2
     try:
         now = revoke_key(args.data_dir.resolve(), args.key_id)

@@ -345,3 +345,32 @@ def test_a_node_still_holding_a_retired_signing_key_is_refused(tmp_path, store_u
         server.wait(timeout=30)
     checked = redress("verify", "--database", store_url, "--public-key", str(genesis), "--strict")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_keys_are_listed_and_revoked_on_the_database(tmp_path, store_url):
+    """CONTRACT: "Every command that reads or writes a store takes `--data-dir DIR` or
+    `--database URL` (and `REDRESS_DATABASE_URL`)", and `redress keys revoke KEY_ID`: "the key
+    is refused (401) by every worker and node". Both looked for a SQLite file instead."""
+    data = tmp_path / "node"  # holds only the key files: no redress.db
+    made = redress(
+        "keys", "create", "--role", "decide", "--data-dir", str(data), "--database", store_url
+    )
+    assert made.returncode == 0, made.stderr
+    key_id = made.stderr.split("key id: ")[1].split()[0]
+
+    listed = redress("keys", "list", "--data-dir", str(data), "--database", store_url)
+    assert listed.returncode == 0, listed.stderr
+    assert key_id in listed.stdout and "decide" in listed.stdout
+    assert not (data / "redress.db").exists()
+
+    env = {**os.environ, "REDRESS_DATABASE_URL": store_url}
+    revoked = subprocess.run(
+        [REDRESS, "keys", "revoke", key_id, "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"revoked {key_id}"
+    after = redress("keys", "list", "--database", store_url, "--data-dir", str(data))
+    row = next(line for line in after.stdout.splitlines() if line.startswith(key_id))
+    assert row.split("\t")[-1] != "-"  # revoked at a time
+    assert not (data / "redress.db").exists()
