@@ -121,11 +121,11 @@ def sign_in(request: Request, data: Form) -> Response:
     if not same_origin(request):
         return refused(None)
     key = (data.get("key") or "").strip()
-    role = services_of(request.app.state).keys.role_of(key) if key else None
-    if role is None or not allows(role, "audit"):
-        message = "That key is not an audit or admin key." if role else "Unknown key."
-        return page("sign_in.html", None, 401 if role is None else 403, error=message)
-    session_id, _ = sessions_of(request.app.state).create(role)
+    caller = services_of(request.app.state).keys.caller(key) if key else None
+    if caller is None or not allows(caller.role, "audit"):
+        message = "That key is not an audit or admin key." if caller else "Unknown key."
+        return page("sign_in.html", None, 401 if caller is None else 403, error=message)
+    session_id, _ = sessions_of(request.app.state).create(caller.role, caller.key_id)
     response = Redirect("/console", status_code=303)
     response.set_cookie(
         COOKIE, session_id, path="/console", httponly=True, samesite="strict",

@@ -1,7 +1,8 @@
 """Console sessions: a random id in an HttpOnly cookie, the session itself on the server.
 
-Only the SHA-256 of a session id is stored, with the signed-in role, a per-session CSRF token
-and an expiry; signing out deletes the row, so the old cookie opens nothing. The table is the
+Only the SHA-256 of a session id is stored, with the signed-in role, the key signed in with, a
+per-session CSRF token and an expiry; signing out deletes the row, so the old cookie opens
+nothing, and so does revoking the key (`revoke_api_key` deletes its sessions). The table is the
 store's (made by its migrations, so a GET never writes): `create`, `get`, `delete`.
 """
 
@@ -37,14 +38,17 @@ class SessionStore:
         self.store = store
         self.lifetime = lifetime
 
-    def create(self, role: str, now: datetime | None = None) -> tuple[str, Session]:
-        """A new session for `role`: its secret id (for the cookie only) and the session."""
+    def create(self, role: str, key_id: str, now: datetime | None = None) -> tuple[str, Session]:
+        """A new session for `role`, opened with the key `key_id`: its secret id (for the cookie
+        only) and the session."""
         session_id = secrets.token_urlsafe(32)
         at = now or clock.now()
         session = Session(role, secrets.token_urlsafe(32), at + self.lifetime)
         id_hash, expires = _hash(session_id), session.expires_at.isoformat()
         self.store.write(
-            lambda tx: tx.put_console_session(id_hash, role, session.csrf, expires, at.isoformat())
+            lambda tx: tx.put_console_session(
+                id_hash, role, key_id, session.csrf, expires, at.isoformat()
+            )
         )
         return session_id, session
 

@@ -231,7 +231,8 @@ class WriteTx(ReadTx, Protocol):
 
     def has_api_key_with_role(self, role: str) -> bool: ...
     def revoke_api_key(self, key_id: str) -> bool:
-        """Mark the key revoked; False when no unrevoked key has that id."""
+        """Mark the key revoked and end the console sessions it opened; False when no
+        unrevoked key has that id."""
         ...
 
     def claim_response(
@@ -258,7 +259,7 @@ class WriteTx(ReadTx, Protocol):
 
     def clear_decision_index(self) -> None: ...
     def put_console_session(
-        self, id_hash: str, role: str, csrf: str, expires_at: str, purge_before: str
+        self, id_hash: str, role: str, key_id: str, csrf: str, expires_at: str, purge_before: str
     ) -> None: ...
     def delete_console_session(self, id_hash: str) -> None: ...
 

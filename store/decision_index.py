@@ -469,16 +469,18 @@ class IndexTx:
             self._ix_exec(f"DELETE FROM {table}")
 
     def put_console_session(
-        self, id_hash: str, role: str, csrf: str, expires_at: str, purge_before: str
+        self, id_hash: str, role: str, key_id: str, csrf: str, expires_at: str, purge_before: str
     ) -> None:
-        """A new session (expired ones are purged here, by a write, never by a read)."""
+        """A new session of the key `key_id` (expired ones are purged here, by a write, never by
+        a read)."""
         self._ix_exec(self._sql("DELETE FROM console_sessions WHERE expires_at < ?"),
                       [purge_before])  # fmt: skip
         self._ix_exec(
             self._sql(
-                "INSERT INTO console_sessions (id_hash, role, csrf, expires_at) VALUES (?, ?, ?, ?)"
+                "INSERT INTO console_sessions (id_hash, role, key_id, csrf, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)"
             ),
-            [id_hash, role, csrf, expires_at],
+            [id_hash, role, key_id, csrf, expires_at],
         )
 
     def delete_console_session(self, id_hash: str) -> None:

@@ -230,6 +230,18 @@ OBLIGATION_ENDS_SQL = """
 """
 
 
+def schema_8(conn: sqlite3.Connection) -> None:
+    """A console session names the key that opened it (`key_id`), so that revoking the key
+    ends its sessions. Sessions opened before name none: they end here (sign in again)."""
+    _run(conn, SESSION_KEYS_SQL)
+
+
+SESSION_KEYS_SQL = """
+    DELETE FROM console_sessions;
+    ALTER TABLE console_sessions ADD COLUMN key_id TEXT
+"""
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
@@ -238,6 +250,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_5,
     schema_6,
     schema_7,
+    schema_8,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

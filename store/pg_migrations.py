@@ -158,6 +158,12 @@ ALTER TABLE case_obligations ADD COLUMN dropped_at TEXT;
 ALTER TABLE case_obligations ADD COLUMN ends_at TEXT
 """
 
+# SQLite's version 8: a console session names the key that opened it (revoking it ends them).
+SESSION_KEYS = """
+DELETE FROM console_sessions;
+ALTER TABLE console_sessions ADD COLUMN key_id TEXT
+"""
+
 MIGRATIONS: list[str] = [
     SCHEMA_1,
     SCHEMA_2,
@@ -166,6 +172,7 @@ MIGRATIONS: list[str] = [
     KEYS_AND_CASES,
     REGISTER_READS,
     OBLIGATION_ENDS,
+    SESSION_KEYS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"

@@ -196,7 +196,11 @@ class TablesTx(IndexTx):
             self._sql("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"),
             (clock.now_text(), key_id),
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False
+        # A console session opened with the key is the key's: it ends with it, on every node.
+        self.conn.execute(self._sql("DELETE FROM console_sessions WHERE key_id = ?"), (key_id,))
+        return True
 
     def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
         self.conn.execute(

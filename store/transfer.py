@@ -63,7 +63,7 @@ TABLES: dict[str, tuple[str, str]] = {
         "idx, seq, name, rule, due, done_at, status, policy, purpose, received_day",
         "idx, seq",
     ),
-    "console_sessions": ("id_hash, role, csrf, expires_at", "id_hash"),
+    "console_sessions": ("id_hash, role, csrf, expires_at, key_id", "id_hash"),
 }
 
 

@@ -22,11 +22,11 @@ def test_a_session_lives_until_deleted_or_expired(store):
     sessions = SessionStore(store, lifetime=timedelta(hours=1))
     assert sessions.get("nobody") is None
     start = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-    session_id, session = sessions.create("audit", now=start)
+    session_id, session = sessions.create("audit", "key_a", now=start)
     found = sessions.get(session_id, now=start + timedelta(minutes=59))
     assert found is not None and (found.role, found.csrf) == ("audit", session.csrf)
     assert sessions.get(session_id, now=start + timedelta(hours=1)) is None
-    other, _ = sessions.create("admin", now=start)
+    other, _ = sessions.create("admin", "key_b", now=start)
     assert sessions.get(other, now=start) is not None
     sessions.delete(other)
     assert sessions.get(other, now=start) is None
@@ -34,7 +34,7 @@ def test_a_session_lives_until_deleted_or_expired(store):
 
 
 def test_only_a_hash_of_the_session_id_is_stored(store, tmp_path):
-    session_id, _ = SessionStore(store).create("audit")
+    session_id, _ = SessionStore(store).create("audit", "key_a")
     files = [p for p in (tmp_path / "data").iterdir() if p.name.startswith("redress.db")]
     assert files
     for path in files:
@@ -45,7 +45,7 @@ def test_reading_a_session_writes_nothing(tmp_path):
     """A GET never writes: looking a session up (even an expired one) leaves the file as is."""
     store = open_store(tmp_path / "data")
     sessions = SessionStore(store, lifetime=timedelta(seconds=1))
-    session_id, _ = sessions.create("audit", now=datetime(2026, 1, 1, tzinfo=UTC))
+    session_id, _ = sessions.create("audit", "key_a", now=datetime(2026, 1, 1, tzinfo=UTC))
     store.close()
     db = tmp_path / "data" / "redress.db"
     reopened = open_store(tmp_path / "data")
@@ -56,3 +56,22 @@ def test_reading_a_session_writes_nothing(tmp_path):
         assert db.read_bytes() == before
     finally:
         reopened.close()
+
+
+def test_revoking_a_key_ends_the_sessions_it_opened(store):
+    """CONTRACT: a revoked key is refused; a session is the key it was opened with, so
+    revoking the key ends it (and no other key's)."""
+    from keys import create_job, revoke_job
+
+    made, create = create_job("audit", "officer")
+    other, create_other = create_job("audit", "officer")
+    store.write(create)
+    store.write(create_other)
+    sessions = SessionStore(store)
+    first, _ = sessions.create("audit", made.key_id)
+    second, _ = sessions.create("audit", made.key_id)
+    kept, _ = sessions.create("audit", other.key_id)
+
+    assert store.write(revoke_job(made.key_id)) is True
+    assert sessions.get(first) is None and sessions.get(second) is None
+    assert sessions.get(kept) is not None

@@ -117,12 +117,12 @@ def test_console_sessions_are_store_rows(tmp_path: Path):
     try:
         store.write(
             lambda tx: tx.put_console_session(
-                "old", "audit", "c0", "2026-01-01T00:00:00+00:00", "2025-01-01T00:00:00+00:00"
+                "old", "audit", "k0", "c0", "2026-01-01T00:00:00+00:00", "2025-01-01T00:00:00+00:00"
             )  # fmt: skip
         )
         store.write(
             lambda tx: tx.put_console_session(
-                "h1", "audit", "c1", "2026-12-31T00:00:00+00:00", "2026-06-01T00:00:00+00:00"
+                "h1", "audit", "k1", "c1", "2026-12-31T00:00:00+00:00", "2026-06-01T00:00:00+00:00"
             )  # fmt: skip
         )
         with store.read() as tx:

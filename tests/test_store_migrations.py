@@ -101,10 +101,14 @@ def test_a_store_with_a_newer_schema_is_refused(tmp_path):
 
 # Version 5 as it was: the subjects' index on five columns, register rows without their
 # decision's policy, purpose and received day (what version 6 adds, for the register's reads).
-BACK_TO_6 = """
+BACK_TO_7 = "ALTER TABLE console_sessions DROP COLUMN key_id"
+BACK_TO_6 = (
+    BACK_TO_7
+    + """;
 ALTER TABLE case_obligations DROP COLUMN dropped_at;
 ALTER TABLE case_obligations DROP COLUMN ends_at
 """
+)
 BACK_TO_5 = (
     BACK_TO_6
     + """;
@@ -222,3 +226,36 @@ def test_a_store_at_schema_6_reads_its_older_rows_as_before_until_rebuilt(
     with TestClient(create_app(data_dir)) as client:
         assert overdue(client, "2027-01-19") == [["acknowledge", "outcome"]]
         assert overdue(client, "2027-01-26") == []
+
+
+def test_a_store_at_schema_7_ends_its_console_sessions_which_then_name_their_key(
+    data_dir, keys, store_url
+):
+    """Schema 8: a console session names the key that opened it, so revoking the key ends it.
+    Sessions opened before name no key, so the upgrade ends them: their officers sign in
+    again."""
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from console.pages import COOKIE
+
+    audit_key = keys.audit["Authorization"].removeprefix("Bearer ")
+
+    def signed_in(client: TestClient) -> str:
+        answer = client.post("/console/sign-in", data={"key": audit_key}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        return answer.cookies[COOKIE]
+
+    with TestClient(create_app(data_dir)) as client:
+        signed_in(client)
+    conn = rolled_back(data_dir, store_url, BACK_TO_7, 7)
+    conn.close()
+    with TestClient(create_app(data_dir)) as client:  # opening upgrades the store
+        assert client.get("/console", follow_redirects=False).status_code == 303  # signed out
+        signed_in(client)
+        assert client.get("/console", follow_redirects=False).status_code == 200
+        me = next(
+            k for k in client.get("/v1/keys", headers=keys.admin).json() if k["role"] == "audit"
+        )
+        assert client.delete(f"/v1/keys/{me['key_id']}", headers=keys.admin).status_code == 200
+        assert client.get("/console", follow_redirects=False).status_code == 303
