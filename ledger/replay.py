@@ -59,18 +59,16 @@ def stored_bytes(index: int, raw: object) -> bytes:
 
 
 def _export_entries(path: Path) -> list[dict]:
-    """The entry documents of a `redress export` file (each as its canonical bytes parse)."""
-    import json
+    """The entry documents of a `redress export` file, read as `verify` reads it."""
+    from ledger.verify import read_export
 
-    import rfc8785
-
-    from ledger.export import EXPORT_TYPE
-
-    with path.open(encoding="utf-8") as lines:
-        if json.loads(next(lines, "{}")).get("type") != EXPORT_TYPE:
-            raise ValueError(f"{path} is neither a ledger database nor a `redress export` file")
-        items = (json.loads(line) for line in lines if line.strip())
-        return [parse_entry(rfc8785.dumps(i["entry"])) for i in items if i["type"] == "entry"]
+    try:
+        entries = read_export(path).entries
+    except (ValueError, KeyError, IndexError) as e:
+        raise ValueError(
+            f"{path} is neither a ledger database nor a `redress export` file ({e})"
+        ) from None
+    return [parse_entry(raw) for _, raw in entries]
 
 
 def replay_decision(

@@ -514,3 +514,42 @@ def test_a_rotation_not_signed_by_the_key_in_force_fails(tmp_path: Path) -> None
     ledger.close()
     code, out = run_cli("verify", "--data-dir", str(data))
     assert code == 1 and "not signed by the key in force" in out
+
+
+def test_an_export_holding_line_separators_in_its_text_verifies(tmp_path: Path) -> None:
+    """JSON text may hold U+2028, U+2029 and U+0085 as they are; an export line ends at `\\n`
+    only. (Read with `str.splitlines`, such an entry broke in two: "not a ledger".)"""
+    ledger = Ledger.open(tmp_path / "data", auto_checkpoint=False)
+    ledger.append("erasure", {"case_id": "case\u2028one\u2029two\x85three", "commitments": []})
+    ledger.sign_checkpoint()
+    out = tmp_path / "ledger.jsonl"
+    assert export(tmp_path / "data" / "redress.db", out) == 2
+    assert "\u2028" in out.read_text()
+    report = verify(out, public_key=ledger.verifier_key)
+    assert report.ok, report.summary
+
+
+@pytest.mark.parametrize(
+    ("edit", "complaint"),
+    [
+        # A second value for a key of an entry: the entry hashed would be the last one's.
+        (
+            lambda line: line.replace('"kind":"erasure"', '"kind":"key","kind":"erasure"'),
+            "repeats the key 'kind'",
+        ),
+        (
+            lambda line: line + '\n{"type":"note","text":"added later"}',
+            "neither an entry nor a checkpoint",
+        ),
+    ],
+)
+def test_an_export_edited_by_hand_is_not_read_leniently(tmp_path: Path, edit, complaint) -> None:
+    ledger = honest_ledger(tmp_path / "data")
+    out = tmp_path / "ledger.jsonl"
+    export(tmp_path / "data" / "redress.db", out)
+    lines = out.read_text().split("\n")
+    lines[3] = edit(lines[3])
+    out.write_text("\n".join(lines))
+    report = verify(out, public_key=ledger.verifier_key)
+    assert not report.ok and report.damage == "unreadable"
+    assert complaint in report.summary
