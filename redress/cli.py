@@ -234,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop at the newest checkpoint the witnesses cosigned (for `verify --strict` with "
         "--witness-key)",
     )
+    export.add_argument(
+        "--signing-key",
+        type=Path,
+        metavar="FILE",
+        help="the key in force, which signs a checkpoint of the whole ledger first (default: "
+        "DIR/signing.key; after `keys rotate-signing`, the new key)",
+    )
 
     cases = _command(
         commands, "cases", "Cases' registers: `redress cases rebuild` or `check`.", None
@@ -715,11 +722,13 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ledger import Ledger
     from ledger.export import covered_size, export, write_export
-    from ledger.keys import SigningKeyMismatch, signing_key_path
+    from ledger.keys import SIGNING_KEY_ENV, SigningKeyMismatch, signing_key_path
 
     database = None if args.database else _existing_ledger(args.data_dir / DB_FILE, "export")
     if database is None and not args.database:
         return 2
+    if args.signing_key is not None:
+        os.environ[SIGNING_KEY_ENV] = str(args.signing_key.resolve())
     if signing_key_path(args.data_dir).exists() and not args.cosigned:
         # The store's writer signs a checkpoint of the whole tree, so the export ends with one
         # covering every line (without the key, it stops at the newest signed checkpoint).

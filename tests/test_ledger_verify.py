@@ -553,3 +553,35 @@ def test_an_export_edited_by_hand_is_not_read_leniently(tmp_path: Path, edit, co
     report = verify(out, public_key=ledger.verifier_key)
     assert not report.ok and report.damage == "unreadable"
     assert complaint in report.summary
+
+
+def test_an_export_after_a_rotation_is_signed_by_the_key_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After `keys rotate-signing`, the data directory's old key may sign nothing: `export`
+    says so and names `--signing-key`, which it takes (it told the operator to pass an option
+    it did not have), and the export it then writes verifies from the genesis key."""
+    from ledger.keys import PUBLIC_KEY_FILE, SIGNING_KEY_ENV
+
+    data = tmp_path / "data"
+    honest_ledger(data).close()
+    genesis = tmp_path / "genesis.key"
+    genesis.write_text((data / PUBLIC_KEY_FILE).read_text())
+    new_key = tmp_path / "elsewhere" / "signing.key"
+    code, out = run_cli(
+        "keys", "rotate-signing", "--data-dir", str(data), "--new-key", str(new_key)
+    )
+    assert code == 0, out
+    monkeypatch.setenv(SIGNING_KEY_ENV, "")  # restored after the test: export sets it
+
+    out_file = tmp_path / "ledger.jsonl"
+    code, _ = run_cli("export", "--data-dir", str(data), "--out", str(out_file))
+    assert code == 2 and "--signing-key" in capsys.readouterr().err
+    code, _ = run_cli(
+        "export", "--data-dir", str(data), "--out", str(out_file), "--signing-key", str(new_key)
+    )
+    assert code == 0
+    code, out = run_cli(
+        "verify", "--export", str(out_file), "--public-key", str(genesis), "--strict"
+    )
+    assert code == 0, out
