@@ -274,7 +274,8 @@ def witnessed(
 
     As signed-note says: lines by unknown keys (name or key ID differing) are ignored; a line
     whose name and key ID match a trusted witness but whose signature fails rejects the note
-    (`SignatureError`); too few cosignatures is a `QuorumError`.
+    (`SignatureError`), wherever it comes; a witness counts once; too few cosignatures is a
+    `QuorumError`.
     """
     if isinstance(quorum, bool) or not isinstance(quorum, int) or quorum < 0:
         raise CosignatureError(f"quorum must be a non-negative integer, got {quorum!r}")
@@ -288,7 +289,7 @@ def witnessed(
     for name, encoded in signatures:
         signer_name, signer_id, raw = parse_signature_line(f"{SIGNATURE_PREFIX}{name} {encoded}")
         witness = trusted.get((signer_name, signer_id))
-        if witness is None or (signer_name, signer_id) in seen:
+        if witness is None:
             continue
         try:
             timestamp, signature = decode_timestamped_signature(raw)
@@ -296,8 +297,9 @@ def witnessed(
             raise SignatureError(f"cosignature by {name}+{signer_id:08x}: {error}") from error
         if not witness.verify(text, Cosignature(name, signer_id, timestamp, signature)):
             raise SignatureError(f"cosignature by {name}+{signer_id:08x} does not verify")
-        seen.add((signer_name, signer_id))
-        cosigned.append(name)
+        if (signer_name, signer_id) not in seen:  # a witness counts once towards the quorum
+            seen.add((signer_name, signer_id))
+            cosigned.append(name)
     if len(cosigned) < quorum:
         names = ", ".join(cosigned) or "none"
         raise QuorumError(

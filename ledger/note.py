@@ -230,7 +230,8 @@ def open_note(note: str, verifier: Verifier | Iterable[Verifier]) -> str:
     """Verify a signed note against trusted key(s) and return its text (Go's note.Open).
 
     Signatures by unknown keys (a different name or key ID) are ignored; a signature by a
-    trusted key that fails to verify rejects the whole note; so does having none at all.
+    trusted key that fails to verify rejects the whole note, wherever it comes; so does having
+    none at all.
     """
     trusted = [verifier] if isinstance(verifier, Verifier) else list(verifier)
     by_id = {(v.name, v.key_id): v for v in trusted}
@@ -243,8 +244,10 @@ def open_note(note: str, verifier: Verifier | Iterable[Verifier]) -> str:
             raise MalformedNoteError(f"signature by {name} is too short")
         signature_key_id = int.from_bytes(raw[:4], "big")
         known = by_id.get((name, signature_key_id))
-        if known is None or (name, signature_key_id) in verified:
+        if known is None:
             continue
+        # Every line of a known key is verified, a second one too ("verifiers MUST verify
+        # the signature"): a valid line first must not let a forged one after it pass.
         if not known.verify(encoded_text, raw[4:]):
             raise SignatureError(f"signature by {name}+{signature_key_id:08x} does not verify")
         verified.add((name, signature_key_id))

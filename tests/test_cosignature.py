@@ -262,6 +262,21 @@ def test_a_known_witness_whose_cosignature_fails_rejects_the_note(log, witnesses
         witnessed(note, log.verifier_key, keys, 1)
 
 
+def test_a_forged_cosignature_after_a_good_one_of_the_same_witness_rejects_the_note(log, witnesses):
+    """Every line of a known witness is verified, not only its first: a good cosignature first
+    let a forged one of the same key after it pass. The same good line twice counts once."""
+    text = checkpoint_text()
+    good = sign_cosignature(witnesses[0], text)
+    forged = sign_cosignature(witnesses[0], checkpoint_text(4))
+    keys = [w.verifier_key for w in witnesses]
+    with pytest.raises(SignatureError, match="witness.example/w0"):
+        witnessed(log.sign(text) + good + forged, log.verifier_key, keys, 1)
+    twice = log.sign(text) + good + good
+    assert witnessed(twice, log.verifier_key, keys, 1)[1] == [witnesses[0].name]
+    with pytest.raises(QuorumError):
+        witnessed(twice, log.verifier_key, keys, 2)
+
+
 def test_the_log_signature_must_verify_whatever_the_cosignatures(log, witnesses):
     note = cosigned(log, witnesses)
     stranger = Signer.generate(ORIGIN)

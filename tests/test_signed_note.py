@@ -183,6 +183,19 @@ def test_a_bad_signature_by_a_trusted_key_spoils_the_note_even_with_a_good_one()
     assert open_note(note, good.verifier) == TEXT
 
 
+def test_a_forged_line_of_a_trusted_key_spoils_the_note_after_a_good_line_of_that_key():
+    """signed-note: "If the key name and ID match a known key, verifiers MUST verify the
+    signature" — every such line, not only the first (a valid line first let a forged one
+    after it pass)."""
+    signer = Signer.generate("log.example")
+    note = signer.sign(TEXT)
+    good_line = note.split("\n\n", 1)[1]
+    forged = signer.signature_line(TEXT.upper())  # the same key's name and ID, another text
+    with pytest.raises(SignatureError):
+        open_note(note + forged, signer.verifier)
+    assert open_note(note + good_line, signer.verifier) == TEXT  # the same good line twice
+
+
 def test_text_may_contain_blank_lines():
     signer = Signer.generate("example.com/log")
     text = "first paragraph\n\nsecond paragraph\n"

@@ -257,6 +257,9 @@ def test_a_bad_signature_by_the_trusted_key_is_403(witness, log):
     raw[-1] ^= 1
     tampered = f"{text}\n\u2014 {name} {base64.b64encode(raw).decode()}\n"
     assert witness.post(add_checkpoint_body(tampered, 0, [])).status_code == 403
+    # After a good line of the same key too: every line of a trusted key is verified.
+    good_then_bad = f"{note}\u2014 {name} {base64.b64encode(raw).decode()}\n"
+    assert witness.post(add_checkpoint_body(good_then_bad, 0, [])).status_code == 403
     log.append(1)
     edited = note.replace("\n5\n", "\n6\n", 1)
     assert witness.post(add_checkpoint_body(edited, 0, [])).status_code == 403
