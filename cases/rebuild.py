@@ -2,9 +2,11 @@
 its `decision` entries (`cases.register.registers_from_entries`), compared with the case tables
 (`check`) or written over them (`rebuild`).
 
-What the ledger does not hold stays as the case table has it: `reference`, `complainant`,
-`purpose` and the personal-data state. A case the ledger knows and the tables do not is
-inserted, opened at its first decision's `recorded_at`.
+Also the case row's copies of what the ledger holds: the latest stage and route, the purpose,
+and the personal-data state (`sealed` with the commitment the case's first decision made,
+`erased` once an `erasure` entry names the case). What the ledger does not hold stays as the
+case table has it: `reference` and `complainant`. A case the ledger knows and the tables do not
+is inserted, opened at its first decision's `recorded_at`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import msgspec
 
 from cases.register import registers_from_entries
-from cases.store import register_row, stored_rows
+from cases.store import register_row, route_value, stored_rows
 from ledger.canonical import parse_entry
 from store import ReadTx, Store, WriteTx
 
@@ -39,23 +41,23 @@ class Difference:
 
 
 def _entries(store: Store) -> Iterator[dict[str, Any]]:
+    """The decision and erasure entries, in order (what `registers_from_entries` reads)."""
     for _, raw, _ in store.iter_entries():
         entry = parse_entry(bytes(raw))
-        if entry.get("kind") == "decision":
+        if entry.get("kind") in ("decision", "erasure"):
             yield entry
 
 
 def rebuilt(store: Store, timezones: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Every case of the ledger: `{policy, rows, state, facts, decision_ids, opened_at}`."""
+    """Every case of the ledger, as `registers_from_entries` rebuilds it."""
     return registers_from_entries(_entries(store), timezones=timezones)
 
 
-def _stage_route(entry_body: Mapping[str, Any]) -> tuple[Any, Any]:
-    outcome = entry_body["outcome"]
-    route = outcome.get("route")
+def route_text(route: Any) -> str | None:
+    """The case row's copy of a route: a structured one as JSON text."""
     if route is not None and not isinstance(route, str):
         route = msgspec.json.encode(route).decode()
-    return outcome.get("stage"), route
+    return route
 
 
 def check(store: Store, timezones: Mapping[str, str]) -> Difference | None:
@@ -87,6 +89,15 @@ def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | 
                 [register_row(r) for r in found["rows"]],
             ),
             ("facts", json.loads(row["facts"]), found["facts"]),
+            ("latest decision", row["latest_decision_id"], found["decision_ids"][-1]),
+            ("stage", row["stage"], found["stage"]),
+            ("route", route_value(row["route"]), route_value(found["route"])),
+            ("purpose", row.get("purpose") or "live", found["purpose"]),
+            (
+                "personal data",
+                (row["personal"], row["personal_commitment"]),
+                (found["personal"], found["personal_commitment"]),
+            ),
         ]
         for name, stored, again in pairs:
             if stored != again:
@@ -98,23 +109,20 @@ def rebuild(store: Store, timezones: Mapping[str, str]) -> int:
     """Rewrite every case's register, state, facts, stage, route and decisions from the ledger,
     in one transaction; the number of cases rebuilt."""
     cases = rebuilt(store, timezones)
-    latest: dict[str, dict[str, Any]] = {}
-    for entry in _entries(store):
-        body = entry["body"]
-        if body.get("case_id") in cases:
-            latest[body["case_id"]] = body
 
     def job(tx: WriteTx) -> int:
         for case_id, case in cases.items():
-            stage, route = _stage_route(latest[case_id])
             row = {
                 "case_id": case_id,
                 "policy": case["policy"],
                 "state": case["state"],
                 "facts": json.dumps(case["facts"] or {}),
-                "stage": stage,
-                "route": route,
+                "stage": case["stage"],
+                "route": route_text(case["route"]),
                 "latest_decision_id": case["decision_ids"][-1],
+                "purpose": case["purpose"],
+                "personal": case["personal"],
+                "personal_commitment": case["personal_commitment"],
             }
             existing = tx.case(case_id)
             if existing is None:

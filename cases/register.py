@@ -347,14 +347,21 @@ def registers_from_entries(
 
     `entries` are the ledger's entries in order (`{index, kind, recorded_at, prev_hash, body}`,
     as dicts or `ledger` Entry structs); only `decision` entries whose body names a `case_id`
-    count. Each case maps to `{policy, rows, state, facts, decision_ids, opened_at}`: `facts` are
-    those given to the rules by its latest decision, `opened_at` the `recorded_at` of its first.
+    count, and `erasure` entries. Each case maps to `{policy, rows, state, facts, decision_ids,
+    opened_at, stage, route, purpose, personal, personal_commitment}`: `facts` are those given
+    to the rules by its latest decision, `stage` and `route` its outcome's, `opened_at` the
+    `recorded_at` of its first, `purpose` the first's (every decision of a case has the case's),
+    and `personal` `erased` once an erasure names the case, else `sealed` when its first decision
+    committed to personal data (the commitment), else `none`.
     """
     histories: dict[str, list[Mapping[str, Any]]] = {}
     opened: dict[str, str] = {}
+    erased: set[str] = set()
     for raw in entries:
         entry = _plain(raw)
         body = entry.get("body") or {}
+        if entry.get("kind") == "erasure":
+            erased.add(body.get("case_id"))
         if entry.get("kind") != "decision" or body.get("case_id") is None:
             continue
         case_id = body["case_id"]
@@ -365,6 +372,9 @@ def registers_from_entries(
         policy = decisions[0]["policy"]
         tz = timezones[policy] if timezones is not None else None
         rows = register_of(decisions, timezone=tz)
+        outcome = decisions[-1].get("outcome") or {}
+        commitment = decisions[0].get("personal_commitment")
+        personal = "erased" if case_id in erased else "sealed" if commitment else "none"
         cases[case_id] = {
             "policy": policy,
             "rows": rows,
@@ -372,5 +382,10 @@ def registers_from_entries(
             "facts": decisions[-1].get("facts"),
             "decision_ids": [d["decision_id"] for d in decisions],
             "opened_at": opened[case_id],
+            "stage": outcome.get("stage"),
+            "route": outcome.get("route"),
+            "purpose": decisions[0].get("purpose") or "live",
+            "personal": personal,
+            "personal_commitment": commitment if personal == "sealed" else None,
         }
     return cases

@@ -115,16 +115,17 @@ def case_record(
         reference=row["reference"],
         complainant=row["complainant"],
         stage=row["stage"],
-        route=_route(row["route"]),
+        route=route_value(row["route"]),
         version=row.get("version", 1),
         obligations=obligations,
     )
 
 
-def _route(text: str | None) -> Any:
-    """The case row keeps a structured route as JSON text."""
-    if text is None:
-        return None
+def route_value(text: Any) -> Any:
+    """The case row keeps a structured route as JSON text (a role alone, as text, is the role
+    with no assignee); a route given as a value is that value."""
+    if text is None or isinstance(text, dict):
+        return text
     try:
         return json.loads(text)
     except ValueError:
@@ -231,6 +232,6 @@ class CaseStore:
             "state": row["state"],
             "opened_at": row["opened_at"],
             "stage": row["stage"],
-            "route": _route(row["route"]),
+            "route": route_value(row["route"]),
             "overdue": overdue_at(rows, at, self.timezones[row["policy"]]),
         }

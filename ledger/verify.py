@@ -1088,16 +1088,17 @@ def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
         )
     if walk.failure is not None:
         raise walk.failure
-    _check_cases(tx, walk.case_decisions)
+    _check_cases(tx, walk.case_decisions, walk.erasures)
     _check_keys(conn, walk.key_entries)
 
 
 CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"}
 
 
-def _check_cases(tx: Any, case_decisions: list[dict]) -> None:
-    """Each case row, its decision ids and its obligation register, as `redress cases check`
-    rebuilds them from the case's decisions in ledger order (`cases.rebuild.compare`)."""
+def _check_cases(tx: Any, case_decisions: list[dict], erasures: list[dict]) -> None:
+    """Each case row (its state, stage, route, purpose and personal data's state), its decision
+    ids and its obligation register, as `redress cases check` rebuilds them from the case's
+    decisions and erasures in ledger order (`cases.rebuild.compare`)."""
     if not case_decisions:
         # Nothing to rebuild: the case store must hold no case, which is what `compare` finds
         # then, without loading the rebuild and the policies' calendars for it.
@@ -1111,7 +1112,7 @@ def _check_cases(tx: Any, case_decisions: list[dict]) -> None:
 
     timezones = {p.id: p.timezone for p in rules.policy_summaries()}
     try:
-        cases = registers_from_entries(case_decisions, timezones=timezones)
+        cases = registers_from_entries(case_decisions + erasures, timezones=timezones)
     except (KeyError, ValueError, TypeError) as e:
         raise Failure(CASE_MISMATCH, f"a case's decisions cannot be rebuilt: {e!r}") from None
     difference = compare(tx, cases)

@@ -444,6 +444,7 @@ class IndexWalk:
 
     failure: Failure | None = None  # the first entry the id index misstates
     case_decisions: list[dict] = field(default_factory=list)  # decisions of a case
+    erasures: list[dict] = field(default_factory=list)  # erasure entries (a case's state)
     key_entries: list[dict] = field(default_factory=list)  # API key entries, with `_index`
     # Whether `decision_twice` is still to be asked, and its answer once asked (by
     # `_checked_chunks` while the workers check the entries, or else by `check_tables`).
@@ -459,10 +460,13 @@ class IndexWalk:
                 self.case_decisions.append(document)
         elif kind == "key" and "action" in body:
             self.key_entries.append(body | {"_index": idx})
+        elif kind == "erasure":
+            self.erasures.append(document)
 
     def extend(self, later: IndexWalk) -> None:
         self.failure = self.failure or later.failure
         self.case_decisions += later.case_decisions
+        self.erasures += later.erasures
         self.key_entries += later.key_entries
 
 

@@ -216,3 +216,43 @@ def test_a_case_recorded_under_version_1_reads_replays_and_goes_on_after_the_upg
     report = replay(data / "redress.db")
     assert report.ok, report.summary
     assert report.replayed == 3
+
+
+def test_the_personal_data_state_and_purpose_are_what_the_ledger_says(tmp_path, capsys):
+    """A case's row shows whether it holds personal data (`sealed`, with the commitment its
+    first decision made) or had it erased (an `erasure` entry names the case), and its
+    purpose: `check` holds each to the ledger, and `rebuild` restores them."""
+    data = tmp_path / "data"
+    flows = workflows(data)
+    try:
+        facts = {"received_at": "2026-10-05", "kind": "complaint", "in_writing": True}
+        decided = rules.evaluate("wme", facts, "2026-10-05T10:00:00Z")
+        sealed = flows.open_case(decided, facts, {"name": "A. Person"})[0].case_id
+        erased = flows.open_case(decided, facts, {"name": "B. Person"})[0].case_id
+        trial = flows.open_case(msgspec.structs.replace(decided, purpose="test"), facts)[0]
+        flows.erase_personal(erased)
+    finally:
+        flows.store.close()
+    assert redress(capsys, "cases", "check", "--data-dir", str(data))[0] == 0
+    assert redress(capsys, "verify", "--data-dir", str(data))[0] == 0
+
+    with sqlite3.connect(data / "redress.db") as conn:
+        before = conn.execute(
+            "SELECT case_id, personal, personal_commitment, purpose FROM cases ORDER BY case_id"
+        ).fetchall()
+        assert {(c, p) for c, p, _, _ in before} >= {(sealed, "sealed"), (erased, "erased")}
+        conn.execute("UPDATE cases SET personal = 'none', personal_commitment = NULL")
+        conn.execute("UPDATE cases SET purpose = 'live'")
+    code, out = redress(capsys, "cases", "check", "--data-dir", str(data))
+    assert code == 1 and "personal data" in out
+    code, out = redress(capsys, "verify", "--data-dir", str(data))
+    assert code == 1 and "personal data is not what its decisions" in out
+    assert redress(capsys, "cases", "rebuild", "--data-dir", str(data))[0] == 0
+    assert redress(capsys, "verify", "--data-dir", str(data))[0] == 0
+    assert redress(capsys, "cases", "check", "--data-dir", str(data))[0] == 0
+    with sqlite3.connect(data / "redress.db") as conn:
+        after = conn.execute(
+            "SELECT case_id, personal, personal_commitment, purpose FROM cases ORDER BY case_id"
+        ).fetchall()
+    assert after == before
+    assert dict((c, p) for c, _, _, p in after)[trial.case_id] == "test"

@@ -370,6 +370,26 @@ def test_editing_a_case_register(campaign, copy):
     assert "obligation register" in out
 
 
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("stage = 'stage_3'", "its stage"),
+        ('route = \'{"role":"director","assignee":null}\'', "its route"),
+        ("route = 'director'", "its route"),
+        ("purpose = 'test'", "its purpose"),
+        ("personal = 'erased'", "its personal data"),
+        ("latest_decision_id = 'x'", "its latest decision"),
+    ],
+)
+def test_editing_what_a_case_listing_shows(campaign, copy, change, named):
+    """`GET /v1/cases` answers with the case row's stage, route and purpose, and the personal
+    data's state: each is what the case's decisions (and erasures) in the ledger say."""
+    sql(copy, f"UPDATE cases SET {change} WHERE case_id = (SELECT MIN(case_id) FROM cases)")
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert named in out
+
+
 def test_adding_an_unrecorded_admin_key(campaign, copy):
     sql(
         copy,
