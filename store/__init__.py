@@ -16,6 +16,7 @@ from store.base import (
     SchemaTooNew,
     Store,
     StoreBusy,
+    StoreUnavailable,
     VersionConflict,
     WriteTx,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreBusy",
+    "StoreUnavailable",
     "VersionConflict",
     "WriteTx",
     "database_url",

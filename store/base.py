@@ -45,6 +45,11 @@ class StoreBusy(RuntimeError):
     """Another process held the write lock for longer than `BUSY_WAIT_S` (the API answers 503)."""
 
 
+class StoreUnavailable(StoreBusy):
+    """The store cannot take writes now: the database is away or read-only, or the disk
+    refused the write (the API answers 503, as for a busy store; nothing was written)."""
+
+
 class VersionConflict(RuntimeError):
     """A case changed between reading it and writing it (the service retries)."""
 

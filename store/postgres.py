@@ -39,6 +39,7 @@ from store.base import (
     AppendReceipt,
     StoreBusy,
     StoredResponse,
+    StoreUnavailable,
     gains_signatures,
 )
 from store.pg_migrations import migrate
@@ -62,11 +63,6 @@ CONNECT_TIMEOUT_S = 5
 
 # The database is away, read-only (a standby), or no longer holds the store's tables.
 AWAY = (psycopg.OperationalError, pg_errors.UndefinedTable, pg_errors.ReadOnlySqlTransaction)
-
-
-class StoreUnavailable(StoreBusy):
-    """The database cannot be reached (the API answers 503; the node retries on the next
-    request)."""
 
 
 def redacted(url: str) -> str:
@@ -578,12 +574,22 @@ class PostgresStore:
             conn.execute("VACUUM personal_keys, personal_records, cases")
 
     def writable(self) -> bool:
-        """True when the database answers as a primary within a second and holds the schema."""
+        """True when the database answers within a second as a primary that takes writes (not
+        a standby, not read-only) and holds the schema, and the tables a write changes can be
+        locked for writing within that second (no one holds them locked)."""
         try:
-            with psycopg.connect(self.url, connect_timeout=1, autocommit=True) as conn:
-                conn.execute("SET statement_timeout = 1000")
-                row = conn.execute("SELECT NOT pg_is_in_recovery() FROM ledger_tail").fetchone()
-                return bool(row and row[0])
+            with psycopg.connect(self.url, connect_timeout=1) as conn:  # one transaction
+                conn.execute("SET LOCAL statement_timeout = 1000")
+                conn.execute("SET LOCAL lock_timeout = 1000")
+                row = conn.execute(
+                    "SELECT NOT pg_is_in_recovery()"
+                    " AND current_setting('transaction_read_only') = 'off' FROM ledger_tail"
+                ).fetchone()
+                if not (row and row[0]):
+                    return False
+                conn.execute("LOCK TABLE entries, ledger_tail IN ROW EXCLUSIVE MODE")
+                conn.rollback()
+                return True
         except psycopg.Error:
             return False
 

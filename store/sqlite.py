@@ -60,6 +60,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import os
 import queue
 import secrets
 import sqlite3
@@ -82,6 +83,7 @@ from store.base import (
     AppendReceipt,
     StoreBusy,
     StoredResponse,
+    StoreUnavailable,
     gains_signatures,
 )
 from store.decision_index import ADD_COUNTS
@@ -218,6 +220,22 @@ class _Job:
 
 
 Outcome = tuple[_Job, Any, BaseException | None]  # a job, its result, or the error it failed with
+
+
+WAL_FILES = ("-wal", "-shm")
+
+
+def unavailable(exc: BaseException) -> BaseException:
+    """What a job is answered when the store failed it: SQLite's own failures (a read-only or
+    full disk, an I/O error, a damaged file) are `StoreUnavailable`, which the API answers 503;
+    anything else (a job's own error, a constraint it broke) is answered as it is."""
+    if is_store_failure(exc):
+        return StoreUnavailable(f"the store could not write: {exc}")
+    return exc
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 def answer_all(outcomes: Iterable[Outcome]) -> None:
@@ -666,6 +684,7 @@ class SqliteStore:
         self._wal_dirty = False  # committed since
         self._wal_copier = WalCopier(self.path)
         self._stopping = False  # close() was asked for: the current batch is the last
+        self._reconnect = False  # the writer connection failed outside the jobs: open anew
         self.batch_sizes: list[int] = []  # recent batch sizes, for the metrics
         self.on_batch: Callable[[int, float], None] | None = None  # (jobs, seconds to commit)
         self.on_appended_elsewhere: AppendedElsewhere | None = None  # see `Store`
@@ -767,10 +786,15 @@ class SqliteStore:
             except BaseException as exc:  # noqa: BLE001 - the writer must outlive any batch
                 # A broken connection (disk error, file gone): answer the batch, start afresh.
                 self._state.valid = False
-                answer_all((job, None, exc) for job in batch if not job.answered)
-                if conn is not None:
+                answer_all((job, None, unavailable(exc)) for job in batch if not job.answered)
+                self._reconnect = True
+            if self._reconnect and conn is not None:
+                # A connection that failed once (a read-only or full disk, say) may keep
+                # failing after the disk is back: the next batch opens a new one.
+                with suppress(sqlite3.Error):
                     conn.close()
                 conn = None
+            self._reconnect = False
         if conn is not None:
             conn.close()
         self._lock.close()
@@ -853,7 +877,8 @@ class SqliteStore:
                 state.restore(start)  # first: the run's entry rows must not be inserted now
                 conn.execute("ROLLBACK")
                 if len(batch) == 1:  # a lone job: its failure is its answer, nothing to re-run
-                    return [(batch[0], None, failure)]
+                    self._reconnect = self._reconnect or is_store_failure(failure)
+                    return [(batch[0], None, unavailable(failure))]
                 if not self._begin(conn, batch, deadline):
                     return []
                 self._load_tail(conn, state)  # another process may have appended meanwhile
@@ -872,9 +897,11 @@ class SqliteStore:
         except BaseException as exc:
             state.valid = False
             state.drop_pending()
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            answer_all((job, None, exc) for job in batch)
+            with suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            answer_all((job, None, unavailable(exc)) for job in batch)
+            self._reconnect = self._reconnect or is_store_failure(exc)
             return []
         self._wal_dirty = True
         return outcomes
@@ -885,10 +912,12 @@ class SqliteStore:
         self._set_busy_timeout(conn, deadline - time.monotonic())
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            error: BaseException = exc
+        except sqlite3.Error as exc:
+            error: BaseException = unavailable(exc)
             if "locked" in str(exc) or "busy" in str(exc):
                 error = StoreBusy("the store stayed busy: another process holds its write lock")
+            else:
+                self._reconnect = True
             answer_all((job, None, error) for job in batch)
             return False
         return True
@@ -927,7 +956,8 @@ class SqliteStore:
                 state.restore(saved)  # first: its entry rows must not be inserted now
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
-                outcomes.append((job, None, exc))
+                self._reconnect = self._reconnect or is_store_failure(exc)
+                outcomes.append((job, None, unavailable(exc)))
                 continue
             conn.execute("RELEASE job")
             outcomes.append((job, result, None))
@@ -1009,7 +1039,12 @@ class SqliteStore:
             time.sleep(0.005)
 
     def writable(self) -> bool:
-        """True when the write lock can be taken within a second (the disk is not stuck)."""
+        """True when the files a write changes are writable and the write lock can be taken
+        within a second (the disk is not stuck)."""
+        files = [self.path.parent, self.path]
+        files += [self.path.with_name(self.path.name + suffix) for suffix in WAL_FILES]
+        if not all(os.access(p, os.W_OK) for p in files if p.exists()):
+            return False
         try:
             conn = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
             try:

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -220,6 +221,45 @@ def test_ready_and_writes_follow_the_database_away_and_back(tmp_path, own_databa
     with psycopg.connect(url) as conn:  # genesis, the key, policy, two decisions: nothing else
         assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 5
         assert conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0
+
+
+def test_ready_says_503_at_once_for_a_read_only_or_locked_database(
+    tmp_path, own_database, monkeypatch
+):
+    """`GET /ready` is "the store takes writes now": not on a database made read-only (every
+    write failed while it said 200), and not, after a second, while someone holds the ledger's
+    tables locked (it waited for the lock, then said 200)."""
+    name, url = own_database
+    monkeypatch.setenv("REDRESS_DATABASE_URL", url)
+    decide = bearer(create_key(tmp_path, "decide"))
+    with TestClient(create_app(tmp_path)) as client:
+        assert client.get("/ready").status_code == 200
+        with psycopg.connect(url) as other:
+            other.execute("LOCK TABLE entries IN ACCESS EXCLUSIVE MODE")
+            began = time.monotonic()
+            assert client.get("/ready").status_code == 503
+            assert time.monotonic() - began < 4
+        assert client.get("/ready").status_code == 200
+
+        with psycopg.connect(server_database_url(), autocommit=True) as admin:
+            admin.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+        try:
+            assert client.get("/ready").status_code == 503
+            refused = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+            assert refused.status_code == 503, refused.text
+        finally:
+            with psycopg.connect(server_database_url(), autocommit=True) as admin:
+                admin.execute(f"ALTER DATABASE {name} RESET default_transaction_read_only")
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+        assert client.get("/ready").status_code == 200
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
 
 
 def test_a_tail_locked_for_five_seconds_is_503_while_reads_answer(tmp_path, store_url):

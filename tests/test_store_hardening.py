@@ -9,11 +9,17 @@ memory)".
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import pytest
 from conftest import COMPLAINT, bearer
 from servers import start
 
@@ -125,3 +131,55 @@ def test_erasure_also_removes_the_complainant_reference(tmp_path):
     assert case.complainant is None and case.reference == "REF-1"
     assert COMPLAINANT.encode() not in store_bytes(tmp_path)
     flows.store.close()
+
+
+ENABLE_CHATTR = "as root on ext4 (chattr +i), to test a store whose disk refuses writes"
+
+
+@contextlib.contextmanager
+def immutable(paths: list[Path]) -> Iterator[None]:
+    """The files (and directory) made immutable with `chattr +i`: not even root writes them."""
+    made = []
+    try:
+        for path in paths:
+            if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+                if os.environ.get("CI") == "true":
+                    pytest.fail(f"CI=true but chattr +i failed on {path}")
+                pytest.skip(f"run {ENABLE_CHATTR}")
+            made.append(path)
+        yield
+    finally:
+        for path in made:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_store_whose_disk_refuses_writes_answers_503_and_recovers(tmp_path):
+    """Bad input never gets a 500, nor does a disk that refuses writes: every write answers
+    503 with `Retry-After` (the store does not take writes now), `/ready` says so, nothing is
+    recorded, and once the disk takes writes again every worker does (a worker's writer kept
+    its failed connection, and kept failing, until it was restarted)."""
+    data = tmp_path / "data"
+    admin = bearer(create_key(data, "admin"))
+    server = start(data, tmp_path / "server.log", workers=2)
+    try:
+        url = server.base_url
+        assert httpx.post(f"{url}/v1/decisions", json=COMPLAINT, headers=admin).status_code == 201
+        size = httpx.get(f"{url}/v1/ledger/checkpoint", headers=admin).json()["tree_size"]
+        files = [p for p in sorted(data.glob("redress.db*")) if p.is_file()] + [data]
+        with immutable(files):
+            for _ in range(6):  # fresh connections: both workers answer
+                with httpx.Client(timeout=30) as client:
+                    answer = client.post(f"{url}/v1/decisions", json=COMPLAINT, headers=admin)
+                    assert answer.status_code == 503, answer.text
+                    assert answer.headers["content-type"].startswith("application/problem+json")
+                    assert int(answer.headers["retry-after"]) >= 1
+                    assert client.get(f"{url}/ready").status_code == 503
+        for _ in range(8):
+            with httpx.Client(timeout=30) as client:
+                answer = client.post(f"{url}/v1/decisions", json=COMPLAINT, headers=admin)
+                assert answer.status_code == 201, answer.text
+                assert client.get(f"{url}/ready").status_code == 200
+        grown = httpx.get(f"{url}/v1/ledger/checkpoint", headers=admin).json()["tree_size"]
+        assert grown == size + 8  # nothing was recorded while the disk refused
+    finally:
+        server.stop()
