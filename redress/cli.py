@@ -858,10 +858,16 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
+    from store import database_url
     from store.postgres import redacted
     from store.transfer import TargetNotEmpty, copy_to_postgres
 
     if _existing_ledger(args.data_dir / DB_FILE, "migrate") is None:
+        return 2
+    try:
+        database_url(args.to_database)
+    except ValueError as exc:
+        print(f"redress migrate: --to-database: {exc}", file=sys.stderr)
         return 2
     try:
         copied = copy_to_postgres(args.data_dir, args.to_database)

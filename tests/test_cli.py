@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import COMPLAINT, bearer, free_port, wait_until_healthy
 
 REDRESS = str(Path(sys.executable).parent / "redress")
@@ -195,3 +196,15 @@ def test_a_receipt_verifies_on_its_own_and_a_changed_one_does_not(tmp_path):
     kept.write_text("".join(lines))
     forged = redress("verify", "--receipt", str(kept), "--public-key", public_key)
     assert forged.returncode != 0
+
+
+@pytest.mark.parametrize("url", ["sqlite:///tmp/x.db", "mysql://root@localhost/test", "nothing"])
+def test_migrate_to_a_url_that_is_not_postgresql_says_so_in_one_line(tmp_path, url):
+    from ledger.store import Ledger
+
+    data = tmp_path / "data"
+    Ledger.open(data).close()
+    done = redress("migrate", "--data-dir", str(data), "--to-database", url)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "postgresql://" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
