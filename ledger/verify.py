@@ -1178,8 +1178,9 @@ def verify_receipt_trusted(
     path: Path, public_key: str | None, kept: str | None, trust: Trust
 ) -> Report:
     """`verify_receipt_file`, then: the receipt's checkpoint must be the kept one's tree (a
-    receipt carries no consistency proof, so another tree cannot be shown consistent), and
-    carry the quorum of trusted cosignatures when witness keys are given."""
+    receipt carries no consistency proof, so another tree cannot be shown consistent), must not
+    be another tree of the same size as one a `--witness-url` last cosigned (a split view), and
+    must carry the quorum of trusted cosignatures when witness keys are given."""
     report = verify_receipt_file(path, public_key)
     if not report.ok:
         return report
@@ -1212,6 +1213,28 @@ def verify_receipt_trusted(
                 first_bad_index=proof.index,
             )
         notes.append("it is the kept checkpoint's tree")
+    try:
+        asked = [
+            _open_checkpoint(n, verifier, "a witness's checkpoint")
+            for n in _witness_checkpoints(trust, log_key)
+        ]
+    except Failure as f:
+        return Report(ok=False, summary=f.summary, damage=f.damage)
+    for size, root in asked:
+        if size == receipt_size and root != receipt_root:
+            return Report(
+                ok=False,
+                summary="a witness cosigned another tree of the receipt's size: the log showed "
+                "the witness and this receipt two different histories",
+                damage=Damage.REWRITTEN,
+                first_bad_index=proof.index,
+            )
+    if asked:
+        same = sum(size == receipt_size for size, _ in asked)
+        notes.append(
+            f"{same} of {len(asked)} witness checkpoint(s) asked are its tree"
+            + ("" if same == len(asked) else " (of another size, no proof links them to it)")
+        )
     if trust.witness_keys:
         from ledger.cosignature import CosignatureError, witnessed
 

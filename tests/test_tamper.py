@@ -18,6 +18,8 @@ without `--strict` (the witness's own checkpoint is not extended by the rewritte
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import sqlite3
@@ -511,6 +513,33 @@ def test_a_receipt_against_a_garbage_or_other_checkpoint(campaign, receipt, copy
     code, out = verify(campaign, "--receipt", str(receipt), "--checkpoint", str(kept))
     assert code == 1, out
     assert "not the receipt's tree" in out
+
+
+def test_a_receipt_from_a_rewritten_log_of_the_same_size_fails_against_the_witness(
+    campaign, copy, tmp_path
+):
+    """Split view: a log re-signed with its own key shows this receipt a tree of the size the
+    witness cosigned, with another root. Without the witness's keys (no quorum asked), asking
+    the witness (`--witness-url`) catches it; it passed before."""
+    from ledger.store import Ledger
+    from redress.cli import main
+
+    rewrite(copy, edit_outcome)
+    ledger = Ledger.open(copy, auto_checkpoint=False)
+    try:
+        text = ledger.receipt(150)
+    finally:
+        ledger.close()
+    receipt = tmp_path / "split.txt"
+    receipt.write_text(text)
+    public_key = tmp_path / "log.vkey"
+    public_key.write_text(campaign.log_vkey + "\n")
+    args = ["verify", "--receipt", str(receipt), "--public-key", str(public_key)]
+    assert main(args) == 0  # on its own, a receipt cannot tell
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*args, "--witness-url", campaign.witness.url])
+    assert code == 1 and "two different histories" in out.getvalue(), out.getvalue()
 
 
 def test_the_api_answers_503_not_another_decision(campaign, copy):
