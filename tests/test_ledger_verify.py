@@ -424,11 +424,10 @@ def test_a_witness_key_without_any_cosigned_checkpoint_fails(tmp_path: Path) -> 
     assert code == 1 and "no checkpoint carries 1 valid cosignature" in out
 
 
-def test_a_signing_key_rotation_is_followed_from_the_genesis_key(tmp_path: Path) -> None:
-    """Issue 12: "a signing-key rotation is itself a ledger entry signed by the old key"."""
-    import os
-
-    from ledger.keys import PUBLIC_KEY_FILE, SIGNING_KEY_ENV
+def rotated(tmp_path: Path) -> tuple[Path, Path, Path, str]:
+    """An honest ledger whose signing key `keys rotate-signing` handed over: its data
+    directory, a copy of the genesis public key, the new key's file and the command's output."""
+    from ledger.keys import PUBLIC_KEY_FILE
 
     data = tmp_path / "data"
     honest_ledger(data).close()
@@ -439,6 +438,16 @@ def test_a_signing_key_rotation_is_followed_from_the_genesis_key(tmp_path: Path)
         "keys", "rotate-signing", "--data-dir", str(data), "--new-key", str(new_key)
     )
     assert code == 0, out
+    return data, genesis, new_key, out
+
+
+def test_a_signing_key_rotation_is_followed_from_the_genesis_key(tmp_path: Path) -> None:
+    """Issue 12: "a signing-key rotation is itself a ledger entry signed by the old key"."""
+    import os
+
+    from ledger.keys import PUBLIC_KEY_FILE, SIGNING_KEY_ENV
+
+    data, genesis, new_key, out = rotated(tmp_path)
     assert (data / PUBLIC_KEY_FILE).read_text().strip() == out.strip()
     os.environ[SIGNING_KEY_ENV] = str(new_key)
     try:
@@ -561,17 +570,9 @@ def test_an_export_after_a_rotation_is_signed_by_the_key_in_force(
     """After `keys rotate-signing`, the data directory's old key may sign nothing: `export`
     says so and names `--signing-key`, which it takes (it told the operator to pass an option
     it did not have), and the export it then writes verifies from the genesis key."""
-    from ledger.keys import PUBLIC_KEY_FILE, SIGNING_KEY_ENV
+    from ledger.keys import SIGNING_KEY_ENV
 
-    data = tmp_path / "data"
-    honest_ledger(data).close()
-    genesis = tmp_path / "genesis.key"
-    genesis.write_text((data / PUBLIC_KEY_FILE).read_text())
-    new_key = tmp_path / "elsewhere" / "signing.key"
-    code, out = run_cli(
-        "keys", "rotate-signing", "--data-dir", str(data), "--new-key", str(new_key)
-    )
-    assert code == 0, out
+    data, genesis, new_key, _ = rotated(tmp_path)
     monkeypatch.setenv(SIGNING_KEY_ENV, "")  # restored after the test: export sets it
 
     out_file = tmp_path / "ledger.jsonl"

@@ -467,18 +467,23 @@ def test_an_export_of_a_rewritten_ledger(campaign, copy, tmp_path):
 
 @pytest.fixture
 def receipt(campaign: Campaign, copy: Path, tmp_path: Path) -> Path:
-    from ledger.store import Ledger
-
-    ledger = Ledger.open(copy, auto_checkpoint=False)
-    ledger.witnessed = True
-    try:
-        text = ledger.receipt(150)
-    finally:
-        ledger.close()
     path = tmp_path / "receipt.txt"
-    path.write_text(text)
+    path.write_text(receipt_text(copy, 150, witnessed=True))
     (tmp_path / PUBLIC_KEY_FILE).write_text(campaign.log_vkey + "\n")
     return path
+
+
+def receipt_text(data: Path, index: int, witnessed: bool) -> str:
+    """The receipt the store in `data` gives for entry `index` (against the latest cosigned
+    checkpoint covering it when `witnessed`, else the latest signed one)."""
+    from ledger.store import Ledger
+
+    ledger = Ledger.open(data, auto_checkpoint=False)
+    ledger.witnessed = witnessed
+    try:
+        return ledger.receipt(index)
+    finally:
+        ledger.close()
 
 
 def test_a_receipt_verifies_with_the_witness(campaign, receipt):
@@ -521,17 +526,11 @@ def test_a_receipt_from_a_rewritten_log_of_the_same_size_fails_against_the_witne
     """Split view: a log re-signed with its own key shows this receipt a tree of the size the
     witness cosigned, with another root. Without the witness's keys (no quorum asked), asking
     the witness (`--witness-url`) catches it; it passed before."""
-    from ledger.store import Ledger
     from redress.cli import main
 
     rewrite(copy, edit_outcome)
-    ledger = Ledger.open(copy, auto_checkpoint=False)
-    try:
-        text = ledger.receipt(150)
-    finally:
-        ledger.close()
     receipt = tmp_path / "split.txt"
-    receipt.write_text(text)
+    receipt.write_text(receipt_text(copy, 150, witnessed=False))
     public_key = tmp_path / "log.vkey"
     public_key.write_text(campaign.log_vkey + "\n")
     args = ["verify", "--receipt", str(receipt), "--public-key", str(public_key)]
