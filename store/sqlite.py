@@ -1039,10 +1039,9 @@ class SqliteStore:
             time.sleep(0.005)
 
     def writable(self) -> bool:
-        """True when the files a write changes are writable and the write lock can be taken
-        within a second (the disk is not stuck)."""
-        files = [self.path.parent, self.path]
-        files += [self.path.with_name(self.path.name + suffix) for suffix in WAL_FILES]
+        """True when the files a write changes (the database, its WAL and WAL index) are
+        writable and the write lock can be taken within a second (the disk is not stuck)."""
+        files = [self.path, *(self.path.with_name(self.path.name + s) for s in WAL_FILES)]
         if not all(os.access(p, os.W_OK) for p in files if p.exists()):
             return False
         try:
