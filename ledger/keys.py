@@ -131,11 +131,13 @@ class KeyInForce:
         self.mine = mine
         self.in_force = mine
         self.handed_over_at: int | None = None  # the index of the rotation that retired it
+        self.recorded: set[str] = set()  # the signing keys the ledger names, so far
 
     def follow(self, tx: ReadTx, start: int) -> None:
         """Take the `key` entries from index `start` (every one when `start` is 0)."""
         documents = [msgspec.json.decode(raw) for raw in tx.entries_of_kind("key", start)]
         keys = signing_keys(documents)
+        self.recorded.update(keys)
         if not keys or keys[-1] == self.in_force:
             return
         self.in_force = keys[-1]
@@ -146,6 +148,12 @@ class KeyInForce:
         """Why `mine` must sign nothing more; None while it is the key in force."""
         if self.in_force == self.mine:
             return None
+        if self.mine not in self.recorded:  # another data directory's key, or a new one
+            return (
+                f"this node's signing key ({self.mine}) is not one the ledger recorded: give it "
+                f"the ledger's key files (--data-dir, or --signing-key giving the key in force, "
+                f"{self.in_force})"
+            )
         where = "" if self.handed_over_at is None else f" at entry {self.handed_over_at}"
         return (
             f"this node's signing key ({self.mine}) was retired by a rotation{where}: it signs "

@@ -414,3 +414,21 @@ def test_keys_are_listed_and_revoked_on_the_database(tmp_path, store_url):
     row = next(line for line in after.stdout.splitlines() if line.startswith(key_id))
     assert row.split("\t")[-1] != "-"  # revoked at a time
     assert not (data / "redress.db").exists()
+
+
+def test_a_node_without_the_ledgers_key_files_is_told_so_not_of_a_rotation(tmp_path, store_url):
+    """A command on a data directory without the ledger's key files (the default
+    `./redress-data` on another machine, say) makes a key of its own, which the ledger never
+    recorded: the refusal says that, not that a rotation retired it (none happened)."""
+    first = tmp_path / "node"
+    made = redress(
+        "keys", "create", "--role", "audit", "--data-dir", str(first), "--database", store_url
+    )
+    assert made.returncode == 0, made.stderr
+    stray = tmp_path / "elsewhere"
+    refused = redress(
+        "keys", "create", "--role", "audit", "--data-dir", str(stray), "--database", store_url
+    )
+    assert refused.returncode == 2
+    assert "not one the ledger recorded" in refused.stderr, refused.stderr
+    assert "rotation" not in refused.stderr
