@@ -753,11 +753,11 @@ def run_export(args: argparse.Namespace) -> int:
                 count = write_export(args.out, key, entries, lambda: checkpoints)
             finally:
                 rows.close()
-        print(f"wrote {count} lines to {args.out}")
+        print(f"wrote {count} entries, with their checkpoints, to {args.out}")
         return 0
     assert database is not None
     count = export(database, args.out, cosigned_only=args.cosigned)
-    print(f"wrote {count} lines to {args.out}")
+    print(f"wrote {count} entries, with their checkpoints, to {args.out}")
     return 0
 
 
