@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _reported_in_one_line(exc):
             raise
         # One line, never a traceback: an unreachable database (named without its password),
-        # a schema newer than this code, a URL that is not postgresql://.
+        # a schema newer than this code, a URL that is not postgresql://, a data directory
+        # that cannot be opened.
         print(f"redress {args.command}: {exc}", file=sys.stderr)
         return 2
 
@@ -51,10 +52,15 @@ def _reported_in_one_line(exc: Exception) -> bool:
     """Whether `main` reports `exc` in one line. The store is imported only here, on the way
     out: `redress verify` of a SQLite file never loads the store package (a tenth of a second
     before its workers start)."""
+    import sqlite3
+
     from ledger.keys import KeyRetired
     from store import SchemaTooNew, StoreBusy
 
-    return isinstance(exc, (StoreBusy, SchemaTooNew, KeyRetired, ValueError))
+    # A data directory that cannot be read or written (SQLite's "unable to open database
+    # file", a permission refused) is the operator's to mend, not a bug.
+    expected = (StoreBusy, SchemaTooNew, KeyRetired, ValueError, sqlite3.OperationalError, OSError)
+    return isinstance(exc, expected)
 
 
 def _use_database(args: argparse.Namespace) -> None:

@@ -208,3 +208,17 @@ def test_migrate_to_a_url_that_is_not_postgresql_says_so_in_one_line(tmp_path, u
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "postgresql://" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["serve", "--port", "1"], ["keys", "create", "--role", "audit"]]
+)
+def test_a_data_directory_that_cannot_be_opened_is_one_line(tmp_path, command):
+    """An operator's mistake (here a file where the data directory should be) is said in one
+    line naming it, exit 2, never a traceback."""
+    where = tmp_path / "not-a-directory"
+    where.write_text("")
+    done = redress(*command, "--data-dir", str(where))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and str(where) in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
