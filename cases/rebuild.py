@@ -16,10 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from cases.register import registers_from_entries
-from cases.store import register_row, route_value, stored_rows
+from cases.store import register_row, route_text, route_value, stored_rows
 from ledger.canonical import parse_entry
 from store import ReadTx, Store, WriteTx
 
@@ -51,13 +49,6 @@ def _entries(store: Store) -> Iterator[dict[str, Any]]:
 def rebuilt(store: Store, timezones: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Every case of the ledger, as `registers_from_entries` rebuilds it."""
     return registers_from_entries(_entries(store), timezones=timezones)
-
-
-def route_text(route: Any) -> str | None:
-    """The case row's copy of a route: a structured one as JSON text."""
-    if route is not None and not isinstance(route, str):
-        route = msgspec.json.encode(route).decode()
-    return route
 
 
 def check(store: Store, timezones: Mapping[str, str]) -> Difference | None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
+
 import clock
 from cases.register import PENDING, as_instant, overdue_at, passes_at
 from store import Store
@@ -119,6 +121,13 @@ def case_record(
         version=row.get("version", 1),
         obligations=obligations,
     )
+
+
+def route_text(route: Any) -> str | None:
+    """The case row's copy of a route (or stage): a structured one as JSON text."""
+    if route is not None and not isinstance(route, str):
+        route = msgspec.json.encode(route).decode()
+    return route
 
 
 def route_value(text: Any) -> Any:

@@ -24,7 +24,7 @@ import msgspec
 
 import clock
 from cases import case_state, mark_new_actions, merge_event, register_after
-from cases.store import CaseRecord, CaseStore, case_record, stored_rows
+from cases.store import CaseRecord, CaseStore, case_record, route_text, stored_rows
 from ledger import personal
 from ledger.canonical import canonical_decision_body, decision_bodies_ready, parse_entry_fast
 from ledger.store import (
@@ -79,13 +79,7 @@ def new_id() -> str:
 
 def stage_and_route(decision: Decision) -> dict[str, str | None]:
     """The case row's copies of the latest stage and route (a structured route as JSON text)."""
-    found = {}
-    for name in ("stage", "route"):
-        value = getattr(decision.outcome, name, None)
-        if value is not None and not isinstance(value, str):
-            value = msgspec.json.encode(value).decode()
-        found[name] = value
-    return found
+    return {name: route_text(getattr(decision.outcome, name, None)) for name in ("stage", "route")}
 
 
 def with_new_actions(previous: Mapping[str, Any] | None, decision: Decision) -> Decision:
