@@ -442,6 +442,23 @@ class PostgresStore:
             self._conn = self._connect()
         return self._conn
 
+    def _begin(self, timeout_ms: int) -> psycopg.Connection:
+        """The writer's connection, in a transaction. One kept from an earlier batch may have
+        been closed by the server since (a restart, an administrator, a failover): nothing has
+        run on it yet, so a new connection is tried once before the batch fails."""
+        statement = f"BEGIN; SET LOCAL lock_timeout = {timeout_ms}"
+        kept = self._conn is not None
+        conn = self._writer_connection()
+        try:
+            conn.execute(statement)
+        except psycopg.OperationalError:
+            if not kept:
+                raise
+            self._drop_connection()
+            conn = self._writer_connection()
+            conn.execute(statement)
+        return conn
+
     def _run_batch(self, batch: list[_Job]) -> None:
         started = time.monotonic()
         waited = started - min(job.enqueued for job in batch)
@@ -449,9 +466,7 @@ class PostgresStore:
         outcomes: list[Outcome] = []
         solo = len(batch) == 1  # a lone job needs no savepoint: its failure is the batch's
         try:
-            conn = self._writer_connection()
-            timeout_ms = int(max(0.05, BUSY_WAIT_S - waited) * 1000)
-            conn.execute(f"BEGIN; SET LOCAL lock_timeout = {timeout_ms}")
+            conn = self._begin(int(max(0.05, BUSY_WAIT_S - waited) * 1000))
             self._load_tail(conn, state)
             start_size = state.frontier.size
             state.head, state.hooks = BatchHead(), []

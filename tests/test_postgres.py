@@ -262,6 +262,30 @@ def test_ready_says_503_at_once_for_a_read_only_or_locked_database(
         assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
 
 
+def test_connections_the_server_closed_while_idle_cost_no_request(
+    tmp_path, own_database, monkeypatch
+):
+    """After the database closed the node's idle connections (a restart, an administrator),
+    the next write is answered 201 on a new connection: nothing had run on the closed one.
+    (The first write after it answered 503, one for each node.)"""
+    name, url = own_database
+    monkeypatch.setenv("REDRESS_DATABASE_URL", url)
+    decide = bearer(create_key(tmp_path, "decide"))
+    with TestClient(create_app(tmp_path)) as client:
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
+        for _ in range(2):
+            with psycopg.connect(server_database_url(), autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+            written = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+            assert written.status_code == 201, written.text
+            read = client.get(f"/v1/decisions/{written.json()['decision_id']}", headers=decide)
+            assert read.status_code == 200, read.text
+    assert verify_database(url).ok
+
+
 def test_a_tail_locked_for_five_seconds_is_503_while_reads_answer(tmp_path, store_url):
     """CONTRACT: "A store that stays busy for 5 s answers 503 with `Retry-After`"; reads run on
     their own connections and never wait for the writer."""
