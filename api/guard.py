@@ -111,7 +111,12 @@ def check_path(path: str) -> None:
 
 
 def check_query(query: bytes) -> None:
-    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    # Percent-escapes that are not UTF-8 come out as lone surrogates (they were replaced by
+    # U+FFFD: `?policy=%ED%A0%80` asked for a policy named "\ufffd\ufffd\ufffd").
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, errors="surrogateescape")
+    names = [as_text(name) for name, value in pairs if not is_text(name + value)]
+    if names:
+        raise Refused(400, "a query parameter is not UTF-8 text", named(names, UTF8))
     if b"%00" in query or b"\x00" in query:
         names = [name for name, value in pairs if "\x00" in name + value]
         if names:
@@ -130,6 +135,16 @@ def check_query(query: bytes) -> None:
         raise Refused(400, "an integer is written in decimal digits", named(names, DIGITS))
 
 
+def is_text(value: str) -> bool:
+    """No lone surrogate (an escaped byte that was not UTF-8)."""
+    return not any("\udc80" <= c <= "\udcff" for c in value)
+
+
+def as_text(value: str) -> str:
+    """`value` with each byte that was not UTF-8 as U+FFFD, so that a problem can name it."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def is_fraction_or_exponent(value: str) -> bool:
     """`1.0`, `1e3`, `-2.`: a number written with a fraction or an exponent."""
     return any(c in value for c in ".eE") and _FRACTION_OR_EXPONENT.fullmatch(value) is not None
@@ -137,6 +152,7 @@ def is_fraction_or_exponent(value: str) -> bool:
 
 NO_NUL = "no NUL character"
 ONCE = "given more than once: give it once"
+UTF8 = "percent-escapes that are not UTF-8"
 DIGITS = "expected an integer, got a number with a fraction or an exponent"
 INTEGER_DIGITS = "expected an integer in decimal digits, e.g. 42"
 

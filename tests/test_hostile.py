@@ -628,6 +628,8 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("route=" + "r" * 65, 400),
         ("flag=serious&stage=stage_2&policy=wme&from=2026-01-01&to=2026-12-31", 200),
         ("policy=wme&policy=dwp", 400),
+        ("policy=%ED%A0%80", 400),  # not UTF-8: it was read as "\ufffd\ufffd\ufffd" (404)
+        ("route=%FF", 400),
         ("policy=wme&purpose=live&policy=wme", 400),
     ):
         add(
