@@ -79,6 +79,8 @@ def redacted(url: str) -> str:
 
 def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, pg_errors.ReadOnlySqlTransaction):  # reached, but it takes no writes
+        return StoreUnavailable(f"the database at {redacted(url)} is read-only: {reason}")
     return StoreUnavailable(f"the database at {redacted(url)} cannot be reached: {reason}")
 
 

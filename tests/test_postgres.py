@@ -251,6 +251,7 @@ def test_ready_says_503_at_once_for_a_read_only_or_locked_database(
             assert client.get("/ready").status_code == 503
             refused = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
             assert refused.status_code == 503, refused.text
+            assert "is read-only" in refused.json()["detail"]  # reached: not "cannot be reached"
         finally:
             with psycopg.connect(server_database_url(), autocommit=True) as admin:
                 admin.execute(f"ALTER DATABASE {name} RESET default_transaction_read_only")
