@@ -8,14 +8,21 @@ the entry document (its RFC 8785 form is the hashed bytes); then one
 newest checkpoint covers are written, so an export always ends with a checkpoint covering every
 entry line (`redress export` has the writer sign one first): `verify` refuses an export whose
 last lines were cut. Personal data is never exported: it is not in the chain.
+
+`export` writes the file; `read_export_file` reads it back, strictly, for `verify` and `replay`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import rfc8785
 
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
 
@@ -94,3 +101,58 @@ def write_export(
                 )
             )
     return count
+
+
+# -- reading it back ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """What an export holds: each entry's stated hash and canonical bytes, in order; each
+    checkpoint `(tree_size, root_hash hex, signed note)`; the header's public key."""
+
+    entries: list[tuple[str, bytes]]
+    checkpoints: list[tuple[int, str, str]]
+    public_key: str | None
+
+
+def read_export_file(path: Path) -> ExportFile:
+    """The export's lines, read strictly: lines end at `\n` only (JSON text may hold U+2028,
+    U+2029 or U+0085 as they are, which `str.splitlines` would break a line at), an object
+    never repeats a key (the entry hashed is the one written, not the last of two values),
+    and every line after the header is an entry or a checkpoint (`ValueError` otherwise)."""
+    lines = Path(path).read_text(encoding="utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the last line's own end
+    header = _export_line(lines[0], 1)
+    if header.get("type") != EXPORT_TYPE:
+        raise ValueError("no export header")
+    entries: list[tuple[str, bytes]] = []
+    checkpoints: list[tuple[int, str, str]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        item = _export_line(line, number)
+        if item.get("type") == "entry":
+            entries.append((item["entry_hash"], rfc8785.dumps(item["entry"])))
+        elif item.get("type") == "checkpoint":
+            checkpoints.append((item["tree_size"], item["root_hash"], item["checkpoint"]))
+        else:
+            raise ValueError(f"line {number} is neither an entry nor a checkpoint")
+    return ExportFile(entries, checkpoints, header.get("public_key"))
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        repeated = next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+        raise ValueError(f"an object repeats the key {repeated!r}")
+    return document
+
+
+def _export_line(line: str, number: int) -> dict[str, Any]:
+    try:
+        item = json.loads(line, object_pairs_hook=_unique_members)
+    except ValueError as e:
+        raise ValueError(f"line {number}: {e}") from None
+    if not isinstance(item, dict):
+        raise ValueError(f"line {number} is not a JSON object")
+    return item

@@ -60,10 +60,10 @@ def stored_bytes(index: int, raw: object) -> bytes:
 
 def _export_entries(path: Path) -> list[dict]:
     """The entry documents of a `redress export` file, read as `verify` reads it."""
-    from ledger.verify import read_export
+    from ledger.export import read_export_file
 
     try:
-        entries = read_export(path).entries
+        entries = read_export_file(path).entries
     except (ValueError, KeyError, IndexError) as e:
         raise ValueError(
             f"{path} is neither a ledger database nor a `redress export` file ({e})"

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
-import rfc8785
 
 from ledger.canonical import ZERO_HASH, entry_parser, parse_entry, sha256_hex
 from ledger.checkpoint import parse_checkpoint
-from ledger.export import EXPORT_TYPE
+from ledger.export import read_export_file
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
 from ledger.merkle import ProofError, leaf_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
@@ -393,45 +391,9 @@ def _refuse_stored_damage(
 
 
 def read_export(path: Path) -> Material:
-    """The export's lines, read strictly: lines end at `\n` only (JSON text may hold U+2028,
-    U+2029 or U+0085 as they are, which `str.splitlines` would break a line at), an object
-    never repeats a key (the entry hashed is the one written, not the last of two values),
-    and every line after the header is an entry or a checkpoint."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the last line's own end
-    header = _export_line(lines[0], 1)
-    if header.get("type") != EXPORT_TYPE:
-        raise ValueError("no export header")
-    entries: list[tuple[str, bytes]] = []
-    checkpoints: list[tuple[int, str, str]] = []
-    for number, line in enumerate(lines[1:], start=2):
-        item = _export_line(line, number)
-        if item.get("type") == "entry":
-            entries.append((item["entry_hash"], rfc8785.dumps(item["entry"])))
-        elif item.get("type") == "checkpoint":
-            checkpoints.append((item["tree_size"], item["root_hash"], item["checkpoint"]))
-        else:
-            raise ValueError(f"line {number} is neither an entry nor a checkpoint")
-    return Material(entries, checkpoints, header.get("public_key"))
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document = dict(pairs)
-    if len(document) != len(pairs):
-        repeated = next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
-        raise ValueError(f"an object repeats the key {repeated!r}")
-    return document
-
-
-def _export_line(line: str, number: int) -> dict[str, Any]:
-    try:
-        item = json.loads(line, object_pairs_hook=_unique_members)
-    except ValueError as e:
-        raise ValueError(f"line {number}: {e}") from None
-    if not isinstance(item, dict):
-        raise ValueError(f"line {number} is not a JSON object")
-    return item
+    """An export's entries, checkpoints and published key (`ledger.export.read_export_file`)."""
+    export = read_export_file(path)
+    return Material(export.entries, export.checkpoints, export.public_key)
 
 
 def verify_material(

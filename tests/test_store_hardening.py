@@ -133,7 +133,10 @@ def test_erasure_also_removes_the_complainant_reference(tmp_path):
     flows.store.close()
 
 
-ENABLE_CHATTR = "as root on ext4 (chattr +i), to test a store whose disk refuses writes"
+ENABLE_CHATTR = (
+    "as root on ext4, with chattr (apt-get install e2fsprogs), to test a store whose disk "
+    "refuses writes"
+)
 
 
 @contextlib.contextmanager
