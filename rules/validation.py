@@ -57,6 +57,7 @@ class Check:
     # The policy's obligation deadline names, which alone may be keys of `acts` (None: the
     # document predates `acts`).
     obligations: frozenset[str] | None = None
+    unnamed: bool = False  # a name the schema does not know was given (`InputError.unnamed`)
 
     def given(self, name: str) -> bool:
         """True when the client sent the fact (valid or not)."""
@@ -379,6 +380,7 @@ def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Che
     fields = _struct_fields(cls)
     for name in data:
         if name not in fields:
+            check.unnamed = True
             message = "unknown fact"
             near = difflib.get_close_matches(name, list(fields), n=1)
             check.fail(
@@ -550,6 +552,6 @@ def _validate_field_by_field(
     if cross_check is not None:
         cross_check(good, check)
     if errors:
-        raise InputError(errors)
+        raise InputError(errors, unnamed=check.unnamed)
     assert moment is not None
     return msgspec.convert(good, type=cls), moment

@@ -362,6 +362,24 @@ def test_an_unknown_fact_close_to_a_known_one_is_suggested():
     assert message == "unknown fact; did you mean 'anonymous'?"
 
 
+@pytest.mark.parametrize(
+    ("facts", "unnamed"),
+    [
+        ({"mood": "cross"}, True),
+        ({"caseworkers": [{"id": "cw1", "last_opportunity_at": "2026-05-02", "zzz": "q"}]}, True),
+        ({"previous_complaints_same_issue": "1"}, False),
+        ({"acts": {"not_a_deadline": "2026-05-02"}}, False),  # a value of `acts`, not a field
+    ],
+)
+def test_a_name_the_schema_does_not_know_is_told_apart(facts, unnamed):
+    """CONTRACT.md: "A body field the schema does not name is refused (400)"; other bad facts
+    are the policy's refusal (422). The API reads which from `InputError.unnamed`."""
+    given = {**with_facts("dwp-feedback"), **facts}
+    with pytest.raises(rules.InputError) as refused:
+        rules.evaluate("dwp-feedback", given, "2026-06-01T09:00:00Z")
+    assert refused.value.unnamed is unnamed
+
+
 def test_a_string_over_a_thousand_characters_is_refused_at_its_pointer():
     """Issue 9: a fact string over 1,000 characters is a bad request."""
     cw = {"id": "x" * 1001, "last_opportunity_at": "2026-05-01"}

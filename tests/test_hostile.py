@@ -207,7 +207,13 @@ def bodies_for(kind: str) -> Iterator[tuple[str, bytes, int | None]]:
         422,
     )
     yield "a fact that is null", json.dumps({**top, "facts": {**FACTS, "kind": None}}).encode(), 422
-    yield "an unknown fact", json.dumps({**top, "facts": {**FACTS, "mood": "cross"}}).encode(), 422
+    # "A body field the schema does not name is refused (400)": the schema names each fact.
+    yield "an unknown fact", json.dumps({**top, "facts": {**FACTS, "mood": "cross"}}).encode(), 400
+    yield (
+        "an unknown fact beside a bad one",
+        json.dumps({**top, "facts": {**FACTS, "mood": "cross", "kind": 7}}).encode(),
+        400,
+    )
     yield (
         "a date that is not one",
         json.dumps({**top, "facts": {**FACTS, "received_at": "2025-02-30"}}).encode(),
