@@ -2,11 +2,11 @@
 its `decision` entries (`cases.register.registers_from_entries`), compared with the case tables
 (`check`) or written over them (`rebuild`).
 
-Also the case row's copies of what the ledger holds: the latest stage and route, the purpose,
-and the personal-data state (`sealed` with the commitment the case's first decision made,
-`erased` once an `erasure` entry names the case). What the ledger does not hold stays as the
-case table has it: `reference` and `complainant`. A case the ledger knows and the tables do not
-is inserted, opened at its first decision's `recorded_at`.
+Also the case row's copies of what the ledger holds: when it was opened (its first decision's
+`recorded_at`), the latest stage and route, the purpose, and the personal-data state (`sealed`
+with the commitment the case's first decision made, `erased` once an `erasure` entry names the
+case). What the ledger does not hold stays as the case table has it: `reference` and
+`complainant`. A case the ledger knows and the tables do not is inserted.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | 
             ("stage", row["stage"], found["stage"]),
             ("route", route_value(row["route"]), route_value(found["route"])),
             ("purpose", row.get("purpose") or "live", found["purpose"]),
+            ("opened at", row["opened_at"], found["opened_at"]),
             (
                 "personal data",
                 (row["personal"], row["personal_commitment"]),
@@ -120,7 +121,7 @@ def rebuild(store: Store, timezones: Mapping[str, str]) -> int:
                 opened = case["opened_at"]
                 tx.put_case({**row, "opened_at": opened, "updated_at": opened}, None)
             else:
-                tx.put_case(row, existing["version"])
+                tx.put_case({**row, "opened_at": case["opened_at"]}, existing["version"])
             tx.replace_case_decisions(case_id, case["decision_ids"])
             tx.replace_obligations(case_id, stored_rows(case["rows"], timezones[case["policy"]]))
         return len(cases)

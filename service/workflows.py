@@ -108,6 +108,8 @@ def case_write(
 
     def job(tx: WriteTx) -> AppendReceipt:
         if version is None:  # inserts only, which the writer may make with its batch's others
+            # Opened when its first decision is recorded: `verify` derives it from that entry.
+            row["opened_at"] = row["updated_at"] = tx.recorded_at()
             tx.add_case(row, decision.decision_id, obligations)
         else:
             tx.put_case(row, version)  # first: a case changed meanwhile fails the job at once
@@ -285,10 +287,11 @@ class Workflows:
         and its sealed personal data, committed together; the case as written (what reading
         it back would give) and its decision. The case takes the decision's `purpose`, and its
         events inherit it."""
-        case, decision, job = self._open_job(
+        opened, decision, job = self._open_job(
             decision, facts, personal_data, reference, complainant, key_id
         )
-        return case, self._write(job, decision, once)
+        recorded = self._write(job, decision, once)
+        return opened(), recorded
 
     async def open_case_async(
         self,
@@ -302,10 +305,11 @@ class Workflows:
         once: Once | None = None,
     ) -> tuple[CaseRecord, RecordedDecision]:
         """`open_case`, awaiting the writer instead of blocking a thread on it."""
-        case, decision, job = self._open_job(
+        opened, decision, job = self._open_job(
             decision, facts, personal_data, reference, complainant, key_id
         )
-        return case, await self._write_async(job, decision, once)
+        recorded = await self._write_async(job, decision, once)
+        return opened(), recorded
 
     def _open_job(
         self,
@@ -315,7 +319,9 @@ class Workflows:
         reference: str | None,
         complainant: str | None,
         key_id: str | None,
-    ) -> tuple[CaseRecord, Decision, Job]:
+    ) -> tuple[Callable[[], CaseRecord], Decision, Job]:
+        """What opening the case writes: the case as written (to call once the job ran, which
+        stamps it opened when its first decision is recorded), its decision and the job."""
         case_id = new_id()
         sealed: tuple[bytes, str, bytes] | None = None
         if personal_data:
@@ -330,7 +336,6 @@ class Workflows:
             key_id,
         )
         state, rows = self._register([], entry)
-        stamp = clock.now_text()
         row = {
             "case_id": case_id,
             "policy": decision.policy,
@@ -339,8 +344,8 @@ class Workflows:
             "facts": msgspec.json.encode(facts).decode(),
             "reference": reference,
             "complainant": complainant,
-            "opened_at": stamp,
-            "updated_at": stamp,
+            "opened_at": None,  # the job's (`case_write`)
+            "updated_at": None,
             **stage_and_route(decision),
             "latest_decision_id": decision.decision_id,
             "personal": "sealed" if sealed else "none",
@@ -348,8 +353,11 @@ class Workflows:
         }
 
         write = case_write(row, None, decision, body, policy, rows, sealed)
-        case = case_record(row, [decision.decision_id], rows)
-        return case, decision, indexed(write, self._index(entry), first_of_case=True)
+        return (
+            lambda: case_record(row, [decision.decision_id], rows),
+            decision,
+            indexed(write, self._index(entry), first_of_case=True),
+        )
 
     def apply_event(
         self,

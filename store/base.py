@@ -198,6 +198,10 @@ class WriteTx(ReadTx, Protocol):
         """Append an entry whose body is already in canonical form (`canonical_bytes`)."""
         ...
 
+    def recorded_at(self) -> str:
+        """The `recorded_at` of the entries this transaction appends (its batch's time)."""
+        ...
+
     def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
         """Insert (expected_version None) or update the case row; the new version. Raises
         `VersionConflict` when the stored version is not `expected_version`."""

@@ -10,7 +10,8 @@ name and revocation; version 4 gives a case its `purpose` and each obligation it
 register (`seq`), and indexes the case listing; version 5 adds the decision index and console
 sessions; version 6 lets the register be read without a lookup per row (a covering index of the
 subjects; a case-less decision's register rows carry its policy, purpose and received day);
-version 7 keeps when each obligation stopped being pending.
+version 7 keeps when each obligation stopped being pending; version 8 names the key of each console
+session; version 9 dates each case opened when its first decision was recorded.
 
 (sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
 schema, and its transaction handling does not serialise concurrent openers: hence this list.)
@@ -242,6 +243,26 @@ SESSION_KEYS_SQL = """
 """
 
 
+def schema_9(conn: sqlite3.Connection) -> None:
+    """A case is opened when its first decision is recorded: `opened_at` is that entry's
+    `recorded_at`, which `redress verify` derives. Cases opened before were stamped just before
+    the write (a fraction of a millisecond earlier): they take the entry's time here."""
+    _run(conn, OPENED_AT_SQL)
+
+
+OPENED_AT_SQL = """
+    UPDATE cases SET
+        opened_at = first.recorded_at,
+        updated_at = CASE WHEN updated_at = opened_at THEN first.recorded_at ELSE updated_at END
+    FROM (
+        SELECT d.case_id, json_extract(CAST(e.entry AS TEXT), '$.recorded_at') AS recorded_at
+        FROM case_decisions AS d JOIN entries AS e ON e.kind = 'decision' AND e.ref = d.decision_id
+        WHERE d.seq = 0
+    ) AS first
+    WHERE first.case_id = cases.case_id AND first.recorded_at IS NOT NULL
+"""
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
@@ -251,6 +272,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_6,
     schema_7,
     schema_8,
+    schema_9,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,7 +9,7 @@ node's writer locks `FOR UPDATE` to sequence appends across nodes; version 3 the
 for `Idempotency-Key` replays; version 4 the decision index and console sessions; version 5
 what SQLite's versions 3 and 4 added (key ids, names and revocation; a case's purpose and the
 register's order); version 6 what SQLite's version 6 did (the register read without a lookup
-per row).
+per row); versions 7 to 9 what SQLite's versions 7 to 9 did.
 """
 
 from __future__ import annotations
@@ -164,6 +164,19 @@ DELETE FROM console_sessions;
 ALTER TABLE console_sessions ADD COLUMN key_id TEXT
 """
 
+# SQLite's version 9: a case is opened when its first decision is recorded (`verify` derives it).
+OPENED_AT = """
+UPDATE cases AS c SET
+    opened_at = first.recorded_at,
+    updated_at = CASE WHEN c.updated_at = c.opened_at THEN first.recorded_at ELSE c.updated_at END
+FROM (
+    SELECT d.case_id, convert_from(e.entry, 'UTF8')::json ->> 'recorded_at' AS recorded_at
+    FROM case_decisions AS d JOIN entries AS e ON e.kind = 'decision' AND e.ref = d.decision_id
+    WHERE d.seq = 0
+) AS first
+WHERE first.case_id = c.case_id AND first.recorded_at IS NOT NULL
+"""
+
 MIGRATIONS: list[str] = [
     SCHEMA_1,
     SCHEMA_2,
@@ -173,6 +186,7 @@ MIGRATIONS: list[str] = [
     REGISTER_READS,
     OBLIGATION_ENDS,
     SESSION_KEYS,
+    OPENED_AT,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"

@@ -201,7 +201,7 @@ class PgTx(TablesTx):
     def append(self, kind: str, body: bytes, ref: str | None) -> AppendReceipt:
         w = self._writer()
         index = w.frontier.size
-        raw = entry_bytes(index, kind, clock.now_text(), w.tail_hash, body)
+        raw = entry_bytes(index, kind, w.recorded_at, w.tail_hash, body)
         digest = hashlib.sha256(raw).hexdigest()
         nodes = w.frontier.append(leaf_hash(raw))
         # One statement (one round trip): the entry and the tree nodes it completes.
@@ -472,6 +472,7 @@ class PostgresStore:
             self._load_tail(conn, state)
             start_size = state.frontier.size
             state.head, state.hooks = BatchHead(), []
+            state.recorded_at = clock.now_text()  # every entry of the batch's (as on SQLite)
             tx = PgTx(conn, state)
             for job in batch:
                 saved = (state.frontier.copy(), state.tail_hash, len(state.hooks))

@@ -213,6 +213,9 @@ class TablesTx(IndexTx):
     def before_commit(self, fn: Callable[[Any], None]) -> None:
         self._writer().hooks.append(fn)
 
+    def recorded_at(self) -> str:
+        return self._writer().recorded_at
+
     def _writer(self) -> Any:
         if self._w is None:
             raise RuntimeError("a write outside the writer's transaction")

@@ -259,3 +259,52 @@ def test_a_store_at_schema_7_ends_its_console_sessions_which_then_name_their_key
         )
         assert client.delete(f"/v1/keys/{me['key_id']}", headers=keys.admin).status_code == 200
         assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_a_case_is_opened_when_its_first_decision_is_recorded_and_schema_9_says_so(
+    data_dir, keys, store_url
+):
+    """A case's `opened_at` is its first decision entry's `recorded_at` (what `verify` derives:
+    the two commit together). Schema 9 gives the cases of an older store, stamped just before
+    their write, that time; a case never updated since has it as `updated_at` too."""
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    def opened_and_recorded(client: TestClient) -> list[tuple[str, str]]:
+        pairs = []
+        for item in client.get("/v1/cases", headers=keys.audit).json()["items"]:
+            case = client.get(f"/v1/cases/{item['case_id']}", headers=keys.audit).json()
+            first = case["decisions"][0]["ledger"]["index"]
+            entry = client.get(f"/v1/ledger/entries/{first}", headers=keys.audit).json()
+            pairs.append((item["opened_at"], entry["recorded_at"]))
+        return pairs
+
+    body = {"policy": "wme", "facts": {"received_at": "2026-03-02", "kind": "complaint"}}
+    with TestClient(create_app(data_dir)) as client:
+        answered = [
+            client.post("/v1/cases", json=body, headers=keys.decide).json() for _ in range(3)
+        ]
+        event = {"facts": {"acts": {"acknowledge": "2026-03-03"}}}
+        path = f"/v1/cases/{answered[0]['case_id']}/events"
+        assert client.post(path, json=event, headers=keys.decide).status_code == 201
+        pairs = opened_and_recorded(client)
+    assert len(pairs) == 3 and all(opened == recorded for opened, recorded in pairs)
+    assert sorted(c["opened_at"] for c in answered) == sorted(p[0] for p in pairs)
+
+    conn = rolled_back(
+        data_dir,
+        store_url,
+        "UPDATE cases SET opened_at = '2026-03-02T00:00:00.000000Z', "
+        "updated_at = CASE WHEN updated_at = opened_at "
+        "THEN '2026-03-02T00:00:00.000000Z' ELSE updated_at END",
+        8,
+    )
+    try:
+        with TestClient(create_app(data_dir)) as client:  # opening upgrades the store first
+            assert opened_and_recorded(client) == pairs
+        rows = conn.execute("SELECT case_id, opened_at, updated_at FROM cases").fetchall()
+        touched = answered[0]["case_id"]
+        assert all((opened == updated) == (case_id != touched) for case_id, opened, updated in rows)
+    finally:
+        conn.close()

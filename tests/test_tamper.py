@@ -381,11 +381,13 @@ def test_editing_a_case_register(campaign, copy):
         ("purpose = 'test'", "its purpose"),
         ("personal = 'erased'", "its personal data"),
         ("latest_decision_id = 'x'", "its latest decision"),
+        ("opened_at = '2020-01-01T00:00:00.000000Z'", "its opened at"),
     ],
 )
 def test_editing_what_a_case_listing_shows(campaign, copy, change, named):
-    """`GET /v1/cases` answers with the case row's stage, route and purpose, and the personal
-    data's state: each is what the case's decisions (and erasures) in the ledger say."""
+    """`GET /v1/cases` answers with the case row's stage, route, purpose and `opened_at`, and
+    the personal data's state: each is what the case's decisions (and erasures) in the ledger
+    say (a case is opened when its first decision is recorded)."""
     sql(copy, f"UPDATE cases SET {change} WHERE case_id = (SELECT MIN(case_id) FROM cases)")
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
     assert code == 1, out
