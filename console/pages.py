@@ -233,7 +233,7 @@ def decision_receipt(request: Request, decision_id: IdPath) -> Response:
         return page("message.html", session, 404, title="No receipt yet", message="")
     return Response(
         receipt,
-        media_type="text/plain; charset=utf-8",
+        media_type="text/plain",  # Litestar adds the charset
         headers={
             "Content-Disposition": f'attachment; filename="{recorded.decision_id}.tlog-proof"'
         },
@@ -338,7 +338,7 @@ def report_csv(request: Request) -> Response:
                     message="; ".join(errors) or "name: choose a report")  # fmt: skip
     return Response(
         reports.to_csv(report),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds the charset
         headers={
             "Content-Disposition": f'attachment; filename="{report["report"]}.csv"',
             "Redress-Tree-Size": str(report["tree_size"]),

@@ -54,9 +54,11 @@ def test_an_audit_key_signs_in_and_reads_every_page(client, keys, recorded):
         assert '<meta name="viewport"' in page.text, path
         assert "<script>" not in page.text and " style=" not in page.text, path
     csv = client.get("/console/reports.csv?name=routing")
-    assert csv.headers["content-type"].startswith("text/csv")
+    # One charset each (RFC 6838 §4.3: a parameter is not given twice).
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert csv.text.startswith("section,policy,route,stage,disposition,flag,count")
     receipt = client.get(f"/console/decisions/{decision_id}/receipt")
+    assert receipt.headers["content-type"] == "text/plain; charset=utf-8"
     assert receipt.text.startswith("c2sp.org/tlog-proof@v1\n")
 
 
