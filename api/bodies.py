@@ -3,8 +3,8 @@ messages a person can act on (allowed values, the nearest one, accepted forms).
 
 msgspec stops at the first error, so each field of the closed request Struct is converted on its
 own; unknown top-level fields get a pointer of their own. Then what only the rules know: the
-facts (422, pointers into `facts`; 400 for a fact the policy's schema does not name, as for any
-body field), and a `live` decision dated in the future (422, `/as_of`).
+facts (422, pointers into `facts`; 400 for a fact a decision's or a new case's schema does not
+name, as for any body field), and a `live` decision dated in the future (422, `/as_of`).
 """
 
 from __future__ import annotations
@@ -101,19 +101,28 @@ def unknown_policy(policy: object, pointer: str = "/policy") -> ApiProblem:
     return ApiProblem(404, f"no policy {policy!r}", [FieldError(pointer=pointer, message=message)])
 
 
-def evaluate(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
-    """`rules.evaluate`, with its errors as problems: 404 for an unknown policy, 400 for a fact
-    (or a member of one) the policy's schema does not name, 422 for other bad facts."""
+def evaluate(
+    policy: str, facts: dict[str, Any], as_of: str | None, *, schema_names_facts: bool = True
+) -> Decision:
+    """`rules.evaluate`, with its errors as problems: 404 for an unknown policy, 422 for bad
+    facts, and 400 for a fact (or a member of one) the policy does not name when the request's
+    schema names the policy's facts (`schema_names_facts`: a decision's or a new case's, not an
+    event's, whose schema cannot know the case's policy)."""
     try:
         # The clock as an instant, not as text to be parsed again (the same decision).
         return rules.evaluate(policy, facts, as_of or clock.now())
     except rules.UnknownPolicy:
         raise unknown_policy(policy) from None
     except rules.InputError as exc:
-        if exc.unnamed:  # a body field the schema does not name (CONTRACT.md: 400)
+        if exc.unnamed and schema_names_facts:  # a body field the schema does not name: 400
             title = "the facts name what the policy does not take"
             raise ApiProblem(400, title, exc.errors) from None
         raise ApiProblem(422, "the facts do not fit the policy", exc.errors) from None
+
+
+def evaluate_event(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
+    """`evaluate` for a case's event: every bad fact is 422, the case's policy's refusal."""
+    return evaluate(policy, facts, as_of, schema_names_facts=False)
 
 
 @functools.cache

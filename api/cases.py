@@ -22,6 +22,7 @@ import rules
 from api.bodies import (
     checked,
     evaluate,
+    evaluate_event,
     refuse_future,
     refuse_lists_in_lists,
     refuse_unrecordable,
@@ -146,7 +147,7 @@ async def post_case_event(
                 case_id,
                 body.facts,
                 body.as_of,
-                evaluate,
+                evaluate_event,
                 key_id=caller.key_id,
                 once=once,
                 read=case,  # read above: not read again for the first try
