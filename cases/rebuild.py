@@ -38,26 +38,32 @@ class Difference:
         )
 
 
-def _entries(store: Store) -> Iterator[dict[str, Any]]:
-    """The decision and erasure entries, in order (what `registers_from_entries` reads)."""
-    for _, raw, _ in store.iter_entries():
-        entry = parse_entry(bytes(raw))
-        if entry.get("kind") in ("decision", "erasure"):
-            yield entry
+PAGE = 5000  # entries read at a time
 
 
-def rebuilt(store: Store, timezones: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Every case of the ledger, as `registers_from_entries` rebuilds it."""
-    return registers_from_entries(_entries(store), timezones=timezones)
+def _entries(tx: ReadTx) -> Iterator[dict[str, Any]]:
+    """The decision and erasure entries, in order (what `registers_from_entries` reads), as
+    `tx` sees the ledger: the same snapshot as the case tables it is compared with or writes."""
+    start = 0
+    while page := tx.entries(start, PAGE):
+        for _, raw, _ in page:
+            entry = parse_entry(bytes(raw))
+            if entry.get("kind") in ("decision", "erasure"):
+                yield entry
+        start = page[-1][0] + 1
+
+
+def rebuilt(tx: ReadTx, timezones: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Every case of the ledger as `tx` sees it, as `registers_from_entries` rebuilds it."""
+    return registers_from_entries(_entries(tx), timezones=timezones)
 
 
 def check(store: Store, timezones: Mapping[str, str]) -> Difference | None:
     """The first case (by id) whose stored register, state or decisions differ from what its
     ledger decisions give; None when every case agrees (and no table holds a case the ledger
-    does not)."""
-    cases = rebuilt(store, timezones)
+    does not). Ledger and tables are read in one snapshot, so a live store compares alike."""
     with store.read() as tx:
-        return compare(tx, cases)
+        return compare(tx, rebuilt(tx, timezones))
 
 
 def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | None:
@@ -99,10 +105,12 @@ def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | 
 
 def rebuild(store: Store, timezones: Mapping[str, str]) -> int:
     """Rewrite every case's register, state, facts, stage, route and decisions from the ledger,
-    in one transaction; the number of cases rebuilt."""
-    cases = rebuilt(store, timezones)
+    in one transaction; the number of cases rebuilt. The ledger is read inside that transaction:
+    read before it, an event recorded meanwhile (on a live store) was dropped from its case, and
+    the next event merged into the stale row."""
 
     def job(tx: WriteTx) -> int:
+        cases = rebuilt(tx, timezones)
         for case_id, case in cases.items():
             row = {
                 "case_id": case_id,

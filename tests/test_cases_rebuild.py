@@ -256,3 +256,47 @@ def test_the_personal_data_state_and_purpose_are_what_the_ledger_says(tmp_path, 
         ).fetchall()
     assert after == before
     assert dict((c, p) for c, _, _, p in after)[trial.case_id] == "test"
+
+
+def test_a_rebuild_on_a_live_store_loses_no_event(tmp_path, capsys):
+    """`cases rebuild` while events are recorded (another process's writer, here a thread of
+    this one with a store of its own): every event answered is in its case afterwards, and the
+    case tables agree with the ledger. The ledger is read inside the rebuild's own write
+    transaction; read before it, events recorded meanwhile were dropped from their cases."""
+    import threading
+
+    data = tmp_path / "data"
+    cases = some_cases(data)
+    flows = workflows(data)
+    answered: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    def record_events() -> None:
+        day = 7
+        while not stop.is_set() and day < 28:
+            for case_id in cases:
+                facts = {"in_writing": day % 2 == 0} if case_id == cases[0] else {"level": None}
+                as_of = f"2026-10-{day:02d}T12:00:00Z"
+                recorded = flows.apply_event(case_id, facts, as_of, rules.evaluate)
+                answered.append((case_id, recorded.decision_id))
+            day += 1
+
+    writer = threading.Thread(target=record_events)
+    writer.start()
+    try:
+        while writer.is_alive():
+            assert redress(capsys, "cases", "rebuild", "--data-dir", str(data))[0] == 0
+    finally:
+        stop.set()
+        writer.join()
+        flows.store.close()
+    assert len(answered) == 42
+    code, out = redress(capsys, "cases", "check", "--data-dir", str(data))
+    assert code == 0, out
+    store = open_store(data)
+    try:
+        with store.read() as tx:
+            for case_id, decision_id in answered:
+                assert decision_id in tx.case_decision_ids(case_id)
+    finally:
+        store.close()
