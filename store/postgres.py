@@ -62,6 +62,7 @@ CONNECT_TIMEOUT_S = 5
 
 
 # The database is away, read-only (a standby), or no longer holds the store's tables.
+BACKEND_GONE_WAIT_S = 2.0  # how long a writer waits for its lost connection's server process
 AWAY = (psycopg.OperationalError, pg_errors.UndefinedTable, pg_errors.ReadOnlySqlTransaction)
 
 
@@ -502,7 +503,7 @@ class PostgresStore:
                 hook(tx)
             state.hooks = []
             self._finish(conn, state, size > start_size, root, any(j.checkpoint for j in batch))
-            conn.execute("COMMIT")
+            committed_elsewhere = self._commit(conn, size - 1 if size > start_size else None)
         except BaseException as exc:
             state.valid = False
             error = self._batch_error(exc)
@@ -511,9 +512,49 @@ class PostgresStore:
         self.batch_sizes = [*self.batch_sizes[-255:], len(batch)]
         if self.on_batch is not None:
             self.on_batch(len(batch), time.monotonic() - started)
-        if any(job.scrub for job in batch):
+        if committed_elsewhere:
+            state.valid = False  # the tail is read again by the next batch, on a new connection
+        elif any(job.scrub for job in batch):
             self._scrub(conn)
         answer_all(outcomes)
+
+    def _commit(self, conn: psycopg.Connection, last: int | None) -> bool:
+        """COMMIT; True when the connection was lost on it and yet it committed. The server may
+        commit and then lose the connection before its answer arrives (an administrator's
+        `pg_terminate_backend`, a failover): the batch's last entry, at index `last`, is then
+        stored with the hash this batch gave it, and its writes are answered as done rather than
+        503 (a client retrying without an `Idempotency-Key` would record them twice). Without
+        that proof (no entry appended, or the database still away) the error stands."""
+        backend = conn.info.backend_pid
+        try:
+            conn.execute("COMMIT")
+            return False
+        except psycopg.OperationalError:
+            if last is None or not self._stored_as(backend, last, self._state.tail_hash):
+                raise
+            return True
+
+    def _stored_as(self, backend: int, index: int, entry_hash: str) -> bool:
+        """Whether the entry at `index` is stored with `entry_hash`, asked on a new connection
+        once the lost connection's server process (`backend`) is gone: until then its
+        transaction may still commit, after which nothing can."""
+        self._drop_connection()
+        try:
+            conn = self._writer_connection()
+            conn.execute("SELECT pg_terminate_backend(%s)", (backend,))
+            deadline = time.monotonic() + BACKEND_GONE_WAIT_S
+            while conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)
+            ).fetchone():
+                if time.monotonic() > deadline:
+                    return False  # still there: what it does next is unknown
+                time.sleep(0.01)
+            sql = "SELECT entry_hash FROM entries WHERE idx = %s"
+            row = conn.execute(sql, (index,)).fetchone()
+        except psycopg.Error:
+            self._drop_connection()
+            return False
+        return row is not None and row[0] == entry_hash
 
     def _finish(
         self, conn: psycopg.Connection, state: _Writer, grew: bool, root: bytes, asked: bool

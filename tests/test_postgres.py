@@ -287,6 +287,91 @@ def test_connections_the_server_closed_while_idle_cost_no_request(
     assert verify_database(url).ok
 
 
+class CuttingProxy:
+    """A TCP proxy to the test's PostgreSQL server that, once `armed`, forwards the next
+    `COMMIT` of the store's writer and then cuts that connection before the server's answer
+    can come back: the commit happens, and the client only learns that its connection died
+    (as when an administrator or a failover ends a backend at that moment)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self.upstream = upstream
+        self.armed = threading.Event()
+        self.cut = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _pump(self, source, sink, from_client: bool) -> None:  # noqa: ANN001
+        import socket
+
+        writer = False  # the store's writer's connection: its transactions set a lock timeout
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+                writer = writer or (from_client and b"lock_timeout" in chunk)
+                if writer and self.armed.is_set() and b"COMMIT\x00" in chunk:
+                    self.armed.clear()
+                    source.shutdown(socket.SHUT_RDWR)  # the client will never get the answer
+                    self.cut.set()
+                    time.sleep(0.3)  # while the server commits
+                    break
+        except OSError:
+            pass
+        for end in (source, sink):
+            end.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_commit_whose_answer_was_lost_is_answered_as_done(tmp_path, own_database, monkeypatch):
+    """The database committed a batch and the connection died before its answer came back:
+    the batch's writes are recorded, so they are answered 201, not 503 (a client retrying a
+    503 without an `Idempotency-Key` recorded its decision twice: found by a durability audit,
+    ending backends under load). The writer checks its last entry on a new connection."""
+    from urllib.parse import urlsplit
+
+    name, url = own_database
+    where = urlsplit(url)
+    proxy = CuttingProxy((where.hostname or "127.0.0.1", where.port or 5432))
+    through = where._replace(netloc=f"{where.username}@127.0.0.1:{proxy.port}").geturl()
+    monkeypatch.setenv("REDRESS_DATABASE_URL", with_options(through, sslmode="disable"))
+    decide = bearer(create_key(tmp_path, "decide"))
+    try:
+        with TestClient(create_app(tmp_path)) as client:
+            assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
+            proxy.armed.set()
+            written = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+            assert proxy.cut.is_set()
+            assert written.status_code == 201, written.text
+            read = client.get(f"/v1/decisions/{written.json()['decision_id']}", headers=decide)
+            assert read.status_code == 200, read.text
+            after = client.post("/v1/decisions", json=COMPLAINT, headers=decide)
+            assert after.status_code == 201, after.text
+    finally:
+        proxy.close()
+    with psycopg.connect(url) as conn:  # three decisions, each once
+        kinds = conn.execute("SELECT kind, COUNT(*) FROM entries GROUP BY kind").fetchall()
+    assert dict(kinds)["decision"] == 3
+    assert verify_database(url).ok
+
+
 def test_a_tail_locked_for_five_seconds_is_503_while_reads_answer(tmp_path, store_url):
     """CONTRACT: "A store that stays busy for 5 s answers 503 with `Retry-After`"; reads run on
     their own connections and never wait for the writer."""
