@@ -321,7 +321,6 @@ class PostgresStore:
             timeout=BUSY_WAIT_S,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
             configure=_configure_reader,
-            check=ConnectionPool.check_connection,
             name="redress-readers",
             open=True,
         )
@@ -343,14 +342,37 @@ class PostgresStore:
             yield PgTx(conn)
             return
         try:
-            with self._pool.connection() as conn:
-                self._local.conn = conn
-                try:
-                    yield PgTx(conn)
-                finally:
-                    self._local.conn = None
+            conn = self._live_reader()
         except (*AWAY, PoolTimeout) as exc:
             raise unavailable(self.url, exc) from None
+        try:
+            with conn:  # as the pool's `connection()`: commit, or roll back on an error
+                self._local.conn = conn
+                yield PgTx(conn)
+        except AWAY as exc:
+            raise unavailable(self.url, exc) from None
+        finally:
+            self._local.conn = None
+            self._pool.putconn(conn)
+
+    def _live_reader(self) -> psycopg.Connection:
+        """A pooled reader connection that answers. One the database closed while it was idle
+        (a restart, an administrator, a failover) is dropped and the next taken at once; the
+        first such has the pool check every idle one, which all went the same way. (The pool's
+        own check waited 1, 2, then 4 s between tries: a burst of reads after the database had
+        closed the pool's connections all answered 503 after 5 s.)"""
+        checked_all = False
+        for _ in range(POOL_MAX + 2):
+            conn = self._pool.getconn()
+            try:
+                ConnectionPool.check_connection(conn)
+                return conn
+            except psycopg.OperationalError:
+                self._pool.putconn(conn)  # broken: the pool discards and replaces it
+                if not checked_all:
+                    self._pool.check()
+                    checked_all = True
+        return self._pool.getconn()  # fresh ones by now; a failure here is the database's
 
     def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
         with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
