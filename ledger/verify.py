@@ -739,7 +739,7 @@ def _verify_trusted(
         else:
             count, checkpoints, first = _ledger_outline(source, is_sqlite)
             rotations = _rotations(source, is_sqlite)
-        chain = signing_chain(rotations, public_key or _genesis_key(first))
+        chain = trusted_chain(rotations, public_key, _genesis_key(first), checkpoints)
         if len(chain) > 1:
             public_key = "\n".join(key for _, key in chain)
         trusted = trusted_key(
@@ -966,6 +966,35 @@ def signing_chain(rotations: list[tuple[int, dict]], root: str | None) -> list[t
         except ValueError as e:
             raise Failure(Damage.SWAPPED_KEY, f"entry {index}: {e}", index) from None
     return chain
+
+
+def trusted_chain(
+    rotations: list[tuple[int, dict]],
+    public_key: str | None,
+    genesis: str | None,
+    checkpoints: list[tuple[int, str, str]],
+) -> list[tuple[int, str]]:
+    """The signing chain `verify` follows: from the officer's key (or the genesis key when none
+    is given), or, when the officer's key is one a rotation in the ledger handed over to (the
+    `public.key` of a store after `keys rotate-signing`), from the genesis key through that
+    rotation. Then a checkpoint signed by that key or a later one must exist: it is what vouches
+    for every entry before it, the older keys' included (a retired key, even leaked, cannot
+    make one)."""
+    given = public_key.strip() if public_key else None
+    if given is None or genesis is None or given == genesis:
+        return signing_chain(rotations, given or genesis)
+    from_genesis = signing_chain(rotations, genesis)
+    handed_over = [index for index, key in from_genesis if key == given and index >= 0]
+    if not handed_over:
+        return signing_chain(rotations, given)  # not a key of this ledger: refused as such
+    if not any(size - 1 > handed_over[0] for size, _, _ in checkpoints):
+        raise Failure(
+            Damage.SWAPPED_KEY,
+            f"the trusted key took over at entry {handed_over[0]} and has signed no checkpoint "
+            "since: nothing it signed vouches for the ledger (give the genesis key)",
+            handed_over[0],
+        )
+    return from_genesis
 
 
 def check_signing_chain(
@@ -1240,7 +1269,7 @@ def verify_database_trusted(
                 if d["body"].get("action") == ROTATE_SIGNING
             ]
             try:
-                chain = signing_chain(rotations, public_key or _genesis_key(first))
+                chain = trusted_chain(rotations, public_key, _genesis_key(first), checkpoints)
                 if len(chain) > 1:
                     public_key = "\n".join(key for _, key in chain)
                 trusted = trusted_key(Material(first, checkpoints, None), public_key)

@@ -92,3 +92,26 @@ def test_a_running_server_whose_key_is_retired_refuses_to_write(tmp_path, store_
         assert after.status_code == 201, after.text
     checked = verify_strict(data, store_url, genesis)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The key an officer is given now (`public.key`, the new one) verifies the same ledger: the
+    # new key's checkpoints vouch for every entry before them, the old key's included.
+    current = data / PUBLIC_KEY_FILE
+    assert current.read_text() != genesis.read_text()
+    checked = verify_strict(data, store_url, current)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_key_handed_over_to_that_has_signed_nothing_vouches_for_nothing(tmp_path, store_url):
+    """Right after a rotation, before the new key signed a checkpoint, that key cannot be the
+    trust anchor: nothing it signed covers the ledger (the genesis key still verifies it)."""
+    data = tmp_path / "data"
+    create_key(data, "decide")
+    genesis = tmp_path / "genesis.key"
+    genesis.write_text((data / PUBLIC_KEY_FILE).read_text())
+    rotated = redress(
+        "keys", "rotate-signing", "--data-dir", str(data), "--new-key", str(tmp_path / "new.key")
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    refused = verify_strict(data, store_url, data / PUBLIC_KEY_FILE)
+    assert refused.returncode == 1
+    assert "has signed no checkpoint since" in refused.stdout + refused.stderr
+    assert verify_strict(data, store_url, genesis).returncode == 0
