@@ -61,8 +61,8 @@ POOL_MAX = 8
 CONNECT_TIMEOUT_S = 5
 
 
-# The database is away, read-only (a standby), or no longer holds the store's tables.
 BACKEND_GONE_WAIT_S = 2.0  # how long a writer waits for its lost connection's server process
+# The database is away, read-only (a standby), or no longer holds the store's tables.
 AWAY = (psycopg.OperationalError, pg_errors.UndefinedTable, pg_errors.ReadOnlySqlTransaction)
 
 
