@@ -285,7 +285,7 @@ def verify_sqlite(
     hashes as they complete, and each stored checkpoint is checked against the root
     recomputed at its size. The id index found on the way is added to `index`, if given, for
     `check_tables`."""
-    checks = started or EntryChecks(db_path, jobs)
+    checks = started or EntryChecks(db_path, jobs)  # `started` is its caller's to close
     try:
         key_path = db_path.parent / PUBLIC_KEY_FILE
         published = key_path.read_text().strip() if key_path.exists() else None
@@ -299,7 +299,8 @@ def verify_sqlite(
             lambda: _stream_tree(checks, walked),
         )
     finally:
-        checks.close()
+        if started is None:
+            checks.close()
 
 
 def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
@@ -711,11 +712,16 @@ def verify_trusted(
     if head.startswith(RECEIPT_MAGIC.encode()):
         return verify_receipt_trusted(source, public_key, checkpoint, trust)
     is_sqlite = head.startswith(SQLITE_MAGIC)
+    if is_sqlite and started is None and not trust.witness_urls:
+        # The entries are checked from the first moment: in the workers, while this process
+        # finds the key and checks the signatures. (Not before asking witnesses: the snapshot
+        # must be at least as new as what they cosigned; `_verify_trusted` takes it then.)
+        started = start_entry_checks(source, jobs)
     try:
         return _verify_trusted(source, public_key, checkpoint, jobs, trust, is_sqlite, started)
     finally:
         if started is not None:
-            started.close()  # unless `verify` did: the verdict came before the entries'
+            started.close()
 
 
 def _verify_trusted(
@@ -728,11 +734,6 @@ def _verify_trusted(
     started: EntryChecks | None,
 ) -> Report:
     try:
-        if is_sqlite and started is None and not trust.witness_urls:
-            # The entries are checked from the first moment: in the workers, while this
-            # process finds the key and checks the signatures. (Not before asking witnesses:
-            # the snapshot must be at least as new as what they cosigned.)
-            started = start_entry_checks(source, jobs)
         if started is not None:
             count, checkpoints, first = started.count, started.checkpoints, started.first
             rotations = _rotations_in(started.conn)
@@ -752,31 +753,40 @@ def _verify_trusted(
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
     kept = [checkpoint] if checkpoint is not None else []
     kept += witnessed_notes
-    walked = IndexWalk()  # filled by verify_sqlite for check_tables, which reads no entry again
-    report = verify(source, public_key, kept[0] if kept else None, jobs, walked, started)
-    for note in kept[1:]:
-        if not report.ok:
-            break
-        report = verify(source, public_key, note, jobs)
-    if not report.ok:
-        if checkpoint is None and witnessed_notes:
-            summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
-            report = msgspec.structs.replace(report, summary=summary)
-        return report
+    taken = None
+    if is_sqlite and started is None:  # the witnesses asked: now a snapshot at least as new
+        started = taken = start_entry_checks(source, jobs)
     try:
-        check_signing_chain(checkpoints, chain)
-        coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
-        if is_sqlite:
-            check_tables(source, walked)
-    except Failure as f:
-        return _failed(f, count)
-    witnesses = (
-        f"; consistent with {len(witnessed_notes)} witness checkpoint(s)" if witnessed_notes else ""
-    )
-    tables = "; id index, cases and keys match the entries" if is_sqlite else ""
-    return msgspec.structs.replace(
-        report, summary=f"{report.summary}; {coverage}{witnesses}{tables}"
-    )
+        walked = IndexWalk()  # filled by verify_sqlite for check_tables, which reads no entry again
+        report = verify(source, public_key, kept[0] if kept else None, jobs, walked, started)
+        for note in kept[1:]:
+            if not report.ok:
+                break
+            report = verify(source, public_key, note, jobs)
+        if not report.ok:
+            if checkpoint is None and witnessed_notes:
+                summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
+                report = msgspec.structs.replace(report, summary=summary)
+            return report
+        try:
+            check_signing_chain(checkpoints, chain)
+            coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
+            if is_sqlite:
+                check_tables(source, walked, None if started is None else started.conn)
+        except Failure as f:
+            return _failed(f, count)
+        witnesses = (
+            f"; consistent with {len(witnessed_notes)} witness checkpoint(s)"
+            if witnessed_notes
+            else ""
+        )
+        tables = "; id index, cases and keys match the entries" if is_sqlite else ""
+        return msgspec.structs.replace(
+            report, summary=f"{report.summary}; {coverage}{witnesses}{tables}"
+        )
+    finally:
+        if taken is not None:
+            taken.close()
 
 
 def _failed(f: Failure, size: int) -> Report:
@@ -1021,15 +1031,19 @@ def check_signing_chain(
 # -- the tables the API answers from ----------------------------------------------------------
 
 
-def check_tables(db_path: Path, walked: IndexWalk | None = None) -> None:
+def check_tables(
+    db_path: Path, walked: IndexWalk | None = None, snapshot: sqlite3.Connection | None = None
+) -> None:
     """The id index (`entries.kind`, `entries.ref`), the case store (rows, decision ids,
     obligation registers) and the API key table must be what the entry bytes imply; the first
     mismatch is a `Failure` naming it. The decision index and console sessions are derived or
     private tables: they are not read (the ledger never trusts them). `walked` is the id index
-    as `verify_sqlite` walked it with the entries, so they are not read again."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    as `verify_sqlite` walked it with the entries, so they are not read again; `snapshot`, the
+    connection whose read transaction they were read in (`EntryChecks.conn`), else a new one."""
+    conn = snapshot or sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        conn.execute("BEGIN")
+        if snapshot is None:
+            conn.execute("BEGIN")
         if walked is None:
             from store.sqlite import SqliteTx
 
@@ -1043,9 +1057,9 @@ def check_tables(db_path: Path, walked: IndexWalk | None = None) -> None:
             else:
                 tx = _StoredCaseIds(conn)
             check_walked_tables(conn, tx, walked)
-        conn.execute("COMMIT")
     finally:
-        conn.close()
+        if snapshot is None:
+            conn.close()
 
 
 class _StoredCaseIds:

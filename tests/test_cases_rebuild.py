@@ -300,3 +300,37 @@ def test_a_rebuild_on_a_live_store_loses_no_event(tmp_path, capsys):
                 assert decision_id in tx.case_decision_ids(case_id)
     finally:
         store.close()
+
+
+def test_verify_on_a_live_store_reads_cases_and_entries_alike(tmp_path, capsys):
+    """`redress verify` while cases are opened and events recorded (another writer on the
+    store): the case tables are read in the snapshot the entries were, so a case opened after
+    it is not "a case with no decision in the ledger" (verify on a live store failed 6 times
+    in 6: found by an audit falsifying every table)."""
+    import threading
+
+    data = tmp_path / "data"
+    some_cases(data)
+    flows = workflows(data)
+    stop = threading.Event()
+
+    def open_cases() -> None:
+        day = 1
+        while not stop.is_set():
+            facts = {"received_at": f"2026-09-{day % 28 + 1:02d}", "kind": "complaint"}
+            as_of = f"2026-09-{day % 28 + 1:02d}T10:00:00Z"
+            case = flows.open_case(rules.evaluate("wme", facts, as_of), facts)[0]
+            acts = {"acts": {"acknowledge": f"2026-09-{day % 28 + 1:02d}"}}
+            flows.apply_event(case.case_id, acts, as_of, rules.evaluate)
+            day += 1
+
+    writer = threading.Thread(target=open_cases)
+    writer.start()
+    try:
+        for _ in range(8):
+            code, out = redress(capsys, "verify", "--data-dir", str(data), "--jobs", "1")
+            assert code == 0, out
+    finally:
+        stop.set()
+        writer.join()
+        flows.store.close()
