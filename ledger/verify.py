@@ -1136,19 +1136,26 @@ def _check_cases(tx: Any, case_decisions: list[dict], erasures: list[dict]) -> N
 
 
 def _check_keys(conn: Any, key_entries: list[dict]) -> None:
-    """Every API key row was recorded by a `create` entry with its role, and is revoked
-    exactly when a `revoke` entry says so; every created key has its row."""
+    """Every API key row was recorded by a `create` entry with its role and name (the name
+    decides whose cases' personal data a key reads), and is revoked exactly when a `revoke`
+    entry says so; every created key has its row. (A key's hash is kept out of the ledger, and
+    its dates are the service's clock: neither can be held to it.)"""
     expected: dict[str, dict] = {}
     for body in key_entries:
         key_id = body.get("key_id")
         if body["action"] == "create":
-            expected[key_id] = {"role": body.get("role"), "revoked": False, "at": body["_index"]}
+            expected[key_id] = {
+                "role": body.get("role"),
+                "name": body.get("name"),
+                "revoked": False,
+                "at": body["_index"],
+            }
         elif body["action"] == "revoke" and key_id in expected:
             expected[key_id]["revoked"] = True
     rows = {
-        key_id: (role, revoked_at is not None)
-        for key_id, role, revoked_at in conn.execute(
-            "SELECT key_id, role, revoked_at FROM api_keys"
+        key_id: (role, revoked_at is not None, name)
+        for key_id, role, revoked_at, name in conn.execute(
+            "SELECT key_id, role, revoked_at, name FROM api_keys"
         )
     }
     for key_id in sorted(set(rows) | set(expected)):
@@ -1162,7 +1169,13 @@ def _check_keys(conn: Any, key_entries: list[dict]) -> None:
             raise Failure(
                 KEY_MISMATCH, f"API key {key_id} is in the ledger but not stored", want["at"]
             )
-        role, revoked = rows[key_id]
+        role, revoked, name = rows[key_id]
+        if name != want["name"]:
+            raise Failure(
+                KEY_MISMATCH,
+                f"API key {key_id} is named {name!r}; the ledger recorded {want['name']!r}",
+                want["at"],
+            )
         if role != want["role"]:
             raise Failure(
                 KEY_MISMATCH,

@@ -394,6 +394,15 @@ def test_editing_what_a_case_listing_shows(campaign, copy, change, named):
     assert named in out
 
 
+def test_renaming_a_key(campaign, copy):
+    """A key's name decides whose cases' personal data it reads (the cases its name opened):
+    renamed, another client system's key would read them. The name is in its `create` entry."""
+    sql(copy, "UPDATE api_keys SET name = 'crm' WHERE key_id = (SELECT MIN(key_id) FROM api_keys)")
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "is named 'crm'; the ledger recorded" in out
+
+
 def test_adding_an_unrecorded_admin_key(campaign, copy):
     sql(
         copy,
