@@ -63,10 +63,12 @@ def check(store: Store, timezones: Mapping[str, str]) -> Difference | None:
     ledger decisions give; None when every case agrees (and no table holds a case the ledger
     does not). Ledger and tables are read in one snapshot, so a live store compares alike."""
     with store.read() as tx:
-        return compare(tx, rebuilt(tx, timezones))
+        return compare(tx, rebuilt(tx, timezones), timezones)
 
 
-def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | None:
+def compare(
+    tx: ReadTx, cases: Mapping[str, Mapping[str, Any]], timezones: Mapping[str, str]
+) -> Difference | None:
     """The first case (by id) whose case tables, read through `tx`, differ from `cases` (as
     `registers_from_entries` rebuilds them); `check` and `redress verify` both ask this."""
     stored_ids = set(tx.case_ids())
@@ -82,8 +84,10 @@ def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | 
             ("state", row["state"], found["state"]),
             (
                 "obligations",
-                [register_row(r) for r in tx.case_obligations(case_id)],
-                [register_row(r) for r in found["rows"]],
+                *_registers(
+                    tx.case_obligations(case_id),
+                    stored_rows(found["rows"], timezones[found["policy"]]),
+                ),
             ),
             ("facts", json.loads(row["facts"]), found["facts"]),
             ("latest decision", row["latest_decision_id"], found["decision_ids"][-1]),
@@ -101,6 +105,29 @@ def compare(tx: ReadTx, cases: Mapping[str, Mapping[str, Any]]) -> Difference | 
             if stored != again:
                 return Difference(case_id, name, stored, again)
     return None
+
+
+ENDS = ("dropped_at", "ends_at")
+
+
+def _registers(
+    stored: list[dict[str, Any]], rebuilt: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A case's stored register and its rebuild, row by row as compared: the CONTRACT.md fields
+    and the instants the overdue listings read (when the due passes, when the row stopped being
+    pending). A row stored before schema 7 keeps no end (both NULL) and is read as it was then,
+    from its status, until `redress cases rebuild`: its ends are not compared."""
+    keeps_ends = [any(row.get(name) is not None for name in ENDS) for row in stored]
+    keeps_ends += [True] * (len(rebuilt) - len(stored))
+
+    def compared(row: Mapping[str, Any], ends: bool) -> dict[str, Any]:
+        kept = {name: row.get(name) for name in ENDS} if ends else {}
+        return {**register_row(row), "passes_at": row.get("passes_at"), **kept}
+
+    return (
+        [compared(row, ends) for row, ends in zip(stored, keeps_ends, strict=False)],
+        [compared(row, ends) for row, ends in zip(rebuilt, keeps_ends, strict=False)],
+    )
 
 
 def rebuild(store: Store, timezones: Mapping[str, str]) -> int:

@@ -1120,7 +1120,7 @@ def _check_cases(tx: Any, case_decisions: list[dict], erasures: list[dict]) -> N
         cases = registers_from_entries(case_decisions + erasures, timezones=timezones)
     except (KeyError, ValueError, TypeError) as e:
         raise Failure(CASE_MISMATCH, f"a case's decisions cannot be rebuilt: {e!r}") from None
-    difference = compare(tx, cases)
+    difference = compare(tx, cases, timezones)
     if difference is None:
         return
     case_id, name = difference.case_id, difference.field
