@@ -16,8 +16,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+
 from cases.register import registers_from_entries
 from cases.store import register_row, route_text, route_value, stored_rows
+from ledger import personal
 from ledger.canonical import parse_entry
 from store import ReadTx, Store, WriteTx
 
@@ -100,11 +103,27 @@ def compare(
                 (row["personal"], row["personal_commitment"]),
                 (found["personal"], found["personal_commitment"]),
             ),
+            ("sealed personal data", _sealed_commitment(tx, case_id), found["personal_commitment"]),
         ]
         for name, stored, again in pairs:
             if stored != again:
                 return Difference(case_id, name, stored, again)
     return None
+
+
+def _sealed_commitment(tx: ReadTx, case_id: str) -> str | None:
+    """The commitment of the personal data `GET /v1/cases/{id}/personal` serves: the case's
+    latest sealed record opened with its key (the case id is bound to it), or a note of what is
+    wrong; None when the case has neither key nor record (none given, or erased)."""
+    key, sealed = tx.personal_key(case_id), tx.latest_sealed(case_id)
+    if key is None and sealed is None:
+        return None
+    if key is None or sealed is None:
+        return "a key without a record" if sealed is None else "a record without a key"
+    try:
+        return personal.unseal(key, case_id, sealed)[0]
+    except (InvalidTag, ValueError, KeyError, TypeError):
+        return "a record that its key does not open"
 
 
 ENDS = ("dropped_at", "ends_at")

@@ -334,3 +334,59 @@ def test_verify_on_a_live_store_reads_cases_and_entries_alike(tmp_path, capsys):
         stop.set()
         writer.join()
         flows.store.close()
+
+
+@pytest.mark.parametrize(
+    "falsify",
+    ["drop the key", "drop the record", "seal other data", "swap the records"],
+)
+def test_the_personal_data_served_is_the_one_the_ledger_committed_to(tmp_path, capsys, falsify):
+    """`GET /v1/cases/{id}/personal` serves the case's latest sealed record, opened with its
+    key: `verify` and `cases check` open it too and compare its commitment with the one the
+    case's first decision recorded (a record sealed anew with the stored key, another case's
+    record, or a key or record removed without an erasure entry were served, or said erased,
+    while verify said ok: found by an audit falsifying every table)."""
+    import shutil
+
+    from ledger import personal
+
+    data = tmp_path / "data"
+    flows = workflows(data)
+    facts = {"received_at": "2026-10-05", "kind": "complaint"}
+    try:
+        cases = [
+            flows.open_case(
+                rules.evaluate("wme", facts, "2026-10-05T10:00:00Z"), facts, {"name": name}
+            )[0].case_id
+            for name in ("A. Person", "B. Person")
+        ]
+    finally:
+        flows.store.close()
+    assert redress(capsys, "verify", "--data-dir", str(data))[0] == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(data, copy)
+    conn = sqlite3.connect(copy / "redress.db")
+    first, second = cases
+    if falsify == "drop the key":
+        conn.execute("DELETE FROM personal_keys WHERE case_id = ?", (first,))
+    elif falsify == "drop the record":
+        conn.execute("DELETE FROM personal_records WHERE case_id = ?", (first,))
+    elif falsify == "seal other data":
+        (key,) = conn.execute(
+            "SELECT key FROM personal_keys WHERE case_id = ?", (first,)
+        ).fetchone()
+        forged = personal.seal_with(key, first, b"\0" * 32, {"name": "Mallory"})
+        conn.execute("UPDATE personal_records SET sealed = ? WHERE case_id = ?", (forged, first))
+    else:
+        sealed = dict(conn.execute("SELECT case_id, sealed FROM personal_records"))
+        for case_id, other in ((first, second), (second, first)):
+            conn.execute(
+                "UPDATE personal_records SET sealed = ? WHERE case_id = ?", (sealed[other], case_id)
+            )
+    conn.commit()
+    conn.close()
+    code, out = redress(capsys, "verify", "--data-dir", str(copy))
+    assert code == 1, out
+    assert "its sealed personal data is not what its decisions in the ledger say" in out
+    code, out = redress(capsys, "cases", "check", "--data-dir", str(copy))
+    assert code != 0, out
