@@ -675,6 +675,7 @@ FORGED_COSIGNATURE = "forged_cosignature"  # a trusted witness's line that does 
 ROLLED_BACK = "rolled_back"  # a witness cosigned a larger tree than the ledger holds
 CASE_MISMATCH = "case_mismatch"  # a case row, its decisions or obligations not the ledger's
 KEY_MISMATCH = "key_mismatch"  # the API key table not what the `key` entries say
+ANSWER_MISMATCH = "answer_mismatch"  # an answer kept for a retry not what the ledger holds
 
 
 @dataclass
@@ -1095,6 +1096,7 @@ def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
         raise walk.failure
     _check_cases(tx, walk.case_decisions, walk.erasures)
     _check_keys(conn, walk.key_entries)
+    _check_kept_answers(conn)
 
 
 CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"}
@@ -1187,6 +1189,64 @@ def _check_keys(conn: Any, key_entries: list[dict]) -> None:
             raise Failure(
                 KEY_MISMATCH, f"API key {key_id}: the ledger says it is {state}", want["at"]
             )
+
+
+def _check_kept_answers(conn: Any) -> None:
+    """Every answer kept for an `Idempotency-Key` retry that carries decisions (a decision's,
+    an event's, a new case's) carries them as recorded: each as its entry holds it, with a
+    receipt naming that entry. (Its tree size and root are its batch's, which no checkpoint
+    need have; what a retry's key and hash were, the ledger never held.)"""
+    for (response,) in conn.execute("SELECT response FROM idempotency"):
+        try:
+            answer = json.loads(bytes(response))
+        except ValueError:
+            raise Failure(ANSWER_MISMATCH, "an answer kept for a retry is not JSON") from None
+        for decision in _decisions_in(answer):
+            _check_kept_decision(conn, decision)
+
+
+def _decisions_in(answer: Any) -> list[dict]:
+    if not isinstance(answer, dict):
+        return []
+    if "decision_id" in answer and "ledger" in answer:
+        return [answer]
+    decisions = answer.get("decisions")
+    return [d for d in decisions if isinstance(d, dict)] if isinstance(decisions, list) else []
+
+
+def _check_kept_decision(conn: Any, kept: dict) -> None:
+    from schemas.decision import Decision
+
+    decision_id = kept.get("decision_id")
+    row = conn.execute(
+        "SELECT idx, entry_hash, entry FROM entries WHERE kind = 'decision' AND ref = ?",
+        (decision_id,),
+    ).fetchone()
+    if row is None:
+        raise Failure(
+            ANSWER_MISMATCH,
+            f"an answer kept for a retry carries decision {decision_id}, which no entry holds",
+        )
+    index, entry_hash, raw = row
+    body = parse_entry(bytes(raw))["body"]
+    names = ("decision_id", "policy", "policy_version", "as_of", "case_id", "outcome", "reasons")
+    recorded = {name: body.get(name) for name in names} | {"purpose": body.get("purpose", "live")}
+    try:
+        answered = msgspec.to_builtins(
+            msgspec.convert({n: kept.get(n) for n in recorded}, Decision)
+        )
+        held = msgspec.to_builtins(msgspec.convert(recorded, Decision))
+        receipt = kept["ledger"]
+        same_entry = receipt["index"] == index and receipt["entry_hash"] == entry_hash
+    except (msgspec.ValidationError, KeyError, TypeError):
+        answered, held, same_entry = None, True, False
+    if answered != held or not same_entry:
+        raise Failure(
+            ANSWER_MISMATCH,
+            f"the answer kept for a retry of decision {decision_id} is not what entry {index} "
+            "holds: a retry would be answered with it",
+            index,
+        )
 
 
 # -- a receipt against a kept checkpoint and witnesses ---------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from conftest import COMPLAINT, LIVE_COMPLAINT, bearer, serving
 
 
@@ -156,3 +157,50 @@ def test_a_decision_reads_the_key_as_the_header_parameter_does():
     for headers in cases:
         scope = {"type": "http", "headers": headers}
         assert key_from_scope(scope) == Headers(headers).get(HEADER), headers
+
+
+@pytest.mark.parametrize(
+    ("which", "change"),
+    [
+        ("decision", lambda a: a["outcome"].update(route={"role": "ombudsman", "assignee": None})),
+        ("decision", lambda a: a["ledger"].update(index=a["ledger"]["index"] - 1)),
+        ("case", lambda a: a["decisions"][0]["outcome"].update(stage="stage_9")),
+    ],
+)
+def test_verify_holds_the_answers_kept_for_retries_to_the_ledger(
+    tmp_path, data_dir, keys, which, change
+):
+    """A retry with the same `Idempotency-Key` is answered with the answer kept for it: every
+    decision in it must be what its entry holds, with a receipt naming that entry (a kept
+    answer edited to another route was served on the retry while verify said ok: found by an
+    audit falsifying every table)."""
+    import json
+    import shutil
+    import sqlite3
+
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from redress.cli import main
+
+    with TestClient(create_app(data_dir)) as client:
+        decided = client.post(
+            "/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "retry-d")
+        )
+        opened = client.post(
+            "/v1/cases", json=LIVE_COMPLAINT, headers=with_key(keys.decide, "retry-c")
+        )
+        assert decided.status_code == opened.status_code == 201
+    assert main(["verify", "--data-dir", str(data_dir)]) == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(data_dir, copy)
+    conn = sqlite3.connect(copy / "redress.db")
+    key = "retry-d" if which == "decision" else "retry-c"
+    (response,) = conn.execute("SELECT response FROM idempotency WHERE key = ?", (key,)).fetchone()
+    answer = json.loads(response)
+    change(answer)
+    edited = json.dumps(answer).encode()
+    conn.execute("UPDATE idempotency SET response = ? WHERE key = ?", (edited, key))
+    conn.commit()
+    conn.close()
+    assert main(["verify", "--data-dir", str(copy)]) == 1
