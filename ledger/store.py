@@ -28,7 +28,7 @@ from ledger.tree import (
     needed_nodes,
     root_hash,
 )
-from schemas.decision import Decision, Receipt, RecordedDecision
+from schemas.decision import Decision, Receipt, RecordedDecision, fields_of_entry
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 from store import AppendReceipt, ReadTx, Store, WriteTx, open_store
 from store.base import StoredCheckpoint
@@ -244,10 +244,7 @@ class Ledger:
             raise IndexDamaged(
                 f"the id index sends decision {decision_id} to entry {index}, which is not it"
             )
-        fields = {k: body[k] for k in ("decision_id", "policy", "policy_version", "as_of")}
-        fields |= {k: body[k] for k in ("case_id", "outcome", "reasons")}
-        fields["purpose"] = body.get("purpose", "live")  # version-1 entries predate it
-        return msgspec.convert(fields | {"ledger": receipt}, RecordedDecision)
+        return msgspec.convert(fields_of_entry(body) | {"ledger": receipt}, RecordedDecision)
 
     def _published(self, tx: ReadTx, min_size: int = 0) -> StoredCheckpoint | None:
         """The checkpoint to show for entries below `min_size`: the latest cosigned one that

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -718,11 +719,12 @@ def verify_trusted(
         # finds the key and checks the signatures. (Not before asking witnesses: the snapshot
         # must be at least as new as what they cosigned; `_verify_trusted` takes it then.)
         started = start_entry_checks(source, jobs)
-    try:
-        return _verify_trusted(source, public_key, checkpoint, jobs, trust, is_sqlite, started)
-    finally:
+    with ExitStack() as closing:
         if started is not None:
-            started.close()
+            closing.callback(started.close)
+        return _verify_trusted(
+            source, public_key, checkpoint, jobs, trust, is_sqlite, started, closing
+        )
 
 
 def _verify_trusted(
@@ -733,7 +735,10 @@ def _verify_trusted(
     trust: Trust,
     is_sqlite: bool,
     started: EntryChecks | None,
+    closing: ExitStack,
 ) -> Report:
+    """`verify_trusted` with the entries' snapshot `started` (or, with witnesses to ask first,
+    taken here after them and left to `closing`)."""
     try:
         if started is not None:
             count, checkpoints, first = started.count, started.checkpoints, started.first
@@ -754,40 +759,35 @@ def _verify_trusted(
         return Report(ok=False, summary=f"{source} is not a ledger: {e}", damage=Damage.UNREADABLE)
     kept = [checkpoint] if checkpoint is not None else []
     kept += witnessed_notes
-    taken = None
     if is_sqlite and started is None:  # the witnesses asked: now a snapshot at least as new
-        started = taken = start_entry_checks(source, jobs)
-    try:
-        walked = IndexWalk()  # filled by verify_sqlite for check_tables, which reads no entry again
-        report = verify(source, public_key, kept[0] if kept else None, jobs, walked, started)
-        for note in kept[1:]:
-            if not report.ok:
-                break
-            report = verify(source, public_key, note, jobs)
+        started = start_entry_checks(source, jobs)
+        if started is not None:
+            closing.callback(started.close)
+    walked = IndexWalk()  # filled by verify_sqlite for check_tables, which reads no entry again
+    report = verify(source, public_key, kept[0] if kept else None, jobs, walked, started)
+    for note in kept[1:]:
         if not report.ok:
-            if checkpoint is None and witnessed_notes:
-                summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
-                report = msgspec.structs.replace(report, summary=summary)
-            return report
-        try:
-            check_signing_chain(checkpoints, chain)
-            coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
-            if is_sqlite:
-                check_tables(source, walked, None if started is None else started.conn)
-        except Failure as f:
-            return _failed(f, count)
-        witnesses = (
-            f"; consistent with {len(witnessed_notes)} witness checkpoint(s)"
-            if witnessed_notes
-            else ""
-        )
-        tables = "; id index, cases and keys match the entries" if is_sqlite else ""
-        return msgspec.structs.replace(
-            report, summary=f"{report.summary}; {coverage}{witnesses}{tables}"
-        )
-    finally:
-        if taken is not None:
-            taken.close()
+            break
+        report = verify(source, public_key, note, jobs)
+    if not report.ok:
+        if checkpoint is None and witnessed_notes:
+            summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
+            report = msgspec.structs.replace(report, summary=summary)
+        return report
+    try:
+        check_signing_chain(checkpoints, chain)
+        coverage = check_coverage(count, checkpoints, trusted, trust, exported=not is_sqlite)
+        if is_sqlite:
+            check_tables(source, walked, None if started is None else started.conn)
+    except Failure as f:
+        return _failed(f, count)
+    witnesses = (
+        f"; consistent with {len(witnessed_notes)} witness checkpoint(s)" if witnessed_notes else ""
+    )
+    tables = "; id index, cases and keys match the entries" if is_sqlite else ""
+    return msgspec.structs.replace(
+        report, summary=f"{report.summary}; {coverage}{witnesses}{tables}"
+    )
 
 
 def _failed(f: Failure, size: int) -> Report:
@@ -1215,7 +1215,7 @@ def _decisions_in(answer: Any) -> list[dict]:
 
 
 def _check_kept_decision(conn: Any, kept: dict) -> None:
-    from schemas.decision import Decision
+    from schemas.decision import Decision, fields_of_entry
 
     decision_id = kept.get("decision_id")
     row = conn.execute(
@@ -1228,10 +1228,8 @@ def _check_kept_decision(conn: Any, kept: dict) -> None:
             f"an answer kept for a retry carries decision {decision_id}, which no entry holds",
         )
     index, entry_hash, raw = row
-    body = parse_entry(bytes(raw))["body"]
-    names = ("decision_id", "policy", "policy_version", "as_of", "case_id", "outcome", "reasons")
-    recorded = {name: body.get(name) for name in names} | {"purpose": body.get("purpose", "live")}
     try:
+        recorded = fields_of_entry(parse_entry(bytes(raw))["body"])
         answered = msgspec.to_builtins(
             msgspec.convert({n: kept.get(n) for n in recorded}, Decision)
         )

@@ -102,3 +102,12 @@ class RecordedDecision(Decision, frozen=True, kw_only=True):
     """A decision as answered by the API: durably in the ledger, with its receipt."""
 
     ledger: Receipt
+
+
+ENTRY_FIELDS = ("decision_id", "policy", "policy_version", "as_of", "case_id", "outcome", "reasons")
+
+
+def fields_of_entry(body: dict) -> dict:
+    """The Decision fields a `decision` entry's body holds (KeyError when one is missing);
+    `purpose` is `live` where the entry predates it (version 1)."""
+    return {name: body[name] for name in ENTRY_FIELDS} | {"purpose": body.get("purpose", "live")}
