@@ -47,7 +47,7 @@ def schemathesis_command(base_url: str, key: str, report_dir: Path) -> list[str]
         "--generation-database",
         "none",
         "--workers",
-        "2",
+        "1",
         "--report",
         "junit",
         "--report-dir",
