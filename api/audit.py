@@ -145,7 +145,7 @@ def page_bytes(items: list[bytes], next_cursor: str | None) -> bytes:
 
 
 @get(
-    "/ledger/entries/{index:int}",
+    "/ledger/entries/{index:str}",
     operation_id="getEntry",
     tags=TAGS,
     sync_to_thread=True,

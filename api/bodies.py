@@ -19,11 +19,12 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ClientException, SerializationException
+from litestar.exceptions import SerializationException
 from litestar.serialization import decode_json
 
 import clock
 import rules
+from api.guard import where_undecodable
 from api.problems import ApiProblem
 from ledger.canonical import unhashable_values
 from schemas.api import NO_NUL
@@ -70,16 +71,18 @@ async def json_body(request: Request) -> Any:
 
 def json_value(body: bytes) -> Any:
     """`whole_numbers(data)` of `body`, `data` as Litestar decodes it for a body parameter (an
-    empty body is null), in one pass; what msgspec refuses is refused as that parameter refuses
-    it (400, in Litestar's words)."""
+    empty body is null), in one pass; a body neither decodes is refused (400) naming the value
+    at fault (`api.guard.where_undecodable`)."""
     try:
         return _WHOLE_NUMBERS.decode(body or b"null")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         pass
     try:
         data = decode_json(body or b"null")
-    except SerializationException as exc:
-        raise ClientException(str(exc)) from exc
+    except (SerializationException, UnicodeDecodeError) as exc:
+        said = str(exc).removeprefix("400: ")
+        error = where_undecodable(body, said)
+        raise ApiProblem(400, "the request body is not JSON the API can read", [error]) from None
     return whole_numbers(data)
 
 
@@ -102,27 +105,31 @@ def unknown_policy(policy: object, pointer: str = "/policy") -> ApiProblem:
 
 
 def evaluate(
-    policy: str, facts: dict[str, Any], as_of: str | None, *, schema_names_facts: bool = True
+    policy: str, facts: dict[str, Any], as_of: str | None, *, event: bool = False
 ) -> Decision:
     """`rules.evaluate`, with its errors as problems: 404 for an unknown policy, 422 for bad
-    facts, and 400 for a fact (or a member of one) the policy does not name when the request's
-    schema names the policy's facts (`schema_names_facts`: a decision's or a new case's, not an
-    event's, whose schema cannot know the case's policy)."""
+    facts, and 400 for a fact (or a member of one) the request's schema does not name. A
+    decision's or a new case's schema names the policy's own facts; an event's, which cannot
+    know its case's policy, names every policy's (`api.typed.event_facts_schema`), so there a
+    fact only another policy takes is the case's policy's refusal (422)."""
     try:
         # The clock as an instant, not as text to be parsed again (the same decision).
         return rules.evaluate(policy, facts, as_of or clock.now())
     except rules.UnknownPolicy:
         raise unknown_policy(policy) from None
     except rules.InputError as exc:
-        if exc.unnamed and schema_names_facts:  # a body field the schema does not name: 400
+        unnamed = exc.unnamed
+        if event:
+            unnamed = [p for p in unnamed if not rules.named_by_some_policy(p)]
+        if unnamed:  # a body field the schema does not name: 400
             title = "the facts name what the policy does not take"
             raise ApiProblem(400, title, exc.errors) from None
         raise ApiProblem(422, "the facts do not fit the policy", exc.errors) from None
 
 
 def evaluate_event(policy: str, facts: dict[str, Any], as_of: str | None) -> Decision:
-    """`evaluate` for a case's event: every bad fact is 422, the case's policy's refusal."""
-    return evaluate(policy, facts, as_of, schema_names_facts=False)
+    """`evaluate` for a case's event (see there)."""
+    return evaluate(policy, facts, as_of, event=True)
 
 
 @functools.cache

@@ -11,23 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import Body, Parameter, QueryParameter
+from litestar.params import Parameter, QueryParameter
 
 import rules
 from api.bodies import (
     checked,
     evaluate,
     evaluate_event,
+    json_body,
     refuse_future,
     refuse_lists_in_lists,
     refuse_unrecordable,
     unknown_policy,
-    whole_numbers,
 )
 from api.decisions import IdPath, recorded_decision
 from api.idempotency import IdempotencyKey, answered_async, idempotent_async, request_hash
@@ -73,21 +73,20 @@ async def post_case(
     request: Request,
     services: NamedDependency[Services],
     caller: NamedDependency[Caller],
-    data: Annotated[Any, Body(title="CaseRequest")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Case]:
     render = opened_case(services)
-    data = whole_numbers(data)
+    given = await json_body(request)
     once = await idempotent_async(
         services.store,
         caller,
         idempotency_key,
-        lambda: request_hash("POST", request.url.path, data),
+        lambda: request_hash("POST", request.url.path, given),
         render,
     )
     if isinstance(once, Response):
         return once
-    body = checked(data, CaseRequest)
+    body = checked(given, CaseRequest)
     refuse_lists_in_lists(body.personal, "/personal")
     refuse_unrecordable(facts=body.facts, personal=body.personal)
     refuse_future(body.as_of, body.purpose)
@@ -123,21 +122,20 @@ async def post_case_event(
     services: NamedDependency[Services],
     caller: NamedDependency[Caller],
     case_id: IdPath,
-    data: Annotated[Any, Body(title="CaseEvent")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[RecordedDecision]:
-    data = whole_numbers(data)
+    given = await json_body(request)
     once = await idempotent_async(
         services.store,
         caller,
         idempotency_key,
-        lambda: request_hash("POST", request.url.path, data),
+        lambda: request_hash("POST", request.url.path, given),
         lambda _, recorded: msgspec.json.encode(recorded),
     )
     if isinstance(once, Response):
         return once
     case = await services.store.call_reading(existing_case, services, case_id)
-    body = checked(data, CaseEvent, policy_field=False)
+    body = checked(given, CaseEvent, policy_field=False)
     refuse_unrecordable(facts=body.facts)
     refuse_future(body.as_of, case.purpose)  # a case's events inherit its purpose
 

@@ -28,7 +28,13 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from api.idempotency import HEADER, KEY_TEXT, REPLAYED
 from api.problems import PROBLEM_JSON
 from api.reports import CSV, STATE_HEADERS
-from api.typed import decision_enums, request_examples, response_formats, typed_requests
+from api.typed import (
+    decision_enums,
+    event_facts_schema,
+    request_examples,
+    response_formats,
+    typed_requests,
+)
 from schemas import api as api_schemas
 from schemas import decision, policies, problems
 from schemas.api import NO_NUL
@@ -151,11 +157,12 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
             if body is not None:
                 examples = BODY_EXAMPLES.get(body) or request_examples(body)
                 media = {"schema": {"$ref": REF.format(name=body)}, "examples": examples}
-                operation["requestBody"] = {
+                given = {
                     "description": BODY_TEXT,
                     "required": True,
                     "content": {"application/json": media},
                 }
+                operation = item[method] = with_body(operation, given)
                 operation["responses"].setdefault(
                     "415", {"description": "The body is not JSON (`application/json`, `+json`)."}
                 )
@@ -203,8 +210,8 @@ def personal_data(generated: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_facts() -> dict[str, Any]:
-    """An event's facts: any of its case's policy's facts, each optional, null removing one;
-    `acts` name by name (the case's policy checks them: 422 naming each)."""
+    """An event's facts (`api.typed.event_facts_schema`): any policy's facts, each optional,
+    null removing one; `acts` name by name (the case's policy checks them: 422 naming each)."""
     act = {
         "anyOf": [
             {"type": "string", "format": "date"},
@@ -212,24 +219,22 @@ def event_facts() -> dict[str, Any]:
             {"type": "null"},
         ]
     }
-    return {
-        "type": "object",
+    acts = {
+        "anyOf": [{"type": "object", "additionalProperties": act}, {"type": "null"}],
         "description": (
-            "New or changed facts of the case's policy (GET /v1/policies/{id} lists them), "
-            "merged into the case fact by fact and `acts` name by name; null removes a fact or "
-            "an act. Checked by the case's policy: 422 naming every offending fact."
+            "Obligations discharged: their names, and when (null: not yet); null removes them all."
         ),
-        "properties": {
-            "acts": {
-                "anyOf": [{"type": "object", "additionalProperties": act}, {"type": "null"}],
-                "description": (
-                    "Obligations discharged: their names, and when (null: not yet); null "
-                    "removes them all."
-                ),
-            }
-        },
-        "examples": [{"acts": {"acknowledge": "2026-11-24"}}],
     }
+    schema = event_facts_schema(acts)
+    schema["description"] = (
+        "New or changed facts of the case's policy (GET /v1/policies/{id} lists them), merged "
+        "into the case fact by fact and `acts` name by name; null removes a fact or an act. The "
+        "schema names every policy's facts: a name no policy takes is refused (400); the case's "
+        "policy checks the rest (422 naming every offending fact, one it does not take among "
+        "them)."
+    )
+    schema["examples"] = [{"acts": {"acknowledge": "2026-11-24"}}]
+    return schema
 
 
 def with_own_inputs(operation: dict[str, Any]) -> dict[str, Any]:
@@ -252,6 +257,18 @@ def with_own_inputs(operation: dict[str, Any]) -> dict[str, Any]:
         if key not in ("parameters", "requestBody"):
             completed[key] = value
     return completed
+
+
+def with_body(operation: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """The operation with `body` as its request body, where Litestar puts one it knows of: just
+    before the responses."""
+    made: dict[str, Any] = {}
+    for key, value in operation.items():
+        if key == "responses":
+            made["requestBody"] = body
+        if key != "requestBody":
+            made[key] = value
+    return made
 
 
 def document_replays(operation: dict[str, Any]) -> None:

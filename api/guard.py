@@ -312,6 +312,70 @@ def scan_json(body: bytes) -> None:
             check_characters(token, top.child_pointer() if top is not None else "")
 
 
+# Every token of a JSON text: a string (its closing quote missing when the text ends first), a
+# structural character, or a word (a number, a literal, or whatever else stands between them).
+_ALL_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_LITERALS = frozenset({b"true", b"false", b"null"})
+
+
+def where_undecodable(body: bytes, said: str) -> FieldError:
+    """The first value of a body the decoder refused (`said` is why) that is not JSON we can
+    read: a string that is not UTF-8 (for a key, its object), a number out of a double's range,
+    a word that is no JSON value (`NaN`, `01`); else `said`, at the body. Run only on refused
+    bodies, which the guard has scanned or found shallow: the walk is iterative all the same."""
+    stack: list[_Frame] = []
+    for match in _ALL_TOKENS.finditer(body):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in (b"{", b"["):
+            stack.append(_Frame(top.child_pointer() if top is not None else "", token == b"{"))
+        elif token in (b"}", b"]"):
+            if stack:
+                stack.pop()
+        elif token == b",":
+            if top is not None:
+                top.expect_key = top.is_object
+                top.index += not top.is_object
+        elif token == b":":
+            if top is not None:
+                top.expect_key = False
+        elif token[:1] == b'"':
+            is_key = top is not None and top.is_object and top.expect_key
+            pointer = top.pointer if is_key else (top.child_pointer() if top is not None else "")
+            wrong = _string_fault(token)
+            if wrong is not None:
+                what = "a key" if is_key else "this"
+                return FieldError(pointer=pointer, message=f"{what} {wrong}")
+            if is_key and top is not None:
+                top.key, top.expect_key = _decoded_key(token) or "", False
+        else:
+            wrong = _word_fault(token)
+            if wrong is not None:
+                pointer = top.child_pointer() if top is not None else ""
+                return FieldError(pointer=pointer, message=wrong)
+    return FieldError(pointer="", message=said)
+
+
+def _string_fault(token: bytes) -> str | None:
+    try:
+        token.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"string is not UTF-8: byte 0x{token[exc.start]:02x} cannot stand where it does"
+    return None
+
+
+def _word_fault(word: bytes) -> str | None:
+    if word in _LITERALS:
+        return None
+    if _NUMBER.fullmatch(word) is None:
+        shown = word[:40].decode("utf-8", "replace")
+        return f"{shown!r} is not a JSON value (a number, a string, true, false or null)"
+    if float(word) in (float("inf"), float("-inf")):
+        return "a number out of range: a JSON number here must fit a 64-bit float"
+    return None
+
+
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 

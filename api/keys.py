@@ -4,14 +4,16 @@ knew them here."""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import Body, Parameter
+from litestar.params import Parameter
 
-from api.bodies import checked, whole_numbers
+from api.bodies import checked, json_body
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
 from api.problems import ApiProblem
@@ -63,19 +65,31 @@ def list_keys(services: NamedDependency[Services]) -> list[KeyView]:
     "/keys",
     operation_id="createKey",
     tags=TAGS,
-    sync_to_thread=True,
     responses=WRITE,
     summary="Create an API key: the secret is in this response only",
 )
-def post_key(
+async def post_key(
     request: Request,
     services: NamedDependency[Services],
     caller: NamedDependency[Caller],
-    data: Annotated[Any, Body(title="KeyRequest")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CreatedKey]:
-    data = whole_numbers(data)
-    digest = request_hash("POST", request.url.path, data)
+    given = await json_body(request)
+    # The store's calls block: off the event loop, as for every synchronous handler.
+    return await anyio.to_thread.run_sync(
+        functools.partial(created_key, request, services, caller, idempotency_key, given)
+    )
+
+
+def created_key(
+    request: Request,
+    services: Services,
+    caller: Caller,
+    idempotency_key: str | None,
+    given: Any,
+) -> Response[CreatedKey]:
+    """A key made and recorded (or the answer kept for this `Idempotency-Key`)."""
+    digest = request_hash("POST", request.url.path, given)
     # A replay never repeats the secret: it is not stored anywhere.
     once = idempotent(
         services.store,
@@ -86,7 +100,7 @@ def post_key(
     )
     if isinstance(once, Response):
         return once
-    body = checked(data, KeyRequest)
+    body = checked(given, KeyRequest)
     made, job = create_job(body.role, body.name)
 
     def write() -> Response:

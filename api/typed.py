@@ -128,6 +128,34 @@ def facts_schema(policy: str) -> dict[str, Any]:
     return schema
 
 
+def event_facts_schema(acts: dict[str, Any]) -> dict[str, Any]:
+    """An event's facts: every fact some policy takes (its case's policy is not in the request,
+    so the schema cannot know which), each optional and nullable (null removes it), a name
+    taken by several policies any of their shapes; `acts` as given. A name no policy takes is
+    refused (400, `api.bodies.evaluate`); one the case's policy does not take is its policy's
+    refusal (422)."""
+    branches: dict[str, list[dict[str, Any]]] = {}
+    described: dict[str, list[str]] = {}
+    for policy in rules.policy_ids():
+        for fact in rules.policy_detail(policy).facts:
+            schema = optional(field_schema(fact), False)
+            text = schema.pop("description", None)
+            if text:
+                described.setdefault(fact.name, []).append(f"{policy}: {text}")
+            found = branches.setdefault(fact.name, [])
+            for branch in schema["anyOf"]:
+                if branch not in found:
+                    found.append(branch)
+    properties: dict[str, Any] = {}
+    for name in sorted(branches):
+        ordered = [b for b in branches[name] if b != NULL] + [NULL]  # null last, once
+        properties[name] = {"anyOf": ordered}
+        if name in described:
+            properties[name]["description"] = " | ".join(described[name])
+    properties["acts"] = acts
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
 def request_branch(policy: str, base: dict[str, Any], name: str, facts_ref: str) -> dict[str, Any]:
     """One branch of a request union: `base` (the generic request) with `policy` fixed and
     `facts` typed."""

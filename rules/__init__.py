@@ -6,12 +6,14 @@
 stored ruleset document (a ledger `policy` entry), so replay takes the same path as the API; a
 version-1 document (format `redress.ruleset/1`, frozen in `rules/policies/archive/`) still runs
 and decides in its own shape. `policy_detail` lists each rule and each fact a policy takes;
-`vocabulary` every value its decisions can carry.
+`vocabulary` every value its decisions can carry; `named_by_some_policy` whether any policy's
+facts name a pointer (a case's event may carry any policy's facts as far as its schema says).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -31,6 +33,7 @@ __all__ = [
     "UnknownPolicy",
     "evaluate",
     "evaluate_ruleset",
+    "named_by_some_policy",
     "policy_detail",
     "policy_ids",
     "policy_summaries",
@@ -115,3 +118,23 @@ def vocabulary(policy: str) -> Vocabulary:
     eligibility keys a built-in policy's decisions can carry (for enums in the OpenAPI
     document), read from its ruleset document."""
     return describe.vocabulary(_builtin(policy))
+
+
+@functools.cache
+def _names_of_facts() -> dict[str, frozenset[str]]:
+    """Every fact name some policy takes, with the member names of its items (if structured)."""
+    names: dict[str, set[str]] = {}
+    for policy in DOCUMENTS:
+        for fact in policy_detail(policy).facts:
+            names.setdefault(fact.name, set()).update(f.name for f in fact.items or [])
+    return {name: frozenset(members) for name, members in names.items()}
+
+
+def named_by_some_policy(pointer: str) -> bool:
+    """Whether some policy's facts name the fact (or the member of a fact's item) at `pointer`
+    (`/facts/NAME`, `/facts/NAME/MEMBER` or `/facts/NAME/INDEX/MEMBER`, RFC 6901)."""
+    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+    if len(tokens) < 2 or tokens[0] != "facts" or tokens[1] not in _names_of_facts():
+        return False
+    members = [t for t in tokens[2:] if not t.isdigit()]  # list indices are not names
+    return not members or (len(members) == 1 and members[0] in _names_of_facts()[tokens[1]])

@@ -13,7 +13,7 @@ import functools
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -57,7 +57,8 @@ class Check:
     # The policy's obligation deadline names, which alone may be keys of `acts` (None: the
     # document predates `acts`).
     obligations: frozenset[str] | None = None
-    unnamed: bool = False  # a name the schema does not know was given (`InputError.unnamed`)
+    # Pointers of the names the schema does not know that were given (`InputError.unnamed`).
+    unnamed: list[str] = field(default_factory=list)
 
     def given(self, name: str) -> bool:
         """True when the client sent the fact (valid or not)."""
@@ -380,13 +381,11 @@ def check_struct(data: dict, cls: type[msgspec.Struct], pointer: str, check: Che
     fields = _struct_fields(cls)
     for name in data:
         if name not in fields:
-            check.unnamed = True
+            unknown = f"{pointer}/{escape_pointer(name)}"
+            check.unnamed.append(unknown)
             message = "unknown fact"
             near = difflib.get_close_matches(name, list(fields), n=1)
-            check.fail(
-                f"{pointer}/{escape_pointer(name)}",
-                message + (f"; did you mean {near[0]!r}?" if near else ""),
-            )
+            check.fail(unknown, message + (f"; did you mean {near[0]!r}?" if near else ""))
     good: dict = {}
     for name, token, shape, required in _field_checks(cls):
         if name not in data:

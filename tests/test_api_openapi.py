@@ -111,3 +111,21 @@ def test_operations_have_readable_ids_and_every_post_takes_an_idempotency_key():
 def test_the_server_serves_the_same_document(client):
     served = client.get("/schema/openapi.json").json()
     assert served == document()
+
+
+def test_an_events_facts_name_every_policys_facts_and_nothing_else():
+    """CONTRACT.md: "A body field the schema does not name is refused (400)". An event's schema
+    cannot know its case's policy, so it names each fact some policy takes, each nullable (null
+    removes a fact), and no other."""
+    import rules
+
+    facts = document()["components"]["schemas"]["CaseEvent"]["properties"]["facts"]
+    assert facts["additionalProperties"] is False
+    taken = {f.name for p in rules.policy_ids() for f in rules.policy_detail(p).facts}
+    assert set(facts["properties"]) == taken
+    for name, schema in facts["properties"].items():
+        assert {"type": "null"} in schema["anyOf"], name
+    # A name two policies take with different values accepts either policy's.
+    complainant = facts["properties"]["complainant_type"]["anyOf"]
+    values = {v for branch in complainant for v in branch.get("enum", [])}
+    assert {"employer", "agent", "client", "service_provider", "sa_partner"} <= values

@@ -365,10 +365,13 @@ def test_an_unknown_fact_close_to_a_known_one_is_suggested():
 @pytest.mark.parametrize(
     ("facts", "unnamed"),
     [
-        ({"mood": "cross"}, True),
-        ({"caseworkers": [{"id": "cw1", "last_opportunity_at": "2026-05-02", "zzz": "q"}]}, True),
-        ({"previous_complaints_same_issue": "1"}, False),
-        ({"acts": {"not_a_deadline": "2026-05-02"}}, False),  # a value of `acts`, not a field
+        ({"mood": "cross"}, ["/facts/mood"]),
+        (
+            {"caseworkers": [{"id": "cw1", "last_opportunity_at": "2026-05-02", "zzz": "q"}]},
+            ["/facts/caseworkers/0/zzz"],
+        ),
+        ({"previous_complaints_same_issue": "1"}, []),
+        ({"acts": {"not_a_deadline": "2026-05-02"}}, []),  # a value of `acts`, not a field
     ],
 )
 def test_a_name_the_schema_does_not_know_is_told_apart(facts, unnamed):
@@ -377,7 +380,7 @@ def test_a_name_the_schema_does_not_know_is_told_apart(facts, unnamed):
     given = {**with_facts("dwp-feedback"), **facts}
     with pytest.raises(rules.InputError) as refused:
         rules.evaluate("dwp-feedback", given, "2026-06-01T09:00:00Z")
-    assert refused.value.unnamed is unnamed
+    assert refused.value.unnamed == unnamed
 
 
 def test_a_string_over_a_thousand_characters_is_refused_at_its_pointer():

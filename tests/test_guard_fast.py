@@ -1,5 +1,6 @@
 """The guard's fast check (`api.guard.surely_acceptable`) never clears a body the full scan
-(`scan_json`) refuses: it only skips the scan, it never changes an answer."""
+(`scan_json`) refuses: it only skips the scan, it never changes an answer. And a body no decoder
+reads is refused naming the value at fault (`where_undecodable`)."""
 
 from __future__ import annotations
 
@@ -103,3 +104,26 @@ def test_a_lone_surrogate_escape_is_refused_naming_where_it_is(body, pointer):
 
 def test_a_surrogate_pair_and_an_escaped_backslash_are_not_lone_surrogates():
     scan_json(b'{"facts":{"name":"\\ud83d\\ude00","path":"\\\\ud800"}}')
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer", "words"),
+    [
+        (b'{"facts": {"n": [1, 2, 1e999]}}', "/facts/n/2", "out of range"),
+        (b'{"facts": {"n": -1E+400}}', "/facts/n", "out of range"),
+        (b'{"a": [{"b": NaN}]}', "/a/0/b", "'NaN' is not a JSON value"),
+        (b'{"a": [0, 007]}', "/a/1", "'007' is not a JSON value"),
+        (b'{"a": {"k\xff": 1}}', "/a", "a key string is not UTF-8"),
+        (b'{"a~/b": "x\xc3"}', "/a~0~1b", "this string is not UTF-8"),
+        (b'{"a": "x", "b": 1', "", "the decoder's words"),
+        (b'{"a": "unterminated', "", "the decoder's words"),
+    ],
+)
+def test_an_unreadable_body_names_the_value_at_fault(body, pointer, words):
+    """A body the decoder refuses is refused naming the value that made it refuse (RFC 6901
+    pointers, escapes included), or the body itself when no value is at fault."""
+    from api.guard import where_undecodable
+
+    error = where_undecodable(body, "the decoder's words")
+    assert error.pointer == pointer
+    assert words in error.message

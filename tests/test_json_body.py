@@ -1,6 +1,6 @@
-"""`POST /v1/decisions` decodes its body itself (`api.bodies.json_value`), whole numbers made
-integers as it goes: it must give what Litestar's body parameter and `whole_numbers` gave, value
-and type, and refuse what they refused with the same words."""
+"""Every POST decodes its body itself (`api.bodies.json_value`), whole numbers made integers as
+it goes: it must give what Litestar's body parameter and `whole_numbers` gave, value and type,
+and refuse what they refused (400), naming the value at fault (`api.guard.where_undecodable`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from litestar.exceptions import ClientException, SerializationException
+from litestar.exceptions import SerializationException
 from litestar.serialization import decode_json
 
 from api.bodies import json_value, whole_numbers
+from api.problems import ApiProblem
 
 NUMBERS = [
     "2.0", "-0.0", "0.5", "1E2", "1e-2", "2.5e3", "9007199254740991.0", "9007199254740992.0",
@@ -48,15 +49,16 @@ def as_the_parameter_gave(body: bytes) -> Any:
     """Litestar's body parameter (`Request.json`, its errors a 400) and then `whole_numbers`."""
     try:
         return typed(whole_numbers(decode_json(body or b"null")))
-    except SerializationException as exc:
-        return ("400", str(exc))
+    except (SerializationException, UnicodeDecodeError):
+        return "400"
 
 
 def as_decoded_now(body: bytes) -> Any:
     try:
         return typed(json_value(body))
-    except ClientException as exc:
-        return ("400", exc.detail)
+    except ApiProblem as exc:
+        assert exc.status == 400 and len(exc.errors) == 1, exc
+        return "400"
 
 
 @pytest.mark.parametrize("number", NUMBERS)
