@@ -124,6 +124,8 @@ def read_export_file(path: Path) -> ExportFile:
     lines = Path(path).read_text(encoding="utf-8").split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the last line's own end
+    if not lines:
+        raise ValueError("the file is empty")
     header = _export_line(lines[0], 1)
     if header.get("type") != EXPORT_TYPE:
         raise ValueError("no export header")

@@ -58,8 +58,9 @@ def _reported_in_one_line(exc: Exception) -> bool:
     from store import SchemaTooNew, StoreBusy
 
     # A data directory that cannot be read or written (SQLite's "unable to open database
-    # file", a permission refused) is the operator's to mend, not a bug.
-    expected = (StoreBusy, SchemaTooNew, KeyRetired, ValueError, sqlite3.OperationalError, OSError)
+    # file", "file is not a database", a permission refused) is the operator's to mend, not a
+    # bug.
+    expected = (StoreBusy, SchemaTooNew, KeyRetired, ValueError, sqlite3.DatabaseError, OSError)
     return isinstance(exc, expected)
 
 
@@ -415,6 +416,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from keys import bootstrap_admin
 
     data_dir: Path = args.data_dir.resolve()
+    if not args.database and not _existing_store(data_dir, "serve", may_create=True):
+        return 2
     data_dir.mkdir(parents=True, exist_ok=True)
     if _serve_witness_environment(args) is None:
         return 2
@@ -563,6 +566,10 @@ def run_keys_create(args: argparse.Namespace) -> int:
             f"redress keys create: --name must be 1 to {MAX_NAME_CHARS} characters", file=sys.stderr
         )
         return 2
+    if not getattr(args, "database", None) and not _existing_store(
+        args.data_dir, "keys create", may_create=True
+    ):
+        return 2
     args.data_dir.mkdir(parents=True, exist_ok=True)
     made = create_named_key(args.data_dir.resolve(), args.role, args.name)
     print(made.key)
@@ -573,7 +580,7 @@ def run_keys_create(args: argparse.Namespace) -> int:
 def run_keys_list(args: argparse.Namespace) -> int:
     from keys import list_keys
 
-    if not args.database and _existing_ledger(args.data_dir / DB_FILE, "keys list") is None:
+    if not args.database and not _existing_store(args.data_dir, "keys list"):
         return 2
     print("\t".join(("key_id", "role", "name", "created", "revoked")))
     for row in list_keys(args.data_dir.resolve()):
@@ -585,7 +592,7 @@ def run_keys_list(args: argparse.Namespace) -> int:
 def run_keys_revoke(args: argparse.Namespace) -> int:
     from keys import UnknownKey, revoke_key
 
-    if not args.database and _existing_ledger(args.data_dir / DB_FILE, "keys revoke") is None:
+    if not args.database and not _existing_store(args.data_dir, "keys revoke"):
         return 2
     try:
         now = revoke_key(args.data_dir.resolve(), args.key_id)
@@ -610,10 +617,7 @@ def run_keys_rotate_signing(args: argparse.Namespace) -> int:
         signing_key_path,
     )
 
-    if (
-        not args.database
-        and _existing_ledger(args.data_dir / DB_FILE, "keys rotate-signing") is None
-    ):
+    if not args.database and not _existing_store(args.data_dir, "keys rotate-signing"):
         return 2
     data_dir = args.data_dir.resolve()
     if args.signing_key is not None:
@@ -730,9 +734,9 @@ def run_export(args: argparse.Namespace) -> int:
     from ledger.export import covered_size, export, write_export
     from ledger.keys import SIGNING_KEY_ENV, SigningKeyMismatch, signing_key_path
 
-    database = None if args.database else _existing_ledger(args.data_dir / DB_FILE, "export")
-    if database is None and not args.database:
+    if not args.database and not _existing_store(args.data_dir, "export"):
         return 2
+    database = None if args.database else args.data_dir / DB_FILE
     if args.signing_key is not None:
         os.environ[SIGNING_KEY_ENV] = str(args.signing_key.resolve())
     if signing_key_path(args.data_dir).exists() and not args.cosigned:
@@ -772,7 +776,7 @@ def _case_store(args: argparse.Namespace, command: str) -> tuple[Store, dict[str
     import rules
     from store import open_store
 
-    if not args.database and _existing_ledger(args.data_dir / DB_FILE, command) is None:
+    if not args.database and not _existing_store(args.data_dir, command):
         return None
     timezones = {p.id: p.timezone for p in rules.policy_summaries()}
     return open_store(args.data_dir, database=args.database), timezones
@@ -848,7 +852,7 @@ def run_report(args: argparse.Namespace) -> int:
             print(f"redress report: --{pointer.lstrip('/')}: {message}", file=sys.stderr)
         return 2
     data_dir = args.data_dir.resolve()
-    if not args.database and _existing_ledger(data_dir / DB_FILE, "report") is None:
+    if not args.database and not _existing_store(data_dir, "report"):
         return 2
     store = open_store(data_dir, database=args.database)
     ledger = Ledger.open(data_dir, store)
@@ -868,7 +872,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     from store.postgres import redacted
     from store.transfer import TargetNotEmpty, copy_to_postgres
 
-    if _existing_ledger(args.data_dir / DB_FILE, "migrate") is None:
+    if not _existing_store(args.data_dir, "migrate"):
         return 2
     try:
         database_url(args.to_database)
@@ -899,6 +903,48 @@ def _existing_ledger(path: Path, command: str) -> Path | None:
     if path.exists():
         return path
     print(f"redress {command}: no ledger at {path}", file=sys.stderr)
+    return None
+
+
+def _existing_store(data_dir: Path, command: str, may_create: bool = False) -> bool:
+    """Whether `data_dir` holds a SQLite store `redress COMMAND` may use; otherwise say why in
+    one line. Only a command that `may_create` one (`serve`, `keys create`) takes a directory
+    with no store yet, or an empty file; none turns another program's database, or a file that
+    is no database, into a store."""
+    path = Path(data_dir) / DB_FILE
+    if not path.exists() or path.stat().st_size == 0:
+        if may_create:
+            return True
+        empty = " (its file is empty)" if path.exists() else ""
+        print(f"redress {command}: no ledger at {path}{empty}", file=sys.stderr)
+        return False
+    why = _not_a_store(path)
+    if why is not None:
+        print(f"redress {command}: {path} is not a Redress store: {why}", file=sys.stderr)
+        return False
+    return True
+
+
+def _not_a_store(path: Path) -> str | None:
+    """What the file at `path` is instead of a Redress store (read only), or None."""
+    import sqlite3
+
+    with path.open("rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            return "it is not a SQLite database"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            names = [
+                n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return f"SQLite cannot read it ({exc})"
+    if "entries" not in names:
+        shown = ", ".join(sorted(names)[:5]) or "none"
+        return f"it holds no ledger (its tables: {shown})"
     return None
 
 

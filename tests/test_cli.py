@@ -222,3 +222,62 @@ def test_a_data_directory_that_cannot_be_opened_is_one_line(tmp_path, command):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and str(where) in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+STORE_COMMANDS = [
+    ["serve", "--port", "1"],
+    ["keys", "create", "--role", "audit"],
+    ["keys", "list"],
+    ["keys", "revoke", "key_0000000000000000"],
+    ["report", "routing"],
+    ["export", "--out", "OUT"],
+    ["cases", "check"],
+    ["index", "rebuild"],
+]
+
+
+@pytest.mark.parametrize("what", ["garbage", "another program's database"])
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_file_that_is_no_store_is_refused_in_one_line_and_left_alone(tmp_path, command, what):
+    """CONTRACT.md: "First start creates the store"; no command turns a file that is not a
+    Redress store into one (nor writes a ledger entry or key files beside it), and none fails
+    with a traceback: one line naming the file, exit 2."""
+    data = tmp_path / "data"
+    data.mkdir()
+    database = data / "redress.db"
+    if what == "garbage":
+        database.write_bytes(b"garbage\n")
+    else:
+        with sqlite3.connect(database) as conn:
+            conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+        conn.close()
+    before = database.read_bytes()
+    args = [str(tmp_path / "out.jsonl") if a == "OUT" else a for a in command]
+    done = redress(*args, "--data-dir", str(data))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and "is not a Redress store" in done.stderr, done.stderr
+    assert str(database) in done.stderr
+    assert database.read_bytes() == before
+    assert sorted(p.name for p in data.iterdir()) == ["redress.db"]
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS[2:], ids=lambda c: " ".join(c[:2]))
+def test_a_command_that_reads_a_store_does_not_make_one_of_an_empty_file(tmp_path, command):
+    """Only `serve` and `keys create` make a store; the others find none in an empty file."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "redress.db").write_bytes(b"")
+    args = [str(tmp_path / "out.jsonl") if a == "OUT" else a for a in command]
+    done = redress(*args, "--data-dir", str(data))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no ledger at" in done.stderr and "empty" in done.stderr, done.stderr
+    assert (data / "redress.db").read_bytes() == b""
+    assert sorted(p.name for p in data.iterdir()) == ["redress.db"]
+
+
+def test_verify_of_an_empty_export_says_it_is_empty(tmp_path):
+    empty = tmp_path / "ledger.jsonl"
+    empty.write_bytes(b"")
+    done = redress("verify", "--export", str(empty))
+    assert done.returncode != 0
+    assert "the file is empty" in done.stdout + done.stderr, done.stdout + done.stderr
