@@ -18,7 +18,12 @@ from typing import Any
 import rules
 from reports.obligations import derive_register, status_at
 from reports.query import ReportQuery, previous_quarter, quarter_bounds
-from rules.calendar import end_of_local_day, is_working_day, local_date, within_six_months_before
+from rules.calendar import (
+    is_working_day,
+    local_date,
+    start_of_local_day,
+    within_six_months_before,
+)
 
 STATUSES = ("met", "late", "open", "overdue", "lapsed")
 SERCO = "serco-es"
@@ -151,10 +156,14 @@ def members(snapshot: Snapshot, query: ReportQuery) -> list[Subject]:
 
 
 def report_as_of(snapshot: Snapshot, query: ReportQuery, policy: str) -> datetime:
-    """The end of the period or now, whichever is earlier (in the policy's time zone)."""
+    """The end of the period or now, whichever is earlier (in the policy's time zone). A period
+    ends when its last day does, at the start of the next local day: an obligation due on that
+    day and not done is overdue at the end of the period, as `GET /v1/cases?overdue_as_of=`
+    the next day lists it."""
     if query.end is None:
         return snapshot.now
-    return min(end_of_local_day(query.end, snapshot.policies[policy][0]), snapshot.now)
+    ended = start_of_local_day(query.end + timedelta(days=1), snapshot.policies[policy][0])
+    return min(ended, snapshot.now)
 
 
 def header(name: str, snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:

@@ -368,15 +368,16 @@ def test_timeliness_counts_and_median_working_days():
 
 def test_overdue_is_counted_at_the_end_of_the_period_not_now():
     """ "whose due has passed at the report's `as_of` (the end of the period or now, whichever is
-    earlier)": S3's respond (due 2026-03-11) is still open in a period ending 03-11, overdue in
-    one ending 03-12."""
+    earlier)": S3's respond (due 2026-03-11) is still open in a period ending 03-10; a period
+    ending 03-11 ends when 03-11 does, by when it has passed undone: overdue, as the case
+    listing's `overdue_as_of=2026-03-12` (the start of that day, the same instant) says."""
     snap = serco_fixture()
-    upto_11 = report(
-        "timeliness", snap, policy="serco-es", **{"from": "2026-03-01", "to": "2026-03-11"}
+    upto_10 = report(
+        "timeliness", snap, policy="serco-es", **{"from": "2026-03-01", "to": "2026-03-10"}
     )
-    upto_12 = report("timeliness", snap, policy="serco-es", **{"from": "2026-03-01", "to": "2026-03-12"})  # fmt: skip  # noqa: E501
-    assert (upto_11["rows"][0]["open"], upto_11["rows"][0]["overdue"]) == (1, 0)
-    assert (upto_12["rows"][0]["open"], upto_12["rows"][0]["overdue"]) == (0, 1)
+    upto_11 = report("timeliness", snap, policy="serco-es", **{"from": "2026-03-01", "to": "2026-03-11"})  # fmt: skip  # noqa: E501
+    assert (upto_10["rows"][0]["open"], upto_10["rows"][0]["overdue"]) == (1, 0)
+    assert (upto_11["rows"][0]["open"], upto_11["rows"][0]["overdue"]) == (0, 1)
 
 
 # -- WME register and routing -------------------------------------------------------------------
