@@ -594,8 +594,6 @@ def check_kept_checkpoint(
 ) -> None:
     """Prove with a consistency proof that the log still extends a checkpoint kept offline."""
     size, root = _open_checkpoint(note, verifier, "kept checkpoint")
-    vouched = max((c for c in stored if c[0] < size), default=None, key=lambda c: c[0])
-    vouched_pair = (vouched[0], bytes.fromhex(vouched[1])) if vouched else None
     _refuse_truncation(size, tree, "the kept checkpoint")
     if size == 0:
         return
@@ -603,13 +601,31 @@ def check_kept_checkpoint(
     try:
         verify_consistency(size, tree.size, root, tree.root(), proof)
     except ProofError:
-        first = vouched_pair[0] if vouched_pair else 0
-        raise Failure(
-            Damage.REWRITTEN,
-            f"the log does not extend the kept checkpoint of size {size}: an entry before "
-            f"{size} was rewritten, at or after entry {first}",
-            first,
-        ) from None
+        raise Failure(Damage.REWRITTEN, _not_extended(size, root, stored), 0) from None
+
+
+def _not_extended(size: int, root: bytes, stored: list[tuple[int, str, str]]) -> str:
+    """What a log that does not extend a kept checkpoint shows. One kept root cannot say which
+    entry changed: the log's own checkpoints narrow it only if whoever holds the log's key did
+    not sign them anew, which is what the kept checkpoint is there to catch (so the first bad
+    index named is 0)."""
+    said = f"the log does not extend the kept checkpoint of size {size}: "
+    twin = next((c for c in stored if c[0] == size), None)
+    if twin is not None and bytes.fromhex(twin[1]) != root:
+        return said + (
+            f"the log's key signed two different trees of size {size}, the kept checkpoint's "
+            f"and the log's own: either an entry before {size} was rewritten, or the key signed "
+            "a tree this log never held"
+        )
+    said += f"an entry before {size} "
+    vouched = max((c[0] for c in stored if 0 < c[0] < size), default=None)
+    if vouched is None:
+        return said + "was rewritten"
+    return said + (
+        f"was rewritten; at or after entry {vouched} if the log's own checkpoint of size "
+        f"{vouched} was signed before the change, anywhere before {size} if it was signed anew "
+        "by whoever holds the log's key"
+    )
 
 
 # -- receipts ---------------------------------------------------------------------------------
@@ -943,13 +959,30 @@ def _rotations(source: Path, is_sqlite: bool) -> list[tuple[int, dict]]:
         finally:
             conn.close()
     entries = read_export(source).entries
-    return _rotation_bodies([(i, parse_entry(raw)) for i, (_, raw) in enumerate(entries)])
+    return _rotation_bodies([(i, _chain_entry(i, raw)) for i, (_, raw) in enumerate(entries)])
 
 
 def _rotations_in(conn: sqlite3.Connection) -> list[tuple[int, dict]]:
     """`_rotations` of a SQLite store, read through `conn` (in its snapshot)."""
     rows = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
-    return _rotation_bodies([(idx, parse_entry(bytes(raw))) for idx, raw in rows])
+    return _rotation_bodies([(idx, _chain_entry(idx, bytes(raw))) for idx, raw in rows])
+
+
+def _chain_entry(idx: int, raw: bytes) -> dict:
+    """A key entry read for the signing-key chain, before the entries are checked: one that is
+    JSON but not canonical is read all the same, since the entry checks name its damage with
+    its index, and any earlier damage first (a rotation's signature holds the chain anyway)."""
+    try:
+        return parse_entry(raw)
+    except ValueError:
+        pass
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("body"), dict):
+        raise Failure(Damage.MODIFIED, f"entry {idx} is not a canonical entry", idx)
+    return document
 
 
 def _rotation_bodies(documents: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
@@ -958,7 +991,7 @@ def _rotation_bodies(documents: list[tuple[int, dict]]) -> list[tuple[int, dict]
     return [
         (idx, d["body"])
         for idx, d in documents
-        if d["kind"] == "key" and d["body"].get("action") == ROTATE_SIGNING
+        if d.get("kind") == "key" and d["body"].get("action") == ROTATE_SIGNING
     ]
 
 
@@ -1347,7 +1380,7 @@ def verify_database_trusted(
             conn = _Qmark(snapshot.conn)
             count, checkpoints, first = outline(conn)
             keys = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
-            documents = [(idx, parse_entry(bytes(raw))) for idx, raw in keys]
+            documents = [(idx, _chain_entry(idx, bytes(raw))) for idx, raw in keys]
             rotations = [
                 (idx, d["body"])
                 for idx, d in documents

@@ -197,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--quorum",
         type=int,
         metavar="N",
-        help="cosignatures the newest checkpoint needs (default: every --witness-key)",
+        help="cosignatures a checkpoint needs to count as witnessed (default: every "
+        "--witness-key); entries after the newest witnessed one are reported as not yet "
+        "covered, and fail only with --strict",
     )
     verify.add_argument(
         "--witness-url",

@@ -182,6 +182,94 @@ def test_a_rewrite_caught_by_a_checkpoint_the_officer_kept(tmp_path: Path) -> No
     assert report.damage == "rewritten" and report.first_bad_index == 0
 
 
+def resign_checkpoints(conn: sqlite3.Connection, signer: Signer) -> None:
+    """What whoever holds the log's key can do after a rewrite: sign every stored checkpoint
+    anew over the rewritten tree."""
+    raws = [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
+    tree = MemoryTree()
+    tree.extend(raws)
+    for (size,) in conn.execute("SELECT tree_size FROM checkpoints").fetchall():
+        root = tree.root(size)
+        text = format_checkpoint(Checkpoint("redress.local/ledger", size, root))
+        conn.execute(
+            "UPDATE checkpoints SET note = ?, root_hash = ? WHERE tree_size = ?",
+            (signer.sign(text), root.hex(), size),
+        )
+
+
+def test_a_kept_checkpoint_names_no_entry_the_log_key_could_have_vouched_for(
+    tmp_path: Path,
+) -> None:
+    """A rewrite by whoever holds the log's key, its checkpoints signed anew: they hold, so only
+    the kept checkpoint (size 12) shows it, and one kept root cannot say which entry changed.
+    The log's own size-6 checkpoint narrows it only if it was not signed anew: both are said,
+    and the first bad index named is 0, not an entry the key holder vouched for."""
+    ledger = honest_ledger(tmp_path)
+    kept = ledger.checkpoint()
+    from ledger.keys import load_signer, signing_key_path
+
+    with db(tmp_path) as conn:
+        rewrite_from(conn, 3, {"case_id": "someone-else"})
+        resign_checkpoints(conn, load_signer(signing_key_path(tmp_path)))
+    assert verify(tmp_path / "redress.db").ok
+    report = verify(tmp_path / "redress.db", checkpoint=kept)
+    assert (report.damage, report.first_bad_index) == ("rewritten", 0)
+    assert "two different trees of size 12" in report.summary, report.summary
+    with db(tmp_path) as conn:  # the log's own size-12 checkpoint gone: size 6 is the nearest
+        conn.execute("DELETE FROM checkpoints WHERE tree_size = 12")
+    report = verify(tmp_path / "redress.db", checkpoint=kept)
+    assert (report.damage, report.first_bad_index) == ("rewritten", 0)
+    assert "at or after entry 6 if" in report.summary, report.summary
+    assert "anywhere before 12 if" in report.summary, report.summary
+
+
+def test_a_kept_checkpoint_the_log_never_held_says_the_key_signed_two_trees(
+    tmp_path: Path,
+) -> None:
+    """An intact log, and a kept checkpoint of the same size with another root signed by the
+    log's key: either history may be the false one, and the summary says so."""
+    honest_ledger(tmp_path)
+    from ledger.keys import load_signer, signing_key_path
+
+    other = Checkpoint("redress.local/ledger", ENTRIES, b"\x07" * 32)
+    kept = load_signer(signing_key_path(tmp_path)).sign(format_checkpoint(other))
+    report = verify(tmp_path / "redress.db", checkpoint=kept)
+    assert (report.damage, report.first_bad_index) == ("rewritten", 0)
+    assert f"two different trees of size {ENTRIES}" in report.summary, report.summary
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_key_entry_re_encoded_is_named_by_its_index(tmp_path: Path, jobs: int) -> None:
+    """A key entry written again in another JSON form (its members in reverse order), every
+    hash after it, the tree and the checkpoints made to match: not canonical, named with its
+    index, although the signing-key chain reads key entries before the entries are checked."""
+    ledger = honest_ledger(tmp_path)
+    ledger.append("key", {"action": "create", "key_id": "key_1", "role": "audit", "name": "x"})
+    ledger.sign_checkpoint()
+    from ledger.keys import load_signer, signing_key_path
+
+    with db(tmp_path) as conn:
+        raws = [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
+        document = json.loads(raws[ENTRIES])
+        raws[ENTRIES] = json.dumps(dict(reversed(document.items())), separators=(",", ":")).encode()
+        conn.execute(
+            "UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?",
+            (raws[ENTRIES], hashlib.sha256(raws[ENTRIES]).hexdigest(), ENTRIES),
+        )
+        tree = MemoryTree()
+        tree.extend(raws)
+        conn.execute("DELETE FROM tree_nodes")
+        conn.executemany(
+            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
+            [(lv, p, h) for (lv, p), h in tree.nodes.items()],
+        )
+        resign_checkpoints(conn, load_signer(signing_key_path(tmp_path)))
+    report = verify(tmp_path / "redress.db", jobs=jobs)
+    assert (report.damage, report.first_bad_index) == ("modified", ENTRIES), report.summary
+    code, said = run_cli("verify", "--data-dir", str(tmp_path), "--jobs", str(jobs))
+    assert code == 1 and said.startswith(f"entry {ENTRIES} is not a canonical entry"), said
+
+
 def test_a_later_log_still_extends_a_kept_checkpoint(tmp_path: Path) -> None:
     ledger = honest_ledger(tmp_path)
     kept = ledger.checkpoint()
