@@ -221,6 +221,15 @@ def test_same_size_other_root_is_422(witness, log):
     assert witness.post(body(other, 5)).status_code == 422
 
 
+def test_the_same_checkpoint_with_a_proof_is_422_and_says_why(witness, log):
+    """The checkpoint already cosigned, sent again with a non-empty proof: refused (422; a
+    proof between equal trees is empty), and the answer does not claim another root."""
+    assert witness.post(body(log, 0)).status_code == 200
+    response = witness.post(body(log, 5, proof=[leaf_hash(b"x")]))
+    assert response.status_code == 422
+    assert "proof must be empty" in response.text and "differs" not in response.text
+
+
 def test_a_proof_with_old_size_0_is_422(witness, log):
     """ "If the proof is not empty when the old size is zero ... 422"."""
     response = witness.post(body(log, 0, proof=[leaf_hash(b"x")]))

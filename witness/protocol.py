@@ -126,8 +126,10 @@ def check_consistency(request: AddCheckpoint, cosigned_size: int, cosigned_root:
         return
     # Same size: "the root hashes are also identical" (422).
     if old == new.size:
-        if request.proof or not hmac.compare_digest(new.root_hash, cosigned_root):
+        if not hmac.compare_digest(new.root_hash, cosigned_root):
             raise Refusal(422, f"checkpoint of size {old} differs from the one cosigned")
+        if request.proof:
+            raise Refusal(422, "the checkpoint is the one cosigned, so the proof must be empty")
         return
     # RFC 6962 §2.1.2 consistency proof from the cosigned tree to the new one (422).
     try:
