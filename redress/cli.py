@@ -864,6 +864,10 @@ def run_report(args: argparse.Namespace) -> int:
         ledger.close()
     if args.format == "csv":
         sys.stdout.write(reports.to_csv(report))
+        # The ledger state the HTTP answer names in its headers (CONTRACT.md, "Reports"): on
+        # stderr, so that stdout stays the CSV itself.
+        print(f"Redress-Tree-Size: {report['tree_size']}", file=sys.stderr)
+        print(f"Redress-Root-Hash: {report['root_hash']}", file=sys.stderr)
     else:
         print(json.dumps(report, indent=2))
     return 0

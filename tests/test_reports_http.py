@@ -136,7 +136,15 @@ def test_cli_report_matches_the_api(recorded, keys, data_dir, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed == over_http
     assert main(["report", "timeliness", "--format", "csv", "--data-dir", str(data_dir)]) == 0
-    assert capsys.readouterr().out.startswith("policy,obligation,met,late,open,overdue,lapsed")
+    printed = capsys.readouterr()
+    assert printed.out.startswith("policy,obligation,met,late,open,overdue,lapsed")
+    # CONTRACT.md: CSV carries the ledger state "in the headers `Redress-Tree-Size` and
+    # `Redress-Root-Hash`"; the CLI says them on stderr, stdout being the CSV.
+    state = recorded.get("/v1/reports/timeliness", headers=keys.audit).headers
+    assert printed.err.splitlines() == [
+        f"Redress-Tree-Size: {state['Redress-Tree-Size']}",
+        f"Redress-Root-Hash: {state['Redress-Root-Hash']}",
+    ]
     assert main(["report", "register", "--from", "soon", "--data-dir", str(data_dir)]) == 2
     assert "--from" in capsys.readouterr().err
 
