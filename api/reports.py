@@ -27,6 +27,7 @@ from schemas.api import Report
 from schemas.problems import FieldError
 
 CSV = "text/csv"
+JSON = "application/json"
 TREE_SIZE, ROOT_HASH = "Redress-Tree-Size", "Redress-Root-Hash"  # the ledger state it is of
 STATE_HEADERS = {
     TREE_SIZE: "The size of the ledger the report was computed at.",
@@ -67,7 +68,8 @@ def report_response(report: dict[str, Any], as_csv: bool) -> Response[bytes]:
 
 
 def wants_csv(request: Request) -> bool:
-    return CSV in request.headers.get("accept", "").lower()
+    """Whether `Accept` prefers CSV to JSON (q-values weighed; JSON when it names neither)."""
+    return request.accept.best_match([JSON, CSV], default=JSON) == CSV
 
 
 @get(

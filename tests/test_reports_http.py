@@ -181,3 +181,20 @@ def test_http_reports_equal_the_pure_reports_over_the_whole_ledger(recorded, key
         if name == "register":
             assert len(expected["rows"]) == 2
         assert over_http == expected, name
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("text/csv", "text/csv"),
+        ("application/json, text/csv;q=0.5", "application/json"),
+        ("text/csv;q=0.9, application/json;q=0.1", "text/csv"),
+        ("*/*", "application/json"),
+        ("application/xml", "application/json"),
+    ],
+)
+def test_accept_is_weighed_by_its_q_values(recorded, keys, accept, media):
+    """RFC 9110 section 12.5.1: the media type with the highest weight wins."""
+    answer = recorded.get("/v1/reports/routing", headers={**keys.audit, "Accept": accept})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith(media)
