@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import Parameter
 
-from api.paging import check_limit
+from api.paging import bad_cursor, check_limit
 from api.problems import ApiProblem
 from api.responses import READ, problems
 from api.services import Services
@@ -108,9 +108,7 @@ def list_entries(
 def cursor_start(cursor: str) -> int:
     """The index a `next_cursor` stands for (the cursor is the index, in decimal)."""
     if not cursor.isascii() or not cursor.isdigit() or int(cursor) > SAFE_INTEGER:
-        raise ApiProblem(
-            422, "not a cursor this listing gave", [FieldError(pointer="/cursor", message="bad")]
-        )
+        raise bad_cursor()
     return int(cursor)
 
 

@@ -25,7 +25,7 @@ from litestar.serialization import decode_json
 import clock
 import rules
 from api.guard import where_undecodable
-from api.problems import ApiProblem
+from api.problems import ApiProblem, plain_message
 from ledger.canonical import unhashable_values
 from schemas.api import NO_NUL
 from schemas.decision import Decision
@@ -189,7 +189,7 @@ def _message(exc: msgspec.ValidationError, hint: Any = None) -> str:
     if choices and text.startswith("Invalid enum value"):
         given = text.removeprefix("Invalid enum value ").strip()
         return one_of(given.strip("'"), choices)
-    return text[:1].lower() + text[1:]
+    return plain_message(text)
 
 
 def as_struct(body: dict[str, Any], shape: type[S]) -> S:

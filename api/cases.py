@@ -32,7 +32,7 @@ from api.bodies import (
 from api.decisions import IdPath, recorded_decision
 from api.idempotency import IdempotencyKey, answered_async, idempotent_async, request_hash
 from api.logs import note
-from api.paging import check_limit
+from api.paging import bad_cursor, check_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
@@ -251,9 +251,7 @@ def list_cases(
     try:
         items, next_cursor = services.cases.page(where, limit, cursor)
     except BadCursor:
-        raise ApiProblem(
-            422, "not a cursor this listing gave", [FieldError(pointer="/cursor", message="bad")]
-        ) from None
+        raise bad_cursor() from None
     return msgspec.convert({"items": items, "next_cursor": next_cursor}, CasePage)
 
 

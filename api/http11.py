@@ -16,8 +16,9 @@ from schemas.problems import problem
 UNPARSABLE = msgspec.json.encode(
     problem(
         400,
-        "the request is not valid HTTP/1.1: its framing is ambiguous (Content-Length with "
-        "Transfer-Encoding) or its request line or headers are malformed",
+        "the request is not valid HTTP/1.1: its method is not one HTTP defines, its request "
+        "line or headers are malformed or too long, or its framing is ambiguous "
+        "(Content-Length with Transfer-Encoding)",
     )
 )
 

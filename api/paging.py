@@ -15,3 +15,9 @@ def check_limit(limit: int, most: int) -> None:
             f"limit must be between 1 and {most}",
             [FieldError(pointer="/limit", message=f"not between 1 and {most}")],
         )
+
+
+def bad_cursor() -> ApiProblem:
+    """422 for a `cursor` no listing gave: it names `/cursor` and says what one is."""
+    message = "not a next_cursor this listing gave: pass one back as it came"
+    return ApiProblem(422, "not a cursor this listing gave", [FieldError("/cursor", message)])

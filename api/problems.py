@@ -138,6 +138,8 @@ _TYPE_WORDS = {
     "`bool`": "a boolean",
     "`float`": "a number",
     "`null`": "null",
+    "`object`": "an object",
+    "`array`": "an array",
 }
 _ENCODED = {
     "Invalid RFC3339 encoded date": "expected a date YYYY-MM-DD, e.g. 2026-11-27",
@@ -148,14 +150,28 @@ _ENCODED = {
 
 
 def plain_message(message: str) -> str:
-    """msgspec's words for a parameter error in the words of the rest of the API ("Expected
-    `int`, got `str`" → "expected an integer, got a string"), and the accepted date forms."""
+    """msgspec's words for a parameter or body error in the words of the rest of the API
+    ("Expected `str | null`, got `int`" → "expected a string or null, got an integer"), the
+    accepted date forms, and no regular expression (the OpenAPI document states each)."""
     for raw, plain in _ENCODED.items():
         if message.startswith(raw):
             return plain
-    for name, words in _TYPE_WORDS.items():
-        message = message.replace(name, words)
+    message = _TYPE_NAMES.sub(_type_words, message)
+    message = _REGEX.sub(" of the form the OpenAPI document gives", message)
     return message[:1].lower() + message[1:]
+
+
+_TYPE_NAMES = re.compile(r"`([a-z]+(?: \| [a-z]+)*)`")
+_REGEX = re.compile(r" matching regex '.*'$")
+
+
+def _type_words(found: re.Match[str]) -> str:
+    """`str | null` → "a string or null"; a name not known stays as msgspec wrote it."""
+    names = found.group(1).split(" | ")
+    words = [_TYPE_WORDS.get(f"`{n}`") for n in names]
+    if None in words:
+        return found.group(0)
+    return " or ".join(w for w in words if w)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

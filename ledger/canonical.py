@@ -27,6 +27,9 @@ MAX_DEPTH = 32  # for a value a client sends (facts, personal data)
 ENVELOPE_DEPTH = 8  # what wraps such a value in a hashed document: entry, body, facts, ...
 
 
+FRACTION = "a fractional number cannot be recorded exactly: give a whole number or text"
+
+
 def unhashable_values(
     value: Any, pointer: str = "", max_depth: int = MAX_DEPTH
 ) -> list[FieldError]:
@@ -64,7 +67,12 @@ def _scan(value: Any, pointer: str, max_depth: int) -> tuple[list[FieldError], b
         elif isinstance(item, list):
             pending.extend((child, f"{where}/{i}", depth + 1) for i, child in enumerate(item))
         elif isinstance(item, float):
-            errors.append(FieldError(pointer=where, message="a float cannot be hashed exactly"))
+            errors.append(
+                FieldError(
+                    pointer=where,
+                    message=FRACTION,
+                )
+            )
         elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > SAFE_INTEGER:
             errors.append(FieldError(pointer=where, message="integer out of range (±2^53 − 1)"))
         elif isinstance(item, str) and not _is_unicode(item):

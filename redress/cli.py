@@ -78,6 +78,30 @@ def _use_database(args: argparse.Namespace) -> None:
         args.database = url
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    number = at_least(0)(text)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return number
+
+
+def at_least(least: int) -> Callable[[str], int]:
+    """An integer option of at least `least`."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{text!r} is less than {least}")
+        return value
+
+    number.__name__ = "number"  # argparse names the type in some of its messages
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="redress",
@@ -90,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes sharing one port")
+    serve.add_argument("--port", type=port_number, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--workers", type=at_least(1), default=1, help="worker processes sharing one port"
+    )
     serve.add_argument(
         "--witness",
         action="append",
@@ -175,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--jobs",
-        type=int,
+        type=at_least(1),
         metavar="N",
         help="check a store's entries in N processes (default: one per CPU core; a store of "
         "fewer than 16,384 entries is checked in one)",
@@ -316,7 +342,7 @@ def _witness_commands(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--data-dir", type=Path, required=True, help="the witness's key and state")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8100, help="port to listen on")
+    serve.add_argument("--port", type=port_number, default=8100, help="port to listen on")
     serve.add_argument(
         "--log",
         action="append",

@@ -191,7 +191,9 @@ def parse_instant(text: str) -> datetime:
     try:
         return datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}")
     except ValueError as exc:
-        raise ValueError(f"not a real date-time: {exc}") from None
+        # Python words an offset of 24 hours or more in its own terms (timedelta reprs).
+        problem = "its offset must be under 24 hours" if "offset" in str(exc) else str(exc)
+        raise ValueError(f"not a real date-time: {problem}") from None
 
 
 def is_date_only(text: str) -> bool:

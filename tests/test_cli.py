@@ -281,3 +281,23 @@ def test_verify_of_an_empty_export_says_it_is_empty(tmp_path):
     done = redress("verify", "--export", str(empty))
     assert done.returncode != 0
     assert "the file is empty" in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "-1"],
+        ["serve", "--workers", "0"],
+        ["verify", "--jobs", "0"],
+        ["witness", "serve", "--data-dir", "W", "--port", "70000", "--log", "x"],
+    ],
+)
+def test_an_option_out_of_range_is_refused_before_anything_starts(tmp_path, args):
+    """A port past 65535 or a worker count of 0 used to start (uvicorn printing a port it could
+    not have bound); now argparse refuses it, naming the option (exit 2)."""
+    args = [str(tmp_path / "w") if a == "W" else a for a in args]
+    done = redress(*args)
+    assert done.returncode == 2
+    assert "argument --" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "w").exists()

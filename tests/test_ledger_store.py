@@ -73,7 +73,7 @@ def test_an_entry_is_the_jcs_form_of_its_five_fields_and_chains_to_the_last(
 
 def test_floats_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
-    with pytest.raises(ValueError, match="float"):
+    with pytest.raises(ValueError, match="fractional number"):
         ledger.append("erasure", {"case_id": "c", "commitments": [], "score": 0.5})
     assert ledger.tree_size() == 1
 
