@@ -271,29 +271,17 @@ def scan_json(body: bytes) -> None:
     stack: list[_Frame] = []
     for match in _TOKENS.finditer(body):
         token = match.group()
+        if token in (b"{", b"[") and len(stack) >= MAX_DEPTH:
+            pointer = stack[-1].child_pointer()
+            raise Refused(
+                400,
+                f"JSON nested deeper than {MAX_DEPTH} levels",
+                [FieldError(pointer=pointer, message=f"nested deeper than {MAX_DEPTH}")],
+            )
+        if _structure(stack, token):
+            continue
         top = stack[-1] if stack else None
-        if token in (b"{", b"["):
-            pointer = top.child_pointer() if top is not None else ""
-            if len(stack) >= MAX_DEPTH:
-                raise Refused(
-                    400,
-                    f"JSON nested deeper than {MAX_DEPTH} levels",
-                    [FieldError(pointer=pointer, message=f"nested deeper than {MAX_DEPTH}")],
-                )
-            stack.append(_Frame(pointer, token == b"{"))
-        elif token in (b"}", b"]"):
-            if stack:
-                stack.pop()
-        elif token == b",":
-            if top is not None:
-                if top.is_object:
-                    top.expect_key = True
-                else:
-                    top.index += 1
-        elif token == b":":
-            if top is not None:
-                top.expect_key = False
-        elif top is not None and top.is_object and top.expect_key:
+        if top is not None and top.is_object and top.expect_key:
             check_characters(token, top.pointer, is_key=True)
             key = _decoded_key(token)
             if key is None:
@@ -312,6 +300,29 @@ def scan_json(body: bytes) -> None:
             check_characters(token, top.child_pointer() if top is not None else "")
 
 
+def _structure(stack: list[_Frame], token: bytes) -> bool:
+    """Follow a structural token (`{`, `[`, `}`, `]`, `,`, `:`) in the stack of open objects
+    and arrays; False for any other token (a string or a word), left to the caller."""
+    top = stack[-1] if stack else None
+    if token in (b"{", b"["):
+        stack.append(_Frame(top.child_pointer() if top is not None else "", token == b"{"))
+    elif token in (b"}", b"]"):
+        if stack:
+            stack.pop()
+    elif token == b",":
+        if top is not None:
+            if top.is_object:
+                top.expect_key = True
+            else:
+                top.index += 1
+    elif token == b":":
+        if top is not None:
+            top.expect_key = False
+    else:
+        return False
+    return True
+
+
 # Every token of a JSON text: a string (its closing quote missing when the text ends first), a
 # structural character, or a word (a number, a literal, or whatever else stands between them).
 _ALL_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
@@ -327,20 +338,10 @@ def where_undecodable(body: bytes, said: str) -> FieldError:
     stack: list[_Frame] = []
     for match in _ALL_TOKENS.finditer(body):
         token = match.group()
+        if _structure(stack, token):
+            continue
         top = stack[-1] if stack else None
-        if token in (b"{", b"["):
-            stack.append(_Frame(top.child_pointer() if top is not None else "", token == b"{"))
-        elif token in (b"}", b"]"):
-            if stack:
-                stack.pop()
-        elif token == b",":
-            if top is not None:
-                top.expect_key = top.is_object
-                top.index += not top.is_object
-        elif token == b":":
-            if top is not None:
-                top.expect_key = False
-        elif token[:1] == b'"':
+        if token[:1] == b'"':
             is_key = top is not None and top.is_object and top.expect_key
             pointer = top.pointer if is_key else (top.child_pointer() if top is not None else "")
             wrong = _string_fault(token)

@@ -61,6 +61,12 @@ def rewrite_from(conn: sqlite3.Connection, index: int, change: dict) -> None:
             (raw, prev, document["index"]),
         )
         raws[document["index"]] = raw
+    store_tree(conn, raws)
+    conn.execute("COMMIT")
+
+
+def store_tree(conn: sqlite3.Connection, raws: list[bytes]) -> None:
+    """The stored tree made anew over the entries `raws`, as the store itself would have."""
     tree = MemoryTree()
     tree.extend(raws)
     conn.execute("DELETE FROM tree_nodes")
@@ -68,7 +74,6 @@ def rewrite_from(conn: sqlite3.Connection, index: int, change: dict) -> None:
         "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
         [(lv, p, h) for (lv, p), h in tree.nodes.items()],
     )
-    conn.execute("COMMIT")
 
 
 def test_an_honest_ledger_verifies(tmp_path: Path) -> None:
@@ -256,13 +261,7 @@ def test_a_key_entry_re_encoded_is_named_by_its_index(tmp_path: Path, jobs: int)
             "UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?",
             (raws[ENTRIES], hashlib.sha256(raws[ENTRIES]).hexdigest(), ENTRIES),
         )
-        tree = MemoryTree()
-        tree.extend(raws)
-        conn.execute("DELETE FROM tree_nodes")
-        conn.executemany(
-            "INSERT INTO tree_nodes (level, position, hash) VALUES (?, ?, ?)",
-            [(lv, p, h) for (lv, p), h in tree.nodes.items()],
-        )
+        store_tree(conn, raws)
         resign_checkpoints(conn, load_signer(signing_key_path(tmp_path)))
     report = verify(tmp_path / "redress.db", jobs=jobs)
     assert (report.damage, report.first_bad_index) == ("modified", ENTRIES), report.summary
@@ -348,16 +347,7 @@ def test_a_swapped_key(tmp_path: Path) -> None:
     intruder = Signer.generate("redress.local/ledger")
     with db(tmp_path) as conn:
         rewrite_from(conn, 0, {"verifier_key": intruder.verifier_key})
-        raws = [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
-        tree = MemoryTree()
-        tree.extend(raws)
-        for (size,) in conn.execute("SELECT tree_size FROM checkpoints").fetchall():
-            root = tree.root(size)
-            text = format_checkpoint(Checkpoint("redress.local/ledger", size, root))
-            conn.execute(
-                "UPDATE checkpoints SET note = ?, root_hash = ? WHERE tree_size = ?",
-                (intruder.sign(text), root.hex(), size),
-            )
+        resign_checkpoints(conn, intruder)
     (tmp_path / "public.key").write_text(intruder.verifier_key + "\n")
     report = verify(tmp_path / "redress.db", public_key=officer_key)
     assert (report.damage, report.first_bad_index) == ("swapped_key", 0)
