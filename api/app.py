@@ -26,7 +26,7 @@ from api import audit, cases, decisions, keys, operations, policies, reports
 from api.auth import provide_caller, requires
 from api.connections import take_slot
 from api.document import ContractJson, ContractYaml
-from api.guard import Refused, RequestGuard, check_headers, refuse
+from api.guard import Refused, RequestGuard, check_headers, form_replayed, refuse
 from api.logs import configure_logging, logged
 from api.metrics import observe_request, worker_stopped
 from api.operations import instrument
@@ -60,12 +60,17 @@ def on_store_busy(_: Request, exc: StoreBusy) -> Response[bytes]:
 
 class ApiGuard(RequestGuard):
     """`RequestGuard` for the API; the console's HTML forms (URL-encoded, under `/console/`)
-    get its header checks only, their bodies being the console's (and Litestar's size limit)."""
+    get its header checks and a form field given twice refused (`form_replayed`), their bodies
+    being otherwise the console's."""
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/console/"):
             try:
                 check_headers(scope)
+                if scope["method"] == "POST":
+                    receive = await form_replayed(scope, receive)
+                    if receive is None:
+                        return
             except Refused as refused:
                 await refuse(send, refused)
                 return

@@ -35,7 +35,10 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # A JSON string (escapes included) or one structural character. Everything else (numbers,
 # literals, whitespace, garbage) is skipped: msgspec judges it later, after the depth is known.
-_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:,]', re.DOTALL)
+# A string's closing quote is optional: a string the body never closes is one token to the end,
+# not a failed match retried from each of its quotes (quadratic in them: minutes for 1 MiB of
+# `\"`, with the event loop or a worker thread held all the while).
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[{}\[\]:,]', re.DOTALL)
 
 
 class Refused(Exception):
@@ -353,9 +356,16 @@ def where_undecodable(body: bytes, said: str) -> FieldError:
         else:
             wrong = _word_fault(token)
             if wrong is not None:
-                pointer = top.child_pointer() if top is not None else ""
-                return FieldError(pointer=pointer, message=wrong)
+                return FieldError(pointer=_value_pointer(top), message=wrong)
     return FieldError(pointer="", message=said)
+
+
+def _value_pointer(top: _Frame | None) -> str:
+    """Where a value read now stands: the body, an item or member of `top`, or for a word where
+    a key should be (`{'a': 1}`), the object itself."""
+    if top is None:
+        return ""
+    return top.pointer if top.is_object and top.expect_key else top.child_pointer()
 
 
 def _string_fault(token: bytes) -> str | None:
@@ -461,7 +471,7 @@ def check_json(body: bytes) -> None:
 def _decoded_key(token: bytes) -> str | None:
     try:
         key = msgspec.json.decode(token)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # the decoder will say so, and where
         return None
     return key if isinstance(key, str) else None
 
@@ -484,6 +494,22 @@ async def read_body(receive: Any) -> tuple[bytes, list[dict[str, Any]]]:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks), []
+
+
+async def form_replayed(scope: Any, receive: Any) -> Any | None:
+    """For a form the console is posted (URL-encoded): its body read (refused past
+    `MAX_BODY_BYTES`) and a field given twice refused, as a repeated query parameter is (which
+    one would count?); the `receive` that replays the body, or None when the client left."""
+    body, pending = await read_body(receive)
+    if pending:
+        client_disconnected(scope)
+        return None
+    pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    names = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
+    if names:
+        raise Refused(400, "a form field is given more than once", named(names, ONCE))
+    ScopeState.from_scope(scope).body = body
+    return replay(body, receive)
 
 
 class RequestGuard:

@@ -78,24 +78,24 @@ def _use_database(args: argparse.Namespace) -> None:
         args.database = url
 
 
+MAX_PROCESSES = 64  # --workers, --jobs: more is a typo on any machine this runs on
+
+
 def port_number(text: str) -> int:
     """A TCP port, 0 (any free one) to 65535."""
-    number = at_least(0)(text)
-    if number > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
-    return number
+    return between(0, 65535)(text)
 
 
-def at_least(least: int) -> Callable[[str], int]:
-    """An integer option of at least `least`."""
+def between(least: int, most: int) -> Callable[[str], int]:
+    """An integer option from `least` to `most`."""
 
     def number(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"{text!r} is less than {least}")
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"{text!r} is not from {least} to {most}")
         return value
 
     number.__name__ = "number"  # argparse names the type in some of its messages
@@ -116,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=port_number, default=8000, help="port to listen on")
     serve.add_argument(
-        "--workers", type=at_least(1), default=1, help="worker processes sharing one port"
+        "--workers",
+        type=between(1, MAX_PROCESSES),
+        default=1,
+        help=f"worker processes sharing one port (1 to {MAX_PROCESSES})",
     )
     serve.add_argument(
         "--witness",
@@ -201,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--jobs",
-        type=at_least(1),
+        type=between(1, MAX_PROCESSES),
         metavar="N",
         help="check a store's entries in N processes (default: one per CPU core; a store of "
         "fewer than 16,384 entries is checked in one)",
@@ -409,7 +412,9 @@ def _command(
     run: Callable[[argparse.Namespace], int] | None,
 ) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=summary, description=summary)
-    command.set_defaults(run=run or _shows_help(command), command=name)
+    # The whole command as typed (`keys list`, not `list`), for the one-line errors.
+    whole = command.prog.split(" ", 1)[1] if " " in command.prog else name
+    command.set_defaults(run=run or _shows_help(command), command=whole)
     return command
 
 
@@ -931,9 +936,12 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def _existing_ledger(path: Path, command: str) -> Path | None:
-    """`path` when it exists; otherwise say so, as `redress COMMAND` would."""
-    if path.exists():
+    """`path` when it is a file; otherwise say so, as `redress COMMAND` would."""
+    if path.is_file():
         return path
+    if path.exists():
+        print(f"redress {command}: {path} is not a file", file=sys.stderr)
+        return None
     print(f"redress {command}: no ledger at {path}", file=sys.stderr)
     return None
 
@@ -944,6 +952,19 @@ def _existing_store(data_dir: Path, command: str, may_create: bool = False) -> b
     with no store yet, or an empty file; none turns another program's database, or a file that
     is no database, into a store."""
     path = Path(data_dir) / DB_FILE
+    if path.exists() and not path.is_file():
+        print(f"redress {command}: {path} is not a file", file=sys.stderr)
+        return False
+    wal = path.with_name(path.name + "-wal")
+    if not path.exists() and wal.exists():
+        # SQLite would start a new ledger beside it (signed with the same key: a fork) and
+        # drop what the log held.
+        print(
+            f"redress {command}: {wal} is there without {path}: restore the database, or "
+            "move the log aside if it is not this store's",
+            file=sys.stderr,
+        )
+        return False
     if not path.exists() or path.stat().st_size == 0:
         if may_create:
             return True

@@ -105,7 +105,7 @@ def parse_query(
             start, end = quarter_bounds(quarter)
     if name == "serco-quarterly":
         if quarter is None:
-            errors.append(("/quarter", "serco-quarterly needs ?quarter=YYYY-QN"))
+            errors.append(("/quarter", "serco-quarterly needs a quarter, YYYY-QN"))
         if policy not in (None, "serco-es"):
             errors.append(("/policy", "serco-quarterly covers the policy serco-es only"))
     if start is not None and end is not None and start > end:

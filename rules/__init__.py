@@ -33,6 +33,7 @@ __all__ = [
     "UnknownPolicy",
     "evaluate",
     "evaluate_ruleset",
+    "members_no_policy_takes",
     "named_by_some_policy",
     "policy_detail",
     "policy_ids",
@@ -138,3 +139,23 @@ def named_by_some_policy(pointer: str) -> bool:
         return False
     members = [t for t in tokens[2:] if not t.isdigit()]  # list indices are not names
     return not members or (len(members) == 1 and members[0] in _names_of_facts()[tokens[1]])
+
+
+def members_no_policy_takes(name: str, value: object) -> list[str]:
+    """Pointers of the members of fact `name`'s items (a list of objects, or one object) that no
+    policy's facts name; a null member is absent, so never one of them."""
+    known = _names_of_facts().get(name)
+    if not known:
+        return []
+    base = "/facts/" + name.replace("~", "~0").replace("/", "~1")
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    found = []
+    for i, item in items:
+        if isinstance(item, dict):
+            at = base if i is None else f"{base}/{i}"
+            found += [
+                f"{at}/" + k.replace("~", "~0").replace("/", "~1")
+                for k, v in item.items()
+                if v is not None and k not in known
+            ]
+    return found

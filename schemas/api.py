@@ -30,8 +30,9 @@ AsOf = Annotated[
         max_length=64,
         extra_json_schema={"format": "date-time"},
         description=(
-            "The instant the decision is taken for: an RFC 3339 date-time with offset. "
-            "The server clock (UTC) when absent."
+            "The instant the decision is taken for: an RFC 3339 date-time with offset, in a "
+            "year from 1900 to 2999 (a leap second, :60, cannot be held). The server clock "
+            "(UTC) when absent."
         ),
         examples=["2026-11-24T09:00:00Z"],
     ),

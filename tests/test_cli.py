@@ -289,6 +289,7 @@ def test_verify_of_an_empty_export_says_it_is_empty(tmp_path):
         ["serve", "--port", "99999"],
         ["serve", "--port", "-1"],
         ["serve", "--workers", "0"],
+        ["serve", "--workers", "100000"],
         ["verify", "--jobs", "0"],
         ["witness", "serve", "--data-dir", "W", "--port", "70000", "--log", "x"],
     ],
@@ -301,3 +302,28 @@ def test_an_option_out_of_range_is_refused_before_anything_starts(tmp_path, args
     assert done.returncode == 2
     assert "argument --" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_database_path_that_is_a_directory_is_refused_in_one_line(tmp_path, command):
+    data = tmp_path / "data"
+    (data / "redress.db").mkdir(parents=True)
+    args = [str(tmp_path / "out.jsonl") if a == "OUT" else a for a in command]
+    done = redress(*args, "--data-dir", str(data))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and "is not a file" in done.stderr, done.stderr
+    whole = " ".join(command[:2]) if command[0] in ("keys", "cases", "index") else command[0]
+    assert done.stderr.startswith(f"redress {whole}:"), done.stderr  # `keys list`, not `list`
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS[:2], ids=lambda c: " ".join(c[:2]))
+def test_a_write_ahead_log_without_its_database_is_not_made_a_new_store(tmp_path, command):
+    """SQLite would open a new, empty ledger beside a WAL whose database is gone: a fork signed
+    with the same key, and the log's commits lost. The commands that make a store refuse."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "redress.db-wal").write_bytes(b"left over")
+    done = redress(*command, "--data-dir", str(data))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "without" in done.stderr and "redress.db-wal" in done.stderr, done.stderr
+    assert sorted(p.name for p in data.iterdir()) == ["redress.db-wal"]

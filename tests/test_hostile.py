@@ -155,6 +155,9 @@ def bodies_for(kind: str) -> Iterator[tuple[str, bytes, int | None]]:
     yield "nested 1,000 levels in facts", valid.replace('"misconduct"', deep(1000)).encode(), 400
     yield "nested 100,000 arrays", b"[" * 100_000 + b"]" * 100_000, 400
     yield "nested 300,000 unclosed objects", b'{"a":' * 200_000, 400
+    # A string never closed, of escaped quotes: one token to the end, not a match retried
+    # from each quote (that took minutes for 1 MiB, holding the worker).
+    yield "an unclosed string of 500,000 escaped quotes", b'{"x":"' + b'\\"' * 500_000, 400
     if kind == "case":
         personal = json.dumps({**top, "personal": {"p": "PERSONAL"}})
         yield "nested 40 levels in personal", personal.replace('"PERSONAL"', deep(40)).encode(), 400
@@ -219,6 +222,19 @@ def bodies_for(kind: str) -> Iterator[tuple[str, bytes, int | None]]:
     yield (
         "an unknown fact beside a bad one",
         json.dumps({**top, "facts": {**FACTS, "mood": "cross", "kind": 7}}).encode(),
+        400,
+    )
+    yield (
+        "a fact only another policy takes, with a member no policy takes",
+        json.dumps(
+            {
+                **top,
+                "facts": {
+                    **FACTS,
+                    "caseworkers": [{"id": "a", "last_opportunity_at": "2025-11-01", "shoe": 1}],
+                },
+            }
+        ).encode(),
         400,
     )
     yield (
@@ -877,6 +893,8 @@ def unreadable_bodies(kind: str) -> Iterator[tuple[str, bytes, str]]:
         valid = json.dumps(top)
         named, value = "/facts/kind", '"complaint"'
     yield "an empty body", b"", ""
+    yield "a word where a key should be", b"{'a': 1}", ""
+    yield "a key that is not UTF-8", b'{"facts": {"\xc0\xaf": 1}}', "/facts"
     yield "truncated JSON", valid[:-3].encode(), ""
     yield "a number out of range", valid.replace(value, "1e400").encode(), named
     yield "a negative number out of range", valid.replace(value, "-2e308").encode(), named
@@ -932,3 +950,21 @@ def test_head_answers_wherever_get_does_and_sends_no_body(hostile_server: LiveSe
     refused = httpx.head(f"{hostile_server.base_url}/v1/policies")
     assert (refused.status_code, refused.content) == (401, b"")
     assert tree_size(hostile_server) == before
+
+
+def test_a_console_form_field_given_twice_is_refused_naming_it(hostile_server):
+    """Which `key` would sign in? A form field given twice is refused as a repeated query
+    parameter is, naming the field (it pointed at Litestar's own parameter, `/data`)."""
+    for path, form in (
+        ("/console/sign-in", "key=a&key=b"),
+        ("/console/ledger", "checkpoint=a&checkpoint=b&csrf=c"),
+    ):
+        answer = httpx.post(
+            hostile_server.base_url + path,
+            content=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"].startswith(PROBLEM_JSON)
+        name = form.split("=")[0]
+        assert [e["pointer"] for e in answer.json()["errors"]] == [f"/{name}"], answer.text
