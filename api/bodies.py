@@ -143,8 +143,8 @@ def unnamed_by_every_policy(
     alien = [p for p in unnamed if not rules.named_by_some_policy(p)]
     inside = []
     for pointer in unnamed:
-        name = pointer.split("/")[2].replace("~1", "/").replace("~0", "~")
-        if pointer.count("/") == 2 and rules.named_by_some_policy(pointer):
+        if pointer.count("/") == 2 and rules.named_by_some_policy(pointer):  # `/facts/NAME`
+            name = pointer.split("/")[2].replace("~1", "/").replace("~0", "~")
             inside += rules.members_no_policy_takes(name, facts.get(name))
     found = [FieldError(pointer=p, message="no policy takes this member") for p in inside]
     return alien + inside, errors + found

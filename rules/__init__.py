@@ -23,6 +23,7 @@ from rules.policies import DOCUMENTS
 from rules.ruleset import check_document, document_version, run_document
 from schemas.decision import Decision
 from schemas.policies import FactSummary, PolicyDetail, PolicySummary, RuleSummary, Vocabulary
+from schemas.problems import escape_pointer
 
 __all__ = [
     "FactSummary",
@@ -147,14 +148,14 @@ def members_no_policy_takes(name: str, value: object) -> list[str]:
     known = _names_of_facts().get(name)
     if not known:
         return []
-    base = "/facts/" + name.replace("~", "~0").replace("/", "~1")
+    base = "/facts/" + escape_pointer(name)
     items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
     found = []
     for i, item in items:
         if isinstance(item, dict):
             at = base if i is None else f"{base}/{i}"
             found += [
-                f"{at}/" + k.replace("~", "~0").replace("/", "~1")
+                f"{at}/{escape_pointer(k)}"
                 for k, v in item.items()
                 if v is not None and k not in known
             ]
