@@ -113,7 +113,9 @@ def parameter_errors(exc: ValidationException, request: Request | None = None) -
             continue
         key = names.get(item.get("key"), item.get("key"))
         pointer = f"/{escape_pointer(str(key))}" if key else ""
-        message = plain_message(str(item.get("message", "invalid")))
+        message = str(item.get("message", "invalid"))
+        # A parameter is text: one msgspec would not read as an integer (`01`) is not one.
+        message = DIGITS_ONLY if message == "Expected `int`, got `str`" else plain_message(message)
         errors.append(FieldError(pointer=pointer, message=message))
     return errors
 
@@ -132,6 +134,7 @@ def public_names(request: Request | None) -> dict[str, str]:
     return names
 
 
+DIGITS_ONLY = "expected an integer in decimal digits, e.g. 42 (no leading zeros)"
 _TYPE_WORDS = {
     "`int`": "an integer",
     "`str`": "a string",

@@ -680,6 +680,7 @@ def corpus(ids: dict[str, str], keys: dict[str, str]) -> list[Hostile]:
         ("/v1/ledger/entries/abc", 400),
         ("/v1/ledger/entries/1.0", 400),
         ("/v1/ledger/entries/1e3", 400),
+        ("/v1/ledger/entries/01", 400),  # a leading zero, as ?start=01 is refused
         ("/v1/ledger/entries/+1", 400),
         ("/v1/ledger/entries/1_0", 400),
         ("/v1/ledger/entries/%201%20", 400),
