@@ -993,6 +993,8 @@ def _not_a_store(path: Path) -> str | None:
             ]
         finally:
             conn.close()
+    except sqlite3.OperationalError:
+        return None  # not a verdict on the file (busy, or a WAL a read-only open cannot use)
     except sqlite3.DatabaseError as exc:
         return f"SQLite cannot read it ({exc})"
     if "entries" not in names:
