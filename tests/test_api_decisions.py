@@ -217,7 +217,10 @@ def test_parameter_errors_say_what_is_accepted_without_internals(client, keys):
     assert "ParamType" not in answer.text
     answer = client.get("/v1/ledger/entries?limit=abc", headers=keys.audit)
     assert answer.json()["errors"] == [
-        {"pointer": "/limit", "message": "expected an integer, got a string"}
+        {
+            "pointer": "/limit",
+            "message": "expected an integer in decimal digits, e.g. 42 (no leading zeros)",
+        }
     ]
     # The contract's integers are digits: msgspec alone would read 1e3 as 1000 and 2.0 as 2.
     answer = client.get("/v1/ledger/proofs/inclusion?index=0&tree_size=2.0", headers=keys.audit)
