@@ -30,7 +30,7 @@ from api.problems import ApiProblem, plain_message
 from ledger.canonical import unhashable_values
 from schemas.api import NO_NUL
 from schemas.decision import Decision
-from schemas.problems import SAFE_INTEGER, FieldError, escape_pointer
+from schemas.problems import SAFE_INTEGER, FieldError, escape_pointer, pointer_tokens
 
 S = TypeVar("S", bound=msgspec.Struct)
 FUTURE_SLACK = timedelta(minutes=5)
@@ -143,9 +143,9 @@ def unnamed_by_every_policy(
     alien = [p for p in unnamed if not rules.named_by_some_policy(p)]
     inside = []
     for pointer in unnamed:
-        if pointer.count("/") == 2 and rules.named_by_some_policy(pointer):  # `/facts/NAME`
-            name = pointer.split("/")[2].replace("~1", "/").replace("~0", "~")
-            inside += rules.members_no_policy_takes(name, facts.get(name))
+        tokens = pointer_tokens(pointer)
+        if len(tokens) == 2 and rules.named_by_some_policy(pointer):  # `/facts/NAME`
+            inside += rules.members_no_policy_takes(tokens[1], facts.get(tokens[1]))
     found = [FieldError(pointer=p, message="no policy takes this member") for p in inside]
     return alien + inside, errors + found
 

@@ -23,7 +23,7 @@ from rules.policies import DOCUMENTS
 from rules.ruleset import check_document, document_version, run_document
 from schemas.decision import Decision
 from schemas.policies import FactSummary, PolicyDetail, PolicySummary, RuleSummary, Vocabulary
-from schemas.problems import escape_pointer
+from schemas.problems import escape_pointer, pointer_tokens
 
 __all__ = [
     "FactSummary",
@@ -135,7 +135,7 @@ def _names_of_facts() -> dict[str, frozenset[str]]:
 def named_by_some_policy(pointer: str) -> bool:
     """Whether some policy's facts name the fact (or the member of a fact's item) at `pointer`
     (`/facts/NAME`, `/facts/NAME/MEMBER` or `/facts/NAME/INDEX/MEMBER`, RFC 6901)."""
-    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+    tokens = pointer_tokens(pointer)
     if len(tokens) < 2 or tokens[0] != "facts" or tokens[1] not in _names_of_facts():
         return False
     members = [t for t in tokens[2:] if not t.isdigit()]  # list indices are not names

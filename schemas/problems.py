@@ -16,6 +16,11 @@ def escape_pointer(token: object) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+def pointer_tokens(pointer: str) -> list[str]:
+    """The reference tokens of an RFC 6901 pointer, unescaped (`~1` is `/`, then `~0` is `~`)."""
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+
+
 class FieldError(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One offending field: a JSON Pointer (RFC 6901) into the request body, and what is wrong."""
 
