@@ -298,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
         run_cases_check,
     )
     _data_dir_option(check)
-    index = _command(commands, "index", "The decision index: `redress index rebuild`.", None)
+    index = _command(
+        commands, "index", "The decision index: `redress index rebuild` or `check`.", None
+    )
     index_commands = index.add_subparsers(title="index commands", metavar="INDEX_COMMAND")
     index_rebuild = _command(
         index_commands,
@@ -308,6 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index_rebuild.set_defaults(command="index rebuild")
     _data_dir_option(index_rebuild)
+    index_check = _command(
+        index_commands,
+        "check",
+        "Report the first decision whose index rows differ from what its ledger entry gives "
+        "(read only).",
+        run_index_check,
+    )
+    index_check.set_defaults(command="index check")
+    _data_dir_option(index_check)
     report = _command(
         commands, "report", "Print a report from the decision index and case tables.", run_report
     )
@@ -860,6 +871,32 @@ def run_index_rebuild(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"indexed {count} {'decision' if count == 1 else 'decisions'} from the ledger")
+    return 0
+
+
+def run_index_check(args: argparse.Namespace) -> int:
+    from ledger import Ledger
+    from reports.index import index_difference
+
+    opened = _case_store(args, "index check")
+    if opened is None:
+        return 2
+    store, timezones = opened
+    ledger = Ledger.open(args.data_dir.resolve(), store)
+    try:
+        with store.read() as tx:
+            size = tx.tree_size()
+            difference, count = index_difference(tx, timezones)
+        root = ledger.root_hash(size)
+    finally:
+        ledger.close()
+    if difference is not None:
+        print(f"differs: {difference}")
+        return 1
+    print(
+        f"ok: the decision index holds what the ledger's {count} "
+        f"{'decision' if count == 1 else 'decisions'} give (tree size {size}, root hash {root})"
+    )
     return 0
 
 

@@ -79,6 +79,27 @@ def subject_filter(
     return " AND ".join(where), params
 
 
+def count_keys(row: dict[str, Any], flags: Sequence[str]) -> list[tuple]:
+    """The `decision_counts` keys (policy, as_of_day, purpose, route, stage, disposition,
+    flag) one decision adds one to: its day's route, stage and disposition, and each of its
+    flags. The counts let routing sum a few rows a day rather than every decision; '' stands
+    for none (a key column cannot hold NULL and still match)."""
+    day = (row["policy"], row["as_of_day"], row["purpose"])
+    combo = (row.get("route") or "", row.get("stage") or "", row.get("disposition") or "")
+    return [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)]
+
+
+def obligation_rows(row: dict[str, Any], obligations: Sequence[dict[str, Any]]) -> list[tuple]:
+    """The `decision_obligations` rows of a case-less decision's register. Each carries its
+    decision's policy, purpose and received day, so that a period's rows are read without a
+    lookup of their decision."""
+    subject = (row["policy"], row["purpose"], row.get("received_day"))
+    return [
+        (row["idx"], seq, *map(o.get, OBLIGATION_COLUMNS), *subject)
+        for seq, o in enumerate(obligations)
+    ]
+
+
 class IndexTx:
     """Decision-index and session reads and writes over one transaction's connection."""
 
@@ -402,6 +423,47 @@ class IndexTx:
         )
         return [dict(zip(INDEX_COLUMNS, row, strict=True)) for row in rows]
 
+    # -- the index as stored, for `redress index check` ---------------------------------------
+
+    def index_rows_in(self, first: int, last: int) -> list[tuple]:
+        """Every index row (`INDEX_COLUMNS`, then `latest`) of entries `first`..`last`."""
+        return self._ix_rows(
+            self._sql(
+                f"SELECT {', '.join(INDEX_COLUMNS)}, latest FROM decision_index"
+                " WHERE idx BETWEEN ? AND ? ORDER BY idx"
+            ),
+            [first, last],
+        )
+
+    def index_flags_in(self, first: int, last: int) -> list[tuple]:
+        """(idx, flag) of entries `first`..`last`, by index then flag."""
+        return self._ix_rows(
+            self._sql(
+                "SELECT idx, flag FROM decision_flags WHERE idx BETWEEN ? AND ? ORDER BY 1, 2"
+            ),
+            [first, last],
+        )
+
+    def index_obligations_in(self, first: int, last: int) -> list[tuple]:
+        """(idx, seq, `OBLIGATION_COLUMNS`, policy, purpose, received_day) of case-less
+        decisions' register rows, entries `first`..`last`, by index then row."""
+        return self._ix_rows(
+            self._sql(
+                f"SELECT idx, seq, {', '.join(OBLIGATION_COLUMNS)}, policy, purpose,"
+                " received_day FROM decision_obligations WHERE idx BETWEEN ? AND ?"
+                " ORDER BY 1, 2"
+            ),
+            [first, last],
+        )
+
+    def decision_count_rows(self) -> list[tuple]:
+        """Every `decision_counts` row: (policy, as_of_day, purpose, route, stage,
+        disposition, flag, count)."""
+        return self._ix_rows(
+            "SELECT policy, as_of_day, purpose, route, stage, disposition, flag, count"
+            " FROM decision_counts"
+        )
+
     def console_session(self, id_hash: str) -> tuple[str, str, str] | None:
         """(role, csrf, expires_at) of the session whose id hashes to `id_hash`."""
         rows = self._ix_rows(
@@ -435,22 +497,9 @@ class IndexTx:
         # No rows, no statement (most decisions have no flags, a case's no register rows).
         if flags:
             self._ix_insert(INSERT_FLAG, [(idx, f) for f in flags])
-        # The day's counts, so that routing sums a few rows a day rather than every decision
-        # ('' stands for none: a key column cannot hold NULL and still match).
-        day = (row["policy"], row["as_of_day"], row["purpose"])
-        combo = (row.get("route") or "", row.get("stage") or "", row.get("disposition") or "")
-        self._ix_count([(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)])
+        self._ix_count(count_keys(row, flags))
         if obligations:
-            # Each register row carries its decision's policy, purpose and received day, so
-            # that a period's rows are read without a lookup of their decision.
-            subject = (row["policy"], row["purpose"], row.get("received_day"))
-            self._ix_insert(
-                INSERT_OBLIGATION,
-                [
-                    (idx, seq, *map(o.get, OBLIGATION_COLUMNS), *subject)
-                    for seq, o in enumerate(obligations)
-                ],
-            )
+            self._ix_insert(INSERT_OBLIGATION, obligation_rows(row, obligations))
 
     def _ix_insert(self, sql: str, rows: list[tuple]) -> None:
         """Insert `rows` with `sql` (one of the `INSERT_…` statements); a store's writer may
@@ -459,8 +508,8 @@ class IndexTx:
         self._ix_many(self._sql(sql), rows)
 
     def _ix_count(self, keys: list[tuple]) -> None:
-        """Add one to the `decision_counts` row of each key (`COUNT_COLUMNS` but the count);
-        a store's writer may add up a batch's keys and write each once (`store.sqlite`)."""
+        """Add one to the `decision_counts` row of each key (`count_keys`); a store's writer
+        may add up a batch's keys and write each once (`store.sqlite`)."""
         self._ix_many(self._sql(ADD_COUNTS), [(*key, 1) for key in keys])
 
     def clear_decision_index(self) -> None:

@@ -233,6 +233,7 @@ STORE_COMMANDS = [
     ["export", "--out", "OUT"],
     ["cases", "check"],
     ["index", "rebuild"],
+    ["index", "check"],
 ]
 
 

@@ -154,3 +154,91 @@ def test_the_console_reads_what_the_pure_views_compute(history):
         assert [(c.subject.case_id, c.state, c.obligations) for c in recent] == [
             (c.subject.case_id, c.state, c.obligations) for c in want[-7:][::-1]
         ], (policy, state, overdue)
+
+
+def check_index(data_dir, capsys) -> tuple[int, str]:
+    code = main(["index", "check", "--data-dir", str(data_dir)])
+    return code, capsys.readouterr().out
+
+
+def test_index_check_passes_on_the_index_the_decisions_wrote(history, data_dir, capsys):
+    """`redress index check` reads the index and the ledger in one snapshot and changes
+    nothing; it names the ledger state it checked, so it can be pinned to a checkpoint."""
+    services = history.app.state.services
+    decisions = index_rows(data_dir)[-1]
+    before = index_rows(data_dir)
+    size = services.ledger.tree_size()
+    code, out = check_index(data_dir, capsys)
+    assert code == 0, out
+    assert f"what the ledger's {decisions} decisions give" in out
+    assert f"tree size {size}, root hash {services.ledger.root_hash(size)}" in out
+    assert index_rows(data_dir) == before
+
+
+# Each: how an operator edits the index, and what the check must name. The last decision of
+# the walk's last case and a flagged decision are found by SQL, so nothing is hard-coded.
+TAMPERING = {
+    "a column": (
+        "UPDATE decision_index SET route = 'nobody' WHERE idx = (SELECT MIN(idx) FROM"
+        " decision_index WHERE purpose = 'live')",
+        "the index's route is 'nobody'",
+    ),
+    "a row deleted": (
+        "DELETE FROM decision_index WHERE idx = (SELECT MAX(idx) FROM decision_index)",
+        "is not in the index",
+    ),
+    "a row for an entry that is no decision": (
+        "INSERT INTO decision_index (idx, decision_id, policy, as_of, as_of_day, purpose)"
+        " SELECT MIN(idx), 'forged', 'wme', '2026-01-01T00:00:00Z', '2026-01-01', 'live'"
+        " FROM entries WHERE kind <> 'decision'",
+        "is not a decision; the index holds rows for it",
+    ),
+    "a row past the ledger's end": (
+        "INSERT INTO decision_index (idx, decision_id, policy, as_of, as_of_day, purpose)"
+        " SELECT MAX(idx) + 5, 'forged', 'wme', '2026-01-01T00:00:00Z', '2026-01-01', 'live'"
+        " FROM entries",
+        "is not a decision; the index holds rows for it",
+    ),
+    "a flag removed": (
+        "DELETE FROM decision_flags WHERE idx = (SELECT MIN(idx) FROM decision_flags)",
+        "the index's flags are",
+    ),
+    "a case-less register row changed": (
+        "UPDATE decision_obligations SET status = 'met' WHERE idx = (SELECT MIN(idx) FROM"
+        " decision_obligations) AND seq = 0",
+        "its register rows in the index are not what its entry gives",
+    ),
+    "a case's earlier decision marked latest": (
+        "UPDATE decision_index SET latest = 1 WHERE idx = (SELECT MIN(idx) FROM decision_index"
+        " WHERE case_id IS NOT NULL)",
+        "the index marks it latest; its case has a later decision",
+    ),
+    "a case's newest decision not marked latest": (
+        "UPDATE decision_index SET latest = 0 WHERE idx = (SELECT MAX(idx) FROM decision_index"
+        " WHERE case_id IS NOT NULL)",
+        "(or has no case): the index does not mark it latest",
+    ),
+    "a day's count": (
+        "UPDATE decision_counts SET count = count + 1 WHERE rowid = (SELECT MIN(rowid) FROM"
+        " decision_counts)",
+        "the ledger's decisions give",
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", TAMPERING)
+def test_index_check_names_the_first_row_an_operator_changed(
+    history, data_dir, capsys, tampering
+):
+    """The reports read the index; `verify` does not (README), so `index check` is how an
+    officer who does not trust the operator finds an index edited by hand: it names the entry
+    (or the day count) first found to differ, exits 1, and `index rebuild` mends it."""
+    edit, named = TAMPERING[tampering]
+    with sqlite3.connect(data_dir / DB_FILE) as db:
+        assert db.execute(edit).rowcount == 1
+    code, out = check_index(data_dir, capsys)
+    assert code == 1 and out.startswith("differs: ") and named in out, out
+    assert main(["index", "rebuild", "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    code, out = check_index(data_dir, capsys)
+    assert code == 0, out

@@ -156,8 +156,12 @@ def test_a_source_index_behind_its_ledger_is_copied_as_it_is_and_named(
     assert f"{total - dropped} of {total} decisions indexed" in done.stdout
     assert "redress index rebuild --database URL" in done.stderr
 
+    behind = redress("index", "check", "--data-dir", str(data), "--database", store_url)
+    assert behind.returncode == 1 and "is not in the index" in behind.stdout, behind.stdout
     rebuilt = redress("index", "rebuild", "--data-dir", str(data), "--database", store_url)
     assert rebuilt.returncode == 0 and f"indexed {total} decisions" in rebuilt.stdout
+    whole = redress("index", "check", "--data-dir", str(data), "--database", store_url)
+    assert whole.returncode == 0 and f"ledger's {total} decisions give" in whole.stdout
     pages = listing(data, decide)[repr({})]
     assert sum(len(page["items"]) for page in pages) == total
 
