@@ -227,9 +227,7 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("tampering", TAMPERING)
-def test_index_check_names_the_first_row_an_operator_changed(
-    history, data_dir, capsys, tampering
-):
+def test_index_check_names_the_first_row_an_operator_changed(history, data_dir, capsys, tampering):
     """The reports read the index; `verify` does not (README), so `index check` is how an
     officer who does not trust the operator finds an index edited by hand: it names the entry
     (or the day count) first found to differ, exits 1, and `index rebuild` mends it."""
