@@ -214,8 +214,10 @@ def list_cases(
         Parameter(
             description=(
                 "Only cases with an obligation overdue at the start of this date (YYYY-MM-DD, "
-                "in each policy's time zone): not done, still listed by the case's latest "
-                "decision, and its due passed (a date due passes at the end of its day)."
+                "in each policy's time zone): its due had passed (a date due passes at the end "
+                "of its day) and it had not yet ended, by its act or by the first decision that "
+                "no longer listed it. A missed obligation stays listed on the days it was "
+                "overdue, whatever happened since."
             )
         ),
     ] = None,

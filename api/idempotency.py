@@ -36,8 +36,8 @@ REPLAYED = "Idempotent-Replayed"
 KEY_TEXT = (
     f"Makes a retry safe: {KEY_RULE}. The same key from the same API key with the same body "
     "within 24 hours gets the original response again (same status and body, with "
-    "`Idempotent-Replayed: true`) and records nothing new; the same key with another body is "
-    "422."
+    "`Idempotent-Replayed: true`) and records nothing new; the same key with another body, "
+    "or sent to another path, is 422."
 )
 IdempotencyKey = Annotated[
     str | None,
@@ -85,7 +85,7 @@ def replay(stored: StoredResponse, digest: str) -> Response:
         raise ApiProblem(
             422,
             f"this {HEADER} was used with another request within 24 hours",
-            [FieldError(pointer=POINTER, message="already used with another body")],
+            [FieldError(pointer=POINTER, message="already used with another body or path")],
         )
     return json_response(stored.body, stored.status, {REPLAYED: "true"})
 

@@ -44,6 +44,31 @@ def test_the_same_key_with_another_body_is_422_and_records_nothing(client, keys)
     assert tree_size(client, keys) == before + 1
 
 
+def test_the_same_key_and_body_on_another_case_is_422_naming_the_path_too(client, keys):
+    """The request a key stands for is its method, path and body: the same event sent to
+    another case with a key already used is refused, and the message does not blame the body."""
+    first, second = (
+        client.post("/v1/cases", json=LIVE_COMPLAINT, headers=keys.decide).json()["case_id"]
+        for _ in range(2)
+    )
+    event = {"facts": {"acts": {"acknowledge": "2026-11-24"}}, "as_of": "2026-11-25T09:00:00Z"}
+    done = client.post(
+        f"/v1/cases/{first}/events", json=event, headers=with_key(keys.decide, "ev-1")
+    )
+    assert done.status_code == 201
+    before = client.get(f"/v1/cases/{second}", headers=keys.audit).json()
+    refused = client.post(
+        f"/v1/cases/{second}/events", json=event, headers=with_key(keys.decide, "ev-1")
+    )
+    assert refused.status_code == 422
+    (error,) = refused.json()["errors"]
+    assert error == {
+        "pointer": "/Idempotency-Key",
+        "message": "already used with another body or path",
+    }
+    assert client.get(f"/v1/cases/{second}", headers=keys.audit).json() == before
+
+
 def test_keys_belong_to_the_api_key_that_sent_them(client, keys):
     """The same Idempotency-Key from another API key is another request."""
     mine = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "shared"))
