@@ -18,8 +18,11 @@ Choices where CONTRACT.md is silent:
   case's latest decision).
 - `done_at` follows the `acts` fact. When a decision carries its facts (a ledger body) an
   obligation no longer listed takes its act from them, so an act sent in the same event that
-  ended the deadline (or later) still makes it `met` or `late`; a decision without facts (the
-  API's shape) leaves an unlisted row's `done_at` as it was.
+  ended the deadline, or later but dated no later than that end, still makes it `met` or `late`
+  (CONTRACT.md, "Reports": "even when the act came in the same event that ended the
+  deadline"); an act dated after the end leaves it `lapsed` ("its stage ended first"), its
+  `done_at` still the act. A decision without facts (the API's shape) leaves an unlisted row's
+  `done_at` as it was.
 - A deadline without `kind`, `status` or `done_at` (a decision recorded under POLICIES.md
   version 1) is read with the kind its name has in version 2 (`VERSION_1_KINDS`), and its status
   is computed from `due`, the act and `as_of` as POLICIES.md "Deadlines, obligations and acts"
@@ -198,9 +201,12 @@ def _listed_row(
 
 
 def _ended_row(row: Row, done_at: str | None, dropped_at: str, tz: str) -> Row:
-    """A row no decision lists any more (since `dropped_at`): met or late if done, lapsed if
-    never done."""
-    status = LAPSED if done_at is None else obligation_status(row["due"], done_at, done_at, tz)
+    """A row no decision lists any more (since `dropped_at`): met or late if done by then,
+    lapsed if not ("its stage ended first"), even when an act came later."""
+    if done_at is None or _instant(done_at, tz) > parse_instant(dropped_at).astimezone(UTC):
+        status = LAPSED
+    else:
+        status = obligation_status(row["due"], done_at, done_at, tz)
     ends_at = ends_at_of(done_at, dropped_at, tz)
     return {
         **row,

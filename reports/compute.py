@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 import rules
-from reports.obligations import derive_register, status_at
+from reports.obligations import DONE, derive_register, status_at
 from reports.query import ReportQuery, previous_quarter, quarter_bounds
 from rules.calendar import (
     is_working_day,
@@ -271,7 +271,7 @@ def timeliness_report(snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:
         for fate in obligation_fates(subject, snapshot, query):
             key = (subject.policy, fate["name"])
             counts[key][fate["status"]] += 1
-            if fate["done_at"] and subject.received_day is not None:
+            if fate["status"] in DONE and subject.received_day is not None:
                 done = local_date(fate["done_at"], timezone)
                 days[key].append(working_days_between(subject.received_day, done, calendar))
     rows = []

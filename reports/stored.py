@@ -33,7 +33,7 @@ from reports.compute import (
     report_as_of,
     working_days_between,
 )
-from reports.obligations import status_at
+from reports.obligations import DONE, status_at
 from reports.query import ReportQuery, previous_quarter, quarter_bounds
 from rules.calendar import local_date
 
@@ -246,8 +246,9 @@ def obligation_counts(
             continue
         timezone, calendar = places[policy]
         row = {"status": status, "due": due, "done_at": done_at}
-        counts[(policy, name)][status_at(row, at[policy], timezone)] += n
-        if done_at and received_day is not None:
+        status = status_at(row, at[policy], timezone)
+        counts[(policy, name)][status] += n
+        if status in DONE and received_day is not None:
             done = local_date(done_at, timezone)
             taken = working_days_between(date.fromisoformat(received_day), done, calendar)
             days[(policy, name)][taken] += n

@@ -11,7 +11,8 @@ register (`seq`), and indexes the case listing; version 5 adds the decision inde
 sessions; version 6 lets the register be read without a lookup per row (a covering index of the
 subjects; a case-less decision's register rows carry its policy, purpose and received day);
 version 7 keeps when each obligation stopped being pending; version 8 names the key of each console
-session; version 9 dates each case opened when its first decision was recorded.
+session; version 9 dates each case opened when its first decision was recorded; version 10 makes
+an obligation whose act came after it ended `lapsed`.
 
 (sqlite-utils' `Migrations` records migrations by name in a table and cannot refuse a newer
 schema, and its transaction handling does not serialise concurrent openers: hence this list.)
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import date
 
 from store.schema import migrate_locked
 from store.schema import run_script as _run
@@ -263,6 +265,49 @@ OPENED_AT_SQL = """
 """
 
 
+def schema_10(conn: sqlite3.Connection) -> None:
+    """An obligation no decision lists any more is `lapsed` when its act came after it ended
+    (CONTRACT.md: "its stage ended first"); rows stored before took such an act as `met` or
+    `late`."""
+    for key in acts_after_their_end(conn.execute(LAPSE_CANDIDATES).fetchall()):
+        conn.execute(LAPSE.replace("%s", "?"), key)
+
+
+# Rows that may have been done only after they ended (`acts_after_their_end` tells), and what
+# becomes of those that were: the same for SQLite and, `%s` kept, PostgreSQL.
+LAPSE_CANDIDATES = (
+    "SELECT o.case_id, o.name, o.done_at, o.dropped_at, c.policy FROM case_obligations o"
+    " JOIN cases c ON c.case_id = o.case_id WHERE o.status IN ('met', 'late')"
+    " AND o.done_at IS NOT NULL AND o.dropped_at IS NOT NULL"
+)
+LAPSE = (
+    "UPDATE case_obligations SET status = 'lapsed', ends_at = dropped_at"
+    " WHERE case_id = %s AND name = %s"
+)
+# The policies' time zones when version 10 was written (a migration reads the store as it was).
+MIGRATION_TIMEZONES = {"serco-es": "America/Toronto"}
+
+
+def acts_after_their_end(candidates: list[tuple]) -> list[tuple[str, str]]:
+    """(case_id, name) of each `LAPSE_CANDIDATES` row whose act's instant (a date act: the start
+    of its local day in its policy's time zone) is after the instant it ended (`dropped_at`)."""
+    if not candidates:
+        return []
+    # Loaded only for a store with such rows (the rules package takes a tenth of a second).
+    from rules.calendar import is_date_only, parse_instant, start_of_local_day
+
+    found = []
+    for case_id, name, done_at, dropped_at, policy in candidates:
+        zone = MIGRATION_TIMEZONES.get(policy, "Europe/London")
+        if is_date_only(done_at):
+            act = start_of_local_day(date.fromisoformat(done_at), zone)
+        else:
+            act = parse_instant(done_at)
+        if act > parse_instant(dropped_at):
+            found.append((case_id, name))
+    return found
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
@@ -273,6 +318,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_7,
     schema_8,
     schema_9,
+    schema_10,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,13 +9,15 @@ node's writer locks `FOR UPDATE` to sequence appends across nodes; version 3 the
 for `Idempotency-Key` replays; version 4 the decision index and console sessions; version 5
 what SQLite's versions 3 and 4 added (key ids, names and revocation; a case's purpose and the
 register's order); version 6 what SQLite's version 6 did (the register read without a lookup
-per row); versions 7 to 9 what SQLite's versions 7 to 9 did.
+per row); versions 7 to 10 what SQLite's versions 7 to 10 did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from store.migrations import LAPSE, LAPSE_CANDIDATES, acts_after_their_end
 from store.schema import migrate_locked, run_script
 
 SCHEMA_1 = """
@@ -177,7 +179,15 @@ FROM (
 WHERE first.case_id = c.case_id AND first.recorded_at IS NOT NULL
 """
 
-MIGRATIONS: list[str] = [
+
+def lapsed_after_end(conn: Any) -> None:
+    """SQLite's version 10 (`store.migrations.schema_10`): an obligation whose act came after it
+    ended is `lapsed`."""
+    for key in acts_after_their_end(conn.execute(LAPSE_CANDIDATES).fetchall()):
+        conn.execute(LAPSE, key)
+
+
+MIGRATIONS: list[str | Callable[[Any], None]] = [
     SCHEMA_1,
     SCHEMA_2,
     SCHEMA_3,
@@ -187,6 +197,7 @@ MIGRATIONS: list[str] = [
     OBLIGATION_ENDS,
     SESSION_KEYS,
     OPENED_AT,
+    lapsed_after_end,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"
@@ -213,7 +224,7 @@ def migrate(conn: Any, upto: int = SCHEMA_VERSION) -> None:
             conn.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL)")
             conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (0)")
         for step in MIGRATIONS[version:upto]:
-            run_script(conn, step)
+            step(conn) if callable(step) else run_script(conn, step)
         conn.execute(f"UPDATE {VERSION_TABLE} SET version = %s", (max(version, upto),))
 
     migrate_locked(

@@ -308,3 +308,52 @@ def test_a_case_is_opened_when_its_first_decision_is_recorded_and_schema_9_says_
         assert all((opened == updated) == (case_id != touched) for case_id, opened, updated in rows)
     finally:
         conn.close()
+
+
+def test_an_act_after_its_obligation_lapsed_leaves_it_lapsed_and_schema_10_says_so(
+    data_dir, keys, store_url
+):
+    """CONTRACT.md: a row no longer listed "becomes `lapsed` if it was never done (its stage
+    ended first)". Serco (client): `respond` ends when the dispute escalates (it is unresolved
+    at its level); a response dated two days after that does not make it `late`. A store
+    written before schema 10 kept such a row as `late`: the upgrade makes it `lapsed`, and
+    `verify` then holds the case tables to the ledger again."""
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from redress.cli import main
+
+    opened = {
+        "policy": "serco-es",
+        "as_of": "2026-10-09T15:00:00Z",
+        "facts": {"received_at": "2026-10-09", "complainant_type": "client"},
+    }
+    escalated = {"as_of": "2026-10-14T15:00:00Z", "facts": {"unresolved_at_level": True}}
+    answered = {"as_of": "2026-10-16T15:00:00Z", "facts": {"acts": {"respond": "2026-10-16"}}}
+
+    def respond(client: TestClient, case_id: str) -> tuple[str, str | None]:
+        case = client.get(f"/v1/cases/{case_id}", headers=keys.audit).json()
+        row = next(r for r in case["obligations"] if r["name"] == "respond")
+        return row["status"], row["done_at"]
+
+    with TestClient(create_app(data_dir)) as client:
+        case_id = client.post("/v1/cases", json=opened, headers=keys.decide).json()["case_id"]
+        path = f"/v1/cases/{case_id}/events"
+        assert client.post(path, json=escalated, headers=keys.decide).status_code == 201
+        assert respond(client, case_id) == ("lapsed", None)
+        assert client.post(path, json=answered, headers=keys.decide).status_code == 201
+        assert respond(client, case_id) == ("lapsed", "2026-10-16")
+        overdue = client.get("/v1/cases?overdue_as_of=2026-10-15", headers=keys.audit).json()
+        assert overdue["items"] == []  # it had ended on the 14th, as the register says
+
+    late = "UPDATE case_obligations SET status = 'late', ends_at = '2026-10-16T04:00:00.000000Z'"
+    conn = rolled_back(data_dir, store_url, f"{late} WHERE name = 'respond'", 9)
+    try:
+        stored = conn.execute("SELECT status FROM case_obligations WHERE name = 'respond'")
+        assert stored.fetchall() == [("late",)]  # as the code before schema 10 kept it
+    finally:
+        conn.close()
+    database = [] if store_url == "sqlite" else ["--database", store_url]
+    with TestClient(create_app(data_dir)) as client:  # opening upgrades the store
+        assert respond(client, case_id) == ("lapsed", "2026-10-16")
+    assert main(["cases", "check", "--data-dir", str(data_dir), *database]) == 0
