@@ -26,6 +26,7 @@ from ledger.export import read_export_file
 from ledger.keys import ORIGIN, PUBLIC_KEY_FILE
 from ledger.merkle import ProofError, leaf_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
+from ledger.tlog_proof import HEADER as TLOG_PROOF_HEADER
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
 from ledger.tree import Frontier, MemoryTree, consistency_hashes
 from ledger.verify_chunks import (
@@ -62,7 +63,7 @@ class Material:
     nodes: dict[tuple[int, int], bytes] | None = field(default=None)  # stored tree nodes
 
 
-RECEIPT_MAGIC = "c2sp.org/tlog-proof@v1"
+RECEIPT_MAGIC = TLOG_PROOF_HEADER
 
 
 def verify(
@@ -421,7 +422,9 @@ def trusted_key(material: Material, public_key: str | None) -> str:
         genesis_key = genesis["body"]["verifier_key"] if genesis["kind"] == "key" else None
     except (ValueError, KeyError, TypeError):
         genesis_key = None
-    trusted = public_key.strip() if public_key else material.published_key or genesis_key
+    # Only an absent key (None) falls back to the ledger's own: "" is a key that matches none.
+    trusted = public_key.strip() if public_key is not None else None
+    trusted = trusted if trusted is not None else material.published_key or genesis_key
     if trusted is None:
         raise Failure(Damage.SWAPPED_KEY, "no verifier key given, published or in entry 0", 0)
     # A rotation chain (one key per line): entry 0 names its first key, public.key its last.
@@ -864,7 +867,7 @@ def check_coverage(
             newest,
         )
     covered, what = newest, "the newest signed checkpoint"
-    if trust.witness_keys:
+    if trust.witness_keys and trust.needed > 0:  # a quorum of 0 asks for no cosignature
         covered, names = _newest_cosigned(checkpoints, log_key, trust)
         what = f"a checkpoint cosigned by {', '.join(names)}"
     uncovered = count - covered
@@ -916,7 +919,7 @@ def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
     cannot be reached fails verification: the auditor asked for its word."""
     if not trust.witness_urls:
         return []  # without importing the HTTP client (a serial 20 ms before `verify`)
-    from ledger.cosignature import CosignatureError, witnessed
+    from ledger.cosignature import CosignatureError, QuorumError, witnessed
     from ledger.witnessing import WitnessError, fetch_cosigned_checkpoint
 
     notes = []
@@ -926,13 +929,29 @@ def _witness_checkpoints(trust: Trust, log_key: str) -> list[str]:
         except WitnessError as e:
             raise Failure(UNWITNESSED, f"cannot ask the witness at {url}: {e}", 0) from None
         if note is None:
-            continue  # it cosigned nothing for this log yet
+            # Its silence cannot vouch that the ledger was not rolled back: a wrong URL, or a
+            # witness this log never used, must not pass for one that saw nothing amiss.
+            raise Failure(
+                UNWITNESSED,
+                f"the witness at {url} has cosigned no checkpoint of this log ({ORIGIN}): it "
+                "cannot vouch for it (a wrong URL, or a witness the log does not use)",
+                0,
+            )
         try:
-            witnessed(note, log_key.split(), [], 0)
+            # With witness keys given, what a witness answers must carry a trusted witness's
+            # cosignature: a checkpoint the log signed alone proves nothing about the witness.
+            witnessed(note, log_key.split(), trust.witness_keys, min(1, len(trust.witness_keys)))
+        except QuorumError:
+            raise Failure(
+                UNWITNESSED,
+                f"the checkpoint the witness at {url} answered carries no cosignature by a "
+                "witness key given: it is not that witness's word",
+                0,
+            ) from None
         except (CosignatureError, NoteError, ValueError) as e:
             raise Failure(
                 Damage.SWAPPED_KEY,
-                f"the witness at {url} cosigned a checkpoint the trusted log key did not sign: {e}",
+                f"the witness at {url} answered a checkpoint the trusted keys did not sign: {e}",
                 0,
             ) from None
         notes.append(note)
@@ -1024,7 +1043,7 @@ def trusted_chain(
     rotation. Then a checkpoint signed by that key or a later one must exist: it is what vouches
     for every entry before it, the older keys' included (a retired key, even leaked, cannot
     make one)."""
-    given = public_key.strip() if public_key else None
+    given = public_key.strip() if public_key is not None else None
     if given is None or genesis is None or given == genesis:
         return signing_chain(rotations, given or genesis)
     from_genesis = signing_chain(rotations, genesis)
@@ -1294,7 +1313,9 @@ def verify_receipt_trusted(
     if not report.ok:
         return report
     proof = parse_tlog_proof(path.read_text())
-    log_key = (public_key or (path.parent / PUBLIC_KEY_FILE).read_text()).strip()
+    log_key = (
+        public_key if public_key is not None else (path.parent / PUBLIC_KEY_FILE).read_text()
+    ).strip()
     verifier = _verifier(log_key)
     receipt_size, receipt_root = _open_checkpoint(
         proof.checkpoint, verifier, "the receipt's checkpoint"

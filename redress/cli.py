@@ -391,11 +391,30 @@ def run_witness_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _vkey_argument(value: str) -> str:
-    """A verifier key given inline, or the first line of the file that holds it."""
+def _vkey_argument(value: str, witness: bool = False) -> str:
+    """A verifier key given inline, or the file that holds it: a log's key (type 0x01), or with
+    `witness` a witness's cosignature key (type 0x04). ValueError, saying which, when it is
+    neither a key nor a readable file holding one."""
     path = Path(value)
     if "+" not in value or path.is_file():
-        return path.read_text().strip()
+        try:
+            value = path.read_bytes().decode("utf-8").strip()
+        except OSError as error:
+            reason = error.strerror or error
+            raise ValueError(f"{value!r} is neither a verifier key nor a file ({reason})") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not text, so not a verifier key") from None
+        if not value:
+            raise ValueError(f"{path} is empty: it holds no verifier key")
+    if witness:
+        from ledger.cosignature import CosignatureVerifier as parse
+    else:
+        from ledger.note import Verifier as parse  # type: ignore[assignment]
+    try:
+        parse.from_verifier_key(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a {'witness' if witness else 'log'}'s verifier key: "
+                         f"{error}") from None  # fmt: skip
     return value
 
 
@@ -706,9 +725,13 @@ def run_keys_rotate_signing(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     try:
-        witness_keys = [_vkey_argument(value) for value in args.witness_key]
-    except OSError as error:
+        witness_keys = [_vkey_argument(value, witness=True) for value in args.witness_key]
+    except ValueError as error:
         print(f"redress verify: --witness-key: {error}", file=sys.stderr)
+        return 2
+    if len(set(witness_keys)) < len(witness_keys):
+        print("redress verify: --witness-key: a key is given twice (each witness counts once "
+              "towards --quorum)", file=sys.stderr)  # fmt: skip
         return 2
     if args.quorum is not None and not 0 <= args.quorum <= len(witness_keys):
         print(
@@ -717,8 +740,12 @@ def run_verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    public_key = _read_text(args.public_key)
-    checkpoint = _read_text(args.checkpoint)
+    try:
+        public_key = _text_argument(args.public_key, "--public-key", "a verifier key")
+        checkpoint = _text_argument(args.checkpoint, "--checkpoint", "a signed checkpoint")
+    except ValueError as error:
+        print(f"redress verify: {error}", file=sys.stderr)
+        return 2
     if checkpoint is not None:
         # A kept file often gains a trailing blank line (an editor, `echo`); the note itself
         # ends in exactly one newline.
@@ -731,7 +758,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print(report.summary)
         return 0 if report.ok else 1
     if args.receipt is not None:
-        source: Path | None = args.receipt
+        source: Path | None = _existing_receipt(args.receipt)
     else:
         source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
     if source is None:
@@ -972,6 +999,27 @@ def run_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_receipt(path: Path) -> Path | None:
+    """`path` when it holds a C2SP tlog-proof; otherwise say what it is not. (`verify` reads
+    a ledger or a receipt from one path: an export or a store handed over as a receipt must
+    not be checked as a whole ledger, trusting the key it names, and pass.)"""
+    from ledger.tlog_proof import HEADER
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(HEADER) + 1)
+    except OSError as error:
+        print(f"redress verify: --receipt {path}: {error.strerror or error}", file=sys.stderr)
+        return None
+    if head == f"{HEADER}\n".encode():
+        return path
+    why = f"a C2SP tlog-proof's first line is {HEADER!r}"
+    if head == f"{HEADER}\r".encode():
+        why = "its lines end in CR LF; a C2SP tlog-proof's end in LF alone"
+    print(f"redress verify: --receipt {path} is not a receipt: {why}", file=sys.stderr)
+    return None
+
+
 def _existing_ledger(path: Path, command: str) -> Path | None:
     """`path` when it is a file; otherwise say so, as `redress COMMAND` would."""
     if path.is_file():
@@ -1040,5 +1088,18 @@ def _not_a_store(path: Path) -> str | None:
     return None
 
 
-def _read_text(path: Path | None) -> str | None:
-    return None if path is None else path.read_text()
+def _text_argument(path: Path | None, option: str, what: str) -> str | None:
+    """The text of the file an option names (None when not given). ValueError, naming the
+    option, when it cannot be read, is not text, or is empty: an empty key file must never
+    stand for "no key given", which would trust the key the ledger names itself."""
+    if path is None:
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ValueError(f"{option} {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{option} {path}: not text, so not {what}") from None
+    if not text.strip():
+        raise ValueError(f"{option} {path} is empty: it holds no {what.split(' ', 1)[1]}")
+    return text

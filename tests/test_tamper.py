@@ -657,3 +657,104 @@ def test_a_forged_cosignature_by_the_trusted_witness(campaign, copy):
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
     assert code == 1, out
     assert "cosignature does not verify" in out
+
+
+# -- what the auditor brings: keys and witnesses that must not stand for nothing ----------------
+
+
+def test_an_empty_public_key_file_is_refused_not_read_as_no_key(campaign, copy, tmp_path):
+    """CONTRACT.md: "`verify` never trusts anything but entry bytes, the public key and
+    checkpoints". An empty key file (a failed download) must not make `verify` fall back to
+    the key the ledger names itself: it is refused, as an unreadable or binary one is."""
+    empty, binary = tmp_path / "empty.vkey", tmp_path / "raw.vkey"
+    empty.write_text("\n")
+    binary.write_bytes(bytes(range(128, 160)))
+    for key, said in (
+        (empty, "is empty"),
+        (binary, "not text"),
+        (tmp_path / "none", "No such file"),
+    ):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["verify", "--data-dir", str(copy), "--public-key", str(key)])
+        assert code == 2 and "--public-key" in err.getvalue() and said in err.getvalue()
+
+
+def test_a_witness_that_cosigned_nothing_of_this_log_cannot_vouch_for_it(campaign, copy):
+    """README: "`--witness-url` asks the witness what it last cosigned, so a rollback fails".
+    A URL where no witness answers for this log (a wrong path: 404) fails verification rather
+    than silently skipping the rollback check, `--strict` or not."""
+    rolled_back_to = 120
+    sql(copy, "DELETE FROM entries WHERE idx >= ?", rolled_back_to)
+    sql(copy, "DELETE FROM checkpoints WHERE tree_size > ?", rolled_back_to)
+    wrong = f"{campaign.witness.url}/not-the-witness"
+    for strict in (True, False):
+        code, out = verify(campaign, "--data-dir", str(copy), "--witness-url", wrong, strict=strict)
+        assert code == 1 and "has cosigned no checkpoint of this log" in out, out
+
+
+def test_a_witness_answer_without_its_cosignature_is_not_its_word(campaign, copy, tmp_path):
+    """What a `--witness-url` answers must carry a cosignature by a witness key given: a
+    checkpoint the log signed alone (someone between the auditor and the witness, say) does
+    not count as the witness's checkpoint."""
+    import http.server
+    import threading
+
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        (note,) = conn.execute("SELECT note FROM checkpoints ORDER BY tree_size DESC").fetchone()
+    log_signed_only = "\n".join(
+        line for line in note.split("\n") if not line.startswith("— ") or ORIGIN in line
+    )
+
+    class Impostor(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(log_signed_only.encode())
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Impostor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        code, out = verify(campaign, "--data-dir", str(copy), "--witness-url", url, strict=False)
+    finally:
+        server.shutdown()
+    assert code == 1 and "carries no cosignature by a witness key given" in out, out
+
+
+def test_witness_keys_given_twice_or_a_quorum_of_none_are_said_plainly(campaign, copy):
+    """Each witness counts once towards a quorum, so a key given twice is refused as such
+    (not as an unwitnessed ledger); a quorum of 0 asks for no cosignature and says so."""
+    err = io.StringIO()
+    twice = ["--witness-key", campaign.witness.vkey] * 2
+    with contextlib.redirect_stderr(err):
+        code = main(["verify", "--data-dir", str(copy), *twice, "--quorum", "2"])
+    assert code == 2 and "given twice" in err.getvalue()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["verify", "--data-dir", str(copy), *twice[:2], "--quorum", "0", "--strict"])
+    assert code == 0 and "covered by the newest signed checkpoint" in out.getvalue()
+    assert "cosigned by ;" not in out.getvalue()
+
+
+def test_only_a_receipt_is_checked_as_a_receipt(campaign, copy, tmp_path):
+    """`verify --receipt FILE` proves one decision's inclusion: an export (a whole ledger that
+    names its own key) or a store handed over as a receipt is refused for what it is, never
+    checked as a ledger and passed; so is a receipt whose lines end in CR LF (C2SP tlog-proof
+    lines end in LF)."""
+    exported = tmp_path / "ledger.jsonl"
+    export(copy / DB_FILE, exported)
+    crlf = tmp_path / "crlf.txt"
+    crlf.write_bytes(receipt_text(copy, 150, witnessed=True).replace("\n", "\r\n").encode())
+    for path, said in (
+        (exported, "is not a receipt"),
+        (copy / DB_FILE, "is not a receipt"),
+        (crlf, "CR LF"),
+    ):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["verify", "--receipt", str(path)])
+        assert code == 2 and said in err.getvalue(), err.getvalue()
