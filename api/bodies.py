@@ -111,6 +111,13 @@ def unknown_policy(policy: object, pointer: str = "/policy") -> ApiProblem:
     return ApiProblem(404, f"no policy {policy!r}", [FieldError(pointer=pointer, message=message)])
 
 
+def refuse_unknown_policy(policy: str) -> None:
+    """404 for an unknown policy before any check of the facts (CONTRACT.md: "an unknown policy
+    404"), whatever else is wrong with them: they are no policy's facts."""
+    if policy not in rules.policy_ids():
+        raise unknown_policy(policy)
+
+
 def evaluate(
     policy: str, facts: dict[str, Any], as_of: str | None, *, event: bool = False
 ) -> Decision:

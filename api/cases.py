@@ -26,6 +26,7 @@ from api.bodies import (
     json_body,
     refuse_future,
     refuse_lists_in_lists,
+    refuse_unknown_policy,
     refuse_unrecordable,
     unknown_policy,
 )
@@ -87,6 +88,7 @@ async def post_case(
     if isinstance(once, Response):
         return once
     body = checked(given, CaseRequest)
+    refuse_unknown_policy(body.policy)
     refuse_lists_in_lists(body.personal, "/personal")
     refuse_unrecordable(facts=body.facts, personal=body.personal)
     refuse_future(body.as_of, body.purpose)

@@ -27,6 +27,7 @@ from api.bodies import (
     evaluate,
     json_body,
     refuse_future,
+    refuse_unknown_policy,
     refuse_unrecordable,
     unknown_policy,
 )
@@ -76,6 +77,7 @@ async def post_decision(request: Request) -> Response[RecordedDecision]:
     if isinstance(once, Response):
         return once
     body = checked(data, DecisionRequest)
+    refuse_unknown_policy(body.policy)
     refuse_unrecordable(facts=body.facts)
     refuse_future(body.as_of, body.purpose)
     decision = evaluate(body.policy, body.facts, body.as_of)

@@ -99,6 +99,16 @@ def test_an_unknown_policy_is_404(client, keys):
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
 
 
+def test_an_unknown_policy_is_404_whatever_its_facts_hold(client, keys):
+    """CONTRACT.md: "an unknown policy 404": facts no policy could take (a number the ledger
+    cannot record) do not turn it into a 422, for a decision or a case."""
+    for path in ("/v1/decisions", "/v1/cases"):
+        body = {"policy": "serco", "facts": {"level": 10**30}}
+        response = client.post(path, json=body, headers=keys.decide)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["errors"][0]["pointer"] == "/policy"
+
+
 def test_a_body_over_one_mebibyte_is_413(client, keys):
     before = tree_size(client, keys)
     padding = "x" * (1024 * 1024)
