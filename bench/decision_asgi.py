@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.append(str(Path(__file__).resolve().parent))  # after the project: bench/ has a reports.py
+sys.path.append(str(Path(__file__).resolve().parent))
 
 from http_stack import ADMIN_KEY, DECISION  # noqa: E402
 

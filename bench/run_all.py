@@ -28,7 +28,7 @@ RUNS = [
     # One worker under wrk -c32, twice: its CPU per decision and latency distribution (p50 to p99).
     ["decision_cpu.py", "--seconds", "8", "--rounds", "2"],
     # Reports over the decision index at 100,000 and 1,000,000 decisions.
-    ["reports.py", "--decisions", "100000,1000000"],
+    ["report_speed.py", "--decisions", "100000,1000000"],
 ]
 
 

@@ -28,7 +28,7 @@ from ledger.merkle import ProofError, leaf_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
 from ledger.tlog_proof import HEADER as TLOG_PROOF_HEADER
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from ledger.tree import Frontier, MemoryTree, consistency_hashes
+from ledger.tree import Frontier, MemoryTree, consistency_hashes, frontier_keys
 from ledger.verify_chunks import (
     INDEX_MISMATCH,
     SQLITE_MAGIC,
@@ -687,12 +687,14 @@ def verify_receipt_file(path: Path, public_key: str | None) -> Report:
 # Kept apart from the checks above: `verify_trusted` runs them first (`verify`), then asks what
 # they cannot: is the newest checkpoint cosigned by witnesses the auditor trusts, does it cover
 # the whole ledger, is the log still consistent with what a witness last cosigned, and do the
-# id index, the case store and the key table say what the entry bytes say.
+# id index, the case store, the key table, the kept answers and the decision index say what the
+# entry bytes say (CONTRACT.md: "`verify` checks every table the API answers from").
 
 UNCOVERED = "uncovered"  # entries no (cosigned) checkpoint covers, or no checkpoint at all
 UNWITNESSED = "unwitnessed"  # no checkpoint carries the quorum of trusted cosignatures
 FORGED_COSIGNATURE = "forged_cosignature"  # a trusted witness's line that does not verify
 ROLLED_BACK = "rolled_back"  # a witness cosigned a larger tree than the ledger holds
+DECISION_INDEX_MISMATCH = "decision_index_mismatch"  # the index reports read, not the entries
 CASE_MISMATCH = "case_mismatch"  # a case row, its decisions or obligations not the ledger's
 KEY_MISMATCH = "key_mismatch"  # the API key table not what the `key` entries say
 ANSWER_MISMATCH = "answer_mismatch"  # an answer kept for a retry not what the ledger holds
@@ -803,7 +805,7 @@ def _verify_trusted(
     witnesses = (
         f"; consistent with {len(witnessed_notes)} witness checkpoint(s)" if witnessed_notes else ""
     )
-    tables = "; id index, cases and keys match the entries" if is_sqlite else ""
+    tables = "; id index, decision index, cases and keys match the entries" if is_sqlite else ""
     return msgspec.structs.replace(
         report, summary=f"{report.summary}; {coverage}{witnesses}{tables}"
     )
@@ -1088,42 +1090,26 @@ def check_tables(
     db_path: Path, walked: IndexWalk | None = None, snapshot: sqlite3.Connection | None = None
 ) -> None:
     """The id index (`entries.kind`, `entries.ref`), the case store (rows, decision ids,
-    obligation registers) and the API key table must be what the entry bytes imply; the first
-    mismatch is a `Failure` naming it. The decision index and console sessions are derived or
-    private tables: they are not read (the ledger never trusts them). `walked` is the id index
-    as `verify_sqlite` walked it with the entries, so they are not read again; `snapshot`, the
-    connection whose read transaction they were read in (`EntryChecks.conn`), else a new one."""
+    obligation registers), the API key table, the kept answers and the decision index must be
+    what the entry bytes imply; the first mismatch is a `Failure` naming it. Console sessions
+    are private: not read. `walked` is the id index as `verify_sqlite` walked it with the
+    entries (and the decision index rows its chunks checked), so they are not read again;
+    `snapshot`, the connection whose read transaction they were read in (`EntryChecks.conn`),
+    else a new one."""
+    from store.sqlite import SqliteTx
+
     conn = snapshot or sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         if snapshot is None:
             conn.execute("BEGIN")
         if walked is None:
-            from store.sqlite import SqliteTx
-
             rows = conn.execute("SELECT idx, kind, ref, entry FROM entries ORDER BY idx")
             check_tables_on(conn, SqliteTx(conn), rows)
         else:
-            if walked.case_decisions:
-                from store.sqlite import SqliteTx
-
-                tx: Any = SqliteTx(conn)
-            else:
-                tx = _StoredCaseIds(conn)
-            check_walked_tables(conn, tx, walked)
+            check_walked_tables(conn, SqliteTx(conn), walked)
     finally:
         if snapshot is None:
             conn.close()
-
-
-class _StoredCaseIds:
-    """The one read `_check_cases` makes of a SQLite store when the ledger holds no case
-    decision (`SqliteTx.case_ids`), without loading the store package for it."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def case_ids(self) -> list[str]:
-        return [case_id for (case_id,) in self.conn.execute("SELECT case_id FROM cases")]
 
 
 def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | None, bytes]]) -> None:
@@ -1149,6 +1135,28 @@ def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
     _check_cases(tx, walk.case_decisions, walk.erasures)
     _check_keys(conn, walk.key_entries)
     _check_kept_answers(conn)
+    _check_decision_index(tx, walk.indexed)
+
+
+def _check_decision_index(tx: Any, checked: Any) -> None:
+    """The decision index (what reports, the decision listing's filters and the console read):
+    every row, flag, case-less register row, latest mark and day count must be what the
+    decision entries give (`reports.index`). `checked`: the rows already held to their entries
+    by the chunks (`IndexWalk.indexed`), else None (all of it is checked here)."""
+    from ledger.verify_chunks import policy_timezones
+    from reports.index import index_difference
+
+    if checked is None:
+        difference, _ = index_difference(tx, policy_timezones())
+    else:
+        difference = checked.finish(tx, tx.tree_size())
+    if difference is not None:
+        raise Failure(
+            DECISION_INDEX_MISMATCH,
+            f"decision index: {difference} (what reports read; `redress index rebuild` remakes "
+            "it from the ledger)",
+            difference.at,
+        )
 
 
 CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"}
@@ -1245,16 +1253,25 @@ def _check_keys(conn: Any, key_entries: list[dict]) -> None:
 
 def _check_kept_answers(conn: Any) -> None:
     """Every answer kept for an `Idempotency-Key` retry that carries decisions (a decision's,
-    an event's, a new case's) carries them as recorded: each as its entry holds it, with a
-    receipt naming that entry. (Its tree size and root are its batch's, which no checkpoint
-    need have; what a retry's key and hash were, the ledger never held.)"""
-    for (response,) in conn.execute("SELECT response FROM idempotency"):
+    an event's, a new case's) is a creation's (201) and carries them as recorded: each as its
+    entry holds it, with a receipt naming that entry and a tree that holds it, whose root is
+    the ledger's at that size (its batch's: no checkpoint need have it). What a retry's key and
+    hash were, the ledger never held."""
+    size = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
+    roots: dict[int, str] = {}
+    for status, response in conn.execute("SELECT status, response FROM idempotency"):
         try:
             answer = json.loads(bytes(response))
         except ValueError:
             raise Failure(ANSWER_MISMATCH, "an answer kept for a retry is not JSON") from None
         for decision in _decisions_in(answer):
-            _check_kept_decision(conn, decision)
+            _check_kept_decision(conn, decision, size, roots)
+            if status != 201:
+                raise Failure(
+                    ANSWER_MISMATCH,
+                    f"the answer kept for a retry of decision {decision.get('decision_id')} has "
+                    f"status {status}, not the 201 of its creation",
+                )
 
 
 def _decisions_in(answer: Any) -> list[dict]:
@@ -1266,7 +1283,7 @@ def _decisions_in(answer: Any) -> list[dict]:
     return [d for d in decisions if isinstance(d, dict)] if isinstance(decisions, list) else []
 
 
-def _check_kept_decision(conn: Any, kept: dict) -> None:
+def _check_kept_decision(conn: Any, kept: dict, size: int, roots: dict[int, str]) -> None:
     from schemas.decision import Decision, fields_of_entry
 
     decision_id = kept.get("decision_id")
@@ -1297,6 +1314,32 @@ def _check_kept_decision(conn: Any, kept: dict) -> None:
             "holds: a retry would be answered with it",
             index,
         )
+    tree_size, root_hash = receipt.get("tree_size"), receipt.get("root_hash")
+    if not (isinstance(tree_size, int) and index < tree_size <= size) or root_hash != (
+        roots.get(tree_size) or roots.setdefault(tree_size, _stored_root(conn, tree_size))
+    ):
+        raise Failure(
+            ANSWER_MISMATCH,
+            f"the answer kept for a retry of decision {decision_id} names a tree of size "
+            f"{tree_size!r} with root {root_hash!r}: not a tree of this ledger that holds entry "
+            f"{index}",
+            index,
+        )
+
+
+def _stored_root(conn: Any, size: int) -> str:
+    """The root hash (hex) of the tree of `size` leaves from the stored subtree hashes (which
+    the entry checks have held to the entries by now)."""
+    keys = frontier_keys(size)
+    found = {}
+    for level, position in keys:
+        row = conn.execute(
+            "SELECT hash FROM tree_nodes WHERE level = ? AND position = ?", (level, position)
+        ).fetchone()
+        if row is None:
+            return ""
+        found[(level, position)] = bytes(row[0])
+    return Frontier(size, [found[k] for k in keys]).root().hex()
 
 
 # -- a receipt against a kept checkpoint and witnesses ---------------------------------------
@@ -1440,6 +1483,6 @@ def verify_database_trusted(
     )
     return msgspec.structs.replace(
         report,
-        summary=f"{report.summary}; {coverage}{witnesses}; id index, cases and keys match the "
-        "entries",
+        summary=f"{report.summary}; {coverage}{witnesses}; id index, decision index, cases and "
+        "keys match the entries",
     )

@@ -10,6 +10,7 @@ tree hashes): a worker forked from here has it all, and the parent nothing more 
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import sqlite3
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from ledger.canonical import (
     ZERO_HASH,
@@ -113,10 +116,15 @@ def _check_chunk(
             where = "SELECT idx FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"
             indices = [idx for (idx,) in conn.execute(where, bounds)]
         rows = conn.execute(DECISION_ROWS, bounds)
-        leaves, failure, index = _check_entries(conn, rows, start, prev_hash, indices)
+        decisions: list[tuple[int, Any]] = []
+        leaves, failure, index = _check_entries(conn, rows, start, prev_hash, indices, decisions)
         levels = subtree_levels(leaves)
         differing, missing = _compare_nodes(conn, start, levels)
         count = len(leaves) // HASH_SIZE
+        if count and failure is None:
+            last = _idx(start + count - 1, start, indices)
+            found = [(_idx(position, start, indices), body) for position, body in decisions]
+            index.indexed = _decision_index_check(conn, low, last, found)
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -136,6 +144,38 @@ def _check_chunk(
         missing,
         index,
     )
+
+
+def _decision_index_check(
+    conn: sqlite3.Connection, first: int, last: int, decisions: list[tuple[int, Any]]
+) -> Any:
+    """The decision index's rows of entries `first`..`last` held to `decisions`, their
+    decision entries' (index, body) as the loop decoded them, in this chunk's snapshot
+    (`reports.index.IndexCheck`: its tallies go to `check_tables`, which checks what depends on
+    the whole ledger). A row of an entry never changes but for its `latest` mark, which
+    `check_tables` reads in its own snapshot. Loaded with the first chunk: the policies'
+    calendars and the store's SQL are a worker's only other imports."""
+    from reports.index import IndexCheck
+    from store.sqlite import SqliteTx
+
+    check = IndexCheck(policy_timezones())
+    bodies = [(idx, _as_dict(body)) for idx, body in decisions]
+    check.check_bodies(SqliteTx(conn), first, last, bodies)
+    return check
+
+
+def _as_dict(body: Any) -> Any:
+    """A decision body as the index reads it: a mapping (the loop decodes the service's as a
+    struct)."""
+    return msgspec.structs.asdict(body) if isinstance(body, msgspec.Struct) else body
+
+
+@functools.cache
+def policy_timezones() -> dict[str, str]:
+    """Each built-in policy's time zone (the decision index's local dates are in it)."""
+    import rules
+
+    return {p.id: p.timezone for p in rules.policy_summaries()}
 
 
 # A chunk's rows: `ref` where `kind` is exactly the text 'decision' (whatever collation the
@@ -160,16 +200,20 @@ def _check_entries(
     start: int,
     prev_hash: str,
     indices: list[int] | None = None,
+    decisions: list[tuple[int, Any]] | None = None,
 ) -> tuple[bytearray, Failure | None, IndexWalk]:
     """Each row of `DECISION_ROWS` in order, the first at position `start` (its idx
     `indices[0]`, or `start` when None): the checks of `_entry_failure`, written out here for
     speed (this loop is where `verify` spends its time) and left to it to name the damage, then
     the id index. Returns the good entries' leaf hashes (joined, as `subtree_levels`
-    takes them), the first failure (where the walk stopped) and the id index walked so far."""
+    takes them), the first failure (where the walk stopped) and the id index walked so far;
+    adds each good decision entry's (position, body) to `decisions`, if given (the decision
+    index's check reads them, not decoding the entries again)."""
     leaves = bytearray()
     index = IndexWalk(find_twice=False)  # the whole table's question is not a chunk's
     # Bound to locals: each name below is looked up once an entry, a million times.
     check_run, sha256, walk = run_checker(), hashlib.sha256, index.add
+    keep = (lambda *_: None) if decisions is None else decisions.append
     # RFC 9162 §2.1.1 (`leaf_hash`): a copy of a hash already fed the leaf prefix, then the
     # entry's bytes, rather than the prefix and the bytes joined into a new copy of them.
     leaf = hashlib.sha256(LEAF_PREFIX).copy
@@ -189,7 +233,10 @@ def _check_entries(
                     return leaves, failure, index
                 # Canonical after all (the exact check, `parse_entry`, says so), in its place.
                 idx = _idx(position, start, indices)
-                walk(idx, *_indexed_as(conn, idx), parse_entry_fast(raw))
+                document = parse_entry_fast(raw)
+                walk(idx, *_indexed_as(conn, idx), document)
+                if document["kind"] == "decision":
+                    keep((position, document["body"]))
             elif not (
                 # The usual entry, a decision outside a case whose id the index holds (kind
                 # 'decision', ref its id), leaves nothing for the walk to keep
@@ -203,6 +250,8 @@ def _check_entries(
             ):
                 idx = _idx(position, start, indices)
                 walk(idx, *_indexed_as(conn, idx), entry_of(entry))
+            if entry is not None and entry.kind == "decision":
+                keep((position, entry.body))
             prev_hash = stored_hash  # the bytes' hash, just checked
             hashed = leaf()
             hashed.update(raw)
@@ -450,6 +499,9 @@ class IndexWalk:
     # `_checked_chunks` while the workers check the entries, or else by `check_tables`).
     find_twice: bool = True
     twice: tuple[str, int, int] | None = None
+    # The decision index held to the entries walked (`reports.index.IndexCheck`); None where
+    # the walk did not check it (then `check_tables` checks the whole index at once).
+    indexed: Any = None
 
     def add(self, idx: int, kind: str, ref: str | None, document: dict) -> None:
         body = document["body"]
@@ -468,6 +520,10 @@ class IndexWalk:
         self.case_decisions += later.case_decisions
         self.erasures += later.erasures
         self.key_entries += later.key_entries
+        if self.indexed is None:
+            self.indexed = later.indexed
+        elif later.indexed is not None:
+            self.indexed.merge(later.indexed)
 
 
 def _index_failure(idx: int, kind: str, ref: str | None, document: dict) -> Failure | None:

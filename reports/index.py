@@ -10,7 +10,8 @@ case's register is the case tables' own.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -59,27 +60,60 @@ def index_entry(index: int, body: Mapping[str, Any], timezone: str) -> IndexEntr
     return row, list(outcome.get("flags", [])), register
 
 
+def indexed_body(index: int, body: Any, timezone: str) -> IndexEntry | None:
+    """`index_entry` of a `decision` entry's body, or None for a body that is not one the
+    service writes (no policy, an `as_of` that is no instant…): the index holds no row for
+    it, having none to derive (and `verify` holds its bytes alone)."""
+    try:
+        return index_entry(index, body, timezone)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def rebuild_job(timezones: Mapping[str, str]) -> Callable[[Any], int]:
     """A write job that empties the index and indexes every decision entry of the ledger, in
     one transaction (readers see the old index until it commits); returns the count."""
 
     def job(tx: Any) -> int:
         tx.clear_decision_index()
-        count, start = 0, 0
-        while True:
-            page = tx.entries(start, REBUILD_PAGE)
-            if not page:
-                return count
-            for index, raw, _ in page:
-                entry = msgspec.json.decode(raw)
-                if entry.get("kind") != "decision":
-                    continue
-                body = entry["body"]
-                tx.index_decision(*index_entry(index, body, timezones.get(body["policy"], "UTC")))
-                count += 1
-            start = page[-1][0] + 1
+        return index_from(tx, timezones, 0)
 
     return job
+
+
+def index_from(tx: Any, timezones: Mapping[str, str], start: int) -> int:
+    """Index every decision entry from `start` on, through the write transaction `tx` (whose
+    index holds none of them yet); returns the count."""
+    count = 0
+    while page := tx.entries(start, REBUILD_PAGE):
+        for index, raw, _ in page:
+            indexed = _indexed(index, raw, timezones)
+            if indexed is not None:
+                tx.index_decision(*indexed)
+                count += 1
+        start = page[-1][0] + 1
+    return count
+
+
+def _decoded(index: int, raw: bytes, timezones: Mapping[str, str]) -> tuple | None:
+    """(index, body, its policy's time zone) of a decision entry's bytes; None for another."""
+    entry = msgspec.json.decode(raw)
+    body = entry.get("body")
+    if entry.get("kind") != "decision" or not isinstance(body, dict):
+        return None
+    return index, body, _zone(body, timezones)
+
+
+def _zone(body: Mapping[str, Any], timezones: Mapping[str, str]) -> str:
+    """The time zone of a decision body's policy (UTC for a policy that is not built in)."""
+    policy = body.get("policy")
+    return timezones.get(policy, "UTC") if isinstance(policy, str) else "UTC"
+
+
+def _indexed(index: int, raw: bytes, timezones: Mapping[str, str]) -> IndexEntry | None:
+    """`indexed_body` of an entry's bytes, None for an entry that is no decision."""
+    decoded = _decoded(index, raw, timezones)
+    return None if decoded is None else indexed_body(*decoded)
 
 
 # -- the check: the stored index against the ledger --------------------------------------------
@@ -87,56 +121,109 @@ def rebuild_job(timezones: Mapping[str, str]) -> Callable[[Any], int]:
 PAST_THE_END = 2**62  # an index no ledger reaches: rows past the last entry are strays
 
 
+@dataclass(frozen=True)
+class IndexDifference:
+    """The first way the stored index differs from the ledger: the entry it is about (None for
+    a day count) and what differs."""
+
+    at: int | None
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class IndexCheck:
-    """What the index should hold, built one page of entries at a time (`index_difference`):
-    each page's rows, flags and case-less registers are compared at once; which row is its
-    case's latest, and the day counts, are known only at the end."""
+    """The stored index held to the decision entries, a range of entries at a time
+    (`check_range`): each decision's row, flags and case-less register at once, while the day
+    counts and which decisions are latest (one per case, and every case-less one) are tallied
+    for `finish`, which reads those in the snapshot that holds the whole ledger. Checks of
+    disjoint ranges (`verify`'s chunks, in their own processes) `merge` in index order."""
 
     def __init__(self, timezones: Mapping[str, str]) -> None:
         self.timezones = timezones
+        self.difference: IndexDifference | None = None
         self.decisions = 0
         self.counts: Counter[tuple] = Counter()
         self.last_of_case: dict[str, int] = {}
-        self.caseless: list[int] = []
-        self.marked_latest: list[int] = []  # the stored rows whose `latest` is 1
 
-    def expected(self, page: list[tuple[int, bytes, str]]) -> dict[int, tuple]:
-        """(row, flags, register rows) of each decision entry of `page`, by index."""
+    def check_range(self, tx: Any, first: int, last: int) -> None:
+        """Hold the index rows of entries `first`..`last` to the entries, through `tx`."""
+        start = first
+        while start <= last and self.difference is None:
+            page = [e for e in tx.entries(start, REBUILD_PAGE) if e[0] <= last]
+            end = page[-1][0] if page and page[-1][0] < last else last
+            decoded = (_decoded(index, raw, self.timezones) for index, raw, _ in page)
+            expected = self._expected(d for d in decoded if d is not None)
+            self.difference = _page_difference(tx, start, end, expected)
+            start = end + 1
+
+    def check_bodies(
+        self, tx: Any, first: int, last: int, decisions: list[tuple[int, Mapping[str, Any]]]
+    ) -> None:
+        """`check_range` with the decision entries of `first`..`last` already read: each
+        (index, body), in order (`verify`'s chunks decode every entry anyway)."""
+        expected = self._expected(
+            (index, body, _zone(body, self.timezones))
+            for index, body in decisions
+            if isinstance(body, dict)
+        )
+        self.difference = self.difference or _page_difference(tx, first, last, expected)
+
+    def merge(self, later: IndexCheck) -> None:
+        """Add the check of a later range of entries."""
+        self.difference = self.difference or later.difference
+        self.decisions += later.decisions
+        self.counts.update(later.counts)
+        self.last_of_case.update(later.last_of_case)  # later entries: later decisions
+
+    def finish(self, tx: Any, size: int) -> IndexDifference | None:
+        """The first difference, once every entry below `size` was checked: a range's, else
+        rows past the ledger's end, which case decisions are marked latest, the day counts."""
+        return (
+            self.difference
+            or _page_difference(tx, size, PAST_THE_END, {})
+            or self._latest_difference(tx.case_latest_marks())
+            or self._counts_difference(tx.decision_count_rows())
+        )
+
+    def _expected(self, decisions: Iterable[tuple[int, Any, str]]) -> dict[int, tuple]:
+        """(row, flags, register rows) of each decision entry, given as (index, body, its
+        policy's time zone), by index; tallied."""
         found: dict[int, tuple] = {}
-        for index, raw, _ in page:
-            entry = msgspec.json.decode(raw)
-            if entry.get("kind") != "decision":
+        for index, body, timezone in decisions:
+            indexed = indexed_body(index, body, timezone)
+            if indexed is None:
                 continue
-            body = entry["body"]
-            timezone = self.timezones.get(body["policy"], "UTC")
-            row, flags, register = index_entry(index, body, timezone)
+            row, flags, register = indexed
             flags = list(dict.fromkeys(flags))
             found[index] = (row, sorted(flags), obligation_rows(row, register))
             self.counts.update(count_keys(row, flags))
-            if row["case_id"] is None:
-                self.caseless.append(index)
-            else:
+            if row["case_id"] is not None:
                 self.last_of_case[row["case_id"]] = index
             self.decisions += 1
         return found
 
-    def latest_difference(self) -> str | None:
-        """The first entry the index marks its case's latest wrongly, either way."""
-        expected = sorted([*self.caseless, *self.last_of_case.values()])
-        marked = self.marked_latest
+    def _latest_difference(self, marked: list[int]) -> IndexDifference | None:
+        """The first case decision the index marks latest wrongly, either way (`marked`: those
+        it marks, in order): one per case, its newest."""
+        expected = sorted(self.last_of_case.values())
         for n in range(max(len(expected), len(marked))):
             want = expected[n] if n < len(expected) else PAST_THE_END
             have = marked[n] if n < len(marked) else PAST_THE_END
             if want < have:
-                return (
-                    f"entry {want} is the newest decision of its case (or has no case): the "
-                    "index does not mark it latest"
+                return IndexDifference(
+                    want,
+                    f"entry {want} is the newest decision of its case: the index does not mark "
+                    "it latest",
                 )
             if have < want:
-                return f"entry {have}: the index marks it latest; its case has a later decision"
+                return IndexDifference(
+                    have, f"entry {have}: the index marks it latest; its case has a later decision"
+                )
         return None
 
-    def counts_difference(self, stored: list[tuple]) -> str | None:
+    def _counts_difference(self, stored: list[tuple]) -> IndexDifference | None:
         """The first key of the day counts whose stored count is not the decisions' count."""
         have = {tuple(row[:7]): int(row[7]) for row in stored}
         for key in sorted(set(have) | set(self.counts)):
@@ -144,9 +231,10 @@ class IndexCheck:
                 policy, day, purpose, route, stage, disposition, flag = key
                 combo = f"{route or '-'}/{stage or '-'}/{disposition or '-'}"
                 what = f"flag {flag}" if flag else combo
-                return (
+                return IndexDifference(
+                    None,
                     f"the day counts of {policy} on {day} ({purpose}, {what}): the index holds "
-                    f"{have.get(key, 0)}, the ledger's decisions give {self.counts.get(key, 0)}"
+                    f"{have.get(key, 0)}, the ledger's decisions give {self.counts.get(key, 0)}",
                 )
         return None
 
@@ -159,48 +247,59 @@ def _grouped(rows: list[tuple]) -> dict[int, list[tuple]]:
 
 
 def _page_difference(
-    tx: Any, check: IndexCheck, first: int, last: int, expected: dict[int, tuple]
-) -> str | None:
-    """The first entry of `first`..`last` whose index row, flags or register rows are not what
-    its decision entry gives (or that has rows and is no decision)."""
+    tx: Any, first: int, last: int, expected: dict[int, tuple]
+) -> IndexDifference | None:
+    """The first entry of `first`..`last` whose index row (but `latest`), flags or register
+    rows are not what its decision entry gives (or that has rows and is no decision)."""
     rows = {row[0]: row for row in tx.index_rows_in(first, last)}
     flags = _grouped(tx.index_flags_in(first, last))
     owed = _grouped(tx.index_obligations_in(first, last))
     for index in sorted(set(expected) | set(rows) | set(flags) | set(owed)):
         if index not in expected:
-            return f"entry {index} is not a decision; the index holds rows for it"
+            return IndexDifference(
+                index, f"entry {index} is not a decision; the index holds rows for it"
+            )
         row, want_flags, want_owed = expected[index]
         where = f"entry {index} (decision {row['decision_id']})"
         stored = rows.get(index)
         if stored is None:
-            return f"{where} is not in the index"
-        for column, have in zip(INDEX_COLUMNS, stored, strict=False):
-            if have != row[column]:
-                return f"{where}: the index's {column} is {have!r}, its entry gives {row[column]!r}"
-        if stored[-1] == 1:
-            check.marked_latest.append(index)
-        have_flags = [flag for _, flag in flags.get(index, [])]
+            return IndexDifference(index, f"{where} is not in the index")
+        if stored[:-1] != tuple(map(row.__getitem__, INDEX_COLUMNS)):
+            return _column_difference(where, index, row, stored)
+        if row["case_id"] is None and stored[-1] != 1:
+            # Always its own latest (only a case's later decision unmarks one), so held here:
+            # a case decision's mark may change after this snapshot, and `finish` reads those.
+            return IndexDifference(index, f"{where} has no case: the index does not mark it latest")
+        have_flags = [flag for _, flag in flags.get(index, ())]
         if have_flags != want_flags:
-            return f"{where}: the index's flags are {have_flags}, its entry gives {want_flags}"
+            return IndexDifference(
+                index, f"{where}: the index's flags are {have_flags}, its entry gives {want_flags}"
+            )
         if owed.get(index, []) != want_owed:
-            return f"{where}: its register rows in the index are not what its entry gives"
+            return IndexDifference(
+                index, f"{where}: its register rows in the index are not what its entry gives"
+            )
     return None
 
 
-def index_difference(tx: Any, timezones: Mapping[str, str]) -> tuple[str | None, int]:
+def _column_difference(
+    where: str, index: int, row: dict[str, Any], stored: tuple
+) -> IndexDifference | None:
+    """The first column of a stored index row that is not what its entry gives."""
+    for column, have in zip(INDEX_COLUMNS, stored, strict=False):
+        if have != row[column]:
+            return IndexDifference(
+                    index, f"{where}: the index's {column} is {have!r}, its entry gives "
+                    f"{row[column]!r}"
+                )  # fmt: skip
+    return None
+
+
+def index_difference(tx: Any, timezones: Mapping[str, str]) -> tuple[IndexDifference | None, int]:
     """(the first way the stored decision index differs from what the ledger's decision entries
     give, or None; how many decisions the ledger holds), read through one read transaction
-    `tx`: every row, flag, case-less register row and day count, and which row is each case's
-    latest (`redress index check`)."""
-    check, start = IndexCheck(timezones), 0
-    while page := tx.entries(start, REBUILD_PAGE):
-        first, last = page[0][0], page[-1][0]
-        if difference := _page_difference(tx, check, first, last, check.expected(page)):
-            return difference, check.decisions
-        start = last + 1
-    difference = (
-        _page_difference(tx, check, start, PAST_THE_END, {})
-        or check.latest_difference()
-        or check.counts_difference(tx.decision_count_rows())
-    )
-    return difference, check.decisions
+    `tx`: every row, flag, case-less register row and day count, and which rows are marked
+    latest (`redress index check`, and `verify` where it does not check in chunks)."""
+    check, size = IndexCheck(timezones), tx.tree_size()
+    check.check_range(tx, 0, size - 1)
+    return check.finish(tx, size), check.decisions

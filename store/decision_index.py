@@ -3,8 +3,8 @@
 The decision index holds one row per `decision` entry (`decision_index`), its flags
 (`decision_flags`) and the register of a case-less decision (`decision_obligations`); a case's
 register is the case tables' own (`case_obligations`). It is derived from the ledger: written in
-the decision entry's own transaction, rebuilt from the ledger by `redress index rebuild`, never
-read by `verify`. Reports and the console's search count over it here, in SQL.
+the decision entry's own transaction, rebuilt from the ledger by `redress index rebuild`, held
+to the entries by `verify` and `redress index check`. Reports and the console's search count over it here, in SQL.
 
 The register report reads the most rows (a quarter at 1,000,000 decisions: ~200,000 subjects),
 so what it reads is laid out to be read in index order: `decision_index_subjects` covers every
@@ -455,6 +455,12 @@ class IndexTx:
             ),
             [first, last],
         )
+
+    def case_latest_marks(self) -> list[int]:
+        """The index of every case decision's row marked latest, in order."""
+        return [idx for (idx,) in self._ix_rows(
+            "SELECT idx FROM decision_index WHERE latest = 1 AND case_id IS NOT NULL ORDER BY idx"
+        )]  # fmt: skip
 
     def decision_count_rows(self) -> list[tuple]:
         """Every `decision_counts` row: (policy, as_of_day, purpose, route, stage,

@@ -99,17 +99,22 @@ def test_every_decision_entry_is_indexed_and_a_rebuild_gives_the_same_index(
     assert index_rows(data_dir) == before
 
 
-def test_verify_does_not_read_the_index(history, data_dir, capsys):
-    """The index is derived data: `verify` checks the ledger alone, so an index emptied by
-    hand leaves it passing (and `index rebuild` restores the reports)."""
+def test_verify_holds_the_index_to_the_ledger(history, data_dir, capsys):
+    """CONTRACT.md: "`verify` checks every table the API answers from", and the reports, the
+    decision listing's filters and the console answer from the index: an index emptied by hand
+    fails `verify`, naming the first decision it lacks, until `index rebuild` remakes it."""
     services = history.app.state.services
     expected = stored(services, "routing", {})
     with sqlite3.connect(data_dir / DB_FILE) as db:
         for table in ("decision_index", "decision_flags", "decision_counts"):
             db.execute(f"DELETE FROM {table}")
     assert stored(services, "routing", {})["rows"] == []
-    assert main(["verify", "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    assert main(["verify", "--data-dir", str(data_dir)]) == 1
+    assert "decision index: entry " in capsys.readouterr().out
     assert main(["index", "rebuild", "--data-dir", str(data_dir)]) == 0
+    assert main(["verify", "--data-dir", str(data_dir)]) == 0
+    assert "id index, decision index, cases and keys match" in capsys.readouterr().out
     assert stored(services, "routing", {}) == expected
 
 
@@ -216,7 +221,12 @@ TAMPERING = {
     "a case's newest decision not marked latest": (
         "UPDATE decision_index SET latest = 0 WHERE idx = (SELECT MAX(idx) FROM decision_index"
         " WHERE case_id IS NOT NULL)",
-        "(or has no case): the index does not mark it latest",
+        "is the newest decision of its case: the index does not mark it latest",
+    ),
+    "a decision without a case not marked latest": (
+        "UPDATE decision_index SET latest = 0 WHERE idx = (SELECT MAX(idx) FROM decision_index"
+        " WHERE case_id IS NULL)",
+        "has no case: the index does not mark it latest",
     ),
     "a day's count": (
         "UPDATE decision_counts SET count = count + 1 WHERE rowid = (SELECT MIN(rowid) FROM"
@@ -228,14 +238,19 @@ TAMPERING = {
 
 @pytest.mark.parametrize("tampering", TAMPERING)
 def test_index_check_names_the_first_row_an_operator_changed(history, data_dir, capsys, tampering):
-    """The reports read the index; `verify` does not (README), so `index check` is how an
-    officer who does not trust the operator finds an index edited by hand: it names the entry
-    (or the day count) first found to differ, exits 1, and `index rebuild` mends it."""
+    """The reports read the index, so an index edited by hand is found by `verify` (as every
+    table the API answers from) and by `index check` (read only, no key needed): each names
+    the entry (or the day count) first found to differ and exits 1; `index rebuild` mends
+    it."""
     edit, named = TAMPERING[tampering]
     with sqlite3.connect(data_dir / DB_FILE) as db:
         assert db.execute(edit).rowcount == 1
     code, out = check_index(data_dir, capsys)
     assert code == 1 and out.startswith("differs: ") and named in out, out
+    for jobs in ("1", "2"):  # in one process, and in chunks checked by two
+        assert main(["verify", "--data-dir", str(data_dir), "--jobs", jobs]) == 1
+        out = capsys.readouterr().out
+        assert out.startswith("decision index: ") and named in out, out
     assert main(["index", "rebuild", "--data-dir", str(data_dir)]) == 0
     capsys.readouterr()
     code, out = check_index(data_dir, capsys)

@@ -81,7 +81,7 @@ def test_serve_on_the_database_with_a_witness(tmp_path, store_url):
     checked = redress("verify", "--database", store_url, *trusted)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "covered by a checkpoint cosigned by" in checked.stdout
-    assert "id index, cases and keys match" in checked.stdout
+    assert "id index, decision index, cases and keys match" in checked.stdout
 
     out = tmp_path / "cosigned.jsonl"
     exported = redress(

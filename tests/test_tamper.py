@@ -190,7 +190,7 @@ def test_the_untouched_ledger_verifies_with_the_witness(campaign, copy):
     code, out = verify(campaign, "--data-dir", str(copy))
     assert code == 0, out
     assert "covered by a checkpoint cosigned by" in out
-    assert "id index, cases and keys match" in out
+    assert "id index, decision index, cases and keys match" in out
     code, out = verify(campaign, "--data-dir", str(copy), "--witness-url", campaign.witness.url)
     assert code == 0, out
     code, out = verify(campaign, "--data-dir", str(copy), "--jobs", "2")

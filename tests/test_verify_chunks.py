@@ -26,6 +26,8 @@ from ledger.canonical import canonical_bytes, entry_checker
 from ledger.note import Signer
 from ledger.store import Ledger
 from ledger.verify import Trust, read_sqlite, verify, verify_material, verify_trusted
+from ledger.verify_chunks import policy_timezones
+from reports.index import rebuild_job
 
 LEVEL = 3
 CHUNK = 1 << LEVEL
@@ -65,6 +67,8 @@ def grown(data: Path, decision: Callable[[int], tuple[str, bytes]]) -> Path:
         ledger.store.write(lambda tx, ref=ref, body=body: tx.append("decision", body, ref))
         if n + 1 in (CHUNK, 3 * CHUNK + 1, SIZE):
             ledger.sign_checkpoint()
+    # The decision index the service would have written (`verify` holds it to the entries).
+    ledger.store.write(rebuild_job(policy_timezones()))
     ledger.close()
     return data
 
@@ -483,3 +487,38 @@ def test_the_decisions_with_ids_counted_from_the_others_are_the_ones_a_scan_coun
     assert scanned == {"BINARY": 3, "NOCASE": 6, "RTRIM": 6}[collation]
     assert chunks_module.decision_twice(conn, count) == chunks_module.decision_twice(conn)
     assert chunks_module.decision_twice(conn, count) is not None
+
+
+def reroute(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("UPDATE decision_index SET route = 'nobody' WHERE idx = ?", (p,))
+
+
+def unmark_latest(conn: sqlite3.Connection, p: int) -> None:
+    conn.execute("UPDATE decision_index SET latest = 0 WHERE idx = ?", (p,))
+
+
+@pytest.mark.parametrize("p", [e for e in EDGES if e > 0])
+@pytest.mark.parametrize("tamper", [reroute, unmark_latest])
+def test_a_decision_index_row_changed_at_a_chunk_edge_is_named_the_same_every_way(
+    tamper: Callable, p: int, service_pristine: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """CONTRACT.md: "`verify` checks every table the API answers from", the decision index
+    too. Its rows are held to their entries by the chunks, its latest marks and day counts
+    once they are all in: the same entry is named whichever way the entries were checked."""
+    data = tampered(service_pristine, tmp_path, tamper, p)
+    found = four_ways(data, monkeypatch, lambda path, jobs: verify_trusted(path, jobs=jobs))
+    assert found == [("decision_index_mismatch", p)] * 3
+
+
+def test_the_day_counts_are_held_to_every_chunk_s_decisions(
+    service_pristine: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The day counts add up the decisions of every chunk (tallied in each, merged in order):
+    one count more than the ledger gives is found, whichever way the entries were checked."""
+
+    def count_one_more(conn: sqlite3.Connection, _: int) -> None:
+        conn.execute("UPDATE decision_counts SET count = count + 1 WHERE flag = ''")
+
+    data = tampered(service_pristine, tmp_path, count_one_more, 0)
+    found = four_ways(data, monkeypatch, lambda path, jobs: verify_trusted(path, jobs=jobs))
+    assert found == [("decision_index_mismatch", None)] * 3

@@ -8,7 +8,7 @@ case row and register (`tx.put_case`, `tx.replace_obligations`), complainants dr
 so that some repeat. The ledger itself holds only the policy entries: its growth is measured by
 `store_scale.py`; reports never scan it.
 
-    .venv/bin/python bench/reports.py [--decisions 100000,1000000] [--keep DIR]
+    .venv/bin/python bench/report_speed.py [--decisions 100000,1000000] [--keep DIR]
         [--only register] [--out FILE]
 
 Each report is computed with the query in `QUERIES` (plus the register over one month), twice
@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import random
 import resource
-import sys
 import tempfile
 import time
 import uuid
@@ -33,20 +32,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-# Run as a script, this file's folder comes first on the path and its name hides the package.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+import msgspec
 
-import msgspec  # noqa: E402
-
-import reports  # noqa: E402
-import rules  # noqa: E402
-from cases.store import stored_rows  # noqa: E402
-from ledger import Ledger  # noqa: E402
-from reports.index import index_entry  # noqa: E402
-from reports.obligations import derive_register  # noqa: E402
-from reports.stored import compute_stored  # noqa: E402
-from store import open_store  # noqa: E402
+import reports
+import rules
+from cases.store import stored_rows
+from ledger import Ledger
+from reports.index import index_entry
+from reports.obligations import derive_register
+from reports.stored import compute_stored
+from store import open_store
 
 TEMPLATES = [
     ("wme", {"kind": "complaint", "category": "misconduct"}),
