@@ -481,6 +481,10 @@ def run_serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir.resolve()
     if not args.database and not _existing_store(data_dir, "serve", may_create=True):
         return 2
+    unlistenable = _cannot_listen(args.host, args.port)
+    if unlistenable is not None:  # said before a store and an admin key are made for nothing
+        print(f"redress serve: {unlistenable}", file=sys.stderr)
+        return 2
     data_dir.mkdir(parents=True, exist_ok=True)
     if _serve_witness_environment(args) is None:
         return 2
@@ -529,6 +533,29 @@ def run_serve(args: argparse.Namespace) -> int:
         log_config=JSON_LOG_CONFIG,
     )
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on `host`:`port` (in use, not an address of this
+    machine, a port the user may not bind), or None: a trial bind, as uvicorn binds, given up
+    at once. (Uvicorn would say it in JSON log lines after the start-up messages.)"""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as error:
+        return f"--host {host}: not an address to listen on ({error})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as trial:
+        trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            trial.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use (another server?): `--port` picks another"
+            return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
 
 
 def _key_not_in_force(data_dir: Path) -> str | None:

@@ -328,3 +328,23 @@ def test_a_write_ahead_log_without_its_database_is_not_made_a_new_store(tmp_path
     assert done.returncode == 2, done.stdout + done.stderr
     assert "without" in done.stderr and "redress.db-wal" in done.stderr, done.stderr
     assert sorted(p.name for p in data.iterdir()) == ["redress.db-wal"]
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_makes_nothing(tmp_path):
+    """A newcomer's second `make serve` (the README's port 8000 taken): one line naming the
+    port, exit 2, before a store and an admin key are made (uvicorn said it in JSON log lines
+    after printing a fresh admin key and "Redress on http://…")."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        data = tmp_path / "data"
+        done = redress("serve", "--data-dir", str(data), "--port", str(port))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"redress serve: port {port} on 127.0.0.1 is in use (another server?): "
+        "`--port` picks another\n"
+    )
+    assert not data.exists()
