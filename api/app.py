@@ -34,7 +34,7 @@ from api.problems import EXCEPTION_HANDLERS, problem_response
 from api.responses import BEARER, with_options
 from api.services import Services
 from console import template_config
-from console.pages import CONSOLE_ROUTER
+from console.pages import CONSOLE_ROUTER, send_refusal
 from ledger.keys import KeyRetired
 from ledger.store import IndexDamaged
 from rules.calendar import load_holidays
@@ -64,7 +64,8 @@ class ApiGuard(RequestGuard):
     being otherwise the console's."""
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/console/"):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == "/console" or path.startswith("/console/")):
             try:
                 check_headers(scope)
                 if scope["method"] == "POST":
@@ -72,7 +73,9 @@ class ApiGuard(RequestGuard):
                     if receive is None:
                         return
             except Refused as refused:
-                await refuse(send, refused)
+                # A browser is shown the console's page; a script gets the problem details.
+                if not await send_refusal(scope, send, refused.status, refused.detail):
+                    await refuse(send, refused)
                 return
             await self.app(scope, receive, send)
             return

@@ -3,7 +3,10 @@ server-rendered pages (Litestar templates, Jinja2), small vanilla JavaScript and
 Redress itself, sign-in with an audit or admin key into a server-side session.
 
 - `console.pages`: the handlers (`CONSOLE_ROUTER`), thin.
-- `console.views`, `console.charts`: what pages show, and inline SVG charts (pure).
+- `console.views`, `console.charts`: what pages show (filters, page numbers and links, the
+  `next` page after sign-in), and inline SVG charts (pure).
+- `console.errors`: an error under `/console` is the console's page (HTML) for a browser, the
+  API's problem details for a client asking for JSON; and the words said.
 - `console.clauses`: each rule citation's clause text from the seeds in `vendor/seeds/`.
 - `console.reads`: what pages read, through the store's read methods only (decision index, case
   tables, stored checkpoints).

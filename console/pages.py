@@ -4,17 +4,29 @@ Every response of the console carries the security headers (`SECURITY_HEADERS`: 
 inline scripts or styles, no framing, no cross-origin referrer, no caching); handlers return
 responses rather than raising, so that error pages carry them too. Keys are accepted only in the
 sign-in form's body, never in a URL; a session id only in its HttpOnly, SameSite=Strict cookie.
+
+Errors are pages too (`console.errors` says which form and words): a path no handler has
+(`not_found`), a method a path does not take (`wrong_method_routes`), and whatever a handler
+raises (`on_console_error`) render `message.html` with their status code for a browser; a
+client that asks for JSON gets the API's problem details. Lists (decisions, checkpoints) are
+paged alike: `?page=N` in digits, 50 a page, newest first; a bad filter or page number is named
+(422) and no list is shown; a page past the last is said not to exist (404).
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post, route
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -22,8 +34,9 @@ from litestar.static_files import create_static_files_router
 import reports
 import rules
 from api.decisions import IdPath
+from api.problems import on_http_exception, on_unexpected, parameter_errors
 from api.services import Services
-from console import charts, reads, views
+from console import charts, errors, reads, views
 from console.clauses import clause_texts
 from console.sessions import Session, SessionStore
 from keys import allows
@@ -49,6 +62,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+SESSION_SECONDS = 8 * 3600
+log = logging.getLogger("redress.console")
 
 
 def secure(response: Response) -> Response:
@@ -69,8 +84,36 @@ def current(request: Request) -> Session | None:
     return sessions_of(request.app.state).get(request.cookies.get(COOKIE))
 
 
-def to_sign_in() -> Redirect:
-    return Redirect("/console/sign-in", status_code=303)
+def to_sign_in(request: Request | None = None) -> Redirect:
+    """To the sign-in page, which comes back afterwards to the console page first asked for
+    (`next`): for a GET its path and query, for a form's POST its path (a redirect cannot
+    repeat a POST); the overview is where sign-in goes anyway."""
+    target = None if request is None else asked_for(request)
+    if target is None or target == "/console":
+        return Redirect("/console/sign-in", status_code=303)
+    return Redirect(f"/console/sign-in?{urlencode({'next': target}, safe='/')}", status_code=303)
+
+
+def asked_for(request: Request) -> str | None:
+    """The page this request asked for, as its client wrote it (raw, still percent-encoded),
+    when it is one to come back to (`views.safe_next`)."""
+    # Some servers' `raw_path` holds the query too (the ASGI spec says it should not).
+    raw = (request.scope.get("raw_path") or b"").split(b"?", 1)[0]
+    path = raw.decode("latin-1") or request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    if query and request.method == "GET":
+        path = f"{path}?{query}"
+    return views.safe_next(path)
+
+
+def with_session_cookie(response: Response, request: Request, session_id: str, age: int) -> None:
+    """Set the session cookie (or, with `age` 0, clear it) with the same attributes both ways:
+    HttpOnly, SameSite=Strict, path /console, Secure over HTTPS; a browser may keep a cookie
+    set with other attributes than those it was cleared with."""
+    response.set_cookie(
+        COOKIE, session_id, path="/console", httponly=True, samesite="strict",
+        secure=request.url.scheme == "https", max_age=age, expires=None if age else 0,
+    )  # fmt: skip
 
 
 def page(name: str, session: Session | None, status: int = 200, **context: Any) -> Template:
@@ -99,12 +142,25 @@ def form_allowed(request: Request, session: Session | None, data: dict[str, str]
 
 
 def refused(session: Session | None) -> Template:
-    return page("message.html", session, 403, title="Refused",
-                message="This form was not sent from your signed-in console page.")  # fmt: skip
+    return message_page(session, 403, "Refused",
+                        "This form was not sent from your signed-in console page.")  # fmt: skip
 
 
 def query_values(request: Request, names: tuple[str, ...]) -> dict[str, str | None]:
     return {n: (request.query_params.get(n) or None) for n in names}
+
+
+def message_page(
+    session: Session | None, status: int, title: str, text: str, headers: dict | None = None
+) -> Template:
+    """The console's message page (`message.html`) with `status` (and `headers`)."""
+    return Template(
+        template_name="message.html",
+        context={"session": session, "policies": rules.policy_ids(), "title": title,
+                 "message": text},
+        status_code=status,
+        headers=headers,
+    )  # fmt: skip
 
 
 # -- sign-in and sign-out ---------------------------------------------------------------------
@@ -112,26 +168,39 @@ def query_values(request: Request, names: tuple[str, ...]) -> dict[str, str | No
 
 @get("/sign-in", sync_to_thread=True)
 def sign_in_form(request: Request) -> Template:
-    return page("sign_in.html", current(request))
+    """The sign-in form; `next` (a console page, `views.safe_next`) is where it goes after."""
+    return page(
+        "sign_in.html", current(request), next=views.safe_next(request.query_params.get("next"))
+    )
 
 
 @post("/sign-in", status_code=303, sync_to_thread=True)
 def sign_in(request: Request, data: Form) -> Response:
-    """An audit or admin key opens a session; a decide key or an unknown one does not."""
+    """An audit or admin key opens a session and goes on to `next` (a console page of this
+    origin only) or the overview; a decide key, a revoked key or an unknown one does not."""
     if not same_origin(request):
         return refused(None)
     key = (data.get("key") or "").strip()
-    caller = services_of(request.app.state).keys.caller(key) if key else None
+    next_page = views.safe_next(data.get("next"))
+    services = services_of(request.app.state)
+    caller = services.keys.caller(key) if key else None
     if caller is None or not allows(caller.role, "audit"):
-        message = "That key is not an audit or admin key." if caller else "Unknown key."
-        return page("sign_in.html", None, 401 if caller is None else 403, error=message)
+        return page("sign_in.html", None, 401 if caller is None else 403, next=next_page,
+                    error=sign_in_refusal(services, key, caller is not None))  # fmt: skip
     session_id, _ = sessions_of(request.app.state).create(caller.role, caller.key_id)
-    response = Redirect("/console", status_code=303)
-    response.set_cookie(
-        COOKIE, session_id, path="/console", httponly=True, samesite="strict",
-        secure=request.url.scheme == "https", max_age=8 * 3600,
-    )  # fmt: skip
+    response = Redirect(next_page or "/console", status_code=303)
+    with_session_cookie(response, request, session_id, SESSION_SECONDS)
     return response
+
+
+def sign_in_refusal(services: Services, key: str, known: bool) -> str:
+    """Why a key does not sign in: not an audit or admin key, revoked, or unknown. Whether it
+    was revoked is asked of the key presented alone, so nothing is said of any other key."""
+    if known:
+        return "That key is not an audit or admin key."
+    if key and reads.revoked_key(services.store, key):
+        return "That key was revoked: ask an administrator for a new one."
+    return "Unknown key."
 
 
 @post("/sign-out", status_code=303, sync_to_thread=True)
@@ -141,7 +210,7 @@ def sign_out(request: Request, data: Form) -> Response:
         return refused(session)
     sessions_of(request.app.state).delete(request.cookies.get(COOKIE))
     response = to_sign_in()
-    response.delete_cookie(COOKIE, path="/console")
+    with_session_cookie(response, request, "", 0)
     return response
 
 
@@ -152,7 +221,7 @@ def sign_out(request: Request, data: Form) -> Response:
 def overview(request: Request) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     services = services_of(request.app.state)
     seen = reads.overview(services.store, services.ledger.root_hash)
     columns, series, counts = seen["weekly"]
@@ -170,40 +239,38 @@ def overview(request: Request) -> Response:
     )
 
 
-MAX_PAGE = 1_000_000  # 50 million decisions, 50 a page
-
-
 @get("/decisions", sync_to_thread=True)
 def decisions(request: Request) -> Response:
+    """Decisions matching the filters, 50 a page, newest first. A bad filter or page number is
+    named and no list is shown: a list beside the error would read as the answer."""
     session = current(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     values = query_values(request, views.FILTERS)
-    chosen, errors = views.parse_filter(values)
-    try:
-        number = max(1, int(request.query_params.get("page") or 1))
-    except ValueError:
-        number, errors = 1, [*errors, "page: not a number"]
-    if number > MAX_PAGE:  # its offset would not fit the store's integers
-        number, errors = 1, [*errors, f"page: at most {MAX_PAGE:,}"]
-    found, more = reads.find_decisions(services_of(request.app.state).store, chosen, number)
+    chosen, said = views.parse_filter(values, rules.policy_ids())
+    number, page_said = views.parse_page(request.query_params.get("page"))
+    said += page_said
     keep = {k: v for k, v in values.items() if v}
-    return page(
-        "decisions.html", session, values=values, errors=errors, decisions=found,
-        page=number, more=more, keep=keep, role_of=role_of,
-    )  # fmt: skip
+    shown: dict[str, Any] = {"values": values, "errors": said, "page": number,
+                             "role_of": role_of, "decisions": None}  # fmt: skip
+    if said:
+        return page("decisions.html", session, 422, **shown)
+    found, more = reads.find_decisions(services_of(request.app.state).store, chosen, number)
+    pages = views.pager("/console/decisions", keep, number, more)
+    if not found and number > 1:
+        return page("decisions.html", session, 404, **shown, missing=True, pages=pages)
+    return page("decisions.html", session, **shown | {"decisions": found}, pages=pages)
 
 
 @get("/decisions/{decision_id:str}", sync_to_thread=True)
 def decision(request: Request, decision_id: IdPath) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     ledger = services_of(request.app.state).ledger
     recorded = ledger.decision(decision_id[:64])
     if recorded is None:
-        return page("message.html", session, 404, title="No such decision",
-                    message=f"No decision {decision_id[:64]!r} is recorded.")  # fmt: skip
+        return no_such_decision(session, decision_id)
     entry = ledger.entry(recorded.ledger.index)
     reasons = [
         {
@@ -217,20 +284,33 @@ def decision(request: Request, decision_id: IdPath) -> Response:
     return page(
         "decision.html", session, decision=recorded, entry=entry, body=entry.body,
         reasons=reasons, receipt=reads.receipt_text(ledger, recorded.ledger.index),
-        verifier_key=ledger.verifier_key,
+        verifier_key=ledger.verifier_key, items=views.outcome_items(recorded.outcome),
     )  # fmt: skip
+
+
+NO_RECEIPT_YET = (
+    "No signed checkpoint covers this decision's ledger entry yet: the writer signs one after "
+    "each batch, so try again in a moment."
+)
+
+
+def no_such_decision(session: Session, decision_id: str) -> Template:
+    return message_page(session, 404, "No such decision",
+                        f"No decision {decision_id[:64]!r} is recorded.")  # fmt: skip
 
 
 @get("/decisions/{decision_id:str}/receipt", sync_to_thread=True)
 def decision_receipt(request: Request, decision_id: IdPath) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     ledger = services_of(request.app.state).ledger
     recorded = ledger.decision(decision_id[:64])
-    receipt = None if recorded is None else reads.receipt_text(ledger, recorded.ledger.index)
-    if recorded is None or receipt is None:
-        return page("message.html", session, 404, title="No receipt yet", message="")
+    if recorded is None:
+        return no_such_decision(session, decision_id)
+    receipt = reads.receipt_text(ledger, recorded.ledger.index)
+    if receipt is None:
+        return message_page(session, 404, "No receipt yet", NO_RECEIPT_YET)
     return Response(
         receipt,
         media_type="text/plain",  # Litestar adds the charset
@@ -240,26 +320,36 @@ def decision_receipt(request: Request, decision_id: IdPath) -> Response:
     )
 
 
+CASE_FILTERS = ("policy", "state", "overdue", "reference")
+
+
 @get("/cases", sync_to_thread=True)
 def cases(request: Request) -> Response:
+    """The newest 500 cases of a policy, state or client reference (exactly), or overdue now;
+    an unknown policy or state is named, and no list is shown."""
     session = current(request)
     if session is None:
-        return to_sign_in()
-    values = query_values(request, ("policy", "state", "overdue"))
-    store = services_of(request.app.state).store
-    found = reads.recent_cases(store, values["policy"], values["state"], bool(values["overdue"]))
-    return page("cases.html", session, values=values, cases=found)
+        return to_sign_in(request)
+    values = query_values(request, CASE_FILTERS)
+    said = views.choice_errors("policy", values["policy"], rules.policy_ids())
+    said += views.choice_errors("state", values["state"], views.CASE_STATES)
+    if said:
+        return page("cases.html", session, 422, values=values, errors=said, cases=None)
+    found = reads.recent_cases(
+        services_of(request.app.state).store, values["policy"], values["state"],
+        bool(values["overdue"]), reference=values["reference"],
+    )  # fmt: skip
+    return page("cases.html", session, values=values, errors=[], cases=found)
 
 
 @get("/cases/{case_id:str}", sync_to_thread=True)
 def case(request: Request, case_id: IdPath) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     found = reads.one_case(services_of(request.app.state).store, case_id)
     if found is None:
-        return page("message.html", session, 404, title="No such case",
-                    message=f"No case {case_id[:64]!r}.")  # fmt: skip
+        return message_page(session, 404, "No such case", f"No case {case_id[:64]!r}.")
     return page("case.html", session, case=found, role_of=role_of)
 
 
@@ -269,10 +359,8 @@ REPORT_PARAMS = ("name", "from", "to", "quarter", "policy")
 def report_chart(report: dict[str, Any]) -> Any:
     name = report["report"]
     if name == "routing":
-        items = [
-            (f"{r['policy']} {r['route'] or r['disposition']}", r["count"]) for r in report["rows"]
-        ]
-        return charts.bar_chart("Live decisions by route", items)
+        items = [(routing_label(r), r["count"]) for r in report["rows"]]
+        return charts.bar_chart("Live decisions by route, stage and disposition", items)
     if name == "serco-quarterly":
         return charts.bar_chart(
             f"Complaints by level reached, {report['quarter']}",
@@ -294,6 +382,14 @@ def report_chart(report: dict[str, Any]) -> Any:
     return charts.bar_chart("Obligations by status", list(counts.items()))
 
 
+def routing_label(row: dict[str, Any]) -> str:
+    """A routing row's bar: each row counts a (policy, route, stage, disposition), and a
+    decision that routes nowhere (DWP's `not_eligible`, say) has no route; it must not read as
+    routed to its disposition."""
+    parts = [row["route"] or "no route", row["stage"], row["disposition"]]
+    return f"{row['policy']}: " + ", ".join(p for p in parts if p)
+
+
 def run_report(request: Request) -> tuple[dict[str, str | None], dict | None, list[str]]:
     values = query_values(request, REPORT_PARAMS)
     name = values["name"]
@@ -313,9 +409,9 @@ def run_report(request: Request) -> tuple[dict[str, str | None], dict | None, li
 def reports_page(request: Request) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
-    values, report, errors = run_report(request)
-    context: dict[str, Any] = {"values": values, "errors": errors, "report": report,
+        return to_sign_in(request)
+    values, report, said = run_report(request)
+    context: dict[str, Any] = {"values": values, "errors": said, "report": report,
                                "names": reports.REPORT_NAMES}  # fmt: skip
     if report is not None:
         context |= {
@@ -324,18 +420,18 @@ def reports_page(request: Request) -> Response:
             "chart": report_chart(report),
             "csv_query": {k: v for k, v in values.items() if v},
         }
-    return page("reports.html", session, 422 if errors else 200, **context)
+    return page("reports.html", session, 422 if said else 200, **context)
 
 
 @get("/reports.csv", sync_to_thread=True)
 def report_csv(request: Request) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
-    values, report, errors = run_report(request)
+        return to_sign_in(request)
+    values, report, said = run_report(request)
     if report is None:
-        return page("message.html", session, 422, title="Bad report query",
-                    message="; ".join(errors) or "name: choose a report")  # fmt: skip
+        return message_page(session, 422, "Bad report query",
+                            "; ".join(said) or "name: choose a report")  # fmt: skip
     return Response(
         reports.to_csv(report),
         media_type="text/csv",  # Litestar adds the charset
@@ -347,15 +443,21 @@ def report_csv(request: Request) -> Response:
     )
 
 
-def ledger_context(ledger: Ledger) -> dict[str, Any]:
+def ledger_context(ledger: Ledger, number: int = 1) -> dict[str, Any]:
+    """The ledger's size, root, key and latest checkpoint, and page `number` of its stored
+    checkpoints (50 a page, newest first)."""
     size = ledger.tree_size()
     kept = ledger.checkpoints()
+    shown, more = views.one_page(kept[::-1], number)
     return {
         "tree_size": size,
         "root_hash": ledger.root_hash(size),
         "verifier_key": ledger.verifier_key,
-        "checkpoints": kept[::-1][:20],
+        "checkpoints": shown,
         "latest": kept[-1] if kept else None,
+        "page": number,
+        "pages": views.pager("/console/ledger", {}, number, more),
+        "errors": [],
     }
 
 
@@ -363,8 +465,16 @@ def ledger_context(ledger: Ledger) -> dict[str, Any]:
 def ledger_page(request: Request) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
-    return page("ledger.html", session, **ledger_context(services_of(request.app.state).ledger))
+        return to_sign_in(request)
+    ledger = services_of(request.app.state).ledger
+    number, said = views.parse_page(request.query_params.get("page"))
+    if said:
+        shown = ledger_context(ledger) | {"errors": said, "checkpoints": None}
+        return page("ledger.html", session, 422, **shown)
+    context = ledger_context(ledger, number)
+    if not context["checkpoints"] and number > 1:
+        return page("ledger.html", session, 404, **context | {"checkpoints": None}, missing=True)
+    return page("ledger.html", session, **context)
 
 
 def check_consistency(ledger: Ledger, note: str) -> tuple[bool, str]:
@@ -397,7 +507,7 @@ def check_consistency(ledger: Ledger, note: str) -> tuple[bool, str]:
 def ledger_check(request: Request, data: Form) -> Response:
     session = current(request)
     if session is None:
-        return to_sign_in()
+        return to_sign_in(request)
     if not form_allowed(request, session, data):
         return refused(session)
     ledger = services_of(request.app.state).ledger
@@ -410,13 +520,126 @@ def after(response: Response) -> Response:
     return secure(response)
 
 
+# -- errors -----------------------------------------------------------------------------------
+
+
+def error_page(
+    request: Request, status: int, session: Session | None, detail: str = "", **headers: str
+) -> Template:
+    return message_page(session, status, errors.title_of(status),
+                        errors.explanation(status, request.method, detail), headers)  # fmt: skip
+
+
+def on_console_error(request: Request, exc: Exception) -> Response:
+    """What a console handler raises (a path parameter out of bounds, a static file not found,
+    an unexpected error): the message page with its status for a browser, the API's problem
+    details for a client that asks for JSON (`console.errors`). No session is read here (this
+    runs on the event loop), so the page has no navigation, only a link back."""
+    if not errors.prefers_html(request.headers.get("accept")):
+        if isinstance(exc, HTTPException):
+            return secure(on_http_exception(request, exc))
+        return secure(on_unexpected(request, exc))
+    if not isinstance(exc, HTTPException):
+        log.error("unexpected error", exc_info=exc)
+        return secure(error_page(request, 500, None))
+    detail = str(exc.detail or "")
+    if isinstance(exc, ValidationException):
+        detail = "; ".join(f"{e.pointer.lstrip('/')}: {e.message}"
+                           for e in parameter_errors(exc, request)) or detail  # fmt: skip
+    if exc.status_code >= 500:
+        log.error("server error", exc_info=exc)
+        detail = ""
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    return secure(error_page(request, exc.status_code, None, detail, **headers))
+
+
+def answers_html(request: Request) -> bool:
+    return errors.prefers_html(request.headers.get("accept"))
+
+
+@route("/{rest:path}", http_method=list(errors.METHODS), status_code=404, sync_to_thread=True,
+       name="console:404")  # fmt: skip
+def not_found(request: Request) -> Response:
+    """A console path no handler has: the console's 404 page, not the API's problem (the
+    deeper paths under a decision or case have routes of their own, `NOT_FOUND_BELOW`: the
+    router looks no further up once a path has matched a parameter)."""
+    return missing_path(request)
+
+
+def missing_path(request: Request) -> Response:
+    if not answers_html(request):
+        return on_http_exception(request, HTTPException(status_code=404))
+    return error_page(request, 404, current(request))
+
+
+NOT_FOUND_BELOW = [
+    route(f"{prefix}/{{rest:path}}", http_method=list(errors.METHODS), status_code=404,
+          sync_to_thread=True, name=f"console:404:{prefix}")(missing_path)
+    for prefix in ("/decisions/{decision_id:str}", "/cases/{case_id:str}")
+]  # fmt: skip
+
+
+def wrong_method_routes(handlers: Iterable[HTTPRouteHandler]) -> list[HTTPRouteHandler]:
+    """For each console path, a route taking the methods its handlers do not, answering 405
+    with `Allow` (as the router would, but as the console's page)."""
+    taken: dict[str, set[str]] = {}
+    for handler in handlers:
+        for path in handler.paths:
+            taken.setdefault(path, set()).update(str(m) for m in handler.http_methods)
+    return [method_not_allowed(path, methods) for path, methods in taken.items()]
+
+
+def method_not_allowed(path: str, methods: set[str]) -> HTTPRouteHandler:
+    allow = ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+
+    def refuse_method(request: Request) -> Response:
+        if not answers_html(request):
+            return on_http_exception(
+                request, HTTPException(status_code=405, headers={"Allow": allow})
+            )
+        return error_page(request, 405, current(request), Allow=allow)
+
+    others = sorted(set(errors.METHODS) - methods)
+    return route(path, http_method=others, status_code=405, sync_to_thread=True,
+                 name=f"console:405:{path}")(refuse_method)  # fmt: skip
+
+
+PAGES = [
+    sign_in_form, sign_in, sign_out, overview, decisions, decision, decision_receipt,
+    cases, case, reports_page, report_csv, ledger_page, ledger_check,
+]  # fmt: skip
+
+
+async def send_refusal(scope: dict[str, Any], send: Any, status: int, detail: str) -> bool:
+    """For the API's request guard, which refuses some requests before any routing (an
+    encoded slash in the path, a query parameter given twice): under `/console/`, a client that
+    accepts HTML is sent the console's message page with `status` (True); else nothing is sent
+    (False), and the guard answers with its problem details as everywhere else."""
+    accept = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept"),
+                  None)  # fmt: skip
+    path = scope.get("path", "")
+    under_console = path == "/console" or path.startswith("/console/")
+    if not under_console or not errors.prefers_html(accept):
+        return False
+    body = errors.refusal_html(status, detail)
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+    return True
+
+
 CONSOLE_ROUTER = Router(
     path="/console",
     route_handlers=[
-        sign_in_form, sign_in, sign_out, overview, decisions, decision, decision_receipt,
-        cases, case, reports_page, report_csv, ledger_page, ledger_check,
+        *PAGES, *wrong_method_routes(PAGES), not_found, *NOT_FOUND_BELOW,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
     ],
     after_request=after,
+    exception_handlers={HTTPException: on_console_error, Exception: on_console_error},
     include_in_schema=False,
 )  # fmt: skip

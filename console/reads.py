@@ -5,14 +5,16 @@ stays a read.
 
 from __future__ import annotations
 
+import hmac
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import clock
 from console import views
+from keys import key_hash
 from ledger.store import Ledger
 from ledger.tlog_proof import format_tlog_proof
 from reports.compute import STATUSES, Snapshot, Subject, obligation_fates, policy_places
@@ -65,14 +67,21 @@ def recent_cases(
     overdue: bool,
     limit: int = 500,
     now: datetime | None = None,
+    *,
+    reference: str | None = None,
 ) -> list[views.CaseView]:
     """The newest `limit` cases (by received day) of a policy and stored state, newest first;
-    with `overdue`, only those with an obligation overdue now (then every case is judged)."""
+    with `overdue`, only those with an obligation overdue now (then every case is judged); with
+    `reference`, only the cases of that client reference (exactly, as `GET /v1/cases` has it).
+    Each with its reference and opening time from the case tables."""
+    if reference is not None:
+        found = cases_of_reference(store, reference, policy, state, limit, now)
+        return [c for c in found if c.overdue] if overdue else found
     if overdue:
         found = case_views(all_subjects(store, now=now))
         found = [c for c in found if (policy is None or c.subject.policy == policy)
                  and (state is None or c.state == state) and c.overdue]  # fmt: skip
-        return found[-limit:][::-1]
+        return with_case_rows(store, found[-limit:][::-1])
     snapshot = Snapshot(0, "", [], [], now or clock.now())
     places = snapshot.policies
     found = []
@@ -93,7 +102,38 @@ def recent_cases(
             )
             fates = obligation_fates(subject, snapshot, ReportQuery())
             found.append(views.CaseView(subject, row["state"], fates))
-    return found
+    return with_case_rows(store, found)
+
+
+def with_case_rows(store: Any, found: list[views.CaseView]) -> list[views.CaseView]:
+    """`found` with each case's reference and opening time, read from the case tables (the
+    decision index holds neither)."""
+    with store.read() as tx:
+        stored = {c.subject.case_id: tx.case(c.subject.case_id) for c in found}
+    return [
+        replace(c, reference=row.get("reference"), opened_at=row.get("opened_at"))
+        if (row := stored[c.subject.case_id])
+        else c
+        for c in found
+    ]
+
+
+def cases_of_reference(
+    store: Any,
+    reference: str,
+    policy: str | None,
+    state: str | None,
+    limit: int,
+    now: datetime | None = None,
+) -> list[views.CaseView]:
+    """The cases of one client reference (a few: a reference names a complaint), newest
+    opened first, as `one_case` shows them."""
+    with store.read() as tx:
+        rows = tx.find_cases(
+            policies=None if policy is None else [policy], state=state, reference=reference
+        )
+    found = [one_case(store, row["case_id"], now) for row in rows[::-1][:limit]]
+    return [c for c in found if c is not None]
 
 
 def one_case(store: Any, case_id: str, now: datetime | None = None) -> views.CaseView | None:
@@ -118,7 +158,9 @@ def one_case(store: Any, case_id: str, now: datetime | None = None) -> views.Cas
     )
     snapshot = Snapshot(0, "", [], [], now or clock.now())
     fates = obligation_fates(subject, snapshot, ReportQuery())
-    return views.CaseView(subject, case["state"], fates)
+    return views.CaseView(
+        subject, case["state"], fates, case.get("reference"), case.get("opened_at"), register
+    )
 
 
 def find_decisions(
@@ -168,6 +210,18 @@ def weekly(store: Any, now: datetime | None = None) -> tuple[list[str], list[str
         per_day = tx.live_per_day()
     today = (now or clock.now()).date()
     return views.weekly_counts(per_day, list(policy_places()), today)
+
+
+def revoked_key(store: Any, key: str) -> bool:
+    """Is `key` a key that was revoked? Only the presented key's hash is compared (in constant
+    time), so the answer says nothing about any other key."""
+    presented = key_hash(key).encode()
+    with store.read() as tx:
+        records = tx.key_records()
+    return any(
+        r["revoked_at"] is not None and hmac.compare_digest(presented, r["key_hash"].encode())
+        for r in records
+    )
 
 
 def receipt_text(ledger: Ledger, index: int) -> str | None:

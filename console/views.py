@@ -8,18 +8,28 @@ functions; the snapshot functions stay as the specification of what those rows m
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import unquote, urlencode, urlsplit
 
+import msgspec
+
+import rules
 from reports.compute import Snapshot, Subject, is_live, obligation_fates, role_of, subjects
-from reports.query import ReportQuery
+from reports.query import FIRST_YEAR, LAST_YEAR, ReportQuery
 from rules.calendar import local_date
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # 50 million rows, 50 a page: any offset fits the store's integers
 FILTERS = ("policy", "from", "to", "route", "stage", "flag", "purpose")
+PURPOSES = ("live", "test", "preview")
+CASE_STATES = ("open", "closed")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DIGITS = re.compile(r"[0-9]+")
 CLOSING = {"close", "refer", "out_of_jurisdiction", "not_eligible"}
 
 
@@ -34,18 +44,108 @@ class DecisionFilter:
     purpose: str | None = None
 
 
-def parse_filter(values: Mapping[str, str | None]) -> tuple[DecisionFilter, list[str]]:
-    """The decision filter from query values, and a message for each bad one."""
-    errors, days = [], {}
-    for name in ("from", "to"):
-        text = values.get(name) or None
-        try:
-            days[name] = date.fromisoformat(text) if text else None
-        except ValueError:
-            errors.append(f"{name}: {text!r} is not a date YYYY-MM-DD")
-            days[name] = None
+def parse_filter(
+    values: Mapping[str, str | None], policies: Sequence[str] | None = None
+) -> tuple[DecisionFilter, list[str]]:
+    """The decision filter from query values, and a message for each bad one: a date that is
+    not `YYYY-MM-DD`, `to` before `from`, a policy or purpose that does not exist (each named
+    with the allowed values, since a filter that can match nothing is a mistake, not a search).
+    Route, stage and flag are free text, as in the API."""
+    errors: list[str] = []
+    start = day_value(values, "from", errors)
+    end = day_value(values, "to", errors)
+    if start is not None and end is not None and start > end:
+        errors.append(f"to: {end} is before from {start}")
+    known = list(policies) if policies is not None else rules.policy_ids()
     plain = {k: (values.get(k) or None) for k in ("policy", "route", "stage", "flag", "purpose")}
-    return DecisionFilter(start=days["from"], end=days["to"], **plain), errors
+    errors += choice_errors("policy", plain["policy"], known)
+    errors += choice_errors("purpose", plain["purpose"], PURPOSES)
+    return DecisionFilter(start=start, end=end, **plain), errors
+
+
+def day_value(values: Mapping[str, str | None], name: str, errors: list[str]) -> date | None:
+    """A date `YYYY-MM-DD` in ASCII digits within the years the reports take (Python's
+    `fromisoformat` also reads `20261101` and `2026-W45-1`, which the API refuses)."""
+    text = values.get(name) or None
+    if text is None:
+        return None
+    try:
+        if DATE.fullmatch(text) is None:
+            raise ValueError(text)
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors.append(f"{name}: {text!r} is not a date YYYY-MM-DD")
+        return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        errors.append(f"{name}: {text} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
+        return None
+    return day
+
+
+def choice_errors(name: str, value: str | None, allowed: Sequence[str]) -> list[str]:
+    """A message when `value` is given and is none of `allowed`, naming them."""
+    if value is None or value in allowed:
+        return []
+    return [f"{name}: no {name} {value!r}: one of {', '.join(allowed)}"]
+
+
+def parse_page(text: str | None, last: int = MAX_PAGE) -> tuple[int, list[str]]:
+    """A page number from `?page=`: 1 when absent; digits 0-9 only (`int()` would also take
+    `+2`, ` 2`, `2_0` and other scripts' digits such as the full-width `２`, which the API
+    refuses), from 1 to `last`. A bad one is named, and page 1 stands in its place."""
+    if not text:
+        return 1, []
+    if text.startswith("-") and DIGITS.fullmatch(text[1:]):
+        return 1, ["page: pages are numbered from 1"]
+    if DIGITS.fullmatch(text) is None:
+        return 1, [f"page: {text!r} is not a number: write it in digits 0-9"]
+    if len(text) > len(str(last)) or int(text) > last:  # its offset would not fit the store
+        return 1, [f"page: at most {last:,}"]
+    if int(text) < 1:
+        return 1, ["page: pages are numbered from 1"]
+    return int(text), []
+
+
+def page_href(path: str, keep: Mapping[str, str], number: int) -> str:
+    """The link to page `number` of a list with the filters `keep`: `path?policy=wme&page=2`,
+    URL-encoded; page 1 is the list itself, with no `page`."""
+    query = {**keep, "page": str(number)} if number > 1 else dict(keep)
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def pager(path: str, keep: Mapping[str, str], number: int, more: bool) -> dict[str, str | None]:
+    """The Newer and Older links of page `number` (None where there is no such page)."""
+    return {
+        "newer": page_href(path, keep, number - 1) if number > 1 else None,
+        "older": page_href(path, keep, number + 1) if more else None,
+        "first": page_href(path, keep, 1),
+    }
+
+
+NOT_NEXT = ("/console/sign-in", "/console/sign-out")
+
+
+def safe_next(text: str | None) -> str | None:
+    """`text` when it is a console page of this origin to go to after signing in, else None: a
+    path (no scheme or host) that is `/console` or starts with `/console/` (so never `//…`,
+    another host to a browser), in printable ASCII without a backslash (read as `/` by
+    browsers), with no `.` or `..` segment (even percent-encoded: browsers resolve those out
+    of the console), and not the sign-in or sign-out page itself."""
+    if not text or len(text) > 2000 or "\\" in text:
+        return None
+    if any(not 33 <= ord(c) <= 126 for c in text):
+        return None
+    parts = urlsplit(text)
+    if parts.scheme or parts.netloc or parts.fragment:
+        return None
+    path = parts.path
+    if not (path == "/console" or path.startswith("/console/")):
+        return None
+    if any(unquote(segment) in (".", "..") for segment in path.split("/")):
+        return None
+    if path.rstrip("/") in NOT_NEXT:
+        return None
+    return text
 
 
 def local_day(snapshot: Snapshot, decision: Mapping[str, Any]) -> date:
@@ -79,6 +179,12 @@ def find_decisions(
     found = [d for d in reversed(snapshot.decisions) if matches(snapshot, d, f)]
     start = (page - 1) * PAGE_SIZE
     return found[start : start + PAGE_SIZE], len(found) > start + PAGE_SIZE
+
+
+def one_page(items: Sequence[Any], page: int) -> tuple[list[Any], bool]:
+    """Page `page` (from 1, `PAGE_SIZE` a page) of `items`, and whether another follows."""
+    start = (page - 1) * PAGE_SIZE
+    return list(items[start : start + PAGE_SIZE]), len(items) > start + PAGE_SIZE
 
 
 def week_of(day: date) -> str:
@@ -119,6 +225,14 @@ def weekly_counts(
     return columns, sorted(policies), dict(counts)
 
 
+def outcome_items(outcome: Any) -> dict[str, Any]:
+    """A recorded outcome's deadlines, actions and eligibility as the decision's JSON holds them
+    (`msgspec.to_builtins`): a field absent there (a version-1 deadline's `kind`, an action's
+    `new` off a case) is absent here too, never shown as Python's `UNSET` or `None`."""
+    built = msgspec.to_builtins(outcome)
+    return {k: built[k] for k in ("deadlines", "actions", "eligibility")}
+
+
 def filter_values(f: DecisionFilter) -> dict[str, str | None]:
     """The decision filter as the store's `search_decisions` takes it."""
     return {
@@ -134,9 +248,24 @@ def filter_values(f: DecisionFilter) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class CaseView:
+    """A case as the console shows it: its subject (decisions, facts), stored state, and its
+    register's rows with their status now (`obligations`); with the case tables' `reference`,
+    `opened_at` and register rows (`register`: rule, first and last decision ids) where read."""
+
     subject: Subject
     state: str
     obligations: list[dict[str, Any]]
+    reference: str | None = None
+    opened_at: str | None = None
+    register: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def register_rows(self) -> list[dict[str, Any]]:
+        """Each obligation with its status now and, from the stored register, the rule that
+        owed it and the first and last decisions that listed it (CONTRACT.md's fields)."""
+        stored = {row["name"]: row for row in self.register}
+        keep = ("rule", "first_decision_id", "last_decision_id")
+        return [o | {k: stored.get(o["name"], {}).get(k) for k in keep} for o in self.obligations]
 
     @property
     def overdue(self) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ tokens on forms, and an audit key that can read everything and change nothing.""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -64,13 +65,26 @@ def test_an_audit_key_signs_in_and_reads_every_page(client, keys, recorded):
 
 def test_a_page_number_out_of_reach_is_said_not_a_500(client, keys, recorded):
     """`/console/decisions?page=N` for any N: a number whose offset no store integer holds is
-    named on the page (it answered 500 once, found by fuzzing)."""
+    named on the page (it answered 500 once, found by fuzzing), as is one that is not written
+    in digits 0-9 or is below 1 (all 422, with no list); a page past the last is said not to
+    exist (404), with no link to its neighbours."""
     sign_in(client, keys.audit)
-    for number, said in (("99999999999999999999", "page: at most 1,000,000"),
-                         ("x", "page: not a number"), ("1000000", None)):  # fmt: skip
+    for number, status, said in (
+        ("99999999999999999999", 422, "page: at most 1,000,000"),
+        ("x", 422, "is not a number"),
+        ("1e3", 422, "is not a number"),
+        ("%EF%BC%92", 422, "is not a number"),  # a full-width 2: int() reads it, the API does not
+        ("+2", 422, "is not a number"),
+        ("0", 422, "page: pages are numbered from 1"),
+        ("-1", 422, "page: pages are numbered from 1"),
+        ("1000000", 404, "There is no page 1000000"),
+        ("999999", 404, "There is no page 999999"),
+    ):
         answer = client.get(f"/console/decisions?page={number}")
-        assert answer.status_code == 200, number
-        assert said is None or said in answer.text, number
+        assert answer.status_code == status, number
+        assert said in answer.text, number
+        assert 'class="results"' not in answer.text, number  # no list beside the message
+        assert "page=999998" not in answer.text and "Newer" not in answer.text, number
 
 
 def test_a_decision_page_quotes_the_cited_seed_clause(client, keys, recorded):
@@ -101,7 +115,8 @@ def test_sign_out_ends_the_session_on_the_server(client, keys):
                        follow_redirects=False).status_code == 303  # fmt: skip
     client.cookies.set("redress_console", session_cookie, path="/console")
     again = client.get("/console/ledger", follow_redirects=False)
-    assert again.status_code == 303 and again.headers["location"] == "/console/sign-in"
+    assert again.status_code == 303
+    assert again.headers["location"] == "/console/sign-in?next=/console/ledger"
 
 
 def test_forms_need_the_session_token(client, keys, recorded):
@@ -183,3 +198,233 @@ def test_console_pages_never_write(client, keys, recorded, data_dir):
     assert state() == before
     receipt = client.get(f"/console/decisions/{decision_id}/receipt").text
     assert kept[2] in receipt  # the stored checkpoint's signed note, as it was kept
+
+
+# -- the audit's findings (each test failed before its fix) -------------------------------------
+
+
+def alerts(html: str) -> list[str]:
+    return re.findall(r'class="error" role="alert">(.*?)</p>', html)
+
+
+def test_a_bad_filter_is_named_and_no_list_is_shown(client, keys, recorded):
+    """A list beside an error read as the answer ("19 decisions on page 1" under "from: not a
+    date"); `to` before `from`, an unknown policy, purpose or case state listed nothing,
+    silently. Each is named (the allowed values with it), with no list (422)."""
+    sign_in(client, keys.audit)
+    for query, said in (
+        ("from=2026-13-01", "from: &#39;2026-13-01&#39; is not a date YYYY-MM-DD"),
+        ("from=20261101", "from: &#39;20261101&#39; is not a date YYYY-MM-DD"),
+        ("from=2026-11-30&to=2026-11-01", "to: 2026-11-01 is before from 2026-11-30"),
+        ("policy=nosuch", "policy: no policy &#39;nosuch&#39;: one of wme, dwp-feedback, "
+                          "cmg-employer-review, serco-es"),
+        ("purpose=bogus", "purpose: no purpose &#39;bogus&#39;: one of live, test, preview"),
+    ):  # fmt: skip
+        answer = client.get(f"/console/decisions?{query}")
+        assert answer.status_code == 422, query
+        assert said in alerts(answer.text), (query, alerts(answer.text))
+        assert 'class="results"' not in answer.text and "on page" not in answer.text, query
+    listed = client.get("/console/decisions?from=2026-12-01&to=2026-12-31")
+    assert listed.status_code == 200 and 'class="results"' in listed.text
+    for query, said in (("state=bogus", "state: no state &#39;bogus&#39;: one of open, closed"),
+                        ("policy=nosuch", "policy: no policy &#39;nosuch&#39;")):  # fmt: skip
+        answer = client.get(f"/console/cases?{query}")
+        assert answer.status_code == 422, query
+        assert any(a.startswith(said) for a in alerts(answer.text)), alerts(answer.text)
+        assert "<table" not in answer.text and "No cases." not in answer.text
+
+
+@pytest.fixture
+def many(client, keys) -> list[str]:
+    """55 test decisions (more than a page of 50), each in a write batch of its own, so that
+    the ledger has more than 50 checkpoints too."""
+    made = []
+    for _ in range(55):
+        answer = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide)
+        assert answer.status_code == 201
+        made.append(answer.json()["decision_id"])
+    return made
+
+
+def hrefs(html: str, text: str) -> list[str]:
+    return re.findall(rf'<a href="([^"]*)"[^>]*>{text}</a>', html)
+
+
+def test_page_links_keep_the_filters_cleanly_and_end_at_the_last_page(client, keys, many):
+    """Links read `?&amp;page=2`, and page 999999 offered "Newer" to page 999998. Now a page
+    link is `?purpose=test&page=2` (URL-encoded; page 1 has no `page`), and a page past the
+    last says there is none (404) with a link to the first."""
+    sign_in(client, keys.audit)
+    first = client.get("/console/decisions?purpose=test&policy=wme")
+    assert hrefs(first.text, "Older") == [
+        "/console/decisions?policy=wme&amp;purpose=test&amp;page=2"
+    ]
+    assert hrefs(first.text, "Newer") == [] and "?&amp;" not in first.text
+    second = client.get("/console/decisions?policy=wme&purpose=test&page=2")
+    assert second.status_code == 200 and second.text.count("/console/decisions/") == 5
+    assert hrefs(second.text, "Newer") == ["/console/decisions?policy=wme&amp;purpose=test"]
+    assert hrefs(second.text, "Older") == []
+    for number in ("3", "999999"):
+        past = client.get(f"/console/decisions?purpose=test&page={number}")
+        assert past.status_code == 404 and f"There is no page {number}" in past.text
+        assert hrefs(past.text, "Newer") == [] and hrefs(past.text, "Older") == []
+        assert 'href="/console/decisions?purpose=test">Go to the first page' in past.text
+    from console.views import page_href
+
+    assert page_href("/console/decisions", {"route": "a b&c", "flag": "é"}, 3) == (
+        "/console/decisions?route=a+b%26c&flag=%C3%A9&page=3"
+    )
+    assert page_href("/console/decisions", {}, 1) == "/console/decisions"
+
+
+def test_the_ledger_pages_its_checkpoints_newest_first(client, keys, many):
+    """The ledger page listed the 20 newest checkpoints and no more. Now 50 a page, newest
+    first, paged as the decisions are, every checkpoint reachable."""
+    sign_in(client, keys.audit)
+
+    def sizes(html: str) -> list[int]:
+        return [int(n) for n in re.findall(r"<tr><td>(\d+)</td><td><code", html)]
+
+    first = client.get("/console/ledger")
+    shown = sizes(first.text)
+    assert len(shown) == 50 and shown == sorted(shown, reverse=True)
+    assert hrefs(first.text, "Older") == ["/console/ledger?page=2"]
+    second = client.get("/console/ledger?page=2")
+    rest = sizes(second.text)
+    assert rest and max(rest) < min(shown) and rest == sorted(rest, reverse=True)
+    assert hrefs(second.text, "Newer") == ["/console/ledger"]
+    with client.app.state.services.store.read() as tx:
+        assert sorted(shown + rest) == sorted(c.tree_size for c in tx.checkpoints())
+    assert client.get("/console/ledger?page=3").status_code == 404
+    bad = client.get("/console/ledger?page=0")
+    assert bad.status_code == 422 and "page: pages are numbered from 1" in bad.text
+
+
+def test_a_revoked_key_is_told_it_was_revoked(client, keys):
+    """It was told "Unknown key."; a key never made still is (nothing about other keys)."""
+    made = client.post("/v1/keys", json={"role": "audit", "name": "officer"}, headers=keys.admin)
+    assert made.status_code == 201, made.text
+    key, key_id = made.json()["key"], made.json()["key_id"]
+    assert client.delete(f"/v1/keys/{key_id}", headers=keys.admin).status_code in (200, 204)
+    answer = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
+    assert answer.status_code == 401 and "set-cookie" not in answer.headers
+    assert "That key was revoked" in answer.text and "Unknown key." not in answer.text
+    unknown = client.post("/console/sign-in", data={"key": key + "x"})
+    assert unknown.status_code == 401 and "Unknown key." in unknown.text
+    assert "revoked" not in unknown.text
+
+
+def test_signing_in_goes_back_to_the_page_first_asked_for(client, keys):
+    """It always went to the overview. The page asked for is carried as `next` (a console
+    path of this origin only; anything else goes to the overview)."""
+    asked = client.get("/console/decisions?policy=wme&purpose=test", follow_redirects=False)
+    assert asked.status_code == 303
+    target = asked.headers["location"]
+    assert target == "/console/sign-in?next=/console/decisions%3Fpolicy%3Dwme%26purpose%3Dtest"
+    form = client.get(target).text
+    kept = re.search(r'name="next" value="([^"]+)"', form).group(1)
+    assert kept == "/console/decisions?policy=wme&amp;purpose=test"
+    key = keys.audit["Authorization"].removeprefix("Bearer ")
+    back = "/console/decisions?policy=wme&purpose=test"
+    answer = client.post("/console/sign-in", data={"key": key, "next": back},
+                         follow_redirects=False)  # fmt: skip
+    assert answer.headers["location"] == "/console/decisions?policy=wme&purpose=test"
+    for unsafe in ("//evil.example/console/", "https://evil.example/console/",
+                   "/console/../v1/keys", "/console/%2e%2E/v1/keys", "/v1/keys", "/consolex",
+                   "/console\\@evil.example", "/console/sign-in", "/console/\nx", ""):  # fmt: skip
+        answer = client.post("/console/sign-in", data={"key": key, "next": unsafe},
+                             follow_redirects=False)  # fmt: skip
+        assert answer.headers["location"] == "/console", unsafe
+        form = client.get(f"/console/sign-in?next={quote(unsafe, safe='/')}")
+        assert form.status_code == 200 and 'name="next"' not in form.text, unsafe
+
+
+def test_sign_out_clears_the_cookie_with_the_attributes_sign_in_set(client, keys):
+    """Sign-in set SameSite=Strict; sign-out cleared it with SameSite=lax."""
+    set_at_sign_in = sign_in(client, keys.audit).headers["set-cookie"].lower()
+    csrf = csrf_of(client.get("/console/ledger").text)
+    out = client.post("/console/sign-out", data={"csrf": csrf}, follow_redirects=False)
+    cleared = out.headers["set-cookie"].lower()
+    for attribute in ("samesite=strict", "httponly", "path=/console"):
+        assert attribute in set_at_sign_in and attribute in cleared, attribute
+    assert "max-age=0" in cleared and "samesite=lax" not in cleared
+
+
+def test_a_decision_page_shows_the_outcome_as_the_decision_holds_it(client, keys):
+    """Eligibility read `board_escalation: True` (Python's words); deadlines only "acknowledge
+    by 2026-10-12"; actions without `new`. Now JSON's words, each deadline's kind, status and
+    done_at, and `new` where the decision carries it. The verify button cannot submit the
+    receipt into a URL without JavaScript, and the page says the check needs it."""
+    from tests.conftest import LIVE_COMPLAINT
+
+    case = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=keys.decide).json()
+    event = {"as_of": "2026-11-25T09:00:00Z", "facts": {"acts": {"acknowledge": "2026-11-25"}}}
+    later = client.post(f"/v1/cases/{case['case_id']}/events", json=event, headers=keys.decide)
+    assert later.status_code == 201, later.text
+    sign_in(client, keys.audit)
+    page = client.get(f"/console/decisions/{later.json()['decision_id']}").text
+    assert "board_escalation: true" in page and "True" not in page
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\w*)</td><td>([\d-]+)</td><td>(\w*)</td>"
+                      r"<td>([\d-]*)</td>", page)  # fmt: skip
+    assert rows == [("acknowledge", "obligation", "2026-11-30", "met", "2026-11-25"),
+                    ("outcome", "obligation", "2026-12-14", "open", "")]  # fmt: skip
+    assert "<code>advise_investigator</code>, new: false" in page
+    first = client.get(f"/console/decisions/{case['decisions'][0]['decision_id']}").text
+    assert "<code>advise_investigator</code>, new: true" in first
+    form = re.search(r'<form id="verify".*?</form>', page, re.S).group(0)
+    assert 'type="submit"' not in form and 'type="button" id="verify-button"' in form
+    assert "needs JavaScript" in form
+    caseless = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide).json()
+    assert ", new:" not in client.get(f"/console/decisions/{caseless['decision_id']}").text
+
+
+def test_cases_show_and_find_their_reference_and_register(client, keys):
+    """The case list had no reference and no `reference` filter (the API's `GET /v1/cases` has
+    one); the case page lacked reference, opened_at and the register's rule and first and last
+    decisions (CONTRACT.md's register fields), which now link to their decisions."""
+    from tests.conftest import LIVE_COMPLAINT
+
+    made = client.post("/v1/cases", json=LIVE_COMPLAINT | {"reference": "CRM-1041"},
+                       headers=keys.decide).json()  # fmt: skip
+    other = client.post("/v1/cases", json=LIVE_COMPLAINT | {"reference": "CRM-2000"},
+                        headers=keys.decide).json()  # fmt: skip
+    sign_in(client, keys.audit)
+    listed = client.get("/console/cases").text
+    assert "<td>CRM-1041</td>" in listed and "<td>CRM-2000</td>" in listed
+    found = client.get("/console/cases?reference=CRM-1041").text
+    assert made["case_id"] in found and other["case_id"] not in found
+    assert "<td>CRM-1041</td>" in found
+    assert "No cases." in client.get("/console/cases?reference=CRM-9").text
+    assert "No cases." in client.get("/console/cases?reference=CRM-1041&state=closed").text
+    stored = client.get(f"/v1/cases/{made['case_id']}", headers=keys.audit).json()
+    page = client.get(f"/console/cases/{made['case_id']}").text
+    assert "<dt>Reference</dt><dd>CRM-1041</dd>" in page
+    assert f"<dt>Opened</dt><dd>{stored['opened_at']}</dd>" in page
+    for row in stored["obligations"]:
+        assert f"<td>{row['name']}</td><td>{row['rule']}</td>" in page
+        for decision_id in (row["first_decision_id"], row["last_decision_id"]):
+            assert f'<a href="/console/decisions/{decision_id}">' in page
+
+
+def test_the_routing_chart_labels_are_whole_and_say_no_route(client, keys):
+    """Labels were cut at 24 characters ("dwp-feedback not_eligibl"), and a DWP row, which
+    has no route, was labelled with its disposition under "by route"."""
+    dwp = {"policy": "dwp-feedback", "as_of": "2026-11-24T09:00:00Z",
+           "facts": {"received_at": "2026-11-23"}}  # fmt: skip
+    serco = {"policy": "serco-es", "as_of": "2026-11-24T15:00:00Z",
+             "facts": {"received_at": "2026-11-23", "complainant_type": "client"}}  # fmt: skip
+    for body in (dwp, serco):
+        assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 201
+    sign_in(client, keys.audit)
+    page = client.get("/console/reports?name=routing").text
+    report = client.get("/v1/reports/routing", headers=keys.audit).json()
+    chart = re.search(r'<svg class="chart".*?</svg>', page, re.S).group(0)
+    titles = re.findall(r"<g><title>(.*?): \d+</title>", chart)
+    drawn = [" ".join(re.findall(r'class="label">(.*?)</text>', g))
+             for g in re.findall(r"<g>.*?</g>", chart)]  # fmt: skip
+    assert titles == drawn  # every label drawn whole (wrapped, not cut)
+    for row, title in zip(report["rows"], titles, strict=True):
+        assert title.startswith(f"{row['policy']}: {row['route'] or 'no route'}"), title
+        assert title.endswith(row["disposition"]), title
+    assert any(t.startswith("dwp-feedback: no route") for t in titles)
+    assert "by route, stage and disposition" in chart

@@ -230,6 +230,12 @@ def test_an_officer_signs_in_searches_verifies_downloads_and_signs_out(browser, 
     shoot(page, screens, "case")
     page.goto(f"{base}/console/reports?name=routing")
     shoot(page, screens, "reports")
+    # Every routing label is drawn whole inside the chart (none cut at 24 characters).
+    for label in page.locator("svg.chart g").all():
+        whole = label.locator("title").text_content().rsplit(": ", 1)[0]
+        assert " ".join(label.locator("text.label").all_text_contents()) == whole
+        box, chart = label.bounding_box(), page.locator("svg.chart").bounding_box()
+        assert box["x"] + box["width"] <= chart["x"] + chart["width"] + 1, whole
     with page.expect_download() as download:
         page.click("#csv-link")
     saved = tmp_path / "routing.csv"
@@ -244,9 +250,37 @@ def test_an_officer_signs_in_searches_verifies_downloads_and_signs_out(browser, 
     page.click("button:has-text('Sign out')")
     page.wait_for_url(f"{base}/console/sign-in")
     context.add_cookies([cookie])
-    page.goto(f"{base}/console/decisions")
-    assert page.url.endswith("/console/sign-in")
+    page.goto(f"{base}/console/decisions?policy=wme")
+    assert page.url.endswith("/console/sign-in?next=/console/decisions%3Fpolicy%3Dwme")
     shoot(page, screens, "signed-out")
+
+    # Signing in again goes back to the page asked for, its filter kept.
+    page.fill("#key", audit_key)
+    page.press("#key", "Enter")
+    page.wait_for_url(f"{base}/console/decisions?policy=wme")
+    assert page.locator("table.results a").count() == 1
+    context.close()
+
+
+def test_without_javascript_the_verify_button_sends_nothing(browser, server, tmp_path):
+    """The verify form had no method or action: without JavaScript its button sent the page a
+    GET with the whole receipt in the URL. Its button is `type="button"` now, and the page
+    says the check needs JavaScript."""
+    live, audit_key, wme_decision, _ = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live.base_url}/console/sign-in")
+    page.fill("#key", audit_key)
+    page.press("#key", "Enter")
+    page.wait_for_url(f"{live.base_url}/console")
+    url = f"{live.base_url}/console/decisions/{wme_decision}"
+    page.goto(url)
+    assert "needs JavaScript" in page.inner_text("#verify")
+    page.click("#verify-button")
+    page.focus("#receipt")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_timeout(300)
+    assert page.url == url and page.get_attribute("#verify-result", "data-result") == ""
     context.close()
 
 

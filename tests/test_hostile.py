@@ -955,7 +955,9 @@ def test_head_answers_wherever_get_does_and_sends_no_body(hostile_server: LiveSe
 
 def test_a_console_form_field_given_twice_is_refused_naming_it(hostile_server):
     """Which `key` would sign in? A form field given twice is refused as a repeated query
-    parameter is, naming the field (it pointed at Litestar's own parameter, `/data`)."""
+    parameter is, naming the field (it pointed at Litestar's own parameter, `/data`): in the
+    problem details for a client asking for them, on the console's page for a browser."""
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
     for path, form in (
         ("/console/sign-in", "key=a&key=b"),
         ("/console/ledger", "checkpoint=a&checkpoint=b&csrf=c"),
@@ -963,9 +965,12 @@ def test_a_console_form_field_given_twice_is_refused_naming_it(hostile_server):
         answer = httpx.post(
             hostile_server.base_url + path,
             content=form,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            headers={**form_type, "Accept": PROBLEM_JSON},
         )
         assert answer.status_code == 400, answer.text
         assert answer.headers["content-type"].startswith(PROBLEM_JSON)
         name = form.split("=")[0]
         assert [e["pointer"] for e in answer.json()["errors"]] == [f"/{name}"], answer.text
+        page = httpx.post(hostile_server.base_url + path, content=form, headers=form_type)
+        assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+        assert "more than once" in page.text

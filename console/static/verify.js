@@ -164,14 +164,17 @@
       if (!file.files.length) return;
       file.files[0].text().then((text) => { form.querySelector("#receipt").value = text; });
     });
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
+    // The button is type="button" (without script the form sends nothing: the receipt never
+    // goes into a URL), so the check runs on its click; a submit (none is expected) is stopped.
+    const check = () => {
       result.dataset.result = "";
       result.textContent = "Checking…";
       verify(form).then(
         (text) => show(result, true, text),
         (error) => show(result, false, error instanceof Failure ? error.message : "unexpected error: " + error),
       );
-    });
+    };
+    document.getElementById("verify-button").addEventListener("click", check);
+    form.addEventListener("submit", (event) => { event.preventDefault(); check(); });
   });
 })();
