@@ -136,7 +136,15 @@ def read_export_file(path: Path) -> ExportFile:
         if item.get("type") == "entry":
             entries.append((item["entry_hash"], rfc8785.dumps(item["entry"])))
         elif item.get("type") == "checkpoint":
-            checkpoints.append((item["tree_size"], item["root_hash"], item["checkpoint"]))
+            size = item["tree_size"]
+            if not isinstance(size, int) or isinstance(size, bool):
+                raise ValueError(f"line {number}: a checkpoint's tree_size is not an integer")
+            if checkpoints and size <= checkpoints[-1][0]:
+                raise ValueError(
+                    f"line {number}: a checkpoint of size {size} after one of size "
+                    f"{checkpoints[-1][0]}: an export's checkpoints come once each, smallest first"
+                )
+            checkpoints.append((size, item["root_hash"], item["checkpoint"]))
         else:
             raise ValueError(f"line {number} is neither an entry nor a checkpoint")
     return ExportFile(entries, checkpoints, header.get("public_key"))
@@ -151,6 +159,8 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _export_line(line: str, number: int) -> dict[str, Any]:
+    if not line.strip():
+        raise ValueError(f"line {number} is blank: an export's every line is one JSON object")
     try:
         item = json.loads(line, object_pairs_hook=_unique_members)
     except ValueError as e:

@@ -167,6 +167,20 @@ def _verify_snapshot(conn: Any, snapshot: Any, public_key: str | None, kept: lis
     )
 
 
+EXTENDS_KEPT = "; it extends the kept checkpoint"
+
+
+def _as_witnessed(report: Report, checkpoint: str | None, witnessed: list[str]) -> Report:
+    """A verdict reached against the checkpoints witnesses answered, the officer having kept
+    none: it says so, rather than that the ledger extends a kept checkpoint."""
+    if checkpoint is not None or not witnessed:
+        return report
+    if report.ok:
+        return msgspec.structs.replace(report, summary=report.summary.replace(EXTENDS_KEPT, ""))
+    summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
+    return msgspec.structs.replace(report, summary=summary)
+
+
 def _report(
     material: Material,
     size: int,
@@ -188,7 +202,7 @@ def _report(
             checked += 1
     except Failure as f:
         return _failed(f, size)
-    extends = "; it extends the kept checkpoint" if kept else ""
+    extends = EXTENDS_KEPT if kept else ""
     signed = "1 signed checkpoint" if checked == 1 else f"{checked} signed checkpoints"
     return Report(
         ok=True,
@@ -790,10 +804,8 @@ def _verify_trusted(
         if not report.ok:
             break
         report = verify(source, public_key, note, jobs)
+    report = _as_witnessed(report, checkpoint, witnessed_notes)
     if not report.ok:
-        if checkpoint is None and witnessed_notes:
-            summary = f"{report.summary} (checked against the checkpoint a witness cosigned)"
-            report = msgspec.structs.replace(report, summary=summary)
         return report
     try:
         check_signing_chain(checkpoints, chain)
@@ -1459,13 +1471,10 @@ def verify_database_trusted(
             except Failure as f:
                 return _failed(f, 0)
             kept = ([checkpoint] if checkpoint is not None else []) + witnessed_notes
-            report = _verify_snapshot(conn, snapshot, public_key, kept)
+            report = _as_witnessed(
+                _verify_snapshot(conn, snapshot, public_key, kept), checkpoint, witnessed_notes
+            )
             if not report.ok:
-                if checkpoint is None and witnessed_notes:
-                    summary = (
-                        f"{report.summary} (checked against the checkpoint a witness cosigned)"
-                    )
-                    report = msgspec.structs.replace(report, summary=summary)
                 return report
             try:
                 check_signing_chain(checkpoints, chain)

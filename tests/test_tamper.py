@@ -193,6 +193,8 @@ def test_the_untouched_ledger_verifies_with_the_witness(campaign, copy):
     assert "id index, decision index, cases and keys match" in out
     code, out = verify(campaign, "--data-dir", str(copy), "--witness-url", campaign.witness.url)
     assert code == 0, out
+    # Held to what the witness answered, and said so: no checkpoint was kept by the officer.
+    assert "consistent with 1 witness checkpoint" in out and "kept checkpoint" not in out
     code, out = verify(campaign, "--data-dir", str(copy), "--jobs", "2")
     assert code == 0, out
 
@@ -758,3 +760,29 @@ def test_only_a_receipt_is_checked_as_a_receipt(campaign, copy, tmp_path):
         with contextlib.redirect_stderr(err):
             code = main(["verify", "--receipt", str(path)])
         assert code == 2 and said in err.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("how", ["swapped", "repeated"])
+def test_an_export_whose_checkpoints_are_out_of_order_or_repeated_is_refused(
+    campaign, copy, tmp_path, how
+):
+    """An export's checkpoints come once each, smallest first (`redress export` writes them
+    so): two swapped, or one given twice (which counted twice), is refused naming the line, as
+    damage (exit 1), not as a failure of `verify` itself (it was exit 2, "no consistency
+    proof from size 11 to size 10")."""
+    exported = tmp_path / "ledger.jsonl"
+    export(copy / DB_FILE, exported)
+    lines = exported.read_text().split("\n")
+    marks = [n for n, line in enumerate(lines) if line.startswith('{"type":"checkpoint"')]
+    last, before = marks[-1], marks[-2]
+    if how == "swapped":
+        lines[before], lines[last] = lines[last], lines[before]
+    else:
+        lines.insert(last, lines[last])
+    exported.write_text("\n".join(lines))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["verify", "--export", str(exported)])
+    assert code == 1 and "an export's checkpoints come once each, smallest first" in out.getvalue()
+    second = last + 1 if how == "swapped" else last + 2  # 1-based: the later of the two
+    assert f"line {second}:" in out.getvalue(), out.getvalue()
