@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    args.database_given = getattr(args, "database", None) is not None  # not the environment's
     try:
         _use_database(args)
         return args.run(args)
@@ -809,6 +810,11 @@ def run_replay(args: argparse.Namespace) -> int:
     from ledger.canonical import parse_entry
     from ledger.replay import replay, replay_entries
 
+    if args.export and args.database_given:
+        # Two sources named: which one would be replayed? (A URL from the environment is
+        # not the operator's choice for this command: the export is read.)
+        print("redress replay: give --export or --database, not both", file=sys.stderr)
+        return 2
     try:
         if args.database and not args.export:
             from store.postgres import ledger_snapshot

@@ -348,3 +348,13 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_makes_nothing(tmp_path):
         "`--port` picks another\n"
     )
     assert not data.exists()
+
+
+def test_replay_given_an_export_and_a_database_names_the_clash(tmp_path):
+    """`replay --export FILE --database URL` replayed the export and ignored the database: two
+    sources named, one line, exit 2 (a URL from the environment is not a choice made here)."""
+    done = redress(
+        "replay", "--export", str(tmp_path / "x.jsonl"), "--database", "postgresql://h/db"
+    )
+    assert done.returncode == 2
+    assert done.stderr == "redress replay: give --export or --database, not both\n"
