@@ -99,7 +99,21 @@ def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response[bytes]:
 
 def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
     log.error("unexpected error", exc_info=exc)
+    if _integrity_error(exc):
+        # A write met a row its tables should not hold (rows left behind when the ledger was
+        # cut back by hand, say): the store contradicts itself; the write was rolled back.
+        return problem_response(
+            503,
+            "the store's tables contradict its ledger, so nothing was recorded: run "
+            "`redress verify` (then `redress index rebuild` or `redress cases rebuild`)",
+        )
     return problem_response(500, "the server could not answer this request")
+
+
+def _integrity_error(exc: BaseException) -> bool:
+    """sqlite3's or psycopg's IntegrityError (a constraint the write broke), without importing
+    the PostgreSQL driver for the question."""
+    return any(cls.__name__ == "IntegrityError" for cls in type(exc).__mro__)
 
 
 def parameter_errors(exc: ValidationException, request: Request | None = None) -> list[FieldError]:

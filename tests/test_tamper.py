@@ -786,3 +786,31 @@ def test_an_export_whose_checkpoints_are_out_of_order_or_repeated_is_refused(
     assert code == 1 and "an export's checkpoints come once each, smallest first" in out.getvalue()
     second = last + 1 if how == "swapped" else last + 2  # 1-based: the later of the two
     assert f"line {second}:" in out.getvalue(), out.getvalue()
+
+
+def test_a_write_into_tables_the_ledger_was_cut_back_under_is_503_and_records_nothing(
+    campaign, copy
+):
+    """An operator cuts the ledger back by hand (the last entries and checkpoints deleted) and
+    leaves the rows derived from them: the next decision's rows collide with theirs. That is
+    a store contradicting itself, answered 503 naming `redress verify`, never a 500, and the
+    write is rolled back."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        size = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        cut = size - 5
+        conn.execute("DELETE FROM entries WHERE idx >= ?", (cut,))
+        conn.execute("DELETE FROM checkpoints WHERE tree_size > ?", (cut,))
+        conn.execute("DELETE FROM tree_nodes WHERE (position + 1) << level > ?", (cut,))
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(copy)) as client:
+        answer = client.post("/v1/decisions", json=COMPLAINT, headers=admin)
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert "redress verify" in answer.json()["detail"]
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == cut
