@@ -114,8 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "serve", "Run the HTTP API on SQLite (or PostgreSQL: --database).", run_serve
     )
     _data_dir_option(serve)
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=port_number, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=port_number, default=8000, help="port to listen on (default: %(default)s)"
+    )
     serve.add_argument(
         "--workers",
         type=between(1, MAX_PROCESSES),
@@ -329,7 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--to", dest="date_to", help="last local date, YYYY-MM-DD")
     report.add_argument("--quarter", help="a quarter, YYYY-QN")
     report.add_argument("--policy", help="one policy only")
-    report.add_argument("--format", choices=("json", "csv"), default="json")
+    report.add_argument(
+        "--format",
+        choices=("json", "csv"),
+        default="json",
+        help="JSON (default), or CSV with the tree size and root hash on stderr",
+    )
     _data_dir_option(report)
     migrate = _command(
         commands,
@@ -356,8 +365,12 @@ def _witness_commands(commands: argparse._SubParsersAction) -> None:
         run_witness_serve,
     )
     serve.add_argument("--data-dir", type=Path, required=True, help="the witness's key and state")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=port_number, default=8100, help="port to listen on")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=port_number, default=8100, help="port to listen on (default: %(default)s)"
+    )
     serve.add_argument(
         "--log",
         action="append",
@@ -762,9 +775,14 @@ def run_verify(args: argparse.Namespace) -> int:
               "towards --quorum)", file=sys.stderr)  # fmt: skip
         return 2
     if args.quorum is not None and not 0 <= args.quorum <= len(witness_keys):
+        needs = (
+            f"--quorum {args.quorum} needs at least {args.quorum} --witness-key"
+            if args.quorum > 0
+            else "--quorum cannot be negative"
+        )
         print(
-            f"redress verify: --quorum must be 0 to {len(witness_keys)} "
-            "(the number of --witness-key given)",
+            f"redress verify: {needs} ({len(witness_keys)} given): a quorum counts the "
+            "cosignatures of the witness keys given",
             file=sys.stderr,
         )
         return 2

@@ -358,3 +358,20 @@ def test_replay_given_an_export_and_a_database_names_the_clash(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr == "redress replay: give --export or --database, not both\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["verify", "--quorum", "2"], "--quorum 2 needs at least 2 --witness-key (0 given)"),
+        (["witness", "serve", "--log", "garbage"], "'garbage' is neither a verifier key nor a"),
+        (["verify", "--witness-key", "w+1234abcd+AAAA"], "is not a witness's verifier key"),
+    ],
+)
+def test_what_the_auditor_brings_is_checked_and_named_in_one_line(tmp_path, args, said):
+    """A quorum of witnesses not given, a log key that is neither a key nor a file, a witness
+    key that is no key: one line saying so (not "--quorum must be 0 to 0", not the ledger
+    blamed for a malformed key), exit 2."""
+    done = redress(*args, "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 2 and said in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1
