@@ -92,9 +92,10 @@ def test_serve_on_the_database_with_a_witness(tmp_path, store_url):
     assert strict.returncode == 0, strict.stdout + strict.stderr
 
 
-def test_verify_database_names_tampered_tables_and_ignores_derived_ones(tmp_path, store_url):
-    """issue 12's table checks on PostgreSQL: a case's facts or an unrecorded key are named;
-    the decision index and console sessions are not the ledger's and are not read."""
+def test_verify_database_names_tampered_tables_and_ignores_sessions(tmp_path, store_url):
+    """issue 12's table checks on PostgreSQL: an edited decision index, a case's facts or an
+    unrecorded key are named (CONTRACT.md: "`verify` checks every table the API answers
+    from"); console sessions are private, not the ledger's, and are not read."""
     decide = bearer(create_key(tmp_path, "decide"))
     with TestClient(create_app(tmp_path)) as client:
         assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
@@ -104,13 +105,21 @@ def test_verify_database_names_tampered_tables_and_ignores_derived_ones(tmp_path
     assert verify_database_trusted(store_url, public_key).ok
 
     with psycopg.connect(store_url, autocommit=True) as conn:
-        conn.execute("UPDATE decision_index SET policy = 'edited'")
         conn.execute(
             "INSERT INTO console_sessions (id_hash, role, csrf, expires_at) "
             "VALUES ('x', 'admin', 'y', '2099-01-01T00:00:00Z')"
         )
     report = verify_database_trusted(store_url, public_key)
     assert report.ok, report.summary
+
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute("UPDATE decision_index SET policy = 'edited'")
+    report = verify_database_trusted(store_url, public_key)
+    assert not report.ok and report.damage == "decision_index_mismatch"
+    assert "the index's policy is 'edited'" in report.summary
+    rebuilt = redress("index", "rebuild", "--data-dir", str(tmp_path), "--database", store_url)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert verify_database_trusted(store_url, public_key).ok
 
     with psycopg.connect(store_url, autocommit=True) as conn:
         conn.execute('UPDATE cases SET facts = \'{"category": "service"}\'')

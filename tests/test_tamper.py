@@ -130,7 +130,7 @@ def documents(db: Path) -> list[dict]:
 def rewrite(data: Path, edit: Callable[[list[dict]], list[dict]]) -> int:
     """Apply `edit` to the entry documents, then rebuild what the store derives from them as
     an attacker holding the signing key would: indices, the hash chain, the id index, every
-    tree node, and checkpoints (those before the first changed entry kept, with their
+    tree node, the decision index, and checkpoints (those before the first changed entry kept, with their
     cosignatures; one new checkpoint of the whole log signed with the log's key). Returns the
     first changed index."""
     db = data / DB_FILE
@@ -167,6 +167,9 @@ def rewrite(data: Path, edit: Callable[[list[dict]], list[dict]]) -> int:
             "VALUES (?, ?, ?, '2026-12-05T00:00:00Z')",
             (size, root.hex(), note),
         )
+    # The decision index too (`verify` holds it to the entries), as the store derives it.
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["index", "rebuild", "--data-dir", str(data)]) == 0
     return changed
 
 
