@@ -40,6 +40,7 @@ from api.services import Services, app_services
 from keys import Caller
 from schemas.api import DecisionPage, DecisionRequest
 from schemas.decision import RecordedDecision
+from schemas.problems import FieldError
 from store import ReadTx
 
 IdPath = Annotated[str, Parameter(min_length=1, max_length=64, description="An identifier.")]
@@ -188,6 +189,13 @@ def list_decisions(
     check_limit(limit, MAX_PAGE_ITEMS)
     if policy is not None and policy not in rules.policy_ids():
         raise unknown_policy(policy)
+    if start is not None and end is not None and end < start:
+        # An empty page would read as "no decisions then"; the reports refuse the same period.
+        raise ApiProblem(
+            422,
+            "the period ends before it starts",
+            [FieldError(pointer="/to", message=f"{end} is before from {start}")],
+        )
     filters = {
         "policy": policy,
         "from": start.isoformat() if start else None,

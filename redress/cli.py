@@ -702,7 +702,7 @@ def run_keys_revoke(args: argparse.Namespace) -> int:
         now = revoke_key(args.data_dir.resolve(), args.key_id)
     except UnknownKey as exc:
         print(f"redress keys revoke: {exc} (see `redress keys list`)", file=sys.stderr)
-        return 1
+        return 2  # a key id that names no key: bad input, as every other command says it
     print(f"revoked {args.key_id}" if now else f"{args.key_id} was revoked already")
     return 0
 

@@ -326,6 +326,9 @@ def test_bad_listing_parameters_are_named(client, keys):
         ("from=27/11/2026", 400, "/from"),
         ("purpose=later", 400, "/purpose"),
         ("policy=nope", 404, "/policy"),
+        # A period that ends before it starts: refused as the reports refuse it, not an
+        # empty page that reads as "no decisions then".
+        ("from=2026-11-10&to=2026-11-01", 422, "/to"),
     ]:
         response = client.get(f"/v1/decisions?{query}", headers=keys.audit)
         assert response.status_code == status, (query, response.text)

@@ -375,3 +375,13 @@ def test_what_the_auditor_brings_is_checked_and_named_in_one_line(tmp_path, args
     done = redress(*args, "--data-dir", str(tmp_path / "data"))
     assert done.returncode == 2 and said in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_revoking_a_key_that_does_not_exist_is_bad_input(tmp_path):
+    """`keys revoke key_nope`: one line naming it, exit 2 like every other bad argument (it
+    was 1, the code of a check that found damage)."""
+    data = tmp_path / "data"
+    assert redress("keys", "create", "--data-dir", str(data), "--role", "audit").returncode == 0
+    done = redress("keys", "revoke", "key_nope", "--data-dir", str(data))
+    assert done.returncode == 2
+    assert done.stderr == "redress keys revoke: no key key_nope (see `redress keys list`)\n"
