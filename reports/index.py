@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -119,6 +120,7 @@ def _indexed(index: int, raw: bytes, timezones: Mapping[str, str]) -> IndexEntry
 # -- the check: the stored index against the ledger --------------------------------------------
 
 PAST_THE_END = 2**62  # an index no ledger reaches: rows past the last entry are strays
+_ROW_VALUES = itemgetter(*INDEX_COLUMNS)  # a row dict's values as the store's row holds them
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,7 @@ def _page_difference(
         stored = rows.get(index)
         if stored is None:
             return IndexDifference(index, f"{where} is not in the index")
-        if stored[:-1] != tuple(map(row.__getitem__, INDEX_COLUMNS)):
+        if stored[:-1] != _ROW_VALUES(row):
             return _column_difference(where, index, row, stored)
         if row["case_id"] is None and stored[-1] != 1:
             # Always its own latest (only a case's later decision unmarks one), so held here:
