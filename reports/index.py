@@ -251,11 +251,42 @@ def _grouped(rows: list[tuple]) -> dict[int, list[tuple]]:
 def _page_difference(
     tx: Any, first: int, last: int, expected: dict[int, tuple]
 ) -> IndexDifference | None:
-    """The first entry of `first`..`last` whose index row (but `latest`), flags or register
-    rows are not what its decision entry gives (or that has rows and is no decision)."""
-    rows = {row[0]: row for row in tx.index_rows_in(first, last)}
-    flags = _grouped(tx.index_flags_in(first, last))
-    owed = _grouped(tx.index_obligations_in(first, last))
+    """The first entry of `first`..`last` whose index row (but a case decision's `latest`),
+    flags or register rows are not what its decision entry gives (or that has rows and is no
+    decision). `expected` is in index order."""
+    stored = tx.index_rows_in(first, last), tx.index_flags_in(first, last)
+    stored += (tx.index_obligations_in(first, last),)
+    if _as_expected(*stored, expected):
+        return None
+    return _first_difference(*stored, expected)
+
+
+_CASE_ID = INDEX_COLUMNS.index("case_id")
+
+
+def _as_expected(
+    rows: list[tuple], flags: list[tuple], owed: list[tuple], expected: dict[int, tuple]
+) -> bool:
+    """Whether the stored rows are all as expected, compared whole (a list with a list, in C):
+    the usual answer, found without a Python step per row; `_first_difference` names what is
+    not."""
+    return (
+        [row[:-1] for row in rows] == [_ROW_VALUES(row) for row, _, _ in expected.values()]
+        and all(row[-1] == 1 for row in rows if row[_CASE_ID] is None)
+        and flags == [(index, flag) for index, (_, names, _) in expected.items() for flag in names]
+        and owed == [line for _, _, lines in expected.values() for line in lines]
+    )
+
+
+def _first_difference(
+    stored_rows: list[tuple],
+    stored_flags: list[tuple],
+    stored_owed: list[tuple],
+    expected: dict[int, tuple],
+) -> IndexDifference | None:
+    """`_page_difference`'s answer, entry by entry."""
+    rows = {row[0]: row for row in stored_rows}
+    flags, owed = _grouped(stored_flags), _grouped(stored_owed)
     for index in sorted(set(expected) | set(rows) | set(flags) | set(owed)):
         if index not in expected:
             return IndexDifference(
