@@ -4,7 +4,16 @@ Under `/console`, an error (400, 403, 404, 405, 422, 500…) is the console's me
 (`message.html`) with its status code, for a client that accepts HTML. A client whose `Accept`
 header prefers `application/problem+json` or `application/json` to `text/html` (a script, a
 monitor) gets the API's RFC 9457 problem details instead, the shape every other path answers
-in. No `Accept` header, or `*/*`, is taken for a browser's: HTML.
+in. No `Accept` header, or `*/*`, is taken for a browser's: HTML. This holds for every
+console answer of status 400 or above, whoever makes it: a handler's own (a bad filter or page
+number, a page past the end of a list, no such decision or case, a form without its token, a
+key that does not sign in) as much as the router's. The problem's `errors` name the query
+parameter or form field at fault (`Said`: pointer `/page`, `/from`, `/key`, `/csrf`…), as the
+API's problems do.
+
+A client that is not signed in is sent to the sign-in page (303) whatever it accepts: a session
+is a browser's, so not being signed in is not an error of the page asked for but a step before
+it, and a script that follows the redirect lands on the sign-in form as a browser would.
 
 Pure, but for `refusal_html`, which renders the message page outside Litestar (for a refusal
 made before routing, by the API's request guard).
@@ -12,6 +21,7 @@ made before routing, by the API's request guard).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from litestar.datastructures import Accept
@@ -40,6 +50,18 @@ EXPLAINED = {
     405: "This page does not take {method} requests.",
     500: "The console could not show this page; the error is logged.",
 }
+
+
+@dataclass(frozen=True)
+class Said:
+    """What is wrong with one query parameter or form field (`field`), in words: shown on the
+    page as `field: message`, and as `{pointer: "/field", message}` in a problem's `errors`."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 def prefers_html(accept: str | None) -> bool:

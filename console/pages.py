@@ -8,9 +8,11 @@ sign-in form's body, never in a URL; a session id only in its HttpOnly, SameSite
 Errors are pages too (`console.errors` says which form and words): a path no handler has
 (`not_found`), a method a path does not take (`wrong_method_routes`), and whatever a handler
 raises (`on_console_error`) render `message.html` with their status code for a browser; a
-client that asks for JSON gets the API's problem details. Lists (decisions, checkpoints) are
-paged alike: `?page=N` in digits, 50 a page, newest first; a bad filter or page number is named
-(422) and no list is shown; a page past the last is said not to exist (404).
+client that asks for JSON gets the API's problem details. So do the errors handlers answer
+themselves (`refusal`, `message_page`): every console answer of status 400 or above takes the
+form `console.errors.prefers_html` chooses. Lists (decisions, cases, checkpoints) are paged
+alike: `?page=N` in digits, 50 a page, newest first; a bad filter or page number is named (422)
+and no list or pager is shown; a page past the last is said not to exist (404).
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from litestar.static_files import create_static_files_router
 import reports
 import rules
 from api.decisions import IdPath
-from api.problems import on_http_exception, on_unexpected, parameter_errors
+from api.problems import on_http_exception, on_unexpected, parameter_errors, problem_response
 from api.services import Services
 from console import charts, errors, reads, views
 from console.clauses import clause_texts
+from console.errors import Said
 from console.sessions import Session, SessionStore
 from keys import allows
 from ledger.checkpoint import CheckpointError, open_checkpoint
@@ -47,6 +50,7 @@ from ledger.store import BadProofRequest, EntryNotFound, Ledger
 from reports.compute import role_of
 from reports.csvout import COLUMNS, rows_of
 from reports.stored import compute_stored
+from schemas.problems import FieldError, escape_pointer
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "redress_console"
@@ -141,9 +145,13 @@ def form_allowed(request: Request, session: Session | None, data: dict[str, str]
     )
 
 
-def refused(session: Session | None) -> Template:
-    return message_page(session, 403, "Refused",
-                        "This form was not sent from your signed-in console page.")  # fmt: skip
+NOT_FROM_CONSOLE = "This form was not sent from your signed-in console page."
+
+
+def refused(request: Request, session: Session | None, field: str | None = "csrf") -> Response:
+    """A form refused (403): not from this origin, or (`field`) without the session's token."""
+    said = [Said(field, "missing or not this session's token")] if field else []
+    return message_page(request, session, 403, "Refused", NOT_FROM_CONSOLE, said=said)
 
 
 def query_values(request: Request, names: tuple[str, ...]) -> dict[str, str | None]:
@@ -151,9 +159,18 @@ def query_values(request: Request, names: tuple[str, ...]) -> dict[str, str | No
 
 
 def message_page(
-    session: Session | None, status: int, title: str, text: str, headers: dict | None = None
-) -> Template:
-    """The console's message page (`message.html`) with `status` (and `headers`)."""
+    request: Request,
+    session: Session | None,
+    status: int,
+    title: str,
+    text: str,
+    headers: dict | None = None,
+    said: list[Said] | None = None,
+) -> Response:
+    """The console's message page (`message.html`) with `status` (and `headers`); for a client
+    that asks for JSON, the problem details saying `text`, with the fields at fault (`said`)."""
+    if status >= 400 and not answers_html(request):
+        return problem_of(status, text, said or [], headers)
     return Template(
         template_name="message.html",
         context={"session": session, "policies": rules.policy_ids(), "title": title,
@@ -179,14 +196,17 @@ def sign_in(request: Request, data: Form) -> Response:
     """An audit or admin key opens a session and goes on to `next` (a console page of this
     origin only) or the overview; a decide key, a revoked key or an unknown one does not."""
     if not same_origin(request):
-        return refused(None)
+        return refused(request, None, field=None)
     key = (data.get("key") or "").strip()
     next_page = views.safe_next(data.get("next"))
     services = services_of(request.app.state)
     caller = services.keys.caller(key) if key else None
     if caller is None or not allows(caller.role, "audit"):
-        return page("sign_in.html", None, 401 if caller is None else 403, next=next_page,
-                    error=sign_in_refusal(services, key, caller is not None))  # fmt: skip
+        status = 401 if caller is None else 403
+        said = sign_in_refusal(services, key, caller is not None)
+        if not answers_html(request):
+            return problem_of(status, said, [Said("key", said)])
+        return page("sign_in.html", None, status, next=next_page, error=said)
     session_id, _ = sessions_of(request.app.state).create(caller.role, caller.key_id)
     response = Redirect(next_page or "/console", status_code=303)
     with_session_cookie(response, request, session_id, SESSION_SECONDS)
@@ -207,7 +227,7 @@ def sign_in_refusal(services: Services, key: str, known: bool) -> str:
 def sign_out(request: Request, data: Form) -> Response:
     session = current(request)
     if session is not None and not form_allowed(request, session, data):
-        return refused(session)
+        return refused(request, session)
     sessions_of(request.app.state).delete(request.cookies.get(COOKIE))
     response = to_sign_in()
     with_session_cookie(response, request, "", 0)
@@ -236,6 +256,8 @@ def overview(request: Request) -> Response:
         statuses=statuses,
         status_chart=charts.bar_chart("Obligations by status", statuses),
         overdue=seen["overdue"],
+        overdue_count=seen["overdue_count"],
+        overdue_at_least=seen["overdue_at_least"],
     )
 
 
@@ -248,18 +270,49 @@ def decisions(request: Request) -> Response:
         return to_sign_in(request)
     values = query_values(request, views.FILTERS)
     chosen, said = views.parse_filter(values, rules.policy_ids())
+    if not said:  # an unknown policy is said once, not again as the reason a flag is unknown
+        said += views.vocabulary_errors(chosen)
     number, page_said = views.parse_page(request.query_params.get("page"))
     said += page_said
     keep = {k: v for k, v in values.items() if v}
-    shown: dict[str, Any] = {"values": values, "errors": said, "page": number,
-                             "role_of": role_of, "decisions": None}  # fmt: skip
+    shown: dict[str, Any] = {"values": values, "page": number, "role_of": role_of,
+                             "decisions": None}  # fmt: skip
     if said:
-        return page("decisions.html", session, 422, **shown)
+        return refusal(request, session, 422, "decisions.html", said, **shown)
     found, more = reads.find_decisions(services_of(request.app.state).store, chosen, number)
     pages = views.pager("/console/decisions", keep, number, more)
     if not found and number > 1:
-        return page("decisions.html", session, 404, **shown, missing=True, pages=pages)
-    return page("decisions.html", session, **shown | {"decisions": found}, pages=pages)
+        return past_the_end(request, session, "decisions.html", number, pages, **shown)
+    return page("decisions.html", session, **shown | {"decisions": found}, errors=[],
+                pages=pages)  # fmt: skip
+
+
+def refusal(
+    request: Request, session: Session, status: int, name: str, said: list[Said], **context: Any
+) -> Response:
+    """A page (`name`) refusing its query with `status`, each fault named, and no list nor
+    pager (a list beside the error would read as the answer); for a client that asks for JSON,
+    the problem details naming each query parameter at fault."""
+    if not answers_html(request):
+        return problem_of(status, "; ".join(map(str, said)), said)
+    return page(name, session, status, **context | {"errors": said, "pages": None})
+
+
+def past_the_end(
+    request: Request, session: Session, name: str, number: int, pages: dict, **context: Any
+) -> Response:
+    """A page of a list past its last (404): said so, with a link to the first page only."""
+    said = views.past_the_end(number)
+    if not answers_html(request):
+        return problem_of(404, f"There is no page {number}: the list ends before it.", [said])
+    return page(name, session, 404, **context | {"errors": [], "missing": True, "pages": pages})
+
+
+def problem_of(status: int, detail: str, said: list[Said], headers: dict | None = None) -> Response:
+    """The API's problem details (RFC 9457) for a console error, its `errors` pointing at the
+    query parameters or form fields at fault."""
+    errors = [FieldError(pointer=f"/{escape_pointer(s.field)}", message=s.message) for s in said]
+    return problem_response(status, detail, errors, headers)
 
 
 @get("/decisions/{decision_id:str}", sync_to_thread=True)
@@ -270,7 +323,7 @@ def decision(request: Request, decision_id: IdPath) -> Response:
     ledger = services_of(request.app.state).ledger
     recorded = ledger.decision(decision_id[:64])
     if recorded is None:
-        return no_such_decision(session, decision_id)
+        return no_such_decision(request, session, decision_id)
     entry = ledger.entry(recorded.ledger.index)
     reasons = [
         {
@@ -294,9 +347,10 @@ NO_RECEIPT_YET = (
 )
 
 
-def no_such_decision(session: Session, decision_id: str) -> Template:
-    return message_page(session, 404, "No such decision",
-                        f"No decision {decision_id[:64]!r} is recorded.")  # fmt: skip
+def no_such_decision(request: Request, session: Session, decision_id: str) -> Response:
+    return message_page(request, session, 404, "No such decision",
+                        f"No decision {decision_id[:64]!r} is recorded.",
+                        said=[Said("decision_id", "no such decision")])  # fmt: skip
 
 
 @get("/decisions/{decision_id:str}/receipt", sync_to_thread=True)
@@ -307,10 +361,10 @@ def decision_receipt(request: Request, decision_id: IdPath) -> Response:
     ledger = services_of(request.app.state).ledger
     recorded = ledger.decision(decision_id[:64])
     if recorded is None:
-        return no_such_decision(session, decision_id)
+        return no_such_decision(request, session, decision_id)
     receipt = reads.receipt_text(ledger, recorded.ledger.index)
     if receipt is None:
-        return message_page(session, 404, "No receipt yet", NO_RECEIPT_YET)
+        return message_page(request, session, 404, "No receipt yet", NO_RECEIPT_YET)
     return Response(
         receipt,
         media_type="text/plain",  # Litestar adds the charset
@@ -325,21 +379,31 @@ CASE_FILTERS = ("policy", "state", "overdue", "reference")
 
 @get("/cases", sync_to_thread=True)
 def cases(request: Request) -> Response:
-    """The newest 500 cases of a policy, state or client reference (exactly), or overdue now;
-    an unknown policy or state is named, and no list is shown."""
+    """Cases of a policy, state or client reference (exactly), or overdue now, 50 a page, newest
+    first (by received day), paged as the decisions are; an unknown policy or state or a bad
+    page number is named, and no list is shown."""
     session = current(request)
     if session is None:
         return to_sign_in(request)
     values = query_values(request, CASE_FILTERS)
     said = views.choice_errors("policy", values["policy"], rules.policy_ids())
     said += views.choice_errors("state", values["state"], views.CASE_STATES)
+    number, page_said = views.parse_page(request.query_params.get("page"))
+    said += page_said
+    shown: dict[str, Any] = {"values": values, "page": number, "cases": None}
     if said:
-        return page("cases.html", session, 422, values=values, errors=said, cases=None)
+        return refusal(request, session, 422, "cases.html", said, **shown)
     found = reads.recent_cases(
         services_of(request.app.state).store, values["policy"], values["state"],
-        bool(values["overdue"]), reference=values["reference"],
+        bool(values["overdue"]), views.PAGE_SIZE + 1, reference=values["reference"],
+        offset=(number - 1) * views.PAGE_SIZE,
     )  # fmt: skip
-    return page("cases.html", session, values=values, errors=[], cases=found)
+    keep = {k: v for k, v in values.items() if v}
+    pages = views.pager("/console/cases", keep, number, len(found) > views.PAGE_SIZE)
+    if not found and number > 1:
+        return past_the_end(request, session, "cases.html", number, pages, **shown)
+    return page("cases.html", session, **shown | {"cases": found[: views.PAGE_SIZE]}, errors=[],
+                pages=pages)  # fmt: skip
 
 
 @get("/cases/{case_id:str}", sync_to_thread=True)
@@ -349,7 +413,8 @@ def case(request: Request, case_id: IdPath) -> Response:
         return to_sign_in(request)
     found = reads.one_case(services_of(request.app.state).store, case_id)
     if found is None:
-        return message_page(session, 404, "No such case", f"No case {case_id[:64]!r}.")
+        return message_page(request, session, 404, "No such case", f"No case {case_id[:64]!r}.",
+                            said=[Said("case_id", "no such case")])  # fmt: skip
     return page("case.html", session, case=found, role_of=role_of)
 
 
@@ -390,17 +455,17 @@ def routing_label(row: dict[str, Any]) -> str:
     return f"{row['policy']}: " + ", ".join(p for p in parts if p)
 
 
-def run_report(request: Request) -> tuple[dict[str, str | None], dict | None, list[str]]:
+def run_report(request: Request) -> tuple[dict[str, str | None], dict | None, list[Said]]:
     values = query_values(request, REPORT_PARAMS)
     name = values["name"]
     if not name:
         return values, None, []
     if name not in reports.REPORT_NAMES:
-        return values, None, [f"name: no report {name!r}"]
+        return values, None, [Said("name", f"no report {name!r}")]
     try:
         query = reports.parse_query(name, values, rules.policy_ids())
     except reports.QueryError as exc:
-        return values, None, [f"{p.lstrip('/')}: {m}" for p, m in exc.errors]
+        return values, None, [Said(p.lstrip("/"), m) for p, m in exc.errors]
     services = services_of(request.app.state)
     return values, compute_stored(name, services.store, services.ledger.root_hash, query), []
 
@@ -413,6 +478,8 @@ def reports_page(request: Request) -> Response:
     values, report, said = run_report(request)
     context: dict[str, Any] = {"values": values, "errors": said, "report": report,
                                "names": reports.REPORT_NAMES}  # fmt: skip
+    if said:
+        return refusal(request, session, 422, "reports.html", said, **context)
     if report is not None:
         context |= {
             "columns": COLUMNS[report["report"]],
@@ -420,7 +487,7 @@ def reports_page(request: Request) -> Response:
             "chart": report_chart(report),
             "csv_query": {k: v for k, v in values.items() if v},
         }
-    return page("reports.html", session, 422 if said else 200, **context)
+    return page("reports.html", session, **context)
 
 
 @get("/reports.csv", sync_to_thread=True)
@@ -430,8 +497,9 @@ def report_csv(request: Request) -> Response:
         return to_sign_in(request)
     values, report, said = run_report(request)
     if report is None:
-        return message_page(session, 422, "Bad report query",
-                            "; ".join(said) or "name: choose a report")  # fmt: skip
+        said = said or [Said("name", "choose a report")]
+        return message_page(request, session, 422, "Bad report query",
+                            "; ".join(map(str, said)), said=said)  # fmt: skip
     return Response(
         reports.to_csv(report),
         media_type="text/csv",  # Litestar adds the charset
@@ -469,11 +537,13 @@ def ledger_page(request: Request) -> Response:
     ledger = services_of(request.app.state).ledger
     number, said = views.parse_page(request.query_params.get("page"))
     if said:
-        shown = ledger_context(ledger) | {"errors": said, "checkpoints": None}
-        return page("ledger.html", session, 422, **shown)
+        shown = ledger_context(ledger) | {"checkpoints": None, "page": number}
+        return refusal(request, session, 422, "ledger.html", said, **shown)
     context = ledger_context(ledger, number)
     if not context["checkpoints"] and number > 1:
-        return page("ledger.html", session, 404, **context | {"checkpoints": None}, missing=True)
+        pages = context.pop("pages")
+        shown = context | {"checkpoints": None}
+        return past_the_end(request, session, "ledger.html", number, pages, **shown)
     return page("ledger.html", session, **context)
 
 
@@ -509,7 +579,7 @@ def ledger_check(request: Request, data: Form) -> Response:
     if session is None:
         return to_sign_in(request)
     if not form_allowed(request, session, data):
-        return refused(session)
+        return refused(request, session)
     ledger = services_of(request.app.state).ledger
     ok, message = check_consistency(ledger, data.get("checkpoint", ""))
     return page("ledger.html", session, **ledger_context(ledger), result=ok, message=message,
@@ -526,8 +596,15 @@ def after(response: Response) -> Response:
 def error_page(
     request: Request, status: int, session: Session | None, detail: str = "", **headers: str
 ) -> Template:
-    return message_page(session, status, errors.title_of(status),
-                        errors.explanation(status, request.method, detail), headers)  # fmt: skip
+    """The message page of an error, for a client known to take HTML."""
+    return Template(
+        template_name="message.html",
+        context={"session": session, "policies": rules.policy_ids(),
+                 "title": errors.title_of(status),
+                 "message": errors.explanation(status, request.method, detail)},
+        status_code=status,
+        headers=headers,
+    )  # fmt: skip
 
 
 def on_console_error(request: Request, exc: Exception) -> Response:

@@ -69,24 +69,27 @@ def recent_cases(
     now: datetime | None = None,
     *,
     reference: str | None = None,
+    offset: int = 0,
 ) -> list[views.CaseView]:
-    """The newest `limit` cases (by received day) of a policy and stored state, newest first;
-    with `overdue`, only those with an obligation overdue now (then every case is judged); with
-    `reference`, only the cases of that client reference (exactly, as `GET /v1/cases` has it).
-    Each with its reference and opening time from the case tables."""
+    """The newest `limit` cases (by received day) of a policy and stored state, newest first,
+    from the `offset`-th on (a page of the list); with `overdue`, only those with an obligation
+    overdue now (then every case is judged); with `reference`, only the cases of that client
+    reference (exactly, as `GET /v1/cases` has it). Each with its reference and opening time
+    from the case tables."""
     if reference is not None:
-        found = cases_of_reference(store, reference, policy, state, limit, now)
-        return [c for c in found if c.overdue] if overdue else found
+        found = cases_of_reference(store, reference, policy, state, None, now)
+        found = [c for c in found if c.overdue] if overdue else found
+        return found[offset : offset + limit]
     if overdue:
         found = case_views(all_subjects(store, now=now))
         found = [c for c in found if (policy is None or c.subject.policy == policy)
                  and (state is None or c.state == state) and c.overdue]  # fmt: skip
-        return with_case_rows(store, found[-limit:][::-1])
+        return with_case_rows(store, found[::-1][offset : offset + limit])
     snapshot = Snapshot(0, "", [], [], now or clock.now())
     places = snapshot.policies
     found = []
     with store.read() as tx:
-        for row in tx.newest_case_subjects(policy, state, limit):
+        for row in tx.newest_case_subjects(policy, state, limit, offset):
             if row["policy"] not in places:
                 continue
             day = row["received_day"]
@@ -123,11 +126,11 @@ def cases_of_reference(
     reference: str,
     policy: str | None,
     state: str | None,
-    limit: int,
+    limit: int | None,
     now: datetime | None = None,
 ) -> list[views.CaseView]:
     """The cases of one client reference (a few: a reference names a complaint), newest
-    opened first, as `one_case` shows them."""
+    opened first, as `one_case` shows them; the first `limit` (all with None)."""
     with store.read() as tx:
         rows = tx.find_cases(
             policies=None if policy is None else [policy], state=state, reference=reference
@@ -177,7 +180,9 @@ def overview(
     store: Any, root_hash: Callable[[int], str], now: datetime | None = None
 ) -> dict[str, Any]:
     """The overview's numbers, counted by the store: live decisions per week and policy,
-    obligations by status as of now, and the 50 oldest overdue obligations."""
+    obligations by status as of now, and the 50 oldest overdue obligations with how many are
+    overdue (`overdue_count`; only the oldest `OVERDUE_CANDIDATES` pending are judged, so when
+    that many were read the count is a floor: `overdue_at_least`)."""
     at = now or clock.now()
     with store.read() as tx:
         size = tx.tree_size()
@@ -202,6 +207,8 @@ def overview(
         "weekly": views.weekly_counts(per_day, list(places), at.date()),
         "statuses": [(s, statuses[s]) for s in STATUSES],
         "overdue": overdue[:OVERDUE_SHOWN],
+        "overdue_count": len(overdue),
+        "overdue_at_least": len(candidates) >= OVERDUE_CANDIDATES,
     }
 
 

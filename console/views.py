@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 import msgspec
 
 import rules
+from console.errors import Said
 from reports.compute import Snapshot, Subject, is_live, obligation_fates, role_of, subjects
 from reports.query import FIRST_YEAR, LAST_YEAR, ReportQuery
 from rules.calendar import local_date
@@ -30,6 +31,7 @@ PURPOSES = ("live", "test", "preview")
 CASE_STATES = ("open", "closed")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DIGITS = re.compile(r"[0-9]+")
+NUMBER = re.compile(r"0|[1-9][0-9]*")  # as the API reads integers: no leading zeros
 CLOSING = {"close", "refer", "out_of_jurisdiction", "not_eligible"}
 
 
@@ -46,16 +48,17 @@ class DecisionFilter:
 
 def parse_filter(
     values: Mapping[str, str | None], policies: Sequence[str] | None = None
-) -> tuple[DecisionFilter, list[str]]:
+) -> tuple[DecisionFilter, list[Said]]:
     """The decision filter from query values, and a message for each bad one: a date that is
     not `YYYY-MM-DD`, `to` before `from`, a policy or purpose that does not exist (each named
     with the allowed values, since a filter that can match nothing is a mistake, not a search).
-    Route, stage and flag are free text, as in the API."""
-    errors: list[str] = []
+    Route, stage and flag are free text here, as in the API; the console's page also checks them
+    against the policies' vocabulary (`vocabulary_errors`)."""
+    errors: list[Said] = []
     start = day_value(values, "from", errors)
     end = day_value(values, "to", errors)
     if start is not None and end is not None and start > end:
-        errors.append(f"to: {end} is before from {start}")
+        errors.append(Said("to", f"{end} is before from {start}"))
     known = list(policies) if policies is not None else rules.policy_ids()
     plain = {k: (values.get(k) or None) for k in ("policy", "route", "stage", "flag", "purpose")}
     errors += choice_errors("policy", plain["policy"], known)
@@ -63,7 +66,7 @@ def parse_filter(
     return DecisionFilter(start=start, end=end, **plain), errors
 
 
-def day_value(values: Mapping[str, str | None], name: str, errors: list[str]) -> date | None:
+def day_value(values: Mapping[str, str | None], name: str, errors: list[Said]) -> date | None:
     """A date `YYYY-MM-DD` in ASCII digits within the years the reports take (Python's
     `fromisoformat` also reads `20261101` and `2026-W45-1`, which the API refuses)."""
     text = values.get(name) or None
@@ -74,36 +77,67 @@ def day_value(values: Mapping[str, str | None], name: str, errors: list[str]) ->
             raise ValueError(text)
         day = date.fromisoformat(text)
     except ValueError:
-        errors.append(f"{name}: {text!r} is not a date YYYY-MM-DD")
+        errors.append(Said(name, f"{text!r} is not a date YYYY-MM-DD"))
         return None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        errors.append(f"{name}: {text} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
+        errors.append(Said(name, f"{text} is outside the years {FIRST_YEAR}-{LAST_YEAR}"))
         return None
     return day
 
 
-def choice_errors(name: str, value: str | None, allowed: Sequence[str]) -> list[str]:
+def choice_errors(name: str, value: str | None, allowed: Sequence[str]) -> list[Said]:
     """A message when `value` is given and is none of `allowed`, naming them."""
     if value is None or value in allowed:
         return []
-    return [f"{name}: no {name} {value!r}: one of {', '.join(allowed)}"]
+    return [Said(name, f"no {name} {value!r}: one of {', '.join(allowed)}")]
 
 
-def parse_page(text: str | None, last: int = MAX_PAGE) -> tuple[int, list[str]]:
-    """A page number from `?page=`: 1 when absent; digits 0-9 only (`int()` would also take
-    `+2`, ` 2`, `2_0` and other scripts' digits such as the full-width `２`, which the API
-    refuses), from 1 to `last`. A bad one is named, and page 1 stands in its place."""
+def outcome_words(policy: str | None) -> dict[str, list[str]]:
+    """The routes (roles), stages and flags a policy's decisions can carry (every policy's, when
+    none is chosen or it is unknown), from the rules package's vocabulary."""
+    known = rules.policy_ids()
+    chosen = [policy] if policy in known else known
+    words: dict[str, set[str]] = {"route": set(), "stage": set(), "flag": set()}
+    for each in chosen:
+        v = rules.vocabulary(each)
+        words["route"].update(v.roles)
+        words["stage"].update(v.stages)
+        words["flag"].update(v.flags)
+    return {name: sorted(values) for name, values in words.items()}
+
+
+def vocabulary_errors(chosen: DecisionFilter) -> list[Said]:
+    """A message for a route, stage or flag no decision (of the chosen policy) can carry,
+    naming those it can: a filter that can match nothing is a mistake, as an unknown policy
+    is, not a search that found nothing."""
+    words = outcome_words(chosen.policy)
+    return [
+        error
+        for name, value in (("route", chosen.route), ("stage", chosen.stage), ("flag", chosen.flag))
+        for error in choice_errors(name, value, words[name])
+    ]
+
+
+def parse_page(text: str | None, last: int = MAX_PAGE) -> tuple[int, list[Said]]:
+    """A page number from `?page=`: 1 when absent; decimal digits 0-9 without leading zeros,
+    as the API reads integers (`int()` would also take `02`, `+2`, ` 2`, `2_0` and other
+    scripts' digits such as the full-width `２`, which the API refuses), from 1 to `last`. A
+    bad one is named, and page 1 stands in its place."""
     if not text:
         return 1, []
-    if text.startswith("-") and DIGITS.fullmatch(text[1:]):
-        return 1, ["page: pages are numbered from 1"]
-    if DIGITS.fullmatch(text) is None:
-        return 1, [f"page: {text!r} is not a number: write it in digits 0-9"]
+    if text == "0" or (text.startswith("-") and DIGITS.fullmatch(text[1:])):
+        return 1, [Said("page", "pages are numbered from 1")]
+    if NUMBER.fullmatch(text) is None:
+        return 1, [Said("page", f"{text!r} is not a number: write it in decimal digits 0-9 "
+                                "without leading zeros")]  # fmt: skip
     if len(text) > len(str(last)) or int(text) > last:  # its offset would not fit the store
-        return 1, [f"page: at most {last:,}"]
-    if int(text) < 1:
-        return 1, ["page: pages are numbered from 1"]
+        return 1, [Said("page", f"at most {last:,}")]
     return int(text), []
+
+
+def past_the_end(number: int) -> Said:
+    """What a page past the last of a list is told (the page shows it with a link to page 1)."""
+    return Said("page", f"there is no page {number}: the list ends before it")
 
 
 def page_href(path: str, keep: Mapping[str, str], number: int) -> str:

@@ -160,7 +160,7 @@ class ReadTx(Protocol):
         self, policy: str | None, start: str | None, end: str | None
     ) -> list[dict[str, Any]]: ...
     def newest_case_subjects(
-        self, policy: str | None, state: str | None, limit: int
+        self, policy: str | None, state: str | None, limit: int, offset: int = 0
     ) -> list[dict[str, Any]]: ...
     def subject_registers(
         self, policy: str | None, start: str | None, end: str | None

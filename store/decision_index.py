@@ -4,7 +4,8 @@ The decision index holds one row per `decision` entry (`decision_index`), its fl
 (`decision_flags`) and the register of a case-less decision (`decision_obligations`); a case's
 register is the case tables' own (`case_obligations`). It is derived from the ledger: written in
 the decision entry's own transaction, rebuilt from the ledger by `redress index rebuild`, held
-to the entries by `verify` and `redress index check`. Reports and the console's search count over it here, in SQL.
+to the entries by `verify` and `redress index check`. Reports and the console's search count
+over it here, in SQL.
 
 The register report reads the most rows (a quarter at 1,000,000 decisions: ~200,000 subjects),
 so what it reads is laid out to be read in index order: `decision_index_subjects` covers every
@@ -180,10 +181,11 @@ class IndexTx:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def newest_case_subjects(
-        self, policy: str | None, state: str | None, limit: int
+        self, policy: str | None, state: str | None, limit: int, offset: int = 0
     ) -> list[dict[str, Any]]:
-        """`subject_rows` of cases only, filtered by policy and stored state, the last `limit`
-        in subject order (received day, case id), newest first."""
+        """`subject_rows` of cases only, filtered by policy and stored state, newest first in
+        subject order (received day, case id: a total order), at most `limit` from the
+        `offset`-th (a page of the console's case list)."""
         where, params = subject_filter(policy, None, None)
         if state is not None:
             where += " AND c.state = ?"
@@ -193,9 +195,9 @@ class IndexTx:
             self._sql(
                 f"SELECT {columns}, c.complainant, c.state FROM decision_index d"
                 f" JOIN cases c ON c.case_id = d.case_id WHERE {where}"
-                " ORDER BY COALESCE(d.received_day, '') DESC, d.case_id DESC LIMIT ?"
+                " ORDER BY COALESCE(d.received_day, '') DESC, d.case_id DESC LIMIT ? OFFSET ?"
             ),
-            [*params, limit],
+            [*params, limit, offset],
         )
         names = (*SUBJECT_COLUMNS, "complainant", "state")
         return [dict(zip(names, row, strict=True)) for row in rows]

@@ -160,7 +160,8 @@ def schema_4(conn: sqlite3.Connection) -> None:
 def schema_5(conn: sqlite3.Connection) -> None:
     """The decision index (one row per `decision` entry, derived from the ledger: what reports
     and the console's search count in SQL; `redress index rebuild` recomputes it, `verify`
-    holds it to the entries), its flags and the registers of case-less decisions; console sessions."""
+    holds it to the entries), its flags and the registers of case-less decisions; console
+    sessions."""
     _run(conn, DECISION_INDEX_SQL)
 
 

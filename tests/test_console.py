@@ -428,3 +428,95 @@ def test_the_routing_chart_labels_are_whole_and_say_no_route(client, keys):
         assert title.endswith(row["disposition"]), title
     assert any(t.startswith("dwp-feedback: no route") for t in titles)
     assert "by route, stage and disposition" in chart
+
+
+@pytest.fixture
+def many_cases(client, keys) -> list[str]:
+    """55 live cases (more than a page of 50), each with an acknowledgement overdue now."""
+    from tests.conftest import LIVE_COMPLAINT
+
+    made = []
+    for _ in range(55):
+        answer = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=keys.decide)
+        assert answer.status_code == 201
+        made.append(answer.json()["case_id"])
+    return made
+
+
+def case_links(html: str) -> list[str]:
+    return re.findall(r'<td><a href="/console/cases/([^"]+)">', html)
+
+
+@pytest.mark.parametrize("overdue", [False, True])
+def test_every_case_is_reachable_page_by_page(client, keys, many_cases, overdue):
+    """The case list stopped at its newest 500, with no pager, and `?page=2` was ignored. Now
+    it is paged as the decisions are (50 a page, filters kept in the links), "Overdue only"
+    too, and a page past the last is said not to exist."""
+    sign_in(client, keys.audit)
+    keep = "?overdue=1" if overdue else ""
+    first = client.get(f"/console/cases{keep}")
+    assert first.status_code == 200
+    older = hrefs(first.text, "Older")
+    assert older == [f"/console/cases{keep}{'&amp;' if keep else '?'}page=2"]
+    second = client.get(older[0].replace("&amp;", "&"))
+    assert second.status_code == 200
+    shown, rest = case_links(first.text), case_links(second.text)
+    assert len(shown) == 50 and len(rest) == 5
+    assert sorted(shown + rest) == sorted(many_cases)
+    assert hrefs(second.text, "Newer") == [f"/console/cases{keep}"]
+    past = client.get(f"/console/cases{keep}{'&' if keep else '?'}page=3")
+    assert past.status_code == 404 and "There is no page 3" in past.text
+    assert not case_links(past.text) and hrefs(past.text, "Older") == []
+    bad = client.get(f"/console/cases{keep}{'&' if keep else '?'}page=0")
+    assert bad.status_code == 422 and "page: pages are numbered from 1" in alerts(bad.text)
+
+
+def test_the_overview_says_how_many_are_overdue_and_where_to_see_them(client, keys, many_cases):
+    """ "Overdue now" showed 50 rows, with no count and no link, when more were overdue."""
+    sign_in(client, keys.audit)
+    page = client.get("/console").text
+    assert "The oldest 50 of 55 overdue obligations shown." in page
+    assert 'href="/console/cases?overdue=1"' in page
+
+
+def test_page_numbers_are_written_without_leading_zeros_and_errors_have_no_pager(
+    client, keys, many
+):
+    """`page=02` was read as 2 (the API refuses leading zeros), and the ledger page showed
+    "Page 1 Older" beside the error."""
+    sign_in(client, keys.audit)
+    for path in ("/console/decisions?page=02", "/console/ledger?page=02",
+                 "/console/cases?page=02", "/console/decisions?page=00"):  # fmt: skip
+        answer = client.get(path)
+        assert answer.status_code == 422, path
+        assert any("without leading zeros" in a for a in alerts(answer.text)), path
+        assert 'class="pager"' not in answer.text and "Older" not in answer.text, path
+    bad = client.get("/console/ledger?page=0")  # it showed "Page 1 Older" beside the error
+    assert bad.status_code == 422 and 'class="pager"' not in bad.text and "Older" not in bad.text
+
+
+def test_an_unknown_flag_stage_or_route_is_named_with_the_allowed_values(client, keys, recorded):
+    """An unknown `flag`, `stage` or `route` listed "0 decisions", silently; each is named
+    with the values the policy's decisions can carry (the rules' vocabulary)."""
+    sign_in(client, keys.audit)
+    for query, said in (
+        ("flag=bogus", "flag: no flag &#39;bogus&#39;: one of "),
+        ("stage=stage_9&policy=wme", "stage: no stage &#39;stage_9&#39;: one of feedback, "
+                                     "informal, stage_2, stage_3"),
+        ("route=ceo", "route: no route &#39;ceo&#39;: one of "),
+    ):  # fmt: skip
+        answer = client.get(f"/console/decisions?{query}")
+        assert answer.status_code == 422, query
+        assert any(a.startswith(said) for a in alerts(answer.text)), (query, alerts(answer.text))
+        assert 'class="results"' not in answer.text, query
+    assert "serious" in alerts(client.get("/console/decisions?flag=x&policy=wme").text)[0]
+    fine = client.get("/console/decisions?flag=serious&stage=stage_2&route=director")
+    assert fine.status_code == 200
+
+
+def test_the_decision_page_says_its_deadline_status_is_at_as_of(client, keys, recorded):
+    """The deadlines' "Status" read as the status now; it is the status at the decision's
+    `as_of` (the case's register may say otherwise since)."""
+    sign_in(client, keys.audit)
+    page = client.get(f"/console/decisions/{recorded['decisions'][0]['decision_id']}").text
+    assert '<th scope="col">Status at as_of</th>' in page

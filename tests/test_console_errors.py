@@ -131,3 +131,58 @@ def test_a_console_request_the_guard_refuses_is_a_console_page_for_a_browser(cli
         headers={**BROWSER, "Content-Type": "application/x-www-form-urlencoded"},
     )
     is_console_page(twice, 400, "more than once")
+
+
+@pytest.mark.parametrize("accept", [PROBLEM_JSON, "application/json"])
+def test_a_console_handlers_own_errors_are_problems_for_a_json_client(client, keys, accept):
+    """Errors a console handler answers itself (a bad query, a page past the end, no such
+    decision or case, a form without its token, a key that does not sign in) were HTML pages
+    whatever the client accepted. A JSON client gets RFC 9457 problem details, naming the
+    query parameter or form field at fault, as the API's problems do."""
+    json_client = {"Accept": accept}
+    for method, path, data, status, pointer in (
+        ("POST", "/console/sign-in", {"key": "nope"}, 401, "/key"),
+        ("POST", "/console/sign-in", {"key": keys.decide["Authorization"][7:]}, 403, "/key"),
+    ):
+        answer = client.request(method, path, data=data, headers=json_client)
+        problem_is(answer, status, pointer)
+    sign_in(client, keys.audit)
+    for method, path, status, pointer in (
+        ("GET", "/console/decisions?page=0", 422, "/page"),
+        ("GET", "/console/decisions?from=2026-11-10&to=2026-11-01", 422, "/to"),
+        ("GET", "/console/decisions?flag=bogus", 422, "/flag"),
+        ("GET", "/console/decisions?page=3", 404, "/page"),
+        ("GET", "/console/decisions/zzz", 404, "/decision_id"),
+        ("GET", "/console/decisions/zzz/receipt", 404, "/decision_id"),
+        ("GET", "/console/cases/zzz", 404, "/case_id"),
+        ("GET", "/console/cases?state=bogus", 422, "/state"),
+        ("GET", "/console/cases?page=2", 404, "/page"),
+        ("GET", "/console/ledger?page=02", 422, "/page"),
+        ("GET", "/console/reports?name=nosuch", 422, "/name"),
+        ("GET", "/console/reports.csv", 422, "/name"),
+        ("POST", "/console/ledger", 403, "/csrf"),
+        ("POST", "/console/sign-out", 403, "/csrf"),
+    ):
+        answer = client.request(method, path, headers=json_client, data={"checkpoint": "x"})
+        problem_is(answer, status, pointer)
+    assert client.get("/console/ledger").status_code == 200  # still signed in
+
+
+def problem_is(answer, status: int, pointer: str) -> None:
+    where = (answer.request.method, str(answer.url))
+    assert answer.status_code == status, (where, answer.text[:300])
+    assert answer.headers["content-type"].startswith(PROBLEM_JSON), where
+    assert "content-security-policy" in answer.headers, where
+    problem = answer.json()
+    assert problem["status"] == status and problem["title"] and problem["detail"], where
+    assert pointer in [e["pointer"] for e in problem["errors"]], (where, problem)
+    assert all(e["message"] for e in problem["errors"]), (where, problem)
+
+
+def test_a_json_client_not_signed_in_is_sent_to_sign_in(client):
+    """The choice documented in `console.errors`: not being signed in is a step before the
+    page, not its error; a JSON client is redirected as a browser is."""
+    answer = client.get("/console/decisions?page=0", headers={"Accept": PROBLEM_JSON},
+                        follow_redirects=False)  # fmt: skip
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/console/sign-in")

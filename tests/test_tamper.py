@@ -130,9 +130,9 @@ def documents(db: Path) -> list[dict]:
 def rewrite(data: Path, edit: Callable[[list[dict]], list[dict]]) -> int:
     """Apply `edit` to the entry documents, then rebuild what the store derives from them as
     an attacker holding the signing key would: indices, the hash chain, the id index, every
-    tree node, the decision index, and checkpoints (those before the first changed entry kept, with their
-    cosignatures; one new checkpoint of the whole log signed with the log's key). Returns the
-    first changed index."""
+    tree node, the decision index, and checkpoints (those before the first changed entry
+    kept, with their cosignatures; one new checkpoint of the whole log signed with the log's
+    key). Returns the first changed index."""
     db = data / DB_FILE
     before = [rfc8785.dumps(d) for d in documents(db)]
     after = edit(documents(db))
