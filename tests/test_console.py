@@ -238,11 +238,16 @@ def test_a_bad_filter_is_named_and_no_list_is_shown(client, keys, recorded):
 def many(client, keys) -> list[str]:
     """55 test decisions (more than a page of 50), each in a write batch of its own, so that
     the ledger has more than 50 checkpoints too."""
+    return posted(client, keys, "/v1/decisions", COMPLAINT, "decision_id")
+
+
+def posted(client, keys, path: str, body: dict, field: str, count: int = 55) -> list[str]:
+    """`count` things made by POSTing `body` to `path`, one request each: their ids."""
     made = []
-    for _ in range(55):
-        answer = client.post("/v1/decisions", json=COMPLAINT, headers=keys.decide)
-        assert answer.status_code == 201
-        made.append(answer.json()["decision_id"])
+    for _ in range(count):
+        answer = client.post(path, json=body, headers=keys.decide)
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()[field])
     return made
 
 
@@ -435,12 +440,7 @@ def many_cases(client, keys) -> list[str]:
     """55 live cases (more than a page of 50), each with an acknowledgement overdue now."""
     from tests.conftest import LIVE_COMPLAINT
 
-    made = []
-    for _ in range(55):
-        answer = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=keys.decide)
-        assert answer.status_code == 201
-        made.append(answer.json()["case_id"])
-    return made
+    return posted(client, keys, "/v1/cases", LIVE_COMPLAINT, "case_id")
 
 
 def case_links(html: str) -> list[str]:
