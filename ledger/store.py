@@ -10,6 +10,7 @@ nodes in one query, and receipts use the latest stored checkpoint, never signing
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -264,9 +265,7 @@ class Ledger:
 
     @staticmethod
     def _root(tx: ReadTx, size: int) -> bytes:
-        keys = frontier_keys(size)
-        nodes = tx.nodes(keys)
-        return root_hash(size, lambda level, position: nodes[(level, position)])
+        return tree_root(tx, size)
 
     def root_hash(self, size: int | None = None) -> str:
         with self.store.read() as tx:
@@ -385,3 +384,22 @@ def append_erasure(tx: WriteTx, case_id: str) -> AppendReceipt:
 
 def _entry_view(raw: bytes, entry_hash: str) -> Entry:
     return msgspec.convert(parse_entry(bytes(raw)) | {"entry_hash": entry_hash}, Entry)
+
+
+def tree_root(tx: ReadTx, size: int) -> bytes:
+    """The root hash of the stored tree of `size` leaves, from its stored subtree hashes: what
+    a reader without the signing key names a report's ledger state by (`redress report`,
+    `redress index check`)."""
+    keys = frontier_keys(size)
+    nodes = tx.nodes(keys)
+    return root_hash(size, lambda level, position: nodes[(level, position)])
+
+
+def stored_root_hash(store: Store) -> Callable[[int], str]:
+    """`Ledger.root_hash(size)` for a reader without the signing key, read from `store`."""
+
+    def at(size: int) -> str:
+        with store.read() as tx:
+            return tree_root(tx, size).hex()
+
+    return at

@@ -385,3 +385,19 @@ def test_revoking_a_key_that_does_not_exist_is_bad_input(tmp_path):
     done = redress("keys", "revoke", "key_nope", "--data-dir", str(data))
     assert done.returncode == 2
     assert done.stderr == "redress keys revoke: no key key_nope (see `redress keys list`)\n"
+
+
+def test_an_officer_without_the_signing_key_checks_the_index_and_reads_reports(tmp_path):
+    """README: "Keep the signing key away from the data". `index check` and `report` read the
+    stored tree's root, not a ledger that would open the signing key: they ran only where the
+    key was (or refused after a rotation that said to destroy the old one)."""
+    data = tmp_path / "data"
+    assert redress("keys", "create", "--data-dir", str(data), "--role", "audit").returncode == 0
+    (data / "signing.key").rename(tmp_path / "signing.key")
+    checked = redress("index", "check", "--data-dir", str(data))
+    assert checked.returncode == 0 and checked.stdout.startswith("ok: "), checked.stderr
+    report = redress("report", "routing", "--data-dir", str(data), "--format", "csv")
+    assert report.returncode == 0, report.stderr
+    assert "Redress-Root-Hash: " in report.stderr
+    assert checked.stdout.split("root hash ")[1].rstrip(")\n") in report.stderr
+    assert not (data / "signing.key").exists()  # and no new key was made in its place
