@@ -229,14 +229,17 @@ class IndexCheck:
         """The first key of the day counts whose stored count is not the decisions' count."""
         have = {tuple(row[:7]): int(row[7]) for row in stored}
         for key in sorted(set(have) | set(self.counts)):
-            if have.get(key, 0) != self.counts.get(key, 0):
+            # A row the decisions do not give is a difference even at 0: routing lists it.
+            if key not in have or key not in self.counts or have[key] != self.counts[key]:
                 policy, day, purpose, route, stage, disposition, flag = key
                 combo = f"{route or '-'}/{stage or '-'}/{disposition or '-'}"
                 what = f"flag {flag}" if flag else combo
+                held = f"{have[key]}" if key in have else "no row"
+                given = f"{self.counts[key]}" if key in self.counts else "none"
                 return IndexDifference(
                     None,
                     f"the day counts of {policy} on {day} ({purpose}, {what}): the index holds "
-                    f"{have.get(key, 0)}, the ledger's decisions give {self.counts.get(key, 0)}",
+                    f"{held}, the ledger's decisions give {given}",
                 )
         return None
 

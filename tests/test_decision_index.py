@@ -228,6 +228,11 @@ TAMPERING = {
         " WHERE case_id IS NULL)",
         "has no case: the index does not mark it latest",
     ),
+    "a day's count of nothing the decisions give": (
+        "INSERT INTO decision_counts VALUES ('wme', '2026-10-13', 'live', 'ministry', 'stage_9',"
+        " 'escalate', '', 0)",
+        "the index holds 0, the ledger's decisions give none",
+    ),
     "a day's count": (
         "UPDATE decision_counts SET count = count + 1 WHERE rowid = (SELECT MIN(rowid) FROM"
         " decision_counts)",
