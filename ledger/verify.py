@@ -40,6 +40,7 @@ from ledger.verify_chunks import (
     _link_failure,
     decision_twice,
     outline,
+    policy_timezones,
     start_entry_checks,
 )
 
@@ -1146,7 +1147,7 @@ def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
         raise walk.failure
     _check_cases(tx, walk.case_decisions, walk.erasures)
     _check_keys(conn, walk.key_entries)
-    _check_kept_answers(conn)
+    _check_kept_answers(conn, walk.key_entries)
     _check_decision_index(tx, walk.indexed)
 
 
@@ -1155,7 +1156,6 @@ def _check_decision_index(tx: Any, checked: Any) -> None:
     every row, flag, case-less register row, latest mark and day count must be what the
     decision entries give (`reports.index`). `checked`: the rows already held to their entries
     by the chunks (`IndexWalk.indexed`), else None (all of it is checked here)."""
-    from ledger.verify_chunks import policy_timezones
     from reports.index import index_difference
 
     if checked is None:
@@ -1263,27 +1263,85 @@ def _check_keys(conn: Any, key_entries: list[dict]) -> None:
             )
 
 
-def _check_kept_answers(conn: Any) -> None:
-    """Every answer kept for an `Idempotency-Key` retry that carries decisions (a decision's,
-    an event's, a new case's) is a creation's (201) and carries them as recorded: each as its
-    entry holds it, with a receipt naming that entry and a tree that holds it, whose root is
-    the ledger's at that size (its batch's: no checkpoint need have it). What a retry's key and
-    hash were, the ledger never held."""
+def _check_kept_answers(conn: Any, key_entries: list[dict] | None = None) -> None:
+    """Every answer kept for an `Idempotency-Key` retry is a creation's (201: a refused request
+    records nothing, CONTRACT.md) and says what the ledger says. Each decision in it (a
+    decision's, an event's, a new case's) as its entry holds it, with a receipt naming that
+    entry and a tree that holds it, whose root is the ledger's at that size (its batch's: no
+    checkpoint need have it); a new case's fields as its decisions give them; a new key's id,
+    role and name as its `create` entry records them, and never its secret. What a retry's
+    key and hash were, the ledger never held."""
     size = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
+    created = {
+        body.get("key_id"): body for body in key_entries or [] if body.get("action") == "create"
+    }
     roots: dict[int, str] = {}
     for status, response in conn.execute("SELECT status, response FROM idempotency"):
         try:
-            answer = json.loads(bytes(response))
-        except ValueError:
+            answer = json.loads(response if isinstance(response, str) else bytes(response))
+        except (ValueError, TypeError):
             raise Failure(ANSWER_MISMATCH, "an answer kept for a retry is not JSON") from None
-        for decision in _decisions_in(answer):
+        if status != 201:
+            raise Failure(
+                ANSWER_MISMATCH,
+                f"an answer kept for a retry has status {status}, not the 201 of a creation "
+                "(a refused request records nothing, so nothing is kept for it)",
+            )
+        decisions = _decisions_in(answer)
+        for decision in decisions:
             _check_kept_decision(conn, decision, size, roots)
-            if status != 201:
-                raise Failure(
-                    ANSWER_MISMATCH,
-                    f"the answer kept for a retry of decision {decision.get('decision_id')} has "
-                    f"status {status}, not the 201 of its creation",
-                )
+        if isinstance(answer, dict) and "case_id" in answer and "decisions" in answer:
+            _check_kept_case(conn, answer)
+        elif isinstance(answer, dict) and "key_id" in answer and "role" in answer:
+            _check_kept_key(answer, created)
+
+
+def _check_kept_case(conn: Any, kept: dict) -> None:
+    """A new case's kept answer: its fields as its decisions in the ledger give them (the
+    client sends its events to the `case_id` it was answered)."""
+    from cases.register import registers_from_entries
+
+    documents = []
+    for decision in kept.get("decisions") or []:
+        row = conn.execute(
+            "SELECT entry FROM entries WHERE kind = 'decision' AND ref = ?",
+            (decision.get("decision_id"),),
+        ).fetchone()
+        documents.append(parse_entry(bytes(row[0])))
+    case_id = kept.get("case_id")
+    try:
+        found = registers_from_entries(documents, timezones=policy_timezones()).get(case_id)
+    except (KeyError, ValueError, TypeError):
+        found = None
+    fields = ("policy", "state", "purpose", "opened_at", "facts", "personal")
+    shown = ("name", "rule", "due", "done_at", "status", "first_decision_id", "last_decision_id")
+    if (
+        found is None
+        or any(kept.get(f) != found[f] for f in fields)
+        or kept.get("obligations") != [{k: row.get(k) for k in shown} for row in found["rows"]]
+    ):
+        raise Failure(
+            ANSWER_MISMATCH,
+            f"the answer kept for a retry of case {case_id} is not what its decisions in the "
+            "ledger give: a retry would be answered with it",
+        )
+
+
+def _check_kept_key(kept: dict, created: dict[str, dict]) -> None:
+    """A new key's kept answer: as its `create` entry records it, and without its secret (kept
+    nowhere but as its hash: a retry answers `key: null`)."""
+    key_id = kept.get("key_id")
+    body = created.get(key_id)
+    if kept.get("key") is not None:
+        raise Failure(
+            ANSWER_MISMATCH, f"the answer kept for a retry of key {key_id} holds a secret"
+        )
+    if body is None or (kept.get("role"), kept.get("name")) != (body.get("role"), body.get("name")):
+        raise Failure(
+            ANSWER_MISMATCH,
+            f"the answer kept for a retry of key {key_id} is not what the ledger's key entries "
+            "record",
+        )
 
 
 def _decisions_in(answer: Any) -> list[dict]:

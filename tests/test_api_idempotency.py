@@ -195,6 +195,19 @@ def test_a_decision_reads_the_key_as_the_header_parameter_does():
         ("decision", lambda a: a["ledger"].update(root_hash="0" * 64)),
         ("case", lambda a: a["decisions"][0]["ledger"].update(tree_size=1)),
         ("status", None),
+        # A new case's own fields, each from its decision in the ledger.
+        ("case", lambda a: a.update(state="closed")),
+        ("case", lambda a: a.update(case_id="0" * 32)),
+        ("case", lambda a: a.update(obligations=[])),
+        ("case", lambda a: a["obligations"][0].update(status="met")),
+        ("case", lambda a: a.update(facts={"kind": "concern"})),
+        ("case", lambda a: a.update(personal="sealed")),
+        ("case", lambda a: a.update(opened_at="2026-01-01T00:00:00.000000Z")),
+        # A new key's: as its `create` entry records it, and never its secret.
+        ("key", lambda a: a.update(role="admin")),
+        ("key", lambda a: a.update(key="a-forged-secret")),
+        # Only a creation's answer is kept: a refusal records nothing.
+        ("refusal", None),
     ],
 )
 def test_verify_holds_the_answers_kept_for_retries_to_the_ledger(
@@ -221,15 +234,23 @@ def test_verify_holds_the_answers_kept_for_retries_to_the_ledger(
         opened = client.post(
             "/v1/cases", json=LIVE_COMPLAINT, headers=with_key(keys.decide, "retry-c")
         )
-        assert decided.status_code == opened.status_code == 201
+        made = client.post(
+            "/v1/keys", json={"role": "audit", "name": "n"}, headers=with_key(keys.admin, "retry-k")
+        )
+        assert decided.status_code == opened.status_code == made.status_code == 201
     assert main(["verify", "--data-dir", str(data_dir)]) == 0
     copy = tmp_path / "copy"
     shutil.copytree(data_dir, copy)
     conn = sqlite3.connect(copy / "redress.db")
-    key = "retry-c" if which == "case" else "retry-d"
+    key = {"case": "retry-c", "key": "retry-k"}.get(which, "retry-d")
     (response,) = conn.execute("SELECT response FROM idempotency WHERE key = ?", (key,)).fetchone()
-    if change is None:  # a kept 201 replayed as a 200
+    if which == "status":  # a kept 201 replayed as a 200
         conn.execute("UPDATE idempotency SET status = 200 WHERE key = ?", (key,))
+    elif which == "refusal":  # a refusal kept as if it had been recorded
+        problem = b'{"type":"about:blank","title":"Unprocessable Content","status":422}'
+        conn.execute(
+            "UPDATE idempotency SET status = 422, response = ? WHERE key = ?", (problem, key)
+        )
     else:
         answer = json.loads(response)
         change(answer)
