@@ -1145,10 +1145,28 @@ def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
         )
     if walk.failure is not None:
         raise walk.failure
-    _check_cases(tx, walk.case_decisions, walk.erasures)
-    _check_keys(conn, walk.key_entries)
-    _check_kept_answers(conn, walk.key_entries)
-    _check_decision_index(tx, walk.indexed)
+    checks = (
+        (
+            CASE_MISMATCH,
+            "case tables",
+            lambda: _check_cases(tx, walk.case_decisions, walk.erasures),
+        ),
+        (KEY_MISMATCH, "API key table", lambda: _check_keys(conn, walk.key_entries)),
+        (ANSWER_MISMATCH, "kept answers", lambda: _check_kept_answers(conn, walk.key_entries)),
+        (
+            DECISION_INDEX_MISMATCH,
+            "decision index",
+            lambda: _check_decision_index(tx, walk.indexed),
+        ),
+    )
+    for damage, table, check in checks:
+        try:
+            check()
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+            # A value of a type or shape the service never writes (NULL where it writes text,
+            # text where it writes bytes): damage to name, not a traceback.
+            reason = f"a value the service never writes is in the {table}: {e!r}"
+            raise Failure(damage, reason) from None
 
 
 def _check_decision_index(tx: Any, checked: Any) -> None:

@@ -817,3 +817,21 @@ def test_a_write_into_tables_the_ledger_was_cut_back_under_is_503_and_records_no
         assert "redress verify" in answer.json()["detail"]
     with sqlite3.connect(copy / DB_FILE) as conn:
         assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == cut
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ("UPDATE api_keys SET key_id = NULL WHERE role = 'audit'", "in the API key table"),
+        ("UPDATE decision_counts SET count = 'many'", "in the decision index"),
+    ],
+)
+def test_a_value_of_a_type_the_service_never_writes_is_named_not_a_traceback(
+    campaign, copy, edit, named
+):
+    """A NULL where the service writes text, text where it writes bytes: `verify` names the
+    table (exit 1), as it names any other damage there; it stopped with a TypeError."""
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        conn.execute(edit)
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1 and named in out, out
