@@ -1222,8 +1222,8 @@ def _check_cases(tx: Any, case_decisions: list[dict], erasures: list[dict]) -> N
         raise Failure(CASE_MISMATCH, f"case {case_id} is in the ledger but not in the case store")
     raise Failure(
         CASE_MISMATCH,
-        f"case {case_id}: its {CASE_FIELDS.get(name, name)} is not what its decisions in the "
-        "ledger say",
+        f"case {case_id}: the case tables and its decisions in the ledger disagree on its "
+        f"{CASE_FIELDS.get(name, name)}",
     )
 
 

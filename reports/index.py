@@ -182,9 +182,13 @@ class IndexCheck:
     def finish(self, tx: Any, size: int) -> IndexDifference | None:
         """The first difference, once every entry below `size` was checked: a range's, else
         rows past the ledger's end, which case decisions are marked latest, the day counts."""
+        stray = _page_difference(tx, size, PAST_THE_END, {})
+        if stray is not None and self.difference is None:
+            return IndexDifference(
+                stray.at, f"the index holds rows for entry {stray.at}, past the ledger's {size}"
+            )
         return (
             self.difference
-            or _page_difference(tx, size, PAST_THE_END, {})
             or self._latest_difference(tx.case_latest_marks())
             or self._counts_difference(tx.decision_count_rows())
         )

@@ -246,7 +246,7 @@ def test_the_personal_data_state_and_purpose_are_what_the_ledger_says(tmp_path, 
     code, out = redress(capsys, "cases", "check", "--data-dir", str(data))
     assert code == 1 and "personal data" in out
     code, out = redress(capsys, "verify", "--data-dir", str(data))
-    assert code == 1 and "personal data is not what its decisions" in out
+    assert code == 1 and "disagree on its personal data" in out
     assert redress(capsys, "cases", "rebuild", "--data-dir", str(data))[0] == 0
     assert redress(capsys, "verify", "--data-dir", str(data))[0] == 0
     assert redress(capsys, "cases", "check", "--data-dir", str(data))[0] == 0
@@ -387,6 +387,6 @@ def test_the_personal_data_served_is_the_one_the_ledger_committed_to(tmp_path, c
     conn.close()
     code, out = redress(capsys, "verify", "--data-dir", str(copy))
     assert code == 1, out
-    assert "its sealed personal data is not what its decisions in the ledger say" in out
+    assert "disagree on its sealed personal data" in out
     code, out = redress(capsys, "cases", "check", "--data-dir", str(copy))
     assert code != 0, out

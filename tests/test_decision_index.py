@@ -202,7 +202,7 @@ TAMPERING = {
         "INSERT INTO decision_index (idx, decision_id, policy, as_of, as_of_day, purpose)"
         " SELECT MAX(idx) + 5, 'forged', 'wme', '2026-01-01T00:00:00Z', '2026-01-01', 'live'"
         " FROM entries",
-        "is not a decision; the index holds rows for it",
+        "past the ledger's",
     ),
     "a flag removed": (
         "DELETE FROM decision_flags WHERE idx = (SELECT MIN(idx) FROM decision_flags)",

@@ -125,7 +125,7 @@ def test_verify_database_names_tampered_tables_and_ignores_sessions(tmp_path, st
         conn.execute('UPDATE cases SET facts = \'{"category": "service"}\'')
     report = verify_database_trusted(store_url, public_key)
     assert not report.ok and report.damage == CASE_MISMATCH
-    assert "its facts is not what its decisions" in report.summary
+    assert "disagree on its facts" in report.summary
 
     with psycopg.connect(store_url, autocommit=True) as conn:
         conn.execute("DELETE FROM cases")

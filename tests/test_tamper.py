@@ -363,7 +363,7 @@ def test_editing_case_facts(campaign, copy):
     )
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
     assert code == 1, out
-    assert "its facts is not what its decisions" in out
+    assert "disagree on its facts" in out
 
 
 @pytest.mark.parametrize(
