@@ -115,7 +115,7 @@ def test_the_cli_creates_lists_and_revokes_keys(tmp_path):
     ]
     assert row[4] != "-"
     unknown = run("keys", "revoke", "key_nope", "--data-dir", str(data))
-    assert unknown.returncode == 1 and "no key key_nope" in unknown.stderr
+    assert unknown.returncode == 2 and "no key key_nope" in unknown.stderr  # bad input
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -377,16 +377,6 @@ def test_what_the_auditor_brings_is_checked_and_named_in_one_line(tmp_path, args
     assert done.stderr.count("\n") == 1
 
 
-def test_revoking_a_key_that_does_not_exist_is_bad_input(tmp_path):
-    """`keys revoke key_nope`: one line naming it, exit 2 like every other bad argument (it
-    was 1, the code of a check that found damage)."""
-    data = tmp_path / "data"
-    assert redress("keys", "create", "--data-dir", str(data), "--role", "audit").returncode == 0
-    done = redress("keys", "revoke", "key_nope", "--data-dir", str(data))
-    assert done.returncode == 2
-    assert done.stderr == "redress keys revoke: no key key_nope (see `redress keys list`)\n"
-
-
 def test_an_officer_without_the_signing_key_checks_the_index_and_reads_reports(tmp_path):
     """README: "Keep the signing key away from the data". `index check` and `report` read the
     stored tree's root, not a ledger that would open the signing key: they ran only where the
