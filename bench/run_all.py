@@ -1,6 +1,6 @@
 """Run every benchmark once, in this order, and print what each measured (`make bench`).
 
-About ten minutes on a 2-core machine. The machines are noisy: compare ratios measured within
+About 25 minutes on a 2-core machine. The machines are noisy: compare ratios measured within
 one run, never absolute numbers across runs.
 """
 
