@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -893,28 +894,33 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _case_store(args: argparse.Namespace, command: str) -> tuple[Store, dict[str, str]] | None:
-    """The data directory's store (not created when missing) and the policies' time zones."""
+@contextmanager
+def _case_store(
+    args: argparse.Namespace, command: str
+) -> Iterator[tuple[Store, dict[str, str]] | None]:
+    """The data directory's store (not created when missing; None, said, when it is not one)
+    and the policies' time zones, closed on leaving."""
     import rules
     from store import open_store
 
     if not args.database and not _existing_store(args.data_dir, command):
-        return None
+        yield None
+        return
     timezones = {p.id: p.timezone for p in rules.policy_summaries()}
-    return open_store(args.data_dir, database=args.database), timezones
+    store = open_store(args.data_dir, database=args.database)
+    try:
+        yield store, timezones
+    finally:
+        store.close()
 
 
 def run_cases_rebuild(args: argparse.Namespace) -> int:
     from cases.rebuild import rebuild
 
-    opened = _case_store(args, "cases rebuild")
-    if opened is None:
-        return 2
-    store, timezones = opened
-    try:
-        count = rebuild(store, timezones)
-    finally:
-        store.close()
+    with _case_store(args, "cases rebuild") as opened:
+        if opened is None:
+            return 2
+        count = rebuild(*opened)
     print(f"rebuilt {count} {'case' if count == 1 else 'cases'} from the ledger")
     return 0
 
@@ -922,14 +928,10 @@ def run_cases_rebuild(args: argparse.Namespace) -> int:
 def run_cases_check(args: argparse.Namespace) -> int:
     from cases.rebuild import check
 
-    opened = _case_store(args, "cases check")
-    if opened is None:
-        return 2
-    store, timezones = opened
-    try:
-        difference = check(store, timezones)
-    finally:
-        store.close()
+    with _case_store(args, "cases check") as opened:
+        if opened is None:
+            return 2
+        difference = check(*opened)
     if difference is None:
         print("ok: every case's register and state are what its ledger decisions give")
         return 0
@@ -940,14 +942,11 @@ def run_cases_check(args: argparse.Namespace) -> int:
 def run_index_rebuild(args: argparse.Namespace) -> int:
     from reports.index import rebuild_job
 
-    opened = _case_store(args, "index rebuild")
-    if opened is None:
-        return 2
-    store, timezones = opened
-    try:
+    with _case_store(args, "index rebuild") as opened:
+        if opened is None:
+            return 2
+        store, timezones = opened
         count = store.write(rebuild_job(timezones))
-    finally:
-        store.close()
     print(f"indexed {count} {'decision' if count == 1 else 'decisions'} from the ledger")
     return 0
 
@@ -956,17 +955,14 @@ def run_index_check(args: argparse.Namespace) -> int:
     from ledger.store import tree_root
     from reports.index import index_difference
 
-    opened = _case_store(args, "index check")
-    if opened is None:
-        return 2
-    store, timezones = opened
-    try:
+    with _case_store(args, "index check") as opened:
+        if opened is None:
+            return 2
+        store, timezones = opened
         with store.read() as tx:  # no signing key needed: an officer's check
             size = tx.tree_size()
             difference, count = index_difference(tx, timezones)
             root = tree_root(tx, size).hex()
-    finally:
-        store.close()
     if difference is not None:
         print(f"differs: {difference}")
         return 1

@@ -207,6 +207,14 @@ def alerts(html: str) -> list[str]:
     return re.findall(r'class="error" role="alert">(.*?)</p>', html)
 
 
+def refused_listing(client, query: str) -> list[str]:
+    """The messages of `/console/decisions?{query}` refused (422), shown with no list."""
+    answer = client.get(f"/console/decisions?{query}")
+    assert answer.status_code == 422, query
+    assert 'class="results"' not in answer.text and "on page" not in answer.text, query
+    return alerts(answer.text)
+
+
 def test_a_bad_filter_is_named_and_no_list_is_shown(client, keys, recorded):
     """A list beside an error read as the answer ("19 decisions on page 1" under "from: not a
     date"); `to` before `from`, an unknown policy, purpose or case state listed nothing,
@@ -220,10 +228,8 @@ def test_a_bad_filter_is_named_and_no_list_is_shown(client, keys, recorded):
                           "cmg-employer-review, serco-es"),
         ("purpose=bogus", "purpose: no purpose &#39;bogus&#39;: one of live, test, preview"),
     ):  # fmt: skip
-        answer = client.get(f"/console/decisions?{query}")
-        assert answer.status_code == 422, query
-        assert said in alerts(answer.text), (query, alerts(answer.text))
-        assert 'class="results"' not in answer.text and "on page" not in answer.text, query
+        said_there = refused_listing(client, query)
+        assert said in said_there, (query, said_there)
     listed = client.get("/console/decisions?from=2026-12-01&to=2026-12-31")
     assert listed.status_code == 200 and 'class="results"' in listed.text
     for query, said in (("state=bogus", "state: no state &#39;bogus&#39;: one of open, closed"),
@@ -505,10 +511,8 @@ def test_an_unknown_flag_stage_or_route_is_named_with_the_allowed_values(client,
                                      "informal, stage_2, stage_3"),
         ("route=ceo", "route: no route &#39;ceo&#39;: one of "),
     ):  # fmt: skip
-        answer = client.get(f"/console/decisions?{query}")
-        assert answer.status_code == 422, query
-        assert any(a.startswith(said) for a in alerts(answer.text)), (query, alerts(answer.text))
-        assert 'class="results"' not in answer.text, query
+        said_there = refused_listing(client, query)
+        assert any(a.startswith(said) for a in said_there), (query, said_there)
     assert "serious" in alerts(client.get("/console/decisions?flag=x&policy=wme").text)[0]
     fine = client.get("/console/decisions?flag=serious&stage=stage_2&route=director")
     assert fine.status_code == 200
