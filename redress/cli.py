@@ -115,12 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "serve", "Run the HTTP API on SQLite (or PostgreSQL: --database).", run_serve
     )
     _data_dir_option(serve)
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
-    )
-    serve.add_argument(
-        "--port", type=port_number, default=8000, help="port to listen on (default: %(default)s)"
-    )
+    _listen_options(serve, 8000)
     serve.add_argument(
         "--workers",
         type=between(1, MAX_PROCESSES),
@@ -366,12 +361,7 @@ def _witness_commands(commands: argparse._SubParsersAction) -> None:
         run_witness_serve,
     )
     serve.add_argument("--data-dir", type=Path, required=True, help="the witness's key and state")
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
-    )
-    serve.add_argument(
-        "--port", type=port_number, default=8100, help="port to listen on (default: %(default)s)"
-    )
+    _listen_options(serve, 8100)
     serve.add_argument(
         "--log",
         action="append",
@@ -471,6 +461,16 @@ def _shows_help(command: argparse.ArgumentParser) -> Callable[[argparse.Namespac
         return 2
 
     return run
+
+
+def _listen_options(command: argparse.ArgumentParser, port: int) -> None:
+    """--host and --port of a command that serves HTTP."""
+    command.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    command.add_argument(
+        "--port", type=port_number, default=port, help="port to listen on (default: %(default)s)"
+    )
 
 
 def _data_dir_option(command: argparse.ArgumentParser) -> None:
