@@ -28,7 +28,7 @@ from ledger.merkle import ProofError, leaf_hash, verify_consistency
 from ledger.note import NoteError, Verifier, open_note
 from ledger.tlog_proof import HEADER as TLOG_PROOF_HEADER
 from ledger.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from ledger.tree import Frontier, MemoryTree, consistency_hashes, frontier_keys
+from ledger.tree import Frontier, MemoryTree, consistency_hashes
 from ledger.verify_chunks import (
     INDEX_MISMATCH,
     SQLITE_MAGIC,
@@ -1152,7 +1152,7 @@ def check_walked_tables(conn: Any, tx: Any, walk: IndexWalk) -> None:
             lambda: _check_cases(tx, walk.case_decisions, walk.erasures),
         ),
         (KEY_MISMATCH, "API key table", lambda: _check_keys(conn, walk.key_entries)),
-        (ANSWER_MISMATCH, "kept answers", lambda: _check_kept_answers(conn, walk.key_entries)),
+        (ANSWER_MISMATCH, "kept answers", lambda: _check_kept_answers(conn, tx, walk.key_entries)),
         (
             DECISION_INDEX_MISMATCH,
             "decision index",
@@ -1281,7 +1281,7 @@ def _check_keys(conn: Any, key_entries: list[dict]) -> None:
             )
 
 
-def _check_kept_answers(conn: Any, key_entries: list[dict] | None = None) -> None:
+def _check_kept_answers(conn: Any, tx: Any, key_entries: list[dict] | None = None) -> None:
     """Every answer kept for an `Idempotency-Key` retry is a creation's (201: a refused request
     records nothing, CONTRACT.md) and says what the ledger says. Each decision in it (a
     decision's, an event's, a new case's) as its entry holds it, with a receipt naming that
@@ -1307,7 +1307,7 @@ def _check_kept_answers(conn: Any, key_entries: list[dict] | None = None) -> Non
             )
         decisions = _decisions_in(answer)
         for decision in decisions:
-            _check_kept_decision(conn, decision, size, roots)
+            _check_kept_decision(conn, tx, decision, size, roots)
         if isinstance(answer, dict) and "case_id" in answer and "decisions" in answer:
             _check_kept_case(conn, answer)
         elif isinstance(answer, dict) and "key_id" in answer and "role" in answer:
@@ -1371,7 +1371,7 @@ def _decisions_in(answer: Any) -> list[dict]:
     return [d for d in decisions if isinstance(d, dict)] if isinstance(decisions, list) else []
 
 
-def _check_kept_decision(conn: Any, kept: dict, size: int, roots: dict[int, str]) -> None:
+def _check_kept_decision(conn: Any, tx: Any, kept: dict, size: int, roots: dict[int, str]) -> None:
     from schemas.decision import Decision, fields_of_entry
 
     decision_id = kept.get("decision_id")
@@ -1404,7 +1404,7 @@ def _check_kept_decision(conn: Any, kept: dict, size: int, roots: dict[int, str]
         )
     tree_size, root_hash = receipt.get("tree_size"), receipt.get("root_hash")
     if not (isinstance(tree_size, int) and index < tree_size <= size) or root_hash != (
-        roots.get(tree_size) or roots.setdefault(tree_size, _stored_root(conn, tree_size))
+        roots.get(tree_size) or roots.setdefault(tree_size, _stored_root(tx, tree_size))
     ):
         raise Failure(
             ANSWER_MISMATCH,
@@ -1415,19 +1415,16 @@ def _check_kept_decision(conn: Any, kept: dict, size: int, roots: dict[int, str]
         )
 
 
-def _stored_root(conn: Any, size: int) -> str:
-    """The root hash (hex) of the tree of `size` leaves from the stored subtree hashes (which
-    the entry checks have held to the entries by now)."""
-    keys = frontier_keys(size)
-    found = {}
-    for level, position in keys:
-        row = conn.execute(
-            "SELECT hash FROM tree_nodes WHERE level = ? AND position = ?", (level, position)
-        ).fetchone()
-        if row is None:
-            return ""
-        found[(level, position)] = bytes(row[0])
-    return Frontier(size, [found[k] for k in keys]).root().hex()
+def _stored_root(tx: Any, size: int) -> str:
+    """The root hash (hex) of the stored tree of `size` leaves (`ledger.store.tree_root`: the
+    stored subtree hashes, which the entry checks have held to the entries by now); "" when a
+    node it needs is missing."""
+    from ledger.store import tree_root
+
+    try:
+        return tree_root(tx, size).hex()
+    except LookupError:
+        return ""
 
 
 # -- a receipt against a kept checkpoint and witnesses ---------------------------------------
