@@ -211,8 +211,33 @@ def parse_date_fact(text: str) -> date | datetime:
 def local_date(value: date | datetime | str, timezone: str) -> date:
     """The local date of a date fact in the policy's time zone (a bare date is itself)."""
     if isinstance(value, str):
-        return _local_date_of_text(value, timezone)
+        in_utc = _UTC_INSTANT.fullmatch(value)
+        day = None if in_utc is None else _local_date_of_utc_hour(in_utc[1], timezone)
+        return day or _local_date_of_text(value, timezone)
     return _local_date(value, timezone)
+
+
+# An instant written in UTC (`Z`), its date and hour grouped: what the service writes for
+# `as_of` and `recorded_at`, each one of a kind, so a memo of whole texts would always miss.
+_UTC_INSTANT = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?Z"
+)
+
+
+@lru_cache(maxsize=65536)
+def _local_date_of_utc_hour(hour: str, timezone: str) -> date | None:
+    """The local date of every instant of the UTC hour `hour` (`YYYY-MM-DDTHH`), or None when
+    they do not share one (local midnight or a change of offset falls within the hour) or the
+    hour is no real one (`_local_date_of_text` then answers, or says what is wrong). One offset
+    through the hour makes local time move with UTC time, so its first and last instants'
+    dates are every instant's."""
+    try:
+        first = parse_date_time(f"{hour}:00:00Z").astimezone(_zone(timezone))
+        last = parse_date_time(f"{hour}:59:59.999999Z").astimezone(_zone(timezone))
+    except ValueError:
+        return None
+    same = first.utcoffset() == last.utcoffset() and first.date() == last.date()
+    return first.date() if same else None
 
 
 @lru_cache(maxsize=8192)

@@ -225,3 +225,68 @@ def test_exactly_n_working_days_lie_between_start_and_due(start, n, calendar_nam
     span = (due - start).days
     between = [start + timedelta(days=i) for i in range(1, span + 1)]
     assert sum(is_working_day(d, calendar_name) for d in between) == n
+
+
+# --- local dates of UTC instants, by the hour -----------------------------------------------
+# `local_date` answers an instant written in UTC from a memo of its UTC hour where the zone's
+# offset holds through the hour; each answer must be what the instant itself gives.
+
+ZONES = (
+    "Europe/London",
+    "America/Toronto",
+    "Asia/Kolkata",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+)
+
+
+def _local_date_of_the_instant(text: str, timezone: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return parse_date_time(text).astimezone(ZoneInfo(timezone)).date()
+
+
+@given(
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2990, 12, 31)),
+    st.sampled_from(ZONES),
+    st.sampled_from(["", ".5", ".000001", ".999999", ".1234567891"]),
+)
+def test_the_local_date_of_a_utc_instant_is_the_instants_own(moment, timezone, fraction):
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    assert local_date(text, timezone) == _local_date_of_the_instant(text, timezone)
+
+
+@pytest.mark.parametrize(
+    ("text", "timezone", "expected"),
+    [
+        # Toronto: midnight local is 05:00 UTC in winter, 04:00 in summer.
+        ("2026-01-15T04:59:59Z", "America/Toronto", date(2026, 1, 14)),
+        ("2026-01-15T05:00:00Z", "America/Toronto", date(2026, 1, 15)),
+        ("2026-07-15T03:59:59.999999Z", "America/Toronto", date(2026, 7, 14)),
+        ("2026-07-15T04:00:00Z", "America/Toronto", date(2026, 7, 15)),
+        # Kolkata (+05:30): local midnight falls at half past the UTC hour.
+        ("2026-03-01T18:29:59Z", "Asia/Kolkata", date(2026, 3, 1)),
+        ("2026-03-01T18:30:00Z", "Asia/Kolkata", date(2026, 3, 2)),
+        # London's clocks go back at 01:00 UTC on 25 October 2026: the hour before is BST.
+        ("2026-10-24T22:59:59Z", "Europe/London", date(2026, 10, 24)),
+        ("2026-10-24T23:00:00Z", "Europe/London", date(2026, 10, 25)),
+        ("2026-10-25T00:30:00Z", "Europe/London", date(2026, 10, 25)),
+    ],
+)
+def test_local_midnight_inside_a_utc_hour_splits_it(text, timezone, expected):
+    assert local_date(text, timezone) == expected
+    assert local_date(text, timezone) == expected  # and again, from the memo
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-30T10:00:00Z",
+        "2026-01-01T24:00:00Z",
+        "3000-01-01T00:00:00Z",
+        "2026-01-01T10:60:00Z",
+    ],
+)
+def test_a_utc_instant_that_is_no_real_one_is_refused_as_before(text):
+    with pytest.raises(ValueError):
+        local_date(text, "Europe/London")
