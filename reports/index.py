@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -24,6 +23,10 @@ from store.decision_index import INDEX_COLUMNS, count_keys, obligation_rows
 
 IndexEntry = tuple[dict[str, Any], list[str], list[dict[str, Any]]]
 REBUILD_PAGE = 5000
+# What deriving an index row from a body the service never writes raises (a field missing, or
+# of another type): `indexed_body` then gives no row.
+NOT_WRITTEN = (KeyError, TypeError, ValueError, AttributeError)
+_CASE_ID, _DECISION_ID = INDEX_COLUMNS.index("case_id"), INDEX_COLUMNS.index("decision_id")
 
 
 def _text(value: Any) -> str | None:
@@ -32,33 +35,52 @@ def _text(value: Any) -> str | None:
 
 def index_entry(index: int, body: Mapping[str, Any], timezone: str) -> IndexEntry:
     """(row, flags, case-less register) of the decision entry at `index` with `body`."""
+    row = dict(zip(INDEX_COLUMNS, index_values(index, body, timezone), strict=True))
+    return row, _flags(body), _register(body, timezone)
+
+
+def index_values(index: int, body: Mapping[str, Any], timezone: str) -> tuple:
+    """The index row of the decision entry at `index` with `body`: its `INDEX_COLUMNS`' values,
+    in that order (`verify` compares a million of these with the stored rows: no dict)."""
     facts = body.get("facts") or {}
     outcome = body.get("outcome") or {}
     received_at, received_day = received(facts, timezone)
     upheld = facts.get("upheld")
-    row = {
-        "idx": index,
-        "decision_id": body["decision_id"],
-        "policy": body["policy"],
-        "as_of": body["as_of"],
-        "as_of_day": local_date(body["as_of"], timezone).isoformat(),
-        "received_at": received_at,
-        "received_day": received_day.isoformat() if received_day else None,
-        "purpose": body.get("purpose") or "live",
-        "case_id": body.get("case_id"),
-        "key_id": body.get("key_id"),
-        "disposition": outcome.get("disposition"),
-        "stage": _text(outcome.get("stage")),
-        "route": _text(role_of(outcome)),
-        "kind": _text(facts.get("kind")),
-        "category": _text(facts.get("category")),
-        "complainant_type": _text(facts.get("complainant_type")),
-        "upheld": int(upheld) if isinstance(upheld, bool) else None,
-        "urgent": 1 if facts.get("urgent") is True else 0,
-        "actions": "|".join(a["code"] for a in outcome.get("actions", [])),
-    }
-    register = [] if body.get("case_id") else derive_register([body], facts, timezone)
-    return row, list(outcome.get("flags", [])), register
+    return (
+        index,
+        body["decision_id"],
+        body["policy"],
+        body["as_of"],
+        local_date(body["as_of"], timezone).isoformat(),
+        received_at,
+        received_day.isoformat() if received_day else None,
+        body.get("purpose") or "live",
+        body.get("case_id"),
+        body.get("key_id"),
+        outcome.get("disposition"),
+        _text(outcome.get("stage")),
+        _text(role_of(outcome)),
+        _text(facts.get("kind")),
+        _text(facts.get("category")),
+        _text(facts.get("complainant_type")),
+        int(upheld) if isinstance(upheld, bool) else None,
+        1 if facts.get("urgent") is True else 0,
+        "|".join(a["code"] for a in outcome.get("actions", [])),
+    )
+
+
+def _flags(body: Mapping[str, Any]) -> list[str]:
+    """A decision's flags, each once, in the order its outcome lists them."""
+    return list(dict.fromkeys((body.get("outcome") or {}).get("flags", [])))
+
+
+def _register(body: Mapping[str, Any], timezone: str) -> list[dict[str, Any]]:
+    """A case-less decision's register (a case's is the case tables' own)."""
+    if body.get("case_id"):
+        return []
+    if body["outcome"]["deadlines"] == []:  # the usual decision: nothing owed, nothing to derive
+        return []
+    return derive_register([body], body.get("facts") or {}, timezone)
 
 
 def indexed_body(index: int, body: Any, timezone: str) -> IndexEntry | None:
@@ -67,7 +89,7 @@ def indexed_body(index: int, body: Any, timezone: str) -> IndexEntry | None:
     it, having none to derive (and `verify` holds its bytes alone)."""
     try:
         return index_entry(index, body, timezone)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except NOT_WRITTEN:
         return None
 
 
@@ -120,7 +142,6 @@ def _indexed(index: int, raw: bytes, timezones: Mapping[str, str]) -> IndexEntry
 # -- the check: the stored index against the ledger --------------------------------------------
 
 PAST_THE_END = 2**62  # an index no ledger reaches: rows past the last entry are strays
-_ROW_VALUES = itemgetter(*INDEX_COLUMNS)  # a row dict's values as the store's row holds them
 
 
 @dataclass(frozen=True)
@@ -194,20 +215,23 @@ class IndexCheck:
         )
 
     def _expected(self, decisions: Iterable[tuple[int, Any, str]]) -> dict[int, tuple]:
-        """(row, flags, register rows) of each decision entry, given as (index, body, its
-        policy's time zone), by index; tallied."""
+        """(row values, flags, register rows) of each decision entry, given as (index, body,
+        its policy's time zone), by index; tallied."""
         found: dict[int, tuple] = {}
+        keys: list[tuple] = []
         for index, body, timezone in decisions:
-            indexed = indexed_body(index, body, timezone)
-            if indexed is None:
-                continue
-            row, flags, register = indexed
-            flags = list(dict.fromkeys(flags))
-            found[index] = (row, sorted(flags), obligation_rows(row, register))
-            self.counts.update(count_keys(row, flags))
-            if row["case_id"] is not None:
-                self.last_of_case[row["case_id"]] = index
-            self.decisions += 1
+            try:
+                values = index_values(index, body, timezone)
+                flags = sorted(_flags(body))
+                register = _register(body, timezone)
+            except NOT_WRITTEN:
+                continue  # no decision the service writes (`indexed_body`): no row to derive
+            found[index] = (values, flags, obligation_rows(values, register) if register else [])
+            keys += count_keys(values, flags)
+            if values[_CASE_ID] is not None:
+                self.last_of_case[values[_CASE_ID]] = index
+        self.decisions += len(found)
+        self.counts.update(keys)
         return found
 
     def _latest_difference(self, marked: list[int]) -> IndexDifference | None:
@@ -261,28 +285,37 @@ def _page_difference(
     """The first entry of `first`..`last` whose index row (but a case decision's `latest`),
     flags or register rows are not what its decision entry gives (or that has rows and is no
     decision). `expected` is in index order."""
-    stored = tx.index_rows_in(first, last), tx.index_flags_in(first, last)
-    stored += (tx.index_obligations_in(first, last),)
-    if _as_expected(*stored, expected):
+    flags, owed = tx.index_flags_in(first, last), tx.index_obligations_in(first, last)
+    if _others_as_expected(flags, owed, expected) and _rows_as_expected(tx, first, last, expected):
         return None
-    return _first_difference(*stored, expected)
+    return _first_difference(tx.index_rows_in(first, last), flags, owed, expected)
 
 
-_CASE_ID = INDEX_COLUMNS.index("case_id")
+_AS_JSON = msgspec.json.Encoder().encode
 
 
-def _as_expected(
-    rows: list[tuple], flags: list[tuple], owed: list[tuple], expected: dict[int, tuple]
-) -> bool:
-    """Whether the stored rows are all as expected, compared whole (a list with a list, in C):
-    the usual answer, found without a Python step per row; `_first_difference` names what is
-    not."""
-    return (
-        [row[:-1] for row in rows] == [_ROW_VALUES(row) for row, _, _ in expected.values()]
-        and all(row[-1] == 1 for row in rows if row[_CASE_ID] is None)
-        and flags == [(index, flag) for index, (_, names, _) in expected.items() for flag in names]
-        and owed == [line for _, _, lines in expected.values() for line in lines]
+def _rows_as_expected(tx: Any, first: int, last: int, expected: dict[int, tuple]) -> bool:
+    """Whether the stored rows are all as expected, compared whole: the usual answer, found
+    without a Python step per row; `_first_difference` names what is not. The JSON the
+    database writes of them is compared with the expected rows' first: equal texts are equal
+    values (a JSON text decodes one way), while unequal ones may still be equal to Python
+    (1.0 and 1), which the rows themselves then decide."""
+    as_json = tx.index_rows_as_json(first, last)
+    if as_json is not None:
+        wanted = [(*v, 1 if v[_CASE_ID] is None else None) for v, _, _ in expected.values()]
+        if as_json == _AS_JSON(wanted):
+            return True
+    rows = tx.index_rows_in(first, last)
+    return [row[:-1] for row in rows] == [values for values, _, _ in expected.values()] and all(
+        row[-1] == 1 for row in rows if row[_CASE_ID] is None
     )
+
+
+def _others_as_expected(flags: list[tuple], owed: list[tuple], expected: dict[int, tuple]) -> bool:
+    """Whether the stored flags and register rows are all as expected (as `_rows_as_expected`)."""
+    return flags == [
+        (index, flag) for index, (_, names, _) in expected.items() for flag in names
+    ] and owed == [line for _, _, lines in expected.values() for line in lines]
 
 
 def _first_difference(
@@ -299,14 +332,14 @@ def _first_difference(
             return IndexDifference(
                 index, f"entry {index} is not a decision; the index holds rows for it"
             )
-        row, want_flags, want_owed = expected[index]
-        where = f"entry {index} (decision {row['decision_id']})"
+        values, want_flags, want_owed = expected[index]
+        where = f"entry {index} (decision {values[_DECISION_ID]})"
         stored = rows.get(index)
         if stored is None:
             return IndexDifference(index, f"{where} is not in the index")
-        if stored[:-1] != _ROW_VALUES(row):
-            return _column_difference(where, index, row, stored)
-        if row["case_id"] is None and stored[-1] != 1:
+        if stored[:-1] != values:
+            return _column_difference(where, index, values, stored)
+        if values[_CASE_ID] is None and stored[-1] != 1:
             # Always its own latest (only a case's later decision unmarks one), so held here:
             # a case decision's mark may change after this snapshot, and `finish` reads those.
             return IndexDifference(index, f"{where} has no case: the index does not mark it latest")
@@ -323,15 +356,14 @@ def _first_difference(
 
 
 def _column_difference(
-    where: str, index: int, row: dict[str, Any], stored: tuple
+    where: str, index: int, values: tuple, stored: tuple
 ) -> IndexDifference | None:
     """The first column of a stored index row that is not what its entry gives."""
-    for column, have in zip(INDEX_COLUMNS, stored, strict=False):
-        if have != row[column]:
+    for column, have, want in zip(INDEX_COLUMNS, stored, values, strict=False):
+        if have != want:
             return IndexDifference(
-                    index, f"{where}: the index's {column} is {have!r}, its entry gives "
-                    f"{row[column]!r}"
-                )  # fmt: skip
+                index, f"{where}: the index's {column} is {have!r}, its entry gives {want!r}"
+            )
     return None
 
 

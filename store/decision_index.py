@@ -80,23 +80,31 @@ def subject_filter(
     return " AND ".join(where), params
 
 
-def count_keys(row: dict[str, Any], flags: Sequence[str]) -> list[tuple]:
+# Where a row's values (`INDEX_COLUMNS` order) hold what the day counts and register rows repeat.
+_IDX, _POLICY, _AS_OF_DAY, _RECEIVED_DAY, _PURPOSE = (
+    INDEX_COLUMNS.index(c) for c in ("idx", "policy", "as_of_day", "received_day", "purpose")
+)
+_COMBO = tuple(INDEX_COLUMNS.index(c) for c in ("route", "stage", "disposition"))
+
+
+def count_keys(values: Sequence[Any], flags: Sequence[str]) -> list[tuple]:
     """The `decision_counts` keys (policy, as_of_day, purpose, route, stage, disposition,
-    flag) one decision adds one to: its day's route, stage and disposition, and each of its
-    flags. The counts let routing sum a few rows a day rather than every decision; '' stands
-    for none (a key column cannot hold NULL and still match)."""
-    day = (row["policy"], row["as_of_day"], row["purpose"])
-    combo = (row.get("route") or "", row.get("stage") or "", row.get("disposition") or "")
+    flag) one decision adds one to, from its row's `values` (`INDEX_COLUMNS` order): its day's
+    route, stage and disposition, and each of its flags. The counts let routing sum a few rows
+    a day rather than every decision; '' stands for none (a key column cannot hold NULL and
+    still match)."""
+    day = (values[_POLICY], values[_AS_OF_DAY], values[_PURPOSE])
+    combo = tuple(values[at] or "" for at in _COMBO)
     return [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)]
 
 
-def obligation_rows(row: dict[str, Any], obligations: Sequence[dict[str, Any]]) -> list[tuple]:
-    """The `decision_obligations` rows of a case-less decision's register. Each carries its
-    decision's policy, purpose and received day, so that a period's rows are read without a
-    lookup of their decision."""
-    subject = (row["policy"], row["purpose"], row.get("received_day"))
+def obligation_rows(values: Sequence[Any], obligations: Sequence[dict[str, Any]]) -> list[tuple]:
+    """The `decision_obligations` rows of a case-less decision's register, from its row's
+    `values` (`INDEX_COLUMNS` order). Each carries its decision's policy, purpose and received
+    day, so that a period's rows are read without a lookup of their decision."""
+    subject = (values[_POLICY], values[_PURPOSE], values[_RECEIVED_DAY])
     return [
-        (row["idx"], seq, *map(o.get, OBLIGATION_COLUMNS), *subject)
+        (values[_IDX], seq, *map(o.get, OBLIGATION_COLUMNS), *subject)
         for seq, o in enumerate(obligations)
     ]
 
@@ -437,6 +445,13 @@ class IndexTx:
             [first, last],
         )
 
+    def index_rows_as_json(self, first: int, last: int) -> bytes | None:
+        """`index_rows_in` as one JSON array of arrays, written by the database (each row's
+        `latest` only where it has no case, else null), or None where this store does not
+        write it: a million rows compared as one text rather than as tuples of Python values
+        (`reports.index`)."""
+        return None
+
     def index_flags_in(self, first: int, last: int) -> list[tuple]:
         """(idx, flag) of entries `first`..`last`, by index then flag."""
         return self._ix_rows(
@@ -500,14 +515,15 @@ class IndexTx:
                 self._sql("UPDATE decision_index SET latest = 0 WHERE case_id = ? AND +latest = 1"),
                 [row["case_id"]],
             )
-        self._ix_insert(INSERT_ROW, [tuple(map(row.get, INDEX_COLUMNS))])
+        values = tuple(map(row.get, INDEX_COLUMNS))
+        self._ix_insert(INSERT_ROW, [values])
         flags = list(dict.fromkeys(flags))
         # No rows, no statement (most decisions have no flags, a case's no register rows).
         if flags:
             self._ix_insert(INSERT_FLAG, [(idx, f) for f in flags])
-        self._ix_count(count_keys(row, flags))
+        self._ix_count(count_keys(values, flags))
         if obligations:
-            self._ix_insert(INSERT_OBLIGATION, obligation_rows(row, obligations))
+            self._ix_insert(INSERT_OBLIGATION, obligation_rows(values, obligations))
 
     def _ix_insert(self, sql: str, rows: list[tuple]) -> None:
         """Insert `rows` with `sql` (one of the `INSERT_…` statements); a store's writer may

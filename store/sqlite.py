@@ -86,7 +86,7 @@ from store.base import (
     StoreUnavailable,
     gains_signatures,
 )
-from store.decision_index import ADD_COUNTS
+from store.decision_index import ADD_COUNTS, INDEX_COLUMNS
 from store.migrations import migrate
 from store.tables import STILL_PENDING, TablesTx
 from store.writer_lock import WriterLock
@@ -294,6 +294,13 @@ def _settle(answers: list[tuple[asyncio.Future, Any, BaseException | None]]) -> 
             future.set_exception(error)
 
 
+# Each index row of a range of entries as a JSON array, in order (`index_rows_as_json`).
+ROWS_AS_JSON = (
+    f"SELECT CAST(json_array({', '.join(INDEX_COLUMNS)}, CASE WHEN case_id IS NULL THEN latest"
+    " END) AS BLOB) FROM decision_index WHERE idx BETWEEN ? AND ? ORDER BY idx"
+)
+
+
 class SqliteTx(TablesTx):
     """`ReadTx` and (inside the writer) `WriteTx` on one connection."""
 
@@ -319,6 +326,13 @@ class SqliteTx(TablesTx):
         counts = w.counts  # added up over the batch, written with its other rows
         for key in keys:
             counts[key] = counts.get(key, 0) + 1
+
+    def index_rows_as_json(self, first: int, last: int) -> bytes | None:
+        try:
+            rows = self.conn.execute(ROWS_AS_JSON, (first, last)).fetchall()
+        except sqlite3.OperationalError:  # a BLOB where the service writes text: no JSON
+            return None
+        return b"[" + b",".join([row for (row,) in rows]) + b"]"
 
     # -- ledger reads ------------------------------------------------------------------------
 

@@ -188,6 +188,17 @@ TAMPERING = {
         " decision_index WHERE purpose = 'live')",
         "the index's route is 'nobody'",
     ),
+    # The database cannot write bytes as JSON (`index_rows_as_json`): the rows say what differs.
+    "a column written as bytes": (
+        "UPDATE decision_index SET policy = CAST(policy AS BLOB) WHERE idx = (SELECT MAX(idx)"
+        " FROM decision_index)",
+        "the index's policy is b'",
+    ),
+    "a column with a character JSON escapes": (
+        "UPDATE decision_index SET category = category || char(10) WHERE idx = (SELECT MIN(idx)"
+        " FROM decision_index WHERE category IS NOT NULL)",
+        "\\n', its entry gives",
+    ),
     "a row deleted": (
         "DELETE FROM decision_index WHERE idx = (SELECT MAX(idx) FROM decision_index)",
         "is not in the index",
