@@ -94,8 +94,11 @@ def count_keys(values: Sequence[Any], flags: Sequence[str]) -> list[tuple]:
     a day rather than every decision; '' stands for none (a key column cannot hold NULL and
     still match)."""
     day = (values[_POLICY], values[_AS_OF_DAY], values[_PURPOSE])
-    combo = tuple(values[at] or "" for at in _COMBO)
-    return [(*day, *combo, ""), *((*day, "", "", "", f) for f in flags)]
+    route, stage, disposition = (values[at] or "" for at in _COMBO)
+    keys = [(*day, route, stage, disposition, "")]
+    if flags:  # most decisions have none
+        keys += [(*day, "", "", "", flag) for flag in flags]
+    return keys
 
 
 def obligation_rows(values: Sequence[Any], obligations: Sequence[dict[str, Any]]) -> list[tuple]:
