@@ -104,10 +104,10 @@ def created_key(
     made, job = create_job(body.role, body.name)
 
     def write() -> Response:
-        keyed = job if once is None else once.wrap(job, lambda _: made)
-        services.store.write(keyed)
+        keyed = job if once is None else once.wrap(job, lambda dated: dated)
+        dated = services.store.write(keyed)
         note(request, key_id=made.key_id)
-        return json_response(created_view(made, with_secret=True), 201)
+        return json_response(created_view(dated, with_secret=True), 201)
 
     return answered(services.store, once, write)
 

@@ -17,13 +17,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import anyio.to_thread
 
-import clock
 from ledger.canonical import canonical_bytes
 
 if TYPE_CHECKING:
@@ -63,7 +62,7 @@ class NewKey:
     key_id: str
     role: str
     name: str | None
-    created_at: str
+    created_at: str | None  # its `create` entry's `recorded_at`, once written (`create_job`)
 
 
 def key_hash(key: str) -> str:
@@ -94,15 +93,18 @@ def check_role(role: str) -> None:
 # -- jobs for the store's writer ------------------------------------------------------------
 
 
-def create_job(role: str, name: str | None = None) -> tuple[NewKey, Callable[[WriteTx], None]]:
-    """A new key, and the job that stores it and appends its `key` entry."""
+def create_job(role: str, name: str | None = None) -> tuple[NewKey, Callable[[WriteTx], NewKey]]:
+    """A new key, and the job that stores it and appends its `key` entry, returning the key
+    dated: its `created_at` is the entry's `recorded_at`, which `verify` holds it to."""
     check_role(role)
-    made = NewKey(new_key(), new_key_id(), role, name, clock.now_text())
+    made = NewKey(new_key(), new_key_id(), role, name, None)
 
-    def job(tx: WriteTx) -> None:
-        tx.add_api_key(key_hash(made.key), role, made.key_id, name, made.created_at)
+    def job(tx: WriteTx) -> NewKey:
+        dated = replace(made, created_at=tx.recorded_at())
+        tx.add_api_key(key_hash(made.key), role, made.key_id, name, dated.created_at)
         body = {"action": "create", "key_id": made.key_id, "role": role, "name": name}
         tx.append("key", canonical_bytes(body), made.key_id)
+        return dated
 
     return made, job
 
@@ -150,9 +152,8 @@ def create_key(data_dir: Path, role: str, name: str | None = None) -> str:
 
 def create_named_key(data_dir: Path, role: str, name: str | None = None) -> NewKey:
     """Create and store a key; the secret and its id."""
-    made, job = create_job(role, name)
-    _in_ledger(data_dir, job)
-    return made
+    _, job = create_job(role, name)
+    return _in_ledger(data_dir, job)
 
 
 def revoke_key(data_dir: Path, key_id: str) -> bool:
@@ -174,7 +175,8 @@ def list_keys(data_dir: Path) -> list[dict[str, Any]]:
 def record_unrecorded_keys(tx: WriteTx) -> int:
     """Append a `create` entry for every stored key the ledger does not name yet: keys made
     before key entries existed (a store upgraded from version 1), so that `verify` can hold
-    every key row to the ledger. Runs on the write side at start-up; how many it recorded."""
+    every key row to the ledger. Runs on the write side at start-up; how many it recorded.
+    Such a key takes its entries' time as its dates (`verify` holds a key's dates to them)."""
     recorded = 0
     for row in tx.key_records():
         if tx.find_entry("key", row["key_id"]) is None:
@@ -188,6 +190,7 @@ def record_unrecorded_keys(tx: WriteTx) -> int:
             if row["revoked_at"] is not None:
                 revoked = {"action": "revoke", "key_id": row["key_id"]}
                 tx.append("key", canonical_bytes(revoked), row["key_id"])
+            tx.date_api_key(row["key_id"], tx.recorded_at())
             recorded += 1
     return recorded
 
@@ -206,7 +209,7 @@ def bootstrap_admin(data_dir: Path) -> str | None:
         key = chosen or (None if existed else new_key())
         if key is not None:
             key_id = new_key_id()
-            if tx.add_api_key(key_hash(key), "admin", key_id, "admin"):
+            if tx.add_api_key(key_hash(key), "admin", key_id, "admin", tx.recorded_at()):
                 body = {"action": "create", "key_id": key_id, "role": "admin", "name": "admin"}
                 tx.append("key", canonical_bytes(body), key_id)
         return existed, key

@@ -1229,9 +1229,9 @@ def _check_cases(tx: Any, case_decisions: list[dict], erasures: list[dict]) -> N
 
 def _check_keys(conn: Any, key_entries: list[dict]) -> None:
     """Every API key row was recorded by a `create` entry with its role and name (the name
-    decides whose cases' personal data a key reads), and is revoked exactly when a `revoke`
-    entry says so; every created key has its row. (A key's hash is kept out of the ledger, and
-    its dates are the service's clock: neither can be held to it.)"""
+    decides whose cases' personal data a key reads) and that entry's `recorded_at` as its
+    `created_at`, and is revoked exactly when a `revoke` entry says so, at that entry's time;
+    every created key has its row. (A key's hash is kept out of the ledger.)"""
     expected: dict[str, dict] = {}
     for body in key_entries:
         key_id = body.get("key_id")
@@ -1239,15 +1239,17 @@ def _check_keys(conn: Any, key_entries: list[dict]) -> None:
             expected[key_id] = {
                 "role": body.get("role"),
                 "name": body.get("name"),
-                "revoked": False,
+                "created_at": body["_recorded_at"],
+                "revoked_at": None,
                 "at": body["_index"],
             }
         elif body["action"] == "revoke" and key_id in expected:
-            expected[key_id]["revoked"] = True
+            want = expected[key_id]
+            want["revoked_at"] = want["revoked_at"] or body["_recorded_at"]
     rows = {
-        key_id: (role, revoked_at is not None, name)
-        for key_id, role, revoked_at, name in conn.execute(
-            "SELECT key_id, role, revoked_at, name FROM api_keys"
+        key_id: (role, name, created_at, revoked_at)
+        for key_id, role, name, created_at, revoked_at in conn.execute(
+            "SELECT key_id, role, name, created_at, revoked_at FROM api_keys"
         )
     }
     for key_id in sorted(set(rows) | set(expected)):
@@ -1261,23 +1263,36 @@ def _check_keys(conn: Any, key_entries: list[dict]) -> None:
             raise Failure(
                 KEY_MISMATCH, f"API key {key_id} is in the ledger but not stored", want["at"]
             )
-        role, revoked, name = rows[key_id]
-        if name != want["name"]:
+        _check_key_row(key_id, rows[key_id], want)
+
+
+def _check_key_row(key_id: str, row: tuple, want: dict) -> None:
+    """One stored key (role, name, created_at, revoked_at) against what its entries say."""
+    role, name, created_at, revoked_at = row
+    if name != want["name"]:
+        raise Failure(
+            KEY_MISMATCH,
+            f"API key {key_id} is named {name!r}; the ledger recorded {want['name']!r}",
+            want["at"],
+        )
+    if role != want["role"]:
+        raise Failure(
+            KEY_MISMATCH,
+            f"API key {key_id} has role {role!r}; the ledger recorded {want['role']!r}",
+            want["at"],
+        )
+    if (revoked_at is not None) != (want["revoked_at"] is not None):
+        state = "revoked" if want["revoked_at"] else "not revoked"
+        raise Failure(KEY_MISMATCH, f"API key {key_id}: the ledger says it is {state}", want["at"])
+    for what, have, given in (
+        ("created", created_at, want["created_at"]),
+        ("revoked", revoked_at, want["revoked_at"]),
+    ):
+        if have != given:
             raise Failure(
                 KEY_MISMATCH,
-                f"API key {key_id} is named {name!r}; the ledger recorded {want['name']!r}",
+                f"API key {key_id} is dated {what} {have}; the ledger recorded it at {given}",
                 want["at"],
-            )
-        if role != want["role"]:
-            raise Failure(
-                KEY_MISMATCH,
-                f"API key {key_id} has role {role!r}; the ledger recorded {want['role']!r}",
-                want["at"],
-            )
-        if revoked != want["revoked"]:
-            state = "revoked" if want["revoked"] else "not revoked"
-            raise Failure(
-                KEY_MISMATCH, f"API key {key_id}: the ledger says it is {state}", want["at"]
             )
 
 
@@ -1287,7 +1302,7 @@ def _check_kept_answers(conn: Any, tx: Any, key_entries: list[dict] | None = Non
     decision's, an event's, a new case's) as its entry holds it, with a receipt naming that
     entry and a tree that holds it, whose root is the ledger's at that size (its batch's: no
     checkpoint need have it); a new case's fields as its decisions give them; a new key's id,
-    role and name as its `create` entry records them, and never its secret. What a retry's
+    role, name and date as its `create` entry records them, and never its secret. What a retry's
     key and hash were, the ledger never held."""
     size = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
     created = {
@@ -1346,15 +1361,17 @@ def _check_kept_case(conn: Any, kept: dict) -> None:
 
 
 def _check_kept_key(kept: dict, created: dict[str, dict]) -> None:
-    """A new key's kept answer: as its `create` entry records it, and without its secret (kept
-    nowhere but as its hash: a retry answers `key: null`)."""
+    """A new key's kept answer: as its `create` entry records it (its `created_at` the entry's
+    `recorded_at`), and without its secret (kept nowhere but as its hash: a retry answers
+    `key: null`)."""
     key_id = kept.get("key_id")
     body = created.get(key_id)
     if kept.get("key") is not None:
         raise Failure(
             ANSWER_MISMATCH, f"the answer kept for a retry of key {key_id} holds a secret"
         )
-    if body is None or (kept.get("role"), kept.get("name")) != (body.get("role"), body.get("name")):
+    given = (kept.get("role"), kept.get("name"), kept.get("created_at"))
+    if body is None or given != (body.get("role"), body.get("name"), body["_recorded_at"]):
         raise Failure(
             ANSWER_MISMATCH,
             f"the answer kept for a retry of key {key_id} is not what the ledger's key entries "

@@ -494,7 +494,8 @@ class IndexWalk:
     failure: Failure | None = None  # the first entry the id index misstates
     case_decisions: list[dict] = field(default_factory=list)  # decisions of a case
     erasures: list[dict] = field(default_factory=list)  # erasure entries (a case's state)
-    key_entries: list[dict] = field(default_factory=list)  # API key entries, with `_index`
+    # API key entries' bodies, with their entry's `_index` and `_recorded_at`
+    key_entries: list[dict] = field(default_factory=list)
     # Whether `decision_twice` is still to be asked, and its answer once asked (by
     # `_checked_chunks` while the workers check the entries, or else by `check_tables`).
     find_twice: bool = True
@@ -511,7 +512,9 @@ class IndexWalk:
             if body.get("case_id"):
                 self.case_decisions.append(document)
         elif kind == "key" and "action" in body:
-            self.key_entries.append(body | {"_index": idx})
+            self.key_entries.append(
+                body | {"_index": idx, "_recorded_at": document.get("recorded_at")}
+            )
         elif kind == "erasure":
             self.erasures.append(document)
 

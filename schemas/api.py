@@ -254,7 +254,8 @@ class KeyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class KeyView(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """An API key as listed: its public id, role, name, and when it was created and revoked
-    (never the secret or its hash)."""
+    (the times its `create` and `revoke` ledger entries were recorded, which `redress verify`
+    checks; never the secret or its hash)."""
 
     key_id: str
     role: Role

@@ -240,8 +240,12 @@ class WriteTx(ReadTx, Protocol):
 
     def has_api_key_with_role(self, role: str) -> bool: ...
     def revoke_api_key(self, key_id: str) -> bool:
-        """Mark the key revoked and end the console sessions it opened; False when no
-        unrevoked key has that id."""
+        """Mark the key revoked (at this transaction's `recorded_at`, its `revoke` entry's) and
+        end the console sessions it opened; False when no unrevoked key has that id."""
+        ...
+
+    def date_api_key(self, key_id: str, at: str) -> None:
+        """Date a key's creation, and its revocation if it is revoked, at `at`."""
         ...
 
     def claim_response(

@@ -309,6 +309,29 @@ def acts_after_their_end(candidates: list[tuple]) -> list[tuple[str, str]]:
     return found
 
 
+def schema_11(conn: sqlite3.Connection) -> None:
+    """A key's `created_at` is its `create` entry's `recorded_at` and its `revoked_at` its
+    `revoke` entry's, which `redress verify` holds them to. Keys stored before took the time
+    of the request (a fraction of a millisecond apart), or, made before key entries existed,
+    their own: they take their entries' here."""
+    _run(conn, KEY_DATES_SQL)
+
+
+KEY_DATES_SQL = """
+    UPDATE api_keys SET created_at = COALESCE((
+        SELECT json_extract(CAST(e.entry AS TEXT), '$.recorded_at') FROM entries AS e
+        WHERE e.kind = 'key' AND e.ref = api_keys.key_id
+            AND json_extract(CAST(e.entry AS TEXT), '$.body.action') = 'create'
+        ORDER BY e.idx LIMIT 1), created_at);
+    UPDATE api_keys SET revoked_at = COALESCE((
+        SELECT json_extract(CAST(e.entry AS TEXT), '$.recorded_at') FROM entries AS e
+        WHERE e.kind = 'key' AND e.ref = api_keys.key_id
+            AND json_extract(CAST(e.entry AS TEXT), '$.body.action') = 'revoke'
+        ORDER BY e.idx LIMIT 1), revoked_at)
+    WHERE revoked_at IS NOT NULL
+"""
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
@@ -320,6 +343,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_8,
     schema_9,
     schema_10,
+    schema_11,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

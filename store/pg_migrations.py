@@ -187,6 +187,22 @@ def lapsed_after_end(conn: Any) -> None:
         conn.execute(LAPSE, key)
 
 
+# SQLite's version 11: a key's dates are its `create` and `revoke` entries' (`verify` holds them).
+KEY_DATES = """
+UPDATE api_keys AS k SET created_at = COALESCE((
+    SELECT convert_from(e.entry, 'UTF8')::json ->> 'recorded_at' FROM entries AS e
+    WHERE e.kind = 'key' AND e.ref = k.key_id
+        AND convert_from(e.entry, 'UTF8')::json -> 'body' ->> 'action' = 'create'
+    ORDER BY e.idx LIMIT 1), k.created_at);
+UPDATE api_keys AS k SET revoked_at = COALESCE((
+    SELECT convert_from(e.entry, 'UTF8')::json ->> 'recorded_at' FROM entries AS e
+    WHERE e.kind = 'key' AND e.ref = k.key_id
+        AND convert_from(e.entry, 'UTF8')::json -> 'body' ->> 'action' = 'revoke'
+    ORDER BY e.idx LIMIT 1), k.revoked_at)
+WHERE k.revoked_at IS NOT NULL
+"""
+
+
 MIGRATIONS: list[str | Callable[[Any], None]] = [
     SCHEMA_1,
     SCHEMA_2,
@@ -198,6 +214,7 @@ MIGRATIONS: list[str | Callable[[Any], None]] = [
     SESSION_KEYS,
     OPENED_AT,
     lapsed_after_end,
+    KEY_DATES,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"

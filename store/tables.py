@@ -14,7 +14,6 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import clock
 from store.base import COSIGNED_PATTERN, StoredCheckpoint, StoredResponse, VersionConflict
 from store.decision_index import IndexTx
 
@@ -194,13 +193,22 @@ class TablesTx(IndexTx):
     def revoke_api_key(self, key_id: str) -> bool:
         cursor = self.conn.execute(
             self._sql("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"),
-            (clock.now_text(), key_id),
+            (self.recorded_at(), key_id),  # its `revoke` entry's, appended with it
         )
         if cursor.rowcount != 1:
             return False
         # A console session opened with the key is the key's: it ends with it, on every node.
         self.conn.execute(self._sql("DELETE FROM console_sessions WHERE key_id = ?"), (key_id,))
         return True
+
+    def date_api_key(self, key_id: str, at: str) -> None:
+        self.conn.execute(
+            self._sql(
+                "UPDATE api_keys SET created_at = ?, revoked_at = CASE WHEN revoked_at IS NULL"
+                " THEN NULL ELSE ? END WHERE key_id = ?"
+            ),
+            (at, at, key_id),
+        )
 
     def put_response(self, key_id: str, idempotency_key: str, status: int, body: bytes) -> None:
         self.conn.execute(

@@ -91,6 +91,26 @@ def test_a_store_written_before_versioning_is_migrated_and_keeps_its_data(tmp_pa
 
 
 @pytest.mark.sqlite_only
+def test_a_key_made_before_key_entries_takes_the_time_it_is_recorded(tmp_path):
+    """A key stored before key entries existed gets its `create` entry at start-up, and that
+    entry's time as its `created_at` (what `verify` holds a key's date to)."""
+    import json
+
+    from keys import bootstrap_admin
+
+    old_store(tmp_path)
+    bootstrap_admin(tmp_path)
+    with sqlite3.connect(tmp_path / "redress.db") as conn:
+        key_id, created_at = conn.execute(
+            "SELECT key_id, created_at FROM api_keys WHERE key_hash = 'ab'"
+        ).fetchone()
+        (entry,) = conn.execute(
+            "SELECT entry FROM entries WHERE kind = 'key' AND ref = ?", (key_id,)
+        ).fetchone()
+    assert created_at == json.loads(entry)["recorded_at"] != "2026-12-01T00:00:00+00:00"
+
+
+@pytest.mark.sqlite_only
 def test_a_store_with_a_newer_schema_is_refused(tmp_path):
     open_store(tmp_path).close()
     with sqlite3.connect(tmp_path / "redress.db") as conn:
@@ -357,3 +377,51 @@ def test_an_act_after_its_obligation_lapsed_leaves_it_lapsed_and_schema_10_says_
     with TestClient(create_app(data_dir)) as client:  # opening upgrades the store
         assert respond(client, case_id) == ("lapsed", "2026-10-16")
     assert main(["cases", "check", "--data-dir", str(data_dir), *database]) == 0
+
+
+def test_a_keys_dates_are_its_entries_and_schema_11_says_so(data_dir, keys, store_url):
+    """A key's `created_at` is the `recorded_at` of its `create` entry and its `revoked_at`
+    that of its `revoke` entry (they commit together), which `verify` holds them to: so the
+    answer to `POST /v1/keys` and `GET /v1/keys` say. Schema 11 gives the keys of an older
+    store, dated when the request came, their entries' times."""
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from redress.cli import main
+
+    def dated(client: TestClient) -> dict[str, tuple[str, str | None]]:
+        return {
+            k["key_id"]: (k["created_at"], k["revoked_at"])
+            for k in client.get("/v1/keys", headers=keys.admin).json()
+        }
+
+    def recorded(client: TestClient) -> dict[str, tuple[str, str | None]]:
+        times: dict[str, list[str | None]] = {}
+        entries = client.get("/v1/ledger/entries?limit=1000", headers=keys.audit).json()
+        for entry in entries["items"]:
+            if entry["kind"] == "key" and entry["body"].get("action") in ("create", "revoke"):
+                at = times.setdefault(entry["body"]["key_id"], [None, None])
+                at[entry["body"]["action"] == "revoke"] = entry["recorded_at"]
+        return {key_id: (made, revoked) for key_id, (made, revoked) in times.items()}
+
+    with TestClient(create_app(data_dir)) as client:
+        made = client.post("/v1/keys", json={"role": "audit"}, headers=keys.admin).json()
+        assert client.delete(f"/v1/keys/{made['key_id']}", headers=keys.admin).status_code == 200
+        before = dated(client)
+        assert before == recorded(client) and before[made["key_id"]][1] is not None
+        assert made["created_at"] == before[made["key_id"]][0]
+
+    conn = rolled_back(
+        data_dir,
+        store_url,
+        "UPDATE api_keys SET created_at = '2026-03-02T00:00:00.000000Z', revoked_at = CASE"
+        " WHEN revoked_at IS NULL THEN NULL ELSE '2026-03-03T00:00:00.000000Z' END",
+        10,
+    )
+    conn.close()
+    with TestClient(create_app(data_dir)) as client:  # opening upgrades the store first
+        assert dated(client) == before
+    store = ["--data-dir", str(data_dir)]
+    if store_url != "sqlite":
+        store = ["--database", store_url, "--public-key", str(data_dir / "public.key")]
+    assert main(["verify", *store]) == 0

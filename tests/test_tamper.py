@@ -426,6 +426,21 @@ def test_renaming_a_key(campaign, copy):
     assert "is named 'crm'; the ledger recorded" in out
 
 
+@pytest.mark.parametrize(("column", "what"), [("created_at", "created"), ("revoked_at", "revoked")])
+def test_redating_a_key(campaign, copy, column, what):
+    """`GET /v1/keys` and `redress keys list` say when a key was made and revoked: the times
+    its `create` and `revoke` entries were recorded, which an operator cannot move."""
+    when = "2020-01-01T00:00:00.000000Z"
+    sql(
+        copy,
+        f"UPDATE api_keys SET {column} = '{when}' WHERE key_id = (SELECT MIN(key_id) FROM"
+        f" api_keys WHERE {column} IS NOT NULL)",
+    )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert f"is dated {what} {when}; the ledger recorded it at 20" in out
+
+
 def test_adding_an_unrecorded_admin_key(campaign, copy):
     sql(
         copy,
