@@ -515,14 +515,15 @@ def ledger_context(ledger: Ledger, number: int = 1) -> dict[str, Any]:
     """The ledger's size, root, key and latest checkpoint, and page `number` of its stored
     checkpoints (50 a page, newest first)."""
     size = ledger.tree_size()
-    kept = ledger.checkpoints()
-    shown, more = views.one_page(kept[::-1], number)
+    read = ledger.checkpoints_newest((number - 1) * views.PAGE_SIZE, views.PAGE_SIZE + 1)
+    shown, more = read[: views.PAGE_SIZE], len(read) > views.PAGE_SIZE
+    latest = read[:1] if number == 1 else ledger.checkpoints_newest(0, 1)
     return {
         "tree_size": size,
         "root_hash": ledger.root_hash(size),
         "verifier_key": ledger.verifier_key,
         "checkpoints": shown,
-        "latest": kept[-1] if kept else None,
+        "latest": latest[0] if latest else None,
         "page": number,
         "pages": views.pager("/console/ledger", {}, number, more),
         "errors": [],

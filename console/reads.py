@@ -15,8 +15,7 @@ from typing import Any
 import clock
 from console import views
 from keys import key_hash
-from ledger.store import Ledger
-from ledger.tlog_proof import format_tlog_proof
+from ledger.store import EntryNotFound, Ledger
 from reports.compute import STATUSES, Snapshot, Subject, obligation_fates, policy_places
 from reports.obligations import status_at
 from reports.query import ReportQuery
@@ -232,12 +231,10 @@ def revoked_key(store: Any, key: str) -> bool:
 
 
 def receipt_text(ledger: Ledger, index: int) -> str | None:
-    """A tlog-proof for entry `index` against the latest stored checkpoint that covers it (the
-    writer signs one after each batch); None when none covers it yet. Never signs: a read."""
-    kept = ledger.checkpoints()
-    if not kept or kept[-1].tree_size <= index:
+    """The receipt `GET /v1/decisions/{id}/receipt` answers for entry `index` (a tlog-proof
+    against the latest checkpoint that covers it: the writer signs one after each batch); None
+    when none covers it yet. Never signs: a read."""
+    try:
+        return ledger.receipt(index)
+    except EntryNotFound:
         return None
-    view = kept[-1]
-    proof = ledger.inclusion_proof(index, view.tree_size)
-    hashes = [bytes.fromhex(h) for h in proof.hashes]
-    return format_tlog_proof(index, hashes, view.checkpoint, extra=ledger.entry_bytes(index))

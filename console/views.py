@@ -215,12 +215,6 @@ def find_decisions(
     return found[start : start + PAGE_SIZE], len(found) > start + PAGE_SIZE
 
 
-def one_page(items: Sequence[Any], page: int) -> tuple[list[Any], bool]:
-    """Page `page` (from 1, `PAGE_SIZE` a page) of `items`, and whether another follows."""
-    start = (page - 1) * PAGE_SIZE
-    return list(items[start : start + PAGE_SIZE]), len(items) > start + PAGE_SIZE
-
-
 def week_of(day: date) -> str:
     return (day - timedelta(days=day.weekday())).isoformat()
 

@@ -324,6 +324,13 @@ class Ledger:
             rows = tx.checkpoints()
         return [CheckpointView(c.note, c.tree_size, c.root_hash) for c in rows]
 
+    def checkpoints_newest(self, offset: int, limit: int) -> list[CheckpointView]:
+        """Stored checkpoints, newest first: `limit` of them after the first `offset` (the
+        writer signs one a batch: a busy ledger's are read a page at a time)."""
+        with self.store.read() as tx:
+            rows = tx.checkpoints_newest(offset, limit)
+        return [CheckpointView(c.note, c.tree_size, c.root_hash) for c in rows]
+
     def receipt(self, index: int) -> str:
         """A C2SP tlog-proof of entry `index` against the latest signed checkpoint, carrying the
         entry's own bytes (base64) on its `extra` line so that it is checkable on its own."""

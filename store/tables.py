@@ -80,6 +80,16 @@ class TablesTx(IndexTx):
         )
         return [StoredCheckpoint(*row) for row in rows]
 
+    def checkpoints_newest(self, offset: int, limit: int) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(
+            self._sql(
+                "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC"
+                " LIMIT ? OFFSET ?"
+            ),
+            (limit, offset),
+        )
+        return [StoredCheckpoint(*row) for row in rows]
+
     def latest_cosigned_checkpoint(self, min_size: int = 0) -> StoredCheckpoint | None:
         # Two signature lines ("\n— " starts each) or more: the log's and a witness's.
         row = self._one(

@@ -61,6 +61,9 @@ def test_an_audit_key_signs_in_and_reads_every_page(client, keys, recorded):
     receipt = client.get(f"/console/decisions/{decision_id}/receipt")
     assert receipt.headers["content-type"] == "text/plain; charset=utf-8"
     assert receipt.text.startswith("c2sp.org/tlog-proof@v1\n")
+    # The receipt the API answers, against the same checkpoint.
+    api = client.get(f"/v1/decisions/{decision_id}/receipt", headers=keys.audit)
+    assert receipt.text == api.text
 
 
 def test_a_page_number_out_of_reach_is_said_not_a_500(client, keys, recorded):
