@@ -313,8 +313,12 @@ def schema_11(conn: sqlite3.Connection) -> None:
     """A key's `created_at` is its `create` entry's `recorded_at` and its `revoked_at` its
     `revoke` entry's, which `redress verify` holds them to. Keys stored before took the time
     of the request (a fraction of a millisecond apart), or, made before key entries existed,
-    their own: they take their entries' here."""
+    their own: they take their entries' here, and so do the answers kept for retries of their
+    creation (`redated_key_answers`)."""
     _run(conn, KEY_DATES_SQL)
+    created = dict(conn.execute(KEY_CREATED).fetchall())
+    for row in redated_key_answers(conn.execute(KEPT_ANSWERS).fetchall(), created):
+        conn.execute(REDATE_ANSWER.replace("%s", "?"), row)
 
 
 KEY_DATES_SQL = """
@@ -330,6 +334,38 @@ KEY_DATES_SQL = """
         ORDER BY e.idx LIMIT 1), revoked_at)
     WHERE revoked_at IS NOT NULL
 """
+
+# The answers kept for retries of a creation that may be a key's (`redated_key_answers` tells),
+# and how one is rewritten: the same for SQLite and, `%s` kept, PostgreSQL.
+KEPT_ANSWERS = "SELECT owner, key, response FROM idempotency WHERE status = 201"
+KEY_CREATED = "SELECT key_id, created_at FROM api_keys"
+REDATE_ANSWER = "UPDATE idempotency SET response = %s WHERE owner = %s AND key = %s"
+KEY_ANSWER_FIELDS = {"key", "key_id", "role", "name", "created_at"}
+
+
+def redated_key_answers(answers: list[tuple], created: dict[str, str]) -> list[tuple]:
+    """(response, owner, key) of each kept `POST /v1/keys` answer among `answers` (owner, key,
+    response) whose `created_at` is not its key's in `created`: the answer with its key's date,
+    its other bytes as they were (a retry is answered with them)."""
+    import json
+
+    found = []
+    for owner, key, response in answers:
+        raw = bytes(response)
+        if b'"role":' not in raw:
+            continue  # a decision's or a case's: most of them, not parsed
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            continue  # `verify` names it
+        if not isinstance(answer, dict) or set(answer) != KEY_ANSWER_FIELDS:
+            continue
+        date = created.get(answer["key_id"])
+        if isinstance(date, str) and answer["created_at"] != date:
+            old = b'"created_at":' + json.dumps(answer["created_at"]).encode()
+            new = b'"created_at":' + json.dumps(date).encode()
+            found.append((raw.replace(old, new, 1), owner, key))
+    return found
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [

@@ -17,7 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from store.migrations import LAPSE, LAPSE_CANDIDATES, acts_after_their_end
+from store.migrations import (
+    KEPT_ANSWERS,
+    KEY_CREATED,
+    LAPSE,
+    LAPSE_CANDIDATES,
+    REDATE_ANSWER,
+    acts_after_their_end,
+    redated_key_answers,
+)
 from store.schema import migrate_locked, run_script
 
 SCHEMA_1 = """
@@ -203,6 +211,15 @@ WHERE k.revoked_at IS NOT NULL
 """
 
 
+def key_dates(conn: Any) -> None:
+    """SQLite's version 11 (`store.migrations.schema_11`): a key's dates are its entries', and
+    so are those of the answers kept for retries of its creation."""
+    run_script(conn, KEY_DATES)
+    created = dict(conn.execute(KEY_CREATED).fetchall())
+    for row in redated_key_answers(conn.execute(KEPT_ANSWERS).fetchall(), created):
+        conn.execute(REDATE_ANSWER, row)
+
+
 MIGRATIONS: list[str | Callable[[Any], None]] = [
     SCHEMA_1,
     SCHEMA_2,
@@ -214,7 +231,7 @@ MIGRATIONS: list[str | Callable[[Any], None]] = [
     SESSION_KEYS,
     OPENED_AT,
     lapsed_after_end,
-    KEY_DATES,
+    key_dates,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"

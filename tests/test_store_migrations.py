@@ -404,23 +404,37 @@ def test_a_keys_dates_are_its_entries_and_schema_11_says_so(data_dir, keys, stor
                 at[entry["body"]["action"] == "revoke"] = entry["recorded_at"]
         return {key_id: (made, revoked) for key_id, (made, revoked) in times.items()}
 
+    retried = {**keys.admin, "Idempotency-Key": "key-1"}
     with TestClient(create_app(data_dir)) as client:
-        made = client.post("/v1/keys", json={"role": "audit"}, headers=keys.admin).json()
+        made = client.post("/v1/keys", json={"role": "audit"}, headers=retried).json()
         assert client.delete(f"/v1/keys/{made['key_id']}", headers=keys.admin).status_code == 200
         before = dated(client)
         assert before == recorded(client) and before[made["key_id"]][1] is not None
         assert made["created_at"] == before[made["key_id"]][0]
 
+    # As the code before schema 11 kept them: dated when the request came, the kept answer too.
+    then = "2026-03-02T00:00:00.000000Z"
+    if store_url == "sqlite":
+        answer = f"CAST(json_set(CAST(response AS TEXT), '$.created_at', '{then}') AS BLOB)"
+    else:
+        answer = (
+            'convert_to(regexp_replace(convert_from(response, \'UTF8\'), \'"created_at":"[^"]*"\','
+            f" '\"created_at\":\"{then}\"'), 'UTF8')"
+        )
     conn = rolled_back(
         data_dir,
         store_url,
-        "UPDATE api_keys SET created_at = '2026-03-02T00:00:00.000000Z', revoked_at = CASE"
-        " WHEN revoked_at IS NULL THEN NULL ELSE '2026-03-03T00:00:00.000000Z' END",
+        f"UPDATE api_keys SET created_at = '{then}', revoked_at = CASE WHEN revoked_at IS NULL"
+        f" THEN NULL ELSE '2026-03-03T00:00:00.000000Z' END; UPDATE idempotency SET response ="
+        f" {answer}",
         10,
     )
     conn.close()
     with TestClient(create_app(data_dir)) as client:  # opening upgrades the store first
         assert dated(client) == before
+        again = client.post("/v1/keys", json={"role": "audit"}, headers=retried)
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json()["created_at"] == made["created_at"]
     store = ["--data-dir", str(data_dir)]
     if store_url != "sqlite":
         store = ["--database", store_url, "--public-key", str(data_dir / "public.key")]
