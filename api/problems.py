@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, InternalServerException, Validati
 
 from api.logs import client_disconnected
 from schemas.problems import FieldError, escape_pointer, problem
+from store.base import DamagedValue
 
 PROBLEM_JSON = "application/problem+json"
 _MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '([^']*)'")
@@ -99,6 +100,12 @@ def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response[bytes]:
 
 def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
     log.error("unexpected error", exc_info=exc)
+    if isinstance(exc, DamagedValue):
+        return problem_response(
+            503,
+            "the store holds a value of a type the service never writes there, so this cannot "
+            "be answered: run `redress verify`",
+        )
     if _integrity_error(exc):
         # A write met a row its tables should not hold (rows left behind when the ledger was
         # cut back by hand, say): the store contradicts itself; the write was rolled back.

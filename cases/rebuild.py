@@ -23,6 +23,7 @@ from cases.store import register_row, route_text, route_value, stored_rows
 from ledger import personal
 from ledger.canonical import parse_entry
 from store import ReadTx, Store, WriteTx
+from store.base import blob
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def _entries(tx: ReadTx) -> Iterator[dict[str, Any]]:
     start = 0
     while page := tx.entries(start, PAGE):
         for _, raw, _ in page:
-            entry = parse_entry(bytes(raw))
+            entry = parse_entry(blob(raw))
             if entry.get("kind") in ("decision", "erasure"):
                 yield entry
         start = page[-1][0] + 1
@@ -134,13 +135,16 @@ def _registers(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A case's stored register and its rebuild, row by row as compared: the CONTRACT.md fields
     and the instants the overdue listings read (when the due passes, when the row stopped being
-    pending). A row stored before schema 7 keeps no end (both NULL) and is read as it was then,
-    from its status, until `redress cases rebuild`: its ends are not compared."""
+    pending, when it was not listed). A row stored before schema 7 keeps no end (both NULL) and
+    is read as it was then, from its status, until `redress cases rebuild`: its ends are not
+    compared (nor are a row's still pending, both NULL too), but the times it was not listed
+    are."""
     keeps_ends = [any(row.get(name) is not None for name in ENDS) for row in stored]
     keeps_ends += [True] * (len(rebuilt) - len(stored))
 
     def compared(row: Mapping[str, Any], ends: bool) -> dict[str, Any]:
         kept = {name: row.get(name) for name in ENDS} if ends else {}
+        kept["gaps"] = row.get("gaps") or []
         return {**register_row(row), "passes_at": row.get("passes_at"), **kept}
 
     return (

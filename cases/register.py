@@ -7,11 +7,13 @@ decision at a time (`register_after`), or rebuilt from a case's decisions (`regi
 
 A row is `{name, rule, due, done_at, status, first_decision_id, last_decision_id}`, one per
 obligation deadline any of the case's decisions listed, in the order they were first listed;
-two more keys, kept with it but not shown, say when it stopped being pending: `dropped_at`, the
-`as_of` of the decision that first no longer listed it, and `ends_at`, the earlier of that and
-its act (`ends_at_of`). An obligation is overdue at an instant between its due passing and its
-end (`was_overdue`), so a past day is answered with what was overdue on it (as far as the
-acts recorded since tell): a missed obligation never vanishes from the days it was overdue.
+three more keys, kept with it but not shown, say when it stopped being pending: `dropped_at`,
+the `as_of` of the decision that first no longer listed it, `ends_at`, the earlier of that and
+its act (`ends_at_of`), and `gaps`, the times it was not listed before a later decision listed
+it again (`[from, to]`, UTC instant text). An obligation is overdue at an instant between its
+due passing and its end, but in a gap (`was_overdue`), so a past day is answered with what was
+overdue on it (as far as the acts recorded since tell): a missed obligation never vanishes from
+the days it was overdue, and one that had lapsed is not overdue until it is listed again.
 
 Choices where CONTRACT.md is silent:
 - `last_decision_id` is the latest decision that listed the obligation (while it is listed, the
@@ -119,11 +121,16 @@ def ends_at_of(done_at: str | None, dropped_at: str | None, timezone: str) -> st
 
 
 def was_overdue(row: Row, moment: datetime, timezone: str) -> bool:
-    """Whether the obligation of `row` was overdue at `moment` (UTC): its due had passed and it
-    had not ended. A row stored before rows kept their end (`ends_at` absent) counts while
+    """Whether the obligation of `row` was overdue at `moment` (UTC): its due had passed, it
+    had not ended, and no decision had stopped listing it but for a later one to list it again
+    (a gap). A row stored before rows kept their end (`ends_at` absent) counts while
     it is listed and not done, as it did then."""
     if moment < passes_at(row["due"], timezone):
         return False
+    if row.get("gaps"):
+        at = instant_text(moment)
+        if any(start <= at < end for start, end in row["gaps"]):
+            return False  # not listed then: it had lapsed
     ends_at = row.get("ends_at")
     if ends_at is None:
         return row["status"] in PENDING and row["done_at"] is None
@@ -177,7 +184,12 @@ def _timezone(decision: Decision, timezone: str | None) -> str:
 
 
 def _listed_row(
-    deadline: Mapping[str, Any], decision: Decision, first_decision_id: str, acts: Any, tz: str
+    deadline: Mapping[str, Any],
+    decision: Decision,
+    first_decision_id: str,
+    acts: Any,
+    tz: str,
+    gaps: list[list[str]] | None = None,
 ) -> Row:
     name = deadline["name"]
     if "done_at" in deadline:
@@ -197,6 +209,7 @@ def _listed_row(
         "last_decision_id": decision["decision_id"],
         "dropped_at": None,
         "ends_at": ends_at_of(done_at, None, tz),
+        "gaps": gaps or [],
     }
 
 
@@ -223,6 +236,16 @@ def _dropped_at(decision: Decision) -> str:
     before the case's previous decision, and at any decision's `as_of` after the one that
     dropped it, the obligation has ended."""
     return instant_text(parse_instant(decision["as_of"]).astimezone(UTC))
+
+
+def _gap(dropped_at: str | None, relisted: Decision) -> list[list[str]]:
+    """The time an obligation was not listed, from `dropped_at` until the decision `relisted`
+    listed it again, as a list of one gap (none if it had not been dropped, or `relisted` is
+    dated before that)."""
+    if dropped_at is None:
+        return []
+    until = _dropped_at(relisted)
+    return [[dropped_at, until]] if until > dropped_at else []
 
 
 def _earliest(kept: str | None, instant: str) -> str:
@@ -256,7 +279,9 @@ def register_after(
         name = row["name"]
         if name in listed:
             deadline = listed.pop(name)
-            after.append(_listed_row(deadline, decision, row["first_decision_id"], known_acts, tz))
+            gaps = [*(row.get("gaps") or []), *_gap(row.get("dropped_at"), decision)]
+            first_id = row["first_decision_id"]
+            after.append(_listed_row(deadline, decision, first_id, known_acts, tz, gaps))
         else:
             done_at = row["done_at"] if known_acts is _NO_FACTS else known_acts.get(name)
             dropped_at = _earliest(row.get("dropped_at"), _dropped_at(decision))
@@ -286,7 +311,13 @@ def register_of(decisions: Sequence[Decision], *, timezone: str | None = None) -
         first, last = positions[0], positions[-1]
         first_id = decisions[first]["decision_id"]
         deadline = obligations_listed(decisions[last])[name]
-        row = _listed_row(deadline, decisions[last], first_id, acts_of(decisions[last]), tz)
+        gaps = []
+        for before, again in zip(positions, positions[1:], strict=False):
+            if again > before + 1:  # decisions in between did not list it
+                dropped_at = min(_dropped_at(d) for d in decisions[before + 1 : again])
+                gaps += _gap(dropped_at, decisions[again])
+        acts = acts_of(decisions[last])
+        row = _listed_row(deadline, decisions[last], first_id, acts, tz, gaps)
         if last < latest:
             done_at = row["done_at"]
             for later in decisions[last + 1 :]:

@@ -85,14 +85,15 @@ def register_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def stored_rows(rows: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
-    """Register rows as the case table stores them: each with the instant it passes, and
-    when it stopped being pending (`cases.register.ends_at_of`)."""
+    """Register rows as the case table stores them: each with the instant it passes, when it
+    stopped being pending (`cases.register.ends_at_of`) and when it was not listed (`gaps`)."""
     return [
         {
             **register_row(r),
             "passes_at": clock.instant_text(passes_at(r["due"], timezone)),
             "dropped_at": r.get("dropped_at"),
             "ends_at": r.get("ends_at"),
+            "gaps": r.get("gaps") or [],
         }
         for r in rows
     ]

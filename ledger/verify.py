@@ -43,6 +43,7 @@ from ledger.verify_chunks import (
     policy_timezones,
     start_entry_checks,
 )
+from store.base import blob
 
 
 class Report(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,14 +107,14 @@ def read_sqlite(db_path: Path) -> Material:
     try:
         conn.execute("BEGIN")
         entries = [
-            (h, bytes(raw))
+            (h, blob(raw))
             for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx")
         ]
         checkpoints = conn.execute(
             "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size"
         ).fetchall()
         nodes = {
-            (level, position): bytes(h)
+            (level, position): blob(h)
             for level, position, h in conn.execute("SELECT level, position, hash FROM tree_nodes")
         }
         conn.execute("COMMIT")
@@ -214,7 +215,25 @@ def _report(
     )
 
 
+def _check_unique_keys(kept: dict[str, list[tuple[str, ...]]]) -> None:
+    """Every table still keeps unique what the service's reads rely on (`store.schema`): the
+    checks below read a table by its key, and would not see a row there twice."""
+    from store.schema import missing_unique_key
+
+    missing = missing_unique_key(kept)
+    if missing is not None:
+        table, columns = missing
+        raise Failure(
+            Damage.UNKEYED,
+            f"table {table} no longer keeps ({', '.join(columns)}) unique, as the service's "
+            "schema does: a row could be there twice, listed or counted twice",
+        )
+
+
 def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> StoredTree:
+    from store.postgres import unique_keys
+
+    _check_unique_keys(unique_keys(snapshot.conn))
     frontier = Frontier()
     roots: dict[int, bytes] = {0: frontier.root()}
     prev_hash = ZERO_HASH
@@ -226,7 +245,7 @@ def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> S
         if not produced:
             return
         stored = dict(
-            ((level, position), bytes(value))
+            ((level, position), blob(value))
             for level, position, value in conn.conn.execute(
                 "SELECT n.level, n.position, n.hash FROM tree_nodes AS n "
                 "JOIN unnest(%s::int[], %s::bigint[]) AS k (level, position) "
@@ -274,7 +293,7 @@ class StoredTree:
         ).fetchone()
         if row is None:
             raise Failure(Damage.REWRITTEN, f"the stored tree lacks node ({level}, {position})")
-        return bytes(row[0])
+        return blob(row[0])
 
     def root(self, size: int | None = None) -> bytes:
         return self.roots[self.size if size is None else size]
@@ -323,7 +342,10 @@ def verify_sqlite(
 def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
     """Join the chunks in order: chain failures first (the earliest), then the stored nodes
     above the chunks, then what the chunks found of the stored nodes within them."""
+    from store.sqlite import unique_keys
+
     conn, count, chunk_level = checks.conn, checks.count, checks.chunk_level
+    _check_unique_keys(unique_keys(conn))
     if checks.pool is not None and index.find_twice:
         # This process would only wait for the workers: it asks the id index's one
         # whole-table question meanwhile, in the same snapshot.
@@ -352,7 +374,7 @@ def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
                 ).fetchone()
                 if row is None:
                     missing.append(position << level)
-                elif bytes(row[0]) != value:
+                elif blob(row[0]) != value:
                     differing.append((level, position << level))
         else:
             final = chunk.top
@@ -999,7 +1021,7 @@ def _rotations(source: Path, is_sqlite: bool) -> list[tuple[int, dict]]:
 def _rotations_in(conn: sqlite3.Connection) -> list[tuple[int, dict]]:
     """`_rotations` of a SQLite store, read through `conn` (in its snapshot)."""
     rows = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
-    return _rotation_bodies([(idx, _chain_entry(idx, bytes(raw))) for idx, raw in rows])
+    return _rotation_bodies([(idx, _chain_entry(idx, blob(raw))) for idx, raw in rows])
 
 
 def _chain_entry(idx: int, raw: bytes) -> dict:
@@ -1130,7 +1152,7 @@ def check_tables_on(conn: Any, tx: Any, rows: Iterable[tuple[int, str, str | Non
     on the same snapshot, `rows` being every `(idx, kind, ref, entry)` in index order."""
     walk, parse = IndexWalk(), entry_parser()
     for idx, kind, ref, raw in rows:
-        walk.add(idx, kind, ref, parse(bytes(raw)))
+        walk.add(idx, kind, ref, parse(blob(raw)))
         if walk.failure is not None:
             break
     check_walked_tables(conn, tx, walk)
@@ -1310,10 +1332,12 @@ def _check_kept_answers(conn: Any, tx: Any, key_entries: list[dict] | None = Non
     }
     roots: dict[int, str] = {}
     for status, response in conn.execute("SELECT status, response FROM idempotency"):
+        raw = blob(response)  # kept as bytes: text there is a retry's 503, and damage
         try:
-            answer = json.loads(response if isinstance(response, str) else bytes(response))
-        except (ValueError, TypeError):
+            answer = json.loads(raw)
+        except ValueError:
             raise Failure(ANSWER_MISMATCH, "an answer kept for a retry is not JSON") from None
+        _check_kept_shape(raw)
         if status != 201:
             raise Failure(
                 ANSWER_MISMATCH,
@@ -1329,6 +1353,27 @@ def _check_kept_answers(conn: Any, tx: Any, key_entries: list[dict] | None = Non
             _check_kept_key(answer, created)
 
 
+def _check_kept_shape(raw: bytes) -> None:
+    """A kept answer is, byte for byte, one the API writes: a decision (`POST /v1/decisions`,
+    an event), a case or a new key, encoded as the service encodes it. A field the API never
+    answers (an operator's `"note"`, a case's `complainant`) would reach the client on a retry;
+    the checks of what each field says follow."""
+    from schemas.api import Case, CreatedKey
+    from schemas.decision import RecordedDecision
+
+    for shape in (RecordedDecision, Case, CreatedKey):
+        try:
+            if msgspec.json.encode(msgspec.json.decode(raw, type=shape)) == raw:
+                return
+        except msgspec.ValidationError:
+            continue
+    raise Failure(
+        ANSWER_MISMATCH,
+        "an answer kept for a retry is not one the API gives (a decision, a case or a new key, "
+        f"as the service writes it): a retry would be answered with {raw[:80]!r}…",
+    )
+
+
 def _check_kept_case(conn: Any, kept: dict) -> None:
     """A new case's kept answer: its fields as its decisions in the ledger give them (the
     client sends its events to the `case_id` it was answered)."""
@@ -1340,17 +1385,20 @@ def _check_kept_case(conn: Any, kept: dict) -> None:
             "SELECT entry FROM entries WHERE kind = 'decision' AND ref = ?",
             (decision.get("decision_id"),),
         ).fetchone()
-        documents.append(parse_entry(bytes(row[0])))
+        documents.append(parse_entry(blob(row[0])))
     case_id = kept.get("case_id")
     try:
         found = registers_from_entries(documents, timezones=policy_timezones()).get(case_id)
     except (KeyError, ValueError, TypeError):
         found = None
     fields = ("policy", "state", "purpose", "opened_at", "facts", "personal")
+    stored = conn.execute("SELECT reference FROM cases WHERE case_id = ?", (case_id,)).fetchone()
     shown = ("name", "rule", "due", "done_at", "status", "first_decision_id", "last_decision_id")
     if (
         found is None
         or any(kept.get(f) != found[f] for f in fields)
+        or stored is None
+        or kept.get("reference") != stored[0]
         or kept.get("obligations") != [{k: row.get(k) for k in shown} for row in found["rows"]]
     ):
         raise Failure(
@@ -1403,7 +1451,7 @@ def _check_kept_decision(conn: Any, tx: Any, kept: dict, size: int, roots: dict[
         )
     index, entry_hash, raw = row
     try:
-        recorded = fields_of_entry(parse_entry(bytes(raw))["body"])
+        recorded = fields_of_entry(parse_entry(blob(raw))["body"])
         answered = msgspec.to_builtins(
             msgspec.convert({n: kept.get(n) for n in recorded}, Decision)
         )
@@ -1546,7 +1594,7 @@ def verify_database_trusted(
             conn = _Qmark(snapshot.conn)
             count, checkpoints, first = outline(conn)
             keys = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
-            documents = [(idx, _chain_entry(idx, bytes(raw))) for idx, raw in keys]
+            documents = [(idx, _chain_entry(idx, blob(raw))) for idx, raw in keys]
             rotations = [
                 (idx, d["body"])
                 for idx, d in documents
@@ -1569,7 +1617,7 @@ def verify_database_trusted(
             try:
                 check_signing_chain(checkpoints, chain)
                 coverage = check_coverage(count, checkpoints, trusted, trust)
-                rows = ((idx, kind, ref, bytes(raw)) for idx, kind, ref, raw in snapshot.indexed())
+                rows = ((idx, kind, ref, blob(raw)) for idx, kind, ref, raw in snapshot.indexed())
                 check_tables_on(conn, PgTx(snapshot.conn), rows)
             except Failure as f:
                 return _failed(f, count)

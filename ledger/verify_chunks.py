@@ -33,6 +33,7 @@ from ledger.canonical import (
 )
 from ledger.merkle import HASH_SIZE, LEAF_PREFIX, subtree_levels
 from ledger.tree import frontier_keys
+from store.base import blob
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -50,6 +51,7 @@ class Damage:
     SWAPPED_KEY = "swapped_key"  # the log's key is not the key the verifier trusts
     UNREADABLE = "unreadable"  # the source is not a ledger at all
     BAD_RECEIPT = "bad_receipt"  # a receipt that does not prove its entry
+    UNKEYED = "unkeyed"  # a table no longer keeps unique what the service's reads rely on
 
 
 INDEX_MISMATCH = "index_mismatch"  # entries.kind / entries.ref not what the entry says
@@ -363,7 +365,7 @@ def _compare_level(
         if found is None:
             leaf = (base + i) << level
             missing = leaf if missing is None else min(missing, leaf)
-        elif differing is None and bytes(found) != hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE]:
+        elif differing is None and blob(found) != hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE]:
             differing = (level, (base + i) << level)
     return differing, missing
 
@@ -429,7 +431,7 @@ def outline(conn: Any) -> tuple[int, list[tuple[int, str, str]], list[tuple[str,
         )
     ]
     first = [
-        (h, bytes(raw))
+        (h, blob(raw))
         for h, raw in conn.execute("SELECT entry_hash, entry FROM entries ORDER BY idx LIMIT 1")
     ]
     return count, checkpoints, first  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -797,11 +798,35 @@ def run_verify(args: argparse.Namespace) -> int:
         # A kept file often gains a trailing blank line (an editor, `echo`); the note itself
         # ends in exactly one newline.
         checkpoint = checkpoint.rstrip("\n") + "\n"
+    trust = (witness_keys, args.quorum, list(args.witness_url), args.strict)
+    try:
+        return _verified(args, public_key, checkpoint, trust)
+    except UNREADABLE as error:
+        # What `verify` reads is untrusted: a value of a type or shape Redress never writes
+        # (a number where it keeps bytes, text nested 100,000 deep) is damage, named as such.
+        print(
+            "unreadable: the store or file holds a value of a type or shape Redress never "
+            f"writes, so the check stopped: {type(error).__name__}: {str(error)[:200]}"
+        )
+        return 1
+
+
+# What reading a store or file that Redress did not write may raise (`run_verify`).
+UNREADABLE = (
+    TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, RecursionError,
+    sqlite3.DatabaseError,
+)  # fmt: skip
+
+
+def _verified(
+    args: argparse.Namespace, public_key: str | None, checkpoint: str | None, trust: tuple
+) -> int:
+    """`run_verify` once its arguments are read: 0 when the ledger verifies, 1 when not, 2 when
+    there is nothing to verify there."""
     if args.database:
         from ledger.verify import Trust, verify_database_trusted
 
-        trust = Trust(witness_keys, args.quorum, list(args.witness_url), args.strict)
-        report = verify_database_trusted(args.database, public_key, checkpoint, trust)
+        report = verify_database_trusted(args.database, public_key, checkpoint, Trust(*trust))
         print(report.summary)
         return 0 if report.ok else 1
     if args.receipt is not None:
@@ -819,8 +844,7 @@ def run_verify(args: argparse.Namespace) -> int:
     started = None if args.witness_url else start_entry_checks(source, jobs)
     from ledger.verify import Trust, verify_trusted
 
-    trust = Trust(witness_keys, args.quorum, list(args.witness_url), args.strict)
-    report = verify_trusted(source, public_key, checkpoint, jobs, trust, started)
+    report = verify_trusted(source, public_key, checkpoint, jobs, Trust(*trust), started)
     print(report.summary)
     return 0 if report.ok else 1
 

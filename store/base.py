@@ -41,6 +41,21 @@ def gains_signatures(stored: str, offered: str) -> bool:
     return new_text == text and set(old) <= set(new) and len(set(new)) > len(set(old))
 
 
+class DamagedValue(ValueError):
+    """A stored value of a type the service never writes there (`blob`): the store was edited
+    by other hands; `redress verify` names where."""
+
+
+def blob(value: Any) -> bytes:
+    """A BLOB column's value as bytes. `DamagedValue` for anything else: text or a number an
+    operator wrote there (`bytes(n)` would make n zero bytes, a gigabyte for 10**9)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise DamagedValue(f"{type(value).__name__} {str(value)[:40]!r} where bytes are stored")
+
+
 class StoreBusy(RuntimeError):
     """Another process held the write lock for longer than `BUSY_WAIT_S` (the API answers 503)."""
 

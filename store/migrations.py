@@ -368,6 +368,17 @@ def redated_key_answers(answers: list[tuple], created: dict[str, str]) -> list[t
     return found
 
 
+def schema_12(conn: sqlite3.Connection) -> None:
+    """A register row keeps the times its obligation was not listed before a later decision
+    listed it again (`gaps`, JSON text): it was not overdue then. Rows stored before have none;
+    `redress cases check` names a case that had such a time, and `redress cases rebuild`
+    derives them from the ledger."""
+    _run(conn, GAPS_SQL)
+
+
+GAPS_SQL = "ALTER TABLE case_obligations ADD COLUMN gaps TEXT"
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_1,
     schema_2,
@@ -380,6 +391,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_9,
     schema_10,
     schema_11,
+    schema_12,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

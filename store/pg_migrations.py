@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from store.migrations import (
+    GAPS_SQL,
     KEPT_ANSWERS,
     KEY_CREATED,
     LAPSE,
@@ -232,6 +233,7 @@ MIGRATIONS: list[str | Callable[[Any], None]] = [
     OPENED_AT,
     lapsed_after_end,
     key_dates,
+    GAPS_SQL,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 VERSION_TABLE = "redress_schema"

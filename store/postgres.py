@@ -54,7 +54,13 @@ from store.sqlite import (
     _Writer,
     answer_all,
 )
-from store.tables import STILL_PENDING, TablesTx
+from store.tables import STILL_PENDING, TablesTx, stored_obligations
+
+# `store.tables.IN_A_GAP` in PostgreSQL's terms (`gaps` is JSON text).
+PG_IN_A_GAP = (
+    "EXISTS (SELECT 1 FROM json_array_elements(o.gaps::json) AS g WHERE g ->> 0 <= %s COLLATE"
+    ' "C" AND %s COLLATE "C" < g ->> 1)'
+)
 
 T = TypeVar("T")
 POOL_MAX = 8
@@ -124,9 +130,11 @@ class PgTx(TablesTx):
 
     def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
         # COLLATE "C": the same order as SQLite's byte-wise text comparison.
-        return self._dicts(
-            'SELECT * FROM case_obligations WHERE case_id = %s ORDER BY seq, name COLLATE "C"',
-            (case_id,),
+        return stored_obligations(
+            self._dicts(
+                'SELECT * FROM case_obligations WHERE case_id = %s ORDER BY seq, name COLLATE "C"',
+                (case_id,),
+            )
         )
 
     def find_cases(
@@ -155,7 +163,8 @@ class PgTx(TablesTx):
             # and not ended by it (`cases.register.was_overdue`).
             tests = " OR ".join(
                 '(c.policy = %s AND o.passes_at <= %s COLLATE "C" AND (o.ends_at > %s COLLATE "C"'
-                f" OR (o.ends_at IS NULL AND {STILL_PENDING})))"
+                f" OR (o.ends_at IS NULL AND {STILL_PENDING}))"
+                f" AND (o.gaps IS NULL OR NOT {PG_IN_A_GAP}))"
                 for _ in overdue_cutoffs
             )
             where.append(
@@ -163,7 +172,7 @@ class PgTx(TablesTx):
                 f"AND ({tests or 'FALSE'}))"
             )
             for pid, cutoff in overdue_cutoffs.items():
-                params += [pid, cutoff, cutoff]
+                params += [pid, cutoff, cutoff, cutoff, cutoff]
         if after is not None:
             where.append('(c.opened_at COLLATE "C", c.case_id COLLATE "C") > (%s, %s)')
             params += list(after)
@@ -722,6 +731,22 @@ class LedgerSnapshot:
             cursor.itersize = 5000
             cursor.execute("SELECT level, position, hash FROM tree_nodes")
             return {(level, position): bytes(h) for level, position, h in cursor}
+
+
+def unique_keys(conn: Any) -> dict[str, list[tuple[str, ...]]]:
+    """Each table's unique column sets in the current schema (its primary key and unique
+    indexes, as the catalogue has them now: `store.schema.missing_unique_key`)."""
+    rows = conn.execute(
+        "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_index i"
+        " JOIN pg_class c ON c.oid = i.indrelid"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)"
+        " WHERE i.indisunique AND c.relnamespace = current_schema()::regnamespace"
+        " GROUP BY i.indexrelid, c.relname"
+    ).fetchall()
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for table, columns in rows:
+        found.setdefault(table, []).append(tuple(columns))
+    return found
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""What both stores' schema migrations share: the double-checked, locked walk to a version.
+"""What both stores' schemas share: the double-checked, locked walk to a version, and the
+unique keys the service relies on.
 
 Each store keeps its own version record, lock and steps (`store.migrations` for SQLite,
 `store.pg_migrations` for PostgreSQL); the order of reading, locking, refusing a newer schema,
@@ -7,7 +8,7 @@ stepping and committing is written once here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from store.base import SchemaTooNew
@@ -53,3 +54,39 @@ def migrate_locked(
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# The columns each table keeps unique (its primary key, or a unique index), which the service's
+# reads rely on: a table rebuilt without one could hold a row twice, listed twice or counted
+# twice in a report, while every row is right alone. `redress verify` checks they are still
+# kept (`missing_unique_key`); tests/test_store_schema.py holds this to a new store's.
+UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "entries": (("idx",),),
+    "tree_nodes": (("level", "position"),),
+    "checkpoints": (("tree_size",),),
+    "api_keys": (("key_hash",), ("key_id",)),
+    "idempotency": (("key", "owner"),),
+    "cases": (("case_id",),),
+    "case_decisions": (("case_id", "seq"),),
+    "case_obligations": (("case_id", "name"),),
+    "personal_keys": (("case_id",),),
+    "personal_records": (("commitment",),),
+    "decision_index": (("decision_id",), ("idx",)),
+    "decision_flags": (("flag", "idx"),),
+    "decision_obligations": (("idx", "seq"),),
+    "decision_counts": (
+        ("as_of_day", "disposition", "flag", "policy", "purpose", "route", "stage"),
+    ),
+    "console_sessions": (("id_hash",),),
+}
+
+
+def missing_unique_key(kept: Mapping[str, Iterable[Iterable[str]]]) -> tuple[str, tuple] | None:
+    """The first (table, columns) of `UNIQUE_KEYS` that `kept` (each table's unique column
+    sets, as a store reports them) does not hold; None when every one is kept."""
+    for table, keys in UNIQUE_KEYS.items():
+        held = {tuple(sorted(columns)) for columns in kept.get(table, ())}
+        for columns in keys:
+            if columns not in held:
+                return table, columns
+    return None

@@ -84,11 +84,12 @@ from store.base import (
     StoreBusy,
     StoredResponse,
     StoreUnavailable,
+    blob,
     gains_signatures,
 )
 from store.decision_index import ADD_COUNTS, INDEX_COLUMNS
 from store.migrations import migrate
-from store.tables import STILL_PENDING, TablesTx
+from store.tables import IN_A_GAP, STILL_PENDING, TablesTx, stored_obligations
 from store.writer_lock import WriterLock
 
 T = TypeVar("T")
@@ -352,7 +353,7 @@ class SqliteTx(TablesTx):
             for level, position, value in self.conn.execute(
                 f"SELECT level, position, hash FROM tree_nodes WHERE {where}", params
             ):
-                found[(level, position)] = bytes(value)
+                found[(level, position)] = blob(value)
         missing = [k for k in keys if k not in found]
         if missing:
             raise LookupError(f"tree nodes {missing[:3]} are missing")
@@ -361,9 +362,10 @@ class SqliteTx(TablesTx):
     # -- case reads --------------------------------------------------------------------------
 
     def case_obligations(self, case_id: str) -> list[dict[str, Any]]:
-        return self._dicts(
-            "SELECT * FROM case_obligations WHERE case_id = ? ORDER BY seq, name",
-            (case_id,),
+        return stored_obligations(
+            self._dicts(
+                "SELECT * FROM case_obligations WHERE case_id = ? ORDER BY seq, name", (case_id,)
+            )
         )
 
     def find_cases(
@@ -393,7 +395,8 @@ class SqliteTx(TablesTx):
             # and not ended by it (`cases.register.was_overdue`).
             tests = " OR ".join(
                 "(c.policy = ? AND o.passes_at <= ? AND (o.ends_at > ?"
-                f" OR (o.ends_at IS NULL AND {STILL_PENDING})))"
+                f" OR (o.ends_at IS NULL AND {STILL_PENDING}))"
+                f" AND (o.gaps IS NULL OR NOT {IN_A_GAP}))"
                 for _ in overdue_cutoffs
             )
             where.append(
@@ -401,7 +404,7 @@ class SqliteTx(TablesTx):
                 f"AND ({tests or '0'}))"
             )
             for pid, cutoff in overdue_cutoffs.items():
-                params += [pid, cutoff, cutoff]
+                params += [pid, cutoff, cutoff, cutoff, cutoff]
         if after is not None:
             where.append("(c.opened_at, c.case_id) > (?, ?)")
             params += list(after)
@@ -425,7 +428,7 @@ class SqliteTx(TablesTx):
             "ORDER BY sealed_at DESC, rowid DESC LIMIT 1",
             (case_id,),
         ).fetchone()
-        return None if row is None else bytes(row[0])
+        return None if row is None else blob(row[0])
 
     def key_records(self) -> list[dict[str, Any]]:
         return self._dicts(
@@ -1086,6 +1089,23 @@ class SqliteStore:
                 conn.close()
             self._readers.clear()
         self._local = threading.local()
+
+
+def unique_keys(conn: sqlite3.Connection) -> dict[str, list[tuple[str, ...]]]:
+    """Each table's unique column sets (its primary key and unique indexes), as the file
+    declares them now (`store.schema.missing_unique_key`)."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        quoted = '"' + table.replace('"', '""') + '"'
+        info = conn.execute(f"PRAGMA table_info({quoted})").fetchall()
+        keys = [tuple(sorted(row[1] for row in info if row[5]))]
+        for _, index, unique, *_ in conn.execute(f"PRAGMA index_list({quoted})").fetchall():
+            if unique:
+                named = '"' + index.replace('"', '""') + '"'
+                columns = conn.execute(f"PRAGMA index_info({named})").fetchall()
+                keys.append(tuple(sorted(str(row[2]) for row in columns)))
+        found[table] = [key for key in keys if key]
+    return found
 
 
 def open_store(

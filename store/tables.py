@@ -11,10 +11,17 @@ A store mixes `TablesTx` into its transaction class; `self.conn` is a DB-API con
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from store.base import COSIGNED_PATTERN, StoredCheckpoint, StoredResponse, VersionConflict
+from store.base import (
+    COSIGNED_PATTERN,
+    StoredCheckpoint,
+    StoredResponse,
+    VersionConflict,
+    blob,
+)
 from store.decision_index import IndexTx
 
 
@@ -47,7 +54,7 @@ class TablesTx(IndexTx):
 
     def entry(self, index: int) -> tuple[bytes, str] | None:
         row = self._one("SELECT entry, entry_hash FROM entries WHERE idx = ?", (index,))
-        return None if row is None else (bytes(row[0]), row[1])
+        return None if row is None else (blob(row[0]), row[1])
 
     def entries(self, start: int, limit: int) -> list[tuple[int, bytes, str]]:
         rows = self.conn.execute(
@@ -56,7 +63,7 @@ class TablesTx(IndexTx):
             ),
             (start, limit),
         )
-        return [(i, bytes(raw), h) for i, raw, h in rows]
+        return [(i, blob(raw), h) for i, raw, h in rows]
 
     def find_entry(self, kind: str, ref: str) -> int | None:
         row = self._one(
@@ -66,7 +73,7 @@ class TablesTx(IndexTx):
 
     def entries_of_kind(self, kind: str, start: int = 0) -> list[bytes]:
         sql = self._sql("SELECT entry FROM entries WHERE kind = ? AND idx >= ? ORDER BY idx")
-        return [bytes(raw) for (raw,) in self.conn.execute(sql, (kind, start))]
+        return [blob(raw) for (raw,) in self.conn.execute(sql, (kind, start))]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         row = self._one(
@@ -116,7 +123,7 @@ class TablesTx(IndexTx):
 
     def personal_key(self, case_id: str) -> bytes | None:
         row = self._one("SELECT key FROM personal_keys WHERE case_id = ?", (case_id,))
-        return None if row is None or row[0] is None else bytes(row[0])
+        return None if row is None or row[0] is None else blob(row[0])
 
     def api_keys(self) -> list[tuple[str, str]]:
         rows = self.conn.execute("SELECT key_hash, role FROM api_keys WHERE revoked_at IS NULL")
@@ -131,7 +138,7 @@ class TablesTx(IndexTx):
             "WHERE owner = ? AND key = ?",
             (key_id, idempotency_key),
         )
-        return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]), row[3])
+        return None if row is None else StoredResponse(row[0], row[1], blob(row[2]), row[3])
 
     def has_api_key_with_role(self, role: str) -> bool:
         return self._one("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,)) is not None
@@ -246,9 +253,24 @@ STILL_PENDING = "o.done_at IS NULL AND o.status IN ('open', 'overdue')"
 INSERT_CASE_DECISION = "INSERT INTO case_decisions (case_id, seq, decision_id) VALUES (?, ?, ?)"
 INSERT_OBLIGATION = (
     "INSERT INTO case_obligations (case_id, seq, name, rule, due, done_at, status, "
-    "first_decision_id, last_decision_id, passes_at, dropped_at, ends_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "first_decision_id, last_decision_id, passes_at, dropped_at, ends_at, gaps) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# An obligation not overdue at the cutoff (the same parameter twice) because it was not listed
+# then: in one of its `gaps` (`cases.register.was_overdue`), kept as JSON text.
+IN_A_GAP = (
+    "EXISTS (SELECT 1 FROM json_each(o.gaps) AS g WHERE json_extract(g.value, '$[0]') <= ?"
+    " AND ? < json_extract(g.value, '$[1]'))"
+)
+
+
+def stored_obligations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Register rows as read from the case tables, their `gaps` decoded (stored as JSON text,
+    NULL for none)."""
+    for row in rows:
+        gaps = row.get("gaps")
+        row["gaps"] = json.loads(gaps) if gaps else []
+    return rows
 
 
 @functools.cache  # one set of columns in practice: the case row `service.workflows` writes
@@ -274,6 +296,7 @@ def _obligation_rows(case_id: str, rows: Iterable[dict[str, Any]]) -> list[tuple
             r.get("passes_at"),
             r.get("dropped_at"),
             r.get("ends_at"),
+            json.dumps(r["gaps"]) if r.get("gaps") else None,
         )
         for seq, r in enumerate(rows)
     ]

@@ -44,7 +44,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "idempotency": ("owner, key, request_hash, status, response, created_at", "owner, key"),
     "case_obligations": (
         "case_id, seq, name, rule, due, done_at, status, first_decision_id, last_decision_id, "
-        "passes_at, dropped_at, ends_at",
+        "passes_at, dropped_at, ends_at, gaps",
         "case_id, name",
     ),
     # The decision index and its companions (derived from the ledger, copied as they stand).

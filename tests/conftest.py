@@ -52,6 +52,7 @@ BOTH_STORES = {
     "test_store_migrations",
     "test_decision_index_stores",
     "test_key_retirement",
+    "test_store_schema",
 }
 TEST_DATABASE_ENV = "REDRESS_TEST_DATABASE_URL"
 TEST_DATABASE_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"

@@ -178,6 +178,39 @@ def test_a_missed_obligation_never_vanishes_from_the_days_it_was_overdue(client,
     assert overdue("2027-01-26") == {late: ["outcome"]}  # lapsed on the 25th
 
 
+def test_an_obligation_listed_again_after_it_lapsed_was_not_overdue_in_between(client, keys):
+    """POLICIES.md, WME: "holding letter | formal complaint and `complex` | deadline
+    `holding_letter` = 10 working days after `received_at` | WME 3 Stage 2" (the seed: "Should
+    this be the case a holding letter/email will be sent after ten working days"). An event that
+    removes `complex` (CONTRACT.md: "JSON `null` removes a fact") ends the deadline, which
+    lapses; one that gives it again lists it again. On the days between, it had lapsed: the
+    overdue list does not name it then, and does before and after."""
+    facts = {"received_at": "2026-03-02", "kind": "complaint", "category": "misconduct"}
+    facts |= {"complex": True, "acts": {"acknowledge": "2026-03-03"}}
+    body = {"policy": "wme", "as_of": "2026-03-03T10:00:00Z", "facts": facts}
+    case_id = client.post("/v1/cases", json=body, headers=keys.decide).json()["case_id"]
+    for as_of, change in (("2026-03-20T10:00:00Z", None), ("2026-03-25T10:00:00Z", True)):
+        event = {"as_of": as_of, "facts": {"complex": change}}
+        path = f"/v1/cases/{case_id}/events"
+        assert client.post(path, json=event, headers=keys.decide).status_code == 201
+
+    def overdue(day: str) -> list[str] | None:
+        answer = client.get(f"/v1/cases?policy=wme&overdue_as_of={day}", headers=keys.audit)
+        listed = [c["overdue"] for c in answer.json()["items"] if c["case_id"] == case_id]
+        return listed[0] if listed else None
+
+    case = client.get(f"/v1/cases/{case_id}", headers=keys.audit).json()
+    assert [(o["name"], o["due"], o["status"]) for o in case["obligations"]] == [
+        ("acknowledge", "2026-03-09", "met"),
+        ("holding_letter", "2026-03-16", "overdue"),
+        ("outcome", "2026-03-23", "overdue"),
+    ]
+    assert overdue("2026-03-19") == ["holding_letter"]  # due on the 16th, not yet sent
+    assert overdue("2026-03-21") is None  # it lapsed on the 20th; the outcome is not due yet
+    assert overdue("2026-03-24") == ["outcome"]
+    assert overdue("2026-03-26") == ["holding_letter", "outcome"]  # listed again on the 25th
+
+
 def test_erasing_personal_data_is_recorded_once(client, keys):
     case = open_case(client, keys)
     path = f"/v1/cases/{case['case_id']}/personal"

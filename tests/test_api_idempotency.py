@@ -9,6 +9,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import msgspec
 import pytest
 from conftest import COMPLAINT, LIVE_COMPLAINT, bearer, serving
 
@@ -203,6 +204,13 @@ def test_a_decision_reads_the_key_as_the_header_parameter_does():
         ("case", lambda a: a.update(facts={"kind": "concern"})),
         ("case", lambda a: a.update(personal="sealed")),
         ("case", lambda a: a.update(opened_at="2026-01-01T00:00:00.000000Z")),
+        ("case", lambda a: a.update(reference="CRM-9999")),
+        # A field the API never answers, which a retry would carry to the client.
+        ("decision", lambda a: a.update(note="hello")),
+        ("case", lambda a: a.update(complainant="cpl-Z")),
+        ("decision", lambda a: a["outcome"].update(note="hello")),
+        # The same answer kept as text, where the service keeps bytes (a retry's 503).
+        ("text", None),
         # A new key's: as its `create` entry records it, and never its secret.
         ("key", lambda a: a.update(role="admin")),
         ("key", lambda a: a.update(key="a-forged-secret")),
@@ -251,11 +259,36 @@ def test_verify_holds_the_answers_kept_for_retries_to_the_ledger(
         conn.execute(
             "UPDATE idempotency SET status = 422, response = ? WHERE key = ?", (problem, key)
         )
+    elif which == "text":
+        conn.execute(
+            "UPDATE idempotency SET response = CAST(response AS TEXT) WHERE key = ?", (key,)
+        )
     else:
         answer = json.loads(response)
         change(answer)
-        edited = json.dumps(answer).encode()
+        edited = msgspec.json.encode(answer)  # as the service encodes its answers
         conn.execute("UPDATE idempotency SET response = ? WHERE key = ?", (edited, key))
     conn.commit()
     conn.close()
     assert main(["verify", "--data-dir", str(copy)]) == 1
+
+
+def test_a_kept_answer_the_service_never_wrote_is_a_503_naming_verify(data_dir, keys):
+    """An answer kept as text where the service keeps bytes (a store edited by other hands) is
+    not replayed, nor a 500: the retry is refused with 503 naming `redress verify`, which names
+    the damage."""
+    import sqlite3
+
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(data_dir)) as client:
+        first = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "k"))
+        assert first.status_code == 201
+        with sqlite3.connect(data_dir / "redress.db") as conn:
+            conn.execute("UPDATE idempotency SET response = CAST(response AS TEXT)")
+        again = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "k"))
+    assert again.status_code == 503, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert "redress verify" in again.json()["detail"]

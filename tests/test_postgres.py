@@ -128,6 +128,7 @@ def test_a_store_written_by_the_previous_schema_is_upgraded_at_start(tmp_path, s
         conn.execute("ALTER TABLE cases DROP COLUMN purpose")
         conn.execute("ALTER TABLE case_obligations DROP COLUMN seq")
         conn.execute("ALTER TABLE case_obligations DROP COLUMN dropped_at, DROP COLUMN ends_at")
+        conn.execute("ALTER TABLE case_obligations DROP COLUMN gaps")  # what version 12 added
         conn.execute("UPDATE redress_schema SET version = 1")
 
     again = Ledger.open(tmp_path)
@@ -573,3 +574,17 @@ def test_a_node_without_the_ledgers_key_files_is_told_so_not_of_a_rotation(tmp_p
     assert refused.returncode == 2
     assert "not one the ledger recorded" in refused.stderr, refused.stderr
     assert "rotation" not in refused.stderr
+
+
+def test_a_table_that_no_longer_keeps_its_key_is_named(tmp_path, store_url):
+    """As on SQLite: a table without the unique key the service's reads rely on could hold a
+    row twice, every row right alone; `verify` names it."""
+    ledger = Ledger.open(tmp_path)
+    ledger.append("erasure", {"case_id": "c1", "commitments": []})
+    ledger.close()
+    assert verify_database(store_url).ok
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE checkpoints DROP CONSTRAINT checkpoints_pkey")
+    report = verify_database(store_url)
+    assert not report.ok and report.damage == "unkeyed", report.summary
+    assert report.summary.startswith("table checkpoints no longer keeps (tree_size) unique")

@@ -121,7 +121,9 @@ def test_a_store_with_a_newer_schema_is_refused(tmp_path):
 
 # Version 5 as it was: the subjects' index on five columns, register rows without their
 # decision's policy, purpose and received day (what version 6 adds, for the register's reads).
-BACK_TO_7 = "ALTER TABLE console_sessions DROP COLUMN key_id"
+# Schemas 9 to 11 change data only: a store taken back to one of them loses schema 12's column.
+BACK_TO_11 = "ALTER TABLE case_obligations DROP COLUMN gaps"
+BACK_TO_7 = BACK_TO_11 + "; ALTER TABLE console_sessions DROP COLUMN key_id"
 BACK_TO_6 = (
     BACK_TO_7
     + """;
@@ -144,8 +146,12 @@ CREATE INDEX decision_index_subjects
 
 
 def rolled_back(data_dir, store_url: str, script: str, version: int):
-    """The store taken back to schema `version` by `script`: an open connection to it."""
+    """The store taken back to schema `version` by `script` (below 12, after `BACK_TO_11`): an
+    open connection to it."""
     from store.schema import run_script
+
+    if 7 < version < 12:
+        script = f"{BACK_TO_11}; {script}"
 
     if store_url == "sqlite":
         conn = sqlite3.connect(data_dir / "redress.db", isolation_level=None)
@@ -439,3 +445,30 @@ def test_a_keys_dates_are_its_entries_and_schema_11_says_so(data_dir, keys, stor
     if store_url != "sqlite":
         store = ["--database", store_url, "--public-key", str(data_dir / "public.key")]
     assert main(["verify", *store]) == 0
+
+
+def test_schema_12_keeps_when_an_obligation_was_not_listed(data_dir, keys, store_url):
+    """A register row keeps the times its obligation had lapsed before a later decision listed
+    it again (it was not overdue then). A store written before schema 12 has none: `redress
+    cases check` names a case that had such a time, and `redress cases rebuild` derives it."""
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from redress.cli import main
+
+    facts = {"received_at": "2026-03-02", "kind": "complaint", "category": "misconduct"}
+    body = {"policy": "wme", "as_of": "2026-03-02T10:00:00Z", "facts": {**facts, "complex": True}}
+    with TestClient(create_app(data_dir)) as client:
+        case_id = client.post("/v1/cases", json=body, headers=keys.decide).json()["case_id"]
+        for as_of, change in (("2026-03-20T10:00:00Z", None), ("2026-03-25T10:00:00Z", True)):
+            event = {"as_of": as_of, "facts": {"complex": change}}
+            path = f"/v1/cases/{case_id}/events"
+            assert client.post(path, json=event, headers=keys.decide).status_code == 201
+    rolled_back(data_dir, store_url, "", 11).close()
+    database = [] if store_url == "sqlite" else ["--database", store_url]
+    command = ["--data-dir", str(data_dir), *database]
+    with TestClient(create_app(data_dir)):  # opening upgrades the store
+        pass
+    assert main(["cases", "check", *command]) == 1
+    assert main(["cases", "rebuild", *command]) == 0
+    assert main(["cases", "check", *command]) == 0

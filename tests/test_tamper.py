@@ -374,6 +374,8 @@ def test_editing_case_facts(campaign, copy):
         "passes_at = '2030-01-01T00:00:00Z'",
         "ends_at = '2020-01-01T00:00:00Z'",
         "dropped_at = '2020-01-01T00:00:00Z', ends_at = '2020-01-01T00:00:00Z'",
+        # A time it was not listed: the overdue listing would leave it out then.
+        """gaps = '[["2020-01-01T00:00:00.000000Z", "2030-01-01T00:00:00.000000Z"]]'""",
     ],
 )
 def test_editing_a_case_register(campaign, copy, change):
@@ -850,3 +852,87 @@ def test_a_value_of_a_type_the_service_never_writes_is_named_not_a_traceback(
         conn.execute(edit)
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
     assert code == 1 and named in out, out
+
+
+# -- tables rebuilt without their keys, and values of types the service never writes ----------
+
+
+@pytest.mark.parametrize(
+    ("table", "duplicate"),
+    [
+        # Routing would count a day's decisions twice; a case would be listed twice (an open
+        # one also among the closed); a proof would carry a node the tree does not have.
+        ("decision_counts", "INSERT INTO decision_counts SELECT * FROM decision_counts LIMIT 1"),
+        (
+            "cases",
+            "INSERT INTO cases SELECT * FROM cases WHERE case_id = (SELECT MIN(case_id)"
+            " FROM cases)",
+        ),
+        ("tree_nodes", "INSERT INTO tree_nodes VALUES (0, 0, zeroblob(32))"),
+    ],
+)
+def test_a_table_rebuilt_without_its_key_and_a_row_there_twice(campaign, copy, table, duplicate):
+    """Every check reads a table by its key: a table rebuilt without it (which SQLite allows)
+    could hold a row twice, every row right alone. `verify` holds each table to the unique keys
+    the service's schema declares (`store.schema.UNIQUE_KEYS`)."""
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        conn.executescript(
+            f"ALTER TABLE {table} RENAME TO old; CREATE TABLE {table} AS SELECT * FROM old;"
+            f" DROP TABLE old; {duplicate}"
+        )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert out.startswith(f"table {table} no longer keeps (") and "unique" in out, out
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ("UPDATE entries SET entry = 5 WHERE idx = 3", "int"),
+        # 10**9 zero bytes, had it been taken for a length: named, not a gigabyte allocated.
+        ("UPDATE tree_nodes SET hash = 1000000000 WHERE level = 1 AND position = 0", "int"),
+        (
+            "UPDATE checkpoints SET note = X'00ff' WHERE tree_size = (SELECT MAX(tree_size) FROM"
+            " checkpoints)",
+            "",
+        ),  # fmt: skip
+        ("UPDATE entries SET entry = 'text' WHERE idx = 4", "entry 4"),  # fmt: skip
+        (
+            "UPDATE entries SET idx = 9223372036854775807 WHERE idx = (SELECT MAX(idx) FROM"
+            " entries)",
+            "",
+        ),  # fmt: skip
+    ],
+)
+def test_a_value_of_a_type_the_service_never_writes(campaign, copy, edit, named):
+    """An operator's edit may put anything in any column: `verify` names what it cannot read
+    and exits 1, never a traceback."""
+    sql(copy, edit)
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert "Traceback" not in out and named in out, out
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [("entry", "index", "3"), ("entry", "entry_hash", 5), ("checkpoint", "checkpoint", None)],
+)
+def test_an_export_with_a_value_of_another_type(campaign, exported, kind, field, value):
+    """An export is as untrusted as a store: a value of another type is named, exit 1."""
+    lines = lines_of(exported)
+    at = next(i for i, line in enumerate(lines) if f'"type":"{kind}"' in line and i > 3)
+    document = json.loads(lines[at])
+    if field == "index":
+        document["entry"]["index"] = value
+    else:
+        document[field] = value
+    lines[at] = json.dumps(document, separators=(",", ":")) + "\n"
+    exported.write_text("".join(lines))
+    code, out = verify(campaign, "--export", str(exported), strict=False)
+    assert code == 1, out
+
+
+def test_an_export_nested_deeper_than_any_entry(campaign, exported):
+    exported.write_text(exported.read_text() + "[" * 100_000 + "\n")
+    code, out = verify(campaign, "--export", str(exported), strict=False)
+    assert code == 1, out
