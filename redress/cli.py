@@ -700,6 +700,8 @@ def run_keys_revoke(args: argparse.Namespace) -> int:
 
     if not args.database and not _existing_store(args.data_dir, "keys revoke"):
         return 2
+    if args.database and not _node_keys(args.data_dir, "keys revoke"):
+        return 2
     try:
         now = revoke_key(args.data_dir.resolve(), args.key_id)
     except UnknownKey as exc:
@@ -1098,6 +1100,22 @@ def _existing_ledger(path: Path, command: str) -> Path | None:
         return None
     print(f"redress {command}: no ledger at {path}", file=sys.stderr)
     return None
+
+
+def _node_keys(data_dir: Path, command: str) -> bool:
+    """Whether `data_dir` holds this node's signing key, for a command writing to a database
+    that has a ledger already; otherwise say so in one line (opening the ledger would make a
+    new key there, which the ledger then refuses: files left behind for nothing)."""
+    from ledger.keys import signing_key_path
+
+    if signing_key_path(data_dir).exists():
+        return True
+    print(
+        f"redress {command}: no signing key at {signing_key_path(data_dir)}: with --database, "
+        "--data-dir is the directory of a node's key files",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _existing_store(data_dir: Path, command: str, may_create: bool = False) -> bool:

@@ -557,6 +557,14 @@ def test_keys_are_listed_and_revoked_on_the_database(tmp_path, store_url):
     assert row.split("\t")[-1] != "-"  # revoked at a time
     assert not (data / "redress.db").exists()
 
+    # From a directory holding no node's keys: refused, and no key files made there.
+    elsewhere = tmp_path / "not-a-node"
+    refused = redress(
+        "keys", "revoke", key_id, "--data-dir", str(elsewhere), "--database", store_url
+    )
+    assert refused.returncode == 2 and "no signing key at" in refused.stderr, refused.stderr
+    assert not elsewhere.exists()
+
 
 def test_a_node_without_the_ledgers_key_files_is_told_so_not_of_a_rotation(tmp_path, store_url):
     """A command on a data directory without the ledger's key files (the default
