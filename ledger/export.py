@@ -121,7 +121,7 @@ def read_export_file(path: Path) -> ExportFile:
     U+2029 or U+0085 as they are, which `str.splitlines` would break a line at), an object
     never repeats a key (the entry hashed is the one written, not the last of two values),
     and every line after the header is an entry or a checkpoint (`ValueError` otherwise)."""
-    lines = Path(path).read_text(encoding="utf-8").split("\n")
+    lines = Path(path).read_bytes().decode("utf-8").split("\n")  # no newline translation
     if lines and lines[-1] == "":
         lines.pop()  # the last line's own end
     if not lines:
@@ -129,13 +129,18 @@ def read_export_file(path: Path) -> ExportFile:
     header = _export_line(lines[0], 1)
     if header.get("type") != EXPORT_TYPE:
         raise ValueError("no export header")
+    _members(header, HEADER_MEMBERS, 1)
+    if header["format"] != 1 or isinstance(header["format"], bool):
+        raise ValueError(f"line 1: export format {header['format']!r}: this verifier reads 1")
     entries: list[tuple[str, bytes]] = []
     checkpoints: list[tuple[int, str, str]] = []
     for number, line in enumerate(lines[1:], start=2):
         item = _export_line(line, number)
         if item.get("type") == "entry":
+            _members(item, ENTRY_MEMBERS, number)
             entries.append((item["entry_hash"], rfc8785.dumps(item["entry"])))
         elif item.get("type") == "checkpoint":
+            _members(item, CHECKPOINT_MEMBERS, number)
             size = item["tree_size"]
             if not isinstance(size, int) or isinstance(size, bool):
                 raise ValueError(f"line {number}: a checkpoint's tree_size is not an integer")
@@ -150,6 +155,36 @@ def read_export_file(path: Path) -> ExportFile:
     return ExportFile(entries, checkpoints, header.get("public_key"))
 
 
+# Each line's members, as `write_export` writes them, and the type each takes.
+HEADER_MEMBERS = {"type": str, "format": int, "origin": str, "public_key": str | None}
+ENTRY_MEMBERS = {"type": str, "entry_hash": str, "entry": dict}
+CHECKPOINT_MEMBERS = {"type": str, "tree_size": int, "root_hash": str, "checkpoint": str}
+
+
+def _members(item: dict[str, Any], members: dict[str, Any], number: int) -> None:
+    """`item` holds exactly `members`, each of its type (`ValueError` naming the line)."""
+    if set(item) != set(members):
+        extra, missing = sorted(set(item) - set(members)), sorted(set(members) - set(item))
+        raise ValueError(
+            f"line {number}: an export's {item.get('type')} line holds {', '.join(members)}"
+            f" (here {'more: ' + ', '.join(extra) if extra else 'without: ' + ', '.join(missing)})"
+        )
+    for name, kind in members.items():
+        if not isinstance(item[name], kind):
+            raise ValueError(f"line {number}: {name} is {item[name]!r}, not a {kind}")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is no finite number")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) != len(pairs):
@@ -161,8 +196,15 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _export_line(line: str, number: int) -> dict[str, Any]:
     if not line.strip():
         raise ValueError(f"line {number} is blank: an export's every line is one JSON object")
+    if line.endswith("\r"):
+        raise ValueError(f"line {number} ends in CR LF: an export's lines end in LF alone")
     try:
-        item = json.loads(line, object_pairs_hook=_unique_members)
+        item = json.loads(
+            line,
+            object_pairs_hook=_unique_members,
+            parse_float=_finite,
+            parse_constant=_no_constant,
+        )
     except ValueError as e:
         raise ValueError(f"line {number}: {e}") from None
     if not isinstance(item, dict):

@@ -936,3 +936,24 @@ def test_an_export_nested_deeper_than_any_entry(campaign, exported):
     exported.write_text(exported.read_text() + "[" * 100_000 + "\n")
     code, out = verify(campaign, "--export", str(exported), strict=False)
     assert code == 1, out
+
+
+@pytest.mark.parametrize(
+    ("line", "before", "after", "named"),
+    [
+        (0, '"format":1', '"format":2', "format"),
+        (0, '"format":1', '"format":NaN', "NaN"),
+        (0, '"format":1', '"format":1e400', "1e400"),
+        (2, "\n", "\r\n", "CR LF"),
+        (2, '{"type":"entry",', '{"type":"entry","x":1,', "more: x"),
+    ],
+)
+def test_an_export_not_as_redress_writes_one(campaign, exported, line, before, after, named):
+    """An export's header says its format (1, which this verifier reads); its lines end in LF
+    and hold the members `redress export` writes, in JSON (no NaN, no infinite number)."""
+    lines = lines_of(exported)
+    assert before in lines[line]
+    lines[line] = lines[line].replace(before, after, 1)
+    exported.write_text("".join(lines))
+    code, out = verify(campaign, "--export", str(exported), strict=False)
+    assert code == 1 and named in out, out
