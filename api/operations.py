@@ -48,7 +48,7 @@ def ready(state: State) -> Response:
         return problem_response(
             503, "the store does not take writes now", [], {"Retry-After": str(RETRY_AFTER_S)}
         )
-    retired = services.ledger.key_retired()
+    retired = services.ledger.key_retired(fresh=True)
     if retired is not None:  # no write would commit until the node restarts with the new key
         return problem_response(503, retired, [])
     return Response(Readiness(status="ready"))

@@ -160,11 +160,12 @@ class Ledger:
     def verifier_key(self) -> str:
         return self._signer.verifier_key
 
-    def key_retired(self) -> str | None:
+    def key_retired(self, fresh: bool = False) -> str | None:
         """Why this process's signing key signs nothing more (a rotation made elsewhere
-        retired it), read now; None while it is the key in force."""
+        retired it), read now (`fresh`: as a probe, `Store.read`); None while it is the key in
+        force."""
         key = KeyInForce(self.verifier_key)
-        with self.store.read() as tx:
+        with self.store.read(fresh=fresh) as tx:
             key.follow(tx, 0)
         return key.retired()
 

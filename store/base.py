@@ -319,7 +319,11 @@ class Store(Protocol):
     # the batch, every job of it answered with that error.
     on_appended_elsewhere: AppendedElsewhere | None
 
-    def read(self) -> AbstractContextManager[ReadTx]: ...
+    def read(self, fresh: bool = False) -> AbstractContextManager[ReadTx]:
+        """A read transaction (one snapshot); `fresh`: on a connection of its own, made at once,
+        for a probe that must answer within a second."""
+        ...
+
     def write(self, job: Callable[[WriteTx], T], *, scrub: bool = False) -> T:
         """Run `job` in the writer's next transaction; return its result once committed.
         A job acts only through its `tx`: the writer may run it twice before the commit (when

@@ -344,8 +344,14 @@ class PostgresStore:
     # -- reading -----------------------------------------------------------------------------
 
     @contextmanager
-    def read(self) -> Iterator[PgTx]:
-        """One repeatable-read snapshot on a pooled connection (nested reads share it)."""
+    def read(self, fresh: bool = False) -> Iterator[PgTx]:
+        """One repeatable-read snapshot on a pooled connection (nested reads share it), or, if
+        `fresh`, on a connection of its own made within a second: a probe's, which must not wait
+        up to `BUSY_WAIT_S` for the pool while it reconnects after the database came back."""
+        if fresh:
+            with self._fresh_reader() as conn:
+                yield PgTx(conn)
+            return
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             yield PgTx(conn)
@@ -363,6 +369,16 @@ class PostgresStore:
         finally:
             self._local.conn = None
             self._pool.putconn(conn)
+
+    @contextmanager
+    def _fresh_reader(self) -> Iterator[psycopg.Connection]:
+        try:
+            with psycopg.connect(self.url, connect_timeout=1) as conn:
+                _configure_reader(conn)
+                conn.execute("SET statement_timeout = 1000")
+                yield conn
+        except AWAY as exc:
+            raise unavailable(self.url, exc) from None
 
     def _live_reader(self) -> psycopg.Connection:
         """A pooled reader connection that answers. One the database closed while it was idle

@@ -727,8 +727,9 @@ class SqliteStore:
         return conn
 
     @contextmanager
-    def read(self) -> Iterator[SqliteTx]:
-        """One snapshot on this thread's read connection (nested reads share it)."""
+    def read(self, fresh: bool = False) -> Iterator[SqliteTx]:
+        """One snapshot on this thread's read connection (nested reads share it). `fresh`
+        changes nothing here: no pool to wait for."""
         conn = self._reader()
         depth = getattr(self._local, "depth", 0)
         self._local.depth = depth + 1

@@ -224,6 +224,26 @@ def test_ready_and_writes_follow_the_database_away_and_back(tmp_path, own_databa
         assert conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0
 
 
+def test_ready_answers_at_once_when_the_database_is_back(tmp_path, own_database, monkeypatch):
+    """README: "`GET /ready` says whether a node's store takes writes now, within about a
+    second". Reads while the database was away leave the read pool reconnecting with growing
+    pauses; the probe does not wait for it (it took 5 s, once saying 503 while the node's next
+    write was a 201: found by an audit)."""
+    name, url = own_database
+    monkeypatch.setenv("REDRESS_DATABASE_URL", url)
+    decide, audit = bearer(create_key(tmp_path, "decide")), bearer(create_key(tmp_path, "audit"))
+    with TestClient(create_app(tmp_path)) as client:
+        assert client.get("/ready").status_code == 200
+        set_reachable(name, False)
+        for _ in range(2):  # reads that fail, the pool's reconnection pausing longer each time
+            assert client.get("/v1/ledger/checkpoint", headers=audit).status_code == 503
+        set_reachable(name, True)
+        began = time.monotonic()
+        assert client.get("/ready").status_code == 200
+        assert time.monotonic() - began < 1.5
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=decide).status_code == 201
+
+
 def test_ready_says_503_at_once_for_a_read_only_or_locked_database(
     tmp_path, own_database, monkeypatch
 ):
