@@ -176,7 +176,12 @@ def record_unrecorded_keys(tx: WriteTx) -> int:
     """Append a `create` entry for every stored key the ledger does not name yet: keys made
     before key entries existed (a store upgraded from version 1), so that `verify` can hold
     every key row to the ledger. Runs on the write side at start-up; how many it recorded.
-    Such a key takes its entries' time as its dates (`verify` holds a key's dates to them)."""
+    Such a key takes its entries' time as its dates (`verify` holds a key's dates to them).
+    Only a ledger with no key entry yet has such keys: once one is recorded, every key is made
+    with its entry, and a row without one was written by other hands (`verify` names it;
+    recording it here would make it look made by the service)."""
+    if any(b'"action":' in raw for raw in tx.entries_of_kind("key")):
+        return 0
     recorded = 0
     for row in tx.key_records():
         if tx.find_entry("key", row["key_id"]) is None:

@@ -215,6 +215,24 @@ def _report(
     )
 
 
+def _check_declared(declared: dict[str, list[tuple]], schema: dict[str, list[tuple]]) -> None:
+    """Every table of the service's declares its columns as the service does: each name with
+    its type and its place in the primary key (`PRAGMA table_info`). SQLite keeps a value of
+    any type in any column, but a declared `INTEGER PRIMARY KEY` holds integers only: a table
+    rebuilt without it (`CREATE TABLE … AS SELECT`) could hold a row again under a key of
+    another type (text, bytes), unique to SQLite but not to the service's reads."""
+    for table, columns in schema.items():
+        want = {(c[1], c[2].upper(), c[5]) for c in columns}
+        have = {(c[1], str(c[2]).upper(), c[5]) for c in declared.get(table, [])}
+        if have != want:
+            raise Failure(
+                Damage.REDECLARED,
+                f"table {table} is not declared as the service declares it (columns, their "
+                "types and its primary key): rebuilt by other hands, it could hold what the "
+                "service's own never could",
+            )
+
+
 def _check_unique_keys(kept: dict[str, list[tuple[str, ...]]]) -> None:
     """Every table still keeps unique what the service's reads rely on (`store.schema`): the
     checks below read a table by its key, and would not see a row there twice."""
@@ -342,9 +360,10 @@ def verify_sqlite(
 def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
     """Join the chunks in order: chain failures first (the earliest), then the stored nodes
     above the chunks, then what the chunks found of the stored nodes within them."""
-    from store.sqlite import unique_keys
+    from store.sqlite import declared_columns, schema_columns, unique_keys
 
     conn, count, chunk_level = checks.conn, checks.count, checks.chunk_level
+    _check_declared(declared_columns(conn), schema_columns())
     _check_unique_keys(unique_keys(conn))
     if checks.pool is not None and index.find_twice:
         # This process would only wait for the workers: it asks the id index's one

@@ -52,6 +52,7 @@ class Damage:
     UNREADABLE = "unreadable"  # the source is not a ledger at all
     BAD_RECEIPT = "bad_receipt"  # a receipt that does not prove its entry
     UNKEYED = "unkeyed"  # a table no longer keeps unique what the service's reads rely on
+    REDECLARED = "redeclared"  # a table's columns are not declared as the service declares them
 
 
 INDEX_MISMATCH = "index_mismatch"  # entries.kind / entries.ref not what the entry says

@@ -751,12 +751,14 @@ class LedgerSnapshot:
 
 def unique_keys(conn: Any) -> dict[str, list[tuple[str, ...]]]:
     """Each table's unique column sets in the current schema (its primary key and unique
-    indexes, as the catalogue has them now: `store.schema.missing_unique_key`)."""
+    indexes over whole columns of every row, as the catalogue has them now:
+    `store.schema.missing_unique_key`)."""
     rows = conn.execute(
         "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_index i"
         " JOIN pg_class c ON c.oid = i.indrelid"
         " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)"
-        " WHERE i.indisunique AND c.relnamespace = current_schema()::regnamespace"
+        " WHERE i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL"
+        " AND c.relnamespace = current_schema()::regnamespace"
         " GROUP BY i.indexrelid, c.relname"
     ).fetchall()
     found: dict[str, list[tuple[str, ...]]] = {}

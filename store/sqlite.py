@@ -1093,20 +1093,44 @@ class SqliteStore:
 
 
 def unique_keys(conn: sqlite3.Connection) -> dict[str, list[tuple[str, ...]]]:
-    """Each table's unique column sets (its primary key and unique indexes), as the file
+    """Each table's unique column sets (its primary key and unique indexes over whole columns
+    of every row: not a partial one, `WHERE …`, nor one over an expression), as the file
     declares them now (`store.schema.missing_unique_key`)."""
     found: dict[str, list[tuple[str, ...]]] = {}
-    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        quoted = '"' + table.replace('"', '""') + '"'
-        info = conn.execute(f"PRAGMA table_info({quoted})").fetchall()
+    for table, info in declared_columns(conn).items():
         keys = [tuple(sorted(row[1] for row in info if row[5]))]
-        for _, index, unique, *_ in conn.execute(f"PRAGMA index_list({quoted})").fetchall():
-            if unique:
-                named = '"' + index.replace('"', '""') + '"'
-                columns = conn.execute(f"PRAGMA index_info({named})").fetchall()
-                keys.append(tuple(sorted(str(row[2]) for row in columns)))
+        for _, index, unique, _, partial in conn.execute(f"PRAGMA index_list({_quoted(table)})"):
+            columns = [row[2] for row in conn.execute(f"PRAGMA index_info({_quoted(index)})")]
+            if unique and not partial and None not in columns:
+                keys.append(tuple(sorted(columns)))
         found[table] = [key for key in keys if key]
     return found
+
+
+def declared_columns(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    """Each table's columns as the file declares them now (`PRAGMA table_info`: position, name,
+    type, not null, default, primary key)."""
+    tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {
+        table: conn.execute(f"PRAGMA table_info({_quoted(table)})").fetchall()
+        for (table,) in tables
+    }
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@functools.cache
+def schema_columns() -> dict[str, list[tuple]]:
+    """Each table's columns as this version of the service declares them: a new store's, made
+    in memory by the migrations (`declared_columns`)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn)
+        return declared_columns(conn)
+    finally:
+        conn.close()
 
 
 def open_store(
