@@ -132,6 +132,8 @@ def read_export_file(path: Path) -> ExportFile:
     _members(header, HEADER_MEMBERS, 1)
     if header["format"] != 1 or isinstance(header["format"], bool):
         raise ValueError(f"line 1: export format {header['format']!r}: this verifier reads 1")
+    if header["origin"] != ORIGIN:
+        raise ValueError(f"line 1: origin {header['origin']!r}: a Redress ledger's is {ORIGIN}")
     entries: list[tuple[str, bytes]] = []
     checkpoints: list[tuple[int, str, str]] = []
     for number, line in enumerate(lines[1:], start=2):

@@ -233,6 +233,33 @@ def _check_declared(declared: dict[str, list[tuple]], schema: dict[str, list[tup
             )
 
 
+# Columns the ledger does not hold (so no check compares them with an entry) and the types the
+# service writes there: any other is named, not served (a BLOB `reference` was answered as
+# text, a BLOB `complainant` made the repeat-complainers report a 500).
+TYPED_COLUMNS = {
+    "cases": {"reference": "text", "complainant": "text", "updated_at": "text"},
+    "idempotency": {"owner": "text", "key": "text", "request_hash": "text", "created_at": "text"},
+    "api_keys": {"key_hash": "text"},
+    "personal_records": {"commitment": "text", "sealed_at": "text"},
+    "checkpoints": {"signed_at": "text"},
+}
+
+
+def _check_value_types(conn: Any) -> None:
+    """Every value of `TYPED_COLUMNS` is of the type the service writes there (or NULL)."""
+    for table, columns in TYPED_COLUMNS.items():
+        wrong = " OR ".join(
+            f"(typeof({column}) NOT IN ('{kind}', 'null'))" for column, kind in columns.items()
+        )
+        found = conn.execute(f"SELECT 1 FROM {table} WHERE {wrong} LIMIT 1").fetchone()
+        if found is not None:
+            raise Failure(
+                Damage.REDECLARED,
+                f"table {table} holds a value of a type the service never writes in "
+                f"{', '.join(columns)}: written by other hands",
+            )
+
+
 def _check_unique_keys(kept: dict[str, list[tuple[str, ...]]]) -> None:
     """Every table still keeps unique what the service's reads rely on (`store.schema`): the
     checks below read a table by its key, and would not see a row there twice."""
@@ -365,6 +392,7 @@ def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
     conn, count, chunk_level = checks.conn, checks.count, checks.chunk_level
     _check_declared(declared_columns(conn), schema_columns())
     _check_unique_keys(unique_keys(conn))
+    _check_value_types(conn)
     if checks.pool is not None and index.find_twice:
         # This process would only wait for the workers: it asks the id index's one
         # whole-table question meanwhile, in the same snapshot.

@@ -985,3 +985,32 @@ def test_an_export_not_as_redress_writes_one(campaign, exported, line, before, a
     exported.write_text("".join(lines))
     code, out = verify(campaign, "--export", str(exported), strict=False)
     assert code == 1 and named in out, out
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ("UPDATE cases SET reference = X'78' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "cases"),
+        ("UPDATE cases SET complainant = X'00ff' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "cases"),
+        ("UPDATE checkpoints SET signed_at = X'00' WHERE tree_size = (SELECT MIN(tree_size) FROM"
+         " checkpoints)", "checkpoints"),
+    ],
+)  # fmt: skip
+def test_a_value_the_ledger_does_not_hold_of_another_type(campaign, copy, edit, named):
+    """A case's `reference` and `complainant` are not in the ledger, but the API answers with
+    the first and the repeat-complainers report groups by the second: a value of a type the
+    service never writes there (bytes served as text, or that the report failed on) is named
+    (a number in a text column is stored as text: it is text)."""
+    sql(copy, edit)
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1 and out.startswith(f"table {named} holds a value of a type"), out
+
+
+def test_an_export_of_another_origin(campaign, exported):
+    lines = lines_of(exported)
+    lines[0] = lines[0].replace('"origin":"redress.local/ledger"', '"origin":"evil/ledger"')
+    exported.write_text("".join(lines))
+    code, out = verify(campaign, "--export", str(exported), strict=False)
+    assert code == 1 and "origin" in out, out
