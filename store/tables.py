@@ -17,6 +17,7 @@ from typing import Any
 
 from store.base import (
     COSIGNED_PATTERN,
+    DamagedValue,
     StoredCheckpoint,
     StoredResponse,
     VersionConflict,
@@ -138,7 +139,18 @@ class TablesTx(IndexTx):
             "WHERE owner = ? AND key = ?",
             (key_id, idempotency_key),
         )
-        return None if row is None else StoredResponse(row[0], row[1], blob(row[2]), row[3])
+        if row is None:
+            return None
+        request_hash, status, response, created_at = row
+        # A claim (0) or a creation's answer (201), as the writer keeps them; anything else was
+        # written by other hands (a status 600 had uvicorn drop the connection on the retry).
+        if (
+            status not in (0, 201)
+            or not isinstance(request_hash, str)
+            or not isinstance(created_at, str)
+        ):
+            raise DamagedValue(f"a kept answer of status {status!r}, dated {created_at!r}")
+        return StoredResponse(request_hash, status, blob(response), created_at)
 
     def has_api_key_with_role(self, role: str) -> bool:
         return self._one("SELECT 1 FROM api_keys WHERE role = ? LIMIT 1", (role,)) is not None

@@ -273,10 +273,19 @@ def test_verify_holds_the_answers_kept_for_retries_to_the_ledger(
     assert main(["verify", "--data-dir", str(copy)]) == 1
 
 
-def test_a_kept_answer_the_service_never_wrote_is_a_503_naming_verify(data_dir, keys):
-    """An answer kept as text where the service keeps bytes (a store edited by other hands) is
-    not replayed, nor a 500: the retry is refused with 503 naming `redress verify`, which names
-    the damage."""
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "response = CAST(response AS TEXT)",
+        "status = 600",  # uvicorn dropped the connection on such a replay
+        "status = 422",
+        "created_at = X'00ff'",
+    ],
+)
+def test_a_kept_answer_the_service_never_wrote_is_a_503_naming_verify(data_dir, keys, damage):
+    """An answer kept as the service never keeps one (text where it keeps bytes, a status other
+    than a creation's, a date of bytes: a store edited by other hands) is not replayed, nor a
+    500: the retry is refused with 503 naming `redress verify`, which names the damage."""
     import sqlite3
 
     from litestar.testing import TestClient
@@ -287,7 +296,7 @@ def test_a_kept_answer_the_service_never_wrote_is_a_503_naming_verify(data_dir, 
         first = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "k"))
         assert first.status_code == 201
         with sqlite3.connect(data_dir / "redress.db") as conn:
-            conn.execute("UPDATE idempotency SET response = CAST(response AS TEXT)")
+            conn.execute(f"UPDATE idempotency SET {damage}")
         again = client.post("/v1/decisions", json=COMPLAINT, headers=with_key(keys.decide, "k"))
     assert again.status_code == 503, again.text
     assert again.headers["content-type"] == "application/problem+json"
