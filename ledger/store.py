@@ -320,11 +320,6 @@ class Ledger:
         self.store.checkpoint_now()
         return self.checkpoint_view()
 
-    def checkpoints(self) -> list[CheckpointView]:
-        with self.store.read() as tx:
-            rows = tx.checkpoints()
-        return [CheckpointView(c.note, c.tree_size, c.root_hash) for c in rows]
-
     def checkpoints_newest(self, offset: int, limit: int) -> list[CheckpointView]:
         """Stored checkpoints, newest first: `limit` of them after the first `offset` (the
         writer signs one a batch: a busy ledger's are read a page at a time)."""

@@ -44,6 +44,7 @@ from ledger.verify_chunks import (
     start_entry_checks,
 )
 from store.base import blob
+from store.schema import TYPED_COLUMNS
 
 
 class Report(msgspec.Struct, frozen=True, kw_only=True):
@@ -233,31 +234,15 @@ def _check_declared(declared: dict[str, list[tuple]], schema: dict[str, list[tup
             )
 
 
-# Columns the ledger does not hold (so no check compares them with an entry) and the types the
-# service writes there: any other is named, not served (a BLOB `reference` was answered as
-# text, a BLOB `complainant` made the repeat-complainers report a 500).
-TYPED_COLUMNS = {
-    "cases": {"reference": "text", "complainant": "text", "updated_at": "text"},
-    "idempotency": {"owner": "text", "key": "text", "request_hash": "text", "created_at": "text"},
-    "api_keys": {"key_hash": "text"},
-    "personal_records": {"commitment": "text", "sealed_at": "text"},
-    "checkpoints": {"signed_at": "text"},
-}
-
-
-def _check_value_types(conn: Any) -> None:
-    """Every value of `TYPED_COLUMNS` is of the type the service writes there (or NULL)."""
-    for table, columns in TYPED_COLUMNS.items():
-        wrong = " OR ".join(
-            f"(typeof({column}) NOT IN ('{kind}', 'null'))" for column, kind in columns.items()
+def _check_value_types(mistyped: str | None) -> None:
+    """No table holds, in a column the ledger does not hold, a value of a type the service never
+    writes there (`mistyped`: the first such table, `store.sqlite.mistyped_table`)."""
+    if mistyped is not None:
+        raise Failure(
+            Damage.REDECLARED,
+            f"table {mistyped} holds a value of a type the service never writes in "
+            f"{', '.join(TYPED_COLUMNS[mistyped])}: written by other hands",
         )
-        found = conn.execute(f"SELECT 1 FROM {table} WHERE {wrong} LIMIT 1").fetchone()
-        if found is not None:
-            raise Failure(
-                Damage.REDECLARED,
-                f"table {table} holds a value of a type the service never writes in "
-                f"{', '.join(columns)}: written by other hands",
-            )
 
 
 def _check_unique_keys(kept: dict[str, list[tuple[str, ...]]]) -> None:
@@ -387,12 +372,12 @@ def verify_sqlite(
 def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
     """Join the chunks in order: chain failures first (the earliest), then the stored nodes
     above the chunks, then what the chunks found of the stored nodes within them."""
-    from store.sqlite import declared_columns, schema_columns, unique_keys
+    from store.sqlite import declared_columns, mistyped_table, schema_columns, unique_keys
 
     conn, count, chunk_level = checks.conn, checks.count, checks.chunk_level
     _check_declared(declared_columns(conn), schema_columns())
     _check_unique_keys(unique_keys(conn))
-    _check_value_types(conn)
+    _check_value_types(mistyped_table(conn))
     if checks.pool is not None and index.find_twice:
         # This process would only wait for the workers: it asks the id index's one
         # whole-table question meanwhile, in the same snapshot.

@@ -81,6 +81,20 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
+# Columns the ledger does not hold (so no check compares them with an entry) but the API serves,
+# and the type the service writes in each: SQLite keeps any type anywhere, and another was
+# served (a BLOB `reference` answered as text) or failed a report (a BLOB `complainant`).
+# `redress verify` names a table holding another (`store.sqlite.mistyped_table`); PostgreSQL's
+# columns hold their own type only.
+TYPED_COLUMNS: dict[str, dict[str, str]] = {
+    "cases": {"reference": "text", "complainant": "text", "updated_at": "text"},
+    "idempotency": {"owner": "text", "key": "text", "request_hash": "text", "created_at": "text"},
+    "api_keys": {"key_hash": "text"},
+    "personal_records": {"commitment": "text", "sealed_at": "text"},
+    "checkpoints": {"signed_at": "text"},
+}
+
+
 def missing_unique_key(kept: Mapping[str, Iterable[Iterable[str]]]) -> tuple[str, tuple] | None:
     """The first (table, columns) of `UNIQUE_KEYS` that `kept` (each table's unique column
     sets, as a store reports them) does not hold; None when every one is kept."""

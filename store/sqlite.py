@@ -89,6 +89,7 @@ from store.base import (
 )
 from store.decision_index import ADD_COUNTS, INDEX_COLUMNS
 from store.migrations import migrate
+from store.schema import TYPED_COLUMNS
 from store.tables import IN_A_GAP, STILL_PENDING, TablesTx, stored_obligations
 from store.writer_lock import WriterLock
 
@@ -1119,6 +1120,16 @@ def declared_columns(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def mistyped_table(conn: sqlite3.Connection) -> str | None:
+    """The first table of `store.schema.TYPED_COLUMNS` holding, in one of those columns, a
+    value of another type than the service writes there (NULL aside); None when none does."""
+    for table, columns in TYPED_COLUMNS.items():
+        wrong = " OR ".join(f"typeof({c}) NOT IN ('{kind}', 'null')" for c, kind in columns.items())
+        if conn.execute(f"SELECT 1 FROM {table} WHERE {wrong} LIMIT 1").fetchone() is not None:
+            return table
+    return None
 
 
 @functools.cache
