@@ -168,7 +168,7 @@ def contract_document(generated: dict[str, Any]) -> dict[str, Any]:
                 )
             if method == "post":
                 document_replays(operation)
-            document_errors(operation, path)
+            document_errors(operation, path, method)
     info = document.setdefault("info", {})
     if LIMITS.strip() not in info.get("description", ""):
         info["description"] = info.get("description", "").rstrip("\n") + "\n" + LIMITS
@@ -293,9 +293,36 @@ def document_replays(operation: dict[str, Any]) -> None:
             }
 
 
-def document_errors(operation: dict[str, Any], path: str) -> None:
-    """Every error status answers `application/problem+json`; any handler may fail with 500."""
+# What any request may be refused with, whatever its operation: `api.guard` refuses these at the
+# edge, before any route's own parameters (which many operations have none of) are read.
+MALFORMED = (
+    "Malformed request: the problem's `errors` name every offending field. Any operation: two "
+    "`Authorization` headers, a query parameter given twice, a NUL in the path or the query."
+)
+STORE_UNAVAILABLE = (
+    "The store cannot answer now, and nothing was recorded: a write waited 5 s for a busy store "
+    "(`Retry-After` says when to try again) or for a database that does not answer; this "
+    "node's signing key was retired by a rotation made elsewhere; or the store holds what the "
+    "service never writes there (edited by other hands: `redress verify` names where)."
+)
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying the write again (a busy store).",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+
+
+def document_errors(operation: dict[str, Any], path: str, method: str) -> None:
+    """Every error status answers `application/problem+json`; any operation may be malformed
+    (400) and fail with 500, and one that reads or writes the store may find it unavailable
+    (503, with `Retry-After` for a write)."""
     responses = operation["responses"]
+    responses.setdefault("400", {"description": MALFORMED})
+    if path.startswith("/v1/") or path == "/ready":
+        unavailable = responses.setdefault("503", {"description": STORE_UNAVAILABLE})
+        if method in ("post", "delete"):
+            unavailable.setdefault("headers", RETRY_AFTER)
     responses.setdefault("500", {"description": "The server failed; nothing was recorded."})
     for status, response in responses.items():
         if int(status) < 400:

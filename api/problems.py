@@ -17,7 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 
 from api.logs import client_disconnected
-from schemas.problems import FieldError, escape_pointer, problem
+from schemas.problems import FieldError, escape_pointer, problem, status_phrase
 from store.base import DamagedValue
 
 PROBLEM_JSON = "application/problem+json"
@@ -31,7 +31,7 @@ class ApiProblem(Exception):
     def __init__(
         self, status: int, detail: str = "", errors: list[FieldError] | None = None
     ) -> None:
-        super().__init__(detail or HTTPStatus(status).phrase)
+        super().__init__(detail or status_phrase(status))
         self.status = status
         self.detail = detail
         self.errors = list(errors or [])
@@ -70,7 +70,8 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
     missing = _MISSING_PARAMETER.search(str(exc.detail or ""))
     if missing and not errors:
         errors = [FieldError(pointer=f"/{escape_pointer(missing[1])}", message="required")]
-    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
+    phrases = (HTTPStatus(status).phrase, status_phrase(status))
+    detail = exc.detail if exc.detail and exc.detail not in phrases else ""
     if isinstance(exc, ValidationException) and errors:
         detail = "the request's parameters do not fit their schema"
     if not detail:

@@ -29,6 +29,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 import rules
 from console import TEMPLATES
+from schemas.problems import status_phrase
 
 HTML = "text/html"
 METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")  # HEAD is answered as GET, OPTIONS by Litestar
@@ -72,13 +73,13 @@ def prefers_html(accept: str | None) -> bool:
 
 
 def title_of(status: int) -> str:
-    return TITLES.get(status) or HTTPStatus(status).phrase
+    return TITLES.get(status) or status_phrase(status)
 
 
 def explanation(status: int, method: str, detail: str = "") -> str:
     """What went wrong, in a sentence: the detail when there is one worth saying (not merely
     the status's phrase), else the console's own words for the status."""
-    if detail and detail != HTTPStatus(status).phrase:
+    if detail and detail not in (HTTPStatus(status).phrase, status_phrase(status)):
         return detail
     return EXPLAINED.get(status, HTTPStatus(status).description).format(method=method)
 

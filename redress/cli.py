@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--quorum",
         type=int,
         metavar="N",
-        help="cosignatures a checkpoint needs before it is published (default: every witness)",
+        help="cosignatures a checkpoint needs before GET /v1/ledger/checkpoint serves it "
+        "(default: every witness); a receipt whose entry no such checkpoint covers yet carries "
+        "the log's own signature alone, until the witnesses cosign one",
     )
     serve.add_argument(
         "--signing-key",

@@ -41,12 +41,24 @@ class Problem(msgspec.Struct, kw_only=True):
 
 
 ABOUT_BLANK = "about:blank"  # RFC 9457 4.2.1: the title is then the HTTP status phrase
+# RFC 9110 (section 15) renamed these; Python's `HTTPStatus` keeps RFC 7231's names until 3.13.
+RFC_9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
+def status_phrase(status: int) -> str:
+    """The reason phrase RFC 9110 gives `status` (an `about:blank` problem's title)."""
+    return RFC_9110_PHRASES.get(status) or HTTPStatus(status).phrase
 
 
 def problem(status: int, detail: str = "", errors: list[FieldError] | None = None) -> Problem:
     """The problem of an HTTP status: `about:blank`, titled by the status phrase, its detail
     the phrase when there is nothing more specific to say, `errors` only when there are some."""
-    title = HTTPStatus(status).phrase
+    title = status_phrase(status)
     return Problem(
         type=ABOUT_BLANK,
         title=title,

@@ -258,6 +258,14 @@ def test_every_problem_has_a_type_title_status_and_detail(client, keys):
         "bad input": client.post(
             "/v1/decisions", json={**COMPLAINT, "extra": 1}, headers=keys.decide
         ),
+        "facts that do not fit": client.post(
+            "/v1/decisions", json={**COMPLAINT, "facts": {"kind": "complaint"}}, headers=keys.decide
+        ),
+        "too large": client.post(
+            "/v1/decisions",
+            content=b" " * (1 << 20) + b"{}",
+            headers={**keys.decide, "Content-Type": "application/json"},
+        ),
     }
     for what, answer in answers.items():
         assert answer.headers["content-type"] == PROBLEM_JSON, what
@@ -266,7 +274,12 @@ def test_every_problem_has_a_type_title_status_and_detail(client, keys):
         assert problem["status"] == answer.status_code, what
         assert problem["title"] and problem["detail"], what
         # `errors` names fields at fault; where none is, there is no empty list.
-        assert ("errors" in problem) == (what == "bad input"), what
+        assert ("errors" in problem) == (what in ("bad input", "facts that do not fit")), what
+    # RFC 9457 4.2.1: an `about:blank` problem's title is the status's phrase, RFC 9110's.
+    titles = {what: answer.json()["title"] for what, answer in answers.items()}
+    assert titles["facts that do not fit"] == "Unprocessable Content"
+    assert titles["too large"] == "Content Too Large"
+    assert titles["no such method"] == "Method Not Allowed"
     assert answers["no such method"].json()["detail"] == "this path does not take PUT"
     assert answers["bad input"].json()["errors"][0]["pointer"] == "/extra"
 

@@ -129,3 +129,29 @@ def test_an_events_facts_name_every_policys_facts_and_nothing_else():
     complainant = facts["properties"]["complainant_type"]["anyOf"]
     values = {v for branch in complainant for v in branch.get("enum", [])}
     assert {"employer", "agent", "client", "service_provider", "sa_partner"} <= values
+
+
+def test_every_operation_documents_the_400_any_request_can_get(client, keys):
+    """CONTRACT.md ("HTTP API"): two `Authorization` headers are a 400, whatever the operation
+    (tests/test_hostile.py); so is a query parameter given twice. The edge refuses both
+    before any operation's own parameters are read, so the document must say so of every
+    operation, even one that takes no parameter (a fuzzer told otherwise flags the answer as
+    undocumented)."""
+    for path, method, operation in operations(document()):
+        target = path.replace("{", "").replace("}", "") + "?a=1&a=2"
+        answer = client.request(method.upper(), target, headers=keys.admin)
+        assert answer.status_code == 400, (path, method, answer.text)
+        assert "400" in operation["responses"], (path, method)
+
+
+def test_every_write_documents_the_503_of_a_busy_store_with_retry_after():
+    """CONTRACT.md: "A store that stays busy for 5 s answers 503 with `Retry-After`"; any
+    operation that reads the store may also find it unusable (503). A write's 503 carries the
+    header (tests/test_store_hardening.py has one answered so)."""
+    for path, method, operation in operations(document()):
+        if not path.startswith("/v1/"):
+            continue
+        unavailable = operation["responses"].get("503")
+        assert unavailable is not None, (path, method)
+        if method in ("post", "delete"):
+            assert "Retry-After" in unavailable["headers"], (path, method)
