@@ -30,6 +30,15 @@ SERCO = "serco-es"
 SERCO_LEVELS = ("service_provider", "ssm", "senior", "ministry")
 SERCO_COMPLAINANTS = ("client", "service_provider", "sa_partner")
 SERCO_OBLIGATIONS = ("respond",)
+# POLICIES.md (serco-es): "A *provider dispute* is one whose `complainant_type` is
+# service_provider or sa_partner"; SP 9's urgent procedure is a provider dispute's.
+PROVIDER_DISPUTES = ("service_provider", "sa_partner")
+
+
+def is_urgent_dispute(facts: Mapping[str, Any]) -> bool:
+    """An urgent provider dispute (Serco SP 9): the `urgent` fact of a client's complaint
+    triggers no rule, so the quarterly report does not count it urgent."""
+    return facts.get("urgent") is True and facts.get("complainant_type") in PROVIDER_DISPUTES
 
 
 class UnknownReport(LookupError):
@@ -278,7 +287,8 @@ def timeliness_report(snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:
     for (policy, name), counted in sorted(counts.items()):
         taken = days.get((policy, name))
         row = {"policy": policy, "obligation": name} | {s: counted[s] for s in STATUSES}
-        row["median_working_days_to_done"] = statistics.median(taken) if taken else None
+        # A float whatever the count (`statistics.median` gives an int for an odd one).
+        row["median_working_days_to_done"] = float(statistics.median(taken)) if taken else None
         rows.append(row)
     return header("timeliness", snapshot, query) | {"rows": rows}
 
@@ -318,7 +328,7 @@ def serco_quarter(snapshot: Snapshot, quarter: str) -> dict[str, Any]:
                 )
                 for s in subjects_in
             ),
-            "urgent": sum(s.facts.get("urgent") is True for s in subjects_in),
+            "urgent": sum(is_urgent_dispute(s.facts) for s in subjects_in),
         },
         "timeliness": timeliness,
         "outcomes": outcomes,

@@ -19,6 +19,7 @@ from typing import Any
 
 import clock
 from reports.compute import (
+    PROVIDER_DISPUTES,
     SERCO,
     SERCO_COMPLAINANTS,
     SERCO_LEVELS,
@@ -166,8 +167,9 @@ def routing_from_store(tx: Any, snapshot: Snapshot, query: ReportQuery) -> dict[
     return header("routing", snapshot, query) | {"rows": rows, "flags": flag_rows}
 
 
-def weighted_median(values: Counter[int]) -> float | int | None:
-    """`statistics.median` of a multiset given as value → count."""
+def weighted_median(values: Counter[int]) -> float | None:
+    """`statistics.median` of a multiset given as value → count, always a float (as the
+    report's JSON writes it: `2.0` and `2.5` alike, never `2` on one row and `2.5` on another)."""
     total = sum(values.values())
     if not total:
         return None
@@ -181,9 +183,8 @@ def weighted_median(values: Counter[int]) -> float | int | None:
         raise IndexError(n)
 
     if total % 2:
-        return nth(total // 2)
-    low, high = nth(total // 2 - 1), nth(total // 2)
-    return (low + high) / 2 if low != high else low
+        return float(nth(total // 2))
+    return (nth(total // 2 - 1) + nth(total // 2)) / 2
 
 
 def timeliness_from_store(tx: Any, snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:
@@ -266,7 +267,7 @@ def serco_quarter_from_store(tx: Any, snapshot: Snapshot, quarter: str) -> dict[
     for complainant_type, disposition, is_urgent, n in tx.subject_counts(*bounds):
         by_type[complainant_type] += n
         outcomes[{"close": "resolved", "escalate": "escalated"}.get(disposition, "open")] += n
-        urgent += n if is_urgent else 0
+        urgent += n if is_urgent and complainant_type in PROVIDER_DISPUTES else 0
     by_level: Counter[str | None] = Counter()
     ministry = 0
     for level, escalated, n in tx.subject_levels(*bounds, SERCO_LEVELS):

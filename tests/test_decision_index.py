@@ -71,6 +71,22 @@ def test_reports_over_the_index_equal_the_reports_over_the_whole_ledger(history)
     assert pure(services, "repeat-complainers", {})["rows"]  # the walk has repeats
 
 
+def test_the_quarterly_counts_urgent_provider_disputes_only(client, keys):
+    """Serco SP 9 ("urgent" provider disputes) and POLICIES.md: the `urgent` rule applies to a
+    "provider dispute and `urgent`"; a client's complaint marked urgent triggers nothing, so
+    `complaints.urgent` counts the two provider disputes, not the client's, both ways."""
+    for complainant_type in ("client", "service_provider", "sa_partner"):
+        facts = {"received_at": "2026-02-02", "complainant_type": complainant_type, "urgent": True}
+        body = {"policy": "serco-es", "as_of": "2026-02-02T15:00:00Z", "facts": facts}
+        assert client.post("/v1/decisions", json=body, headers=keys.decide).status_code == 201
+    services = client.app.state.services
+    values = {"quarter": "2026-Q1"}
+    counted = stored(services, "serco-quarterly", values)
+    assert counted == pure(services, "serco-quarterly", values)
+    assert counted["complaints"]["urgent"] == 2
+    assert counted["complaints"]["by_complainant_type"]["client"] == 1
+
+
 def index_rows(data_dir) -> list[tuple]:
     with sqlite3.connect(data_dir / DB_FILE) as db:
         rows = db.execute("SELECT * FROM decision_index ORDER BY idx").fetchall()

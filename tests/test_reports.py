@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,6 +113,7 @@ def serco_fixture() -> Snapshot:
                 | {
                     "received_at": "2026-01-05",
                     "resolved": True,
+                    "urgent": True,  # a client's: SP 9's urgency is a provider dispute's
                     "acts": {"respond": "2026-01-06"},
                 },
                 case="S1",
@@ -310,7 +312,8 @@ def test_serco_quarterly_counts_a_quarter_by_hand():
     """Serco overview: complaints "reported to the Province every quarter"; clients 10–11, SP 9.
 
     2026-Q1 (Toronto dates), live only (T1 is `test`):
-    - S1 client, respond done 01-06 (due 01-06) → met; latest `close` → resolved; level SP.
+    - S1 client, respond done 01-06 (due 01-06) → met; latest `close` → resolved; level SP;
+      `urgent`, which SP 9 reads of a provider dispute only: not counted urgent.
     - S2 client, respond done 02-05 (due 02-03) → late; SP → SSM → senior → ministry: one ministry
       escalation; latest `escalate` → escalated.
     - S3 provider, urgent, respond due 03-11 not done and still listed → overdue at 03-31; open.
@@ -364,6 +367,18 @@ def test_timeliness_counts_and_median_working_days():
             "overdue": 2, "lapsed": 1, "median_working_days_to_done": 2,
         }
     ]  # fmt: skip
+
+
+def test_the_median_is_written_as_a_float_whatever_the_count():
+    """`median_working_days_to_done` is one JSON type on every row and both ways of computing
+    it: `1.0` for the one done obligation of 2025-Q4 (P1), as `2.5` would be, never `1`."""
+    from reports.stored import weighted_median
+
+    got = report("timeliness", serco_fixture(), quarter="2025-Q4", policy="serco-es")
+    (row,) = got["rows"]
+    assert row["met"] == 1 and repr(row["median_working_days_to_done"]) == "1.0"
+    medians = [weighted_median(Counter(c)) for c in ({3: 1}, {3: 2}, {1: 1, 4: 1}, {})]
+    assert [repr(m) for m in medians] == ["3.0", "3.0", "2.5", "None"]
 
 
 def test_overdue_is_counted_at_the_end_of_the_period_not_now():
