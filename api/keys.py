@@ -16,6 +16,7 @@ from litestar.params import Parameter
 from api.bodies import checked, json_body
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
+from api.paging import check_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
@@ -27,9 +28,10 @@ from keys import (
     create_job,
     create_key,
     key_list,
+    key_page,
     revoke_job,
 )
-from schemas.api import CreatedKey, KeyRequest, KeyView
+from schemas.api import CreatedKey, KeyPage, KeyRequest, KeyView
 from schemas.problems import FieldError
 
 __all__ = ["HANDLERS", "bootstrap_admin", "create_key"]
@@ -49,16 +51,46 @@ def created_view(made: NewKey, with_secret: bool) -> CreatedKey:
     )
 
 
+MAX_KEY_PAGE = 1000
+# A key's place in the listing: its `created_at` (no `_` in it), `_`, its id.
+KEY_CURSOR = r"^[0-9A-Za-z:.+-]{1,40}_[\x21-\x7e]{1,64}$"
+
+
 @get(
     "/keys",
     operation_id="listKeys",
     tags=TAGS,
     sync_to_thread=True,
-    responses=problems(401, 403),
-    summary="Every API key: id, role, name, created, revoked (never a secret)",
+    responses=problems(400, 401, 403, 422),
+    summary="API keys, oldest first, paged: id, role, name, created, revoked (never a secret)",
+    description=(
+        f"At most `limit` keys (1–{MAX_KEY_PAGE:,}, else 422); `next_cursor` continues the "
+        "listing, null at its end."
+    ),
 )
-def list_keys(services: NamedDependency[Services]) -> list[KeyView]:
-    return [msgspec.convert(row, KeyView) for row in key_list(services.store)]
+def list_keys(
+    services: NamedDependency[Services],
+    cursor: Annotated[
+        str | None,
+        Parameter(
+            max_length=106,
+            pattern=KEY_CURSOR,
+            description="A page's `next_cursor`: the listing goes on after that key.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        Parameter(
+            description=f"At most this many keys: 1–{MAX_KEY_PAGE:,}.",
+            schema_extra={"minimum": 1, "maximum": MAX_KEY_PAGE},
+        ),
+    ] = 100,
+) -> KeyPage:
+    check_limit(limit, MAX_KEY_PAGE)
+    after = None if cursor is None else tuple(cursor.split("_", 1))
+    items, following = key_page(services.store, after, limit)  # type: ignore[arg-type]
+    next_cursor = None if following is None else "_".join(following)
+    return msgspec.convert({"items": items, "next_cursor": next_cursor}, KeyPage)
 
 
 @post(

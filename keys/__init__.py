@@ -131,6 +131,22 @@ def key_list(store: Store) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if k != "key_hash"} for row in rows]
 
 
+def key_page(
+    store: Store, after: tuple[str, str] | None, limit: int
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """At most `limit` keys of `key_list` (oldest first: by `created_at`, then `key_id`), from
+    the first after the place `after` (`(created_at, key_id)` of the last key of the page
+    before; None: from the first), and the place the next page starts after (None at the end).
+    A new key's `created_at` is its entry's, later than every listed key's, so a listing goes
+    on over keys made while it is read."""
+    listed = key_list(store)
+    if after is not None:
+        listed = [row for row in listed if (row["created_at"], row["key_id"]) > after]
+    page = listed[:limit]
+    more = len(listed) > limit
+    return page, (page[-1]["created_at"], page[-1]["key_id"]) if more and page else None
+
+
 # -- the same from the CLI, on a data directory ---------------------------------------------
 
 

@@ -264,6 +264,14 @@ class KeyView(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     revoked_at: str | None
 
 
+class KeyPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /v1/keys: API keys oldest first, at most `limit` a page; `next_cursor` continues the
+    listing (null at its end)."""
+
+    items: list[KeyView]
+    next_cursor: str | None
+
+
 class CreatedKey(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """POST /v1/keys: the new key. `key` is the secret, in this response only (never stored,
     so a replay of this request through `Idempotency-Key` answers `key: null`)."""

@@ -6,7 +6,8 @@
 - `only_the_documented_422`: the project's one tolerance. A schema-valid request may be answered
   422 only for a cross-field rule a schema cannot state, and then every error points into
   `facts`, or, for a report, at its query parameters (a quarter or from/to, not both;
-  serco-quarterly needs a quarter and covers serco-es only; `to` not before `from`).
+  serco-quarterly needs a quarter and covers serco-es only; `to` not before `from`), or for the
+  decisions' listing at `to` before `from`.
 - A generated `Idempotency-Key` is made unique to its request (a random suffix), as a client
   makes one key per logical request: generators repeat short values ("0"), and the contract
   answers a key reused with another body 422, and a key reused with the same body with the
@@ -34,6 +35,7 @@ TOLERATED = ("/facts",)
 QUERY_RULES = {
     "/v1/reports/": ("/from", "/to", "/quarter", "/policy"),
     "/v1/ledger/proofs/": ("/index", "/first"),  # an index below tree_size, first <= second
+    "/v1/decisions": (*TOLERATED, "/from", "/to"),  # the listing's `to` not before `from`
 }
 
 past_dates = st.dates(min_value=FIRST, max_value=LAST)

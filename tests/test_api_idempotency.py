@@ -111,7 +111,7 @@ def test_cases_events_and_keys_are_replayed_too(client, keys):
     remade = client.post("/v1/keys", json={"role": "audit"}, headers=with_key(keys.admin, "key-1"))
     assert remade.status_code == 201 and remade.json()["key_id"] == made.json()["key_id"]
     assert remade.json()["key"] is None  # the secret is never stored, so never replayed
-    listed = client.get("/v1/keys", headers=keys.admin).json()
+    listed = client.get("/v1/keys", headers=keys.admin).json()["items"]
     assert [k["key_id"] for k in listed].count(made.json()["key_id"]) == 1
 
 

@@ -34,7 +34,7 @@ def test_keys_are_created_listed_and_revoked_by_an_admin(client, keys):
         == 201
     )
 
-    listed = client.get("/v1/keys", headers=keys.admin).json()
+    listed = client.get("/v1/keys", headers=keys.admin).json()["items"]
     mine = [k for k in listed if k["key_id"] == created["key_id"]]
     assert mine == [
         {**{k: created[k] for k in ("key_id", "role", "name", "created_at")}, "revoked_at": None}
@@ -48,6 +48,45 @@ def test_keys_are_created_listed_and_revoked_by_an_admin(client, keys):
     again = client.delete(f"/v1/keys/{created['key_id']}", headers=keys.admin)
     assert again.status_code == 200 and again.json() == revoked.json()  # DELETE is idempotent
     assert client.delete("/v1/keys/key_nope", headers=keys.admin).status_code == 404
+
+
+def test_keys_list_oldest_first_and_page_with_a_cursor(client, keys):
+    """CONTRACT.md: "List endpoints page with `limit` 1–1,000"; GET /v1/keys lists keys. Pages
+    of two go through every key once, oldest first, each page's `next_cursor` the last key on
+    it (its `created_at`, `_`, its id); a key made between two pages is on a later one; null
+    at the end. A cursor no page gave is still a place: the keys after it."""
+    made = [
+        client.post("/v1/keys", json={"role": "decide", "name": f"crm-{n}"}, headers=keys.admin)
+        for n in range(4)
+    ]
+    assert all(m.status_code == 201 for m in made)
+    everything = client.get("/v1/keys", headers=keys.admin).json()
+    assert everything["next_cursor"] is None
+    ids = [k["key_id"] for k in everything["items"]]
+    assert len(ids) == 7 and ids[-4:] == [m.json()["key_id"] for m in made]
+    created = [k["created_at"] for k in everything["items"]]
+    assert created == sorted(created)
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/v1/keys", params=query, headers=keys.admin).json()
+        seen += [k["key_id"] for k in page["items"]]
+        pages += 1
+        if pages == 1:  # made after the first page: listed last, on the last page
+            later = client.post("/v1/keys", json={"role": "audit"}, headers=keys.admin).json()
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert cursor == f"{page['items'][-1]['created_at']}_{seen[-1]}"
+    assert seen == [*ids, later["key_id"]] and pages == 4
+    after = {"cursor": f"{everything['items'][4]['created_at']}_key_"}
+    page = client.get("/v1/keys", params=after, headers=keys.admin).json()
+    assert [k["key_id"] for k in page["items"]] == [*ids[4:], later["key_id"]]
+    assert page["next_cursor"] is None
+    for bad, status in (({"limit": 0}, 422), ({"limit": 1001}, 422), ({"cursor": "nope"}, 400)):
+        refused = client.get("/v1/keys", params=bad, headers=keys.admin)
+        assert refused.status_code == status, bad
+        assert refused.json()["errors"][0]["pointer"] == f"/{next(iter(bad))}"
 
 
 def test_only_an_admin_manages_keys(client, keys):

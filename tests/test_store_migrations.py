@@ -281,7 +281,9 @@ def test_a_store_at_schema_7_ends_its_console_sessions_which_then_name_their_key
         signed_in(client)
         assert client.get("/console", follow_redirects=False).status_code == 200
         me = next(
-            k for k in client.get("/v1/keys", headers=keys.admin).json() if k["role"] == "audit"
+            k
+            for k in client.get("/v1/keys", headers=keys.admin).json()["items"]
+            if k["role"] == "audit"
         )
         assert client.delete(f"/v1/keys/{me['key_id']}", headers=keys.admin).status_code == 200
         assert client.get("/console", follow_redirects=False).status_code == 303
@@ -398,7 +400,7 @@ def test_a_keys_dates_are_its_entries_and_schema_11_says_so(data_dir, keys, stor
     def dated(client: TestClient) -> dict[str, tuple[str, str | None]]:
         return {
             k["key_id"]: (k["created_at"], k["revoked_at"])
-            for k in client.get("/v1/keys", headers=keys.admin).json()
+            for k in client.get("/v1/keys", headers=keys.admin).json()["items"]
         }
 
     def recorded(client: TestClient) -> dict[str, tuple[str, str | None]]:
