@@ -12,11 +12,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import clock
 from store import Store
 
 LIFETIME = timedelta(hours=8)
+CONSOLE_ROLES = ("audit", "admin")  # the roles `pages.sign_in` opens a session for
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class SessionStore:
             return None
         with self.store.read() as tx:
             row = tx.console_session(_hash(session_id))
-        if row is None:
+        if row is None or not _as_written(row):
             return None
         expires = datetime.fromisoformat(row[2])
         if expires <= (now or clock.now()):
@@ -70,3 +72,17 @@ class SessionStore:
             return
         id_hash = _hash(session_id)
         self.store.write(lambda tx: tx.delete_console_session(id_hash))
+
+
+def _as_written(row: Any) -> bool:
+    """Whether a session row is one `create` could have written: a console role, a CSRF token
+    and an instant with its offset. Another was edited by other hands (sessions are outside the
+    ledger, and outside `redress verify`): it opens nothing, rather than every page's 500 or a
+    role the console does not know."""
+    role, csrf, expires = row
+    if role not in CONSOLE_ROLES or not isinstance(csrf, str) or not isinstance(expires, str):
+        return False
+    try:
+        return datetime.fromisoformat(expires).tzinfo is not None
+    except ValueError:
+        return False

@@ -362,8 +362,15 @@ class KeyRing:
         return revision, [
             (r["key_hash"], Caller(r["key_id"], r["role"], r["name"]))
             for r in rows
-            if r["revoked_at"] is None
+            if r["revoked_at"] is None and _usable(r)
         ]
+
+
+def _usable(row: dict[str, Any]) -> bool:
+    """Whether a key row is one the service could have written: a text hash, a known role.
+    Another was written by other hands (`redress verify` names it) and authorises nothing;
+    the keys are matched together, so one such row had every request answer 500."""
+    return isinstance(row["key_hash"], str) and row["role"] in ROLES
 
 
 def _matching(stored: list[tuple[str, Caller]], presented: str) -> Caller | None:

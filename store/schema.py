@@ -81,18 +81,29 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
-# Columns the ledger does not hold (so no check compares them with an entry) but the API serves,
-# and the type the service writes in each: SQLite keeps any type anywhere, and another was
-# served (a BLOB `reference` answered as text) or failed a report (a BLOB `complainant`).
+# Columns the ledger does not hold (so no check compares them with an entry) but the API serves
+# or its writes read, and what the service writes in each: SQLite keeps any type anywhere, and
+# another was served (a BLOB `reference` answered as text), failed a report (a BLOB
+# `complainant`, a text `seq`), every write to a case (a text `version`) or the listing of
+# overdue cases (an empty `gaps`). "JSON list": NULL, or the JSON text of a non-empty list.
 # `redress verify` names a table holding another (`store.sqlite.mistyped_table`); PostgreSQL's
 # columns hold their own type only.
 TYPED_COLUMNS: dict[str, dict[str, str]] = {
-    "cases": {"reference": "text", "complainant": "text", "updated_at": "text"},
+    "cases": {
+        "reference": "text",
+        "complainant": "text",
+        "updated_at": "text",
+        "version": "integer",
+    },
+    "case_obligations": {"seq": "integer", "gaps": "JSON list"},
     "idempotency": {"owner": "text", "key": "text", "request_hash": "text", "created_at": "text"},
     "api_keys": {"key_hash": "text"},
     "personal_records": {"commitment": "text", "sealed_at": "text"},
     "checkpoints": {"signed_at": "text"},
 }
+# Of those, the ones the service never leaves NULL where the table's declaration lets SQLite
+# hold one (a TEXT primary key may be NULL): a key with no hash failed every request.
+NEVER_NULL: dict[str, tuple[str, ...]] = {"api_keys": ("key_hash",)}
 
 
 def missing_unique_key(kept: Mapping[str, Iterable[Iterable[str]]]) -> tuple[str, tuple] | None:

@@ -89,7 +89,7 @@ from store.base import (
 )
 from store.decision_index import ADD_COUNTS, INDEX_COLUMNS
 from store.migrations import migrate
-from store.schema import TYPED_COLUMNS
+from store.schema import NEVER_NULL, TYPED_COLUMNS
 from store.tables import IN_A_GAP, STILL_PENDING, TablesTx, stored_obligations
 from store.writer_lock import WriterLock
 
@@ -1124,12 +1124,28 @@ def _quoted(name: str) -> str:
 
 def mistyped_table(conn: sqlite3.Connection) -> str | None:
     """The first table of `store.schema.TYPED_COLUMNS` holding, in one of those columns, a
-    value of another type than the service writes there (NULL aside); None when none does."""
+    value the service never writes there; None when none does."""
     for table, columns in TYPED_COLUMNS.items():
-        wrong = " OR ".join(f"typeof({c}) NOT IN ('{kind}', 'null')" for c, kind in columns.items())
+        never_null = NEVER_NULL.get(table, ())
+        wrong = " OR ".join(
+            _not_written(column, kind, column in never_null) for column, kind in columns.items()
+        )
         if conn.execute(f"SELECT 1 FROM {table} WHERE {wrong} LIMIT 1").fetchone() is not None:
             return table
     return None
+
+
+def _not_written(column: str, kind: str, never_null: bool) -> str:
+    """SQL true for a value of `column` that is not of `kind` (`TYPED_COLUMNS`). A CASE, whose
+    branches SQLite takes in order: the JSON functions never see a BLOB (an error, not false)."""
+    if kind == "JSON list":
+        return (
+            f"CASE WHEN {column} IS NULL THEN 0 WHEN typeof({column}) != 'text' THEN 1 "
+            f"WHEN NOT json_valid({column}) THEN 1 WHEN json_type({column}) != 'array' THEN 1 "
+            f"ELSE json_array_length({column}) = 0 END"
+        )
+    allowed = f"'{kind}'" if never_null else f"'{kind}', 'null'"
+    return f"typeof({column}) NOT IN ({allowed})"
 
 
 @functools.cache

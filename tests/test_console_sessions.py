@@ -75,3 +75,36 @@ def test_revoking_a_key_ends_the_sessions_it_opened(store):
     assert store.write(revoke_job(made.key_id)) is True
     assert sessions.get(first) is None and sessions.get(second) is None
     assert sessions.get(kept) is not None
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "expires_at = ''",
+        "expires_at = '2025-13-45'",
+        "expires_at = 7",
+        "expires_at = X'00'",
+        "expires_at = '2999-01-01T00:00:00'",  # no offset: not comparable with the clock
+        "role = 'Audit'",
+        "role = 'decide'",
+        "role = 7",
+        "csrf = X'00'",
+    ],
+)
+def test_a_session_row_edited_by_other_hands_opens_nothing(tmp_path, edit):
+    """Sessions are outside the ledger (and `redress verify`): a row edited by hand had every
+    console page answer 500 (an expiry that is no instant), or opened the console for a role
+    it does not know. Such a row is no session; the console then asks to sign in."""
+    import sqlite3
+
+    store = open_store(tmp_path / "data")
+    try:
+        sessions = SessionStore(store)
+        session_id, _ = sessions.create("audit", "key_a")
+        assert sessions.get(session_id) is not None
+        db = sqlite3.connect(tmp_path / "data" / "redress.db", isolation_level=None)
+        db.execute(f"UPDATE console_sessions SET {edit}")
+        db.close()
+        assert sessions.get(session_id) is None
+    finally:
+        store.close()

@@ -93,3 +93,38 @@ def test_settle_waits_for_the_background_re_read_so_the_store_can_close(tmp_path
         asyncio.run(check())
     finally:
         store.close()
+
+
+def test_a_key_row_edited_by_other_hands_authorises_nothing_and_fails_no_other_key(tmp_path):
+    """A key row with no hash (SQLite lets a TEXT primary key be NULL), a BLOB hash or a role
+    the service does not have: the keys are matched together, and such a row had every request
+    answer 500. It authorises nothing now (`redress verify` names it); every other key works."""
+    import sqlite3
+
+    store = open_store(tmp_path)
+    try:
+        made = {}
+        for name in ("good", "no-hash", "bytes", "role"):
+            key, job = create_job("decide", name)
+            store.write(job)
+            made[name] = key
+        edits = {
+            "no-hash": "key_hash = NULL",
+            "bytes": "key_hash = CAST(key_hash AS BLOB)",
+            "role": "role = 'Audit'",
+        }
+        db = sqlite3.connect(tmp_path / "redress.db", isolation_level=None)
+        for name, edit in edits.items():
+            db.execute(f"UPDATE api_keys SET {edit} WHERE key_id = ?", (made[name].key_id,))
+        db.close()
+        ring = KeyRing(store)
+
+        async def check() -> None:
+            good = await ring.caller_async(made["good"].key)
+            assert good is not None and good.key_id == made["good"].key_id
+            for name in edits:
+                assert await ring.caller_async(made[name].key) is None, name
+
+        asyncio.run(check())
+    finally:
+        store.close()

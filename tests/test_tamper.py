@@ -996,13 +996,31 @@ def test_an_export_not_as_redress_writes_one(campaign, exported, line, before, a
          "cases"),
         ("UPDATE checkpoints SET signed_at = X'00' WHERE tree_size = (SELECT MIN(tree_size) FROM"
          " checkpoints)", "checkpoints"),
+        # A key with no hash had every request answer 500 (the keys are matched together).
+        ("UPDATE api_keys SET key_hash = NULL WHERE key_id = (SELECT MIN(key_id) FROM api_keys)",
+         "api_keys"),
+        # Every write to the case had answered 500 (its version is compared and added to).
+        ("UPDATE cases SET version = 'x' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "cases"),
+        # The register report had answered 500 (it orders a case's obligations by seq).
+        ("UPDATE case_obligations SET seq = 'x' || seq WHERE case_id = (SELECT MIN(case_id) FROM"
+         " case_obligations)", "case_obligations"),
+        # The listing of cases overdue on a day had answered 500 ('' is no JSON).
+        ("UPDATE case_obligations SET gaps = '' WHERE case_id = (SELECT MIN(case_id) FROM"
+         " case_obligations)", "case_obligations"),
+        ("UPDATE case_obligations SET gaps = '[]' WHERE case_id = (SELECT MIN(case_id) FROM"
+         " case_obligations)", "case_obligations"),
+        ("UPDATE case_obligations SET gaps = X'5b5d' WHERE case_id = (SELECT MIN(case_id) FROM"
+         " case_obligations)", "case_obligations"),
     ],
 )  # fmt: skip
 def test_a_value_the_ledger_does_not_hold_of_another_type(campaign, copy, edit, named):
     """A case's `reference` and `complainant` are not in the ledger, but the API answers with
     the first and the repeat-complainers report groups by the second: a value of a type the
     service never writes there (bytes served as text, or that the report failed on) is named
-    (a number in a text column is stored as text: it is text)."""
+    (a number in a text column is stored as text: it is text). So is a value its writes or
+    reports read as a number, or its listing of overdue cases as a JSON list, that is none, and
+    a key with no hash."""
     sql(copy, edit)
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
     assert code == 1 and out.startswith(f"table {named} holds a value of a type"), out
