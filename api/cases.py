@@ -47,6 +47,7 @@ from schemas.problems import FieldError
 from service import CaseNotFound, NothingToErase
 from service.ownership import owns_case
 from store import ReadTx
+from store.base import stored_as
 
 TAGS = ["cases"]
 CASE_STATES = ("open", "closed")
@@ -256,7 +257,7 @@ def list_cases(
         items, next_cursor = services.cases.page(where, limit, cursor)
     except BadCursor:
         raise bad_cursor() from None
-    return msgspec.convert({"items": items, "next_cursor": next_cursor}, CasePage)
+    return stored_as({"items": items, "next_cursor": next_cursor}, CasePage)
 
 
 @get(
@@ -333,7 +334,7 @@ def case_with(case: CaseRecord, decisions: list[RecordedDecision]) -> Case:
         facts=case.facts,
         personal=case.personal,  # type: ignore[arg-type]
         decisions=decisions,
-        obligations=[msgspec.convert(register_row(r), Obligation) for r in case.obligations],
+        obligations=[stored_as(register_row(r), Obligation) for r in case.obligations],
     )
 
 

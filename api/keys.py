@@ -33,6 +33,7 @@ from keys import (
 )
 from schemas.api import CreatedKey, KeyPage, KeyRequest, KeyView
 from schemas.problems import FieldError
+from store.base import stored_as
 
 __all__ = ["HANDLERS", "bootstrap_admin", "create_key"]
 TAGS = ["keys"]
@@ -90,7 +91,7 @@ def list_keys(
     after = None if cursor is None else tuple(cursor.split("_", 1))
     items, following = key_page(services.store, after, limit)  # type: ignore[arg-type]
     next_cursor = None if following is None else "_".join(following)
-    return msgspec.convert({"items": items, "next_cursor": next_cursor}, KeyPage)
+    return stored_as({"items": items, "next_cursor": next_cursor}, KeyPage)
 
 
 @post(
@@ -175,7 +176,7 @@ def revoke_key(
     note(request, key_id=key_id)
     for row in key_list(services.store):
         if row["key_id"] == key_id:
-            return msgspec.convert(row, KeyView)
+            return stored_as(row, KeyView)
     raise ApiProblem(404, f"no key {key_id}")  # pragma: no cover - it was just revoked
 
 

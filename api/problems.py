@@ -21,6 +21,15 @@ from schemas.problems import FieldError, escape_pointer, problem, status_phrase
 from store.base import DamagedValue
 
 PROBLEM_JSON = "application/problem+json"
+DAMAGED = (
+    "the store holds a value the service never writes there, so this cannot be answered: run "
+    "`redress verify`"
+)
+# Nothing about the internals; but a store edited by hand is what fails most often here.
+FAILED = (
+    "the server could not answer this request; the error is logged (if the store was edited "
+    "by other hands, `redress verify` names where)"
+)
 _MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '([^']*)'")
 log = logging.getLogger("redress.api")
 
@@ -102,11 +111,7 @@ def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response[bytes]:
 def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
     log.error("unexpected error", exc_info=exc)
     if isinstance(exc, DamagedValue):
-        return problem_response(
-            503,
-            "the store holds a value of a type the service never writes there, so this cannot "
-            "be answered: run `redress verify`",
-        )
+        return problem_response(503, DAMAGED)
     if _integrity_error(exc):
         # A write met a row its tables should not hold (rows left behind when the ledger was
         # cut back by hand, say): the store contradicts itself; the write was rolled back.
@@ -115,7 +120,7 @@ def on_unexpected(_: Request, exc: Exception) -> Response[bytes]:
             "the store's tables contradict its ledger, so nothing was recorded: run "
             "`redress verify` (then `redress index rebuild` or `redress cases rebuild`)",
         )
-    return problem_response(500, "the server could not answer this request")
+    return problem_response(500, FAILED)
 
 
 def _integrity_error(exc: BaseException) -> bool:

@@ -49,7 +49,10 @@ TITLES = {
 EXPLAINED = {
     404: "There is no console page at this address.",
     405: "This page does not take {method} requests.",
-    500: "The console could not show this page; the error is logged.",
+    500: (
+        "The console could not show this page; the error is logged (if the store was edited by "
+        "other hands, `redress verify` names where)."
+    ),
 }
 
 

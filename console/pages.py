@@ -36,7 +36,13 @@ from litestar.static_files import create_static_files_router
 import reports
 import rules
 from api.decisions import IdPath
-from api.problems import on_http_exception, on_unexpected, parameter_errors, problem_response
+from api.problems import (
+    DAMAGED,
+    on_http_exception,
+    on_unexpected,
+    parameter_errors,
+    problem_response,
+)
 from api.services import Services
 from console import charts, errors, reads, views
 from console.clauses import clause_texts
@@ -51,6 +57,7 @@ from reports.compute import role_of
 from reports.csvout import COLUMNS, rows_of
 from reports.stored import compute_stored
 from schemas.problems import FieldError, escape_pointer
+from store.base import DamagedValue
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "redress_console"
@@ -619,6 +626,8 @@ def on_console_error(request: Request, exc: Exception) -> Response:
         return secure(on_unexpected(request, exc))
     if not isinstance(exc, HTTPException):
         log.error("unexpected error", exc_info=exc)
+        if isinstance(exc, DamagedValue):
+            return secure(error_page(request, 503, None, DAMAGED))
         return secure(error_page(request, 500, None))
     detail = str(exc.detail or "")
     if isinstance(exc, ValidationException):

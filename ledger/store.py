@@ -32,7 +32,7 @@ from ledger.tree import (
 from schemas.decision import Decision, Receipt, RecordedDecision, fields_of_entry
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 from store import AppendReceipt, ReadTx, Store, WriteTx, open_store
-from store.base import StoredCheckpoint
+from store.base import StoredCheckpoint, stored_as
 
 
 class EntryNotFound(IndexError):
@@ -246,7 +246,7 @@ class Ledger:
             raise IndexDamaged(
                 f"the id index sends decision {decision_id} to entry {index}, which is not it"
             )
-        return msgspec.convert(fields_of_entry(body) | {"ledger": receipt}, RecordedDecision)
+        return stored_as(fields_of_entry(body) | {"ledger": receipt}, RecordedDecision)
 
     def _published(self, tx: ReadTx, min_size: int = 0) -> StoredCheckpoint | None:
         """The checkpoint to show for entries below `min_size`: the latest cosigned one that
@@ -386,7 +386,7 @@ def append_erasure(tx: WriteTx, case_id: str) -> AppendReceipt:
 
 
 def _entry_view(raw: bytes, entry_hash: str) -> Entry:
-    return msgspec.convert(parse_entry(bytes(raw)) | {"entry_hash": entry_hash}, Entry)
+    return stored_as(parse_entry(bytes(raw)) | {"entry_hash": entry_hash}, Entry)
 
 
 def tree_root(tx: ReadTx, size: int) -> bytes:

@@ -56,6 +56,18 @@ def blob(value: Any) -> bytes:
     raise DamagedValue(f"{type(value).__name__} {str(value)[:40]!r} where bytes are stored")
 
 
+def stored_as(value: Any, shape: type[T]) -> T:
+    """`value`, read from the store, as `shape` (a msgspec type the API serves). `DamagedValue`
+    where it does not fit: the service wrote it to fit, so other hands changed it (a role
+    'Audit', a case state 'Late', a NULL where a name was written)."""
+    import msgspec
+
+    try:
+        return msgspec.convert(value, shape)
+    except msgspec.ValidationError as exc:
+        raise DamagedValue(f"a stored value does not fit {shape.__name__}: {exc}") from None
+
+
 class StoreBusy(RuntimeError):
     """Another process held the write lock for longer than `BUSY_WAIT_S` (the API answers 503)."""
 

@@ -844,6 +844,63 @@ def test_a_write_into_tables_the_ledger_was_cut_back_under_is_503_and_records_no
 
 
 @pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        ("UPDATE cases SET state = 'Late' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "/v1/cases"),
+        ("UPDATE api_keys SET role = 'Audit' WHERE role = 'audit'", "/v1/keys"),
+        ("UPDATE api_keys SET name = X'00' WHERE role = 'audit'", "/v1/keys"),
+    ],
+)  # fmt: skip
+def test_a_stored_value_that_does_not_fit_what_the_api_serves_is_a_503_naming_verify(
+    campaign, copy, edit, path
+):
+    """A value edited into the store that the answer's shape cannot hold (a case state 'Late',
+    a role 'Audit', bytes for a name) was a 500; it is a 503 naming `redress verify`, in the
+    API and in the console alike, and `verify` names the store."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        assert conn.execute(edit).rowcount >= 1
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(copy)) as client:
+        answer = client.get(path, headers=admin)
+        assert answer.status_code == 503, answer.text
+        assert "redress verify" in answer.json()["detail"]
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+
+
+def test_the_console_shows_a_decision_whose_entry_is_no_longer_bytes_as_a_503_naming_verify(
+    campaign, copy
+):
+    """An entry edited into text: the API answers its decision 503 naming `redress verify`;
+    the console's page of it said only "Server error" (500)."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(copy)) as client:
+        decision_id = client.get("/v1/decisions?limit=1", headers=admin).json()["items"][0][
+            "decision_id"
+        ]
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        assert conn.execute("UPDATE entries SET entry = '' WHERE ref = ?", (decision_id,)).rowcount
+    with TestClient(create_app(copy)) as client:
+        assert client.get(f"/v1/decisions/{decision_id}", headers=admin).status_code == 503
+        signed = client.post("/console/sign-in", data={"key": ADMIN_KEY})
+        assert signed.status_code == 200, signed.text
+        page = client.get(f"/console/decisions/{decision_id}", headers={"Accept": "text/html"})
+        assert page.status_code == 503 and "redress verify" in page.text, page.text
+
+
+@pytest.mark.parametrize(
     ("edit", "named"),
     [
         ("UPDATE api_keys SET key_id = NULL WHERE role = 'audit'", "in the API key table"),
