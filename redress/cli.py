@@ -588,6 +588,13 @@ def _key_not_in_force(data_dir: Path) -> str | None:
         ledger = Ledger.open(data_dir, auto_checkpoint=False)
     except SigningKeyMismatch as error:
         return str(error)
+    except (LookupError, ValueError, TypeError, OverflowError) as error:
+        # The ledger's tail cannot be read as the writer wrote it (an index or a node edited
+        # by hand): no traceback, but what to run.
+        return (
+            f"the store in {data_dir} cannot be opened ({error}): it was edited by other "
+            f"hands; `redress verify --data-dir {data_dir}` names where"
+        )
     try:
         mine, keys = ledger.verifier_key, ledger.signing_keys()
     finally:

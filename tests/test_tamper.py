@@ -32,7 +32,7 @@ import httpx
 import msgspec
 import pytest
 import rfc8785
-from conftest import COMPLAINT, LIVE_COMPLAINT
+from conftest import COMPLAINT, LIVE_COMPLAINT, free_port
 from witnessed import Witness, log_process, wait_for, witness_process
 
 import rules
@@ -871,6 +871,23 @@ def test_a_stored_value_that_does_not_fit_what_the_api_serves_is_a_503_naming_ve
         answer = client.get(path, headers=admin)
         assert answer.status_code == 503, answer.text
         assert "redress verify" in answer.json()["detail"]
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+
+
+def test_serve_refuses_a_store_whose_tail_cannot_be_read_and_says_to_run_verify(campaign, copy):
+    """The last entry's index edited past 2^62: the writer cannot load the tail (a traceback
+    from `redress serve` before); serve refuses with one line naming `redress verify`, which
+    names the damage."""
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        conn.execute("UPDATE entries SET idx = 9223372036854775807 WHERE idx = (SELECT MAX(idx)"
+                     " FROM entries)")  # fmt: skip
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["serve", "--data-dir", str(copy), "--port", str(free_port())])
+    assert code == 2, err.getvalue()
+    assert "cannot be opened" in err.getvalue() and "redress verify" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
     assert code == 1, out
 
