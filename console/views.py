@@ -290,10 +290,17 @@ class CaseView:
     @property
     def register_rows(self) -> list[dict[str, Any]]:
         """Each obligation with its status now and, from the stored register, the rule that
-        owed it and the first and last decisions that listed it (CONTRACT.md's fields)."""
+        owed it, its status there (`recorded`: the latest decision's, so `open` for one whose
+        due has passed since) and the first and last decisions that listed it (CONTRACT.md's
+        fields)."""
         stored = {row["name"]: row for row in self.register}
         keep = ("rule", "first_decision_id", "last_decision_id")
-        return [o | {k: stored.get(o["name"], {}).get(k) for k in keep} for o in self.obligations]
+        return [
+            o
+            | {k: stored.get(o["name"], {}).get(k) for k in keep}
+            | {"recorded": stored.get(o["name"], {}).get("status")}
+            for o in self.obligations
+        ]
 
     @property
     def overdue(self) -> list[dict[str, Any]]:

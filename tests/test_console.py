@@ -420,6 +420,26 @@ def test_cases_show_and_find_their_reference_and_register(client, keys):
             assert f'<a href="/console/decisions/{decision_id}">' in page
 
 
+def test_a_case_page_shows_each_obligations_status_now_beside_the_registers(client, keys):
+    """CONTRACT.md: the register's `status` "is the latest decision's status while a decision
+    still lists it", so an acknowledgement due 2026-10-08 that no event has met since is `open`
+    in the register (as `GET /v1/cases/{id}` says) and `overdue` now. The page said only the
+    second, under "Status"; it now shows both, each named."""
+    body = {
+        "policy": "wme",
+        "as_of": "2026-10-01T09:00:00Z",
+        "facts": {"received_at": "2026-10-01", "kind": "complaint", "category": "misconduct"},
+    }
+    made = client.post("/v1/cases", json=body, headers=keys.decide).json()  # fmt: skip
+    stored = client.get(f"/v1/cases/{made['case_id']}", headers=keys.audit).json()
+    (ack,) = [row for row in stored["obligations"] if row["name"] == "acknowledge"]
+    assert ack["status"] == "open" and ack["due"] < "2026-12-01"
+    sign_in(client, keys.audit)
+    page = client.get(f"/console/cases/{made['case_id']}").text
+    assert '<th scope="col">Status now</th><th scope="col">In the register</th>' in page
+    assert "<td>overdue</td><td>open</td>" in page
+
+
 def test_the_routing_chart_labels_are_whole_and_say_no_route(client, keys):
     """Labels were cut at 24 characters ("dwp-feedback not_eligibl"), and a DWP row, which
     has no route, was labelled with its disposition under "by route"."""
