@@ -71,14 +71,23 @@ def _use_database(args: argparse.Namespace) -> None:
     """`--database URL` for this process and the workers it starts (`store.open_store` reads
     `REDRESS_DATABASE_URL`)."""
     given = getattr(args, "database", None)
-    if args.command == "verify" and given is None:
-        return  # verify reads what it is pointed at, never a database from the environment
+    if args.command == "verify" and given is None and (args.export or args.receipt):
+        return  # a file named is what is checked, whatever database the environment names
     from store import database_url
 
     url = database_url(given)
     if url is not None:
         os.environ[DATABASE_ENV] = url
         args.database = url
+        if args.command == "verify" and given is None:
+            # As every store command does (CONTRACT.md); said, since `--data-dir` then only
+            # holds the node's key files, not the store checked.
+            from store.postgres import redacted
+
+            print(
+                f"redress verify: checking the database {redacted(url)} ({DATABASE_ENV})",
+                file=sys.stderr,
+            )
 
 
 MAX_PROCESSES = 64  # --workers, --jobs: more is a typo on any machine this runs on

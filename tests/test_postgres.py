@@ -485,6 +485,33 @@ def test_verify_database_names_a_modified_entry(tmp_path, store_url):
     assert not report.ok and report.damage == "modified" and report.first_bad_index == 7
 
 
+def test_verify_checks_the_database_the_environment_names_and_says_so(
+    tmp_path, store_url, monkeypatch, capsys
+):
+    """CONTRACT.md: "Every command that reads or writes a store takes `--data-dir DIR` or
+    `--database URL` (and `REDRESS_DATABASE_URL`)". `verify --data-dir D` with the variable
+    set checked D's own SQLite file (an audit got `ok` there, for a database with a changed
+    entry) while every other command used the database. It checks the database now, and says
+    which; a file named (`--export`, `--receipt`) is still what is checked."""
+    from redress.cli import main
+
+    with monkeypatch.context() as m:
+        m.delenv("REDRESS_DATABASE_URL")
+        ledger_of(tmp_path, 3).close()  # a SQLite store in D, intact
+    ledger_of(tmp_path / "node", 20).close()  # the database's ledger
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), "
+            "'\"c6\"', '\"c9\"'), 'UTF8') WHERE idx = 7"
+        )
+    assert main(["verify", "--data-dir", str(tmp_path)]) == 1
+    said = capsys.readouterr()
+    assert "entry 7" in said.out, said.out
+    assert "checking the database" in said.err and "REDRESS_DATABASE_URL" in said.err
+    monkeypatch.delenv("REDRESS_DATABASE_URL")
+    assert main(["verify", "--data-dir", str(tmp_path)]) == 0
+
+
 def test_verify_database_names_entries_cut_from_the_end(tmp_path, store_url):
     ledger_of(tmp_path, 20).close()
     with psycopg.connect(store_url, autocommit=True) as conn:
