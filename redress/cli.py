@@ -413,7 +413,8 @@ def _vkey_argument(value: str, witness: bool = False) -> str:
     `witness` a witness's cosignature key (type 0x04). ValueError, saying which, when it is
     neither a key nor a readable file holding one."""
     path = Path(value)
-    if "+" not in value or path.is_file():
+    from_file = "+" not in value or path.is_file()
+    if from_file:
         try:
             value = path.read_bytes().decode("utf-8").strip()
         except OSError as error:
@@ -427,12 +428,33 @@ def _vkey_argument(value: str, witness: bool = False) -> str:
         from ledger.cosignature import CosignatureVerifier as parse
     else:
         from ledger.note import Verifier as parse  # type: ignore[assignment]
+    kind = "witness" if witness else "log"
     try:
         parse.from_verifier_key(value)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a {'witness' if witness else 'log'}'s verifier key: "
-                         f"{error}") from None  # fmt: skip
+        if from_file:  # never its text: a secret key file given by mistake is not echoed
+            raise ValueError(f"{path} does not hold a {kind}'s verifier key") from None
+        raise ValueError(f"{value!r} is not a {kind}'s verifier key: {error}") from None
     return value
+
+
+def _log_keys(text: str, option: str, path: Path) -> str:
+    """`text`, read from `path` for `option`, once each of its lines is a log's verifier key
+    (one, or the chain a rotation leaves). ValueError naming the file and line, never their
+    text: an API key or signing key given by mistake is not echoed to the terminal."""
+    from ledger.note import Verifier
+
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            Verifier.from_verifier_key(line.strip())
+        except ValueError:
+            raise ValueError(
+                f"{option} {path}: line {number} is not a log's verifier key (name+id+key, "
+                "as in public.key)"
+            ) from None
+    return text
 
 
 def one_of(allowed: Sequence[str]) -> Callable[[str], str]:
@@ -810,6 +832,8 @@ def run_verify(args: argparse.Namespace) -> int:
         return 2
     try:
         public_key = _text_argument(args.public_key, "--public-key", "a verifier key")
+        if public_key is not None:
+            public_key = _log_keys(public_key, "--public-key", args.public_key)
         checkpoint = _text_argument(args.checkpoint, "--checkpoint", "a signed checkpoint")
     except ValueError as error:
         print(f"redress verify: {error}", file=sys.stderr)

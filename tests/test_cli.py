@@ -377,6 +377,23 @@ def test_what_the_auditor_brings_is_checked_and_named_in_one_line(tmp_path, args
     assert done.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("command", [["verify", "--public-key"], ["witness", "serve", "--log"]])
+def test_a_secret_given_for_a_verifier_key_is_refused_and_never_echoed(tmp_path, command):
+    """An officer passing `admin.key` where `public.key` belongs: verify compared it with the
+    ledger's key and printed it (the admin API secret, on the terminal and in CI logs), with
+    exit 1 as if the ledger were damaged; witness serve echoed it too. One line naming the
+    file, exit 2, and never its text."""
+    secret = "rk_admin_" + "s3cr3t" * 7
+    given = tmp_path / "admin.key"
+    given.write_text(secret + "\n")
+    data = tmp_path / "data"
+    assert redress("keys", "create", "--role", "audit", "--data-dir", str(data)).returncode == 0
+    done = redress(*command, str(given), "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(given) in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert secret not in done.stdout + done.stderr
+
+
 def test_an_officer_without_the_signing_key_checks_the_index_and_reads_reports(tmp_path):
     """README: "Keep the signing key away from the data". `index check` and `report` read the
     stored tree's root, not a ledger that would open the signing key: they ran only where the
