@@ -391,6 +391,10 @@ def run_witness_serve(args: argparse.Namespace) -> int:
     from witness.state import DEFAULT_NAME
 
     data_dir: Path = args.data_dir.resolve()
+    unlistenable = _cannot_listen(args.host, args.port)
+    if unlistenable is not None:  # said before its key is made and "Witness on" is claimed
+        print(f"redress witness serve: {unlistenable}", file=sys.stderr)
+        return 2
     try:
         log_keys = [_vkey_argument(value) for value in args.log]
         app = create_witness_app(data_dir, log_keys, args.name or DEFAULT_NAME)

@@ -350,6 +350,31 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_makes_nothing(tmp_path):
     assert not data.exists()
 
 
+def test_witness_serve_on_a_port_in_use_says_so_before_claiming_to_run(tmp_path):
+    """`witness serve` on a busy port printed its key and "Witness on …", then uvicorn's
+    error, exit 3; like `serve`: one line, exit 2, before anything is made."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        data = tmp_path / "witness"
+        log_key = tmp_path / "public.key"
+        assert (
+            redress("keys", "create", "--role", "audit", "--data-dir", str(tmp_path)).returncode
+            == 0
+        )
+        done = redress("witness", "serve", "--data-dir", str(data), "--port", str(port),
+                       "--log", str(log_key))  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"redress witness serve: port {port} on 127.0.0.1 is in use (another server?): "
+        "`--port` picks another\n"
+    )
+    assert not data.exists()
+
+
 def test_replay_given_an_export_and_a_database_names_the_clash(tmp_path):
     """`replay --export FILE --database URL` replayed the export and ignored the database: two
     sources named, one line, exit 2 (a URL from the environment is not a choice made here)."""
