@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import threading
 import time
@@ -216,30 +217,66 @@ def record_unrecorded_keys(tx: WriteTx) -> int:
     return recorded
 
 
-def bootstrap_admin(data_dir: Path) -> str | None:
-    """On first start, create the admin key, write it to DIR/admin.key (0600) and return it.
+# A chosen admin key must be one a client can send (`Authorization: Bearer`, RFC 6750's token
+# characters) and not guessable: as long as the 32 random bytes of a key `new_key` makes.
+CHOSEN_KEY = re.compile(r"^[A-Za-z0-9._~+/=-]{32,512}$")
 
-    `REDRESS_ADMIN_KEY`, when set, is the key used. Returns None when an admin key already
-    existed (an operator-chosen key given later is still stored, so it can replace a lost one).
-    """
+
+@dataclass(frozen=True)
+class AdminStart:
+    """What `start_admin` did: the key to show (made or chosen, on the store's first start
+    only), and the id of an admin key added now from `REDRESS_ADMIN_KEY` to a store that had
+    one already (to replace a lost key), else None."""
+
+    first_key: str | None
+    added_key_id: str | None
+
+
+def chosen_admin_key() -> str | None:
+    """`REDRESS_ADMIN_KEY`, when set; ValueError saying why when no client could use it or it
+    is short enough to guess."""
     chosen = os.environ.get(ADMIN_KEY_ENV) or None
+    if chosen is not None and not CHOSEN_KEY.match(chosen):
+        raise ValueError(
+            f"{ADMIN_KEY_ENV}: an admin key is 32 to 512 characters of A-Z, a-z, 0-9 and "
+            "._~+/=- (what a client can send as a bearer token, and long enough not to be "
+            "guessed)"
+        )
+    return chosen
 
-    def job(tx: Any) -> tuple[bool, str | None]:
+
+def start_admin(data_dir: Path) -> AdminStart:
+    """On first start, create the admin key (`REDRESS_ADMIN_KEY`'s when set), write it to
+    DIR/admin.key (0600) and return it. On a later start, a `REDRESS_ADMIN_KEY` the store does
+    not hold yet is added as another admin key (so it can replace a lost one), and its id
+    returned: the caller says so, since the keys before it still work."""
+    chosen = chosen_admin_key()
+
+    def job(tx: Any) -> tuple[bool, str | None, str | None]:
         record_unrecorded_keys(tx)
         existed = tx.has_api_key_with_role("admin")
         key = chosen or (None if existed else new_key())
+        added = None
         if key is not None:
             key_id = new_key_id()
             if tx.add_api_key(key_hash(key), "admin", key_id, "admin", tx.recorded_at()):
                 body = {"action": "create", "key_id": key_id, "role": "admin", "name": "admin"}
                 tx.append("key", canonical_bytes(body), key_id)
-        return existed, key
+                added = key_id
+        return existed, key, added
 
-    existed, key = _in_ledger(data_dir, job)
-    if existed or key is None:
-        return None
+    existed, key, added = _in_ledger(data_dir, job)
+    if existed:
+        return AdminStart(None, added)
+    if key is None:
+        return AdminStart(None, None)
     write_private(Path(data_dir) / ADMIN_KEY_FILE, key + "\n")
-    return key
+    return AdminStart(key, None)
+
+
+def bootstrap_admin(data_dir: Path) -> str | None:
+    """`start_admin`'s key of a first start: the key, or None when an admin key existed."""
+    return start_admin(data_dir).first_key
 
 
 def write_private(path: Path, text: str) -> None:

@@ -529,8 +529,13 @@ def _data_dir_option(command: argparse.ArgumentParser) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from keys import bootstrap_admin
+    from keys import chosen_admin_key, start_admin
 
+    try:
+        chosen_admin_key()  # refused before a store is made for it
+    except ValueError as error:
+        print(f"redress serve: {error}", file=sys.stderr)
+        return 2
     data_dir: Path = args.data_dir.resolve()
     if not args.database and not _existing_store(data_dir, "serve", may_create=True):
         return 2
@@ -545,7 +550,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if refusal is not None:
         print(f"redress serve: {refusal}", file=sys.stderr)
         return 2
-    admin_key = bootstrap_admin(data_dir)
+    started = start_admin(data_dir)
+    admin_key = started.first_key
     if admin_key is not None and admin_key != os.environ.get("REDRESS_ADMIN_KEY"):
         print(f"Admin API key (shown once; also in {data_dir / 'admin.key'}):", file=sys.stderr)
         print(admin_key, file=sys.stderr)
@@ -553,6 +559,13 @@ def run_serve(args: argparse.Namespace) -> int:
         # The operator chose it: no need to echo a secret they already hold into the logs.
         print(
             f"Admin API key: the one in REDRESS_ADMIN_KEY (also in {data_dir / 'admin.key'})",
+            file=sys.stderr,
+        )
+    elif started.added_key_id is not None:
+        print(
+            f"Admin API key: the one in REDRESS_ADMIN_KEY, added as {started.added_key_id}; "
+            f"the store's other admin keys still work (`redress keys revoke` ends one; "
+            f"{data_dir / 'admin.key'} still holds the first)",
             file=sys.stderr,
         )
     os.environ["REDRESS_DATA_DIR"] = str(data_dir)

@@ -94,6 +94,38 @@ def test_admin_key_from_the_environment_is_used(tmp_path):
         assert httpx.get(f"{base}/v1/policies", headers=bearer("wrong")).status_code == 401
 
 
+def test_an_admin_key_chosen_after_the_first_start_is_added_and_said(tmp_path):
+    """CONTRACT.md: "`REDRESS_ADMIN_KEY` in the environment, when set, is used instead of
+    generating one" (on first start). Set on a later start, it is added as another admin key,
+    to replace a lost one: that was silent (the first key, still working, unmentioned). It is
+    said now, with the new key's id; the first key still works."""
+    data = tmp_path / "data"
+    with serving(data) as (base, _):
+        first = (data / "admin.key").read_text().strip()
+    chosen = "a-replacement-the-operator-chose-0123456789"
+    with serving(data, env=clean_env(REDRESS_ADMIN_KEY=chosen)) as (base, log):
+        for key in (first, chosen):
+            assert httpx.get(f"{base}/v1/keys", headers=bearer(key)).status_code == 200
+        listed = httpx.get(f"{base}/v1/keys", headers=bearer(chosen)).json()["items"]
+        said = log.read_text()
+    admins = [k["key_id"] for k in listed if k["role"] == "admin"]
+    assert len(admins) == 2
+    assert f"REDRESS_ADMIN_KEY, added as {admins[1]}" in said and chosen not in said
+    assert (data / "admin.key").read_text().strip() == first
+
+
+@pytest.mark.parametrize("chosen", ["my key", "short-0123456789", "ключ" * 10])
+def test_an_admin_key_no_client_could_send_or_short_enough_to_guess_is_refused(tmp_path, chosen):
+    """A chosen admin key with a space can never be presented (a bearer token has none), and
+    one of 6 characters can be guessed: refused in one line, exit 2, nothing made."""
+    data = tmp_path / "data"
+    done = redress("serve", "--data-dir", str(data), "--port", str(free_port()),
+                   env=clean_env(REDRESS_ADMIN_KEY=chosen))  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith("redress serve: REDRESS_ADMIN_KEY: an admin key is 32 to 512")
+    assert chosen not in done.stderr and not data.exists()
+
+
 def test_a_decide_key_can_decide_but_not_audit(tmp_path):
     data = tmp_path / "data"
     created = redress("keys", "create", "--role", "decide", "--data-dir", str(data))
