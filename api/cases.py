@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, get_args, get_type_hints
 
 import msgspec
 from litestar import Request, Response, delete, get, post
@@ -41,13 +41,23 @@ from cases import BadCursor, CaseFilter, CaseRecord
 from cases.store import CURSOR_PATTERN, register_row
 from cases.store import MAX_PAGE_ITEMS as MAX_CASE_PAGE
 from keys import Caller
-from schemas.api import Case, CaseEvent, CasePage, CaseRequest, Erasure, Obligation, PersonalData
+from schemas.api import (
+    Case,
+    CaseEvent,
+    CasePage,
+    CaseRequest,
+    CaseState,
+    Erasure,
+    Obligation,
+    PersonalData,
+    PersonalState,
+)
 from schemas.decision import RecordedDecision
 from schemas.problems import FieldError
 from service import CaseNotFound, NothingToErase
 from service.ownership import owns_case
 from store import ReadTx
-from store.base import stored_as
+from store.base import DamagedValue, stored_as
 
 TAGS = ["cases"]
 CASE_STATES = ("open", "closed")
@@ -323,7 +333,18 @@ def existing_case(services: NamedDependency[Services], case_id: str) -> CaseReco
     return case
 
 
+# What a case row's state, purpose and personal-data mark can be (the `Case` schema's values).
+SERVED_MARKS = {
+    "state": frozenset(get_args(CaseState)),
+    "purpose": frozenset(get_args(get_type_hints(Case)["purpose"])),
+    "personal": frozenset(get_args(PersonalState)),
+}
+
+
 def case_with(case: CaseRecord, decisions: list[RecordedDecision]) -> Case:
+    for name, allowed in SERVED_MARKS.items():
+        if getattr(case, name) not in allowed:  # edited by other hands: `Case` cannot hold it
+            raise DamagedValue(f"case {case.case_id}'s {name} is {getattr(case, name)!r}")
     return Case(
         case_id=case.case_id,
         policy=case.policy,

@@ -848,6 +848,10 @@ def test_a_write_into_tables_the_ledger_was_cut_back_under_is_503_and_records_no
     [
         ("UPDATE cases SET state = 'Late' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
          "/v1/cases"),
+        ("UPDATE cases SET state = 'Late' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "/v1/cases/{case}"),
+        ("UPDATE cases SET purpose = 'Live' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "/v1/cases/{case}"),
         ("UPDATE api_keys SET role = 'Audit' WHERE role = 'audit'", "/v1/keys"),
         ("UPDATE api_keys SET name = X'00' WHERE role = 'audit'", "/v1/keys"),
     ],
@@ -867,8 +871,10 @@ def test_a_stored_value_that_does_not_fit_what_the_api_serves_is_a_503_naming_ve
         conn.execute("PRAGMA ignore_check_constraints = ON")
         assert conn.execute(edit).rowcount >= 1
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        (case,) = conn.execute("SELECT MIN(case_id) FROM cases").fetchone()
     with TestClient(create_app(copy)) as client:
-        answer = client.get(path, headers=admin)
+        answer = client.get(path.format(case=case), headers=admin)
         assert answer.status_code == 503, answer.text
         assert "redress verify" in answer.json()["detail"]
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
