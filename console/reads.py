@@ -201,6 +201,8 @@ def overview(
         and status_at({"due": due, "done_at": done_at, "status": status}, at, places[p][0])
         == "overdue"
     ]
+    # Ties of `due` in the order of the text itself, whatever the database's collation.
+    overdue.sort(key=lambda o: (o["due"], o["decision_id"], o["name"]))
     return {
         "snapshot": snapshot,
         "weekly": views.weekly_counts(per_day, list(places), at.date()),

@@ -325,7 +325,8 @@ class IndexTx:
 
     def pending_obligations(self, before: str, limit: int) -> list[tuple]:
         """(case_id, decision_id, policy, name, due, done_at, status) of subjects' register
-        rows not done nor lapsed whose `due` sorts before `before`, oldest due first, at most
+        rows not done nor lapsed whose `due` sorts before `before`, oldest due first (then by
+        decision and name: the same rows, in the same order, on SQLite and PostgreSQL), at most
         `limit` (the caller judges each at its instant)."""
         where, params = subject_filter(None, None, None)
         select = "SELECT d.case_id, d.decision_id, d.policy, o.name, o.due, o.done_at, o.status"
@@ -336,7 +337,7 @@ class IndexTx:
                 f" WHERE {where} AND d.case_id IS NOT NULL AND {pending}"
                 f" UNION ALL {select} FROM decision_index d"
                 f" JOIN decision_obligations o ON o.idx = d.idx"
-                f" WHERE {where} AND d.case_id IS NULL AND {pending} ORDER BY 5 LIMIT ?"
+                f" WHERE {where} AND d.case_id IS NULL AND {pending} ORDER BY 5, 2, 4 LIMIT ?"
             ),
             [*params, before, *params, before, limit],
         )
