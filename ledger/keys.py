@@ -36,7 +36,10 @@ def signing_key_path(data_dir: Path) -> Path:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write `data` to `path` with mode 0600, only if `path` does not exist yet."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".signing-")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".signing-")
+    except OSError as error:  # named as the key's file, not the temporary one beside it
+        raise OSError(error.errno, error.strerror, str(path)) from None
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, data)

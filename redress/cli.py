@@ -47,8 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # One line, never a traceback: an unreachable database (named without its password),
         # a schema newer than this code, a URL that is not postgresql://, a data directory
         # that cannot be opened.
-        print(f"redress {args.command}: {exc}", file=sys.stderr)
+        print(f"redress {args.command}: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _one_line(exc: Exception) -> str:
+    """What `main` says of `exc`: a file the system refused named first, without Python's
+    `[Errno N]` (`/srv/x.jsonl: No such file or directory`)."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 def _reported_in_one_line(exc: Exception) -> bool:
@@ -223,7 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         "fewer than 16,384 entries is checked in one)",
     )
     verify.add_argument(
-        "--public-key", type=Path, help="the verifier key you trust (default: the one stored)"
+        "--public-key",
+        type=Path,
+        metavar="FILE",
+        help="the verifier key you trust: a file holding it (default: DIR/public.key for a "
+        "store, the key entry 0 names for --database, the key an --export names itself: "
+        "each proves the ledger whole, not whose it is; for --receipt, a public.key beside "
+        "it)",
     )
     verify.add_argument(
         "--checkpoint", type=Path, help="a signed checkpoint you kept: prove the log extends it"
@@ -892,10 +906,22 @@ def _verified(
         return 0 if report.ok else 1
     if args.receipt is not None:
         source: Path | None = _existing_receipt(args.receipt)
+        if source is not None and public_key is None and not _key_beside(source):
+            print(
+                "redress verify: --receipt needs --public-key FILE (or a public.key beside the "
+                "receipt): a receipt is checked against the verifier key you trust",
+                file=sys.stderr,
+            )
+            return 2
     else:
         source = _existing_ledger(args.export or args.data_dir / DB_FILE, "verify")
     if source is None:
         return 2
+    if args.receipt is None and not args.export and not _is_sqlite(source):
+        # The data directory's store replaced by another file: damage, named as such (it was
+        # read as an export, and said to be one that JSON could not parse).
+        print(f"unreadable: {source} is not a Redress store: it is not a SQLite database")
+        return 1
     jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
     # The workers check a SQLite store's entries from here on, before the rest of
     # `ledger.verify` (the signature code: a tenth of a second) is loaded; after asking the
@@ -1150,6 +1176,17 @@ def _existing_receipt(path: Path) -> Path | None:
     return None
 
 
+def _key_beside(receipt: Path) -> bool:
+    return (receipt.parent / "public.key").exists()
+
+
+def _is_sqlite(path: Path) -> bool:
+    from ledger.verify_chunks import SQLITE_MAGIC
+
+    with path.open("rb") as f:
+        return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+
+
 def _existing_ledger(path: Path, command: str) -> Path | None:
     """`path` when it is a file; otherwise say so, as `redress COMMAND` would."""
     if path.is_file():
@@ -1183,6 +1220,9 @@ def _existing_store(data_dir: Path, command: str, may_create: bool = False) -> b
     with no store yet, or an empty file; none turns another program's database, or a file that
     is no database, into a store."""
     path = Path(data_dir) / DB_FILE
+    if Path(data_dir).exists() and not Path(data_dir).is_dir():
+        print(f"redress {command}: {data_dir} is not a directory (--data-dir)", file=sys.stderr)
+        return False
     if path.exists() and not path.is_file():
         print(f"redress {command}: {path} is not a file", file=sys.stderr)
         return False

@@ -407,6 +407,44 @@ def test_witness_serve_on_a_port_in_use_says_so_before_claiming_to_run(tmp_path)
     assert not data.exists()
 
 
+def test_what_the_system_refuses_is_said_as_the_file_and_why(tmp_path):
+    """A data directory that is a file, a directory that cannot be made, an --out whose
+    directory is missing, a signing key's directory that is missing: `[Errno 17] File
+    exists: …`, or an internal temporary file's name, had been printed; one line now names the
+    path given and why, exit 2."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    store = tmp_path / "store"
+    assert redress("keys", "create", "--role", "audit", "--data-dir", str(store)).returncode == 0
+    port = str(free_port())
+    cases = {
+        ("serve", "--data-dir", str(a_file), "--port", port): f"{a_file} is not a directory",
+        ("serve", "--data-dir", str(tmp_path / "d"), "--port", port, "--signing-key",
+         str(tmp_path / "no" / "k")): f"{tmp_path / 'no' / 'k'}: No such file or directory",
+        ("export", "--data-dir", str(store), "--out", str(tmp_path / "no" / "x.jsonl")):
+            f"{tmp_path / 'no' / 'x.jsonl'}: No such file or directory",
+    }  # fmt: skip
+    for args, said in cases.items():
+        done = redress(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert said in done.stderr and done.stderr.count("\n") == 1, done.stderr
+        assert "Errno" not in done.stderr and ".signing-" not in done.stderr
+
+
+def test_verify_names_a_store_replaced_by_another_file_and_asks_a_receipts_key(tmp_path):
+    """`verify --data-dir D` where D's redress.db is not SQLite read it as an export and said
+    "line 1: Expecting value"; it names the store (damage: exit 1). `--receipt` without
+    `--public-key` ran and failed as if the receipt were bad (exit 1): it is a usage error."""
+    (tmp_path / "redress.db").write_text("hello\n")
+    done = redress("verify", "--data-dir", str(tmp_path))
+    assert done.returncode == 1
+    assert "is not a Redress store: it is not a SQLite database" in done.stdout, done.stdout
+    receipt = tmp_path / "receipt.txt"
+    receipt.write_text("c2sp.org/tlog-proof@v1\nindex 1\n")
+    done = redress("verify", "--receipt", str(receipt))
+    assert done.returncode == 2 and "--receipt needs --public-key FILE" in done.stderr
+
+
 def test_replay_given_an_export_and_a_database_names_the_clash(tmp_path):
     """`replay --export FILE --database URL` replayed the export and ignored the database: two
     sources named, one line, exit 2 (a URL from the environment is not a choice made here)."""
