@@ -163,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the checkpoint signing key (created there if missing; default DIR/signing.key)",
     )
 
-    keys = _command(commands, "keys", "API keys: create, list, revoke.", None)
+    keys = _command(
+        commands, "keys", "API keys: create, list, revoke; rotate-signing: a new signing key.", None
+    )
     key_commands = keys.add_subparsers(title="key commands", metavar="KEY_COMMAND")
     create = _command(
         key_commands, "create", "Print a new API key (once) and its key id.", run_keys_create
@@ -347,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     index_check.set_defaults(command="index check")
     _data_dir_option(index_check)
     report = _command(
-        commands, "report", "Print a report from the decision index and case tables.", run_report
+        commands, "report", "Print a report of the ledger's decisions, from its index.", run_report
     )
     report.add_argument("name", help="register, routing, timeliness, serco-quarterly, "
                         "repeat-complainers")  # fmt: skip
@@ -1103,6 +1105,8 @@ def run_report(args: argparse.Namespace) -> int:
         query = reports.parse_query(args.name, values, rules.policy_ids())
     except reports.QueryError as exc:
         for pointer, message in exc.errors:
+            # The API's words name the query's fields; here they are options.
+            message = message.replace(" before from ", " before --from ")
             print(f"redress report: --{pointer.lstrip('/')}: {message}", file=sys.stderr)
         return 2
     data_dir = args.data_dir.resolve()

@@ -503,3 +503,14 @@ def test_an_officer_without_the_signing_key_checks_the_index_and_reads_reports(t
     assert "Redress-Root-Hash: " in report.stderr
     assert checked.stdout.split("root hash ")[1].rstrip(")\n") in report.stderr
     assert not (data / "signing.key").exists()  # and no new key was made in its place
+
+
+def test_a_report_period_backwards_names_the_options(tmp_path):
+    """`report --from A --to B` with B before A said "is before from A": the API's field name;
+    the command line's words are its options."""
+    store = tmp_path / "store"
+    assert redress("keys", "create", "--role", "audit", "--data-dir", str(store)).returncode == 0
+    done = redress("report", "timeliness", "--data-dir", str(store),
+                   "--from", "2026-11-30", "--to", "2026-11-01")  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "redress report: --to: 2026-11-01 is before --from 2026-11-30\n"
