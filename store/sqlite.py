@@ -1059,9 +1059,13 @@ class SqliteStore:
 
     def writable(self) -> bool:
         """True when the files a write changes (the database, its WAL and WAL index) are
-        writable and the write lock can be taken within a second (the disk is not stuck)."""
+        writable, their file system has room for a batch (`MIN_FREE_BYTES`: on a full disk
+        every write failed while this said True), and the write lock can be taken within a
+        second (the disk is not stuck). Read-only: a GET never writes."""
         files = [self.path, *(self.path.with_name(self.path.name + s) for s in WAL_FILES)]
         if not all(os.access(p, os.W_OK) for p in files if p.exists()):
+            return False
+        if free_bytes(self.path.parent) < MIN_FREE_BYTES:
             return False
         try:
             conn = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
@@ -1120,6 +1124,17 @@ def declared_columns(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# Room a write batch may need in the WAL (a few hundred decisions' pages, their nodes and index
+# rows); below it `writable` says no: the next write would likely fail "disk is full".
+MIN_FREE_BYTES = 4 << 20
+
+
+def free_bytes(directory: Path) -> int:
+    """Bytes an unprivileged process may still write on the file system of `directory`."""
+    stats = os.statvfs(directory)
+    return stats.f_bavail * stats.f_frsize
 
 
 def mistyped_table(conn: sqlite3.Connection) -> str | None:

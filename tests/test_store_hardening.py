@@ -189,3 +189,41 @@ def test_a_store_whose_disk_refuses_writes_answers_503_and_recovers(tmp_path):
         assert grown == size + 8  # nothing was recorded while the disk refused
     finally:
         server.stop()
+
+
+def test_ready_says_503_when_the_disk_has_no_room_for_a_write(tmp_path, monkeypatch):
+    """CONTRACT.md: `GET /ready` is "the store takes writes now". On a full disk every write
+    answered 503 ("database or disk is full") while `/ready` said 200 (found by an audit on a
+    small tmpfs), so a load balancer kept sending writes there. The file system's free space is
+    read (the kernel's answer is replaced here: filling a disk needs a mount); the probe still
+    writes nothing."""
+    import collections
+
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from store.sqlite import MIN_FREE_BYTES
+
+    data = tmp_path / "data"
+    create_key(data, "admin")
+    real = os.statvfs
+    Stats = collections.namedtuple("Stats", "f_bavail f_frsize")
+    room = {"bytes": 0}
+
+    def statvfs(path):
+        if os.path.realpath(path) == os.path.realpath(data):
+            return Stats(room["bytes"] // 4096, 4096)
+        return real(path)
+
+    with TestClient(create_app(data)) as client:
+        assert client.get("/ready").status_code == 200
+        before = store_bytes(data)
+        monkeypatch.setattr(os, "statvfs", statvfs)
+        for free in (0, MIN_FREE_BYTES - 4096):
+            room["bytes"] = free
+            answer = client.get("/ready")
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"].startswith("application/problem+json")
+        room["bytes"] = MIN_FREE_BYTES
+        assert client.get("/ready").status_code == 200
+        assert store_bytes(data) == before
