@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 import clock
 from cases.register import PENDING, as_instant, overdue_at, passes_at
 from store import Store
+from store.base import DamagedValue
+
+T = TypeVar("T")
 
 # The register row as CONTRACT.md names it (the stored row adds case_id, seq and passes_at).
 REGISTER_FIELDS = (
@@ -189,7 +192,10 @@ class CaseStore:
 
     def _record(self, tx: Any, row: dict[str, Any]) -> CaseRecord:
         case_id = row["case_id"]
-        return case_record(row, tx.case_decision_ids(case_id), tx.case_obligations(case_id))
+        return as_written(
+            f"case {case_id}",
+            lambda: case_record(row, tx.case_decision_ids(case_id), tx.case_obligations(case_id)),
+        )
 
     def overdue_cutoffs(self, policies: Iterable[str], at: date | datetime) -> dict[str, str]:
         """Per policy, the instant `at` stands for (a date: the start of its local day)."""
@@ -243,5 +249,18 @@ class CaseStore:
             "opened_at": row["opened_at"],
             "stage": row["stage"],
             "route": route_value(row["route"]),
-            "overdue": overdue_at(rows, at, self.timezones[row["policy"]]),
+            "overdue": as_written(
+                f"case {row['case_id']}",
+                lambda: overdue_at(rows, at, self.timezones[row["policy"]]),
+            ),
         }
+
+
+def as_written(what: str, read: Callable[[], T]) -> T:
+    """What `read` makes of stored rows; `DamagedValue` where it fails on a value the service
+    never writes there (facts that are no JSON, a due that is no date, an unknown policy):
+    the API answers 503 naming `redress verify`, which names the row."""
+    try:
+        return read()
+    except (ValueError, TypeError, KeyError) as error:
+        raise DamagedValue(f"{what}: {type(error).__name__}: {str(error)[:200]}") from None

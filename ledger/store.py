@@ -21,7 +21,7 @@ from ledger.canonical import canonical_bytes, parse_entry
 from ledger.checkpoint import Checkpoint, format_checkpoint
 from ledger.keys import ORIGIN, KeyInForce, load_or_create_signer, signing_keys
 from ledger.note import Signer
-from ledger.tlog_proof import format_tlog_proof
+from ledger.tlog_proof import TlogProofError, format_tlog_proof
 from ledger.tree import (
     consistency_hashes,
     frontier_keys,
@@ -32,7 +32,7 @@ from ledger.tree import (
 from schemas.decision import Decision, Receipt, RecordedDecision, fields_of_entry
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 from store import AppendReceipt, ReadTx, Store, WriteTx, open_store
-from store.base import StoredCheckpoint, stored_as
+from store.base import DamagedValue, StoredCheckpoint, stored_as
 
 
 class EntryNotFound(IndexError):
@@ -337,7 +337,10 @@ class Ledger:
             size = latest.tree_size
             hashes = _fetch(tx, lambda f: inclusion_hashes(index, size, f))
             raw, _ = tx.entry(index)  # type: ignore[misc]
-        return format_tlog_proof(index, hashes, latest.note, extra=raw)
+        try:
+            return format_tlog_proof(index, hashes, latest.note, extra=raw)
+        except TlogProofError as error:  # a stored note or node the writer never wrote
+            raise DamagedValue(f"the receipt of entry {index} cannot be made: {error}") from None
 
     def entry_bytes(self, index: int) -> bytes:
         """The exact bytes of entry `index`: what a receipt proves."""

@@ -37,6 +37,7 @@ from reports.compute import (
 from reports.obligations import DONE, status_at
 from reports.query import ReportQuery, previous_quarter, quarter_bounds
 from rules.calendar import local_date
+from store.base import DamagedValue
 
 
 def _day(value: date | None) -> str | None:
@@ -381,4 +382,12 @@ def compute_stored(
     if name not in IN_SQL:
         raise UnknownReport(name)
     with store.read() as tx:
-        return IN_SQL[name](tx, stored_snapshot(tx, root_hash, None, now), query)
+        try:
+            return IN_SQL[name](tx, stored_snapshot(tx, root_hash, None, now), query)
+        except (ValueError, TypeError, KeyError) as error:
+            # The query was checked (`parse_query`): what fails here is a stored value (a date
+            # that is no date, a policy that is none), which `verify` names.
+            raise DamagedValue(
+                f"the {name} report cannot be computed from the stored rows: "
+                f"{type(error).__name__}: {str(error)[:200]}"
+            ) from None

@@ -46,6 +46,11 @@ class DamagedValue(ValueError):
     by other hands; `redress verify` names where."""
 
 
+class MissingNodes(DamagedValue, LookupError):
+    """Tree nodes a tree size the ledger has reached needs are not stored: deleted or moved by
+    other hands (the writer stores each node with the entry that completes it)."""
+
+
 def blob(value: Any) -> bytes:
     """A BLOB column's value as bytes. `DamagedValue` for anything else: text or a number an
     operator wrote there (`bytes(n)` would make n zero bytes, a gigabyte for 10**9)."""

@@ -37,6 +37,7 @@ from store.base import (
     BUSY_WAIT_S,
     AppendedElsewhere,
     AppendReceipt,
+    MissingNodes,
     StoreBusy,
     StoredResponse,
     StoreUnavailable,
@@ -123,7 +124,7 @@ class PgTx(TablesTx):
             found = {(level, position): bytes(value) for level, position, value in rows}
         missing = [k for k in keys if k not in found]
         if missing:
-            raise LookupError(f"tree nodes {missing[:3]} are missing")
+            raise MissingNodes(f"tree nodes {missing[:3]} are missing")
         return found
 
     # -- case reads --------------------------------------------------------------------------

@@ -81,6 +81,7 @@ from store.base import (
     BUSY_WAIT_S,
     AppendedElsewhere,
     AppendReceipt,
+    MissingNodes,
     StoreBusy,
     StoredResponse,
     StoreUnavailable,
@@ -357,7 +358,7 @@ class SqliteTx(TablesTx):
                 found[(level, position)] = blob(value)
         missing = [k for k in keys if k not in found]
         if missing:
-            raise LookupError(f"tree nodes {missing[:3]} are missing")
+            raise MissingNodes(f"tree nodes {missing[:3]} are missing")
         return found
 
     # -- case reads --------------------------------------------------------------------------

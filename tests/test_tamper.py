@@ -852,6 +852,16 @@ def test_a_write_into_tables_the_ledger_was_cut_back_under_is_503_and_records_no
          "/v1/cases/{case}"),
         ("UPDATE cases SET purpose = 'Live' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
          "/v1/cases/{case}"),
+        ("UPDATE case_obligations SET due = '2025-13-45' WHERE case_id = (SELECT MIN(case_id)"
+         " FROM cases)", "/v1/cases"),
+        ("UPDATE case_obligations SET seq = 'x' WHERE case_id = (SELECT MIN(case_id) FROM"
+         " cases) AND seq = 0", "/v1/reports/register"),
+        ("UPDATE cases SET facts = '{bad' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "/v1/cases/{case}"),
+        ("UPDATE checkpoints SET note = 'not a note' WHERE tree_size = (SELECT MAX(tree_size)"
+         " FROM checkpoints)", "/v1/decisions/{decision}/receipt"),
+        ("DELETE FROM tree_nodes WHERE level = 0 AND position = 1", "/v1/ledger/proofs/inclusion"
+         "?index=1"),
         ("UPDATE api_keys SET role = 'Audit' WHERE role = 'audit'", "/v1/keys"),
         ("UPDATE api_keys SET name = X'00' WHERE role = 'audit'", "/v1/keys"),
     ],
@@ -873,8 +883,11 @@ def test_a_stored_value_that_does_not_fit_what_the_api_serves_is_a_503_naming_ve
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with sqlite3.connect(copy / DB_FILE) as conn:
         (case,) = conn.execute("SELECT MIN(case_id) FROM cases").fetchone()
+        (decision,) = conn.execute(
+            "SELECT ref FROM entries WHERE kind = 'decision' ORDER BY idx DESC LIMIT 1"
+        ).fetchone()
     with TestClient(create_app(copy)) as client:
-        answer = client.get(path.format(case=case), headers=admin)
+        answer = client.get(path.format(case=case, decision=decision), headers=admin)
         assert answer.status_code == 503, answer.text
         assert "redress verify" in answer.json()["detail"]
     code, out = verify(campaign, "--data-dir", str(copy), strict=False)
