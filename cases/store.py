@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
 import clock
 from cases.register import PENDING, as_instant, overdue_at, passes_at
 from store import Store
-from store.base import DamagedValue
-
-T = TypeVar("T")
+from store.base import as_written
 
 # The register row as CONTRACT.md names it (the stored row adds case_id, seq and passes_at).
 REGISTER_FIELDS = (
@@ -254,13 +252,3 @@ class CaseStore:
                 lambda: overdue_at(rows, at, self.timezones[row["policy"]]),
             ),
         }
-
-
-def as_written(what: str, read: Callable[[], T]) -> T:
-    """What `read` makes of stored rows; `DamagedValue` where it fails on a value the service
-    never writes there (facts that are no JSON, a due that is no date, an unknown policy):
-    the API answers 503 naming `redress verify`, which names the row."""
-    try:
-        return read()
-    except (ValueError, TypeError, KeyError) as error:
-        raise DamagedValue(f"{what}: {type(error).__name__}: {str(error)[:200]}") from None

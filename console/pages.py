@@ -57,7 +57,7 @@ from reports.compute import role_of
 from reports.csvout import COLUMNS, rows_of
 from reports.stored import compute_stored
 from schemas.problems import FieldError, escape_pointer
-from store.base import DamagedValue
+from store.base import DamagedValue, as_written
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "redress_console"
@@ -250,7 +250,8 @@ def overview(request: Request) -> Response:
     if session is None:
         return to_sign_in(request)
     services = services_of(request.app.state)
-    seen = reads.overview(services.store, services.ledger.root_hash)
+    root_hash = services.ledger.root_hash
+    seen = as_written("the overview", lambda: reads.overview(services.store, root_hash))
     columns, series, counts = seen["weekly"]
     statuses = seen["statuses"]
     return page(
@@ -286,7 +287,8 @@ def decisions(request: Request) -> Response:
                              "decisions": None}  # fmt: skip
     if said:
         return refusal(request, session, 422, "decisions.html", said, **shown)
-    found, more = reads.find_decisions(services_of(request.app.state).store, chosen, number)
+    store = services_of(request.app.state).store
+    found, more = as_written("the decisions", lambda: reads.find_decisions(store, chosen, number))
     pages = views.pager("/console/decisions", keep, number, more)
     if not found and number > 1:
         return past_the_end(request, session, "decisions.html", number, pages, **shown)
@@ -400,11 +402,11 @@ def cases(request: Request) -> Response:
     shown: dict[str, Any] = {"values": values, "page": number, "cases": None}
     if said:
         return refusal(request, session, 422, "cases.html", said, **shown)
-    found = reads.recent_cases(
+    found = as_written("the cases", lambda: reads.recent_cases(
         services_of(request.app.state).store, values["policy"], values["state"],
         bool(values["overdue"]), views.PAGE_SIZE + 1, reference=values["reference"],
         offset=(number - 1) * views.PAGE_SIZE,
-    )  # fmt: skip
+    ))  # fmt: skip
     keep = {k: v for k, v in values.items() if v}
     pages = views.pager("/console/cases", keep, number, len(found) > views.PAGE_SIZE)
     if not found and number > 1:
@@ -418,7 +420,8 @@ def case(request: Request, case_id: IdPath) -> Response:
     session = current(request)
     if session is None:
         return to_sign_in(request)
-    found = reads.one_case(services_of(request.app.state).store, case_id)
+    store = services_of(request.app.state).store
+    found = as_written(f"case {case_id}", lambda: reads.one_case(store, case_id))
     if found is None:
         return message_page(request, session, 404, "No such case", f"No case {case_id[:64]!r}.",
                             said=[Said("case_id", "no such case")])  # fmt: skip

@@ -73,6 +73,17 @@ def stored_as(value: Any, shape: type[T]) -> T:
         raise DamagedValue(f"a stored value does not fit {shape.__name__}: {exc}") from None
 
 
+def as_written(what: str, read: Callable[[], T]) -> T:
+    """What `read` makes of stored rows; `DamagedValue` where it fails on a value the service
+    never writes there (facts that are no JSON, a due that is no date, an unknown policy):
+    the API and the console answer 503 naming `redress verify`, which names the
+    row."""
+    try:
+        return read()
+    except (ValueError, TypeError, KeyError) as error:
+        raise DamagedValue(f"{what}: {type(error).__name__}: {str(error)[:200]}") from None
+
+
 class StoreBusy(RuntimeError):
     """Another process held the write lock for longer than `BUSY_WAIT_S` (the API answers 503)."""
 

@@ -894,6 +894,37 @@ def test_a_stored_value_that_does_not_fit_what_the_api_serves_is_a_503_naming_ve
     assert code == 1, out
 
 
+@pytest.mark.parametrize(
+    ("edit", "page"),
+    [
+        ("UPDATE decision_counts SET as_of_day = '2025-13-45' WHERE rowid = (SELECT MIN(rowid)"
+         " FROM decision_counts)", "/console"),
+        ("UPDATE decision_counts SET as_of_day = 7 WHERE rowid = (SELECT MIN(rowid)"
+         " FROM decision_counts)", "/console"),
+    ],
+)  # fmt: skip
+def test_a_console_page_over_stored_values_the_service_never_wrote_is_a_503_naming_verify(
+    campaign, copy, edit, page
+):
+    """A day that is no date in the day counts: the console's overview said only "Server
+    error" (500); it says 503 and names `redress verify`, which names the store."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        assert conn.execute(edit).rowcount >= 1
+        (case,) = conn.execute("SELECT MIN(case_id) FROM cases").fetchone()
+    with TestClient(create_app(copy)) as client:
+        signed = client.post("/console/sign-in", data={"key": ADMIN_KEY}, follow_redirects=False)
+        assert signed.status_code == 303, signed.text
+        answer = client.get(page.format(case=case), headers={"Accept": "text/html"})
+        assert answer.status_code == 503 and "redress verify" in answer.text, answer.text
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+
+
 def test_serve_refuses_a_store_whose_tail_cannot_be_read_and_says_to_run_verify(campaign, copy):
     """The last entry's index edited past 2^62: the writer cannot load the tail (a traceback
     from `redress serve` before); serve refuses with one line naming `redress verify`, which
