@@ -23,7 +23,7 @@ from store.base import DamagedValue
 PROBLEM_JSON = "application/problem+json"
 DAMAGED = (
     "the store holds a value the service never writes there, so this cannot be answered: run "
-    "`redress verify`"
+    "`redress verify`, which names where (the error is logged)"
 )
 # Nothing about the internals; but a store edited by hand is what fails most often here.
 FAILED = (
