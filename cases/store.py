@@ -11,6 +11,7 @@ comparison per policy in SQL.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -229,7 +230,8 @@ class CaseStore:
             size = 0
             for row in rows[:limit]:
                 item = self._summary(tx, row, at)
-                size += len(json.dumps(item)) + 1
+                encoded = as_written(f"case {row['case_id']}", functools.partial(json.dumps, item))
+                size += len(encoded) + 1
                 if items and size > MAX_PAGE_BYTES:
                     break
                 items.append(item)

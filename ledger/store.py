@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from cryptography.exceptions import InvalidTag
 
 from ledger import personal
 from ledger.canonical import canonical_bytes, parse_entry
@@ -32,7 +33,7 @@ from ledger.tree import (
 from schemas.decision import Decision, Receipt, RecordedDecision, fields_of_entry
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 from store import AppendReceipt, ReadTx, Store, WriteTx, open_store
-from store.base import DamagedValue, StoredCheckpoint, stored_as
+from store.base import DamagedValue, StoredCheckpoint, blob, stored_as
 
 
 class EntryNotFound(IndexError):
@@ -339,7 +340,7 @@ class Ledger:
             raw, _ = tx.entry(index)  # type: ignore[misc]
         try:
             return format_tlog_proof(index, hashes, latest.note, extra=raw)
-        except TlogProofError as error:  # a stored note or node the writer never wrote
+        except (TlogProofError, TypeError) as error:  # a note or node the writer never wrote
             raise DamagedValue(f"the receipt of entry {index} cannot be made: {error}") from None
 
     def entry_bytes(self, index: int) -> bytes:
@@ -370,7 +371,11 @@ class Ledger:
             sealed = tx.latest_sealed(case_id)
         if key is None or sealed is None:
             return None
-        return personal.unseal(key, case_id, sealed)[1]
+        try:
+            return personal.unseal(blob(key), case_id, blob(sealed))[1]
+        except (ValueError, TypeError, KeyError, InvalidTag) as error:
+            # A key or record the service never wrote (`redress verify` names the case).
+            raise DamagedValue(f"case {case_id}'s sealed personal data cannot be opened") from error
 
     def erase_personal(self, case_id: str) -> Receipt:
         """Destroy the case key and its ciphertexts; append an `erasure` entry naming the

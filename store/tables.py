@@ -10,9 +10,11 @@ A store mixes `TablesTx` into its transaction class; `self.conn` is a DB-API con
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Callable, Iterable
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from store.base import (
@@ -24,6 +26,23 @@ from store.base import (
     blob,
 )
 from store.decision_index import IndexTx
+
+# What SQLite says when a query's own functions meet a stored value the service never wrote
+# there (JSON functions on text that is no JSON, a sum past 2^63): the query is fixed, so the
+# data is at fault.
+DATA_ERRORS = ("malformed JSON", "integer overflow")
+
+
+@contextlib.contextmanager
+def stored_data() -> Iterator[None]:
+    """Run a read whose failure on a stored value is `DamagedValue` (the API's 503 naming
+    `redress verify`), not a 500."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if str(error) in DATA_ERRORS:
+            raise DamagedValue(f"a stored value the service never writes there: {error}") from None
+        raise
 
 
 class TablesTx(IndexTx):
@@ -38,7 +57,8 @@ class TablesTx(IndexTx):
         self._w = writer
 
     def _ix_rows(self, sql: str, params: Any = ()) -> list[tuple]:
-        return self.conn.execute(sql, tuple(params)).fetchall()
+        with stored_data():
+            return self.conn.execute(sql, tuple(params)).fetchall()
 
     def _ix_exec(self, sql: str, params: Any = ()) -> int:
         return self.conn.execute(sql, tuple(params)).rowcount
@@ -47,9 +67,10 @@ class TablesTx(IndexTx):
         return self.conn.execute(self._sql(sql), tuple(params)).fetchone()
 
     def _dicts(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(self._sql(sql), tuple(params))
-        names = [d[0] for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+        with stored_data():
+            cursor = self.conn.execute(self._sql(sql), tuple(params))
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cursor]
 
     # -- ledger reads ------------------------------------------------------------------------
 
@@ -158,6 +179,8 @@ class TablesTx(IndexTx):
     # -- writes (writer only) ----------------------------------------------------------------
 
     def put_case(self, row: dict[str, Any], expected_version: int | None) -> int:
+        if expected_version is not None and type(expected_version) is not int:
+            raise DamagedValue(f"case {row['case_id']}'s version is {expected_version!r}")
         if expected_version is None:
             self.conn.execute(self._sql(_insert_case(tuple(row))), (*row.values(), 1))
             return 1

@@ -862,6 +862,11 @@ def test_a_write_into_tables_the_ledger_was_cut_back_under_is_503_and_records_no
          " FROM checkpoints)", "/v1/decisions/{decision}/receipt"),
         ("DELETE FROM tree_nodes WHERE level = 0 AND position = 1", "/v1/ledger/proofs/inclusion"
          "?index=1"),
+        ("UPDATE checkpoints SET note = X'DEADBEEF' WHERE tree_size = (SELECT MAX(tree_size)"
+         " FROM checkpoints)", "/v1/decisions/{decision}/receipt"),
+        ("UPDATE cases SET stage = X'00' WHERE case_id = (SELECT MIN(case_id) FROM cases)",
+         "/v1/cases"),
+        ("UPDATE decision_counts SET count = 9223372036854775807", "/v1/reports/routing"),
         ("UPDATE api_keys SET role = 'Audit' WHERE role = 'audit'", "/v1/keys"),
         ("UPDATE api_keys SET name = X'00' WHERE role = 'audit'", "/v1/keys"),
     ],
