@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import Parameter
 
-from api.paging import bad_cursor, check_limit
+from api.paging import bad_cursor, check_limit, page_limit
 from api.problems import ApiProblem
 from api.responses import READ, problems
 from api.services import Services
@@ -31,6 +31,7 @@ TAGS = ["ledger"]
 EntryIndex = Annotated[int, Parameter(ge=0, le=SAFE_INTEGER, description="Entry index.")]
 PROOFS = problems(400, 401, 403, 404, 422)
 MAX_PAGE_ITEMS = 1000
+EntryLimit = page_limit("entries", MAX_PAGE_ITEMS)
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 
 
@@ -90,13 +91,7 @@ def list_entries(
             schema_extra={"pattern": "^[0-9]{1,15}$"},
         ),
     ] = None,
-    limit: Annotated[
-        int,
-        Parameter(
-            description=f"At most this many entries: 1–{MAX_PAGE_ITEMS:,}.",
-            schema_extra={"minimum": 1, "maximum": MAX_PAGE_ITEMS},
-        ),
-    ] = 100,
+    limit: EntryLimit = 100,
 ) -> Response[EntryPage]:
     check_limit(limit, MAX_PAGE_ITEMS)
     if cursor is not None:

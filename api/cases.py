@@ -33,7 +33,7 @@ from api.bodies import (
 from api.decisions import IdPath, recorded_decision
 from api.idempotency import IdempotencyKey, answered_async, idempotent_async, request_hash
 from api.logs import note
-from api.paging import bad_cursor, check_limit
+from api.paging import bad_cursor, check_limit, page_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
@@ -60,6 +60,7 @@ from store import ReadTx
 from store.base import DamagedValue, stored_as
 
 TAGS = ["cases"]
+CaseLimit = page_limit("cases", MAX_CASE_PAGE)
 CASE_STATES = ("open", "closed")
 
 
@@ -242,13 +243,7 @@ def list_cases(
             description="A page's `next_cursor`: the listing goes on after that case.",
         ),
     ] = None,
-    limit: Annotated[
-        int,
-        Parameter(
-            description=f"At most this many cases: 1–{MAX_CASE_PAGE:,}.",
-            schema_extra={"minimum": 1, "maximum": MAX_CASE_PAGE},
-        ),
-    ] = 100,
+    limit: CaseLimit = 100,
 ) -> CasePage:
     check_limit(limit, MAX_CASE_PAGE)
     if policy is not None and policy not in rules.policy_ids():

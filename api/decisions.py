@@ -33,7 +33,7 @@ from api.bodies import (
 )
 from api.idempotency import answered_async, idempotent_async, key_from_scope, request_hash
 from api.logs import note
-from api.paging import check_limit
+from api.paging import check_limit, page_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, post_resolved, problems
 from api.services import Services, app_services
@@ -45,6 +45,7 @@ from store import ReadTx
 
 IdPath = Annotated[str, Parameter(min_length=1, max_length=64, description="An identifier.")]
 TAGS = ["decisions"]
+DecisionLimit = page_limit("decisions", MAX_PAGE_ITEMS)
 
 
 def decision_bytes(_: ReadTx, recorded: RecordedDecision) -> bytes:
@@ -178,13 +179,7 @@ def list_decisions(
             schema_extra={"pattern": "^[0-9]{1,15}$"},
         ),
     ] = None,
-    limit: Annotated[
-        int,
-        Parameter(
-            description=f"At most this many decisions: 1–{MAX_PAGE_ITEMS:,}.",
-            schema_extra={"minimum": 1, "maximum": MAX_PAGE_ITEMS},
-        ),
-    ] = 100,
+    limit: DecisionLimit = 100,
 ) -> Response[DecisionPage]:
     check_limit(limit, MAX_PAGE_ITEMS)
     if policy is not None and policy not in rules.policy_ids():

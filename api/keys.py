@@ -16,7 +16,7 @@ from litestar.params import Parameter
 from api.bodies import checked, json_body
 from api.idempotency import IdempotencyKey, answered, idempotent, request_hash
 from api.logs import note
-from api.paging import check_limit
+from api.paging import check_limit, page_limit
 from api.problems import ApiProblem
 from api.responses import READ, WRITE, json_response, problems
 from api.services import Services
@@ -53,6 +53,7 @@ def created_view(made: NewKey, with_secret: bool) -> CreatedKey:
 
 
 MAX_KEY_PAGE = 1000
+KeyLimit = page_limit("keys", MAX_KEY_PAGE)
 # A key's place in the listing: its `created_at` (no `_` in it), `_`, its id.
 KEY_CURSOR = r"^[0-9A-Za-z:.+-]{1,40}_[\x21-\x7e]{1,64}$"
 
@@ -79,13 +80,7 @@ def list_keys(
             description="A page's `next_cursor`: the listing goes on after that key.",
         ),
     ] = None,
-    limit: Annotated[
-        int,
-        Parameter(
-            description=f"At most this many keys: 1–{MAX_KEY_PAGE:,}.",
-            schema_extra={"minimum": 1, "maximum": MAX_KEY_PAGE},
-        ),
-    ] = 100,
+    limit: KeyLimit = 100,
 ) -> KeyPage:
     check_limit(limit, MAX_KEY_PAGE)
     after = None if cursor is None else tuple(cursor.split("_", 1))

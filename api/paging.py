@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from litestar.params import Parameter
+
 from api.problems import ApiProblem
 from schemas.problems import FieldError
 
@@ -21,3 +25,15 @@ def bad_cursor() -> ApiProblem:
     """422 for a `cursor` no listing gave: it names `/cursor` and says what one is."""
     message = "not a next_cursor this listing gave: pass one back as it came"
     return ApiProblem(422, "not a cursor this listing gave", [FieldError("/cursor", message)])
+
+
+def page_limit(what: str, most: int) -> Any:
+    """The `limit` query parameter of a listing of `what`, 1 to `most` (documented so; the
+    handler still calls `check_limit`, whose 422 names `/limit`)."""
+    return Annotated[
+        int,
+        Parameter(
+            description=f"At most this many {what}: 1–{most:,}.",
+            schema_extra={"minimum": 1, "maximum": most},
+        ),
+    ]

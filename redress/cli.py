@@ -1257,9 +1257,8 @@ def _not_a_store(path: Path) -> str | None:
     """What the file at `path` is instead of a Redress store (read only), or None."""
     import sqlite3
 
-    with path.open("rb") as f:
-        if f.read(16) != b"SQLite format 3\x00":
-            return "it is not a SQLite database"
+    if not _is_sqlite(path):
+        return "it is not a SQLite database"
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
