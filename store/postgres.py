@@ -324,8 +324,13 @@ class PostgresStore:
                 migrate(conn)
         except psycopg.OperationalError as exc:
             raise unavailable(url, exc) from None
-        self._pool = ConnectionPool(
-            url,
+        self._pool = self._new_pool()
+        self._pool_lost = False  # a read found the database away: see `_reader_pool`
+        self._pool_lock = threading.Lock()
+
+    def _new_pool(self) -> ConnectionPool:
+        return ConnectionPool(
+            self.url,
             min_size=1,
             max_size=POOL_MAX,
             timeout=BUSY_WAIT_S,
@@ -358,18 +363,43 @@ class PostgresStore:
             yield PgTx(conn)
             return
         try:
-            conn = self._live_reader()
-        except (*AWAY, PoolTimeout) as exc:
+            pool = self._reader_pool()
+            conn = self._live_reader(pool)
+        except AWAY as exc:
+            self._pool_lost = True
+            raise unavailable(self.url, exc) from None
+        except PoolTimeout as exc:
+            # Busy (every connection in use), or unable to connect: only the latter is lost.
+            self._pool_lost = pool.get_stats().get("connections_errors", 0) > 0
             raise unavailable(self.url, exc) from None
         try:
             with conn:  # as the pool's `connection()`: commit, or roll back on an error
                 self._local.conn = conn
                 yield PgTx(conn)
         except AWAY as exc:
+            self._pool_lost = True
             raise unavailable(self.url, exc) from None
         finally:
             self._local.conn = None
-            self._pool.putconn(conn)
+            pool.putconn(conn)
+
+    def _reader_pool(self) -> ConnectionPool:
+        """The read pool; after reads found the database away, a new one once a connection of
+        its own shows the database is back. The pool that lost it retries at growing pauses
+        (1, 2, 4, 8 s…): a node whose `/ready` said 200 then answered a write's key check 503,
+        waiting 5 s for that pool while the database was there (found by a test under load)."""
+        if not self._pool_lost:
+            return self._pool
+        with self._pool_lock:
+            if self._pool_lost:
+                with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S):
+                    pass  # the database answers: raises, and the old pool stays, if not
+                lost, self._pool = self._pool, self._new_pool()
+                self._pool_lost = False
+                # Its connections in use are closed as they come back; closing waits for its
+                # workers, so not on a request's thread.
+                threading.Thread(target=lost.close, name="redress-pool-close", daemon=True).start()
+            return self._pool
 
     @contextmanager
     def _fresh_reader(self) -> Iterator[psycopg.Connection]:
@@ -381,7 +411,7 @@ class PostgresStore:
         except AWAY as exc:
             raise unavailable(self.url, exc) from None
 
-    def _live_reader(self) -> psycopg.Connection:
+    def _live_reader(self, pool: ConnectionPool) -> psycopg.Connection:
         """A pooled reader connection that answers. One the database closed while it was idle
         (a restart, an administrator, a failover) is dropped and the next taken at once; the
         first such has the pool check every idle one, which all went the same way. (The pool's
@@ -389,16 +419,16 @@ class PostgresStore:
         closed the pool's connections all answered 503 after 5 s.)"""
         checked_all = False
         for _ in range(POOL_MAX + 2):
-            conn = self._pool.getconn()
+            conn = pool.getconn()
             try:
                 ConnectionPool.check_connection(conn)
                 return conn
             except psycopg.OperationalError:
-                self._pool.putconn(conn)  # broken: the pool discards and replaces it
+                pool.putconn(conn)  # broken: the pool discards and replaces it
                 if not checked_all:
-                    self._pool.check()
+                    pool.check()
                     checked_all = True
-        return self._pool.getconn()  # fresh ones by now; a failure here is the database's
+        return pool.getconn()  # fresh ones by now; a failure here is the database's
 
     def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes, str]]:
         with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
