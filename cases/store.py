@@ -24,7 +24,7 @@ import msgspec
 import clock
 from cases.register import PENDING, as_instant, overdue_at, passes_at
 from store import Store
-from store.base import as_written
+from store.base import as_written, stored_as
 
 # The register row as CONTRACT.md names it (the stored row adds case_id, seq and passes_at).
 REGISTER_FIELDS = (
@@ -101,29 +101,50 @@ def stored_rows(rows: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[s
     ]
 
 
+class StoredObligation(msgspec.Struct):
+    """The values of a register row (`cases.register`) an event computes the next from, with
+    the types the service writes (a row stored before schema 7 has no `dropped_at`, `ends_at`
+    or `gaps`)."""
+
+    name: str
+    status: str
+    due: str | None = None  # none in a row migrated from schema 3
+    rule: str | None = None
+    done_at: str | None = None
+    first_decision_id: str | None = None
+    last_decision_id: str | None = None
+    dropped_at: str | None = None
+    ends_at: str | None = None
+    gaps: list[list[str]] = []
+
+
 def case_record(
     row: Mapping[str, Any], decision_ids: list[str], obligations: list[dict[str, Any]]
 ) -> CaseRecord:
     """The case of a case row (as stored), its decision ids and its register rows (as stored,
     or as `stored_rows` makes them for storing)."""
-    return CaseRecord(
-        case_id=row["case_id"],
-        policy=row["policy"],
-        purpose=row.get("purpose") or "live",
-        facts=json.loads(row["facts"]),
-        personal=row["personal"],
-        personal_commitment=row["personal_commitment"],
-        decision_ids=decision_ids,
-        opened_at=row["opened_at"],
-        updated_at=row["updated_at"],
-        state=row["state"],
-        reference=row["reference"],
-        complainant=row["complainant"],
-        stage=row["stage"],
-        route=route_value(row["route"]),
-        version=row.get("version", 1),
-        obligations=obligations,
-    )
+    stored_as(obligations, list[StoredObligation])
+    fields = {
+        "case_id": row["case_id"],
+        "policy": row["policy"],
+        "purpose": row.get("purpose") or "live",
+        "facts": json.loads(row["facts"]),
+        "personal": row["personal"],
+        "personal_commitment": row["personal_commitment"],
+        "decision_ids": decision_ids,
+        "opened_at": row["opened_at"],
+        "updated_at": row["updated_at"],
+        "state": row["state"],
+        "reference": row["reference"],
+        "complainant": row["complainant"],
+        "stage": row["stage"],
+        "route": route_value(row["route"]),
+        "version": row.get("version", 1),
+        "obligations": obligations,
+    }
+    # Each value of the type the service writes (the facts an object, the commitment text):
+    # an event merges into the facts and copies the commitment into its entry.
+    return stored_as(fields, CaseRecord)
 
 
 def route_text(route: Any) -> str | None:

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import anyio.to_thread
 
 from ledger.canonical import canonical_bytes
+from schemas.api import KeyView
+from store.base import stored_as
 
 if TYPE_CHECKING:
     from store import Store, WriteTx
@@ -129,7 +131,9 @@ def key_list(store: Store) -> list[dict[str, Any]]:
     """Every key: `key_id, role, name, created_at, revoked_at` (never a secret or its hash)."""
     with store.read() as tx:
         rows = tx.key_records()
-    return [{k: v for k, v in row.items() if k != "key_hash"} for row in rows]
+    listed = [{k: v for k, v in row.items() if k != "key_hash"} for row in rows]
+    stored_as(listed, list[KeyView])  # each row as the service writes it, or DamagedValue
+    return listed
 
 
 def key_page(
@@ -405,9 +409,11 @@ class KeyRing:
 
 def _usable(row: dict[str, Any]) -> bool:
     """Whether a key row is one the service could have written: a text hash, a known role.
-    Another was written by other hands (`redress verify` names it) and authorises nothing;
-    the keys are matched together, so one such row had every request answer 500."""
-    return isinstance(row["key_hash"], str) and row["role"] in ROLES
+        Another was written by other hands (`redress verify` names it) and authorises nothing;
+        the keys are matched together, so one such row had every request answer 500 (and an id
+    that is no text, every write of that key)."""
+    typed = isinstance(row["key_hash"], str) and isinstance(row["key_id"], str)
+    return typed and row["role"] in ROLES
 
 
 def _matching(stored: list[tuple[str, Caller]], presented: str) -> Caller | None:

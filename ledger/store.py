@@ -18,7 +18,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 
 from ledger import personal
-from ledger.canonical import canonical_bytes, parse_entry
+from ledger.canonical import canonical_bytes, parse_entry, parse_entry_fast
 from ledger.checkpoint import Checkpoint, format_checkpoint
 from ledger.keys import ORIGIN, KeyInForce, load_or_create_signer, signing_keys
 from ledger.note import Signer
@@ -33,7 +33,7 @@ from ledger.tree import (
 from schemas.decision import Decision, Receipt, RecordedDecision, fields_of_entry
 from schemas.ledger import CheckpointView, ConsistencyProof, Entry, InclusionProof
 from store import AppendReceipt, ReadTx, Store, WriteTx, open_store
-from store.base import DamagedValue, StoredCheckpoint, blob, stored_as
+from store.base import DamagedValue, StoredCheckpoint, as_written, blob, stored_as
 
 
 class EntryNotFound(IndexError):
@@ -241,7 +241,7 @@ class Ledger:
                 return None
             raw, digest = tx.entry(index)  # type: ignore[misc]
             receipt = self._covering_receipt(tx, index, digest)
-        document = parse_entry(raw)
+        document = stored_entry(raw)
         body = document["body"]
         if document["kind"] != "decision" or body.get("decision_id") != decision_id:
             raise IndexDamaged(
@@ -393,8 +393,19 @@ def append_erasure(tx: WriteTx, case_id: str) -> AppendReceipt:
     return tx.append("erasure", body, case_id)
 
 
+def stored_entry(raw: Any) -> dict:
+    """The entry document of a stored entry; `DamagedValue` where the stored value is not one
+    (the writer stores every entry as its canonical bytes)."""
+    return as_written("a stored entry", lambda: parse_entry(blob(raw)))
+
+
+def stored_body(raw: Any) -> Any:
+    """`stored_entry`'s body, on the fast path (`parse_entry_fast`)."""
+    return as_written("a stored entry", lambda: parse_entry_fast(blob(raw)))["body"]
+
+
 def _entry_view(raw: bytes, entry_hash: str) -> Entry:
-    return stored_as(parse_entry(bytes(raw)) | {"entry_hash": entry_hash}, Entry)
+    return stored_as(stored_entry(raw) | {"entry_hash": entry_hash}, Entry)
 
 
 def tree_root(tx: ReadTx, size: int) -> bytes:

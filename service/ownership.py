@@ -11,7 +11,7 @@ every `decide` key may read it, as then.
 from __future__ import annotations
 
 from keys import Caller
-from ledger.canonical import parse_entry_fast
+from ledger.store import stored_body
 from store import ReadTx, Store
 
 
@@ -20,7 +20,7 @@ def case_opener(tx: ReadTx, case_id: str) -> str | None:
     decision_ids = tx.case_decision_ids(case_id)
     index = tx.find_entry("decision", decision_ids[0]) if decision_ids else None
     found = tx.entry(index) if index is not None else None
-    return None if found is None else parse_entry_fast(bytes(found[0]))["body"].get("key_id")
+    return None if found is None else stored_body(found[0]).get("key_id")
 
 
 def owns_case(store: Store, caller: Caller, case_id: str) -> bool:

@@ -26,7 +26,7 @@ import clock
 from cases import case_state, mark_new_actions, merge_event, register_after
 from cases.store import CaseRecord, CaseStore, case_record, route_text, stored_rows
 from ledger import personal
-from ledger.canonical import canonical_decision_body, decision_bodies_ready, parse_entry_fast
+from ledger.canonical import canonical_decision_body, decision_bodies_ready
 from ledger.store import (
     Ledger,
     append_decision,
@@ -34,13 +34,14 @@ from ledger.store import (
     as_receipt,
     decision_body,
     policy_body,
+    stored_body,
 )
 from reports.index import IndexEntry, index_entry
 from schemas.decision import Action, Decision, Receipt, RecordedDecision
 from service.idempotency import Once
 from service.ids import ordered_id
 from store import AppendReceipt, Store, StoreBusy, VersionConflict, WriteTx
-from store.base import BUSY_WAIT_S
+from store.base import BUSY_WAIT_S, as_written
 
 
 def conflict_pauses() -> Iterator[float]:
@@ -236,7 +237,7 @@ class Workflows:
         with self.store.read() as tx:
             index = tx.find_entry("decision", case.decision_ids[-1])
             found = None if index is None else tx.entry(index)
-        return None if found is None else parse_entry_fast(bytes(found[0]))["body"]
+        return None if found is None else stored_body(found[0])
 
     # -- the workflows -----------------------------------------------------------------------
 
@@ -428,7 +429,10 @@ class Workflows:
         decision, entry, body, policy = self._prepare(
             decided, facts, case_id, case.personal_commitment, key_id
         )
-        state, rows = self._register(case.obligations, entry)
+        # The register so far is stored rows: a due that is no date was a 500 here.
+        state, rows = as_written(
+            f"case {case_id}'s register", lambda: self._register(case.obligations, entry)
+        )
         row = {
             "case_id": case_id,
             "state": state,

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
+HEX_DIGITS = "0123456789abcdef"
 BUSY_WAIT_S = 5.0  # the longest a write waits for another process's write lock
 
 
@@ -59,6 +60,15 @@ def blob(value: Any) -> bytes:
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     raise DamagedValue(f"{type(value).__name__} {str(value)[:40]!r} where bytes are stored")
+
+
+def stored_hash(value: Any) -> str:
+    """A stored SHA-256 digest (lowercase hex, as the writer stores every entry's). Anything
+    else is `DamagedValue`: the writer chains the next entry to it, and bytes there failed
+    every write while text that is no hash made the next entry one no reader could parse."""
+    if isinstance(value, str) and len(value) == 64 and not value.strip(HEX_DIGITS):
+        return value
+    raise DamagedValue(f"{type(value).__name__} {str(value)[:40]!r} where a SHA-256 hash is stored")
 
 
 def stored_as(value: Any, shape: type[T]) -> T:

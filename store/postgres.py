@@ -42,6 +42,7 @@ from store.base import (
     StoredResponse,
     StoreUnavailable,
     gains_signatures,
+    stored_hash,
 )
 from store.pg_migrations import migrate
 from store.sqlite import (
@@ -687,7 +688,7 @@ class PostgresStore:
         keys = frontier_keys(size)
         nodes = PgTx(conn).nodes(keys)
         state.frontier = Frontier(size, [nodes[k] for k in keys])
-        state.tail_hash = tail_hash if size else ZERO_HASH
+        state.tail_hash = stored_hash(tail_hash) if size else ZERO_HASH
         state.valid = True
         if self.on_appended_elsewhere is not None:
             self.on_appended_elsewhere(PgTx(conn), seen)

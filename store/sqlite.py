@@ -87,6 +87,7 @@ from store.base import (
     StoreUnavailable,
     blob,
     gains_signatures,
+    stored_hash,
 )
 from store.decision_index import ADD_COUNTS, INDEX_COLUMNS
 from store.migrations import migrate
@@ -1021,7 +1022,7 @@ class SqliteStore:
         `on_appended_elsewhere` from where."""
         row = conn.execute("SELECT idx, entry_hash FROM entries ORDER BY idx DESC LIMIT 1")
         tail = row.fetchone()
-        size, tail_hash = (0, ZERO_HASH) if tail is None else (tail[0] + 1, tail[1])
+        size, tail_hash = (0, ZERO_HASH) if tail is None else (tail[0] + 1, stored_hash(tail[1]))
         if state.valid and state.frontier.size == size and state.tail_hash == tail_hash:
             return
         seen = state.frontier.size if state.valid else 0

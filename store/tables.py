@@ -15,7 +15,9 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from store.base import (
     COSIGNED_PATTERN,
@@ -24,6 +26,7 @@ from store.base import (
     StoredResponse,
     VersionConflict,
     blob,
+    stored_hash,
 )
 from store.decision_index import IndexTx
 
@@ -226,7 +229,7 @@ class TablesTx(IndexTx):
 
     def erase_personal(self, case_id: str) -> list[str]:
         commitments = [
-            r[0]
+            stored_hash(r[0])  # the erasure entry names them
             for r in self.conn.execute(
                 self._sql(
                     "SELECT commitment FROM personal_records WHERE case_id = ? "
@@ -299,13 +302,24 @@ IN_A_GAP = (
 )
 
 
+# A register row's `gaps`: `[from, to]` pairs of instants (`cases.register`).
+GAPS = list[Annotated[list[str], msgspec.Meta(min_length=2, max_length=2)]]
+
+
 def stored_obligations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Register rows as read from the case tables, their `gaps` decoded (stored as JSON text,
-    NULL for none)."""
+    NULL for none); `DamagedValue` for gaps the service never writes."""
     for row in rows:
         gaps = row.get("gaps")
-        row["gaps"] = json.loads(gaps) if gaps else []
+        row["gaps"] = _stored_gaps(gaps) if gaps else []
     return rows
+
+
+def _stored_gaps(text: Any) -> list[list[str]]:
+    try:
+        return msgspec.json.decode(text, type=GAPS)
+    except (msgspec.DecodeError, TypeError) as exc:
+        raise DamagedValue(f"a register row's gaps {str(text)[:40]!r}: {exc}") from None
 
 
 @functools.cache  # one set of columns in practice: the case row `service.workflows` writes

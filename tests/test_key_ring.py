@@ -96,15 +96,15 @@ def test_settle_waits_for_the_background_re_read_so_the_store_can_close(tmp_path
 
 
 def test_a_key_row_edited_by_other_hands_authorises_nothing_and_fails_no_other_key(tmp_path):
-    """A key row with no hash (SQLite lets a TEXT primary key be NULL), a BLOB hash or a role
-    the service does not have: the keys are matched together, and such a row had every request
+    """A key row with no hash (SQLite lets a TEXT primary key be NULL), a BLOB hash or id, or a
+    role the service does not have: the keys are matched together, and such a row had every request
     answer 500. It authorises nothing now (`redress verify` names it); every other key works."""
     import sqlite3
 
     store = open_store(tmp_path)
     try:
         made = {}
-        for name in ("good", "no-hash", "bytes", "role"):
+        for name in ("good", "no-hash", "bytes", "role", "id"):
             key, job = create_job("decide", name)
             store.write(job)
             made[name] = key
@@ -112,6 +112,8 @@ def test_a_key_row_edited_by_other_hands_authorises_nothing_and_fails_no_other_k
             "no-hash": "key_hash = NULL",
             "bytes": "key_hash = CAST(key_hash AS BLOB)",
             "role": "role = 'Audit'",
+            # Its id went into every decision's entry, which could not be encoded (500).
+            "id": "key_id = CAST(key_id AS BLOB)",
         }
         db = sqlite3.connect(tmp_path / "redress.db", isolation_level=None)
         for name, edit in edits.items():

@@ -899,6 +899,96 @@ def test_a_stored_value_that_does_not_fit_what_the_api_serves_is_a_503_naming_ve
     assert code == 1, out
 
 
+# A case opened for the test with personal data, and its first register row ({case}, {row}).
+FIRST_ROW = "case_id = '{case}' AND seq = 0"
+EVENT = ("POST", "/v1/cases/{case}/events", {"facts": {"stage_two_outcome_at": "2026-12-04"}})
+
+
+@pytest.mark.parametrize(
+    ("edit", "request_"),
+    [
+        # An entry as bytes that are no JSON: every read of it had answered 500.
+        ("UPDATE entries SET entry = X'00ff' WHERE ref = '{decision}'",
+         ("GET", "/v1/decisions/{decision}", None)),
+        ("UPDATE entries SET entry = X'00ff' WHERE ref = '{decision}'",
+         ("GET", "/v1/decisions", None)),
+        ("UPDATE entries SET entry = X'00ff' WHERE ref = '{decision}'",
+         ("GET", "/v1/ledger/entries?limit=1000", None)),
+        # Keys: a page after a cursor, and the listing's next cursor, over values no key has.
+        ("UPDATE api_keys SET created_at = X'00ff'", ("GET", "/v1/keys?limit=1&cursor=0_k", None)),
+        ("UPDATE api_keys SET key_id = NULL WHERE key_id = (SELECT key_id FROM api_keys ORDER BY"
+         " created_at, key_id LIMIT 1 OFFSET 1)", ("GET", "/v1/keys?limit=2", None)),
+        # The case's stored facts, commitment and register, read by its next event.
+        ("UPDATE cases SET facts = '7' WHERE case_id = '{case}'", EVENT),
+        ("UPDATE cases SET facts = '\"a\"' WHERE case_id = '{case}'", EVENT),
+        ("UPDATE cases SET personal_commitment = X'00ff' WHERE case_id = '{case}'", EVENT),
+        (f"UPDATE case_obligations SET due = NULL WHERE {FIRST_ROW}", EVENT),
+        (f"UPDATE case_obligations SET due = 'x' WHERE {FIRST_ROW}", EVENT),
+        (f"UPDATE case_obligations SET dropped_at = '\"a\"' WHERE {FIRST_ROW}", EVENT),
+        (f"UPDATE case_obligations SET dropped_at = X'00ff' WHERE {FIRST_ROW}", EVENT),
+        (f"UPDATE case_obligations SET gaps = '7' WHERE {FIRST_ROW}", EVENT),
+        (f"UPDATE case_obligations SET gaps = 'x' WHERE {FIRST_ROW}", ("GET", "/v1/cases", None)),
+        ("UPDATE personal_records SET commitment = X'00ff' WHERE case_id = '{case}'",
+         ("DELETE", "/v1/cases/{case}/personal", None)),
+    ],
+)  # fmt: skip
+def test_a_request_over_a_stored_value_the_service_never_wrote_is_a_503_naming_verify(
+    campaign, copy, edit, request_
+):
+    """One cell of the store edited to a value of a type or shape the service never writes
+    there (found by a probe damaging one cell at a time): each of these requests answered 500,
+    or wrote an entry no one could read. Each is a 503 naming `redress verify`, which names
+    the store, and a write records nothing."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    opening = {**LIVE_COMPLAINT, "personal": {"name": "A. Person"}}
+    with TestClient(create_app(copy)) as client:
+        case = client.post("/v1/cases", json=opening, headers=admin).json()["case_id"]
+        decision = client.get("/v1/decisions?limit=1", headers=admin).json()["items"][0]
+        made = client.post("/v1/keys", json={"role": "audit"}, headers=admin)  # a third key
+        assert made.status_code == 201, made.text
+    places = {"case": case, "decision": decision["decision_id"]}
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        assert conn.execute(edit.format(**places)).rowcount >= 1
+        (size,) = conn.execute("SELECT COUNT(*) FROM entries").fetchone()
+    method, path, body = request_
+    with TestClient(create_app(copy)) as client:
+        answer = client.request(method, path.format(**places), json=body, headers=admin)
+        assert answer.status_code == 503, answer.text
+        assert "redress verify" in answer.json()["detail"]
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == size
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+
+
+@pytest.mark.parametrize("column", ["route", "stage", "disposition"])
+def test_the_routing_chart_over_bytes_in_the_day_counts_is_a_503_naming_verify(
+    campaign, copy, column
+):
+    """The console's routing chart joined the counted route, stage and disposition as text:
+    bytes there had the page answer 500."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        edit = f"UPDATE decision_counts SET {column} = X'00ff' WHERE rowid = (SELECT MIN(rowid)"
+        assert conn.execute(edit + " FROM decision_counts)").rowcount == 1
+    with TestClient(create_app(copy)) as client:
+        signed = client.post("/console/sign-in", data={"key": ADMIN_KEY}, follow_redirects=False)
+        assert signed.status_code == 303, signed.text
+        page = client.get("/console/reports?name=routing", headers={"Accept": "text/html"})
+        assert page.status_code == 503 and "redress verify" in page.text, page.text
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+
+
 @pytest.mark.parametrize(
     ("edit", "page"),
     [
@@ -930,13 +1020,24 @@ def test_a_console_page_over_stored_values_the_service_never_wrote_is_a_503_nami
     assert code == 1, out
 
 
-def test_serve_refuses_a_store_whose_tail_cannot_be_read_and_says_to_run_verify(campaign, copy):
-    """The last entry's index edited past 2^62: the writer cannot load the tail (a traceback
-    from `redress serve` before); serve refuses with one line naming `redress verify`, which
-    names the damage."""
+@pytest.mark.parametrize(
+    "change",
+    [
+        "idx = 9223372036854775807",
+        # Bytes had every write answer 500; text that is no hash had the next decision answered
+        # 201 with an entry that is no JSON, which every listing then answered 500.
+        "entry_hash = X'00ff'",
+        "entry_hash = '\"a\"'",
+    ],
+)
+def test_serve_refuses_a_store_whose_tail_cannot_be_read_and_says_to_run_verify(
+    campaign, copy, change
+):
+    """The last entry's index edited past 2^62, or its hash into no hash: the writer cannot
+    load the tail (a traceback from `redress serve` before); serve refuses with one line naming
+    `redress verify`, which names the damage."""
     with sqlite3.connect(copy / DB_FILE) as conn:
-        conn.execute("UPDATE entries SET idx = 9223372036854775807 WHERE idx = (SELECT MAX(idx)"
-                     " FROM entries)")  # fmt: skip
+        conn.execute(f"UPDATE entries SET {change} WHERE idx = (SELECT MAX(idx) FROM entries)")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         code = main(["serve", "--data-dir", str(copy), "--port", str(free_port())])
@@ -975,7 +1076,7 @@ def test_the_console_shows_a_decision_whose_entry_is_no_longer_bytes_as_a_503_na
 @pytest.mark.parametrize(
     ("edit", "named"),
     [
-        ("UPDATE api_keys SET key_id = NULL WHERE role = 'audit'", "in the API key table"),
+        ("UPDATE api_keys SET key_id = X'00ff' WHERE role = 'audit'", "in the API key table"),
         ("UPDATE decision_counts SET count = 'many'", "in the decision index"),
     ],
 )
