@@ -103,11 +103,15 @@ SCRUB_WAIT_S = 10.0
 WAL_CHECKPOINT_S = 0.25  # how often the WAL is copied into the database (`WalCopier`)
 WAL_CHECKPOINT_WAIT_S = 0.05  # how long the writer waits for its turn to copy (else copies anyway)
 WAL_FRAMES_MAX = 4096  # frames left in the WAL after a copy beyond which the writer copies it
+# The WAL is cut back to this when it restarts: a burst, or a reader holding an old snapshot
+# so that copies could not catch up, had grown it for good (SQLite reuses it, never shrinks it).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 Sign = Callable[[int, bytes], str]  # (tree size, root hash) -> signed checkpoint note
 
 
 def connect(path: Path, statements: int = 128) -> sqlite3.Connection:
-    """The one place a connection is made: WAL, full sync, deleted content overwritten.
+    """The one place a connection is made: WAL (cut back to `WAL_SIZE_LIMIT` when it
+    restarts), full sync, deleted content overwritten.
     `statements`: how many prepared statements it keeps (the sqlite3 module's default)."""
     conn = sqlite3.connect(
         path,
@@ -119,6 +123,7 @@ def connect(path: Path, statements: int = 128) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA secure_delete=ON")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     return conn
 
 

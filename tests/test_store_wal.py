@@ -62,3 +62,24 @@ def test_the_writer_copies_in_its_turn_when_copies_left_the_wal_too_long(tmp_pat
             assert len(tx.api_keys()) == 1501
     finally:
         store.close()
+
+
+def test_a_wal_grown_by_a_burst_shrinks_when_it_restarts(tmp_path, monkeypatch):
+    """A burst (or a reader holding its snapshot) grows the WAL; it used to keep that size on
+    disk for good, reused but never given back. It is cut to `WAL_SIZE_LIMIT` when it restarts."""
+    monkeypatch.setattr(sqlite_store, "WAL_CHECKPOINT_S", 3600.0)
+    monkeypatch.setattr(sqlite_store, "WAL_SIZE_LIMIT", 16 * 1024, raising=False)
+    store = open_store(tmp_path)
+    wal = tmp_path / (DB_FILE + "-wal")
+    try:
+        store.write(keys(0, 3000))
+        assert wal.stat().st_size > 256 * 1024
+        copier = WalCopier(tmp_path / DB_FILE)
+        assert copier.start()
+        copier.close()
+        store.write(keys(3000, 1))  # the WAL restarts, from its first frame
+        assert wal.stat().st_size <= 16 * 1024
+        with store.read() as tx:
+            assert len(tx.api_keys()) == 3001
+    finally:
+        store.close()
