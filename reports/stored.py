@@ -175,7 +175,8 @@ class FlagCount(msgspec.Struct, array_like=True):
 def routing_from_store(tx: Any, snapshot: Snapshot, query: ReportQuery) -> dict[str, Any]:
     combos, flags = tx.routing_counts(query.policy, _day(query.start), _day(query.end))
     # Bytes there were served as base64 text in JSON, and failed the console's chart (500).
-    stored_as(combos, list[RoutingCount]), stored_as(flags, list[FlagCount])
+    stored_as(combos, list[RoutingCount])
+    stored_as(flags, list[FlagCount])
     known = snapshot.policies
     rows = [
         {"policy": p, "route": r, "stage": s, "disposition": d, "count": n}
