@@ -391,10 +391,11 @@ class PostgresStore:
         waiting 5 s for that pool while the database was there (found by a test under load)."""
         if not self._pool_lost:
             return self._pool
+        # Outside the lock: readers meanwhile each wait at most their own connection's time.
+        with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S):
+            pass  # the database answers: raises, and the old pool stays, if not
         with self._pool_lock:
             if self._pool_lost:
-                with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S):
-                    pass  # the database answers: raises, and the old pool stays, if not
                 lost, self._pool = self._pool, self._new_pool()
                 self._pool_lost = False
                 # Its connections in use are closed as they come back; closing waits for its
