@@ -25,7 +25,7 @@ from keys import Caller
 from schemas.problems import FieldError
 from service import AlreadyClaimed, Once, remembered
 from store import ReadTx, Store
-from store.base import StoredResponse
+from store.base import DamagedValue, StoredResponse
 
 HEADER = "Idempotency-Key"
 POINTER = f"/{HEADER}"
@@ -131,6 +131,13 @@ async def idempotent_async(
     return Once(caller.key_id, key, hashed, render)
 
 
+def unanswered_claim(once: Once) -> DamagedValue:
+    """A claim kept with no answer: the service stores a claim and its answer in one
+    transaction, so the row was edited by other hands (the API's 503 naming `redress verify`;
+    it had answered 500)."""
+    return DamagedValue(f"the Idempotency-Key {once.key!r} is kept claimed with no answer")
+
+
 async def answered_async(
     store: Store, once: Once | None, write: Callable[[], Awaitable[Response]]
 ) -> Response:
@@ -145,7 +152,7 @@ async def answered_async(
             if stored is not None:
                 return replay(stored, once.request_hash)
             await asyncio.sleep(POLL_S)
-        raise
+        raise unanswered_claim(once) from None
 
 
 def answered(store: Store, once: Once | None, write: Callable[[], Response]) -> Response:
@@ -159,4 +166,4 @@ def answered(store: Store, once: Once | None, write: Callable[[], Response]) -> 
             if stored is not None:
                 return replay(stored, once.request_hash)
             time.sleep(POLL_S)
-        raise
+        raise unanswered_claim(once) from None

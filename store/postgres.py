@@ -37,6 +37,7 @@ from store.base import (
     BUSY_WAIT_S,
     AppendedElsewhere,
     AppendReceipt,
+    DamagedValue,
     MissingNodes,
     StoreBusy,
     StoredResponse,
@@ -56,7 +57,7 @@ from store.sqlite import (
     _Writer,
     answer_all,
 )
-from store.tables import STILL_PENDING, TablesTx, stored_obligations
+from store.tables import STILL_PENDING, TablesTx, is_data_exception, stored_obligations
 
 # `store.tables.IN_A_GAP` in PostgreSQL's terms (`gaps` is JSON text).
 PG_IN_A_GAP = (
@@ -110,7 +111,7 @@ class PgTx(TablesTx):
     def tree_size(self) -> int:
         if self._w is not None:
             return self._w.frontier.size
-        return self._one("SELECT size FROM ledger_tail")[0]
+        return _tail_size(self._one("SELECT size FROM ledger_tail")[0])
 
     def nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         keys = list(dict.fromkeys(keys))
@@ -325,6 +326,11 @@ class PostgresStore:
                 migrate(conn)
         except psycopg.OperationalError as exc:
             raise unavailable(url, exc) from None
+        except (pg_errors.DuplicateTable, pg_errors.DuplicateColumn, pg_errors.DuplicateObject):
+            # Steps the schema has taken already: its version row was set back by other hands.
+            raise DamagedValue(
+                "the schema version row names a version older than the tables are"
+            ) from None
         self._pool = self._new_pool()
         self._pool_lost = False  # a read found the database away: see `_reader_pool`
         self._pool_lock = threading.Lock()
@@ -686,6 +692,10 @@ class PostgresStore:
         if state.valid and state.frontier.size == size and state.tail_hash == tail_hash:
             return
         seen = state.frontier.size if state.valid else 0
+        _tail_size(size)
+        if conn.execute("SELECT 1 FROM entries WHERE idx >= %s LIMIT 1", (size,)).fetchone():
+            # Size 0 over a ledger had a node append a second genesis entry, refused (500).
+            raise DamagedValue(f"the ledger's tail row says {size} entries; more are stored")
         keys = frontier_keys(size)
         nodes = PgTx(conn).nodes(keys)
         state.frontier = Frontier(size, [nodes[k] for k in keys])
@@ -740,9 +750,18 @@ class PostgresStore:
         self._pool.close()
 
 
+def _tail_size(size: Any) -> int:
+    """The `ledger_tail` row's size, as the writer keeps it; `DamagedValue` if negative."""
+    if not isinstance(size, int) or size < 0:
+        raise DamagedValue(f"the ledger's tail row says {size!r} entries")
+    return size
+
+
 def _as_store_error(exc: BaseException) -> BaseException:
     if isinstance(exc, pg_errors.LockNotAvailable):
         return StoreBusy("the store stayed busy: a row stayed locked")
+    if is_data_exception(exc):  # a case version at the column's limit, say
+        return DamagedValue(f"a stored value the service never writes there: {exc}")
     return exc
 
 

@@ -46,6 +46,16 @@ def stored_data() -> Iterator[None]:
         if str(error) in DATA_ERRORS:
             raise DamagedValue(f"a stored value the service never writes there: {error}") from None
         raise
+    except Exception as error:
+        if is_data_exception(error):
+            raise DamagedValue(f"a stored value the service never writes there: {error}") from None
+        raise
+
+
+def is_data_exception(error: BaseException) -> bool:
+    """PostgreSQL's class 22, "data exception": text that is no JSON where SQL reads JSON, a
+    number out of its column's range (psycopg gives each error its SQLSTATE)."""
+    return str(getattr(error, "sqlstate", None) or "").startswith("22")
 
 
 class TablesTx(IndexTx):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import COMPLAINT, bearer, free_port, server_database_url, with_options
+from conftest import COMPLAINT, LIVE_COMPLAINT, bearer, free_port, server_database_url, with_options
 from litestar.testing import TestClient
 
 from api.app import create_app
@@ -651,3 +651,56 @@ def test_a_table_that_no_longer_keeps_its_key_is_named(tmp_path, store_url):
     report = verify_database(store_url)
     assert not report.ok and report.damage == "unkeyed", report.summary
     assert report.summary.startswith("table checkpoints no longer keeps (tree_size) unique")
+
+
+def _edit(url: str, statement: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute(statement).rowcount >= 1
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # A node appended to the frontier of no tree (every write 500) or a second genesis
+        # entry (refused by the database, a traceback from `serve`).
+        "UPDATE ledger_tail SET size = -1",
+        "UPDATE ledger_tail SET size = 0",
+        # Migrations the tables have taken already were run again: a traceback from `serve`.
+        "UPDATE redress_schema SET version = 7",
+    ],
+)
+def test_serve_refuses_a_database_edited_into_a_state_it_never_writes(tmp_path, store_url, edit):
+    """Found by a probe damaging one cell of the database at a time: each of these stores is
+    refused in one line naming `redress verify`, never a traceback."""
+    Ledger.open(tmp_path).close()
+    create_key(tmp_path, "decide")
+    _edit(store_url, edit)
+    refused = redress("serve", "--data-dir", str(tmp_path), "--database", store_url)
+    assert refused.returncode == 2, refused.stderr
+    assert "redress verify" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "method", "path"),
+    [
+        # The overdue listing's SQL reads `gaps` as JSON: no JSON, or no list, was a 500.
+        ("UPDATE case_obligations SET gaps = 'x'", "GET", "/v1/cases?overdue_as_of=2026-12-01"),
+        ("UPDATE case_obligations SET gaps = '7'", "GET", "/v1/cases?overdue_as_of=2026-12-01"),
+        # The next write adds one to a case's version: past the column's range, a 500.
+        ("UPDATE cases SET version = 2147483647", "POST", "/v1/cases/{case}/events"),
+    ],
+)
+def test_a_database_value_the_service_never_wrote_is_a_503_naming_verify(
+    tmp_path, store_url, edit, method, path
+):
+    admin = bearer(create_key(tmp_path, "admin"))
+    with TestClient(create_app(tmp_path)) as client:
+        opened = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=admin)
+        assert opened.status_code == 201, opened.text
+        case = opened.json()["case_id"]
+    _edit(store_url, edit)
+    event = {"facts": {"stage_two_outcome_at": "2026-12-04"}}
+    with TestClient(create_app(tmp_path)) as client:
+        body = event if method == "POST" else None
+        answer = client.request(method, path.format(case=case), json=body, headers=admin)
+        assert answer.status_code == 503 and "redress verify" in answer.text, answer.text

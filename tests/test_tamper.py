@@ -966,6 +966,29 @@ def test_a_request_over_a_stored_value_the_service_never_wrote_is_a_503_naming_v
     assert code == 1, out
 
 
+def test_a_key_kept_claimed_with_no_answer_is_a_503_naming_verify(campaign, copy):
+    """The service keeps an `Idempotency-Key`'s claim and its answer in one transaction; a
+    claim left with no answer by other hands had the retry wait, then answer 500."""
+    from litestar.testing import TestClient
+    from witnessed import ADMIN_KEY
+
+    from api.app import create_app
+
+    once = {"Authorization": f"Bearer {ADMIN_KEY}", "Idempotency-Key": "retry-1"}
+    with TestClient(create_app(copy)) as client:
+        assert client.post("/v1/decisions", json=COMPLAINT, headers=once).status_code == 201
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        assert conn.execute("UPDATE idempotency SET status = 0 WHERE key = 'retry-1'").rowcount
+        (size,) = conn.execute("SELECT COUNT(*) FROM entries").fetchone()
+    with TestClient(create_app(copy)) as client:
+        again = client.post("/v1/decisions", json=COMPLAINT, headers=once)
+        assert again.status_code == 503 and "redress verify" in again.text, again.text
+    with sqlite3.connect(copy / DB_FILE) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == size
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+
+
 @pytest.mark.parametrize("column", ["route", "stage", "disposition"])
 def test_the_routing_chart_over_bytes_in_the_day_counts_is_a_503_naming_verify(
     campaign, copy, column
