@@ -121,10 +121,26 @@ class StoredObligation(msgspec.Struct):
 def case_record(
     row: Mapping[str, Any], decision_ids: list[str], obligations: list[dict[str, Any]]
 ) -> CaseRecord:
-    """The case of a case row (as stored), its decision ids and its register rows (as stored,
-    or as `stored_rows` makes them for storing)."""
+    """The case of a case row as the service has just written it, its decision ids and its
+    register rows (as `stored_rows` makes them for storing)."""
+    return CaseRecord(**_case_fields(row, decision_ids, obligations))
+
+
+def stored_case(
+    row: Mapping[str, Any], decision_ids: list[str], obligations: list[dict[str, Any]]
+) -> CaseRecord:
+    """`case_record` of rows read from the store: each value of the type the service writes
+    (the facts an object, the commitment text, the register's instants text), else
+    `DamagedValue`. An event merges into the facts, copies the commitment into its entry and
+    computes the next register from these rows."""
     stored_as(obligations, list[StoredObligation])
-    fields = {
+    return stored_as(_case_fields(row, decision_ids, obligations), CaseRecord)
+
+
+def _case_fields(
+    row: Mapping[str, Any], decision_ids: list[str], obligations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
         "case_id": row["case_id"],
         "policy": row["policy"],
         "purpose": row.get("purpose") or "live",
@@ -142,9 +158,6 @@ def case_record(
         "version": row.get("version", 1),
         "obligations": obligations,
     }
-    # Each value of the type the service writes (the facts an object, the commitment text):
-    # an event merges into the facts and copies the commitment into its entry.
-    return stored_as(fields, CaseRecord)
 
 
 def route_text(route: Any) -> str | None:
@@ -214,7 +227,7 @@ class CaseStore:
         case_id = row["case_id"]
         return as_written(
             f"case {case_id}",
-            lambda: case_record(row, tx.case_decision_ids(case_id), tx.case_obligations(case_id)),
+            lambda: stored_case(row, tx.case_decision_ids(case_id), tx.case_obligations(case_id)),
         )
 
     def overdue_cutoffs(self, policies: Iterable[str], at: date | datetime) -> dict[str, str]:

@@ -408,10 +408,10 @@ class KeyRing:
 
 
 def _usable(row: dict[str, Any]) -> bool:
-    """Whether a key row is one the service could have written: a text hash, a known role.
-        Another was written by other hands (`redress verify` names it) and authorises nothing;
-        the keys are matched together, so one such row had every request answer 500 (and an id
-    that is no text, every write of that key)."""
+    """Whether a key row is one the service could have written: a text hash and id, a known
+    role. Another was written by other hands (`redress verify` names it) and authorises
+    nothing; the keys are matched together, so one such row had every request answer 500 (and
+    an id that is no text, every write of that key)."""
     typed = isinstance(row["key_hash"], str) and isinstance(row["key_id"], str)
     return typed and row["role"] in ROLES
 
