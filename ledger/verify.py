@@ -216,32 +216,55 @@ def _report(
     )
 
 
-def _check_declared(declared: dict[str, list[tuple]], schema: dict[str, list[tuple]]) -> None:
-    """Every table of the service's declares its columns as the service does: each name with
-    its type and its place in the primary key (`PRAGMA table_info`). SQLite keeps a value of
-    any type in any column, but a declared `INTEGER PRIMARY KEY` holds integers only: a table
-    rebuilt without it (`CREATE TABLE … AS SELECT`) could hold a row again under a key of
-    another type (text, bytes), unique to SQLite but not to the service's reads."""
+def _redeclared_table(
+    declared: dict[str, list[tuple]], schema: dict[str, list[tuple]]
+) -> str | None:
+    """The first table of the service's that does not declare its columns as the service does
+    (each name with its type and its place in the primary key, `PRAGMA table_info`), or None.
+    SQLite keeps a value of any type in any column, but a declared `INTEGER PRIMARY KEY` holds
+    integers only: a table rebuilt without it (`CREATE TABLE … AS SELECT`) could hold a row
+    again under a key of another type (text, bytes), unique to SQLite but not to the service's
+    reads."""
     for table, columns in schema.items():
         want = {(c[1], c[2].upper(), c[5]) for c in columns}
         have = {(c[1], str(c[2]).upper(), c[5]) for c in declared.get(table, [])}
         if have != want:
-            raise Failure(
-                Damage.REDECLARED,
-                f"table {table} is not declared as the service declares it (columns, their "
-                "types and its primary key): rebuilt by other hands, it could hold what the "
-                "service's own never could",
-            )
+            return table
+    return None
+
+
+def _check_declared(redeclared: str | None) -> None:
+    if redeclared is not None:
+        raise Failure(
+            Damage.REDECLARED,
+            f"table {redeclared} is not declared as the service declares it (columns, their "
+            "types and its primary key): rebuilt by other hands, it could hold what the "
+            "service's own never could",
+        )
+
+
+def _check_schema_version(version: int, known: int, tables_current: bool) -> None:
+    """The store's schema version is this Redress's (`store.schema.schema_version_problem`):
+    one set back by other hands is damage `serve` refuses; a newer or an older one is a store
+    this Redress cannot hold to its tables as they are."""
+    from store.schema import schema_version_problem
+
+    problem = schema_version_problem(version, known, tables_current)
+    if problem is not None:
+        set_back = version < known and tables_current
+        raise Failure(Damage.REDECLARED if set_back else Damage.UNREADABLE, problem)
 
 
 def _check_value_types(mistyped: str | None) -> None:
-    """No table holds, in a column the ledger does not hold, a value of a type the service never
-    writes there (`mistyped`: the first such table, `store.sqlite.mistyped_table`)."""
+    """No table holds, in a column the ledger does not hold, a value the service never writes
+    there (`mistyped`: the first such table, `store.sqlite.mistyped_table` or
+    `store.postgres.mistyped_table`)."""
     if mistyped is not None:
         raise Failure(
             Damage.REDECLARED,
-            f"table {mistyped} holds a value of a type the service never writes in "
-            f"{', '.join(TYPED_COLUMNS[mistyped])}: written by other hands",
+            f"table {mistyped} holds, in {', '.join(TYPED_COLUMNS[mistyped])}, a value the "
+            "service never writes there (of another type, or out of its range): written by "
+            "other hands",
         )
 
 
@@ -261,9 +284,13 @@ def _check_unique_keys(kept: dict[str, list[tuple[str, ...]]]) -> None:
 
 
 def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> StoredTree:
-    from store.postgres import unique_keys
+    from store.pg_migrations import SCHEMA_VERSION, schema_version
+    from store.postgres import mistyped_table, tables_current, unique_keys
 
+    version = schema_version(snapshot.conn)
+    _check_schema_version(version, SCHEMA_VERSION, tables_current(snapshot.conn))
     _check_unique_keys(unique_keys(snapshot.conn))
+    _check_value_types(mistyped_table(snapshot.conn))
     frontier = Frontier()
     roots: dict[int, bytes] = {0: frontier.root()}
     prev_hash = ZERO_HASH
@@ -372,10 +399,13 @@ def verify_sqlite(
 def _stream_tree(checks: EntryChecks, index: IndexWalk) -> StoredTree:
     """Join the chunks in order: chain failures first (the earliest), then the stored nodes
     above the chunks, then what the chunks found of the stored nodes within them."""
+    from store.migrations import SCHEMA_VERSION, schema_version
     from store.sqlite import declared_columns, mistyped_table, schema_columns, unique_keys
 
     conn, count, chunk_level = checks.conn, checks.count, checks.chunk_level
-    _check_declared(declared_columns(conn), schema_columns())
+    redeclared = _redeclared_table(declared_columns(conn), schema_columns())
+    _check_schema_version(schema_version(conn), SCHEMA_VERSION, redeclared is None)
+    _check_declared(redeclared)
     _check_unique_keys(unique_keys(conn))
     _check_value_types(mistyped_table(conn))
     if checks.pool is not None and index.find_twice:

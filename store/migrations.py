@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import date
 
-from store.schema import migrate_locked
+from store.schema import migrate_locked, set_back
 from store.schema import run_script as _run
 
 
@@ -415,6 +415,12 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 
 def _steps(conn: sqlite3.Connection, version: int) -> None:
-    for step in MIGRATIONS[version:]:
-        step(conn)
+    try:
+        for step in MIGRATIONS[version:]:
+            step(conn)
+    except sqlite3.OperationalError as exc:
+        # A step meeting what it adds (a column, a table): the steps were taken already.
+        if version and ("duplicate column" in str(exc) or "already exists" in str(exc)):
+            raise set_back() from None
+        raise
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

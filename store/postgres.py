@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import queue
 import secrets
 import threading
@@ -46,6 +47,7 @@ from store.base import (
     stored_hash,
 )
 from store.pg_migrations import migrate
+from store.schema import NEVER_NULL, TYPED_COLUMNS, set_back
 from store.sqlite import (
     MAX_BATCH,
     BatchHead,
@@ -56,6 +58,7 @@ from store.sqlite import (
     _Job,
     _Writer,
     answer_all,
+    schema_columns,
 )
 from store.tables import STILL_PENDING, TablesTx, is_data_exception, stored_obligations
 
@@ -328,9 +331,7 @@ class PostgresStore:
             raise unavailable(url, exc) from None
         except (pg_errors.DuplicateTable, pg_errors.DuplicateColumn, pg_errors.DuplicateObject):
             # Steps the schema has taken already: its version row was set back by other hands.
-            raise DamagedValue(
-                "the schema version row names a version older than the tables are"
-            ) from None
+            raise set_back() from None
         self._pool = self._new_pool()
         self._pool_lost = False  # a read found the database away: see `_reader_pool`
         self._pool_lock = threading.Lock()
@@ -817,6 +818,58 @@ def unique_keys(conn: Any) -> dict[str, list[tuple[str, ...]]]:
     for table, columns in rows:
         found.setdefault(table, []).append(tuple(columns))
     return found
+
+
+PG_INTEGER_MAX = 2**31 - 1  # an INTEGER column's largest
+
+
+def mistyped_table(conn: Any) -> str | None:
+    """`store.sqlite.mistyped_table` in PostgreSQL, whose columns hold their own type only:
+    the first table of `store.schema.TYPED_COLUMNS` holding a NULL where the service never
+    leaves one, JSON text that is no non-empty list, or a counter out of its range."""
+    for table, columns in TYPED_COLUMNS.items():
+        for column, kind in columns.items():
+            if column in NEVER_NULL.get(table, ()):
+                wrong = f"SELECT 1 FROM {table} WHERE {column} IS NULL LIMIT 1"
+            elif kind == "counter":
+                wrong = (
+                    f"SELECT 1 FROM {table} WHERE {column} < 1 OR {column} >= {PG_INTEGER_MAX}"
+                    " LIMIT 1"
+                )
+            elif kind == "JSON list":
+                texts = conn.execute(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")
+                if not all(_json_list(text) for (text,) in texts):
+                    return table
+                continue
+            else:
+                continue
+            if conn.execute(wrong).fetchone() is not None:
+                return table
+    return None
+
+
+def _json_list(text: Any) -> bool:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, list) and len(value) > 0
+
+
+def tables_current(conn: Any) -> bool:
+    """Whether every table of this version's schema is there with every column it declares
+    (SQLite's and PostgreSQL's share their tables' names and columns; PostgreSQL adds some):
+    a schema whose version record says less was set back by other hands."""
+    found: dict[str, set[str]] = {}
+    for table, column in conn.execute(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns"
+        " WHERE table_schema = current_schema()"
+    ):
+        found.setdefault(table, set()).add(column)
+    return all(
+        {c[1] for c in columns} <= found.get(table, set())
+        for table, columns in schema_columns().items()
+    )
 
 
 @contextmanager

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from store.base import SchemaTooNew
+from store.base import DamagedValue, SchemaTooNew
+
+# Why a store whose migrations meet tables they made already is refused: its version record
+# was set back by other hands (`redress verify` names it: `schema_version_failure`).
+SET_BACK = (
+    "the schema's version record was set back by other hands: it names a version older than "
+    "its tables are"
+)
 
 
 def run_script(conn: Any, script: str) -> None:
@@ -56,6 +63,32 @@ def migrate_locked(
     conn.execute("COMMIT")
 
 
+def set_back() -> DamagedValue:
+    """What opening a store whose version record was set back raises (`SET_BACK`)."""
+    return DamagedValue(SET_BACK)
+
+
+def schema_version_problem(version: int, known: int, tables_current: bool) -> str | None:
+    """Why `redress verify` cannot hold a store at schema `version` to this Redress's tables
+    (`known`), or None when it is this Redress's: a newer one it cannot read, an older one
+    `redress serve` migrates first, or one set back by other hands (`tables_current`: its
+    tables are this version's already; `serve` refuses such a store, `SET_BACK`)."""
+    if version == known:
+        return None
+    if version > known:
+        return f"the schema is version {version}; this Redress knows up to {known}: upgrade Redress"
+    if tables_current:
+        return (
+            "the schema's version record was set back by other hands: it names version "
+            f"{version}, its tables are version {known}'s"
+        )
+    return (
+        f"the schema is version {version}, older than this Redress's {known}: `redress serve` "
+        "migrates it (or refuses it, if its version record was set back by other hands); "
+        "verify it then"
+    )
+
+
 # The columns each table keeps unique (its primary key, or a unique index), which the service's
 # reads rely on: a table rebuilt without one could hold a row twice, listed twice or counted
 # twice in a report, while every row is right alone. `redress verify` checks they are still
@@ -85,15 +118,17 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
 # or its writes read, and what the service writes in each: SQLite keeps any type anywhere, and
 # another was served (a BLOB `reference` answered as text), failed a report (a BLOB
 # `complainant`, a text `seq`), every write to a case (a text `version`) or the listing of
-# overdue cases (an empty `gaps`). "JSON list": NULL, or the JSON text of a non-empty list.
-# `redress verify` names a table holding another (`store.sqlite.mistyped_table`); PostgreSQL's
-# columns hold their own type only.
+# overdue cases (an empty `gaps`). "JSON list": NULL, or the JSON text of a non-empty list;
+# "counter": an integer from 1, below its column's largest (the next write adds one: at the
+# largest, every write to the case failed). `redress verify` names a table holding another
+# (`store.sqlite.mistyped_table`, `store.postgres.mistyped_table`: PostgreSQL's columns hold
+# their own type only, so there the JSON text and the counter's range are what is checked).
 TYPED_COLUMNS: dict[str, dict[str, str]] = {
     "cases": {
         "reference": "text",
         "complainant": "text",
         "updated_at": "text",
-        "version": "integer",
+        "version": "counter",
     },
     "case_obligations": {"seq": "integer", "gaps": "JSON list"},
     "idempotency": {"owner": "text", "key": "text", "request_hash": "text", "created_at": "text"},

@@ -1144,6 +1144,9 @@ def free_bytes(directory: Path) -> int:
     return stats.f_bavail * stats.f_frsize
 
 
+SQLITE_INTEGER_MAX = 2**63 - 1
+
+
 def mistyped_table(conn: sqlite3.Connection) -> str | None:
     """The first table of `store.schema.TYPED_COLUMNS` holding, in one of those columns, a
     value the service never writes there; None when none does."""
@@ -1165,6 +1168,11 @@ def _not_written(column: str, kind: str, never_null: bool) -> str:
             f"CASE WHEN {column} IS NULL THEN 0 WHEN typeof({column}) != 'text' THEN 1 "
             f"WHEN NOT json_valid({column}) THEN 1 WHEN json_type({column}) != 'array' THEN 1 "
             f"ELSE json_array_length({column}) = 0 END"
+        )
+    if kind == "counter":
+        return (
+            f"CASE WHEN typeof({column}) != 'integer' THEN 1 "
+            f"ELSE {column} < 1 OR {column} >= {SQLITE_INTEGER_MAX} END"
         )
     allowed = f"'{kind}'" if never_null else f"'{kind}', 'null'"
     return f"typeof({column}) NOT IN ({allowed})"

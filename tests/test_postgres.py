@@ -686,6 +686,7 @@ def test_serve_refuses_a_database_edited_into_a_state_it_never_writes(tmp_path, 
         # The overdue listing's SQL reads `gaps` as JSON: no JSON, or no list, was a 500.
         ("UPDATE case_obligations SET gaps = 'x'", "GET", "/v1/cases?overdue_as_of=2026-12-01"),
         ("UPDATE case_obligations SET gaps = '7'", "GET", "/v1/cases?overdue_as_of=2026-12-01"),
+        ("UPDATE case_obligations SET gaps = ''", "GET", "/v1/cases?overdue_as_of=2026-12-01"),
         # The next write adds one to a case's version: past the column's range, a 500.
         ("UPDATE cases SET version = 2147483647", "POST", "/v1/cases/{case}/events"),
     ],
@@ -693,6 +694,8 @@ def test_serve_refuses_a_database_edited_into_a_state_it_never_writes(tmp_path, 
 def test_a_database_value_the_service_never_wrote_is_a_503_naming_verify(
     tmp_path, store_url, edit, method, path
 ):
+    """Each answered 500; each is a 503 naming `redress verify`, which names the table (its
+    check of the values outside the ledger had been SQLite's alone)."""
     admin = bearer(create_key(tmp_path, "admin"))
     with TestClient(create_app(tmp_path)) as client:
         opened = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=admin)
@@ -704,3 +707,9 @@ def test_a_database_value_the_service_never_wrote_is_a_503_naming_verify(
         body = event if method == "POST" else None
         answer = client.request(method, path.format(case=case), json=body, headers=admin)
         assert answer.status_code == 503 and "redress verify" in answer.text, answer.text
+    verified = redress(
+        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
+    )
+    table = edit.split()[1]
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert verified.stdout.startswith(f"table {table} holds, in "), verified.stdout

@@ -474,3 +474,67 @@ def test_schema_12_keeps_when_an_obligation_was_not_listed(data_dir, keys, store
     assert main(["cases", "check", *command]) == 1
     assert main(["cases", "rebuild", *command]) == 0
     assert main(["cases", "check", *command]) == 0
+
+
+def _verified(data_dir, store_url: str, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    from redress.cli import main
+
+    store = ["--data-dir", str(data_dir)]
+    if store_url != "sqlite":
+        store = ["--database", store_url, "--public-key", str(data_dir / "public.key")]
+    capsys.readouterr()
+    code = main(["verify", *store])
+    return code, capsys.readouterr().out
+
+
+def test_a_version_record_set_back_is_refused_and_verify_names_it(
+    data_dir, keys, store_url, capsys
+):
+    """Found by a probe damaging one cell of the store at a time: a version record set back by
+    hand made `serve` run migrations again over tables that have them (a traceback on
+    PostgreSQL, "duplicate column name" on SQLite) while `verify` said ok. Both now name it."""
+    from store import open_store as opened
+    from store.base import DamagedValue
+
+    rolled_back(data_dir, store_url, "SELECT 1", 5).close()
+    with pytest.raises(DamagedValue, match="version record was set back by other hands"):
+        opened(data_dir)
+    code, out = _verified(data_dir, store_url, capsys)
+    assert code == 1
+    assert out.startswith(
+        f"the schema's version record was set back by other hands: it names version 5, its "
+        f"tables are version {SCHEMA_VERSION}'s"
+    ), out
+
+
+def test_an_older_schema_is_not_called_set_back_and_a_newer_one_is_not_read(
+    data_dir, keys, store_url, capsys
+):
+    """A store an older Redress wrote (here version 11: schema 12 adds a column) is no damage:
+    `verify` asks for `serve` to migrate it first; one a newer Redress wrote it cannot read."""
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    rolled_back(data_dir, store_url, "SELECT 1", 11).close()
+    code, out = _verified(data_dir, store_url, capsys)
+    assert code == 1
+    assert out.startswith(
+        f"the schema is version 11, older than this Redress's {SCHEMA_VERSION}: `redress serve` "
+        "migrates it"
+    ), out
+    with TestClient(create_app(data_dir)):  # opening upgrades the store
+        pass
+    assert _verified(data_dir, store_url, capsys)[0] == 0
+    newer = SCHEMA_VERSION + 1
+    if store_url == "sqlite":
+        with sqlite3.connect(data_dir / "redress.db") as conn:
+            conn.execute(f"PRAGMA user_version = {newer}")
+    else:
+        import psycopg
+
+        with psycopg.connect(store_url, autocommit=True) as conn:
+            conn.execute(f"UPDATE redress_schema SET version = {newer}")
+    code, out = _verified(data_dir, store_url, capsys)
+    assert code == 1, out
+    assert out.startswith(f"the schema is version {newer}; this Redress knows up"), out
