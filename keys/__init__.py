@@ -299,7 +299,8 @@ class KeyRing:
 
     The stored hashes of keys not revoked are kept in memory: a known key costs no I/O, a key
     created by another process is found on its first use (a miss reads the store again), and a
-    revocation anywhere is seen within `REVISION_EVERY_S`, by reading one number.
+    revocation anywhere (or a role or name edited by hand) is seen within `REVISION_EVERY_S`, by
+    reading a digest of the key rows (`key_revision`).
 
     `caller` may read the store where it runs; `caller_async` is for the event loop: it reads
     in a worker thread, and starts re-reading the revision in the background once the copy is
@@ -396,7 +397,7 @@ class KeyRing:
                 self._revision, self._stored = self._read_stored()
             self._checked_at = started
 
-    def _read_stored(self) -> tuple[int, list[tuple[str, Caller]]]:
+    def _read_stored(self) -> tuple[str, list[tuple[str, Caller]]]:
         with self.store.read() as tx:
             revision = tx.key_revision()
             rows = tx.key_records()

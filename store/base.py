@@ -197,8 +197,9 @@ class ReadTx(Protocol):
         """Every key, oldest first: `key_id, key_hash, role, name, created_at, revoked_at`."""
         ...
 
-    def key_revision(self) -> int:
-        """A number that changes whenever a key is revoked (cheap: read every half second)."""
+    def key_revision(self) -> str:
+        """A digest that changes whenever a key row's hash, role, name or revocation does
+        (cheap: read every half second)."""
         ...
 
     # idempotency: (request hash, status, response body) kept for (owner, key); the owner is

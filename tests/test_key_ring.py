@@ -130,3 +130,34 @@ def test_a_key_row_edited_by_other_hands_authorises_nothing_and_fails_no_other_k
         asyncio.run(check())
     finally:
         store.close()
+
+
+def test_a_role_or_name_edited_by_hand_is_seen_within_the_revision_interval(tmp_path):
+    """A running node had kept serving a key with the role and name it first read until some
+    key was revoked (the revision counted revocations). Edited by hand (`redress verify` names
+    such a row), the key now acts with what its row says within `REVISION_EVERY_S`, as a
+    revocation does: the name decides whose cases' personal data the key reads."""
+    import sqlite3
+
+    store = open_store(tmp_path)
+    try:
+        made, job = create_job("admin", "clerk")
+        store.write(job)
+        ring = KeyRing(store)
+
+        async def check() -> None:
+            caller = await ring.caller_async(made.key)
+            assert (caller.role, caller.name) == ("admin", "clerk")
+            with sqlite3.connect(tmp_path / "redress.db") as db:
+                db.execute(
+                    "UPDATE api_keys SET role = 'audit', name = 'auditor' WHERE key_id = ?",
+                    (made.key_id,),
+                )
+            time.sleep(REVISION_EVERY_S)
+            assert ring.caller(made.key) is not None  # read again, not refused
+            caller = await ring.caller_async(made.key)
+            assert (caller.role, caller.name) == ("audit", "auditor")
+
+        asyncio.run(check())
+    finally:
+        store.close()
