@@ -291,8 +291,10 @@ def _link_failure(
     """An entry in its place: its `prev_hash` must be the bytes' hash of the one before (else
     that predecessor's bytes changed, its stored hash made to match), and its own bytes must
     hash to its stored hash."""
+    if document["prev_hash"] != prev_hash and not position:
+        return Failure(Damage.MODIFIED, "entry 0's prev_hash is not 64 zeros: it follows none", 0)
     if document["prev_hash"] != prev_hash:
-        bad = position - 1 if position else 0
+        bad = position - 1
         return Failure(
             Damage.MODIFIED, f"entry {position}'s prev_hash does not match entry {bad}'s bytes", bad
         )

@@ -103,6 +103,30 @@ def test_a_changed_byte_with_its_own_hash_updated(tmp_path: Path) -> None:
     assert (report.damage, report.first_bad_index) == ("modified", 4)
 
 
+def test_a_first_entry_that_follows_another_is_named_so(tmp_path: Path) -> None:
+    """CONTRACT.md: "the previous entry's hash (64 zeros for index 0)". Entry 0 given another
+    prev_hash, the chain and tree made anew over it: found at entry 0, and said as it is (there
+    is no entry before it to mismatch)."""
+    honest_ledger(tmp_path)
+    with db(tmp_path) as conn:
+        documents = [json.loads(raw_of(conn, n)) for n in range(ENTRIES)]
+        conn.execute("BEGIN")
+        prev, raws = "1" * 64, []
+        for document in documents:
+            document["prev_hash"] = prev
+            raws.append(rfc8785.dumps(document))
+            prev = hashlib.sha256(raws[-1]).hexdigest()
+            conn.execute(
+                "UPDATE entries SET entry = ?, entry_hash = ? WHERE idx = ?",
+                (raws[-1], prev, document["index"]),
+            )
+        store_tree(conn, raws)
+        conn.execute("COMMIT")
+    report = verify(tmp_path / "redress.db")
+    assert (report.damage, report.first_bad_index) == ("modified", 0)
+    assert report.summary == "entry 0's prev_hash is not 64 zeros: it follows none"
+
+
 def test_a_deleted_entry(tmp_path: Path) -> None:
     honest_ledger(tmp_path)
     with db(tmp_path) as conn:
