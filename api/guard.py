@@ -87,6 +87,20 @@ _FRACTION_OR_EXPONENT = re.compile(r"-?(?=\.?[0-9])[0-9]*(?:\.[0-9]*)?(?:[eE][-+
 # which also takes `+1`, `1_0`, ` 1 ` and other scripts' digits.
 INTEGER_SEGMENTS = {"/v1/ledger/entries/": "index"}
 
+# The API's paths that hold a parameter (tests/test_hostile.py holds this to openapi.yaml's): a
+# NUL in one is named by the parameter's name, as a NUL in a query parameter is.
+PATH_TEMPLATES = (
+    "/v1/decisions/{decision_id}",
+    "/v1/decisions/{decision_id}/receipt",
+    "/v1/cases/{case_id}",
+    "/v1/cases/{case_id}/events",
+    "/v1/cases/{case_id}/personal",
+    "/v1/policies/{policy_id}",
+    "/v1/ledger/entries/{index}",
+    "/v1/reports/{name}",
+    "/v1/keys/{key_id}",
+)
+
 
 def check_target(scope: dict[str, Any]) -> None:
     """No NUL character (U+0000) in the path or a query parameter: no store keeps one in text
@@ -104,13 +118,32 @@ def check_target(scope: dict[str, Any]) -> None:
 
 def check_path(path: str) -> None:
     if "\x00" in path:
-        raise Refused(400, "the path holds a NUL character (%00)")
+        raise Refused(
+            400, "the path holds a NUL character (%00)", named(_nul_parameter(path), NO_NUL)
+        )
     for before, name in INTEGER_SEGMENTS.items():
         segment = path[len(before) :] if path.startswith(before) else None
         if segment and "/" not in segment and _INTEGER.fullmatch(segment) is None:
             raise Refused(
                 400, "an integer is written in decimal digits", named([name], INTEGER_DIGITS)
             )
+
+
+def _nul_parameter(path: str) -> list[str]:
+    """The name of the path parameter (`PATH_TEMPLATES`) whose segment holds a NUL, if any."""
+    segments = path.split("/")
+    for template in PATH_TEMPLATES:
+        parts = template.split("/")
+        if len(parts) == len(segments) and all(
+            part == segment or part.startswith("{")
+            for part, segment in zip(parts, segments, strict=True)
+        ):
+            return [
+                part.strip("{}")
+                for part, segment in zip(parts, segments, strict=True)
+                if part.startswith("{") and "\x00" in segment
+            ]
+    return []
 
 
 def check_query(query: bytes) -> None:
@@ -180,7 +213,7 @@ def check_headers(scope: dict[str, Any], headers: Headers | None = None) -> None
         raise Refused(
             400,
             "more than one Authorization header",
-            [FieldError(pointer="", message="send exactly one Authorization header")],
+            [FieldError(pointer="/Authorization", message="send exactly one")],
         )
     if len(headers.get(b"idempotency-key", ())) > 1:  # which one would the retry match?
         raise Refused(

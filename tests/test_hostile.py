@@ -974,3 +974,33 @@ def test_a_console_form_field_given_twice_is_refused_naming_it(hostile_server):
         page = httpx.post(hostile_server.base_url + path, content=form, headers=form_type)
         assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
         assert "more than once" in page.text
+
+
+def test_a_nul_in_a_path_parameter_and_a_second_authorization_are_named(hostile_server):
+    """CONTRACT.md: problem details "naming each offending field". A NUL in a path parameter
+    is named by the parameter's name, as one in a query parameter is (it had no `errors`), and a
+    second Authorization header by the header's (its pointer was empty)."""
+    key = bearer(hostile_server.admin_key)
+    for path, name in (
+        ("/v1/decisions/%00", "decision_id"),
+        ("/v1/decisions/a%00b/receipt", "decision_id"),
+        ("/v1/cases/%00", "case_id"),
+        ("/v1/ledger/entries/%00", "index"),
+        ("/v1/reports/%00", "name"),
+    ):
+        answer = httpx.get(hostile_server.base_url + path, headers=key)
+        assert answer.status_code == 400, (path, answer.text)
+        assert [e["pointer"] for e in answer.json()["errors"]] == [f"/{name}"], answer.text
+    answer = httpx.get(
+        hostile_server.base_url + "/v1/policies",
+        headers=[("Authorization", key["Authorization"]), ("Authorization", "Bearer x")],
+    )
+    assert answer.status_code == 400, answer.text
+    assert [e["pointer"] for e in answer.json()["errors"]] == ["/Authorization"], answer.text
+
+
+def test_every_path_parameter_the_api_publishes_is_one_the_guard_names():
+    from api.guard import PATH_TEMPLATES
+
+    published = yaml.safe_load((ROOT / "openapi.yaml").read_text())["paths"]
+    assert sorted(p for p in published if "{" in p) == sorted(PATH_TEMPLATES)
