@@ -26,7 +26,7 @@ import anyio.to_thread
 
 from ledger.canonical import canonical_bytes
 from schemas.api import KeyView
-from store.base import stored_as
+from store.base import DamagedValue, stored_as
 
 if TYPE_CHECKING:
     from store import Store, WriteTx
@@ -127,12 +127,33 @@ def revoke_job(key_id: str) -> Callable[[WriteTx], bool]:
     return job
 
 
+def revoke_answer_job(key_id: str) -> Callable[[WriteTx], dict[str, Any]]:
+    """`revoke_job`, answering with the key as its transaction leaves it (`key_list`'s form).
+    A key row the service never wrote fails the job (`DamagedValue`), its revocation with it:
+    read after the commit, a damaged row had the revocation answered 503, yet recorded."""
+    revoke = revoke_job(key_id)
+
+    def job(tx: WriteTx) -> dict[str, Any]:
+        revoke(tx)
+        rows = [row for row in tx.key_records() if row["key_id"] == key_id]
+        if len(rows) != 1:  # the table no longer keeps key ids unique (`verify` names it)
+            raise DamagedValue(f"{len(rows)} rows of key {key_id}")
+        return _views(rows)[0]
+
+    return job
+
+
 def key_list(store: Store) -> list[dict[str, Any]]:
     """Every key: `key_id, role, name, created_at, revoked_at` (never a secret or its hash)."""
     with store.read() as tx:
         rows = tx.key_records()
+    return _views(rows)
+
+
+def _views(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Key rows without their hashes, each as the service writes it, or `DamagedValue`."""
     listed = [{k: v for k, v in row.items() if k != "key_hash"} for row in rows]
-    stored_as(listed, list[KeyView])  # each row as the service writes it, or DamagedValue
+    stored_as(listed, list[KeyView])
     return listed
 
 

@@ -106,3 +106,42 @@ def test_a_key_made_while_the_server_runs_works_at_once(client, keys, data_dir):
     late = bearer(create_key(data_dir, "audit"))
     assert client.get("/v1/ledger/checkpoint", headers=late).status_code == 200
     assert client.post("/v1/decisions", json=COMPLAINT, headers=late).status_code == 403
+
+
+def _edit(data_dir, store_url: str, statement: str, *params: object) -> None:
+    """One statement on the store, by other hands."""
+    if store_url == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(data_dir / "redress.db") as conn:
+            assert conn.execute(statement, params).rowcount == 1
+        return
+    import psycopg
+
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        assert conn.execute(statement.replace("?", "%s"), params).rowcount == 1
+
+
+def _entries(client, keys) -> int:
+    return client.get("/v1/ledger/checkpoint", headers=keys.audit).json()["tree_size"]
+
+
+def test_a_revocation_answered_503_records_nothing_and_another_keys_damage_stops_none(
+    client, keys, data_dir, store_url
+):
+    """Found by a probe damaging one cell of the store at a time: with another key's role edited
+    by hand, revoking a key answered 503 (its answer listed every key, read after the commit),
+    yet the revocation was recorded. Another key's row is not this one's answer: revoking works.
+    This key's own row damaged: 503 naming `redress verify`, and nothing recorded."""
+    made = [
+        client.post("/v1/keys", json={"role": "decide"}, headers=keys.admin).json()
+        for _ in range(2)
+    ]
+    _edit(data_dir, store_url, "UPDATE api_keys SET role = 'x' WHERE key_id = ?", made[0]["key_id"])
+    before = _entries(client, keys)
+    revoked = client.delete(f"/v1/keys/{made[1]['key_id']}", headers=keys.admin)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_at"] is not None and _entries(client, keys) == before + 1
+    refused = client.delete(f"/v1/keys/{made[0]['key_id']}", headers=keys.admin)
+    assert refused.status_code == 503 and "redress verify" in refused.text, refused.text
+    assert _entries(client, keys) == before + 1
