@@ -831,6 +831,8 @@ def mistyped_table(conn: Any) -> str | None:
         for column, kind in columns.items():
             if column in NEVER_NULL.get(table, ()):
                 wrong = f"SELECT 1 FROM {table} WHERE {column} IS NULL LIMIT 1"
+            elif kind == "hash":
+                wrong = f"SELECT 1 FROM {table} WHERE {column} !~ '^[0-9a-f]{{64}}$' LIMIT 1"
             elif kind == "counter":
                 wrong = (
                     f"SELECT 1 FROM {table} WHERE {column} < 1 OR {column} >= {PG_INTEGER_MAX}"

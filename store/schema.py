@@ -119,6 +119,7 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
 # another was served (a BLOB `reference` answered as text), failed a report (a BLOB
 # `complainant`, a text `seq`), every write to a case (a text `version`) or the listing of
 # overdue cases (an empty `gaps`). "JSON list": NULL, or the JSON text of a non-empty list;
+# "hash": a SHA-256 hash in lowercase hex (erasure names each by it: other text failed it);
 # "counter": an integer from 1, below its column's largest (the next write adds one: at the
 # largest, every write to the case failed). `redress verify` names a table holding another
 # (`store.sqlite.mistyped_table`, `store.postgres.mistyped_table`: PostgreSQL's columns hold
@@ -133,7 +134,7 @@ TYPED_COLUMNS: dict[str, dict[str, str]] = {
     "case_obligations": {"seq": "integer", "gaps": "JSON list"},
     "idempotency": {"owner": "text", "key": "text", "request_hash": "text", "created_at": "text"},
     "api_keys": {"key_hash": "text"},
-    "personal_records": {"commitment": "text", "sealed_at": "text"},
+    "personal_records": {"commitment": "hash", "sealed_at": "text"},
     "checkpoints": {"signed_at": "text"},
 }
 # Of those, the ones the service never leaves NULL where the table's declaration lets SQLite

@@ -1169,6 +1169,11 @@ def _not_written(column: str, kind: str, never_null: bool) -> str:
             f"WHEN NOT json_valid({column}) THEN 1 WHEN json_type({column}) != 'array' THEN 1 "
             f"ELSE json_array_length({column}) = 0 END"
         )
+    if kind == "hash":
+        return (
+            f"CASE WHEN typeof({column}) != 'text' THEN 1 "
+            f"ELSE length({column}) != 64 OR {column} GLOB '*[^0-9a-f]*' END"
+        )
     if kind == "counter":
         return (
             f"CASE WHEN typeof({column}) != 'integer' THEN 1 "

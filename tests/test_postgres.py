@@ -689,6 +689,8 @@ def test_serve_refuses_a_database_edited_into_a_state_it_never_writes(tmp_path, 
         ("UPDATE case_obligations SET gaps = ''", "GET", "/v1/cases?overdue_as_of=2026-12-01"),
         # The next write adds one to a case's version: past the column's range, a 500.
         ("UPDATE cases SET version = 2147483647", "POST", "/v1/cases/{case}/events"),
+        # Erasure names each sealed record by its commitment: text that is no hash.
+        ("UPDATE personal_records SET commitment = 'x'", "DELETE", "/v1/cases/{case}/personal"),
     ],
 )
 def test_a_database_value_the_service_never_wrote_is_a_503_naming_verify(
@@ -698,7 +700,8 @@ def test_a_database_value_the_service_never_wrote_is_a_503_naming_verify(
     check of the values outside the ledger had been SQLite's alone)."""
     admin = bearer(create_key(tmp_path, "admin"))
     with TestClient(create_app(tmp_path)) as client:
-        opened = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=admin)
+        opening = {**LIVE_COMPLAINT, "personal": {"name": "A. Person"}}
+        opened = client.post("/v1/cases", json=opening, headers=admin)
         assert opened.status_code == 201, opened.text
         case = opened.json()["case_id"]
     _edit(store_url, edit)

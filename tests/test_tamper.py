@@ -930,6 +930,9 @@ EVENT = ("POST", "/v1/cases/{case}/events", {"facts": {"stage_two_outcome_at": "
         (f"UPDATE case_obligations SET gaps = 'x' WHERE {FIRST_ROW}", ("GET", "/v1/cases", None)),
         ("UPDATE personal_records SET commitment = X'00ff' WHERE case_id = '{case}'",
          ("DELETE", "/v1/cases/{case}/personal", None)),
+        # Text that is no hash: erasure names each record by it (verify had said ok).
+        ("UPDATE personal_records SET commitment = 'x' WHERE case_id = '{case}'",
+         ("DELETE", "/v1/cases/{case}/personal", None)),
     ],
 )  # fmt: skip
 def test_a_request_over_a_stored_value_the_service_never_wrote_is_a_503_naming_verify(
