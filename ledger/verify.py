@@ -330,8 +330,25 @@ def _stream_database(conn: Any, snapshot: Any, count: int, sizes: set[int]) -> S
             compare()
     compare()
     _refuse_stored_damage(_nodes_beyond(conn, count), count, differing, missing)
+    _check_tail(snapshot.conn, count, prev_hash)
     roots[count] = frontier.root()
     return StoredTree(conn, count, roots)  # type: ignore[arg-type]
+
+
+def _check_tail(conn: Any, count: int, last_hash: str) -> None:
+    """PostgreSQL's `ledger_tail` row, which the writers append after (`store.postgres`): the
+    ledger's size and its last entry's hash (64 zeros when empty). `serve` refuses one it
+    cannot read; one it can read but that is wrong would have the next entry misplaced or
+    chained to no entry."""
+    row = conn.execute("SELECT size, tail_hash FROM ledger_tail WHERE id = 1").fetchone()
+    if row is not None and tuple(row) == (count, last_hash):
+        return
+    said = "no row" if row is None else f"{row[0]!r} entries, the last hashing to {row[1]!r:.24}"
+    raise Failure(
+        TAIL_MISMATCH,
+        f"the ledger's tail row says {said}; the ledger holds {count}, the last hashing to "
+        f"{last_hash[:16]}…: the next entry would be appended after the row's",
+    )
 
 
 # -- a SQLite store, streamed -------------------------------------------------------------------
@@ -797,6 +814,7 @@ DECISION_INDEX_MISMATCH = "decision_index_mismatch"  # the index reports read, n
 CASE_MISMATCH = "case_mismatch"  # a case row, its decisions or obligations not the ledger's
 KEY_MISMATCH = "key_mismatch"  # the API key table not what the `key` entries say
 ANSWER_MISMATCH = "answer_mismatch"  # an answer kept for a retry not what the ledger holds
+TAIL_MISMATCH = "tail_mismatch"  # PostgreSQL's ledger_tail row not the ledger's size and last hash
 
 
 @dataclass
@@ -1656,13 +1674,13 @@ def verify_database_trusted(
             conn = _Qmark(snapshot.conn)
             count, checkpoints, first = outline(conn)
             keys = conn.execute("SELECT idx, entry FROM entries WHERE kind = 'key' ORDER BY idx")
-            documents = [(idx, _chain_entry(idx, blob(raw))) for idx, raw in keys]
-            rotations = [
-                (idx, d["body"])
-                for idx, d in documents
-                if d["body"].get("action") == ROTATE_SIGNING
-            ]
             try:
+                documents = [(idx, _chain_entry(idx, blob(raw))) for idx, raw in keys]
+                rotations = [
+                    (idx, d["body"])
+                    for idx, d in documents
+                    if d["body"].get("action") == ROTATE_SIGNING
+                ]
                 chain = trusted_chain(rotations, public_key, _genesis_key(first), checkpoints)
                 if len(chain) > 1:
                     public_key = "\n".join(key for _, key in chain)

@@ -640,6 +640,27 @@ def _cannot_listen(host: str, port: int) -> str | None:
     return None
 
 
+def _store_named(data_dir: Path) -> str:
+    """The store a command opened, as a person names it: the PostgreSQL database (password
+    hidden) when one is in use, else the data directory's SQLite file."""
+    url = os.environ.get(DATABASE_ENV)
+    if url:
+        from store.postgres import redacted
+
+        return f"at {redacted(url)}"
+    return f"in {data_dir}"
+
+
+def _verify_arguments(data_dir: Path) -> str:
+    """What `redress verify` needs to check the store a command opened."""
+    url = os.environ.get(DATABASE_ENV)
+    if url:
+        from store.postgres import redacted
+
+        return f"--database {redacted(url)} --public-key {data_dir / 'public.key'}"
+    return f"--data-dir {data_dir}"
+
+
 def _key_not_in_force(data_dir: Path) -> str | None:
     """Why the signing key in `data_dir` must not sign for the ledger, or None when it is the
     key in force. A node given other key files, or still holding a key that a rotation (on
@@ -656,8 +677,8 @@ def _key_not_in_force(data_dir: Path) -> str | None:
         # The ledger's tail cannot be read as the writer wrote it (an index or a node edited
         # by hand): no traceback, but what to run.
         return (
-            f"the store in {data_dir} cannot be opened ({error}): it was edited by other "
-            f"hands; `redress verify --data-dir {data_dir}` names where"
+            f"the store {_store_named(data_dir)} cannot be opened ({error}): it was edited by "
+            f"other hands; `redress verify {_verify_arguments(data_dir)}` names where"
         )
     try:
         mine, keys = ledger.verifier_key, ledger.signing_keys()

@@ -667,17 +667,53 @@ def _edit(url: str, statement: str) -> None:
         "UPDATE ledger_tail SET size = 0",
         # Migrations the tables have taken already were run again: a traceback from `serve`.
         "UPDATE redress_schema SET version = 7",
+        # The hash the next entry chains to, no hash (`verify` had said ok).
+        "UPDATE ledger_tail SET tail_hash = 'x'",
     ],
 )
 def test_serve_refuses_a_database_edited_into_a_state_it_never_writes(tmp_path, store_url, edit):
     """Found by a probe damaging one cell of the database at a time: each of these stores is
-    refused in one line naming `redress verify`, never a traceback."""
+    refused in one line naming `redress verify` as it checks a database (it had named the key
+    directory, where no ledger is), never a traceback; and `verify` names the damage."""
     Ledger.open(tmp_path).close()
     create_key(tmp_path, "decide")
     _edit(store_url, edit)
     refused = redress("serve", "--data-dir", str(tmp_path), "--database", store_url)
     assert refused.returncode == 2, refused.stderr
-    assert "redress verify" in refused.stderr and "Traceback" not in refused.stderr
+    assert "Traceback" not in refused.stderr, refused.stderr
+    assert "redress verify --database postgresql://" in refused.stderr, refused.stderr
+    verified = redress(
+        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
+    )
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+
+
+def test_a_tail_row_that_reads_but_is_wrong_is_named_by_verify(tmp_path, store_url):
+    """A tail row `serve` can read, naming another last hash: the next entry would chain to
+    it, not to the ledger's last entry."""
+    Ledger.open(tmp_path).close()
+    create_key(tmp_path, "decide")
+    _edit(store_url, "UPDATE ledger_tail SET tail_hash = repeat('a', 64)")
+    verified = redress(
+        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
+    )
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("the ledger's tail row says 2 entries"), verified.stdout
+
+
+def test_a_key_entry_that_is_no_json_is_named_not_a_traceback(tmp_path, store_url):
+    """Found by the probe: `verify` reads the key entries first (the signing-key chain), and
+    one that is no JSON, not the last, printed a traceback there."""
+    Ledger.open(tmp_path).close()
+    create_key(tmp_path, "decide")
+    create_key(tmp_path, "decide")
+    _edit(store_url, "UPDATE entries SET entry = '' WHERE idx = 1")
+    verified = redress(
+        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
+    )
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "Traceback" not in verified.stderr, verified.stderr
+    assert verified.stdout.startswith("entry 1 is not a canonical entry"), verified.stdout
 
 
 @pytest.mark.parametrize(
