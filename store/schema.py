@@ -14,7 +14,7 @@ from typing import Any
 from store.base import DamagedValue, SchemaTooNew
 
 # Why a store whose migrations meet tables they made already is refused: its version record
-# was set back by other hands (`redress verify` names it: `schema_version_failure`).
+# was set back by other hands (`redress verify` names it: `schema_version_problem`).
 SET_BACK = (
     "the schema's version record was set back by other hands: it names a version older than "
     "its tables are"
