@@ -243,7 +243,10 @@ class Ledger:
             receipt = self._covering_receipt(tx, index, digest)
         document = stored_entry(raw)
         body = document["body"]
-        if document["kind"] != "decision" or body.get("decision_id") != decision_id:
+        # An entry stored under another index than its own (the row's idx edited by hand)
+        # would be served with a receipt for a place it is not in.
+        placed = document.get("index") == index
+        if document["kind"] != "decision" or body.get("decision_id") != decision_id or not placed:
             raise IndexDamaged(
                 f"the id index sends decision {decision_id} to entry {index}, which is not it"
             )

@@ -930,6 +930,12 @@ EVENT = ("POST", "/v1/cases/{case}/events", {"facts": {"stage_two_outcome_at": "
         (f"UPDATE case_obligations SET gaps = 'x' WHERE {FIRST_ROW}", ("GET", "/v1/cases", None)),
         ("UPDATE personal_records SET commitment = X'00ff' WHERE case_id = '{case}'",
          ("DELETE", "/v1/cases/{case}/personal", None)),
+        # A decision's entry stored under another index than its own: its receipt was a 500
+        # ("no signed checkpoint covers entry -1"), and the decision was served as at -1.
+        ("UPDATE entries SET idx = -1 WHERE kind = 'decision' AND ref = '{decision}'",
+         ("GET", "/v1/decisions/{decision}/receipt", None)),
+        ("UPDATE entries SET idx = -1 WHERE kind = 'decision' AND ref = '{decision}'",
+         ("GET", "/v1/decisions/{decision}", None)),
         # Text that is no hash: erasure names each record by it (verify had said ok).
         ("UPDATE personal_records SET commitment = 'x' WHERE case_id = '{case}'",
          ("DELETE", "/v1/cases/{case}/personal", None)),
