@@ -1297,7 +1297,14 @@ CASE_FIELDS = {"obligations": "obligation register", "decisions": "decision ids"
 def _check_cases(tx: Any, case_decisions: list[dict], erasures: list[dict]) -> None:
     """Each case row (its state, stage, route, purpose and personal data's state), its decision
     ids and its obligation register, as `redress cases check` rebuilds them from the case's
-    decisions and erasures in ledger order (`cases.rebuild.compare`)."""
+    decisions and erasures in ledger order (`cases.rebuild.compare`), after their places."""
+    misplaced = tx.case_misplaced_decisions()
+    if misplaced is not None:
+        raise Failure(
+            CASE_MISMATCH,
+            f"case {misplaced}: its decisions' places (seq) are not 0, 1, 2…, as the service "
+            "numbers them: edited by other hands (the next event would be listed out of order)",
+        )
     if not case_decisions:
         # Nothing to rebuild: the case store must hold no case, which is what `compare` finds
         # then, without loading the rebuild and the policies' calendars for it.

@@ -155,6 +155,16 @@ class TablesTx(IndexTx):
         )
         return [r[0] for r in rows]
 
+    def case_misplaced_decisions(self) -> str | None:
+        # The service numbers a case's decisions 0, 1, 2… (`add_case_decision`): with the
+        # table's key (case_id, seq), MIN 0 and MAX n - 1 hold exactly those. A place of
+        # another type (SQLite keeps any) compares unequal to both ends.
+        row = self._one(
+            "SELECT case_id FROM case_decisions GROUP BY case_id"
+            " HAVING MIN(seq) <> 0 OR MAX(seq) <> COUNT(*) - 1 ORDER BY case_id LIMIT 1"
+        )
+        return None if row is None else row[0]
+
     # -- personal data and keys --------------------------------------------------------------
 
     def personal_key(self, case_id: str) -> bytes | None:

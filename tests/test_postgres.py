@@ -688,6 +688,21 @@ def test_serve_refuses_a_database_edited_into_a_state_it_never_writes(tmp_path, 
     assert verified.returncode == 1, verified.stdout + verified.stderr
 
 
+def test_a_case_decisions_place_edited_is_named_by_verify(tmp_path, store_url):
+    """A case's decisions are numbered 0, 1, 2…; a last one given another place still lists
+    last, and the next event's would be listed before it."""
+    admin = bearer(create_key(tmp_path, "admin"))
+    with TestClient(create_app(tmp_path)) as client:
+        opened = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=admin)
+        assert opened.status_code == 201, opened.text
+    _edit(store_url, "UPDATE case_decisions SET seq = 7")
+    verified = redress(
+        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
+    )
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "places (seq) are not 0, 1, 2" in verified.stdout, verified.stdout
+
+
 def test_a_tail_row_that_reads_but_is_wrong_is_named_by_verify(tmp_path, store_url):
     """A tail row `serve` can read, naming another last hash: the next entry would chain to
     it, not to the ledger's last entry."""

@@ -389,6 +389,22 @@ def test_editing_a_case_register(campaign, copy, change):
     assert "obligation register" in out
 
 
+@pytest.mark.parametrize("place", ["'[]'", "9223372036854775807", "X'00ff'", "1.5"])
+def test_a_case_decisions_last_place_edited(campaign, copy, place):
+    """Found by a probe damaging one cell at a time: the last decision of a case given a place
+    (`seq`) the service never numbers it with still sorted last, so `verify` said ok, and the
+    next event, numbered by the count, was then listed before it. The service numbers a case's
+    decisions 0, 1, 2…: any other places are named."""
+    sql(
+        copy,
+        f"UPDATE case_decisions SET seq = {place} WHERE rowid = (SELECT rowid FROM case_decisions"
+        " WHERE case_id = (SELECT MIN(case_id) FROM case_decisions) ORDER BY seq DESC LIMIT 1)",
+    )
+    code, out = verify(campaign, "--data-dir", str(copy), strict=False)
+    assert code == 1, out
+    assert out.startswith("case ") and "places (seq) are not 0, 1, 2" in out, out
+
+
 def test_a_register_row_stored_before_schema_7_is_read_as_then(campaign, copy):
     """Rows stored before schema 7 keep no end: they are read from their status, as then,
     until `redress cases rebuild` (README), and `verify` does not call that damage."""
