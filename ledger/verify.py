@@ -343,7 +343,9 @@ def _check_tail(conn: Any, count: int, last_hash: str) -> None:
     row = conn.execute("SELECT size, tail_hash FROM ledger_tail WHERE id = 1").fetchone()
     if row is not None and tuple(row) == (count, last_hash):
         return
-    said = "no row" if row is None else f"{row[0]!r} entries, the last hashing to {row[1]!r:.24}"
+    said = (
+        "no row" if row is None else f"{row[0]!r} entries, the last hashing to {str(row[1])[:16]}…"
+    )
     raise Failure(
         TAIL_MISMATCH,
         f"the ledger's tail row says {said}; the ledger holds {count}, the last hashing to "

@@ -78,7 +78,10 @@ def test_a_wal_grown_by_a_burst_shrinks_when_it_restarts(tmp_path, monkeypatch):
         assert copier.start()
         copier.close()
         store.write(keys(3000, 1))  # the WAL restarts, from its first frame
-        assert wal.stat().st_size <= 16 * 1024
+        # Cut to the limit, then grown by that one write's pages: a few, or more when a B-tree
+        # splits (random key hashes; 6 pages, 24 KiB, seen once in eight runs). Uncut, it stays
+        # over 256 KiB.
+        assert wal.stat().st_size <= 64 * 1024
         with store.read() as tx:
             assert len(tx.api_keys()) == 3001
     finally:
