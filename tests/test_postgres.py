@@ -40,6 +40,11 @@ def redress(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([REDRESS, *args], capture_output=True, text=True, timeout=120, env=env)
 
 
+def verified_database(key_dir: Path, store_url: str) -> subprocess.CompletedProcess[str]:
+    """`redress verify` of the database, with the public key beside the node's key files."""
+    return redress("verify", "--database", store_url, "--public-key", str(key_dir / "public.key"))
+
+
 def sqlite_store_with_cases(data: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A SQLite store with decisions, a case with personal data and an event; its case id."""
     with monkeypatch.context() as m:
@@ -682,9 +687,7 @@ def test_serve_refuses_a_database_edited_into_a_state_it_never_writes(tmp_path, 
     assert refused.returncode == 2, refused.stderr
     assert "Traceback" not in refused.stderr, refused.stderr
     assert "redress verify --database postgresql://" in refused.stderr, refused.stderr
-    verified = redress(
-        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
-    )
+    verified = verified_database(tmp_path, store_url)
     assert verified.returncode == 1, verified.stdout + verified.stderr
 
 
@@ -696,9 +699,7 @@ def test_a_case_decisions_place_edited_is_named_by_verify(tmp_path, store_url):
         opened = client.post("/v1/cases", json=LIVE_COMPLAINT, headers=admin)
         assert opened.status_code == 201, opened.text
     _edit(store_url, "UPDATE case_decisions SET seq = 7")
-    verified = redress(
-        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
-    )
+    verified = verified_database(tmp_path, store_url)
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert "places (seq) are not 0, 1, 2" in verified.stdout, verified.stdout
 
@@ -709,9 +710,7 @@ def test_a_tail_row_that_reads_but_is_wrong_is_named_by_verify(tmp_path, store_u
     Ledger.open(tmp_path).close()
     create_key(tmp_path, "decide")
     _edit(store_url, "UPDATE ledger_tail SET tail_hash = repeat('a', 64)")
-    verified = redress(
-        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
-    )
+    verified = verified_database(tmp_path, store_url)
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert verified.stdout.startswith("the ledger's tail row says 2 entries"), verified.stdout
 
@@ -723,9 +722,7 @@ def test_a_key_entry_that_is_no_json_is_named_not_a_traceback(tmp_path, store_ur
     create_key(tmp_path, "decide")
     create_key(tmp_path, "decide")
     _edit(store_url, "UPDATE entries SET entry = '' WHERE idx = 1")
-    verified = redress(
-        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
-    )
+    verified = verified_database(tmp_path, store_url)
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert "Traceback" not in verified.stderr, verified.stderr
     assert verified.stdout.startswith("entry 1 is not a canonical entry"), verified.stdout
@@ -761,9 +758,7 @@ def test_a_database_value_the_service_never_wrote_is_a_503_naming_verify(
         body = event if method == "POST" else None
         answer = client.request(method, path.format(case=case), json=body, headers=admin)
         assert answer.status_code == 503 and "redress verify" in answer.text, answer.text
-    verified = redress(
-        "verify", "--database", store_url, "--public-key", str(tmp_path / "public.key")
-    )
+    verified = verified_database(tmp_path, store_url)
     table = edit.split()[1]
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert verified.stdout.startswith(f"table {table} holds, in "), verified.stdout
